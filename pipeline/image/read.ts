@@ -1,0 +1,76 @@
+// Whole-image readers: FITS natively, JPEG/PNG/TIFF/WebP through sharp. For fixed-memory work on big
+// frames use the row sources in rows.ts instead.
+import { extname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { readFits } from './fits.js';
+import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
+
+export const FITS_EXTENSIONS = new Set(['.fits', '.fit', '.fts']);
+
+export function isFitsPath(path: string): boolean {
+  return FITS_EXTENSIONS.has(extname(path).toLowerCase());
+}
+
+export interface ReadImageOptions {
+  /** Convert to one channel (luminance, Rec.709 weights). */
+  grayscale?: boolean;
+}
+
+export async function readImage(path: string, options: ReadImageOptions = {}): Promise<ImageF32 & { meta: ImageMeta }> {
+  let image: ImageF32;
+  let meta: ImageMeta = {};
+  if (isFitsPath(path)) {
+    const r = await readFits(path);
+    image = r.image;
+    meta = r.header.cards;
+  } else {
+    const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+      throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
+    });
+    if (st.size === 0) throw new ImageFormatError(path, 'empty file');
+    try {
+      // failOn 'truncated' makes sharp reject a cut-off JPEG instead of returning grey rows.
+      const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
+      const info = await s.metadata();
+      const is16 = info.depth === 'ushort' || info.depth === 'short';
+      const mono = (info.channels ?? 3) <= 2;
+      // 16-bit needs an explicit 16-bit colourspace or libvips narrows to 8 bits on the way out.
+      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : s;
+      const { data, info: out } = await pipeline.raw({ depth: is16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+      const n = out.width * out.height * out.channels;
+      const f = new Float32Array(n);
+      if (is16) {
+        const u16 = new Uint16Array(data.buffer, data.byteOffset, n);
+        for (let i = 0; i < n; i++) f[i] = u16[i]! / 65535;
+      } else {
+        for (let i = 0; i < n; i++) f[i] = data[i]! / 255;
+      }
+      image = { width: out.width, height: out.height, channels: out.channels, bitDepth: is16 ? 16 : 8, data: f };
+      image = dropAlpha(image);
+      if (info.exif) meta.EXIF = true;
+    } catch (err) {
+      throw new ImageFormatError(path, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
+  }
+  if (options.grayscale && image.channels >= 3) image = toGray(image);
+  return Object.assign(image, { meta });
+}
+
+function dropAlpha(img: ImageF32): ImageF32 {
+  if (img.channels !== 2 && img.channels !== 4) return img;
+  const keep = img.channels - 1;
+  const n = img.width * img.height;
+  const out = new Float32Array(n * keep);
+  for (let i = 0; i < n; i++) for (let c = 0; c < keep; c++) out[i * keep + c] = img.data[i * img.channels + c]!;
+  return { ...img, channels: keep, data: out };
+}
+
+export function toGray(img: ImageF32): ImageF32 {
+  if (img.channels === 1) return img;
+  const n = img.width * img.height;
+  const out = new Float32Array(n);
+  const c = img.channels;
+  for (let i = 0; i < n; i++) out[i] = 0.2126 * img.data[i * c]! + 0.7152 * img.data[i * c + 1]! + 0.0722 * img.data[i * c + 2]!;
+  return { width: img.width, height: img.height, channels: 1, bitDepth: img.bitDepth, data: out };
+}

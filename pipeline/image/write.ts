@@ -1,0 +1,66 @@
+// Whole-image writers through sharp (JPEG, PNG 8/16-bit, TIFF) and FITS; all atomic.
+import { extname } from 'node:path';
+import sharp from 'sharp';
+import { withAtomicPath } from './atomic.js';
+import { writeFits } from './fits.js';
+import type { ImageF32, ImageMeta } from './types.js';
+
+export function toUint8(img: ImageF32): Buffer {
+  const out = Buffer.alloc(img.data.length);
+  for (let i = 0; i < img.data.length; i++) {
+    const v = img.data[i]!;
+    out[i] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+  }
+  return out;
+}
+
+export function toUint16(img: ImageF32): Uint16Array {
+  const out = new Uint16Array(img.data.length);
+  for (let i = 0; i < img.data.length; i++) {
+    const v = img.data[i]!;
+    out[i] = v <= 0 ? 0 : v >= 1 ? 65535 : Math.round(v * 65535);
+  }
+  return out;
+}
+
+export interface WriteImageOptions {
+  quality?: number; // JPEG quality
+  depth?: 8 | 16; // PNG/TIFF depth
+  cards?: ImageMeta; // FITS header cards
+  fitsBitpix?: 8 | 16 | -32;
+}
+
+/** Write by extension: .jpg/.jpeg, .png, .tif/.tiff, .fits/.fit. Values are clipped to 0..1 except for float FITS. */
+export async function writeImage(path: string, img: ImageF32, options: WriteImageOptions = {}): Promise<void> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.fits' || ext === '.fit' || ext === '.fts') {
+    await writeFits(path, img, { bitpix: options.fitsBitpix, cards: options.cards });
+    return;
+  }
+  const depth = options.depth ?? 8;
+  const raw = { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 };
+  await withAtomicPath(path, async (tmp) => {
+    let s: sharp.Sharp;
+    if (depth === 16 && (ext === '.png' || ext === '.tif' || ext === '.tiff')) {
+      const u16 = toUint16(img);
+      s = sharp(u16, { raw, limitInputPixels: false }); // a Uint16Array input tells sharp the depth
+      s = s.toColourspace(img.channels === 1 ? 'grey16' : 'rgb16');
+    } else {
+      s = sharp(toUint8(img), { raw, limitInputPixels: false });
+    }
+    if (ext === '.jpg' || ext === '.jpeg') s = s.jpeg({ quality: options.quality ?? 90, mozjpeg: false });
+    else if (ext === '.png') s = s.png({ compressionLevel: 6 });
+    else if (ext === '.tif' || ext === '.tiff') s = s.tiff({ compression: 'deflate' });
+    else throw new Error(`${path}: unsupported output format ${ext}`);
+    await s.toFile(tmp);
+  });
+}
+
+/** Encode a JPEG preview in memory (for MQTT), scaled down to fit `maxSize` pixels on the long side. */
+export async function encodePreviewJpeg(img: ImageF32, maxSize = 1024, quality = 80): Promise<Buffer> {
+  const raw = { width: img.width, height: img.height, channels: img.channels as 1 | 3 };
+  return sharp(toUint8(img), { raw, limitInputPixels: false })
+    .resize({ width: maxSize, height: maxSize, fit: 'inside', withoutEnlargement: true })
+    .jpeg({ quality })
+    .toBuffer();
+}
