@@ -1,0 +1,4 @@
+// Every feature's subcommands; one line each.
+import type { RegisterCommands } from '../types.js';
+
+export const commandModules: RegisterCommands[] = [];
