@@ -82,14 +82,38 @@ export class DebevecAccumulator {
     // A whisper of ridge keeps Cholesky safe when a code range has no data and λ = 0.
     let tr = 0;
     for (let z = 0; z < LEVELS; z++) tr += S[z * LEVELS + z]!;
-    const ridge = (1e-12 * tr) / LEVELS;
+    const ridge = (1e-15 * tr) / LEVELS;
     for (let z = 0; z < LEVELS; z++) S[z * LEVELS + z] += ridge;
-    return choleskySolve(S, r, LEVELS);
+    // Normal equations square the condition number (λ·w up to ~6000 vs data weights ~128); one step
+    // of iterative refinement brings the answer back to the dense least-squares solution.
+    const L = Float64Array.from(S);
+    choleskyFactor(L, LEVELS);
+    const x = choleskySubstitute(L, r, LEVELS);
+    for (let it = 0; it < 1; it++) {
+      const res = new Float64Array(LEVELS);
+      for (let i = 0; i < LEVELS; i++) {
+        let t = r[i]!;
+        for (let k = 0; k < LEVELS; k++) t -= S[i * LEVELS + k]! * x[k]!;
+        res[i] = t;
+      }
+      const dx = choleskySubstitute(L, res, LEVELS);
+      for (let i = 0; i < LEVELS; i++) x[i] += dx[i]!;
+    }
+    // The objective is invariant to a common shift of g and lnE; pin the gauge exactly.
+    const a = x[ANCHOR_CODE]!;
+    for (let i = 0; i < LEVELS; i++) x[i] -= a;
+    return x;
   }
 }
 
-/** Solve SPD system in place (row-major n×n); throws when not positive definite. */
+/** Solve an SPD system (row-major n×n, A overwritten by its factor); throws when not positive definite. */
 export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Float64Array {
+  choleskyFactor(A, n);
+  return choleskySubstitute(A, b, n);
+}
+
+/** In-place lower Cholesky factor L (A = L·Lᵀ) in the lower triangle. */
+export function choleskyFactor(A: Float64Array, n: number): void {
   for (let j = 0; j < n; j++) {
     let s = A[j * n + j]!;
     for (let k = 0; k < j; k++) s -= A[j * n + k]! * A[j * n + k]!;
@@ -102,6 +126,9 @@ export function choleskySolve(A: Float64Array, b: Float64Array, n: number): Floa
       A[i * n + j] = t / d;
     }
   }
+}
+
+export function choleskySubstitute(A: Float64Array, b: Float64Array, n: number): Float64Array {
   const y = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let t = b[i]!;
