@@ -2,3 +2,4 @@
 import type { RegisterCommands } from '../types.js';
 
 export const commandModules: RegisterCommands[] = [];
+import { registerHdrCommands } from './hdr.js'; commandModules.push(registerHdrCommands);
