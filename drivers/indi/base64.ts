@@ -25,7 +25,7 @@ export class Base64StreamDecoder {
     const bad = INVALID.exec(piece);
     if (bad) {
       const code = bad[0].charCodeAt(0);
-      throw new Base64Error(`invalid base64 character 0x${code.toString(16).padStart(2, '0')} after ${this.encodedChars + bad.index} characters`);
+      throw new Base64Error(`invalid base64 character 0x${code.toString(16).padStart(2, '0')} after ${this.encodedChars + piece.slice(0, bad.index).replace(WHITESPACE, '').length} characters`);
     }
     const clean = piece.replace(WHITESPACE, '');
     if (clean.length === 0) return EMPTY;
