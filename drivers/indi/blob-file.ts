@@ -61,6 +61,16 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     });
     file.on('drain', () => inflate.resume());
   }
+  // The file is opened asynchronously: unlink only after the stream has closed, or the open recreates it.
+  const discard = async (): Promise<void> => {
+    inflate?.destroy();
+    if (!file.closed) {
+      const closed = new Promise<void>((resolve) => file.once('close', () => resolve()));
+      file.destroy();
+      await closed;
+    }
+    await unlink(path).catch(() => {});
+  };
   const target = (): { write(b: Buffer): boolean } => inflate ?? { write: (b: Buffer) => ((bytes += b.length), file.write(b)) };
 
   const push = (decoded: Buffer): boolean => {
@@ -103,8 +113,7 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
       finished = true;
       if (!failure) failure = checkSizes(label, info, decoder, bytes);
       if (failure) {
-        file.destroy();
-        await unlink(path).catch(() => {});
+        await discard();
         throw failure;
       }
       const storedFormat = inflate ? info.format.slice(0, -2) : info.format;
@@ -113,7 +122,7 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     abort(reason) {
       if (finished) return;
       fail(reason);
-      void unlink(path).catch(() => {});
+      void discard();
     },
   };
 }
