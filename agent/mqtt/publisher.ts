@@ -105,6 +105,9 @@ export interface MqttLink {
   close(): Promise<void>;
 }
 
+// Errors meaning "nothing answered" (as opposed to TLS or authentication refusals).
+const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
+
 const ALLOWED_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:']);
 
 /** URL with any password removed, for logs. */
@@ -180,6 +183,7 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
   let outageWarned = false;
   let everConnected = false;
   let lastError: string | null = null;
+  let lastErrorCode: string | undefined;
   let attempt = 0;
   let reconnectTimer: NodeJS.Timeout | null = null;
   let discoveryChain: Promise<void> = Promise.resolve();
@@ -277,6 +281,7 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
     connected = true;
     attempt = 0;
     lastError = null;
+    lastErrorCode = undefined;
     if (outageWarned || !everConnected) log.info('mqtt connected', { url: where });
     outageWarned = false;
     everConnected = true;
@@ -290,7 +295,8 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
   });
 
   client.on('error', (err: Error) => {
-    lastError = err.message || (err as NodeJS.ErrnoException).code || String(err);
+    lastErrorCode = (err as NodeJS.ErrnoException).code;
+    lastError = err.message || lastErrorCode || String(err);
     log.debug('mqtt error', { error: lastError });
   });
 
@@ -307,7 +313,11 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
     if (!outageWarned) {
       // ONE line per outage; retries are debug-level so an unplugged broker does not flood the journal.
       outageWarned = true;
-      const what = wasConnected ? 'mqtt connection lost' : 'mqtt broker unreachable';
+      const what = wasConnected
+        ? 'mqtt connection lost'
+        : lastErrorCode && NETWORK_ERRORS.has(lastErrorCode)
+          ? 'mqtt broker unreachable'
+          : 'mqtt connection failed';
       log.warn(`${what}; retrying with backoff, the agent keeps working`, { url: where, error: reason });
     }
     if (wasConnected) emitter.emit('disconnected', reason);
