@@ -324,7 +324,7 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
     scheduleReconnect();
   });
 
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     if (haStatus && topic === haStatus) {
       if (payload.toString().trim() === 'online') {
         log.info('home assistant came online; republishing discovery');
@@ -333,7 +333,13 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
       return;
     }
     const name = topics.parseCommand(topic);
-    if (name !== null) emitter.emit('command', { name, topic, payload } satisfies CommandMessage);
+    if (name === null) return;
+    if (packet.retain) {
+      // A retained command would run again on every reconnect: refuse it (and say how to remove it).
+      log.warn('retained command ignored; clear it with an empty retained message', { topic });
+      return;
+    }
+    emitter.emit('command', { name, topic, payload } satisfies CommandMessage);
   });
 
   const link: MqttLink = {

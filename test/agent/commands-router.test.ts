@@ -155,3 +155,23 @@ test('payload validation names the field (dispatch without a broker)', async (t)
   const partial = createCommandRouter({ status: () => 'ok' }, { link: localTransport(), log: memoryLogger() });
   t.deepEqual(await partial.handle('livestack_start', '{}'), { ok: false, error: 'command "livestack_start" is not available on this station' });
 });
+
+test('a retained command is not executed on (re)subscribe', async (t) => {
+  const broker = await startMosquitto(t);
+  const w = await watch(t, broker.url, ['skyrig/roof/cmd/+/result']);
+  await w.publish('skyrig/roof/cmd/capture', '{"exposure_s": 1}', { retain: true });
+  const log = memoryLogger();
+  const link = createMqttLink(
+    { url: broker.url, baseTopic: 'skyrig', stationId: 'roof', stationName: 'Roof', keepaliveS: 5, imageMaxBytes: 65536,
+      discovery: { enabled: false, prefix: 'homeassistant' } },
+    { log },
+  );
+  t.teardown(() => link.close());
+  const { calls, handlers } = recording();
+  createCommandRouter(handlers, { link, log });
+  await link.waitConnected(5000);
+  await new Promise((r) => setTimeout(r, 400));
+  t.deepEqual(calls, []);
+  t.is(w.messages.length, 0);
+  t.true(log.lines.some((l) => l.startsWith('warn retained command ignored') && l.includes('topic=skyrig/roof/cmd/capture')));
+});
