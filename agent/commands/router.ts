@@ -2,19 +2,12 @@
 // Anything wrong with a command is answered with an error reply and never reaches a handler.
 import type { Logger } from '../log.js';
 import type { CommandMessage } from '../mqtt/publisher.js';
-import {
-  COMMAND_NAMES,
-  REQUEST_ID_FIELD,
-  commandSchemas,
-  describeIssues,
-  isCommandName,
-  type CommandArgs,
-  type CommandName,
-} from './schemas.js';
+import { parseCommand, type RequestId } from './parse.js';
+import type { CommandArgs, CommandName } from './schemas.js';
 
 export interface CommandMeta {
   /** `request_id` from the payload, when given. */
-  requestId?: string | number;
+  requestId?: RequestId;
 }
 
 export type CommandHandler<K extends CommandName> = (args: CommandArgs[K], meta: CommandMeta) => unknown;
@@ -23,7 +16,7 @@ export type CommandHandlers = { [K in CommandName]?: CommandHandler<K> };
 
 export interface CommandReply {
   ok: boolean;
-  id?: string | number;
+  id?: RequestId;
   error?: string;
   result?: unknown;
 }
@@ -47,51 +40,19 @@ export interface CommandRouter {
   close(): void;
 }
 
-type Parsed = { ok: true; body: Record<string, unknown> } | { ok: false; error: string };
-
-function parseBody(payload: Buffer | string): Parsed {
-  const text = payload.toString().trim();
-  // An empty message counts as `{}`: handy from mosquitto_pub -n and HA buttons.
-  if (text === '') return { ok: true, body: {} };
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, error: `payload is not valid JSON: ${(err as Error).message}` };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, error: 'payload must be a JSON object' };
-  }
-  return { ok: true, body: value as Record<string, unknown> };
-}
-
 export function createCommandRouter(handlers: CommandHandlers, deps: CommandRouterDeps): CommandRouter {
   const log = deps.log.child({ component: 'commands' });
 
   async function handle(name: string, payload: Buffer | string): Promise<CommandReply> {
-    const parsed = parseBody(payload);
-    if (!parsed.ok) return { ok: false, error: parsed.error };
-    const { [REQUEST_ID_FIELD]: rawId, ...body } = parsed.body;
-    let id: string | number | undefined;
-    if (rawId !== undefined) {
-      if (typeof rawId !== 'string' && typeof rawId !== 'number') {
-        return { ok: false, error: `${REQUEST_ID_FIELD}: must be a string or a number` };
-      }
-      id = rawId;
-    }
+    const parsed = parseCommand(name, payload);
+    const id = parsed.id;
     const withId = ({ ok, ...rest }: Omit<CommandReply, 'id'>): CommandReply =>
       id === undefined ? { ok, ...rest } : { ok, id, ...rest };
-    if (!isCommandName(name)) {
-      return withId({ ok: false, error: `unknown command ${JSON.stringify(name)}; known commands: ${COMMAND_NAMES.join(', ')}` });
-    }
-    const checked = commandSchemas[name].safeParse(body);
-    if (!checked.success) {
-      return withId({ ok: false, error: `invalid ${name} payload: ${describeIssues(checked.error)}` });
-    }
-    const handler = handlers[name] as CommandHandler<typeof name> | undefined;
+    if (!parsed.ok) return withId({ ok: false, error: parsed.error });
+    const handler = handlers[parsed.name] as CommandHandler<CommandName> | undefined;
     if (!handler) return withId({ ok: false, error: `command ${JSON.stringify(name)} is not available on this station` });
     try {
-      const result = await handler(checked.data as never, id === undefined ? {} : { requestId: id });
+      const result = await handler(parsed.args as never, id === undefined ? {} : { requestId: id });
       return withId(result === undefined ? { ok: true } : { ok: true, result });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
