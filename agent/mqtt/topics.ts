@@ -3,8 +3,8 @@
 
 /** MQTT topic level that is safe in topics and HA unique ids (no wildcards, no separators). */
 const TOPIC_ID = /^[A-Za-z0-9_-]+$/;
-/** A base topic may have several levels (`home/skyrig`), but no wildcards or empty levels. */
-const BASE_TOPIC = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+/** A base topic may have several levels (`home/skyrig`), but no wildcards, empty levels or leading `$`. */
+const BASE_TOPIC = /^(?!\$)[^#+/\u0000]+(\/[^#+/\u0000]+)*$/;
 
 export interface StationTopics {
   /** `<base>/<station>` */
@@ -33,7 +33,7 @@ export function checkTopicId(field: string, value: string): string {
 export function checkBaseTopic(field: string, value: string): string {
   if (!BASE_TOPIC.test(value)) {
     throw new Error(
-      `${field} ${JSON.stringify(value)} is not allowed: topic levels of letters, digits, '_' and '-' separated by '/'`,
+      `${field} ${JSON.stringify(value)} is not allowed: no '+', '#', empty levels or leading '$'`,
     );
   }
   return value;
