@@ -2,5 +2,6 @@
 import type { RegisterCommands } from '../types.js';
 import { registerConfigCommands } from './config.js';
 import { registerRunsCommands } from './runs.js';
+import { registerMqttCommands } from './mqtt.js';
 
-export const commandModules: RegisterCommands[] = [registerConfigCommands, registerRunsCommands];
+export const commandModules: RegisterCommands[] = [registerConfigCommands, registerRunsCommands, registerMqttCommands];
