@@ -136,7 +136,8 @@ export function measureStarAt(img: ImageF32, x0: number, y0: number, radius = 8,
   if (m.s <= 0) return null;
   cx = m.sx / m.s;
   cy = m.sy / m.s;
-  m = mom(cx, cy, radius);
+  // A second small-aperture pass: a wide one would pull the centre toward a close neighbour.
+  m = mom(cx, cy, Math.min(radius, 4));
   if (m.s <= 0) return null;
   cx = m.sx / m.s;
   cy = m.sy / m.s;
@@ -169,8 +170,9 @@ export function measureStarAt(img: ImageF32, x0: number, y0: number, radius = 8,
   // Adaptive (Gaussian-weighted) second moments: a Gaussian weight of the star's own width
   // keeps background noise in a wide aperture from inflating the width (σ_star² = 2·σ_weighted²).
   let sw2 = sg;
+  let axisRatio = 1;
   for (let it = 0; it < 6; it++) {
-    let s0 = 0, s2 = 0;
+    let s0 = 0, s2 = 0, sxx = 0, syy = 0, sxy = 0;
     const r = Math.min(radius, 4 * sw2 + 1);
     const xa = Math.max(0, Math.floor(cx - r)), xb = Math.min(w - 1, Math.ceil(cx + r));
     const ya = Math.max(0, Math.floor(cy - r)), yb = Math.min(h - 1, Math.ceil(cy + r));
@@ -182,9 +184,15 @@ export function measureStarAt(img: ImageF32, x0: number, y0: number, radius = 8,
         if (raw !== raw) continue;
         const e = (raw - bg) * Math.exp(-d2 / (2 * sw2 * sw2));
         s0 += e; s2 += e * d2;
+        sxx += e * (x - cx) ** 2; syy += e * (y - cy) ** 2; sxy += e * (x - cx) * (y - cy);
       }
     }
     if (s0 <= 0 || s2 <= 0) break;
+    {
+      const a = sxx / s0, b = syy / s0, c = sxy / s0;
+      const tr = (a + b) / 2, det = Math.sqrt(Math.max(0, ((a - b) / 2) ** 2 + c * c));
+      axisRatio = Math.sqrt(Math.max(0, tr + det) / Math.max(1e-9, tr - det));
+    }
     const sm2 = s2 / (2 * s0); // weighted per-axis variance
     const next = Math.sqrt(Math.max(0.09, (sm2 * sw2 * sw2) / Math.max(1e-6, sw2 * sw2 - sm2)));
     if (!Number.isFinite(next)) break;
@@ -192,6 +200,8 @@ export function measureStarAt(img: ImageF32, x0: number, y0: number, radius = 8,
     sw2 = Math.min(next, radius);
     if (done) break;
   }
+  // Trails (satellites, planes, meteors) are strongly elongated: not stars.
+  if (axisRatio > 2.5) return null;
   const fwhm = 2.3548 * sw2;
   // Flux and HFR in an aperture scaled to the star (2.5 FWHM, capped by `radius`), signed
   // excess so noise averages out instead of adding a positive bias.
