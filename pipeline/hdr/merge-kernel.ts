@@ -100,6 +100,37 @@ export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: nu
   }
 }
 
+/** Same as accumulateDebevec for raw integer codes that index the LUT directly (8-bit: 0..255 with a
+ *  256-level LUT; 16-bit: 0..65535 with a 65536-level LUT) — no float conversion on the hot path. */
+export function accumulateDebevecCodes(s: DebevecStrip, codes: Uint8Array | Uint16Array, count: number, lut: MergeLut, lnT: number, j: number, n: number, table: Float32Array): void {
+  const { w, channels } = lut;
+  const wg = table;
+  const { num, den } = s;
+  if (j === 0) {
+    num.fill(0, 0, count);
+    den.fill(0, 0, count);
+    s.lnTShort = lnT;
+  }
+  if (j === n - 1) s.lnTLong = lnT;
+  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
+  for (let c = 0; c < channels; c++) {
+    if (keep) {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+        keep[i] = lv;
+      }
+    } else {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+      }
+    }
+  }
+}
+
 /** lnE for the strip; returns the count of pixels (any channel) saturated even in the shortest exposure. */
 export function finishDebevec(s: DebevecStrip, count: number, lut: MergeLut, out: Float32Array): number {
   const { g, channels, levels, satLevel } = lut;

@@ -12,7 +12,8 @@ import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink, type RowSource } from './io.js';
-import { accumulateDebevec, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
+import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
+import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
 import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
@@ -146,6 +147,8 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     const stats = emptyStats();
     const lnT = exposures.map(Math.log);
     const tables = lnT.map((l) => frameTable(lut, l));
+    // Raw integer codes straight from the decoders when every frame offers them at the LUT's depth.
+    const rawCodes = sources.every((s) => hasReadInto(s) && s.codeLevels === lut.levels);
     const spoolScale = 65535 / (bounds[1] - bounds[0]);
     let saturated = 0;
     for (let y = 0; y < height; y += stripRows) {
@@ -153,8 +156,12 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       for (let j = 0; j < sources.length; j++) {
-        await readExactRows(sources[j]!, rows, buf);
-        accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+        const src = sources[j]!;
+        if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
+        else {
+          await readExactRows(src, rows, buf);
+          accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+        }
       }
       saturated += finishDebevec(strip, count, lut, lnE);
       accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
