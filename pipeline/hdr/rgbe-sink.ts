@@ -18,6 +18,11 @@ export function encodeRgbeFast(src: Float32Array, offset: number, channels: numb
     let r = src[s]!;
     let g = channels >= 3 ? src[s + 1]! : r;
     let b = channels >= 3 ? src[s + 2]! : r;
+    if (r !== r || g !== g || b !== b) {
+      // NaN anywhere: black, as the reference encoder does.
+      out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+      continue;
+    }
     if (!(r > 0)) r = 0;
     if (!(g > 0)) g = 0;
     if (!(b > 0)) b = 0;
