@@ -16,8 +16,8 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     const f = new h5wasm.File(tmp, 'w');
     const cs = r.camera_samples;
     const C = cs.mean[0]?.length ?? 0;
-    const g = f.create_group('camera_samples');
-    const grp = f.get('camera_samples') as typeof g;
+    const _g = f.create_group('camera_samples');
+    const grp = f.get('camera_samples') as typeof _g;
     grp.create_dataset({ name: 'mean', data: new Float64Array(cs.mean.flat()), shape: [cs.mean.length, C] });
     grp.create_dataset({ name: 'std', data: new Float64Array(cs.std.flat()), shape: [cs.std.length, C] });
     grp.create_dataset({ name: 'n', data: new Float64Array(cs.n), shape: [cs.n.length] });
