@@ -2,11 +2,13 @@
 //
 //   npx tsx bench/indi-blob.ts [--mb 48] [--frames 3] [--zlib]      fake INDI server in a child process
 //   npx tsx bench/indi-blob.ts --sim [--width 6000 --height 4000]    real indiserver + CCD Simulator
-//   /usr/bin/time -v npx tsx bench/indi-blob.ts …                    peak RSS of the whole run
+//   npx tsx bench/indi-blob.ts serve PORT BYTES raw|zlib &          the fake server on its own, then
+//   /usr/bin/time -v npx tsx bench/indi-blob.ts --port PORT --mb N  client alone under /usr/bin/time
 //
 // The fake server runs in its own process so the figures (and /usr/bin/time) are about the client.
 // It sends INDI 1.7-style BLOBs: one unwrapped base64 run, len/size attributes.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import { createLogger } from '../agent/log.js';
 import { createDriverContext } from '../drivers/context.js';
+import type { BlobResult } from '../drivers/indi/blob-file.js';
 import { IndiClient } from '../drivers/indi/client.js';
 import { createIndiCamera } from '../drivers/indi/index.js';
 
@@ -30,12 +33,10 @@ const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 async function serve(port: number, bytes: number, zlib: boolean): Promise<void> {
   // A FITS-sized payload with some structure (so zlib has something to do, like a real frame).
+  // Sky background ~1000 ADU with 10 bits of noise: compresses to roughly 2/3, like a real dark sky frame.
   const raw = Buffer.alloc(bytes);
-  let seed = 12345;
-  for (let i = 0; i < bytes; i += 2) {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    raw.writeUInt16BE(1000 + ((seed >>> 16) & 0x3ff), i);
-  }
+  const noise = randomBytes(bytes / 2);
+  for (let i = 0, j = 0; i < bytes; i += 2, j++) raw.writeUInt16BE(1000 + ((noise[j]! << 2) & 0x3ff), i);
   const payload = zlib ? deflateSync(raw, { level: 1 }) : raw;
   const b64 = payload.toString('base64');
   const head = `<setBLOBVector device="Bench" name="CCD1" state="Ok" timeout="60"><oneBLOB name="CCD1" size="${raw.length}" format="${zlib ? '.fits.z' : '.fits'}" len="${payload.length}">`;
@@ -54,21 +55,24 @@ async function serve(port: number, bytes: number, zlib: boolean): Promise<void> 
       socket.write('</oneBLOB></setBLOBVector>\n');
     });
   });
-  server.listen(port, '127.0.0.1', () => process.send?.('ready'));
+  server.listen(port, '127.0.0.1', () => (process.send ? process.send('ready') : console.log(`fake INDI server on ${port}`)));
 }
 
 async function fakeServerRun(): Promise<void> {
   const bytes = Math.round(opt('mb', 48) * 1e6) & ~1;
   const frames = opt('frames', 3);
   const zlib = flag('zlib');
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', String(port), String(bytes), zlib ? 'zlib' : 'raw'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await once(child, 'message');
+  const external = opt('port', 0);
+  const port =
+    external ||
+    (await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    }));
+  const child = external ? null : spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'serve', String(port), String(bytes), zlib ? 'zlib' : 'raw'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  if (child) await once(child, 'message');
   const dir = await mkdtemp(join(tmpdir(), 'skyrig-bench-indi-'));
   const client = new IndiClient({ host: '127.0.0.1', port, log: createLogger({ level: 'warn' }) });
   try {
@@ -80,21 +84,22 @@ async function fakeServerRun(): Promise<void> {
       const path = join(dir, `frame-${f}.fits`);
       client.routeBlobs('Bench', () => path);
       const t0 = performance.now();
-      const done = once(client, 'blob');
+      const done = once(client, 'blob') as Promise<[BlobResult]>;
       client.setVector('Bench', 'CCD_EXPOSURE', { CCD_EXPOSURE_VALUE: 1 });
-      await done;
+      const [result] = await done;
+      const wire = Math.ceil((result.len ?? result.bytes) / 3) * 4;
       const s = (performance.now() - t0) / 1000;
       const size = (await stat(path)).size;
       if (size !== bytes) throw new Error(`frame ${f}: ${size} bytes on disk, expected ${bytes}`);
       rates.push(mb(size) / s);
-      console.log(`frame ${f}: ${mb(size).toFixed(1)} MB (${zlib ? 'zlib' : 'raw'}, base64 ${mb(Math.ceil(size / 3) * 4).toFixed(1)} MB on the wire) in ${s.toFixed(2)} s = ${(mb(size) / s).toFixed(1)} MB/s decoded to disk`);
+      console.log(`frame ${f}: ${mb(size).toFixed(1)} MB (${zlib ? 'zlib' : 'raw'}, base64 ${mb(wire).toFixed(1)} MB on the wire) in ${s.toFixed(2)} s = ${(mb(size) / s).toFixed(1)} MB/s decoded to disk`);
       await rm(path);
     }
     rates.sort((a, b) => a - b);
     console.log(`median ${rates[Math.floor(rates.length / 2)]!.toFixed(1)} MB/s; client max RSS ${rssMb().toFixed(0)} MB (${before.toFixed(0)} MB before the first frame)`);
   } finally {
     await client.close();
-    child.kill();
+    child?.kill();
     await rm(dir, { recursive: true, force: true });
   }
 }
