@@ -59,7 +59,7 @@ export class IndiCamera implements Camera {
       await c.waitForVectorState(d, 'CCD_INFO', (v) => num(v, 'CCD_MAX_X') > 0, 'CCD_INFO with the sensor size', wait).catch(() => undefined);
     }
     if (c.vector(d, 'UPLOAD_MODE') && c.value(d, 'UPLOAD_MODE', 'UPLOAD_CLIENT') !== true) {
-      await c.setVectorAndWait(d, 'UPLOAD_MODE', { UPLOAD_CLIENT: true, UPLOAD_LOCAL: false, UPLOAD_BOTH: false }, wait);
+      await c.setVectorAndWait(d, 'UPLOAD_MODE', { UPLOAD_CLIENT: true }, wait);
     }
     if (c.vector(d, 'CCD_TRANSFER_FORMAT')?.elements.has('FORMAT_FITS') && c.value(d, 'CCD_TRANSFER_FORMAT', 'FORMAT_FITS') !== true) {
       await c.setVectorAndWait(d, 'CCD_TRANSFER_FORMAT', { FORMAT_FITS: true }, wait);

@@ -48,6 +48,18 @@ test('base64 decoder: any split of the text, with whitespace, gives the original
   t.deepEqual(decodeInPieces('QUI', [2]), Buffer.from('AB'));
 });
 
+test('base64 decoder: random whitespace and random cuts, 300 rounds', (t) => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+  for (let round = 0; round < 300; round++) {
+    const data = randomBytes(rnd(400));
+    let b64 = '';
+    for (const ch of data.toString('base64')) b64 += ch + (rnd(10) === 0 ? ' \n\t\r'[rnd(4)] : '');
+    const sizes = Array.from({ length: 1 + rnd(4) }, () => 1 + rnd(9));
+    t.deepEqual(decodeInPieces(b64, sizes), data, `round ${round}`);
+  }
+});
+
 test('base64 decoder: garbage, data after padding and a dangling character are errors', (t) => {
   const bad = new Base64StreamDecoder();
   bad.push('QUJD');
