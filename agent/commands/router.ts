@@ -3,7 +3,7 @@
 import type { Logger } from '../log.js';
 import type { CommandMessage } from '../mqtt/publisher.js';
 import { parseCommand, type RequestId } from './parse.js';
-import type { CommandArgs, CommandName } from './schemas.js';
+import { COMMAND_NAMES, type CommandArgs, type CommandName } from './schemas.js';
 
 export interface CommandMeta {
   /** `request_id` from the payload, when given. */
@@ -71,4 +71,19 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
   deps.link.subscribeCommands();
 
   return { handle, close: off };
+}
+
+/** A single dispatch function in the `{ok, error?, result?}` style (e.g. Agent.command). */
+export type CommandDispatch = (name: CommandName, args: Record<string, unknown>) => Promise<{ ok: boolean; error?: string; result?: unknown }>;
+
+/** Handlers for every command, forwarding validated arguments to `dispatch`; `ok: false` becomes an error reply. */
+export function dispatchHandlers(dispatch: CommandDispatch): CommandHandlers {
+  const forward = (name: CommandName) => async (args: unknown) => {
+    const r = await dispatch(name, args as Record<string, unknown>);
+    if (!r.ok) throw new Error(r.error ?? `${name} failed`);
+    return r.result;
+  };
+  const handlers: Record<string, unknown> = {};
+  for (const name of COMMAND_NAMES) handlers[name] = forward(name);
+  return handlers as CommandHandlers;
 }

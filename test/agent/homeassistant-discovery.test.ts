@@ -105,7 +105,7 @@ const EXPECTED_PAYLOADS: Record<string, Record<string, unknown>> = {
     unique_id: 'skyrig_roof_cpu_temperature',
     ...common,
     state_topic: 'skyrig/roof/state',
-    value_template: '{{ value_json.cpu_temperature_c | default(None) }}',
+    value_template: '{{ value_json.cpu_temp_c | default(None) }}',
     unit_of_measurement: '°C',
     device_class: 'temperature',
     state_class: 'measurement',
