@@ -57,7 +57,8 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.warn('command failed', { command: name, error: message });
-      return withId({ ok: false, error: message });
+      const result = err instanceof CommandFailed ? err.result : undefined;
+      return withId(result === undefined ? { ok: false, error: message } : { ok: false, error: message, result });
     }
   }
 
@@ -73,6 +74,17 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
   return { handle, close: off };
 }
 
+/** Thrown by a handler to fail with details (e.g. the run id of a failed run) in the reply's `result`. */
+export class CommandFailed extends Error {
+  constructor(
+    message: string,
+    readonly result?: unknown,
+  ) {
+    super(message);
+    this.name = 'CommandFailed';
+  }
+}
+
 /** A single dispatch function in the `{ok, error?, result?}` style (e.g. Agent.command). */
 export type CommandDispatch = (name: CommandName, args: Record<string, unknown>) => Promise<{ ok: boolean; error?: string; result?: unknown }>;
 
@@ -80,7 +92,7 @@ export type CommandDispatch = (name: CommandName, args: Record<string, unknown>)
 export function dispatchHandlers(dispatch: CommandDispatch): CommandHandlers {
   const forward = (name: CommandName) => async (args: unknown) => {
     const r = await dispatch(name, args as Record<string, unknown>);
-    if (!r.ok) throw new Error(r.error ?? `${name} failed`);
+    if (!r.ok) throw new CommandFailed(r.error ?? `${name} failed`, r.result);
     return r.result;
   };
   const handlers: Record<string, unknown> = {};

@@ -182,6 +182,7 @@ test('dispatchHandlers forwards validated arguments to one dispatch function; ok
     dispatchHandlers(async (name, args) => {
       got.push([name, args]);
       if (name === 'livestack_stop') return { ok: false, error: 'no live stack is running' };
+      if (name === 'capture') return { ok: false, error: 'camera timeout', result: { run_id: 2, status: 'failed' } };
       return { ok: true, result: { run_id: 1, status: 'ok' } };
     }),
     { link: localTransport(), log: memoryLogger() },
@@ -189,5 +190,6 @@ test('dispatchHandlers forwards validated arguments to one dispatch function; ok
   t.deepEqual(await router.handle('hdr', '{"exposures":[0.001,0.01],"request_id":"x"}'), { ok: true, id: 'x', result: { run_id: 1, status: 'ok' } });
   t.deepEqual(await router.handle('livestack_stop', ''), { ok: false, error: 'no live stack is running' });
   t.deepEqual((await router.handle('hdr', '{"exposures":"all"}')).ok, false);
-  t.deepEqual(got, [['hdr', { exposures: [0.001, 0.01] }], ['livestack_stop', {}]]);
+  t.deepEqual(await router.handle('capture', '{}'), { ok: false, error: 'camera timeout', result: { run_id: 2, status: 'failed' } });
+  t.deepEqual(got, [['hdr', { exposures: [0.001, 0.01] }], ['livestack_stop', {}], ['capture', {}]]);
 });
