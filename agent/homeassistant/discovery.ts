@@ -32,7 +32,8 @@ export interface DiscoveryMessage {
  */
 export const STATE_KEYS = {
   lastExposureS: 'last_exposure_s',
-  skyBackgroundPct: 'sky_background_pct',
+  /** Median sky level, % of full scale. */
+  skyBackgroundPct: 'sky_background',
   starCount: 'star_count',
   hfrPx: 'hfr_px',
   focusPosition: 'focus_position',
@@ -41,7 +42,7 @@ export const STATE_KEYS = {
   activity: 'activity',
   diskFreePct: 'disk_free_pct',
   diskFreeGb: 'disk_free_gb',
-  cpuTemperatureC: 'cpu_temperature_c',
+  cpuTemperatureC: 'cpu_temp_c',
   night: 'night',
 } as const;
 

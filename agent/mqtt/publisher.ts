@@ -179,7 +179,9 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
 
   let commandsWanted = false;
   let connected = false;
+  /** close() was called: no more reconnects, no `online`. */
   let closing = false;
+  let closed: Promise<void> | null = null;
   let outageWarned = false;
   let everConnected = false;
   let lastError: string | null = null;
@@ -247,7 +249,9 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
   };
 
   const runDiscovery = (): Promise<void> => {
-    if (!discoveryMessages.length) return Promise.resolve();
+    // Discovery off: still run once with an empty set when a store is given, so configs published while
+    // it was on are cleared instead of leaving orphan entities in HA.
+    if (!discoveryMessages.length && !deps.discoveryStore) return Promise.resolve();
     // Serialised: a HA `online` arriving during a connect sync waits for it rather than interleaving.
     discoveryChain = discoveryChain
       .then(() => syncDiscovery(discoveryMessages, discoveryStore, (t, p) => send(t, p, 1, true), log))
@@ -279,6 +283,7 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
 
   client.on('connect', () => {
     connected = true;
+    if (closing) return;
     attempt = 0;
     lastError = null;
     lastErrorCode = undefined;
@@ -431,20 +436,22 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
       emitter.on(event, listener as (...args: unknown[]) => void);
       return () => emitter.off(event, listener as (...args: unknown[]) => void);
     },
-    async close() {
-      if (closing) return;
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      reconnectTimer = null;
-      if (connected) {
-        if (stateDirty) publishState();
-        // `offline` is sent explicitly: a clean DISCONNECT suppresses the last will.
-        await withTimeout(send(topics.availability, 'offline', 1, true), 2000).catch((err: Error) =>
-          log.debug('offline not acknowledged', { error: err }),
-        );
-      }
-      closing = true;
-      await withTimeout(client.endAsync(false), 1000).catch(() => client.endAsync(true));
-      emitter.removeAllListeners();
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        if (reconnectTimer) clearTimeout(reconnectTimer);
+        reconnectTimer = null;
+        if (connected) {
+          if (stateDirty) publishState();
+          // `offline` is sent explicitly: a clean DISCONNECT suppresses the last will.
+          await withTimeout(send(topics.availability, 'offline', 1, true), 2000).catch((err: Error) =>
+            log.debug('offline not acknowledged', { error: err }),
+          );
+        }
+        await withTimeout(client.endAsync(false), 1000).catch(() => client.endAsync(true));
+        emitter.removeAllListeners();
+      })();
+      return closed;
     },
   };
   return link;

@@ -105,7 +105,7 @@ const EXPECTED_PAYLOADS: Record<string, Record<string, unknown>> = {
     unique_id: 'skyrig_roof_cpu_temperature',
     ...common,
     state_topic: 'skyrig/roof/state',
-    value_template: '{{ value_json.cpu_temperature_c | default(None) }}',
+    value_template: '{{ value_json.cpu_temp_c | default(None) }}',
     unit_of_measurement: '°C',
     device_class: 'temperature',
     state_class: 'measurement',
@@ -283,6 +283,16 @@ test('entities removed from the configuration are cleared with an empty retained
   const stored: string[] = JSON.parse(await readFile(storePath, 'utf8')).topics;
   t.deepEqual([...stored].sort(), EXPECTED_TOPICS.filter((x) => x !== livestackCam));
   t.true(log.lines.some((l) => l.startsWith('info home assistant entities removed') && l.includes('count=2')));
+  await second.close();
+
+  // Discovery switched off: everything this station announced is removed from HA.
+  const third = createMqttLink(linkOptions(broker.url, { enabled: false }), { log, discoveryStore: fileDiscoveryStore(storePath) });
+  t.teardown(() => third.close());
+  await third.waitConnected(5000);
+  await third.republishDiscovery();
+  retained = await retainedSnapshot(t, broker.url, ['homeassistant/#']);
+  t.is(retained.size, 0, [...retained.keys()].join(', '));
+  t.deepEqual(JSON.parse(await readFile(storePath, 'utf8')).topics, []);
 });
 
 test('an unreadable discovery record is a warning, not a failure', async (t) => {

@@ -4,6 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createMqttLink, type MqttLinkOptions } from '../../agent/mqtt/publisher.js';
+import { mqttLinkOptionsFromConfig } from '../../agent/mqtt/config.js';
+import { validateConfig } from '../../agent/config/load.js';
 import { memoryLogger } from '../../agent/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireCommand } from '../helpers/system.js';
@@ -211,4 +213,28 @@ test('bad options fail with one line naming the option', (t) => {
     message: /^mqtt\.tls\.ca: cannot read \/nonexistent\/ca\.pem: ENOENT$/,
   });
   t.throws(() => createMqttLink(options('mqtt://127.0.0.1:1', { keepaliveS: 0 }), { log }), { message: /^mqtt\.keepaliveS 0/ });
+});
+
+test('link options from the config file: station, topics, discovery buttons per job, camera per job kind', (t) => {
+  const config = validateConfig({
+    station: { id: 'roof', name: 'Roof all-sky' },
+    devices: { cameras: { sky: { url: 'sim://roof?scene=sky' } } },
+    jobs: [
+      { name: 'allsky', kind: 'capture', every: '2m' },
+      { name: 'dawn-hdr', kind: 'hdr' },
+    ],
+    mqtt: { url: 'mqtts://broker:8883', username: 'u', password: 'p', base_topic: 'obs/skyrig', keepalive: 20, tls: { ca: '/etc/skyrig/ca.pem' } },
+  });
+  t.deepEqual(mqttLinkOptionsFromConfig(config, { swVersion: '0.1.0' }), {
+    url: 'mqtts://broker:8883',
+    username: 'u',
+    password: 'p',
+    tls: { ca: '/etc/skyrig/ca.pem', cert: undefined, key: undefined, rejectUnauthorized: true },
+    baseTopic: 'obs/skyrig',
+    stationId: 'roof',
+    stationName: 'Roof all-sky',
+    keepaliveS: 20,
+    imageMaxBytes: 256 * 1024,
+    discovery: { enabled: true, prefix: 'homeassistant', model: undefined, swVersion: '0.1.0', imageKinds: ['capture', 'hdr'], jobs: ['allsky', 'dawn-hdr'] },
+  });
 });
