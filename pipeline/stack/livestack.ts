@@ -252,7 +252,7 @@ export class LiveStacker {
     let t = performance.now();
     const cfa = frame.bayer ? 2 : 1;
     if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
-    let img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
+    const img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,

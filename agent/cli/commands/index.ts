@@ -2,3 +2,4 @@
 import type { RegisterCommands } from '../types.js';
 
 export const commandModules: RegisterCommands[] = [];
+import { registerStackCommands } from './stack.js'; commandModules.push(registerStackCommands);
