@@ -95,7 +95,7 @@ test('inputs: 8-bit PNG, 16-bit PNG/TIFF, FITS 8/16/32-bit integer and float all
   await writeFits(join(dir, 'd.fits'), img, { bitpix: 8 });
   await writeFits(join(dir, 'e.fits'), img, { bitpix: 16 });
   await writeFits(join(dir, 'f.fits'), img, { bitpix: -32 });
-  const expectDepth: Record<string, number> = { 'a.png': 8, 'b.png': 16, 'c.tif': 16, 'd.fits': 8, 'e.fits': 16, 'f.fits': 32 };
+  const expectDepth: Record<string, 8 | 16 | 32> = { 'a.png': 8, 'b.png': 16, 'c.tif': 16, 'd.fits': 8, 'e.fits': 16, 'f.fits': 32 };
   for (const [name, depth] of Object.entries(expectDepth)) {
     const f = await loadFrame(join(dir, name));
     t.is(f.image.bitDepth, depth, name);
