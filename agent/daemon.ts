@@ -141,7 +141,7 @@ export class Agent {
   /** Resolves when no job is running or queued. */
   async whenIdle(): Promise<void> {
     while (this.current || this.queue.length) {
-      await (this.current?.done ?? new Promise((r) => setTimeout(r, 20)));
+      await (this.current?.done ?? new Promise<unknown>((r) => setTimeout(r, 20)));
     }
   }
 

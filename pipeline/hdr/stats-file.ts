@@ -27,7 +27,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     grp.create_attribute('nd', cs.nd);
     grp.create_attribute('scale', cs.scale);
     f.create_group('images');
-    const im = f.get('images') as typeof g;
+    const im = f.get('images') as typeof _g;
     const n = r.images.length;
     im.create_dataset({ name: 'snr', data: new Float64Array(r.images.map((i) => (Number.isFinite(i.snr) ? i.snr : NaN))), shape: [n] });
     im.create_dataset({ name: 'noise', data: new Float64Array(r.images.map((i) => i.noise)), shape: [n] });
@@ -39,7 +39,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     im.create_attribute('paths', JSON.stringify(r.images.map((i) => i.path)));
     const fits = r.brackets.filter((b) => b.fpn);
     f.create_group('fpn');
-    const fp = f.get('fpn') as typeof g;
+    const fp = f.get('fpn') as typeof _g;
     fp.create_attribute('brackets', JSON.stringify(fits.map((b) => b.id)));
     for (const key of ['offsetMean', 'offsetStd', 'gainMean', 'gainStd', 'prnu', 'temporalNoise', 'pixelsFit'] as const)
       fp.create_dataset({ name: key, data: new Float64Array(fits.flatMap((b) => b.fpn![key])), shape: [fits.length, C] });

@@ -146,7 +146,8 @@ export class LiveStacker {
       previewFormat: 'jpg',
       previewMaxSize: 2048,
       stateDir: join(opts.outDir, '.livestack'),
-      ...opts,
+      // Options passed as undefined keep their defaults.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LiveStackOptions),
     };
     if (!this.opts.methods.length) throw new Error('no stacking method');
   }
