@@ -228,8 +228,16 @@ export class Agent {
     return outcome;
   }
 
-  /** Handle a command by name (MQTT or CLI). Validation of the payload is done by the caller's schema. */
+  /** Handle a command by name (MQTT or CLI); never throws. Payload validation is the caller's schema. */
   async command(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
+    try {
+      return await this.commandUnsafe(name, payload);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  private async commandUnsafe(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
     const jobs = this.d.config.jobs;
     const firstOf = (kind: JobKind) => jobs.find((j) => j.kind === kind);
     const runKind = async (kind: JobKind, params: Record<string, unknown>, wait: boolean) => {

@@ -59,7 +59,7 @@ export function demoConfig(o: DemoOptions, mqttUrl: string | null): ConfigInput 
       focusers: { rail: { url: 'sim://demo', backlash: 20, approach: 'in' } },
     },
     jobs: [
-      { name: 'allsky', kind: 'capture', camera: 'sky', params: { exposure_s: 10, gain: 100 } },
+      { name: 'allsky', kind: 'capture', camera: 'sky', params: { exposure_s: 10, gain: 4 } },
       { name: 'day-hdr', kind: 'hdr', camera: 'day', params: { exposures: [0.0002, 0.001, 0.005, 0.025, 0.125] } },
       { name: 'autofocus', kind: 'autofocus', camera: 'sky', focuser: 'rail', params: { exposure_s: 2, step: 40, points: 9 } },
       { name: 'focus-bracket', kind: 'focusbracket', camera: 'sky', focuser: 'rail', params: { exposure_s: 2, positions: 5, step: 60 } },
