@@ -20,10 +20,20 @@ export const registerRunCommand = (program: Command): void => {
         json: o.logJson ?? config.log.json,
         syslogPrefix: !!process.env.JOURNAL_STREAM && !(o.logJson ?? config.log.json),
       });
+      // Signal handlers go in before anything starts, so a SIGTERM during startup is honoured too.
+      let stopSignal: ((signal: string) => void) | null = null;
+      let pending: string | null = null;
+      const onSignal = (signal: string) => (stopSignal ? stopSignal(signal) : (pending = signal));
+      process.once('SIGTERM', () => onSignal('SIGTERM'));
+      process.once('SIGINT', () => onSignal('SIGINT'));
+      process.on('uncaughtException', (err) => {
+        log.error('uncaught exception', { error: err, stack: err.stack });
+        process.exit(70);
+      });
       const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log });
       await new Promise<void>((done) => {
         let stopping = false;
-        const stop = (signal: string) => {
+        stopSignal = (signal: string) => {
           if (stopping) return;
           stopping = true;
           log.info('stopping', { signal });
@@ -36,12 +46,7 @@ export const registerRunCommand = (program: Command): void => {
             done();
           });
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
-        process.on('uncaughtException', (err) => {
-          log.error('uncaught exception', { error: err, stack: err.stack });
-          process.exit(70);
-        });
+        if (pending) stopSignal(pending);
       });
       log.info('stopped');
     });
