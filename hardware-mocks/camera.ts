@@ -10,7 +10,7 @@ import type { ImageF32, ImageMeta } from '../pipeline/image/types.js';
 import { writeImage } from '../pipeline/image/write.js';
 import { renderRadiance } from './day.js';
 import { bool0, num0, str0, type BayerPattern, type ParsedParams, type ResponseName, type Scene, type SimFormat } from './params.js';
-import { frameTransform, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
+import { cloudCoverOf, frameTransform, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
 import { applyResponse, responseLnTable } from './response.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 import { hotPixelMap, normalisedSignal, prnuMap, whitePointAdu, type SensorModel } from './sensor.js';
@@ -94,6 +94,7 @@ export class SimCamera implements Camera {
   private connected = false;
   private current: AbortController | null = null;
   private fixedPattern: FixedPattern | null = null;
+  private dayCache: { clouds: number; radiance: Float32Array } | null = null;
   /** Truth of the last frame rendered (null before the first). */
   lastFrame: (RenderedFrame & { frameIndex: number; path: string }) | null = null;
 
@@ -209,6 +210,11 @@ export class SimCamera implements Camera {
     return this.fixedPattern;
   }
 
+  private dayRadianceFor(clouds: number): Float32Array {
+    if (this.dayCache?.clouds !== clouds) this.dayCache = { clouds, radiance: this.renderRadiance(clouds).data };
+    return this.dayCache.radiance;
+  }
+
   // ---- capture -----------------------------------------------------------------------------------
 
   async capture(req: CaptureRequest): Promise<CapturedFrame> {
@@ -276,6 +282,7 @@ export class SimCamera implements Camera {
         roi,
         binning,
         check,
+        dayRadiance: scene === 'day' ? this.dayRadianceFor(cloudCoverOf(c.sky, frameIndex)) : undefined,
       });
       check();
       this.rig.advanceClock(exposureS + READOUT_S);

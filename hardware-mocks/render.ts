@@ -54,6 +54,8 @@ export interface RenderInput {
   roi?: Roi;
   binning: number;
   check?: () => void;
+  /** Day radiance already rendered for this seed, size and cloud cover (the scene is static): skips the render. */
+  dayRadiance?: Float32Array;
 }
 
 export interface RenderedFrame {
@@ -127,7 +129,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
       }
     }
   } else if (photons) {
-    const rad = renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
+    const rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
     // A landscape has no seeing: only the defocus disc blurs it.
     const blurSigma = (inp.optics.defocus.blurPxPerStep * Math.abs(inp.defocusSteps)) / FWHM_PER_SIGMA;
     gaussianBlur(rad, W, H, 3, blurSigma);
