@@ -1,7 +1,7 @@
 // Daytime high-dynamic-range scene: sun disk and aureole, lit clouds, a blue sky gradient and a dark
 // ground under a horizon silhouette with texture in the shadows. Radiance is in photo-electrons per
 // second per pixel at gain 1, so a frame is just radiance × exposure through the sensor model.
-// Spans more than six decades: sun ~3e8, sky ~5e4, shadows ~3e2 e-/s.
+// Spans more than five decades: sun 3e8, clouds ~3e5, sky ~5e4, ground 1e3–1e4, deepest shadows ~1e2 e-/s.
 import { STREAM, fbm, hashUnit, mixSeed } from './random.js';
 
 export interface DayScene {
@@ -104,7 +104,7 @@ export function renderRadiance(s: DayScene): Float32Array {
         const fine = hashUnit(seed + 59, x, y);
         const furrow = 0.5 + 0.5 * Math.sin((x + 0.3 * y) * 0.45 + 8 * tex);
         const shade = y - hz < 3 ? 0.15 : 0.3 + 0.7 * depth;
-        const L = 2.2e3 * shade * (0.25 + 1.6 * tex * tex) * (0.7 + 0.3 * furrow) * (0.9 + 0.2 * fine);
+        const L = 4e3 * shade * (0.2 + 2.2 * tex * tex) * (0.6 + 0.4 * furrow) * (0.85 + 0.3 * fine);
         out[o] = L * 1.0;
         out[o + 1] = L * 1.1;
         out[o + 2] = L * 0.7;
