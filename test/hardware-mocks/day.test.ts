@@ -1,6 +1,6 @@
 import test from 'ava';
 import sharp from 'sharp';
-import { createSimCamera, dayGeometry, renderRadiance, SUN_RADIANCE } from '../../hardware-mocks/index.js';
+import { createSimCamera, createSimFocuser, dayGeometry, renderRadiance, SUN_RADIANCE } from '../../hardware-mocks/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { simContext } from './helpers.js';
 
@@ -86,4 +86,44 @@ test('scene=auto picks day or night from the sun at the site', async (t) => {
   t.is(f.meta.scene, 'day');
   t.true((f.meta.sunAltitudeDeg as number) > 55);
   t.throws(() => createSimCamera(new URL('sim://z?scene=auto'), simContext()), { message: /scene=auto needs the site/ });
+});
+
+/** Variance of the 4-neighbour Laplacian over rows y0..y1 of the green channel. */
+function laplacianEnergy(img: { data: Buffer; width: number }, y0: number, y1: number): number {
+  let s = 0;
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = 10; x < img.width - 10; x++) {
+      const at = (xx: number, yy: number) => img.data[(yy * img.width + xx) * 3 + 1]!;
+      const l = 4 * at(x, y) - at(x - 1, y) - at(x + 1, y) - at(x, y - 1) - at(x, y + 1);
+      s += l * l;
+      n++;
+    }
+  }
+  return s / n;
+}
+
+test('near_focus: the sharp band of ground follows the focuser (focus-bracket depth truth)', async (t) => {
+  const dir = await tempDir(t);
+  const ctx = simContext();
+  const cam = createSimCamera(new URL(`sim://f?scene=day&format=png&seed=3&width=${W}&height=${H}&near_focus=400&focus_best=1000`), ctx);
+  const foc = createSimFocuser(new URL('sim://f?backlash=0'), ctx);
+  await cam.connect();
+  await foc.connect();
+  const offsets = cam.focusOffsetMap();
+  const g = dayGeometry({ width: W, height: H, seed: 3 });
+  t.is(offsets[Math.round(g.sunY) * W + Math.round(g.sunX)], 0); // sky at infinity
+  t.true(Math.abs(offsets[(H - 1) * W + 100]! - 400) < 1e-3); // bottom row: nearest ground
+  const top = Math.ceil(Math.max(...g.horizon)) + 4;
+  const bottom = H - 12;
+  const energies = [];
+  for (const pos of [1000, 1400]) {
+    await foc.moveTo(pos);
+    const img = await rgb((await cam.capture({ exposureS: 1, outDir: dir, fileStem: `p${pos}` })).path);
+    // Far: the horizon silhouette (at infinity); near: the bottom rows of ground.
+    energies.push({ near: laplacianEnergy(img, bottom, H - 2), far: laplacianEnergy(img, Math.floor(Math.min(...g.horizon)) - 2, top) });
+  }
+  const [inf, near] = energies as [{ near: number; far: number }, { near: number; far: number }];
+  t.true(near.near > 5 * inf.near, JSON.stringify(energies));
+  t.true(inf.far > 5 * near.far, JSON.stringify(energies));
 });

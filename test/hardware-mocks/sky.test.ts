@@ -195,3 +195,19 @@ test('clouds and a closed shutter: fewer stars, brighter or dark background', as
   const capped = await readAdu((await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' })).path);
   t.true(median(capped.adu) < 1000 + 10);
 });
+
+test('trail_frames: a satellite trail crosses exactly the listed frames', async (t) => {
+  const dir = await tempDir(t);
+  const cam = await camera(`seed=12&${START}&width=200&height=150&trail_frames=1`);
+  const f0 = await cam.capture({ exposureS: 5, outDir: dir, fileStem: 'a' });
+  const f1 = await cam.capture({ exposureS: 5, outDir: dir, fileStem: 'b' });
+  t.is(f0.meta.trail, null);
+  const tr = f1.meta.trail as { x0: number; y0: number; x1: number; y1: number };
+  const img = await readAdu(f1.path);
+  const bg = median(img.adu);
+  // Midpoint of the trail is well above the background; the frame before has nothing there.
+  const mx = Math.round((tr.x0 + tr.x1) / 2);
+  const my = Math.round((tr.y0 + tr.y1) / 2);
+  t.true(img.adu[my * 200 + mx]! - bg > 300, `trail ${img.adu[my * 200 + mx]! - bg} ADU over background`);
+  t.is(img.cards.SIMTRAIL, true);
+});
