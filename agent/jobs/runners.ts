@@ -1,0 +1,10 @@
+// Job kind → runner. Each pipeline's job lives next to the others in agent/jobs/.
+import type { JobKind } from '../config/schema.js';
+import type { JobRunner } from './types.js';
+import { captureJob } from './capture.js';
+import { livestackJob } from './livestack.js';
+
+export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
+  capture: captureJob,
+  livestack: livestackJob,
+};
