@@ -78,7 +78,8 @@ export const PARAM_SPECS: Record<string, Spec> = {
   vignette: { scope: 'camera', type: num(0, 0.99), help: 'light lost in the frame corners (0..1)' },
   gain_max: { scope: 'camera', type: num(1, 1e4), help: 'highest gain offered' },
   // Focuser
-  backlash: { scope: 'focuser', type: int(0, 1e6), help: 'mechanical dead band when reversing (steps)' },
+  // Not `backlash`: the driver registry takes that name for its compensation overshoot (drivers/backlash.ts).
+  dead_band: { scope: 'focuser', type: int(0, 1e6), help: 'mechanical backlash: slack taken up when reversing (steps)' },
   speed: { scope: 'focuser', type: num(1, 1e9), help: 'focuser speed (steps/s)' },
   position: { scope: 'focuser', type: num(-1e9, 1e9), help: 'focuser start position (steps)' },
   // Either device

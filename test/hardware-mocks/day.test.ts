@@ -107,7 +107,7 @@ test('near_focus: the sharp band of ground follows the focuser (focus-bracket de
   const dir = await tempDir(t);
   const ctx = simContext();
   const cam = createSimCamera(new URL(`sim://f?scene=day&format=png&seed=3&width=${W}&height=${H}&near_focus=400&focus_best=1000`), ctx);
-  const foc = createSimFocuser(new URL('sim://f?backlash=0'), ctx);
+  const foc = createSimFocuser(new URL('sim://f?dead_band=0'), ctx);
   await cam.connect();
   await foc.connect();
   const offsets = cam.focusOffsetMap();

@@ -1,12 +1,13 @@
 import test from 'ava';
 import { createSimCamera, createSimFocuser } from '../../hardware-mocks/index.js';
 import { DeviceError } from '../../drivers/types.js';
+import { withBacklash } from '../../drivers/backlash.js';
 import { tempDir } from '../helpers/tmp.js';
 import { simContext } from './helpers.js';
 
 test('backlash: a reversal loses the dead band; one-sided approach is repeatable', async (t) => {
   const ctx = simContext();
-  const foc = createSimFocuser(new URL('sim://b?backlash=80&position=1000'), ctx);
+  const foc = createSimFocuser(new URL('sim://b?dead_band=80&position=1000'), ctx);
   await foc.connect();
   t.is(foc.opticalPosition(), 1000);
   // Out: optics trail the motor by the full band.
@@ -36,7 +37,7 @@ test('the camera sees the optical position, not the motor count', async (t) => {
   const dir = await tempDir(t);
   const ctx = simContext();
   const cam = createSimCamera(new URL('sim://c?focus_best=1000&start=2026-01-10T22:00:00Z'), ctx);
-  const foc = createSimFocuser(new URL('sim://c?backlash=80'), ctx);
+  const foc = createSimFocuser(new URL('sim://c?dead_band=80'), ctx);
   await cam.connect();
   await foc.connect();
   await foc.moveTo(1080); // from 1000 outward: optics at 1000 = best focus
@@ -61,13 +62,13 @@ test('limits, rig parameters shared and checked between devices', async (t) => {
   t.true(err instanceof DeviceError && err.code === 'limit');
   t.throws(() => createSimCamera(new URL('sim://l?seed=5'), ctx), { message: /seed=5 conflicts with seed=4/ });
   t.throws(() => createSimFocuser(new URL('sim://l'), ctx), { message: /already has a focuser/ });
-  const other = createSimFocuser(new URL('sim://other?backlash=0'), ctx);
+  const other = createSimFocuser(new URL('sim://other?dead_band=0'), ctx);
   t.not(other.rig, cam.rig);
 });
 
 test('realtime move takes |Δ|/speed, reports isMoving, and stops where aborted', async (t) => {
   const ctx = simContext();
-  const foc = createSimFocuser(new URL('sim://m?realtime=1&speed=1000&position=0&backlash=0'), ctx);
+  const foc = createSimFocuser(new URL('sim://m?realtime=1&speed=1000&position=0&dead_band=0'), ctx);
   await foc.connect();
   const t0 = Date.now();
   await foc.moveTo(200);
@@ -106,4 +107,19 @@ test('realtime capture is stopped by its abort signal and by abort()', async (t)
   const t1 = Date.now();
   await cam.capture({ exposureS: 0.3, outDir: dir, fileStem: 'z' });
   t.true(Date.now() - t1 >= 290);
+});
+
+test('withBacklash (overshoot ≥ dead band) makes the optics land on the commanded position from either side', async (t) => {
+  const foc = createSimFocuser(new URL('sim://w?dead_band=40&position=1000'), simContext());
+  await foc.connect();
+  const comp = withBacklash(foc, { steps: 60, approach: 'in' });
+  for (const [from, to] of [[800, 1050], [1300, 1050], [900, 1200], [1500, 1200]] as const) {
+    await comp.moveTo(from);
+    await comp.moveTo(to);
+    t.is(foc.opticalPosition(), to, `from ${from} to ${to}`);
+  }
+  // Without compensation the outward approach leaves the optics a dead band short.
+  await foc.moveTo(800);
+  await foc.moveTo(1050);
+  t.is(foc.opticalPosition(), 1010);
 });

@@ -80,7 +80,7 @@ test('defocus broadens stars symmetrically around focus_best (V-curve)', async (
   const dir = await tempDir(t);
   const ctx = simContext();
   const cam = createSimCamera(new URL(`sim://v?seed=5&${START}&drift_x=0&drift_y=0&rotation=0&focus_best=1000`), ctx);
-  const foc = createSimFocuser(new URL('sim://v?backlash=0'), ctx);
+  const foc = createSimFocuser(new URL('sim://v?dead_band=0'), ctx);
   await cam.connect();
   await foc.connect();
   // The brightest star well inside the frame with no neighbour of more than 1 % of its flux within 30 px.
