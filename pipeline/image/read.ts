@@ -38,7 +38,8 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
       const mono = (info.channels ?? 3) <= 2;
       // 16-bit needs an explicit 16-bit colourspace or libvips narrows to 8 bits on the way out.
       // float RGB TIFF is tagged scRGB by libvips; keep it there or it is gamma-encoded to 0..255.
-      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : isFloat && !mono ? s.toColourspace('scrgb') : s;
+      // 8-bit grey must be asked for too, or libvips hands it back as sRGB (3 channels).
+      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : isFloat ? (mono ? s : s.toColourspace('scrgb')) : mono ? s.toColourspace('b-w') : s;
       const depth = isFloat ? 'float' : is16 ? 'ushort' : 'uchar';
       const { data, info: out } = await pipeline.raw({ depth }).toBuffer({ resolveWithObject: true });
       const n = out.width * out.height * out.channels;

@@ -8,6 +8,18 @@ import { readImage } from './read.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
+import { openPngRowSource, parsePngIhdr, pngStreamable } from './png-rows.js';
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
 
 export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
 
@@ -76,8 +88,11 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return openFitsRowSource(path, opts);
     case 'jpeg':
       return openDecoderSource(path, DJPEG(path), opts);
-    case 'png':
-      return openDecoderSource(path, PNGTOPAM(path), opts);
+    case 'png': {
+      const info = parsePngIhdr(await readHead(path, 33), path);
+      // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+    }
     case 'tiff':
       return openDecoderSource(path, TIFFTOPNM(path), opts);
     case 'raw':
