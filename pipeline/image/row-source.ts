@@ -8,6 +8,8 @@ import { readImage } from './read.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
+import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
+import { grayStrip } from './strip.js';
 import { openPngRowSource, parsePngIhdr, pngStreamable } from './png-rows.js';
 
 async function readHead(path: string, n: number): Promise<Buffer> {
@@ -84,8 +86,13 @@ export function rawDecoder(path: string): DecoderSpec {
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
   const kind = await sniffImageKind(path);
   switch (kind) {
-    case 'fits':
-      return openFitsRowSource(path, opts);
+    case 'fits': {
+      const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
+      const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
+      if (!pattern) return src;
+      const rgb = debayerRowSource(src, pattern);
+      return opts.grayscale ? grayRowSource(rgb) : rgb;
+    }
     case 'jpeg':
       return openDecoderSource(path, DJPEG(path), opts);
     case 'png': {
@@ -103,4 +110,17 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return memoryRowSource(path, img, img.meta);
     }
   }
+}
+
+/** Luminance view of a colour row source. */
+function grayRowSource(src: RowSource): RowSource {
+  return {
+    ...src,
+    channels: 1,
+    async readRows(maxRows) {
+      const b = await src.readRows(maxRows);
+      return b && { ...b, data: grayStrip(b.data, b.rows * src.width, src.channels) };
+    },
+    close: () => src.close(),
+  };
 }
