@@ -86,6 +86,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private pingSentAt = 0;
   private pingSeq = 0;
   private lossReason: Error | null = null;
+  private connecting: Promise<void> | null = null;
 
   constructor(options: IndiClientOptions) {
     super();
@@ -122,12 +123,18 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       await this.waitConnected(this.opts.connectTimeoutMs * 2);
       return;
     }
-    try {
-      await this.open();
-    } catch (err) {
-      throw new DeviceError('not-found', this.address, `no INDI server answers: ${(err as Error).message}`, { cause: err });
-    }
-    this.keepConnected = this.opts.reconnect;
+    // Several devices may connect at once on a fresh shared client: one socket for all of them.
+    this.connecting ??= this.open()
+      .then(() => {
+        this.keepConnected = this.opts.reconnect;
+      })
+      .catch((err: Error) => {
+        throw new DeviceError('not-found', this.address, `no INDI server answers: ${err.message}`, { cause: err });
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
+    await this.connecting;
   }
 
   /** Close for good: pending requests fail with 'disconnected'. */
