@@ -218,7 +218,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   setVectorAndWait(device: string, name: string, values: Record<string, ElementValue>, options: SetOptions = {}): Promise<IndiVector> {
     const accept = options.accept ?? (() => true);
     let sawBusy = false;
-    const waiting = this.waitFor<IndiVector>(device, `${name} update`, options, (done, fail) =>
+    // The device's own worst case (the vector's timeout attribute) when the caller gives none.
+    const deviceTimeout = (this.vector(device, name)?.timeout ?? 0) * 1000;
+    const waitOptions = { ...options, timeoutMs: options.timeoutMs ?? Math.max(DEFAULT_TIMEOUT_MS, deviceTimeout) };
+    const waiting = this.waitFor<IndiVector>(device, `${name} update`, waitOptions, (done, fail) =>
       this.observe((ev) => {
         if (ev.type === 'delete' && ev.device === device && (ev.name === undefined || ev.name === name)) {
           fail(new DeviceError('disconnected', device, `property ${name} was deleted by the driver`));
@@ -255,6 +258,17 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   /** Resolve once the device has defined `name` (e.g. after CONNECT the driver defines its controls). */
   waitForVector(device: string, name: string, options: WaitOptions = {}): Promise<IndiVector> {
     return this.waitForVectorState(device, name, () => true, `property ${name} to be defined`, options);
+  }
+
+  /** Resolve with the first of `names` the device defines (e.g. ABS_ or REL_FOCUS_POSITION). */
+  waitForAnyVector(device: string, names: string[], options: WaitOptions = {}): Promise<IndiVector> {
+    const have = names.map((n) => this.vector(device, n)).find((v) => v);
+    if (have) return Promise.resolve(have);
+    return this.waitFor<IndiVector>(device, `any of ${names.join(', ')} to be defined`, options, (done) =>
+      this.observe((ev) => {
+        if (ev.type === 'define' && ev.device === device && ev.vector && names.includes(ev.vector.name)) done(ev.vector);
+      }),
+    ).promise;
   }
 
   /** Resolve once the server has announced any property of `device`; 'not-found' if it never does. */
@@ -399,6 +413,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   }
 
   private onConnected(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
     this.socket = socket;
     this.lossReason = null;
     this.lastData = Date.now();

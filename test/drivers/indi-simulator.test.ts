@@ -3,7 +3,7 @@ import test from 'ava';
 import { readdir, stat } from 'node:fs/promises';
 import { memoryLogger } from '../../agent/log.js';
 import { createDriverContext, type DriverContext } from '../../drivers/context.js';
-import { createIndiCamera, createIndiFocuser, type SharedClientOptions } from '../../drivers/indi/index.js';
+import { createIndiCamera, createIndiFocuser, probeIndiServer, type SharedClientOptions } from '../../drivers/indi/index.js';
 import { IndiClient } from '../../drivers/indi/client.js';
 import { DeviceError } from '../../drivers/types.js';
 import { readFitsHeader, FITS_BLOCK } from '../../pipeline/image/fits.js';
@@ -76,6 +76,12 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
   t.is(dark.height, 256);
   t.is((await readFitsHeader(dark.path)).cards.FRAME, 'Dark');
 
+  // A 0 s bias becomes the camera's shortest exposure; a 0 s light is refused.
+  const bias = await camera.capture({ exposureS: 0, frameType: 'bias', outDir: out, fileStem: 'bias' });
+  t.is((await readFitsHeader(bias.path)).cards.FRAME, 'Bias');
+  t.is(bias.exposureS, 0.01);
+  await t.throwsAsync(camera.capture({ exposureS: 0, outDir: out, fileStem: 'zero' }), { message: /exposure 0 s outside what the camera offers \(0\.01\.\.3600 s\)/ });
+
   t.is(typeof (await camera.temperature()), 'number');
   const bad = await t.throwsAsync(camera.capture({ exposureS: 1, gain: 500, outDir: out, fileStem: 'x' }));
   t.true(bad instanceof DeviceError && bad.code === 'invalid');
@@ -94,6 +100,11 @@ test('Focuser Simulator reaches its target; a slow focuser is stopped short by a
   await Promise.all([sim.connect(), slow.connect()]);
   t.is(ctx.shared.size, 2, 'one shared client (plus its options) for both focusers');
   t.is(arrivals() - before, 1, 'one TCP connection for both devices');
+
+  const probe = await probeIndiServer('127.0.0.1', server.port, ctx.log);
+  t.true(probe.reachable);
+  t.deepEqual(probe.devices, [FOCUSER_SIM, SLOW_FOCUSER]);
+  t.is(typeof probe.pingMs, 'number');
 
   const limits = await sim.limits();
   t.is(limits.min, 0);
