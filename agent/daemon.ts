@@ -138,6 +138,13 @@ export class Agent {
     return p;
   }
 
+  /** Resolves when no job is running or queued. */
+  async whenIdle(): Promise<void> {
+    while (this.current || this.queue.length) {
+      await (this.current?.done ?? new Promise((r) => setTimeout(r, 20)));
+    }
+  }
+
   /** Abort the current run if it is of `kind` (or any kind). Returns the aborted run id. */
   stopCurrent(kind?: string): number | null {
     if (!this.current || (kind && this.current.req.kind !== kind)) return null;
@@ -199,7 +206,8 @@ export class Agent {
       });
       const result = await this.d.runners[req.kind]!(ctx);
       const metrics = { ...result.metrics, duration_s: (Date.now() - started) / 1000, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
-      const status = abort.signal.aborted ? 'aborted' : 'ok';
+      // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
+      const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
       runlog.finishRun(runId, status, { metrics });
       outcome = { runId, status, metrics };
       log.info('run finished', { status, duration_s: metrics.duration_s });

@@ -34,19 +34,27 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
       const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
       const info = await s.metadata();
       const is16 = info.depth === 'ushort' || info.depth === 'short';
+      const isFloat = info.depth === 'float' || info.depth === 'double';
       const mono = (info.channels ?? 3) <= 2;
       // 16-bit needs an explicit 16-bit colourspace or libvips narrows to 8 bits on the way out.
-      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : s;
-      const { data, info: out } = await pipeline.raw({ depth: is16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+      // float RGB TIFF is tagged scRGB by libvips; keep it there or it is gamma-encoded to 0..255.
+      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : isFloat && !mono ? s.toColourspace('scrgb') : s;
+      const depth = isFloat ? 'float' : is16 ? 'ushort' : 'uchar';
+      const { data, info: out } = await pipeline.raw({ depth }).toBuffer({ resolveWithObject: true });
       const n = out.width * out.height * out.channels;
-      const f = new Float32Array(n);
-      if (is16) {
+      let f: Float32Array = new Float32Array(n);
+      if (isFloat) {
+        // float TIFF: values are taken as stored (linear radiance may exceed 1)
+        const bytes = new Uint8Array(n * 4); // copy: sharp's buffer may not be 4-byte aligned
+        bytes.set(data.subarray(0, n * 4));
+        f = new Float32Array(bytes.buffer);
+      } else if (is16) {
         const u16 = new Uint16Array(data.buffer, data.byteOffset, n);
         for (let i = 0; i < n; i++) f[i] = u16[i]! / 65535;
       } else {
         for (let i = 0; i < n; i++) f[i] = data[i]! / 255;
       }
-      image = { width: out.width, height: out.height, channels: out.channels, bitDepth: is16 ? 16 : 8, data: f };
+      image = { width: out.width, height: out.height, channels: out.channels, bitDepth: isFloat ? 32 : is16 ? 16 : 8, data: f };
       image = dropAlpha(image);
       if (info.exif) meta.EXIF = true;
     } catch (err) {
