@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { AgentPublisher } from '../publisher.js';
 import { createCommandRouter, dispatchHandlers, type CommandDispatch, type CommandRouter } from '../commands/router.js';
 import { fileDiscoveryStore } from '../homeassistant/published.js';
 import { mqttLinkOptionsFromConfig } from './config.js';
@@ -10,6 +11,8 @@ import { createMqttLink, type MqttLink } from './publisher.js';
 
 export interface AgentMqtt {
   link: MqttLink;
+  /** The link as the daemon's AgentPublisher (state, result, image, close). */
+  publisher: AgentPublisher;
   router: CommandRouter;
   /** Stop taking commands, publish `offline`, disconnect. */
   close(): Promise<void>;
@@ -35,6 +38,7 @@ export function startAgentMqtt(config: Config, deps: AgentMqttDeps): AgentMqtt |
   const router = createCommandRouter(dispatchHandlers(deps.dispatch), { link, log: deps.log });
   return {
     link,
+    publisher: link,
     router,
     async close() {
       router.close();
