@@ -74,6 +74,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_last_run_status/config',
   'homeassistant/sensor/skyrig_roof_sky_background/config',
   'homeassistant/sensor/skyrig_roof_star_count/config',
+  'homeassistant/sensor/skyrig_roof_sun_altitude/config',
 ];
 
 // Written out by hand: these are the contract with Home Assistant.
