@@ -95,7 +95,9 @@ export function niceTicks(min: number, max: number, target = 6): number[] {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
   const ticks: number[] = [];
-  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max + step * 1e-9; v += step) ticks.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  // multiply rather than accumulate, so 0.1-steps do not drift into 0.30000000000000004
+  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  for (let k = Math.ceil(min / step - 1e-9); k * step <= max + step * 1e-9; k++) ticks.push(Number((k * step).toFixed(Math.min(20, digits))));
   return ticks;
 }
 

@@ -16,8 +16,9 @@ test('nice ticks and labels', (t) => {
   t.deepEqual(niceTicks(0, 255, 6), [0, 50, 100, 150, 200, 250]);
   t.deepEqual(niceTicks(-5.3, 0.2, 6), [-5, -4, -3, -2, -1, 0]);
   t.deepEqual(niceTicks(-5.3, 0.2, 3), [-4, -2, 0]);
-  t.deepEqual(niceTicks(0.001, 0.0042, 3).map((v) => formatTick(v, 0.001)), ['0.001', '0.002', '0.003', '0.004']);
+  t.deepEqual(niceTicks(0.001, 0.0042, 4).map((v) => formatTick(v, 0.001)), ['0.001', '0.002', '0.003', '0.004']);
   t.is(formatTick(123456, 50000), '1.2e5');
+  t.deepEqual(niceTicks(0, 0.35, 4), [0, 0.1, 0.2, 0.3]);
 });
 
 test('chart draws series in their colours where the data are, with title text and a legend', async (t) => {
