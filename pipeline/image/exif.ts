@@ -3,6 +3,8 @@
 // raw bytes, and TIFF-based files (TIFF, DNG, CR2, NEF, ARW) are read directly by positioned reads.
 import { open } from 'node:fs/promises';
 import sharp from 'sharp';
+import { readFitsHeader } from './fits.js';
+import { isFitsPath } from './read.js';
 
 export interface ExifInfo {
   /** Seconds. */
@@ -137,8 +139,13 @@ export async function readExif(path: string): Promise<ExifInfo> {
   }
 }
 
-/** Exposure time in seconds from EXIF, or null when the file has none. */
+/** Exposure time in seconds from EXIF (FITS: EXPTIME or EXPOSURE card), or null when the file has none. */
 export async function readExposureTime(path: string): Promise<number | null> {
+  if (isFitsPath(path)) {
+    const cards = (await readFitsHeader(path)).cards;
+    const v = Number(cards.EXPTIME ?? cards.EXPOSURE);
+    return Number.isFinite(v) && v > 0 ? v : null;
+  }
   const t = (await readExif(path)).exposureTime;
   return t !== undefined && t > 0 ? t : null;
 }

@@ -4,7 +4,9 @@ import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage } from './read.js';
+import { readImage, toGray } from './read.js';
+import { readRadiance } from './radiance.js';
+import { openTiffRowSource } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
@@ -100,10 +102,19 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
       return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
     }
-    case 'tiff':
-      return openDecoderSource(path, TIFFTOPNM(path), opts);
+    case 'tiff': {
+      // uncompressed strips (incl. float) natively; compressed/tiled/planar through tifftopnm
+      const native = await openTiffRowSource(path, opts);
+      return native ?? openDecoderSource(path, TIFFTOPNM(path), opts);
+    }
     case 'raw':
       return openDecoderSource(path, rawDecoder(path), opts);
+    case 'hdr': {
+      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
+      const r = await readRadiance(path);
+      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
+      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
+    }
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
       const img = await readImage(path, opts);

@@ -100,6 +100,9 @@ test('EXIF ExposureTime from a JPEG (sharp block) and none from a PNG without EX
   const q = join(dir, 'n.png');
   await sharp({ create: { width: 8, height: 8, channels: 3, background: 'grey' } }).png().toFile(q);
   t.is(await readExposureTime(q), null);
+  const f = join(dir, 'f.fits');
+  await writeFits(f, createImage(4, 4, 1, 16), { cards: { EXPTIME: 30 } });
+  t.is(await readExposureTime(f), 30);
 });
 
 // --- a minimal DNG (uncompressed 16-bit CFA) so the RAW path runs without shipping camera files ----
