@@ -57,6 +57,8 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     inflate.on('error', (err) => fail(new BlobError(`${label}: zlib data invalid: ${err.message}`, { cause: err })));
     inflate.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
+      // A stream that inflates past the announced size is broken (or a zip bomb): stop writing now.
+      if (info.size && bytes > info.size) return fail(new BlobError(`${label}: inflates past the announced size=${info.size}`));
       if (!file.write(chunk)) inflate.pause();
     });
     file.on('drain', () => inflate.resume());
