@@ -144,9 +144,17 @@ function waitDrain(stream: WriteStream | Inflate): Promise<void> {
 
 function closeStreams(inflate: Inflate | null, file: WriteStream): Promise<void> {
   return new Promise((resolve, reject) => {
+    let finished = false;
     file.once('error', reject);
     inflate?.once('error', reject);
-    file.once('finish', () => resolve());
+    file.once('finish', () => {
+      finished = true;
+      resolve();
+    });
+    // fail() destroys the streams without an error event: don't wait forever for 'finish'.
+    file.once('close', () => {
+      if (!finished) reject(new Error('file closed before all data was written'));
+    });
     if (inflate) {
       inflate.once('end', () => file.end());
       inflate.end();
