@@ -33,6 +33,9 @@ export class BlobError extends Error {
   }
 }
 
+/** Sanity bound for BLOBs that announce no length: the largest sensors give ~250 MB frames. */
+export const MAX_BLOB_BYTES = 4 * 1024 ** 3;
+
 export function isZlibFormat(format: string): boolean {
   return format.endsWith('.z');
 }
@@ -80,6 +83,7 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     if (info.len !== undefined && decoder.decodedBytes > info.len) {
       throw new BlobError(`${label}: more data than the announced len=${info.len}`);
     }
+    if (decoder.decodedBytes > MAX_BLOB_BYTES) throw new BlobError(`${label}: larger than ${MAX_BLOB_BYTES} bytes, refused`);
     return target().write(decoded);
   };
 
