@@ -7,7 +7,7 @@ import { createIndiCamera, createIndiFocuser, probeIndiServer, type SharedClient
 import { IndiClient } from '../../drivers/indi/client.js';
 import { DeviceError } from '../../drivers/types.js';
 import { readFitsHeader, FITS_BLOCK } from '../../pipeline/image/fits.js';
-import { CCD_SIM, FOCUSER_SIM, SLOW_FOCUSER, startIndiServer } from '../helpers/indiserver.js';
+import { CCD_SIM, FOCUSER_SIM, SLOW_FOCUSER, SLOW_REL_FOCUSER, startIndiServer } from '../helpers/indiserver.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function context(t: Parameters<typeof tempDir>[0]): Promise<DriverContext & { log: ReturnType<typeof memoryLogger> }> {
@@ -89,7 +89,7 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
 });
 
 test('Focuser Simulator reaches its target; a slow focuser is stopped short by abort', async (t) => {
-  const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true });
+  const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true, relFocuser: true });
   const ctx = await context(t);
   const arrivals = () => server.log().match(/new arrival/g)?.length ?? 0;
   const before = arrivals(); // the helper's port probe
@@ -103,7 +103,7 @@ test('Focuser Simulator reaches its target; a slow focuser is stopped short by a
 
   const probe = await probeIndiServer('127.0.0.1', server.port, ctx.log);
   t.true(probe.reachable);
-  t.deepEqual(probe.devices, [FOCUSER_SIM, SLOW_FOCUSER]);
+  t.deepEqual(probe.devices, [FOCUSER_SIM, SLOW_FOCUSER, SLOW_REL_FOCUSER]);
   t.is(typeof probe.pingMs, 'number');
 
   const limits = await sim.limits();
@@ -140,6 +140,21 @@ test('Focuser Simulator reaches its target; a slow focuser is stopped short by a
   t.true(err2 instanceof DeviceError && err2.code === 'aborted');
   const p2 = await slow.position();
   t.true(p2 > 1000 && p2 < stopped, `stopped at ${p2}`);
+
+  // Relative-only focuser: FOCUS_MOTION + REL_FOCUS_POSITION, position counted from connect.
+  const rel = createIndiFocuser(url(server.port, SLOW_REL_FOCUSER), ctx);
+  t.teardown(() => rel.disconnect());
+  await rel.connect();
+  t.is(await rel.position(), 0);
+  t.deepEqual(await rel.limits(), { min: -20000, max: 20000 });
+  t.is(await rel.moveTo(800), 800);
+  t.is(await rel.moveTo(300), 300);
+  const probeClient = new IndiClient({ host: '127.0.0.1', port: server.port, log: ctx.log });
+  t.teardown(() => probeClient.close());
+  await probeClient.connect();
+  const truth = await probeClient.waitForVector(SLOW_REL_FOCUSER, 'SIM_TRUE_POSITION');
+  t.is(truth.elements.get('STEPS')!.value, 1000 + 300, 'the driver really went out 800 and in 500');
+  t.is(probeClient.value(SLOW_REL_FOCUSER, 'FOCUS_MOTION', 'FOCUS_INWARD'), true);
 });
 
 test('killing indiserver mid-exposure fails the capture as disconnected; a restarted server is picked up again', async (t) => {
