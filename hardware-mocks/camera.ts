@@ -10,7 +10,7 @@ import type { ImageF32, ImageMeta } from '../pipeline/image/types.js';
 import { writeImage } from '../pipeline/image/write.js';
 import { focusOffsetMap, renderRadiance } from './day.js';
 import { bool0, num0, str0, type BayerPattern, type ParsedParams, type ResponseName, type Scene, type SimFormat } from './params.js';
-import { cloudCoverOf, frameTransform, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
+import { cloudCoverOf, frameTransform, illuminationMap, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
 import { applyResponse, responseLnTable } from './response.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 import { hotPixelMap, normalisedSignal, prnuMap, whitePointAdu, type SensorModel } from './sensor.js';
@@ -217,7 +217,8 @@ export class SimCamera implements Camera {
     if (!this.fixedPattern) {
       const { width, height } = this.config.sensor;
       const seed = this.rig.config.seed;
-      this.fixedPattern = { hot: hotPixelMap(seed, width, height, this.config.hotPixels), prnu: prnuMap(seed, width, height) };
+      const prnu = prnuMap(seed, width, height);
+      this.fixedPattern = { hot: hotPixelMap(seed, width, height, this.config.hotPixels), prnu, illumination: illuminationMap(this.config.sensor, prnu) };
     }
     return this.fixedPattern;
   }

@@ -53,19 +53,24 @@ export class Rng {
     return (z >>> 0) / 4294967296;
   }
 
-  /** Standard normal (Box–Muller, second value kept for the next call). */
+  /** Standard normal (Marsaglia polar: no trigonometry; the second value is kept for the next call). */
   normal(): number {
     if (this.spare !== null) {
       const s = this.spare;
       this.spare = null;
       return s;
     }
-    let u = this.uniform();
-    while (u <= 1e-300) u = this.uniform();
-    const v = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
+    let u: number;
+    let v: number;
+    let q: number;
+    do {
+      u = 2 * this.uniform() - 1;
+      v = 2 * this.uniform() - 1;
+      q = u * u + v * v;
+    } while (q >= 1 || q === 0);
+    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    this.spare = v * f;
+    return u * f;
   }
 
   /** Poisson sample: exact (Knuth) for small means, normal approximation above 30 where it is indistinguishable. */

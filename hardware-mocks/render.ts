@@ -31,6 +31,15 @@ export interface Optics {
 export interface FixedPattern {
   hot: HotPixels;
   prnu: Float32Array;
+  /** Vignetting × PRNU per pixel: what a master flat would measure. */
+  illumination: Float32Array;
+}
+
+export function illuminationMap(sensor: SensorModel, prnu: Float32Array): Float32Array {
+  const { width: W, height: H } = sensor;
+  const out = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) out[y * W + x] = vignetteAt(W, H, sensor.vignette, x, y) * prnu[y * W + x]!;
+  return out;
 }
 
 export interface RenderInput {
@@ -153,6 +162,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   let stars: FrameStar[] = [];
   let trail: Trail | null = null;
   const photons = inp.frameType === 'light' && !inp.shutterClosed;
+  const illum = inp.fixed.illumination;
   const cfaColour = (c: readonly number[], x: number, y: number) => (cfa ? c[cfa[(x & 1) | ((y & 1) << 1)]!]! : (c[0]! + c[1]! + c[2]!) / 3);
 
   if (photons && inp.scene === 'sky') {
@@ -171,11 +181,10 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
         if (cover > 0) opacity = smoothstep(1 - cover - 0.08, 1 - cover + 0.12, fbm(cloudSeed, x + 3 * inp.frameIndex, y, scale, 4));
         const trans = 1 - 0.97 * opacity;
         const lit = g * (1 + 4 * opacity); // clouds reflect the light pollution
-        const v = vignetteAt(W, H, inp.sensor.vignette, x, y);
-        const p = inp.fixed.prnu[y * W + x]!;
+        const f = illum[y * W + x]!;
         const o = (y * W + x) * ch;
-        if (ch === 3) for (let c = 0; c < 3; c++) rate[o + c] = (rate[o + c]! * trans + lit * GLOW_COLOUR[c]!) * v * p;
-        else rate[o] = (rate[o]! * trans + lit * cfaColour(GLOW_COLOUR, x, y)) * v * p;
+        if (ch === 3) for (let c = 0; c < 3; c++) rate[o + c] = (rate[o + c]! * trans + lit * GLOW_COLOUR[c]!) * f;
+        else rate[o] = (rate[o]! * trans + lit * cfaColour(GLOW_COLOUR, x, y)) * f;
       }
     }
   } else if (photons) {
@@ -192,7 +201,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     inp.check?.();
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const f = vignetteAt(W, H, inp.sensor.vignette, x, y) * inp.fixed.prnu[y * W + x]!;
+        const f = illum[y * W + x]!;
         const i = y * W + x;
         if (ch === 3) for (let c = 0; c < 3; c++) rate[i * 3 + c] = rad[i * 3 + c]! * f;
         else rate[i] = cfaColour([rad[i * 3]!, rad[i * 3 + 1]!, rad[i * 3 + 2]!], x, y) * f;
@@ -201,7 +210,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   } else if (inp.frameType === 'flat') {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
-        const f = FLAT_RATE * vignetteAt(W, H, inp.sensor.vignette, x, y) * inp.fixed.prnu[y * W + x]!;
+        const f = FLAT_RATE * illum[y * W + x]!;
         const o = (y * W + x) * ch;
         if (ch === 3) for (let c = 0; c < 3; c++) rate[o + c] = f * FLAT_COLOUR[c]!;
         else rate[o] = f * cfaColour(FLAT_COLOUR, x, y);
@@ -233,6 +242,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
 
 /** Crop to `roi` (full-frame px) and sum b×b blocks. */
 function cropBin(src: Float32Array, W: number, ch: number, roi: Roi, b: number): Float32Array {
+  if (b === 1 && roi.x === 0 && roi.y === 0 && roi.width === W && src.length === roi.width * roi.height * ch) return src;
   const outW = Math.floor(roi.width / b);
   const outH = Math.floor(roi.height / b);
   const out = new Float32Array(outW * outH * ch);
@@ -263,8 +273,11 @@ export function toOutputSamples(f: RenderedFrame, format: SimFormat, response: R
     for (let i = 0; i < out.length; i++) out[i] = f.adu[i]! / 65535;
     return out;
   }
+  // One response evaluation per ADU code, not per sample.
   const inv = 1 / f.whitePointAdu;
-  for (let i = 0; i < out.length; i++) out[i] = applyResponse(response, (f.adu[i]! - biasAdu) * inv);
+  const lut = new Float32Array(65536);
+  for (let a = 0; a < 65536; a++) lut[a] = applyResponse(response, (a - biasAdu) * inv);
+  for (let i = 0; i < out.length; i++) out[i] = lut[f.adu[i]!]!;
   return out;
 }
 
