@@ -95,7 +95,7 @@ export interface MqttLink {
   /** Resolves once the link is connected (or rejects after timeoutMs). */
   waitConnected(timeoutMs: number): Promise<void>;
   on<K extends keyof MqttLinkEvents>(event: K, listener: (...args: MqttLinkEvents[K]) => void): () => void;
-  /** Publish `offline` (when connected) and disconnect; at most ~3 s. */
+  /** Finish a running discovery sync, publish `offline` (when connected) and disconnect; at most ~5 s. */
   close(): Promise<void>;
 }
 
@@ -409,6 +409,8 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
         if (reconnectTimer) clearTimeout(reconnectTimer);
         reconnectTimer = null;
         if (connected) {
+          // Let a running discovery sync finish: a short-lived agent (demo, CLI) must leave complete configs.
+          await withTimeout(discoveryChain, 2000).catch(() => {});
           if (stateDirty) publishState();
           // `offline` is sent explicitly: a clean DISCONNECT suppresses the last will.
           await withTimeout(send(topics.availability, 'offline', 1, true), 2000).catch((err: Error) =>
