@@ -8,9 +8,9 @@ import type { DriverContext } from '../drivers/context.js';
 import { DeviceError, type Camera, type CameraCapabilities, type CaptureRequest, type CapturedFrame, type FrameType } from '../drivers/types.js';
 import type { ImageF32, ImageMeta } from '../pipeline/image/types.js';
 import { writeImage } from '../pipeline/image/write.js';
-import { renderRadiance } from './day.js';
+import { focusOffsetMap, renderRadiance } from './day.js';
 import { bool0, num0, str0, type BayerPattern, type ParsedParams, type ResponseName, type Scene, type SimFormat } from './params.js';
-import { frameTransform, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
+import { cloudCoverOf, frameTransform, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
 import { applyResponse, responseLnTable } from './response.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 import { hotPixelMap, normalisedSignal, prnuMap, whitePointAdu, type SensorModel } from './sensor.js';
@@ -80,6 +80,7 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
       jitterPx: num0(p, 'jitter', 0),
       clouds: num0(p, 'clouds', 0),
       cloudyFrames: new Set((p.get('cloudy_frames') as number[] | undefined) ?? []),
+      trailFrames: new Set((p.get('trail_frames') as number[] | undefined) ?? []),
     },
   };
 }
@@ -94,6 +95,8 @@ export class SimCamera implements Camera {
   private connected = false;
   private current: AbortController | null = null;
   private fixedPattern: FixedPattern | null = null;
+  private dayCache: { clouds: number; radiance: Float32Array } | null = null;
+  private offsetCache: Float32Array | null = null;
   /** Truth of the last frame rendered (null before the first). */
   lastFrame: (RenderedFrame & { frameIndex: number; path: string }) | null = null;
 
@@ -181,6 +184,16 @@ export class SimCamera implements Camera {
     return { width, height, channels: 3, bitDepth: 32, data: renderRadiance({ width, height, seed: this.rig.config.seed, clouds }) };
   }
 
+  /**
+   * Day scene depth truth: per pixel, the focuser offset from best focus (steps) that makes it sharp —
+   * 0 for sky and horizon, rising to near_focus at the bottom row of the ground.
+   */
+  focusOffsetMap(): Float32Array {
+    const { width, height } = this.config.sensor;
+    this.offsetCache ??= focusOffsetMap({ width, height, seed: this.rig.config.seed }, this.rig.config.nearFocus);
+    return this.offsetCache;
+  }
+
   /** Linear signal (0..1 of the white point) that radiance L gives at an exposure and gain. */
   normalisedSignal(radiance: number, exposureS: number, gain = 1): number {
     return normalisedSignal(this.config.sensor, radiance, exposureS, gain);
@@ -207,6 +220,11 @@ export class SimCamera implements Camera {
       this.fixedPattern = { hot: hotPixelMap(seed, width, height, this.config.hotPixels), prnu: prnuMap(seed, width, height) };
     }
     return this.fixedPattern;
+  }
+
+  private dayRadianceFor(clouds: number): Float32Array {
+    if (this.dayCache?.clouds !== clouds) this.dayCache = { clouds, radiance: this.renderRadiance(clouds).data };
+    return this.dayCache.radiance;
   }
 
   // ---- capture -----------------------------------------------------------------------------------
@@ -276,6 +294,8 @@ export class SimCamera implements Camera {
         roi,
         binning,
         check,
+        dayRadiance: scene === 'day' ? this.dayRadianceFor(cloudCoverOf(c.sky, frameIndex)) : undefined,
+        focusOffsets: scene === 'day' && this.rig.config.nearFocus !== 0 ? this.focusOffsetMap() : undefined,
       });
       check();
       this.rig.advanceClock(exposureS + READOUT_S);
@@ -322,6 +342,7 @@ export class SimCamera implements Camera {
           rotationDeg: frame.transform.rotationDeg,
           starsDrawn: frame.stars.length,
           cloudCover: frame.cloudCover,
+          trail: frame.trail,
           shutterClosed: c.shutterClosed,
           sensorTempC,
           ambientTempC: this.rig.ambientTemperature(timestamp),
@@ -381,6 +402,7 @@ export class SimCamera implements Camera {
       SIMDEFOC: round(f.defocusSteps, 3),
       SIMFWHM: round(f.frame.fwhmPx, 4),
       SIMCLOUD: round(f.frame.cloudCover, 3),
+      SIMTRAIL: f.frame.trail !== null,
     };
     if (f.frame.bayer) {
       cards.BAYERPAT = f.frame.bayer;

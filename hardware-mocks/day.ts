@@ -1,7 +1,7 @@
 // Daytime high-dynamic-range scene: sun disk and aureole, lit clouds, a blue sky gradient and a dark
 // ground under a horizon silhouette with texture in the shadows. Radiance is in photo-electrons per
 // second per pixel at gain 1, so a frame is just radiance × exposure through the sensor model.
-// Spans more than six decades: sun ~3e8, sky ~5e4, shadows ~3e2 e-/s.
+// Spans more than five decades: sun 3e8, clouds ~3e5, sky ~5e4, ground 1e3–1e4, deepest shadows ~1e2 e-/s.
 import { STREAM, fbm, hashUnit, mixSeed } from './random.js';
 
 export interface DayScene {
@@ -104,7 +104,7 @@ export function renderRadiance(s: DayScene): Float32Array {
         const fine = hashUnit(seed + 59, x, y);
         const furrow = 0.5 + 0.5 * Math.sin((x + 0.3 * y) * 0.45 + 8 * tex);
         const shade = y - hz < 3 ? 0.15 : 0.3 + 0.7 * depth;
-        const L = 2.2e3 * shade * (0.25 + 1.6 * tex * tex) * (0.7 + 0.3 * furrow) * (0.9 + 0.2 * fine);
+        const L = 4e3 * shade * (0.2 + 2.2 * tex * tex) * (0.6 + 0.4 * furrow) * (0.7 + 0.6 * fine) * pebble(seed, x, y);
         out[o] = L * 1.0;
         out[o + 1] = L * 1.1;
         out[o + 2] = L * 0.7;
@@ -117,4 +117,42 @@ export function renderRadiance(s: DayScene): Float32Array {
 function smoothstep(a: number, b: number, x: number): number {
   const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
   return t * t * (3 - 2 * t);
+}
+
+/**
+ * Depth truth of the day scene as focus: the focuser offset (steps, relative to best focus at infinity)
+ * that brings each pixel into focus. Sky and horizon are at infinity (0); the ground comes nearer toward
+ * the bottom row, reaching `nearFocus`.
+ */
+export function focusOffsetMap(s: DayScene, nearFocus: number): Float32Array {
+  const g = dayGeometry(s);
+  const out = new Float32Array(s.width * s.height);
+  if (nearFocus === 0) return out;
+  for (let y = 0; y < s.height; y++) {
+    for (let x = 0; x < s.width; x++) {
+      const hz = g.horizon[x]!;
+      if (y >= hz) out[y * s.width + x] = nearFocus * ((y - hz) / Math.max(1, s.height - 1 - hz)) ** 1.5;
+    }
+  }
+  return out;
+}
+
+const PEBBLE_CELL = 10;
+
+/** Stones scattered on the ground, one at most per 10-px cell: sharp, high-contrast detail to focus on. */
+function pebble(seed: number, x: number, y: number): number {
+  const cx = Math.floor(x / PEBBLE_CELL);
+  const cy = Math.floor(y / PEBBLE_CELL);
+  let f = 1;
+  // A stone may reach into the neighbouring cells.
+  for (let j = cy - 1; j <= cy + 1; j++) {
+    for (let i = cx - 1; i <= cx + 1; i++) {
+      if (hashUnit(seed + 61, i, j) > 0.6) continue;
+      const px = (i + hashUnit(seed + 67, i, j)) * PEBBLE_CELL;
+      const py = (j + hashUnit(seed + 71, i, j)) * PEBBLE_CELL;
+      const r = 1.2 + 3 * hashUnit(seed + 73, i, j);
+      if ((x - px) ** 2 + (y - py) ** 2 <= r * r) f = hashUnit(seed + 79, i, j) < 0.5 ? 0.25 : 2.8;
+    }
+  }
+  return f;
 }

@@ -7,7 +7,7 @@ import { DeviceError, type Focuser, type FocuserLimits, type MoveOptions } from 
 import { bool0, num0 } from './params.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 
-export const DEFAULT_BACKLASH = 80;
+export const DEFAULT_DEAD_BAND = 40;
 export const DEFAULT_SPEED = 2000;
 const TICK_MS = 20;
 
@@ -24,7 +24,7 @@ export class SimFocuser implements Focuser {
     if (rig.focuserAttached) throw new DeviceError('busy', this.url, `rig ${rig.name} already has a focuser`);
     this.rig = rig;
     this.realtime = bool0(params, 'realtime', false);
-    rig.mechanics = { backlash: num0(params, 'backlash', DEFAULT_BACKLASH), speed: num0(params, 'speed', DEFAULT_SPEED) };
+    rig.mechanics = { backlash: num0(params, 'dead_band', DEFAULT_DEAD_BAND), speed: num0(params, 'speed', DEFAULT_SPEED) };
     const start = params.get('position');
     if (typeof start === 'number') {
       const { focusMin, focusMax } = rig.config;

@@ -23,10 +23,10 @@ export function simRigOf(ctx: DriverContext, name = 'default'): SimRig | undefin
 import { SimRig } from './rig.js';
 export { SimCamera, SimFocuser, SimRig };
 export { cameraConfigFrom, MIN_EXPOSURE_S, MAX_EXPOSURE_S, type SimCameraConfig } from './camera.js';
-export { renderRadiance, dayGeometry, SUN_RADIANCE, type DayScene } from './day.js';
+export { renderRadiance, dayGeometry, focusOffsetMap, SUN_RADIANCE, type DayScene } from './day.js';
 export { applyResponse, inverseResponse, responseLnTable } from './response.js';
-export { depthOfFocusSteps, fwhmAt, hfrAt, type DefocusModel } from './psf.js';
-export { renderFrame, frameTransform, twilightFactor, toOutputSamples, type RenderInput, type RenderedFrame, type SkyModel } from './render.js';
+export { depthOfFocusSteps, fwhmAt, hfrAt, gaussianBlur, variableBlur, type DefocusModel } from './psf.js';
+export { renderFrame, frameTransform, trailOf, twilightFactor, toOutputSamples, type Trail, type RenderInput, type RenderedFrame, type SkyModel } from './render.js';
 export { starsInBox, starsInFrame, skyToFrame, frameToSky, type SimStar, type FrameStar, type FrameTransform } from './stars.js';
 export { hotPixelMap, prnuMap, normalisedSignal, whitePointAdu, ADC_MAX, type SensorModel } from './sensor.js';
 export { PARAM_SPECS, parseSimUrl, rigName, type Scene, type SimFormat, type BayerPattern, type ResponseName } from './params.js';

@@ -68,6 +68,8 @@ export const PARAM_SPECS: Record<string, Spec> = {
   jitter: { scope: 'camera', type: num(0, 1000), help: 'random extra shift per frame (px, standard deviation)' },
   clouds: { scope: 'camera', type: num(0, 1), help: 'cloud cover 0..1' },
   cloudy_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices that are overcast (comma list)' },
+  trail_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices crossed by a satellite/plane trail (comma list)' },
+  near_focus: { scope: 'rig', type: num(-1e6, 1e6), help: 'day scene: best-focus offset of the nearest ground (bottom row), steps' },
   shutter: { scope: 'camera', type: { kind: 'enum', values: ['open', 'closed'] }, help: 'closed: lights come out as darks' },
   read_noise: { scope: 'camera', type: num(0, 1000), help: 'read noise (e- rms)' },
   full_well: { scope: 'camera', type: num(100, 1e7), help: 'full-well capacity (e-)' },
@@ -76,7 +78,8 @@ export const PARAM_SPECS: Record<string, Spec> = {
   vignette: { scope: 'camera', type: num(0, 0.99), help: 'light lost in the frame corners (0..1)' },
   gain_max: { scope: 'camera', type: num(1, 1e4), help: 'highest gain offered' },
   // Focuser
-  backlash: { scope: 'focuser', type: int(0, 1e6), help: 'mechanical dead band when reversing (steps)' },
+  // Not `backlash`: the driver registry takes that name for its compensation overshoot (drivers/backlash.ts).
+  dead_band: { scope: 'focuser', type: int(0, 1e6), help: 'mechanical backlash: slack taken up when reversing (steps)' },
   speed: { scope: 'focuser', type: num(1, 1e9), help: 'focuser speed (steps/s)' },
   position: { scope: 'focuser', type: num(-1e9, 1e9), help: 'focuser start position (steps)' },
   // Either device

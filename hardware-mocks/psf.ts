@@ -183,3 +183,52 @@ export function gaussianBlur(data: Float32Array, width: number, height: number, 
     }
   }
 }
+
+/**
+ * Separable blur whose σ varies per pixel (gather: each output pixel uses its own σ in both passes).
+ * Exact for a constant σ; for the smooth σ maps of the day scene's depth it reads as a depth of field.
+ */
+export function variableBlur(data: Float32Array, width: number, height: number, channels: number, sigma: Float32Array): void {
+  // Kernels for σ quantised to 0.1 px, built once per call.
+  const kernels: (Float32Array | null)[] = [];
+  const kernelFor = (s: number): Float32Array | null => {
+    const q = Math.round(s * 10);
+    if (q < 3) return null;
+    let k = kernels[q];
+    if (!k) {
+      const sg = q / 10;
+      const r = Math.ceil(3 * sg);
+      k = new Float32Array(2 * r + 1);
+      let sum = 0;
+      for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp((-i * i) / (2 * sg * sg));
+      for (let i = 0; i < k.length; i++) k[i] /= sum;
+      kernels[q] = k;
+    }
+    return k;
+  };
+  const ch = channels;
+  for (let pass = 0; pass < 2; pass++) {
+    const src = data.slice();
+    // Horizontal pass steps one pixel, vertical one row.
+    const step = pass === 0 ? ch : width * ch;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const p = y * width + x;
+        const k = kernelFor(sigma[p]!);
+        if (!k) continue; // σ below 0.3 px: leave the pixel as it is
+        const r = (k.length - 1) / 2;
+        const pos = pass === 0 ? x : y;
+        const n = pass === 0 ? width : height;
+        const base = p * ch - pos * step;
+        for (let c = 0; c < ch; c++) {
+          let acc = 0;
+          for (let t = -r; t <= r; t++) {
+            const j = pos + t < 0 ? 0 : pos + t >= n ? n - 1 : pos + t;
+            acc += k[t + r]! * src[base + j * step + c]!;
+          }
+          data[p * ch + c] = acc;
+        }
+      }
+    }
+  }
+}

@@ -11,6 +11,7 @@ export const STREAM = {
   jitter: 5,
   clouds: 6,
   scene: 7,
+  trail: 8,
 } as const;
 
 /** Fold integers (any sign, up to 2^53) into one 32-bit seed. */

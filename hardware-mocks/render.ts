@@ -4,7 +4,7 @@
 import type { FrameType, Roi } from '../drivers/types.js';
 import { renderRadiance } from './day.js';
 import type { BayerPattern, PsfName, ResponseName, SimFormat } from './params.js';
-import { fwhmAt, gaussianBlur, stampStar, type DefocusModel, FWHM_PER_SIGMA } from './psf.js';
+import { fwhmAt, gaussianBlur, stampStar, variableBlur, type DefocusModel, FWHM_PER_SIGMA } from './psf.js';
 import { Rng, STREAM, fbm, mixSeed } from './random.js';
 import { applyResponse } from './response.js';
 import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type HotPixels, type SensorModel } from './sensor.js';
@@ -20,6 +20,7 @@ export interface SkyModel {
   jitterPx: number;
   clouds: number;
   cloudyFrames: ReadonlySet<number>;
+  trailFrames: ReadonlySet<number>;
 }
 
 export interface Optics {
@@ -54,6 +55,10 @@ export interface RenderInput {
   roi?: Roi;
   binning: number;
   check?: () => void;
+  /** Day scene: per-pixel best-focus offset (steps) from focusOffsetMap; absent = all at infinity. */
+  focusOffsets?: Float32Array;
+  /** Day radiance already rendered for this seed, size and cloud cover (the scene is static): skips the render. */
+  dayRadiance?: Float32Array;
 }
 
 export interface RenderedFrame {
@@ -67,8 +72,52 @@ export interface RenderedFrame {
   /** Stars drawn, brightest first, with positions in this (full, unbinned) frame. */
   stars: FrameStar[];
   cloudCover: number;
+  /** Satellite/plane trail drawn across this frame (full-frame px), or null. */
+  trail: Trail | null;
   fwhmPx: number;
   whitePointAdu: number;
+}
+
+export interface Trail {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+  /** Electrons deposited per pixel of trail length (independent of exposure: the crossing is brief). */
+  electronsPerPx: number;
+}
+
+export const TRAIL_ELECTRONS_PER_PX = 3000;
+
+/** The trail of frame `i` when it is listed in trail_frames: a line right across the field. */
+export function trailOf(sky: SkyModel, seed: number, width: number, height: number, i: number): Trail | null {
+  if (!sky.trailFrames.has(i)) return null;
+  const rng = new Rng(mixSeed(seed, STREAM.trail, i));
+  const a = rng.uniform();
+  const b = rng.uniform();
+  return rng.uniform() < 0.5
+    ? { x0: -1, y0: a * height, x1: width, y1: b * height, electronsPerPx: TRAIL_ELECTRONS_PER_PX }
+    : { x0: a * width, y0: -1, x1: b * width, y1: height, electronsPerPx: TRAIL_ELECTRONS_PER_PX };
+}
+
+function drawTrail(rate: Float32Array, W: number, H: number, ch: number, tr: Trail, fwhm: number, exposureS: number, weight: (x: number, y: number) => number): void {
+  const sigma = fwhm / FWHM_PER_SIGMA;
+  const dx = tr.x1 - tr.x0;
+  const dy = tr.y1 - tr.y0;
+  const len = Math.hypot(dx, dy);
+  const nx = -dy / len;
+  const ny = dx / len;
+  const peak = tr.electronsPerPx / (Math.sqrt(2 * Math.PI) * sigma) / Math.max(exposureS, 1e-6);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const d = (x - tr.x0) * nx + (y - tr.y0) * ny;
+      if (Math.abs(d) > 5 * sigma) continue;
+      const v = peak * Math.exp((-d * d) / (2 * sigma * sigma));
+      const o = (y * W + x) * ch;
+      if (ch === 3) for (let c = 0; c < 3; c++) rate[o + c] += v;
+      else rate[o] += v * weight(x, y);
+    }
+  }
 }
 
 const FLAT_RATE = 20000; // e-/s: a 1 s flat sits near 40 % of a 50 ke- well
@@ -102,12 +151,15 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   const fwhmPx = fwhmAt(inp.optics.defocus, inp.defocusSteps);
   const cover = cloudCoverOf(inp.sky, inp.frameIndex);
   let stars: FrameStar[] = [];
+  let trail: Trail | null = null;
   const photons = inp.frameType === 'light' && !inp.shutterClosed;
   const cfaColour = (c: readonly number[], x: number, y: number) => (cfa ? c[cfa[(x & 1) | ((y & 1) << 1)]!]! : (c[0]! + c[1]! + c[2]!) / 3);
 
   if (photons && inp.scene === 'sky') {
     stars = starsInFrame(inp.sky.stars, transform, W, H, 4 * fwhmPx + 8);
     for (const s of stars) stampStar({ width: W, height: H, channels: ch, data: rate, cfa }, s.fx, s.fy, s.flux, s.colour, fwhmPx, inp.optics.psf);
+    trail = trailOf(inp.sky, inp.seed, W, H, inp.frameIndex);
+    if (trail) drawTrail(rate, W, H, ch, trail, fwhmPx, inp.exposureS, (x, y) => cfaColour([1, 1, 1], x, y));
     inp.check?.();
     const glow = inp.sky.skyGlow * twilightFactor(inp.sunAltitudeDeg);
     const cloudSeed = mixSeed(inp.seed, STREAM.clouds);
@@ -127,10 +179,16 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
       }
     }
   } else if (photons) {
-    const rad = renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
-    // A landscape has no seeing: only the defocus disc blurs it.
-    const blurSigma = (inp.optics.defocus.blurPxPerStep * Math.abs(inp.defocusSteps)) / FWHM_PER_SIGMA;
-    gaussianBlur(rad, W, H, 3, blurSigma);
+    const rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
+    // A landscape has no seeing: only the defocus disc blurs it, by each pixel's distance from its focus.
+    const k = inp.optics.defocus.blurPxPerStep / FWHM_PER_SIGMA;
+    if (inp.focusOffsets) {
+      const sigma = new Float32Array(W * H);
+      for (let i = 0; i < sigma.length; i++) sigma[i] = k * Math.abs(inp.defocusSteps - inp.focusOffsets[i]!);
+      variableBlur(rad, W, H, 3, sigma);
+    } else {
+      gaussianBlur(rad, W, H, 3, k * Math.abs(inp.defocusSteps));
+    }
     inp.check?.();
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
@@ -170,7 +228,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   // A mosaic keeps its pattern only if the crop starts on an even pixel and nothing was binned.
   let bayer: BayerPattern | null = null;
   if (cfa && inp.bayer && b === 1) bayer = shiftPattern(inp.bayer, roi.x & 1, roi.y & 1);
-  return { adu, width: outW, height: outH, channels: ch, bayer, transform, stars, cloudCover: cover, fwhmPx, whitePointAdu: whitePointAdu(inp.sensor, inp.gain) };
+  return { adu, width: outW, height: outH, channels: ch, bayer, transform, stars, cloudCover: cover, trail, fwhmPx, whitePointAdu: whitePointAdu(inp.sensor, inp.gain) };
 }
 
 /** Crop to `roi` (full-frame px) and sum b×b blocks. */

@@ -22,6 +22,8 @@ export interface RigConfig {
   tempCoeff: number;
   psf: PsfName;
   defocus: DefocusModel;
+  /** Day scene: best-focus offset of the nearest ground (steps); 0 = everything at infinity. */
+  nearFocus: number;
 }
 
 export const RIG_DEFAULTS = {
@@ -53,6 +55,7 @@ export function rigConfigFrom(p: ParsedParams): RigConfig {
     tempCoeff: num0(p, 'temp_coeff', RIG_DEFAULTS.tempCoeff),
     psf: str0(p, 'psf', 'gaussian'),
     defocus: { fwhmInFocusPx: num0(p, 'fwhm', RIG_DEFAULTS.fwhm), blurPxPerStep: num0(p, 'defocus_blur', RIG_DEFAULTS.defocusBlur) },
+    nearFocus: num0(p, 'near_focus', 0),
   };
 }
 

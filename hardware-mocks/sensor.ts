@@ -91,6 +91,9 @@ export function exposeToAdu(o: ExposeOptions): Uint16Array {
   const out = new Uint16Array(n);
   const { fullWellE, readNoiseE, biasAdu } = o.model;
   const readAdu = readNoiseE * o.gain;
+  // Saturated pixels read exactly the white level (the well, or the ADC when gain pushes it past 16 bits),
+  // as camera firmware clips them: a flat top that saturation checks can rely on.
+  const white = Math.min(ADC_MAX, Math.round(biasAdu + fullWellE * o.gain));
   const ch = o.channels;
   for (let i = 0; i < n; i++) {
     if (o.check && (i & 0xffff) === 0) o.check();
@@ -100,7 +103,7 @@ export function exposeToAdu(o: ExposeOptions): Uint16Array {
     if (e > fullWellE) e = fullWellE;
     let adu = Math.round(biasAdu + e * o.gain + readAdu * o.rng.normal());
     if (adu < 0) adu = 0;
-    else if (adu > ADC_MAX) adu = ADC_MAX;
+    else if (adu > white) adu = white;
     out[i] = adu;
   }
   return out;

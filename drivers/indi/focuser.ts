@@ -38,8 +38,9 @@ export class IndiFocuser implements Focuser {
     await ensureDeviceConnected(this.client, this.device);
     // Drivers define their motion properties right after CONNECT.
     const wait = { timeoutMs: 10_000 };
-    await Promise.any([this.client.waitForVector(this.device, ABS, wait), this.client.waitForVector(this.device, REL, wait)]).catch(() => {
-      throw new DeviceError('invalid', this.device, `device offers neither ${ABS} nor ${REL} (not a focuser?)`);
+    await this.client.waitForAnyVector(this.device, [ABS, REL], wait).catch((err: unknown) => {
+      if (err instanceof DeviceError && err.code === 'timeout') throw new DeviceError('invalid', this.device, `device offers neither ${ABS} nor ${REL} (not a focuser?)`);
+      throw err;
     });
   }
 

@@ -8,6 +8,20 @@ import { readImage } from './read.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
+import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
+import { grayStrip } from './strip.js';
+import { openPngRowSource, parsePngIhdr, pngStreamable } from './png-rows.js';
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
 
 export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
 
@@ -72,12 +86,20 @@ export function rawDecoder(path: string): DecoderSpec {
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
   const kind = await sniffImageKind(path);
   switch (kind) {
-    case 'fits':
-      return openFitsRowSource(path, opts);
+    case 'fits': {
+      const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
+      const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
+      if (!pattern) return src;
+      const rgb = debayerRowSource(src, pattern);
+      return opts.grayscale ? grayRowSource(rgb) : rgb;
+    }
     case 'jpeg':
       return openDecoderSource(path, DJPEG(path), opts);
-    case 'png':
-      return openDecoderSource(path, PNGTOPAM(path), opts);
+    case 'png': {
+      const info = parsePngIhdr(await readHead(path, 33), path);
+      // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+    }
     case 'tiff':
       return openDecoderSource(path, TIFFTOPNM(path), opts);
     case 'raw':
@@ -88,4 +110,17 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return memoryRowSource(path, img, img.meta);
     }
   }
+}
+
+/** Luminance view of a colour row source. */
+function grayRowSource(src: RowSource): RowSource {
+  return {
+    ...src,
+    channels: 1,
+    async readRows(maxRows) {
+      const b = await src.readRows(maxRows);
+      return b && { ...b, data: grayStrip(b.data, b.rows * src.width, src.channels) };
+    },
+    close: () => src.close(),
+  };
 }

@@ -21,6 +21,7 @@ import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod }
 import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
+import { writeFitsFloat } from './output.js';
 
 export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
 
@@ -146,7 +147,8 @@ export class LiveStacker {
       previewFormat: 'jpg',
       previewMaxSize: 2048,
       stateDir: join(opts.outDir, '.livestack'),
-      ...opts,
+      // Options passed as undefined keep their defaults.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LiveStackOptions),
     };
     if (!this.opts.methods.length) throw new Error('no stacking method');
   }
@@ -457,7 +459,7 @@ export class LiveStacker {
     if (this.geom && this.frameCount > 0) {
       for (const a of this.accs) {
         const img = this.stacked(a.method)!;
-        await writeImage(this.outputPath(a.method, 'fits'), img, { fitsBitpix: -32, cards: this.fitsCards(a.method) });
+        await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
         await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
       }
     }

@@ -3,7 +3,7 @@ import test from 'ava';
 import { readdir, stat } from 'node:fs/promises';
 import { memoryLogger } from '../../agent/log.js';
 import { createDriverContext, type DriverContext } from '../../drivers/context.js';
-import { createIndiCamera, createIndiFocuser, type SharedClientOptions } from '../../drivers/indi/index.js';
+import { createIndiCamera, createIndiFocuser, probeIndiServer, type SharedClientOptions } from '../../drivers/indi/index.js';
 import { IndiClient } from '../../drivers/indi/client.js';
 import { DeviceError } from '../../drivers/types.js';
 import { readFitsHeader, FITS_BLOCK } from '../../pipeline/image/fits.js';
@@ -62,11 +62,25 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
   t.is(size, header.dataOffset + Math.ceil((maxX * maxY * 2) / FITS_BLOCK) * FITS_BLOCK);
   t.deepEqual(await readdir(out), ['sim-0001.fits'], 'no temp files left behind');
 
+  // Abort mid-exposure: the capture fails as aborted, nothing lands, the camera stays usable.
+  const long = camera.capture({ exposureS: 5, outDir: out, fileStem: 'aborted' });
+  await new Promise((r) => setTimeout(r, 400));
+  await camera.abort();
+  const aborted = await t.throwsAsync(long);
+  t.true(aborted instanceof DeviceError && aborted.code === 'aborted', String(aborted));
+  t.deepEqual(await readdir(out), ['sim-0001.fits']);
+
   // Binning, ROI and frame type go through CCD_BINNING / CCD_FRAME / CCD_FRAME_TYPE.
   const dark = await camera.capture({ exposureS: 0.1, binning: 2, roi: { x: 0, y: 0, width: 640, height: 512 }, frameType: 'dark', outDir: out, fileStem: 'sim-0002' });
   t.is(dark.width, 320);
   t.is(dark.height, 256);
   t.is((await readFitsHeader(dark.path)).cards.FRAME, 'Dark');
+
+  // A 0 s bias becomes the camera's shortest exposure; a 0 s light is refused.
+  const bias = await camera.capture({ exposureS: 0, frameType: 'bias', outDir: out, fileStem: 'bias' });
+  t.is((await readFitsHeader(bias.path)).cards.FRAME, 'Bias');
+  t.is(bias.exposureS, 0.01);
+  await t.throwsAsync(camera.capture({ exposureS: 0, outDir: out, fileStem: 'zero' }), { message: /exposure 0 s outside what the camera offers \(0\.01\.\.3600 s\)/ });
 
   t.is(typeof (await camera.temperature()), 'number');
   const bad = await t.throwsAsync(camera.capture({ exposureS: 1, gain: 500, outDir: out, fileStem: 'x' }));
@@ -77,12 +91,20 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
 test('Focuser Simulator reaches its target; a slow focuser is stopped short by abort', async (t) => {
   const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true });
   const ctx = await context(t);
+  const arrivals = () => server.log().match(/new arrival/g)?.length ?? 0;
+  const before = arrivals(); // the helper's port probe
   const sim = createIndiFocuser(url(server.port, FOCUSER_SIM), ctx);
   const slow = createIndiFocuser(url(server.port, SLOW_FOCUSER), ctx);
   t.teardown(() => sim.disconnect());
   t.teardown(() => slow.disconnect());
   await Promise.all([sim.connect(), slow.connect()]);
   t.is(ctx.shared.size, 2, 'one shared client (plus its options) for both focusers');
+  t.is(arrivals() - before, 1, 'one TCP connection for both devices');
+
+  const probe = await probeIndiServer('127.0.0.1', server.port, ctx.log);
+  t.true(probe.reachable);
+  t.deepEqual(probe.devices, [FOCUSER_SIM, SLOW_FOCUSER]);
+  t.is(typeof probe.pingMs, 'number');
 
   const limits = await sim.limits();
   t.is(limits.min, 0);

@@ -8,7 +8,7 @@ test('camera and focuser on one rig: FITS written with cards, focus position in 
   const dir = await tempDir(t);
   const ctx = simContext();
   const cam = createSimCamera(new URL('sim://rig?seed=7&start=2026-01-10T22:00:00Z'), ctx);
-  const foc = createSimFocuser(new URL('sim://rig?backlash=0'), ctx);
+  const foc = createSimFocuser(new URL('sim://rig?dead_band=0'), ctx);
   await cam.connect();
   await foc.connect();
   t.is(await foc.moveTo(1100), 1100);

@@ -213,3 +213,34 @@ test('sink refuses wrong strips and an incomplete image', async (t) => {
   await t.throwsAsync(sink.finish(), { message: /x\.fits: only 3 of 4 rows written/ });
   t.deepEqual(await readdir(dir), []);
 });
+
+test('PNG variants stream natively or through pngtopam and equal readImage', async (t) => {
+  requireCommand('pngtopam', 'netpbm');
+  const sharp = (await import('sharp')).default;
+  const dir = await tempDir(t);
+  const w = 57;
+  const h = 23;
+  const rgba = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    rgba[i * 4] = (i * 7) & 255;
+    rgba[i * 4 + 1] = (i * 13) & 255;
+    rgba[i * 4 + 2] = (i >> 2) & 255;
+    rgba[i * 4 + 3] = 128 + (i & 127);
+  }
+  const raw = { raw: { width: w, height: h, channels: 4 as const } };
+  const variants: Record<string, (p: string) => Promise<unknown>> = {
+    rgba: (p) => sharp(rgba, raw).png().toFile(p),
+    palette: (p) => sharp(rgba, raw).removeAlpha().png({ palette: true, colours: 16 }).toFile(p),
+    greyAlpha: (p) => sharp(rgba, raw).toColourspace('b-w').png().toFile(p),
+    interlaced: (p) => sharp(rgba, raw).removeAlpha().png({ progressive: true }).toFile(p),
+  };
+  for (const [name, make] of Object.entries(variants)) {
+    const p = join(dir, `${name}.png`);
+    await make(p);
+    const whole = await readImage(p);
+    const src = await openRowSource(p);
+    t.is(src.channels, whole.channels, name);
+    const rows = await drain(src, 6);
+    t.true(maxDiff(rows, whole.data) < 1e-6, `${name}: max diff ${maxDiff(rows, whole.data)}`);
+  }
+});
