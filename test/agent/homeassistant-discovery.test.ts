@@ -311,3 +311,13 @@ test('an unreadable discovery record is a warning, not a failure', async (t) => 
   // Rewritten with the current set.
   t.is(JSON.parse(await readFile(storePath, 'utf8')).topics.length, EXPECTED_TOPICS.length);
 });
+
+test('close() right after connecting still leaves the complete discovery set retained', async (t) => {
+  const broker = await startMosquitto(t);
+  const link = createMqttLink(linkOptions(broker.url), { log: memoryLogger() });
+  await link.waitConnected(5000);
+  await link.close();
+  const retained = await retainedSnapshot(t, broker.url, ['homeassistant/#', 'skyrig/roof/availability']);
+  t.is(retained.get('skyrig/roof/availability')?.text, 'offline');
+  t.deepEqual([...retained.keys()].filter((k) => k.startsWith('homeassistant/')).sort(), EXPECTED_TOPICS);
+});
