@@ -283,8 +283,11 @@ export class LiveStacker {
     const ref = this.opts.reference;
     if (!this.refStars && !this.refGray && ref !== 'first' && ref.best > 1) {
       await this.hold({ seq, path, img, q, stars: det.stars, exposureS, date, ms });
-      if (this.pending.length >= ref.best) await this.releasePending();
-      else await this.saveState();
+      if (this.pending.length >= ref.best) {
+        await this.releasePending();
+        const done = this.records.find((x) => x.seq === seq);
+        if (done) return done;
+      } else await this.saveState();
       return this.result({ ...base, status: 'pending', reason: `held while choosing the best of the first ${ref.best} frames as reference` });
     }
     const r = await this.stackFrame(img, gray, det.stars, q, base);
