@@ -616,7 +616,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   private blobEnd(info: BlobStartInfo, sink: BlobSink): void {
     sink.end().then(
-      (result) => this.emit('blob', result),
+      (result) => {
+        if (result.excessBytes > 0) this.log.debug('INDI BLOB carried bytes beyond len, dropped', { device: info.device, vector: info.vector, excess: result.excessBytes });
+        this.emit('blob', result);
+      },
       (err: Error) => {
         this.log.warn('INDI BLOB rejected', { device: info.device, vector: info.vector, err: err.message });
         this.emit('blobError', info, err);

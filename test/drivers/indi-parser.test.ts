@@ -207,6 +207,15 @@ test('BLOB: .fits.z is inflated through zlib; enclen is checked; len-only and si
   t.is(lenOnly.bytes, 1000);
   const sizeOnly = (await parseBlobs(t, blobXml(small, `format=".fits" size="1000"`), [100])).results[0] as BlobResult;
   t.is(sizeOnly.bytes, 1000);
+
+  // INDI 1.9 sends fpack'd frames as a whole memory buffer with len = the meaningful part.
+  const padded = Buffer.concat([small, Buffer.alloc(3000, 0x55)]);
+  const fz = (await parseBlobs(t, blobXml(padded, `format=".fits.fz" size="2626560" len="1000"`), [333])).results[0] as BlobResult;
+  t.false(fz instanceof Error, String(fz));
+  t.is(fz.bytes, 1000);
+  t.is(fz.excessBytes, 3000);
+  t.is(fz.storedFormat, '.fits.fz');
+  t.deepEqual(await readFile(fz.path), small);
 });
 
 test('BLOB: garbage base64, short data and bad zlib are rejected and leave no file', async (t) => {
