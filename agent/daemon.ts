@@ -1,6 +1,9 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFitsHeader } from '../pipeline/image/fits.js';
+import { isFitsPath } from '../pipeline/image/read.js';
 import type { Camera, Focuser } from '../drivers/types.js';
 import type { Config, JobConfig, JobKind } from './config/schema.js';
 import type { ResolvedPaths } from './config/load.js';
@@ -12,8 +15,8 @@ import type { AgentPublisher, CommandReply } from './publisher.js';
 import { createJobContext } from './jobs/context.js';
 import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
 import { isNight, sunAltitudeDeg } from './jobs/sun.js';
-import { runDirs } from './storage/layout.js';
-import { diskSpace } from './storage/disk.js';
+import { recoverIncoming, runDirs } from './storage/layout.js';
+import { diskSpace, sha256File } from './storage/disk.js';
 import { applyRetention } from './storage/retention.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
 
@@ -100,6 +103,26 @@ export class Agent {
     await mkdir(this.d.paths.productsDir, { recursive: true });
     const recovered = runlog.recoverInterrupted();
     if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
+    const incoming = await recoverIncoming(this.d.paths.spoolDir, {
+      hasRow: (p) => runlog.hasFrameAt(p),
+      adopt: async (src, finalPath, runId) => {
+        const st = await stat(src);
+        const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
+        runlog.addFrame(runId, {
+          path: finalPath,
+          sizeBytes: st.size,
+          sha256: await sha256File(src),
+          exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
+          width: header?.width ?? 0,
+          height: header?.height ?? 0,
+          timestamp: st.mtime,
+          stats: { recovered: true },
+        });
+      },
+    });
+    if (incoming.moved || incoming.adopted) {
+      log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+    }
     runlog.addEvent('info', 'agent started', { pid: process.pid });
     await this.publishStatus('idle');
     this.scheduler.start();
@@ -141,7 +164,7 @@ export class Agent {
   /** Resolves when no job is running or queued. */
   async whenIdle(): Promise<void> {
     while (this.current || this.queue.length) {
-      await (this.current?.done ?? new Promise((r) => setTimeout(r, 20)));
+      await (this.current?.done ?? new Promise<unknown>((r) => setTimeout(r, 20)));
     }
   }
 
@@ -176,6 +199,14 @@ export class Agent {
     notifier.status(activity);
     publisher.state({ activity, current_run: runId });
     log.info('run started', { trigger: req.trigger });
+    // Longest event-loop stall during the run: above WatchdogSec/2 systemd would restart us, above
+    // 1.5×keepalive the broker would publish `offline`. Recorded so it shows up before it bites.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    const loopMetrics = () => {
+      loop.disable();
+      return { max_loop_block_ms: Math.round(loop.max / 1e6) };
+    };
     let outcome: RunOutcome;
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
@@ -205,7 +236,13 @@ export class Agent {
         minFreeMb: config.retention.min_free_mb,
       });
       const result = await this.d.runners[req.kind]!(ctx);
-      const metrics = { ...result.metrics, duration_s: (Date.now() - started) / 1000, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+      const metrics = {
+        ...result.metrics,
+        duration_s: (Date.now() - started) / 1000,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...loopMetrics(),
+      };
+      if (metrics.max_loop_block_ms > 10_000) log.warn('a pipeline step blocked the event loop', { max_loop_block_ms: metrics.max_loop_block_ms });
       // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
       const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
       runlog.finishRun(runId, status, { metrics });
@@ -215,7 +252,7 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000 } });
+      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
       runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });
@@ -228,8 +265,16 @@ export class Agent {
     return outcome;
   }
 
-  /** Handle a command by name (MQTT or CLI). Validation of the payload is done by the caller's schema. */
+  /** Handle a command by name (MQTT or CLI); never throws. Payload validation is the caller's schema. */
   async command(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
+    try {
+      return await this.commandUnsafe(name, payload);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  private async commandUnsafe(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
     const jobs = this.d.config.jobs;
     const firstOf = (kind: JobKind) => jobs.find((j) => j.kind === kind);
     const runKind = async (kind: JobKind, params: Record<string, unknown>, wait: boolean) => {

@@ -274,6 +274,10 @@ export class SqliteRunLog implements RunLog {
     })();
   }
 
+  hasFrameAt(path: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM frames WHERE path = ? LIMIT 1`).get(path) !== undefined;
+  }
+
   integrityCheck(): string {
     return this.db.pragma('integrity_check', { simple: true }) as string;
   }
