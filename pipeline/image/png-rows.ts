@@ -78,7 +78,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
   const fh: FileHandle = await open(path, 'r');
   // A 1 MB write-ahead lets file reads and inflate (both on the libuv pool) overlap instead of
   // ping-ponging one 64 KB piece at a time.
-  const inflate: Inflate = createInflate({ chunkSize: 64 << 10, writableHighWaterMark: 1 << 20 } as ZlibOptions);
+  const inflate: Inflate = createInflate({ chunkSize: 512 << 10, writableHighWaterMark: 1 << 20 } as ZlibOptions);
   const reader = new StreamByteReader(inflate, 4 << 20);
   const spp = SAMPLES[info.colorType]!;
   const bytesPerSample = info.bitDepth / 8;
