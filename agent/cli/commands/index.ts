@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerMqttCommands } from './mqtt.js';
 import { registerHdrCommands } from './hdr.js';
 import { registerStackCommands } from './stack.js';
+import { registerSimCommands } from '../../../hardware-mocks/cli.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -16,4 +17,5 @@ export const commandModules: RegisterCommands[] = [
   registerMqttCommands,
   registerHdrCommands,
   registerStackCommands,
+  registerSimCommands,
 ];
