@@ -44,6 +44,7 @@ export const STATE_KEYS = {
   diskFreeGb: 'disk_free_gb',
   cpuTemperatureC: 'cpu_temp_c',
   night: 'night',
+  sunAltitudeDeg: 'sun_altitude',
 } as const;
 
 interface SensorSpec {
@@ -64,6 +65,7 @@ const SENSORS: SensorSpec[] = [
   { key: 'star_count', name: 'Star count', stateKey: STATE_KEYS.starCount, stateClass: 'measurement', icon: 'mdi:star-four-points-outline' },
   { key: 'hfr', name: 'HFR', stateKey: STATE_KEYS.hfrPx, unit: 'px', stateClass: 'measurement', icon: 'mdi:blur', precision: 2 },
   { key: 'focus_position', name: 'Focus position', stateKey: STATE_KEYS.focusPosition, unit: 'steps', stateClass: 'measurement', icon: 'mdi:arrow-left-right' },
+  { key: 'sun_altitude', name: 'Sun altitude', stateKey: STATE_KEYS.sunAltitudeDeg, unit: '°', stateClass: 'measurement', icon: 'mdi:weather-sunset', precision: 1 },
   { key: 'last_run_status', name: 'Last run status', stateKey: STATE_KEYS.lastRunStatus, icon: 'mdi:clipboard-check-outline' },
   { key: 'activity', name: 'Activity', stateKey: STATE_KEYS.activity, icon: 'mdi:progress-clock' },
   { key: 'disk_free', name: 'Disk free', stateKey: STATE_KEYS.diskFreePct, unit: '%', stateClass: 'measurement', diagnostic: true, icon: 'mdi:harddisk', precision: 1 },

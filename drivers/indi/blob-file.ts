@@ -33,6 +33,9 @@ export class BlobError extends Error {
   }
 }
 
+/** Sanity bound for BLOBs that announce no length: the largest sensors give ~250 MB frames. */
+export const MAX_BLOB_BYTES = 4 * 1024 ** 3;
+
 export function isZlibFormat(format: string): boolean {
   return format.endsWith('.z');
 }
@@ -57,6 +60,8 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     inflate.on('error', (err) => fail(new BlobError(`${label}: zlib data invalid: ${err.message}`, { cause: err })));
     inflate.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
+      // A stream that inflates past the announced size is broken (or a zip bomb): stop writing now.
+      if (info.size && bytes > info.size) return fail(new BlobError(`${label}: inflates past the announced size=${info.size}`));
       if (!file.write(chunk)) inflate.pause();
     });
     file.on('drain', () => inflate.resume());
@@ -78,6 +83,7 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
     if (info.len !== undefined && decoder.decodedBytes > info.len) {
       throw new BlobError(`${label}: more data than the announced len=${info.len}`);
     }
+    if (decoder.decodedBytes > MAX_BLOB_BYTES) throw new BlobError(`${label}: larger than ${MAX_BLOB_BYTES} bytes, refused`);
     return target().write(decoded);
   };
 
@@ -142,9 +148,17 @@ function waitDrain(stream: WriteStream | Inflate): Promise<void> {
 
 function closeStreams(inflate: Inflate | null, file: WriteStream): Promise<void> {
   return new Promise((resolve, reject) => {
+    let finished = false;
     file.once('error', reject);
     inflate?.once('error', reject);
-    file.once('finish', () => resolve());
+    file.once('finish', () => {
+      finished = true;
+      resolve();
+    });
+    // fail() destroys the streams without an error event: don't wait forever for 'finish'.
+    file.once('close', () => {
+      if (!finished) reject(new Error('file closed before all data was written'));
+    });
     if (inflate) {
       inflate.once('end', () => file.end());
       inflate.end();

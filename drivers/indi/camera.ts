@@ -149,9 +149,9 @@ export class IndiCamera implements Camera {
     const c = this.client;
     const d = this.device;
     const wait = { timeoutMs: this.settingTimeoutMs, ...(req.signal && { signal: req.signal }) };
-    const exposure = c.vector(d, 'CCD_EXPOSURE')!.elements.get('CCD_EXPOSURE_VALUE');
-    if (exposure?.min !== undefined && exposure.max !== undefined && (req.exposureS < exposure.min || req.exposureS > exposure.max)) {
-      throw new DeviceError('invalid', d, `exposure ${req.exposureS} s outside what the camera offers (${exposure.min}..${exposure.max} s)`);
+    if (exposureOutOfRange(this.exposureRange(), req.exposureS, frameType)) {
+      const { min, max } = this.exposureRange()!;
+      throw new DeviceError('invalid', d, `exposure ${req.exposureS} s outside what the camera offers (${min}..${max} s)`);
     }
     const set = async (name: string, values: Record<string, ElementValue>) => {
       const v = c.vector(d, name)!;
@@ -195,6 +195,17 @@ export class IndiCamera implements Camera {
       if (!iso || !el) throw new DeviceError('invalid', d, `ISO ${req.iso} not offered${iso ? ` (CCD_ISO has ${[...iso.elements.values()].map((e) => e.label ?? e.name).join(', ')})` : ''}`);
       await set('CCD_ISO', { [el.name]: true });
     }
+  }
+
+  private exposureRange(): { min: number; max: number } | null {
+    const el = this.client.vector(this.device, 'CCD_EXPOSURE')?.elements.get('CCD_EXPOSURE_VALUE');
+    return el?.min !== undefined && el.max !== undefined ? { min: el.min, max: el.max } : null;
+  }
+
+  /** A bias is "the shortest exposure there is": 0 s becomes the camera's minimum. */
+  private effectiveExposure(exposureS: number, frameType: FrameType): number {
+    const range = this.exposureRange();
+    return frameType === 'bias' && range && exposureS < range.min ? range.min : exposureS;
   }
 
   private async setControl(what: string, value: number, target: { vector: string; element: string } | null, set: (name: string, values: Record<string, ElementValue>) => Promise<void>): Promise<void> {
@@ -274,7 +285,7 @@ export class IndiCamera implements Camera {
     });
     this.active = { cancel: (err) => waiting.cancel(err) };
     try {
-      c.setVector(d, 'CCD_EXPOSURE', { CCD_EXPOSURE_VALUE: req.exposureS });
+      c.setVector(d, 'CCD_EXPOSURE', { CCD_EXPOSURE_VALUE: this.effectiveExposure(req.exposureS, frameType) });
     } catch (err) {
       waiting.cancel(err as Error);
     }
@@ -339,6 +350,12 @@ export class IndiCamera implements Camera {
     this.log.debug('INDI frame captured', { device: this.device, path, width: frame.width, height: frame.height, exposureS: frame.exposureS });
     return frame;
   }
+}
+
+function exposureOutOfRange(range: { min: number; max: number } | null, exposureS: number, frameType: FrameType): boolean {
+  if (!range) return false;
+  if (exposureS > range.max) return true;
+  return exposureS < range.min && frameType !== 'bias';
 }
 
 function num(v: IndiVector, element: string): number {

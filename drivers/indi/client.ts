@@ -86,6 +86,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private pingSentAt = 0;
   private pingSeq = 0;
   private lossReason: Error | null = null;
+  private connecting: Promise<void> | null = null;
 
   constructor(options: IndiClientOptions) {
     super();
@@ -122,12 +123,18 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       await this.waitConnected(this.opts.connectTimeoutMs * 2);
       return;
     }
-    try {
-      await this.open();
-    } catch (err) {
-      throw new DeviceError('not-found', this.address, `no INDI server answers: ${(err as Error).message}`, { cause: err });
-    }
-    this.keepConnected = this.opts.reconnect;
+    // Several devices may connect at once on a fresh shared client: one socket for all of them.
+    this.connecting ??= this.open()
+      .then(() => {
+        this.keepConnected = this.opts.reconnect;
+      })
+      .catch((err: Error) => {
+        throw new DeviceError('not-found', this.address, `no INDI server answers: ${err.message}`, { cause: err });
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
+    await this.connecting;
   }
 
   /** Close for good: pending requests fail with 'disconnected'. */
@@ -211,7 +218,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   setVectorAndWait(device: string, name: string, values: Record<string, ElementValue>, options: SetOptions = {}): Promise<IndiVector> {
     const accept = options.accept ?? (() => true);
     let sawBusy = false;
-    const waiting = this.waitFor<IndiVector>(device, `${name} update`, options, (done, fail) =>
+    // The device's own worst case (the vector's timeout attribute) when the caller gives none.
+    const deviceTimeout = (this.vector(device, name)?.timeout ?? 0) * 1000;
+    const waitOptions = { ...options, timeoutMs: options.timeoutMs ?? Math.max(DEFAULT_TIMEOUT_MS, deviceTimeout) };
+    const waiting = this.waitFor<IndiVector>(device, `${name} update`, waitOptions, (done, fail) =>
       this.observe((ev) => {
         if (ev.type === 'delete' && ev.device === device && (ev.name === undefined || ev.name === name)) {
           fail(new DeviceError('disconnected', device, `property ${name} was deleted by the driver`));
@@ -248,6 +258,17 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   /** Resolve once the device has defined `name` (e.g. after CONNECT the driver defines its controls). */
   waitForVector(device: string, name: string, options: WaitOptions = {}): Promise<IndiVector> {
     return this.waitForVectorState(device, name, () => true, `property ${name} to be defined`, options);
+  }
+
+  /** Resolve with the first of `names` the device defines (e.g. ABS_ or REL_FOCUS_POSITION). */
+  waitForAnyVector(device: string, names: string[], options: WaitOptions = {}): Promise<IndiVector> {
+    const have = names.map((n) => this.vector(device, n)).find((v) => v);
+    if (have) return Promise.resolve(have);
+    return this.waitFor<IndiVector>(device, `any of ${names.join(', ')} to be defined`, options, (done) =>
+      this.observe((ev) => {
+        if (ev.type === 'define' && ev.device === device && ev.vector && names.includes(ev.vector.name)) done(ev.vector);
+      }),
+    ).promise;
   }
 
   /** Resolve once the server has announced any property of `device`; 'not-found' if it never does. */
@@ -392,6 +413,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   }
 
   private onConnected(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
     this.socket = socket;
     this.lossReason = null;
     this.lastData = Date.now();

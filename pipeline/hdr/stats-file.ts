@@ -16,8 +16,9 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     const f = new h5wasm.File(tmp, 'w');
     const cs = r.camera_samples;
     const C = cs.mean[0]?.length ?? 0;
-    const _g = f.create_group('camera_samples');
-    const grp = f.get('camera_samples') as typeof _g;
+    type Group = ReturnType<typeof f.create_group>;
+    f.create_group('camera_samples');
+    const grp = f.get('camera_samples') as Group;
     grp.create_dataset({ name: 'mean', data: new Float64Array(cs.mean.flat()), shape: [cs.mean.length, C] });
     grp.create_dataset({ name: 'std', data: new Float64Array(cs.std.flat()), shape: [cs.std.length, C] });
     grp.create_dataset({ name: 'n', data: new Float64Array(cs.n), shape: [cs.n.length] });
@@ -27,7 +28,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     grp.create_attribute('nd', cs.nd);
     grp.create_attribute('scale', cs.scale);
     f.create_group('images');
-    const im = f.get('images') as typeof _g;
+    const im = f.get('images') as Group;
     const n = r.images.length;
     im.create_dataset({ name: 'snr', data: new Float64Array(r.images.map((i) => (Number.isFinite(i.snr) ? i.snr : NaN))), shape: [n] });
     im.create_dataset({ name: 'noise', data: new Float64Array(r.images.map((i) => i.noise)), shape: [n] });
@@ -39,7 +40,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     im.create_attribute('paths', JSON.stringify(r.images.map((i) => i.path)));
     const fits = r.brackets.filter((b) => b.fpn);
     f.create_group('fpn');
-    const fp = f.get('fpn') as typeof _g;
+    const fp = f.get('fpn') as Group;
     fp.create_attribute('brackets', JSON.stringify(fits.map((b) => b.id)));
     for (const key of ['offsetMean', 'offsetStd', 'gainMean', 'gainStd', 'prnu', 'temporalNoise', 'pixelsFit'] as const)
       fp.create_dataset({ name: key, data: new Float64Array(fits.flatMap((b) => b.fpn![key])), shape: [fits.length, C] });

@@ -21,6 +21,7 @@ import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod }
 import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
+import { writeFitsFloat } from './output.js';
 
 export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
 
@@ -282,8 +283,11 @@ export class LiveStacker {
     const ref = this.opts.reference;
     if (!this.refStars && !this.refGray && ref !== 'first' && ref.best > 1) {
       await this.hold({ seq, path, img, q, stars: det.stars, exposureS, date, ms });
-      if (this.pending.length >= ref.best) await this.releasePending();
-      else await this.saveState();
+      if (this.pending.length >= ref.best) {
+        await this.releasePending();
+        const done = this.records.find((x) => x.seq === seq);
+        if (done) return done;
+      } else await this.saveState();
       return this.result({ ...base, status: 'pending', reason: `held while choosing the best of the first ${ref.best} frames as reference` });
     }
     const r = await this.stackFrame(img, gray, det.stars, q, base);
@@ -458,7 +462,7 @@ export class LiveStacker {
     if (this.geom && this.frameCount > 0) {
       for (const a of this.accs) {
         const img = this.stacked(a.method)!;
-        await writeImage(this.outputPath(a.method, 'fits'), img, { fitsBitpix: -32, cards: this.fitsCards(a.method) });
+        await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
         await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
       }
     }

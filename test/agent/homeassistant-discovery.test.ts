@@ -74,6 +74,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_last_run_status/config',
   'homeassistant/sensor/skyrig_roof_sky_background/config',
   'homeassistant/sensor/skyrig_roof_star_count/config',
+  'homeassistant/sensor/skyrig_roof_sun_altitude/config',
 ];
 
 // Written out by hand: these are the contract with Home Assistant.
@@ -309,4 +310,14 @@ test('an unreadable discovery record is a warning, not a failure', async (t) => 
   t.true(warned.some((l) => l.includes('discovery record unreadable') && l.includes('not valid JSON')), warned.join('\n'));
   // Rewritten with the current set.
   t.is(JSON.parse(await readFile(storePath, 'utf8')).topics.length, EXPECTED_TOPICS.length);
+});
+
+test('close() right after connecting still leaves the complete discovery set retained', async (t) => {
+  const broker = await startMosquitto(t);
+  const link = createMqttLink(linkOptions(broker.url), { log: memoryLogger() });
+  await link.waitConnected(5000);
+  await link.close();
+  const retained = await retainedSnapshot(t, broker.url, ['homeassistant/#', 'skyrig/roof/availability']);
+  t.is(retained.get('skyrig/roof/availability')?.text, 'offline');
+  t.deepEqual([...retained.keys()].filter((k) => k.startsWith('homeassistant/')).sort(), EXPECTED_TOPICS);
 });

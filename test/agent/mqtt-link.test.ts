@@ -1,10 +1,11 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createMqttLink, type MqttLinkOptions } from '../../agent/mqtt/publisher.js';
 import { mqttLinkOptionsFromConfig } from '../../agent/mqtt/config.js';
+import { startAgentMqtt } from '../../agent/mqtt/agent.js';
 import { validateConfig } from '../../agent/config/load.js';
 import { memoryLogger } from '../../agent/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -237,4 +238,43 @@ test('link options from the config file: station, topics, discovery buttons per 
     imageMaxBytes: 256 * 1024,
     discovery: { enabled: true, prefix: 'homeassistant', model: undefined, swVersion: '0.1.0', imageKinds: ['capture', 'hdr'], jobs: ['allsky', 'dawn-hdr'] },
   });
+});
+
+test('startAgentMqtt: one call from config gives a connected link, discovery record in the state dir, commands to dispatch', async (t) => {
+  const broker = await startMosquitto(t);
+  const dir = await tempDir(t);
+  const config = validateConfig({
+    station: { id: 'yard', name: 'Yard' },
+    devices: { cameras: { sky: { url: 'sim://yard?scene=sky' } } },
+    jobs: [{ name: 'allsky', kind: 'capture', every: '2m' }],
+    mqtt: { url: broker.url },
+  });
+  const dispatched: unknown[] = [];
+  const mqttSide = startAgentMqtt(config, {
+    log: memoryLogger(),
+    stateDir: join(dir, 'state'),
+    swVersion: '0.1.0',
+    dispatch: async (name, args) => {
+      dispatched.push([name, args]);
+      return { ok: true, result: { run_id: 9 } };
+    },
+  });
+  t.truthy(mqttSide);
+  await mqttSide!.link.waitConnected(5000);
+  await mqttSide!.link.republishDiscovery();
+  const record = JSON.parse(await readFile(join(dir, 'state', 'ha-discovery.json'), 'utf8'));
+  t.true(record.topics.includes('homeassistant/button/skyrig_yard_job_allsky/config'));
+
+  const w = await watch(t, broker.url, ['skyrig/yard/cmd/+/result']);
+  await w.publish('skyrig/yard/cmd/job', '{"name":"allsky","request_id":7}');
+  const reply = await w.waitFor((m) => m.topic === 'skyrig/yard/cmd/job/result');
+  t.deepEqual(JSON.parse(reply.text), { ok: true, id: 7, result: { run_id: 9 } });
+  t.deepEqual(dispatched, [['job', { name: 'allsky' }]]);
+
+  await mqttSide!.close();
+  const after = await retainedSnapshot(t, broker.url, ['skyrig/yard/availability']);
+  t.is(after.get('skyrig/yard/availability')?.text, 'offline');
+  t.is(startAgentMqtt(validateConfig({ station: { id: 'x' }, mqtt: { enabled: false } }), {
+    log: memoryLogger(), stateDir: dir, dispatch: async () => ({ ok: true }),
+  }), null);
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { memoryLogger } from '../../agent/log.js';
 import { IndiClient } from '../../drivers/indi/client.js';
+import { probeIndiServer } from '../../drivers/indi/index.js';
 import type { BlobResult } from '../../drivers/indi/blob-file.js';
 import { DeviceError } from '../../drivers/types.js';
 import { freePort } from '../helpers/port.js';
@@ -192,6 +193,9 @@ test('no server: connect fails as not-found; the process is fine', async (t) => 
   const err = await t.throwsAsync(c.connect());
   t.true(err instanceof DeviceError && err.code === 'not-found');
   t.regex(err!.message, new RegExp(`indi://127\\.0\\.0\\.1:${port}: no INDI server answers: .*ECONNREFUSED`));
+  const probe = await probeIndiServer('127.0.0.1', port, memoryLogger());
+  t.false(probe.reachable);
+  t.regex(probe.error!, /ECONNREFUSED/);
 });
 
 test('a torrent of random bytes and broken documents never crashes the client', async (t) => {

@@ -218,6 +218,7 @@ test('BLOB: garbage base64, short data and bad zlib are rejected and leave no fi
     [blobXml(data, `size="6000" format=".fits" len="6000"`), /got 5000 bytes, len says 6000/],
     [blobXml(data, `size="5000" format=".fits" len="5000" enclen="9"`), /enclen says 9/],
     [blobXml(data, `size="9000" format=".fits.z" len="5000"`), /zlib data invalid/],
+    [(() => { const z = deflateSync(Buffer.alloc(1_000_000)); return blobXml(z, `size="1000" format=".fits.z" len="${z.length}"`); })(), /inflates past the announced size=1000/],
   ];
   for (const [xml, re] of cases) {
     const ends: Promise<unknown>[] = [];

@@ -7,6 +7,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerMqttCommands } from './mqtt.js';
 import { registerHdrCommands } from './hdr.js';
 import { registerStackCommands } from './stack.js';
+import { registerDeviceCommands } from './devices.js';
 import { registerSimCommands } from '../../../hardware-mocks/cli.js';
 
 export const commandModules: RegisterCommands[] = [
@@ -17,5 +18,6 @@ export const commandModules: RegisterCommands[] = [
   registerMqttCommands,
   registerHdrCommands,
   registerStackCommands,
+  registerDeviceCommands,
   registerSimCommands,
 ];
