@@ -54,7 +54,7 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
     hotPixels: num0(p, 'hot_pixels', Math.round(area / 4000)),
     shutterClosed: p.get('shutter') === 'closed',
     realtime: bool0(p, 'realtime', false),
-    gainMax: num0(p, 'gain_max', 16),
+    gainMax: num0(p, 'gain_max', 64),
     sensor: {
       width,
       height,
@@ -134,7 +134,7 @@ export class SimCamera implements Camera {
       minExposureS: MIN_EXPOSURE_S,
       maxExposureS: MAX_EXPOSURE_S,
       gain: { min: 1, max: c.gainMax },
-      isoValues: [100, 200, 400, 800, 1600].filter((iso) => iso / 100 <= c.gainMax),
+      isoValues: [100, 200, 400, 800, 1600, 3200, 6400].filter((iso) => iso / 100 <= c.gainMax),
       frameTypes: ['light', 'dark', 'flat', 'bias'],
       canAbort: true,
       hasCooler: false,

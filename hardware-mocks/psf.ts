@@ -27,7 +27,7 @@ export function fwhmAt(model: DefocusModel, defocusSteps: number): number {
   return Math.sqrt(model.fwhmInFocusPx * model.fwhmInFocusPx + b * b);
 }
 
-/** Half-flux radius of the profile: exactly FWHM/2 for a Gaussian; Moffat β=3 holds half its flux inside 0.5914·FWHM. */
+/** Half-flux radius of the profile: exactly FWHM/2 for a Gaussian; Moffat β=3 holds half its flux inside 0.631·FWHM. */
 export function hfrAt(model: DefocusModel, defocusSteps: number, psf: PsfName = 'gaussian'): number {
   const f = fwhmAt(model, defocusSteps);
   return psf === 'gaussian' ? f / 2 : moffatHalfFluxRadius(f);
