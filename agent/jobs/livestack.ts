@@ -156,7 +156,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
       ctx.log.warn(`livestack: ${r.reason}`);
     }
     ctx.publish.state({
-      star_count: r.stars, hfr: num(r.hfr), fwhm: num(r.fwhm), sky_background: num(r.background),
+      star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
       stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
     });
     if (p.maxFrames && stacker.count >= p.maxFrames) break;
