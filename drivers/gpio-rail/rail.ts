@@ -243,6 +243,7 @@ export class GpioRail implements Focuser {
         halt: sign < 0 && limit ? () => limit.read() === c.limitActive : undefined,
         stopRequested: () => this.stopReason !== null,
         stoppingPulses: (v) => stoppingPulses(v, profile),
+        reramp: { startSpeed: profile.startSpeed, accel: profile.accel },
         onPulse: () => {
           this.pos += sign;
         },
