@@ -52,8 +52,18 @@ test('moves emit one pulse per step with the direction line set for the way they
   t.is(chip.level(DIR), 0);
   t.is(chip.motorPosition(), 1050);
   await rail.disconnect();
-  t.is(chip.level(ENABLE), 1, 'driver disabled on disconnect');
+  t.is(chip.level(ENABLE), 0, 'hold (default): driver stays enabled after disconnect');
   t.false(chip.isOpen(STEP));
+});
+
+test('hold=0 releases the motor after each move', async (t) => {
+  const { chip, rail } = await rig(t, `${FAST}&hold=0`, { physical: 0 });
+  await rail.connect();
+  t.is(chip.level(ENABLE), 1);
+  await rail.moveTo(40);
+  t.is(chip.motorPosition(), 40);
+  t.is(chip.level(ENABLE), 1, 'disabled again after the move');
+  t.true(chip.edges.some((e) => e.line === ENABLE && e.value === 0), 'enabled during it');
 });
 
 test('invert_dir flips the direction level', async (t) => {
