@@ -18,6 +18,8 @@ const seconds = Number(arg('seconds', '1.5'));
 const writeCostUs = Number(arg('write-cost-us', '0'));
 const chipKind = arg('chip', 'fake');
 const pin = Number(arg('pin', '17'));
+const sleepAboveUs = Number(arg('sleep-above-us', '4000'));
+const wakeEarlyUs = Number(arg('wake-early-us', '1500'));
 
 function pct(sorted: number[], p: number): number {
   if (!sorted.length) return 0;
@@ -35,14 +37,14 @@ async function main(): Promise<void> {
     chip = fake;
   }
   const line = chip.open(pin, 'out');
-  console.log(`chip=${chipKind}${chipKind === 'fake' ? ` write-cost=${writeCostUs}µs` : ''} pulse=2µs node=${process.version} ${process.arch}`);
+  console.log(`chip=${chipKind}${chipKind === 'fake' ? ` write-cost=${writeCostUs}µs` : ''} pulse=2µs sleep-above=${sleepAboveUs}µs wake-early=${wakeEarlyUs}µs node=${process.version} ${process.arch}`);
   console.log('target/s  achieved/s  late p50 µs  p99 µs  p99.9 µs  max µs  >+50% intervals');
   for (const rate of rates) {
     const total = Math.max(200, Math.min(200_000, Math.round(rate * seconds)));
     const interval = 1e9 / rate;
     const lateness: number[] = [];
     const t0 = process.hrtime.bigint();
-    await runPulseTrain({ step: line, total, intervalNs: () => interval, pulseNs: 2000, lateness });
+    await runPulseTrain({ step: line, total, intervalNs: () => interval, pulseNs: 2000, lateness, sleepAboveNs: sleepAboveUs * 1000, wakeEarlyNs: wakeEarlyUs * 1000 });
     const elapsedS = Number(process.hrtime.bigint() - t0) / 1e9;
     const achieved = (total - 1) / elapsedS;
     const sorted = lateness.slice().sort((a, b) => a - b);
