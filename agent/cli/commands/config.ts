@@ -1,0 +1,25 @@
+// `skyrig config check|show|path`
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths } from '../../config/load.js';
+
+export function configPathOption(cmd: Command): Command {
+  return cmd.option('-c, --config <path>', 'config file', process.env.SKYRIG_CONFIG ?? DEFAULT_CONFIG_PATH);
+}
+
+export const registerConfigCommands = (program: Command): void => {
+  const config = program.command('config').description('validate or show the configuration');
+  configPathOption(config.command('check').description('validate the config file without starting; exit 1 naming each bad field')).action(async (o: { config: string }) => {
+    const { config: cfg, path } = await loadConfig(o.config);
+    const paths = resolvePaths(cfg);
+    process.stdout.write(
+      `${path}: ok — station ${cfg.station.id}, ${Object.keys(cfg.devices.cameras).length} camera(s), ${Object.keys(cfg.devices.focusers).length} focuser(s), ` +
+        `${cfg.jobs.length} job(s), mqtt ${cfg.mqtt.enabled ? cfg.mqtt.url : 'off'}, data ${paths.dataDir}\n`,
+    );
+  });
+  configPathOption(config.command('show').description('print the config with every default filled in (password hidden)')).action(async (o: { config: string }) => {
+    const { config: cfg } = await loadConfig(o.config);
+    const shown = { ...cfg, mqtt: { ...cfg.mqtt, password: cfg.mqtt.password ? '***' : undefined } };
+    process.stdout.write(stringify(shown));
+  });
+};

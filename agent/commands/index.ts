@@ -1,0 +1,3 @@
+export * from './schemas.js';
+export * from './parse.js';
+export * from './router.js';

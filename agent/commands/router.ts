@@ -1,0 +1,101 @@
+// Command dispatch: parse, validate, call the handler, reply on `cmd/<name>/result`.
+// Anything wrong with a command is answered with an error reply and never reaches a handler.
+import type { Logger } from '../log.js';
+import type { CommandMessage } from '../mqtt/publisher.js';
+import { parseCommand, type RequestId } from './parse.js';
+import { COMMAND_NAMES, type CommandArgs, type CommandName } from './schemas.js';
+
+export interface CommandMeta {
+  /** `request_id` from the payload, when given. */
+  requestId?: RequestId;
+}
+
+export type CommandHandler<K extends CommandName> = (args: CommandArgs[K], meta: CommandMeta) => unknown;
+/** A station handles the commands it has handlers for; others are answered "not available". */
+export type CommandHandlers = { [K in CommandName]?: CommandHandler<K> };
+
+export interface CommandReply {
+  ok: boolean;
+  id?: RequestId;
+  error?: string;
+  result?: unknown;
+}
+
+/** What the router needs from the MQTT link (MqttLink fits). */
+export interface CommandTransport {
+  subscribeCommands(): void;
+  on(event: 'command', listener: (message: CommandMessage) => void): () => void;
+  publishCommandResult(name: string, reply: Record<string, unknown>): void;
+}
+
+export interface CommandRouterDeps {
+  link: CommandTransport;
+  log: Logger;
+}
+
+export interface CommandRouter {
+  /** Run one command as if it had arrived on MQTT (without publishing the reply). */
+  handle(name: string, payload: Buffer | string): Promise<CommandReply>;
+  /** Stop listening (the MQTT subscription stays until the link closes). */
+  close(): void;
+}
+
+export function createCommandRouter(handlers: CommandHandlers, deps: CommandRouterDeps): CommandRouter {
+  const log = deps.log.child({ component: 'commands' });
+
+  async function handle(name: string, payload: Buffer | string): Promise<CommandReply> {
+    const parsed = parseCommand(name, payload);
+    const id = parsed.id;
+    const withId = ({ ok, ...rest }: Omit<CommandReply, 'id'>): CommandReply =>
+      id === undefined ? { ok, ...rest } : { ok, id, ...rest };
+    if (!parsed.ok) return withId({ ok: false, error: parsed.error });
+    const handler = handlers[parsed.name] as CommandHandler<CommandName> | undefined;
+    if (!handler) return withId({ ok: false, error: `command ${JSON.stringify(name)} is not available on this station` });
+    try {
+      const result = await handler(parsed.args as never, id === undefined ? {} : { requestId: id });
+      return withId(result === undefined ? { ok: true } : { ok: true, result });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn('command failed', { command: name, error: message });
+      const result = err instanceof CommandFailed ? err.result : undefined;
+      return withId(result === undefined ? { ok: false, error: message } : { ok: false, error: message, result });
+    }
+  }
+
+  const off = deps.link.on('command', (message) => {
+    void handle(message.name, message.payload).then((reply) => {
+      if (reply.ok) log.info('command done', { command: message.name, id: reply.id });
+      else log.info('command rejected', { command: message.name, id: reply.id, error: reply.error });
+      deps.link.publishCommandResult(message.name, reply as unknown as Record<string, unknown>);
+    });
+  });
+  deps.link.subscribeCommands();
+
+  return { handle, close: off };
+}
+
+/** Thrown by a handler to fail with details (e.g. the run id of a failed run) in the reply's `result`. */
+export class CommandFailed extends Error {
+  constructor(
+    message: string,
+    readonly result?: unknown,
+  ) {
+    super(message);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** A single dispatch function in the `{ok, error?, result?}` style (e.g. Agent.command). */
+export type CommandDispatch = (name: CommandName, args: Record<string, unknown>) => Promise<{ ok: boolean; error?: string; result?: unknown }>;
+
+/** Handlers for every command, forwarding validated arguments to `dispatch`; `ok: false` becomes an error reply. */
+export function dispatchHandlers(dispatch: CommandDispatch): CommandHandlers {
+  const forward = (name: CommandName) => async (args: unknown) => {
+    const r = await dispatch(name, args as Record<string, unknown>);
+    if (!r.ok) throw new CommandFailed(r.error ?? `${name} failed`, r.result);
+    return r.result;
+  };
+  const handlers: Record<string, unknown> = {};
+  for (const name of COMMAND_NAMES) handlers[name] = forward(name);
+  return handlers as CommandHandlers;
+}

@@ -1,0 +1,375 @@
+// The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
+// passed in (config, run log, publisher, device factory, job runners, notifier, clock).
+import { mkdir, stat } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFitsHeader } from '../pipeline/image/fits.js';
+import { isFitsPath } from '../pipeline/image/read.js';
+import type { Camera, Focuser } from '../drivers/types.js';
+import type { Config, JobConfig, JobKind } from './config/schema.js';
+import type { ResolvedPaths } from './config/load.js';
+import type { Logger } from './log.js';
+import type { Notifier } from './sdnotify.js';
+import type { SqliteRunLog } from './runlog/sqlite.js';
+import type { JobRunner } from './jobs/types.js';
+import type { AgentPublisher, CommandReply } from './publisher.js';
+import { createJobContext } from './jobs/context.js';
+import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
+import { isNight, sunAltitudeDeg } from './jobs/sun.js';
+import { recoverIncoming, runDirs } from './storage/layout.js';
+import { diskSpace, sha256File } from './storage/disk.js';
+import { applyRetention } from './storage/retention.js';
+import { cpuTemperatureC, hostLoad } from './system-info.js';
+
+export interface DeviceFactory {
+  camera(name: string): Promise<Camera>;
+  focuser(name: string): Promise<Focuser>;
+  /** Forget a device after a failure so the next job reconnects (camera unplugged and back). */
+  forget(name: string): Promise<void>;
+  closeAll(): Promise<void>;
+}
+
+export interface AgentDeps {
+  config: Config;
+  paths: ResolvedPaths;
+  runlog: SqliteRunLog;
+  publisher: AgentPublisher;
+  notifier: Notifier;
+  log: Logger;
+  devices: DeviceFactory;
+  runners: Partial<Record<JobKind, JobRunner>>;
+  clock?: Clock;
+}
+
+export interface JobRequest {
+  name?: string;
+  kind: JobKind;
+  camera?: string;
+  focuser?: string;
+  params: Record<string, unknown>;
+  trigger: 'schedule' | 'command' | 'cli' | 'startup';
+}
+
+export interface RunOutcome {
+  runId: number;
+  status: 'ok' | 'failed' | 'aborted';
+  error?: string;
+  metrics: Record<string, unknown>;
+}
+
+/** Jobs that run until stopped; they hold the camera, so other requests are refused meanwhile. */
+const CONTINUOUS: ReadonlySet<string> = new Set(['livestack']);
+const MAX_QUEUE = 8;
+
+export class Agent {
+  private readonly clock: Clock;
+  private readonly scheduler: Scheduler;
+  private readonly queue: { req: JobRequest; resolve: (o: RunOutcome) => void }[] = [];
+  private current: { req: JobRequest; runId: number; abort: AbortController; done: Promise<RunOutcome> } | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private draining: Promise<void> | null = null;
+  private lastStatus: Record<string, unknown> = {};
+
+  constructor(private readonly d: AgentDeps) {
+    this.clock = d.clock ?? realClock;
+    this.scheduler = new Scheduler(d.config.jobs, {
+      clock: this.clock,
+      allowed: (job, at) => this.whenHolds(job.when, at),
+      trigger: (job) => {
+        if (this.current || this.queue.some((q) => q.req.name === job.name)) {
+          d.log.info('scheduled job skipped: agent busy', { job: job.name, busy_with: this.current?.req.name ?? this.current?.req.kind });
+          return;
+        }
+        void this.submit(this.requestFor(job, 'schedule'));
+      },
+      onSkip: (job, reason) => d.log.debug('scheduled job skipped', { job: job.name, reason }),
+    });
+  }
+
+  private whenHolds(when: JobConfig['when'], at: Date): boolean {
+    if (when === 'always') return true;
+    const s = this.d.config.site;
+    const night = isNight(at, s.latitude, s.longitude, s.night_sun_altitude);
+    return when === 'night' ? night : !night;
+  }
+
+  requestFor(job: JobConfig, trigger: JobRequest['trigger'], extra: Record<string, unknown> = {}): JobRequest {
+    return { name: job.name, kind: job.kind, camera: job.camera, focuser: job.focuser, params: { ...job.params, ...extra }, trigger };
+  }
+
+  async start(): Promise<void> {
+    const { log, runlog, notifier } = this.d;
+    await mkdir(this.d.paths.spoolDir, { recursive: true });
+    await mkdir(this.d.paths.productsDir, { recursive: true });
+    const recovered = runlog.recoverInterrupted();
+    if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
+    const incoming = await recoverIncoming(this.d.paths.spoolDir, {
+      hasRow: (p) => runlog.hasFrameAt(p),
+      adopt: async (src, finalPath, runId) => {
+        const st = await stat(src);
+        const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
+        runlog.addFrame(runId, {
+          path: finalPath,
+          sizeBytes: st.size,
+          sha256: await sha256File(src),
+          exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
+          width: header?.width ?? 0,
+          height: header?.height ?? 0,
+          timestamp: st.mtime,
+          stats: { recovered: true },
+        });
+      },
+    });
+    if (incoming.moved || incoming.adopted) {
+      log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+    }
+    runlog.addEvent('info', 'agent started', { pid: process.pid });
+    await this.publishStatus('idle');
+    this.scheduler.start();
+    this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
+    this.timers.push(setInterval(() => void this.retention(), this.d.config.retention.every));
+    if (notifier.watchdogIntervalMs) this.timers.push(setInterval(() => notifier.watchdog(), notifier.watchdogIntervalMs));
+    for (const t of this.timers) t.unref();
+    void this.retention();
+    notifier.ready();
+    notifier.status('idle');
+    log.info('agent ready', {
+      station: this.d.config.station.id,
+      jobs: this.d.config.jobs.filter((j) => j.enabled).map((j) => j.name).join(',') || 'none',
+      db: this.d.paths.database,
+    });
+  }
+
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  get currentRun(): { runId: number; kind: string; name?: string } | null {
+    return this.current ? { runId: this.current.runId, kind: this.current.req.kind, name: this.current.req.name } : null;
+  }
+
+  /** Queue a job; resolves when it has run. Refused while stopping, when the queue is full, or during a continuous job. */
+  submit(req: JobRequest): Promise<RunOutcome> {
+    if (this.stopping) return Promise.reject(new Error('agent is stopping'));
+    if (this.current && CONTINUOUS.has(this.current.req.kind)) {
+      return Promise.reject(new Error(`camera busy with ${this.current.req.kind} (run ${this.current.runId}); stop it first`));
+    }
+    if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error(`job queue full (${MAX_QUEUE})`));
+    if (!this.d.runners[req.kind]) return Promise.reject(new Error(`no runner for job kind ${JSON.stringify(req.kind)}`));
+    const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve }));
+    void this.pump();
+    return p;
+  }
+
+  /** Resolves when no job is running or queued. */
+  async whenIdle(): Promise<void> {
+    while (this.current || this.queue.length) {
+      await (this.current?.done ?? new Promise<unknown>((r) => setTimeout(r, 20)));
+    }
+  }
+
+  /** Abort the current run if it is of `kind` (or any kind). Returns the aborted run id. */
+  stopCurrent(kind?: string): number | null {
+    if (!this.current || (kind && this.current.req.kind !== kind)) return null;
+    this.current.abort.abort(new Error('stopped on request'));
+    return this.current.runId;
+  }
+
+  private async pump(): Promise<void> {
+    if (this.current || this.draining) return;
+    const next = this.queue.shift();
+    if (!next) return;
+    const abort = new AbortController();
+    const runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
+    const done = this.execute(next.req, runId, abort);
+    this.current = { req: next.req, runId, abort, done };
+    const outcome = await done;
+    this.current = null;
+    next.resolve(outcome);
+    if (!this.stopping) void this.pump();
+  }
+
+  private async execute(req: JobRequest, runId: number, abort: AbortController): Promise<RunOutcome> {
+    const { log: rootLog, runlog, publisher, config, notifier, devices } = this.d;
+    const log = rootLog.child({ run: runId, kind: req.kind, job: req.name });
+    const started = Date.now();
+    const cameraName = req.camera ?? Object.keys(config.devices.cameras)[0];
+    const focuserName = req.focuser ?? (req.kind === 'focusbracket' || req.kind === 'autofocus' ? Object.keys(config.devices.focusers)[0] : undefined);
+    const activity = `${req.kind}${req.name ? ` (${req.name})` : ''} run ${runId}`;
+    notifier.status(activity);
+    publisher.state({ activity, current_run: runId });
+    log.info('run started', { trigger: req.trigger });
+    // Longest event-loop stall during the run: above WatchdogSec/2 systemd would restart us, above
+    // 1.5×keepalive the broker would publish `offline`. Recorded so it shows up before it bites.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    const loopMetrics = () => {
+      loop.disable();
+      return { max_loop_block_ms: Math.round(loop.max / 1e6) };
+    };
+    let outcome: RunOutcome;
+    try {
+      if (!cameraName) throw new Error('no camera configured (devices.cameras)');
+      const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      const camera = await devices.camera(cameraName);
+      const focuser = focuserName ? await devices.focuser(focuserName) : undefined;
+      const ctx = createJobContext({
+        runId,
+        kind: req.kind,
+        params: req.params,
+        camera,
+        focuser,
+        spoolDir,
+        productsDir,
+        runlog,
+        log,
+        signal: abort.signal,
+        progress: (s) => {
+          notifier.status(`${activity}: ${s}`);
+          publisher.state({ activity: `${activity}: ${s}` });
+        },
+        publish: {
+          result: (p) => publisher.result(req.kind, { run_id: runId, ...p }),
+          image: (jpeg) => publisher.image(req.kind, jpeg),
+          state: (p) => publisher.state(p),
+        },
+        minFreeMb: config.retention.min_free_mb,
+      });
+      const result = await this.d.runners[req.kind]!(ctx);
+      const metrics = {
+        ...result.metrics,
+        duration_s: (Date.now() - started) / 1000,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...loopMetrics(),
+      };
+      if (metrics.max_loop_block_ms > 10_000) log.warn('a pipeline step blocked the event loop', { max_loop_block_ms: metrics.max_loop_block_ms });
+      // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
+      const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
+      runlog.finishRun(runId, status, { metrics });
+      outcome = { runId, status, metrics };
+      log.info('run finished', { status, duration_s: metrics.duration_s });
+    } catch (err) {
+      const aborted = abort.signal.aborted;
+      const message = (err as Error).message ?? String(err);
+      const status = aborted ? 'aborted' : 'failed';
+      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
+      runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
+      if (aborted) log.info('run aborted', { reason: message });
+      else log.error('run failed', { error: message });
+      if (!aborted && (err as { code?: string }).code && cameraName) await devices.forget(cameraName).catch(() => {});
+      publisher.result(req.kind, { run_id: runId, status, error: message });
+      outcome = { runId, status, error: message, metrics: {} };
+    }
+    publisher.state({ activity: 'idle', current_run: null, last_run_status: outcome.status, last_run_kind: req.kind, last_run_id: runId, last_run_at: new Date().toISOString() });
+    notifier.status('idle');
+    return outcome;
+  }
+
+  /** Handle a command by name (MQTT or CLI); never throws. Payload validation is the caller's schema. */
+  async command(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
+    try {
+      return await this.commandUnsafe(name, payload);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  private async commandUnsafe(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
+    const jobs = this.d.config.jobs;
+    const firstOf = (kind: JobKind) => jobs.find((j) => j.kind === kind);
+    const runKind = async (kind: JobKind, params: Record<string, unknown>, wait: boolean) => {
+      const job = firstOf(kind);
+      const req: JobRequest = job ? this.requestFor(job, 'command', params) : { kind, params, trigger: 'command' };
+      const p = this.submit(req);
+      if (!wait) {
+        // Started in the background (continuous jobs); report the run id once it exists.
+        p.catch(() => {});
+        await new Promise((r) => setImmediate(r));
+        return { ok: true, result: { started: kind, run_id: this.current?.runId ?? null } };
+      }
+      const o = await p;
+      return { ok: o.status === 'ok', error: o.error, result: { run_id: o.runId, status: o.status, ...o.metrics } };
+    };
+    switch (name) {
+      case 'capture':
+        return runKind('capture', payload, true);
+      case 'hdr':
+        return runKind('hdr', payload, true);
+      case 'focusbracket':
+        return runKind('focusbracket', payload, true);
+      case 'autofocus':
+        return runKind('autofocus', payload, true);
+      case 'livestack_start':
+        return runKind('livestack', payload, false);
+      case 'livestack_stop': {
+        const id = this.stopCurrent('livestack');
+        return id === null ? { ok: false, error: 'no live stack is running' } : { ok: true, result: { stopped_run: id } };
+      }
+      case 'job': {
+        const job = jobs.find((j) => j.name === payload.name);
+        if (!job) return { ok: false, error: `no job named ${JSON.stringify(payload.name)} (have: ${jobs.map((j) => j.name).join(', ') || 'none'})` };
+        const o = await this.submit(this.requestFor(job, 'command'));
+        return { ok: o.status === 'ok', error: o.error, result: { run_id: o.runId, status: o.status } };
+      }
+      case 'status':
+        return { ok: true, result: await this.publishStatus() };
+      default:
+        return { ok: false, error: `unknown command ${JSON.stringify(name)}` };
+    }
+  }
+
+  async publishStatus(activity?: string): Promise<Record<string, unknown>> {
+    const s = this.d.config.site;
+    const now = this.clock.now();
+    const disk = await diskSpace(this.d.paths.dataDir).catch(() => null);
+    const status: Record<string, unknown> = {
+      station: this.d.config.station.id,
+      night: isNight(now, s.latitude, s.longitude, s.night_sun_altitude),
+      sun_altitude: Math.round(sunAltitudeDeg(now, s.latitude, s.longitude) * 10) / 10,
+      disk_free_pct: disk ? Math.round(disk.freePercent * 10) / 10 : null,
+      disk_free_gb: disk ? Math.round(disk.freeBytes / 1e8) / 10 : null,
+      cpu_temp_c: await cpuTemperatureC(),
+      ...hostLoad(),
+      uptime_s: Math.round(process.uptime()),
+      updated_at: now.toISOString(),
+    };
+    if (activity) status.activity = activity;
+    this.lastStatus = { ...this.lastStatus, ...status };
+    this.d.publisher.state(status);
+    return this.lastStatus;
+  }
+
+  private async retention(): Promise<void> {
+    const r = this.d.config.retention;
+    await applyRetention(this.d.runlog, { framesDays: r.frames_days, productsDays: r.products_days }, this.d.log).catch((err) =>
+      this.d.log.warn('retention failed', { error: err }),
+    );
+  }
+
+  /** SIGTERM path: stop scheduling, abort the current frame, mark runs, publish offline. */
+  async stop(timeoutMs = 8000): Promise<void> {
+    if (this.stopping) return this.draining ?? undefined;
+    this.stopping = true;
+    this.d.notifier.stopping();
+    this.d.notifier.status('stopping');
+    this.scheduler.stop();
+    for (const t of this.timers) clearInterval(t);
+    for (const q of this.queue.splice(0)) q.resolve({ runId: -1, status: 'aborted', error: 'agent stopping', metrics: {} });
+    this.draining = (async () => {
+      const cur = this.current;
+      if (cur) {
+        cur.abort.abort(new Error('agent stopping'));
+        await this.d.devices.camera(cur.req.camera ?? Object.keys(this.d.config.devices.cameras)[0]!).then((c) => c.abort()).catch(() => {});
+        const settled = await Promise.race([cur.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+        if (!settled) {
+          this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' });
+          this.d.log.warn('run did not stop in time; marked aborted', { run: cur.runId });
+        }
+      }
+      this.d.runlog.addEvent('info', 'agent stopped', {});
+      await this.d.devices.closeAll().catch(() => {});
+      await this.d.publisher.close().catch(() => {});
+    })();
+    return this.draining;
+  }
+}

@@ -1,0 +1,96 @@
+// Benchmark: merge a 6000×4000 RGB JPEG bracket (N=3 and N=9) with skyrig's streaming Debevec merge
+// and with OpenCV's Python pipeline (imread ×N, MergeDebevec with the same response, Reinhard tone
+// map, imwrite .hdr + .jpg), side by side; peak RSS from /usr/bin/time -v.
+//
+//   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9]
+// Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { calibrateResponse, findBrackets, mergeBracket, saveResponse, loadResponse } from '../pipeline/hdr/index.js';
+import { makeScene, renderFrame } from '../pipeline/hdr/synth.js';
+
+const root = resolve(import.meta.dirname, '..');
+const outRoot = join(root, 'bench', 'out', 'hdr');
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
+
+function timesFor(n: number): number[] {
+  // Two stops apart, centred on 1/64 s.
+  return Array.from({ length: n }, (_, j) => Math.round((1 / 64) * Math.pow(4, j - (n - 1) / 2) * 1e6) / 1e6);
+}
+
+async function generate(dir: string, width: number, height: number, n: number): Promise<string[]> {
+  const times = timesFor(n);
+  const files = times.map((t) => join(dir, `20250601120000_${Math.round(t * 1e6)}.jpg`));
+  if (files.every((f) => existsSync(f))) return files;
+  await mkdir(dir, { recursive: true });
+  const scene = makeScene(width, height, { lnMin: -1, lnMax: 9 });
+  for (let j = 0; j < n; j++) {
+    const codes = renderFrame(scene, times[j]!, { seed: 10 + j });
+    await sharp(Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength), { raw: { width, height, channels: 3 }, limitInputPixels: false }).jpeg({ quality: 92 }).toFile(files[j]!);
+  }
+  return files;
+}
+
+function timed(cmd: string, args: string[]): { stdout: string; seconds: number; rssMB: number } {
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
+  const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
+  const seconds = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
+  return { stdout: r.stdout, seconds, rssMB: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+async function runOne(dir: string, response: string, out: string): Promise<void> {
+  // Child mode: one merge, the thing /usr/bin/time measures.
+  const [b] = await findBrackets(dir);
+  const r = await mergeBracket(b!.frames, join(out, 'skyrig_hdr'), { response: await loadResponse(response), formats: ['hdr', 'jpg'] });
+  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction }) + '\n');
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'run') return runOne(process.argv[3]!, process.argv[4]!, process.argv[5]!);
+  const width = Number(arg('width', '6000'));
+  const height = Number(arg('height', '4000'));
+  const ns = arg('n', '3,9').split(',').map(Number);
+  const rows: string[] = [];
+  const figures: Record<string, unknown> = { width, height, machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores` };
+  for (const n of ns) {
+    const dir = join(outRoot, `${width}x${height}_n${n}`);
+    process.stderr.write(`generating ${n} frames ${width}×${height} in ${dir}…\n`);
+    const files = await generate(dir, width, height, n);
+    const response = join(outRoot, `${width}x${height}_n${n}_response.npz`);
+    if (!existsSync(response)) {
+      const cal = await calibrateResponse(await findBrackets(dir), { samples: 1000, seed: 1 });
+      await saveResponse(response, cal.response);
+    }
+    const out = join(dir, 'merged');
+    await rm(out, { recursive: true, force: true });
+    await mkdir(out, { recursive: true });
+    const ours = timed(process.execPath, ['--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out]);
+    const times = timesFor(n).map(String);
+    const cv = timed('/usr/bin/python3', [join(root, 'bench', 'hdr_opencv.py'), 'bench', response, out, ...times, '--', ...files]);
+    const cvJson = JSON.parse(cv.stdout.trim().split('\n').pop()!) as Record<string, number>;
+    const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number };
+    figures[`n${n}`] = { skyrig: { wallS: ours.seconds, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB }, opencv: { wallS: cv.seconds, ...cvJson, rssMB: cv.rssMB } };
+    rows.push(
+      `N=${n}: skyrig ${ours.seconds.toFixed(2)} s wall (merge+write ${(oursJson.ms / 1000).toFixed(2)} s), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+        `OpenCV ${cv.seconds.toFixed(2)} s wall (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB | ` +
+        `time ratio skyrig/OpenCV ${(ours.seconds / cv.seconds).toFixed(2)}, RSS ratio ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
+    );
+  }
+  const a = figures[`n${ns[0]}`] as { skyrig: { rssMB: number } } | undefined;
+  const b = figures[`n${ns[ns.length - 1]}`] as { skyrig: { rssMB: number } } | undefined;
+  if (a && b && ns.length > 1) rows.push(`skyrig peak RSS N=${ns[ns.length - 1]} vs N=${ns[0]}: ${(((b.skyrig.rssMB - a.skyrig.rssMB) / a.skyrig.rssMB) * 100).toFixed(1)} %`);
+  process.stdout.write(rows.join('\n') + '\n');
+  await mkdir(outRoot, { recursive: true });
+  await writeFile(join(outRoot, `figures-${width}x${height}.json`), JSON.stringify(figures, null, 1));
+  void execFileSync;
+}
+
+await main();

@@ -1,0 +1,102 @@
+// Loading one light/dark/flat/bias frame as the sensor delivered it: FITS (8/16/32-bit
+// integer, float; BAYERPAT mosaics stay one channel here so calibration runs on the mosaic),
+// 8-bit JPEG/PNG, 16-bit PNG/TIFF (through readImage), and camera RAW through dcraw
+// (`-d -4`: linear 16-bit mosaic, black level removed, no white balance or interpolation).
+import { execFile } from 'node:child_process';
+import { extname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { readImage } from '../image/read.js';
+import { ImageFormatError, type ImageF32, type ImageMeta } from '../image/types.js';
+import { parseBayer, type BayerPattern } from './bayer.js';
+
+const execFileP = promisify(execFile);
+
+export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
+export const IMAGE_EXTENSIONS = new Set(['.fits', '.fit', '.fts', '.jpg', '.jpeg', '.png', '.tif', '.tiff', ...RAW_EXTENSIONS]);
+
+export function isImagePath(p: string): boolean {
+  return IMAGE_EXTENSIONS.has(extname(p).toLowerCase());
+}
+
+export interface LoadedFrame {
+  path: string;
+  image: ImageF32;
+  bayer: BayerPattern | null;
+  exposureS: number | null;
+  date: Date | null;
+  iso: number | null;
+  gain: number | null;
+  meta: ImageMeta;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+export async function loadFrame(path: string): Promise<LoadedFrame> {
+  const ext = extname(path).toLowerCase();
+  let image: ImageF32;
+  let meta: ImageMeta = {};
+  let bayer: BayerPattern | null = null;
+  if (RAW_EXTENSIONS.has(ext)) {
+    ({ image, bayer, meta } = await readRawWithDcraw(path));
+  } else {
+    const r = await readImage(path);
+    meta = r.meta;
+    image = { width: r.width, height: r.height, channels: r.channels, bitDepth: r.bitDepth, data: r.data };
+    if (image.channels === 1) {
+      bayer = parseBayer(meta.BAYERPAT ?? meta.COLORTYP);
+      // XBAYROFF/YBAYROFF move the pattern origin.
+      if (bayer && (num(meta.XBAYROFF) ?? 0) % 2) bayer = (bayer[1]! + bayer[0]! + bayer[3]! + bayer[2]!) as BayerPattern;
+      if (bayer && (num(meta.YBAYROFF) ?? 0) % 2) bayer = (bayer.slice(2) + bayer.slice(0, 2)) as BayerPattern;
+    }
+  }
+  if (image.data.length !== image.width * image.height * image.channels) throw new ImageFormatError(path, 'decoded size mismatch');
+  const dateStr = meta['DATE-OBS'] ?? meta['DATE-BEG'];
+  let date: Date | null = typeof dateStr === 'string' ? new Date(dateStr.endsWith('Z') || /[+-]\d\d:?\d\d$/.test(dateStr) ? dateStr : dateStr + 'Z') : null;
+  if (date && Number.isNaN(date.getTime())) date = null;
+  if (!date) date = (await stat(path)).mtime;
+  return {
+    path,
+    image,
+    bayer,
+    exposureS: num(meta.EXPTIME) ?? num(meta.EXPOSURE),
+    date,
+    iso: num(meta.ISOSPEED) ?? num(meta.ISO),
+    gain: num(meta.GAIN),
+    meta,
+  };
+}
+
+async function readRawWithDcraw(path: string): Promise<{ image: ImageF32; bayer: BayerPattern | null; meta: ImageMeta }> {
+  const st = await stat(path).catch(() => null);
+  if (!st) throw new ImageFormatError(path, 'no such file');
+  let info: string;
+  let pgm: Buffer;
+  try {
+    info = (await execFileP('dcraw', ['-i', '-v', path], { maxBuffer: 1 << 20 })).stdout;
+    pgm = (await execFileP('dcraw', ['-c', '-d', '-4', '-t', '0', path], { encoding: 'buffer', maxBuffer: 1 << 30 })).stdout;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: Buffer | string };
+    if (e.code === 'ENOENT') throw new ImageFormatError(path, 'dcraw is not installed (apt-get install dcraw)');
+    throw new ImageFormatError(path, `dcraw cannot decode: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`);
+  }
+  const m = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(pgm.subarray(0, 64).toString('latin1'));
+  if (!m) throw new ImageFormatError(path, 'dcraw gave no PGM output');
+  const w = Number(m[1]), h = Number(m[2]), maxv = Number(m[3]);
+  const off = m[0].length;
+  const bps = maxv > 255 ? 2 : 1;
+  if (pgm.length < off + w * h * bps) throw new ImageFormatError(path, 'truncated raw data');
+  const data = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) data[i] = (bps === 2 ? pgm.readUInt16BE(off + 2 * i) : pgm[off + i]!) / maxv;
+  const pat = /Filter pattern:\s*([RGB/]+)/.exec(info)?.[1];
+  const meta: ImageMeta = {};
+  const iso = /ISO speed:\s*(\d+)/.exec(info)?.[1];
+  if (iso) meta.ISOSPEED = Number(iso);
+  const sh = /Shutter:\s*(?:1\/)?([\d.]+)/.exec(info);
+  if (sh) meta.EXPTIME = /Shutter:\s*1\//.test(info) ? 1 / Number(sh[1]) : Number(sh[1]);
+  const ts = /Timestamp:\s*(.+)/.exec(info)?.[1];
+  if (ts && !Number.isNaN(new Date(ts).getTime())) meta['DATE-OBS'] = new Date(ts).toISOString();
+  return { image: { width: w, height: h, channels: 1, bitDepth: 16, data }, bayer: parseBayer(pat ? pat.replace(/\//g, '').slice(0, 4) : null), meta };
+}

@@ -1,0 +1,228 @@
+// Streaming merge of one bracket: every frame is a row source, read a strip at a time in lockstep;
+// one strip buffer is shared by all frames (each is folded into the running sums before the next
+// is read), so memory is a few strips plus one decoder per frame, independent of image size and
+// of the number of exposures.
+//
+// Outputs that need no global statistics (.hdr, float TIFF/FITS, 16-bit log PNG over a known range)
+// stream straight out. The tone-mapped JPEG needs the log-average luminance first: lnE is spooled
+// as 16-bit codes over the response's exact lnE bounds to a temp file beside the output, then
+// tone-mapped strip by strip in a second, decode-free pass.
+import { open, unlink, mkdir, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BracketFrame } from './discover.js';
+import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink, type RowSource } from './io.js';
+import { accumulateDebevec, buildMergeLut, createDebevecStrip, finishDebevec } from './merge-kernel.js';
+import { lnERange, type CameraResponse } from './response.js';
+import { accumulateStats, emptyStats, normaliseLog, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
+import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
+import { tempPathFor } from '../image/atomic.js';
+import type { RowSinkFormat } from '../image/rows.js';
+
+export type OutputFormat = 'hdr' | 'tiff' | 'fits' | 'png16' | 'jpg';
+export const OUTPUT_FORMATS: OutputFormat[] = ['hdr', 'tiff', 'fits', 'png16', 'jpg'];
+export type MergeAlgorithm = 'debevec' | 'mertens';
+
+export const FORMAT_EXT: Record<OutputFormat, string> = { hdr: '.hdr', tiff: '.tif', fits: '.fits', png16: '.png', jpg: '.jpg' };
+const SINK_FORMAT: Record<OutputFormat, RowSinkFormat> = { hdr: 'hdr', tiff: 'tiff-f32', fits: 'fits-f32', png16: 'png16', jpg: 'jpeg' };
+
+export function parseFormats(value: string): OutputFormat[] {
+  const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean).map((s) => (s === 'jpeg' ? 'jpg' : s === 'tif' ? 'tiff' : s));
+  for (const f of list) if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new Error(`--format: unknown "${f}" (hdr, tiff, fits, png16, jpg)`);
+  if (list.length === 0) throw new Error('--format: empty list');
+  return [...new Set(list)] as OutputFormat[];
+}
+
+export interface MergeOptions {
+  algorithm?: MergeAlgorithm;
+  /** Required for Debevec. */
+  response?: CameraResponse;
+  formats?: OutputFormat[];
+  tonemap?: ToneMap;
+  gamma?: number;
+  /** Weights for the merge; default the calibration's (from the response metadata) or 5/250 triangle. */
+  weights?: WeightOptions;
+  /** lnE range for the 16-bit PNG and the log tone map; default from the response and these exposures. */
+  range?: [number, number];
+  quality?: number;
+  /** Rows per strip (default 16). */
+  stripRows?: number;
+  io?: HdrIo;
+  /** Name used in messages (bracket id). */
+  id?: string;
+  signal?: AbortSignal;
+}
+
+export interface MergeResult {
+  outputs: Partial<Record<OutputFormat, string>>;
+  width: number;
+  height: number;
+  channels: number;
+  frames: number;
+  /** Actual lnE min/max in the merged image (Debevec) — null for Mertens. */
+  lnE: [number, number] | null;
+  /** Fraction of pixels saturated even in the shortest exposure. */
+  saturatedFraction: number;
+  ms: number;
+}
+
+export function weightsFromResponse(r: CameraResponse | undefined): WeightOptions {
+  const m = r?.metadata ?? {};
+  const kind = m.weight === 'sine' ? 'sine' : 'triangle';
+  const lowClip = typeof m.lowClip === 'number' ? m.lowClip : DEFAULT_WEIGHTS.lowClip;
+  const highClip = typeof m.highClip === 'number' ? m.highClip : DEFAULT_WEIGHTS.highClip;
+  return { kind, lowClip, highClip };
+}
+
+/** Open every frame and check they agree in size and channels; names the odd one out. */
+export async function openBracket(frames: BracketFrame[], io: HdrIo): Promise<RowSource[]> {
+  const sources: RowSource[] = [];
+  try {
+    for (const f of frames) sources.push(await io.openRowSource(f.path));
+    const a = sources[0]!;
+    for (const s of sources.slice(1)) {
+      if (s.width !== a.width || s.height !== a.height) throw new Error(`${s.path}: size ${s.width}×${s.height} differs from ${a.path} (${a.width}×${a.height})`);
+      if (s.channels !== a.channels) throw new Error(`${s.path}: ${s.channels} channels, ${a.path} has ${a.channels}`);
+    }
+    return sources;
+  } catch (err) {
+    await closeAll(sources);
+    throw err;
+  }
+}
+
+function checkAbort(signal: AbortSignal | undefined, id: string): void {
+  if (signal?.aborted) throw new Error(`${id}: merge aborted`);
+}
+
+/** Merge one bracket into `<outBase><ext>` for each requested format. */
+export async function mergeBracket(frames: BracketFrame[], outBase: string, options: MergeOptions = {}): Promise<MergeResult> {
+  const algorithm = options.algorithm ?? (options.response ? 'debevec' : 'mertens');
+  if (algorithm === 'mertens') {
+    const { mergeMertens } = await import('./mertens.js');
+    return mergeMertens(frames, outBase, options);
+  }
+  if (!options.response) throw new Error('debevec merge needs a response (--response), or use --algorithm mertens');
+  return mergeDebevec(frames, outBase, options.response, options);
+}
+
+async function mergeDebevec(frames: BracketFrame[], outBase: string, response: CameraResponse, options: MergeOptions): Promise<MergeResult> {
+  const t0 = performance.now();
+  const io = options.io ?? defaultIo;
+  const id = options.id ?? outBase;
+  const formats = options.formats ?? ['hdr', 'jpg'];
+  const weights = options.weights ?? weightsFromResponse(response);
+  const exposures = frames.map((f) => f.exposureS);
+  const bounds = lnERange(response, exposures);
+  const range = options.range ?? bounds;
+  const sources = await openBracket(frames, io);
+  const { width, height, channels } = sources[0]!;
+  const bitDepth = Math.max(...sources.map((s) => s.bitDepth));
+  const sinks = new Map<OutputFormat, RowSink>();
+  let spool: FileHandle | null = null;
+  const spoolPath = tempPathFor(`${outBase}.lnE`);
+  const outputs: Partial<Record<OutputFormat, string>> = {};
+  try {
+    const lut = buildMergeLut(response, channels, weights, bitDepth);
+    await mkdir(dirname(outBase), { recursive: true });
+    for (const f of formats) {
+      if (f === 'jpg') continue;
+      const path = outBase + FORMAT_EXT[f];
+      sinks.set(f, await io.openRowSink(path, { width, height, channels, format: SINK_FORMAT[f], cards: { BUNIT: f === 'png16' ? 'lnE' : 'radiance' } }));
+      outputs[f] = path;
+    }
+    const needJpeg = formats.includes('jpg');
+    if (needJpeg) spool = await open(spoolPath, 'w+');
+    const stripRows = Math.max(1, Math.min(height, options.stripRows ?? 16));
+    const rowLen = width * channels;
+    const buf = new Float32Array(stripRows * rowLen);
+    const lnE = new Float32Array(stripRows * rowLen);
+    const tmp = new Float32Array(stripRows * rowLen);
+    const codes = new Uint16Array(stripRows * rowLen);
+    const strip = createDebevecStrip(stripRows * rowLen);
+    const stats = emptyStats();
+    const lnT = exposures.map(Math.log);
+    const spoolScale = 65535 / (bounds[1] - bounds[0]);
+    let saturated = 0;
+    for (let y = 0; y < height; y += stripRows) {
+      checkAbort(options.signal, id);
+      const rows = Math.min(stripRows, height - y);
+      const count = rows * rowLen;
+      for (let j = 0; j < sources.length; j++) {
+        await readExactRows(sources[j]!, rows, buf);
+        accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length);
+      }
+      saturated += finishDebevec(strip, count, channels, lnE);
+      accumulateStats(stats, lnE, count, channels);
+      for (const [f, sink] of sinks) {
+        const out = tmp.subarray(0, count);
+        if (f === 'png16') normaliseLog(lnE, count, range, out);
+        else for (let i = 0; i < count; i++) out[i] = Math.exp(lnE[i]!);
+        await sink.writeRows(out, rows);
+      }
+      if (spool) {
+        for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnE[i]! - bounds[0]) * spoolScale)));
+        await spool.write(new Uint8Array(codes.buffer, 0, count * 2));
+      }
+    }
+    await closeAll(sources);
+    for (const sink of sinks.values()) await sink.finish();
+    sinks.clear();
+    if (spool) {
+      const path = outBase + FORMAT_EXT.jpg;
+      await toneMapFromSpool(spool, path, { width, height, channels, stripRows, bounds, stats, options, io });
+      outputs.jpg = path;
+    }
+    return {
+      outputs,
+      width,
+      height,
+      channels,
+      frames: frames.length,
+      lnE: [stats.minLnE, stats.maxLnE],
+      saturatedFraction: saturated / (width * height),
+      ms: performance.now() - t0,
+    };
+  } catch (err) {
+    for (const sink of sinks.values()) await sink.abort().catch(() => {});
+    const msg = (err as Error).message;
+    throw new Error(msg.includes(id) || frames.some((f) => msg.includes(f.path)) ? msg : `${id}: ${msg}`, { cause: err });
+  } finally {
+    await closeAll(sources);
+    if (spool) {
+      await spool.close().catch(() => {});
+      await unlink(spoolPath).catch(() => {});
+    }
+  }
+}
+
+async function toneMapFromSpool(
+  spool: FileHandle,
+  path: string,
+  a: { width: number; height: number; channels: number; stripRows: number; bounds: [number, number]; stats: RadianceStats; options: MergeOptions; io: HdrIo },
+): Promise<void> {
+  const { width, height, channels, stripRows, bounds, stats, options, io } = a;
+  const rowLen = width * channels;
+  const sink = await io.openRowSink(path, { width, height, channels, format: 'jpeg', quality: options.quality ?? 90 });
+  try {
+    const bytes = new Uint8Array(stripRows * rowLen * 2);
+    const codes = new Uint16Array(bytes.buffer);
+    const lnE = new Float32Array(stripRows * rowLen);
+    const out = new Float32Array(stripRows * rowLen);
+    const step = (bounds[1] - bounds[0]) / 65535;
+    const op = options.tonemap ?? 'reinhard';
+    for (let y = 0; y < height; y += stripRows) {
+      checkAbort(options.signal, path);
+      const rows = Math.min(stripRows, height - y);
+      const count = rows * rowLen;
+      const { bytesRead } = await spool.read(bytes, 0, count * 2, y * rowLen * 2);
+      if (bytesRead !== count * 2) throw new Error(`${path}: spool read short`);
+      for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
+      toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: op === 'log' ? options.range : undefined }, out);
+      await sink.writeRows(out.subarray(0, count), rows);
+    }
+    await sink.finish();
+  } catch (err) {
+    await sink.abort().catch(() => {});
+    throw err;
+  }
+}

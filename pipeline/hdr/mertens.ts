@@ -1,0 +1,196 @@
+// Mertens, Kautz & Van Reeth exposure fusion, streamed: no response curve needed.
+//
+// The pyramid blend is done tile by tile with a halo wide enough that every core pixel sees all the
+// inputs its result depends on (5-tap pyramids of depth L reach ≤ 4·2^L pixels), so the stitched
+// output equals a whole-image fusion of the same depth. Each frame keeps a sliding window of
+// (strip + 2·halo) rows as 8- or 16-bit codes; pyramids exist only for one tile at a time.
+// Memory: N × (strip + 2·halo) × width × C bytes for the windows + a few MB of tile pyramids —
+// bounded by the halo, linear in N (documented in docs/hdr.md with measured figures).
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BracketFrame } from './discover.js';
+import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
+import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge.js';
+import { collapse, gaussianPyramid, laplacianPyramid, plane, type Plane } from './pyramid.js';
+
+export interface MertensWeights {
+  contrast: number;
+  saturation: number;
+  exposedness: number;
+}
+
+export const DEFAULT_MERTENS: MertensWeights = { contrast: 1, saturation: 1, exposedness: 1 };
+const SIGMA2x2 = 2 * 0.2 * 0.2;
+
+/** Per-pixel fusion weight of one tile (OpenCV MergeMertens' measures). */
+export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS): Float32Array {
+  const { w, h, c, data } = img;
+  const gray = new Float32Array(w * h);
+  for (let i = 0; i < w * h; i++) gray[i] = c >= 3 ? 0.299 * data[i * c]! + 0.587 * data[i * c + 1]! + 0.114 * data[i * c + 2]! : data[i]!;
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const yu = y > 0 ? y - 1 : Math.min(1, h - 1);
+    const yd = y < h - 1 ? y + 1 : Math.max(0, h - 2);
+    for (let x = 0; x < w; x++) {
+      const xl = x > 0 ? x - 1 : Math.min(1, w - 1);
+      const xr = x < w - 1 ? x + 1 : Math.max(0, w - 2);
+      const i = y * w + x;
+      const contrast = Math.abs(gray[yu * w + x]! + gray[yd * w + x]! + gray[y * w + xl]! + gray[y * w + xr]! - 4 * gray[i]!);
+      let mean = 0;
+      for (let ch = 0; ch < c; ch++) mean += data[i * c + ch]!;
+      mean /= c;
+      let variance = 0;
+      let wellExp = 1;
+      for (let ch = 0; ch < c; ch++) {
+        const v = data[i * c + ch]!;
+        variance += (v - mean) * (v - mean);
+        wellExp *= Math.exp(-((v - 0.5) * (v - 0.5)) / SIGMA2x2);
+      }
+      const sat = c >= 3 ? Math.sqrt(variance / c) : 1;
+      out[i] = Math.pow(contrast, mw.contrast) * Math.pow(sat, mw.saturation) * Math.pow(wellExp, mw.exposedness) + 1e-12;
+    }
+  }
+  return out;
+}
+
+/** Fuse N tiles (same size) → fused tile, pyramid depth `levels`. */
+export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS): Plane {
+  const { w, h, c } = tiles[0]!;
+  const weights = tiles.map((t) => fusionWeights(t, mw));
+  const sum = new Float32Array(w * h);
+  for (const wt of weights) for (let i = 0; i < sum.length; i++) sum[i] += wt[i]!;
+  let result: Plane[] | null = null;
+  for (let k = 0; k < tiles.length; k++) {
+    const wk = plane(w, h, 1);
+    for (let i = 0; i < sum.length; i++) wk.data[i] = weights[k]![i]! / sum[i]!;
+    const gw = gaussianPyramid(wk, levels);
+    const li = laplacianPyramid(tiles[k]!, levels);
+    result ??= li.map((p) => plane(p.w, p.h, p.c));
+    for (let l = 0; l <= levels; l++) {
+      const r = result[l]!.data;
+      const band = li[l]!.data;
+      const g = gw[l]!.data;
+      for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
+    }
+  }
+  return collapse(result!);
+}
+
+export function mertensGeometry(width: number, height: number, levels?: number): { levels: number; halo: number; stripRows: number; tileCols: number } {
+  const maxLevels = Math.max(0, Math.floor(Math.log2(Math.min(width, height))));
+  const L = Math.max(0, Math.min(levels ?? 5, maxLevels));
+  const unit = 1 << L;
+  return { levels: L, halo: 4 * unit, stripRows: Math.max(unit, 64), tileCols: Math.max(unit, 256) };
+}
+
+/** Sliding window of rows of one source, stored as integer codes. */
+class RowWindow {
+  y0 = 0;
+  rows = 0;
+  readonly buf: Uint8Array | Uint16Array;
+  private readonly scale: number;
+  constructor(private readonly src: RowSource, capacity: number, sixteen: boolean) {
+    const n = capacity * src.width * src.channels;
+    this.buf = sixteen ? new Uint16Array(n) : new Uint8Array(n);
+    this.scale = sixteen ? 65535 : 255;
+  }
+  /** Make the window hold exactly rows [from, to). */
+  async advance(from: number, to: number): Promise<void> {
+    const rowLen = this.src.width * this.src.channels;
+    const drop = Math.min(this.rows, from - this.y0);
+    if (drop > 0) {
+      this.buf.copyWithin(0, drop * rowLen, this.rows * rowLen);
+      this.rows -= drop;
+      this.y0 += drop;
+    }
+    while (this.y0 + this.rows < to) {
+      const b = await this.src.readRows(to - this.y0 - this.rows);
+      if (!b) throw new Error(`${this.src.path}: ended at row ${this.y0 + this.rows} of ${this.src.height} (truncated?)`);
+      const base = this.rows * rowLen;
+      const n = b.rows * rowLen;
+      for (let i = 0; i < n; i++) {
+        const v = b.data[i]!;
+        this.buf[base + i] = v <= 0 ? 0 : v >= 1 ? this.scale : Math.round(v * this.scale);
+      }
+      this.rows += b.rows;
+    }
+  }
+  tile(x0: number, x1: number, y0: number, y1: number): Plane {
+    const { width, channels } = this.src;
+    const p = plane(x1 - x0, y1 - y0, channels);
+    const inv = 1 / this.scale;
+    for (let y = y0; y < y1; y++) {
+      const srcOff = ((y - this.y0) * width + x0) * channels;
+      const dstOff = (y - y0) * (x1 - x0) * channels;
+      for (let i = 0; i < (x1 - x0) * channels; i++) p.data[dstOff + i] = this.buf[srcOff + i]! * inv;
+    }
+    return p;
+  }
+}
+
+export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { levels?: number; mertens?: MertensWeights } = {}): Promise<MergeResult> {
+  const t0 = performance.now();
+  const io = options.io ?? defaultIo;
+  const id = options.id ?? outBase;
+  const formats = options.formats ?? ['jpg'];
+  const sources = await openBracket(frames, io);
+  const { width, height, channels } = sources[0]!;
+  const geo = mertensGeometry(width, height, options.levels);
+  const sixteen = sources.some((s) => s.bitDepth !== 8);
+  const sinks = new Map<OutputFormat, RowSink>();
+  const outputs: Partial<Record<OutputFormat, string>> = {};
+  try {
+    await mkdir(dirname(outBase), { recursive: true });
+    const sinkFormat = { hdr: 'hdr', tiff: 'tiff-f32', fits: 'fits-f32', png16: 'png16', jpg: 'jpeg' } as const;
+    for (const f of formats) {
+      const path = outBase + FORMAT_EXT[f];
+      sinks.set(f, await io.openRowSink(path, { width, height, channels, format: sinkFormat[f], quality: options.quality ?? 90, cards: { FUSION: 'mertens' } }));
+      outputs[f] = path;
+    }
+    const capacity = geo.stripRows + 2 * geo.halo;
+    const windows = sources.map((s) => new RowWindow(s, capacity, sixteen));
+    const rowLen = width * channels;
+    const strip = new Float32Array(geo.stripRows * rowLen);
+    let saturated = 0;
+    for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
+      if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
+      const y1 = Math.min(height, y0 + geo.stripRows);
+      const wy0 = Math.max(0, y0 - geo.halo);
+      const wy1 = Math.min(height, y1 + geo.halo);
+      for (const w of windows) await w.advance(wy0, wy1);
+      for (let x0 = 0; x0 < width; x0 += geo.tileCols) {
+        const x1 = Math.min(width, x0 + geo.tileCols);
+        const tx0 = Math.max(0, x0 - geo.halo);
+        const tx1 = Math.min(width, x1 + geo.halo);
+        const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1)), geo.levels, options.mertens);
+        for (let y = y0; y < y1; y++) {
+          const src = ((y - wy0) * fused.w + (x0 - tx0)) * channels;
+          strip.set(fused.data.subarray(src, src + (x1 - x0) * channels), ((y - y0) * width + x0) * channels);
+        }
+      }
+      // Saturated = the darkest frame is clipped there (all frames are).
+      const shortest = windows[0]!;
+      const top = sixteen ? 65535 : 255;
+      for (let y = y0; y < y1; y++) {
+        for (let x = 0; x < width; x++) {
+          const off = ((y - shortest.y0) * width + x) * channels;
+          let sat = false;
+          for (let ch = 0; ch < channels; ch++) if (shortest.buf[off + ch]! >= top * 0.98) sat = true;
+          if (sat) saturated++;
+        }
+      }
+      const count = (y1 - y0) * rowLen;
+      for (const [, sink] of sinks) await sink.writeRows(strip.subarray(0, count), y1 - y0);
+    }
+    await closeAll(sources);
+    for (const sink of sinks.values()) await sink.finish();
+    sinks.clear();
+    return { outputs, width, height, channels, frames: frames.length, lnE: null, saturatedFraction: saturated / (width * height), ms: performance.now() - t0 };
+  } catch (err) {
+    for (const sink of sinks.values()) await sink.abort().catch(() => {});
+    const msg = (err as Error).message;
+    throw new Error(msg.includes(id) || frames.some((f) => msg.includes(f.path)) ? msg : `${id}: ${msg}`, { cause: err });
+  } finally {
+    await closeAll(sources);
+  }
+}

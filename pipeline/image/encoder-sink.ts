@@ -1,0 +1,123 @@
+// Row sink through an encoder process reading PNM on stdin (cjpeg, pnmtopng). stdin writes await
+// 'drain', so a slow encoder throttles the producer instead of queueing the frame in our heap.
+import { spawn } from 'node:child_process';
+import { open, rename, unlink } from 'node:fs/promises';
+import { tempPathFor } from './atomic.js';
+import { liveDecoders } from './decoder-source.js';
+import { floatToPnm, pnmHeaderText } from './pnm.js';
+import type { RowSink } from './rows.js';
+import { RowCounter } from './sink-check.js';
+
+export interface EncoderSpec {
+  command: string;
+  args: string[];
+  aptPackage: string;
+  bytesPerSample: 1 | 2;
+}
+
+export async function openEncoderSink(path: string, width: number, height: number, channels: number, spec: EncoderSpec): Promise<RowSink> {
+  if (channels !== 1 && channels !== 3) throw new Error(`${path}: ${spec.command} sink needs 1 or 3 channels, got ${channels}`);
+  const counter = new RowCounter(path, width, height, channels);
+  const tmp = tempPathFor(path);
+  const out = await open(tmp, 'w');
+  const child = spawn(spec.command, spec.args, { stdio: ['pipe', out.fd, 'pipe'] });
+  liveDecoders.add(child);
+  await out.close(); // the child holds its own copy of the descriptor
+  let stderr = '';
+  let spawnError: NodeJS.ErrnoException | null = null;
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    if (stderr.length < 4096) stderr += d;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      liveDecoders.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+      liveDecoders.delete(child);
+      resolve({ code: -1, signal: null });
+    });
+  });
+  const stdin = child.stdin!;
+  let pipeError: Error | null = null;
+  stdin.on('error', (err) => (pipeError = err)); // EPIPE when the encoder died; reported via its exit
+  let done = false;
+
+  const failure = async (): Promise<Error> => {
+    const exit = await exited;
+    const se = spawnError as NodeJS.ErrnoException | null;
+    if (se) return new Error(`${path}: ${se.code === 'ENOENT' ? `${spec.command} not found (apt-get install -y ${spec.aptPackage})` : se.message}`);
+    const line = stderr.split('\n').map((l) => l.trim()).find(Boolean);
+    return new Error(`${path}: ${spec.command} failed: ${line ?? (pipeError ? pipeError.message : `exit ${exit.code ?? exit.signal}`)}`);
+  };
+
+  const write = (buf: Uint8Array) =>
+    new Promise<void>((resolve, reject) => {
+      if (stdin.destroyed || pipeError) {
+        reject(new Error('encoder input closed'));
+        return;
+      }
+      if (stdin.write(buf)) resolve();
+      else {
+        const onDrain = () => { stdin.off('close', onClose); resolve(); };
+        const onClose = () => { stdin.off('drain', onDrain); reject(new Error('encoder input closed')); };
+        stdin.once('drain', onDrain);
+        stdin.once('close', onClose);
+      }
+    });
+
+  const abort = async () => {
+    if (done) return;
+    done = true;
+    if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
+    stdin.destroy();
+    await exited;
+    await unlink(tmp).catch(() => {});
+  };
+
+  try {
+    await write(Buffer.from(pnmHeaderText(width, height, channels, spec.bytesPerSample === 2 ? 65535 : 255), 'latin1'));
+  } catch {
+    const err = await failure();
+    await abort();
+    throw err;
+  }
+
+  return {
+    async writeRows(data: Float32Array, rows: number): Promise<void> {
+      if (done) throw new Error(`${path}: sink already finished or aborted`);
+      counter.add(data, rows);
+      const n = rows * width * channels;
+      const buf = new Uint8Array(n * spec.bytesPerSample);
+      floatToPnm(data, n, spec.bytesPerSample, buf);
+      try {
+        await write(buf);
+      } catch {
+        const err = await failure();
+        await abort();
+        throw err;
+      }
+    },
+    async finish(): Promise<void> {
+      if (done) throw new Error(`${path}: sink already finished or aborted`);
+      try {
+        counter.complete();
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+      stdin.end();
+      const exit = await exited;
+      if (exit.code !== 0 || spawnError) {
+        const err = await failure();
+        await abort();
+        throw err;
+      }
+      done = true;
+      await rename(tmp, path);
+    },
+    abort,
+  };
+}

@@ -1,0 +1,137 @@
+// openRowSource: pick the streaming decoder for a file by its magic bytes (extension for camera RAW).
+import { open } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
+import { openFitsRowSource } from './fits-rows.js';
+import { memoryRowSource } from './memory-source.js';
+import { readImage, toGray } from './read.js';
+import { readRadiance } from './radiance.js';
+import { openTiffRowSource } from './tiff-rows.js';
+import { ImageFormatError } from './types.js';
+import type { RowSource, RowSourceOptions } from './rows.js';
+import { commandOnPath } from './commands.js';
+import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
+import { grayStrip } from './strip.js';
+import { openPngRowSource, parsePngIhdr, pngStreamable } from './png-rows.js';
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
+
+export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
+
+/** Identify a file by its first bytes; camera RAW by extension (most RAWs are TIFF-shaped). */
+export async function sniffImageKind(path: string): Promise<ImageKind> {
+  let head: Buffer;
+  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
+  });
+  try {
+    head = Buffer.alloc(16);
+    const { bytesRead } = await fh.read(head, 0, 16, 0);
+    if (bytesRead === 0) throw new ImageFormatError(path, 'empty file');
+    head = head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+  if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) return 'raw';
+  if (head[0] === 0xff && head[1] === 0xd8) return 'jpeg';
+  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  const sig = head.subarray(0, 4).toString('latin1');
+  if (sig === 'II*\0' || sig === 'MM\0*') return 'tiff';
+  if (head.subarray(0, 9).toString('latin1') === 'SIMPLE  =') return 'fits';
+  if (head.subarray(0, 2).toString('latin1') === '#?') return 'hdr';
+  return 'other';
+}
+
+export const DJPEG: (path: string) => DecoderSpec = (path) => ({
+  command: 'djpeg',
+  args: ['-pnm', path],
+  aptPackage: 'libjpeg-turbo-progs',
+  // djpeg pads a cut-off file with grey, warns and exits 2: that must not pass for an image.
+  fatalStderr: /premature end|not a JPEG file|unsupported marker|bogus/i,
+  warningExitCodes: [2],
+});
+
+export const TIFFTOPNM: (path: string) => DecoderSpec = (path) => ({
+  command: 'tifftopnm',
+  // -byrow: TIFFReadScanline row by row instead of the whole raster in memory.
+  args: ['-byrow', path],
+  aptPackage: 'netpbm',
+  fatalStderr: /read error|unexpected end|premature|corrupt|cannot read|incorrect count/i,
+});
+
+export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
+  command: 'pngtopam',
+  args: [path],
+  aptPackage: 'netpbm',
+  fatalStderr: /error|premature/i,
+});
+
+/** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
+export function rawDecoder(path: string): DecoderSpec {
+  if (commandOnPath('dcraw_emu')) {
+    return { command: 'dcraw_emu', args: ['-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
+  }
+  return { command: 'dcraw', args: ['-c', '-w', '-4', path], aptPackage: 'dcraw' };
+}
+
+export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
+  const kind = await sniffImageKind(path);
+  switch (kind) {
+    case 'fits': {
+      const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
+      const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
+      if (!pattern) return src;
+      const rgb = debayerRowSource(src, pattern);
+      return opts.grayscale ? grayRowSource(rgb) : rgb;
+    }
+    case 'jpeg':
+      return openDecoderSource(path, DJPEG(path), opts);
+    case 'png': {
+      const info = parsePngIhdr(await readHead(path, 33), path);
+      // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+    }
+    case 'tiff': {
+      // uncompressed strips (incl. float) natively; compressed/tiled/planar through tifftopnm
+      const native = await openTiffRowSource(path, opts);
+      return native ?? openDecoderSource(path, TIFFTOPNM(path), opts);
+    }
+    case 'raw':
+      return openDecoderSource(path, rawDecoder(path), opts);
+    case 'hdr': {
+      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
+      const r = await readRadiance(path);
+      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
+      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
+    }
+    default: {
+      // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
+      const img = await readImage(path, opts);
+      return memoryRowSource(path, img, img.meta);
+    }
+  }
+}
+
+/** Luminance view of a colour row source. */
+function grayRowSource(src: RowSource): RowSource {
+  return {
+    ...src,
+    channels: 1,
+    async readRows(maxRows) {
+      const b = await src.readRows(maxRows);
+      return b && { ...b, data: grayStrip(b.data, b.rows * src.width, src.channels) };
+    },
+    close: () => src.close(),
+  };
+}

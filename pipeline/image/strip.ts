@@ -1,0 +1,14 @@
+// Small pure helpers over interleaved strips shared by row sources and sinks.
+
+/** Rec.709 luminance of `pixels` interleaved pixels with `channels` ≥ 3 (same weights as toGray). */
+export function grayStrip(data: Float32Array, pixels: number, channels: number): Float32Array {
+  const out = new Float32Array(pixels);
+  for (let i = 0, s = 0; i < pixels; i++, s += channels) out[i] = 0.2126 * data[s]! + 0.7152 * data[s + 1]! + 0.0722 * data[s + 2]!;
+  return out;
+}
+
+/** A row source over an image already in memory (fallback decoders, tests). */
+export function sliceRows(data: Float32Array, width: number, channels: number, y0: number, rows: number): Float32Array {
+  const rowLen = width * channels;
+  return data.slice(y0 * rowLen, (y0 + rows) * rowLen);
+}

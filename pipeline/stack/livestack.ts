@@ -1,0 +1,567 @@
+// LiveStacker: one frame at a time — load, calibrate, debayer, measure, judge, align to one
+// reference, warp, accumulate — then write the master FITS, the stretched preview, the per-frame
+// metrics and the saved state. Memory is the accumulators plus one frame in flight, whatever the
+// number of frames.
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../image/atomic.js';
+import { toGray } from '../image/read.js';
+import { encodePreviewJpeg, writeImage } from '../image/write.js';
+import type { ImageF32, ImageMeta } from '../image/types.js';
+import { calibrate, CalibrationError, type Calibration } from '../calib/apply.js';
+import { debayerBilinear } from '../calib/bayer.js';
+import { loadFrame, type LoadedFrame } from '../calib/load.js';
+import { detectStarsWithBackground, summarizeStars, type Star } from '../stars/detect.js';
+import { eccAlign } from './align/ecc.js';
+import { phaseCorrelate } from './align/phase.js';
+import { matchStars } from './align/triangles.js';
+import { apply, identity, invert, summarize, type Mat3 } from './align/transform.js';
+import { warpBilinear } from './align/warp.js';
+import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod } from './methods.js';
+import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
+import { readState, StateError, writeState } from './state.js';
+import { autoStretch } from './stretch.js';
+import { writeFitsFloat } from './output.js';
+
+export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
+
+export interface LiveStackOptions {
+  outDir: string;
+  outputName?: string;
+  methods?: StackMethod[];
+  kappa?: number;
+  align?: AlignMode;
+  model?: 'similarity' | 'affine';
+  /** 'first' or the best of the first K frames. */
+  reference?: 'first' | { best: number };
+  /** Start a new stack when the field moved further than this (px). */
+  restartOnDrift?: number;
+  calibration?: Calibration;
+  rejection?: RejectionOptions;
+  previewFormat?: 'jpg' | 'png';
+  /** Longest side of the preview file (default 2048). */
+  previewMaxSize?: number;
+  /** Where the state file lives (default `<outDir>/.livestack`). */
+  stateDir?: string;
+  /** Exposure to assume for frames whose header has none. */
+  defaultExposureS?: number;
+  /** Every final frame result, including frames held back while the reference is chosen. */
+  onResult?: (r: FrameResult) => void;
+}
+
+export interface FrameResult {
+  seq: number;
+  path: string;
+  status: 'accepted' | 'rejected' | 'pending';
+  accepted: boolean;
+  reason: string | null;
+  code: string | null;
+  stars: number;
+  hfr: number;
+  fwhm: number;
+  background: number;
+  noise: number;
+  shiftX: number;
+  shiftY: number;
+  shift: number;
+  rotationDeg: number;
+  residual: number;
+  inliers: number;
+  rejectedPixels: number;
+  stackIndex: number;
+  frameCount: number;
+  exposureS: number;
+  date: string | null;
+  ms: Record<string, number>;
+}
+
+interface PendingFrame {
+  seq: number;
+  path: string;
+  file: string;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16 | 32;
+  q: FrameQuality;
+  stars: Star[];
+  exposureS: number;
+  date: string | null;
+  ms: Record<string, number>;
+}
+
+interface SavedState {
+  version: 1;
+  methods: StackMethod[];
+  kappa: number;
+  align: AlignMode;
+  width: number;
+  height: number;
+  channels: number;
+  bitDepth: 8 | 16 | 32;
+  frameCount: number;
+  stackIndex: number;
+  exposureTotal: number;
+  dateBeg: string | null;
+  dateEnd: string | null;
+  seq: number;
+  refStars: Star[] | null;
+  refPath: string | null;
+  history: FrameQuality[];
+  records: FrameResult[];
+  processed: string[];
+  pending: PendingFrame[];
+}
+
+const HISTORY_MAX = 200;
+
+export type PushInput = string | { image: ImageF32; name?: string; exposureS?: number; date?: Date; meta?: ImageMeta; bayer?: LoadedFrame['bayer'] };
+
+export class LiveStacker {
+  readonly opts: Required<Pick<LiveStackOptions, 'outDir' | 'outputName' | 'methods' | 'kappa' | 'align' | 'model' | 'reference' | 'previewFormat' | 'previewMaxSize' | 'stateDir'>> & LiveStackOptions;
+  private accs: Accumulator[] = [];
+  private geom: { width: number; height: number; channels: number; bitDepth: 8 | 16 | 32 } | null = null;
+  private refStars: Star[] | null = null;
+  private refGray: ImageF32 | null = null;
+  private refPath: string | null = null;
+  private frameCount = 0;
+  private stackIndex = 1;
+  private exposureTotal = 0;
+  private dateBeg: string | null = null;
+  private dateEnd: string | null = null;
+  private seq = 0;
+  private history: FrameQuality[] = [];
+  private records: FrameResult[] = [];
+  private processed = new Set<string>();
+  private pending: PendingFrame[] = [];
+  private warpBuf: ImageF32 | null = null;
+
+  constructor(opts: LiveStackOptions) {
+    this.opts = {
+      outputName: 'stack',
+      methods: ['sigma'],
+      kappa: 3,
+      align: 'star',
+      model: 'similarity',
+      reference: 'first',
+      previewFormat: 'jpg',
+      previewMaxSize: 2048,
+      stateDir: join(opts.outDir, '.livestack'),
+      // Options passed as undefined keep their defaults.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LiveStackOptions),
+    };
+    if (!this.opts.methods.length) throw new Error('no stacking method');
+  }
+
+  get statePath(): string {
+    return join(this.opts.stateDir, 'livestack.state');
+  }
+
+  /** Frames stacked in the current stack. */
+  get count(): number {
+    return this.frameCount;
+  }
+
+  get results(): readonly FrameResult[] {
+    return this.records;
+  }
+
+  hasProcessed(path: string): boolean {
+    return this.processed.has(basename(path));
+  }
+
+  /** Restore a saved stack (throws StateError naming the file when it is missing or corrupt). */
+  static async reload(opts: LiveStackOptions): Promise<LiveStacker> {
+    const s = new LiveStacker(opts);
+    const { json, buffers } = await readState<SavedState>(s.statePath);
+    if (json.version !== 1) throw new StateError(`${s.statePath}: unsupported state version ${json.version}`);
+    if (json.methods.join(',') !== s.opts.methods.join(',')) {
+      throw new StateError(`${s.statePath}: saved stack uses --method ${json.methods.join(',')}, not ${s.opts.methods.join(',')}`);
+    }
+    s.geom = { width: json.width, height: json.height, channels: json.channels, bitDepth: json.bitDepth };
+    s.frameCount = json.frameCount;
+    s.stackIndex = json.stackIndex;
+    s.exposureTotal = json.exposureTotal;
+    s.dateBeg = json.dateBeg;
+    s.dateEnd = json.dateEnd;
+    s.seq = json.seq;
+    s.refStars = json.refStars;
+    s.refPath = json.refPath;
+    s.history = json.history;
+    s.records = json.records;
+    s.processed = new Set(json.processed);
+    s.pending = json.pending;
+    const len = json.width * json.height * json.channels;
+    if (json.frameCount > 0) {
+      s.createAccumulators();
+      for (const a of s.accs) {
+        for (const [name, buf] of Object.entries(a.buffers)) {
+          const saved = buffers.get(`${a.method}.${name}`);
+          if (!saved || saved.length !== len) throw new StateError(`${s.statePath}: corrupt stack state (missing ${a.method}.${name})`);
+          buf.set(saved);
+        }
+      }
+      const rg = buffers.get('refGray');
+      if (rg) s.refGray = { width: json.width, height: json.height, channels: 1, bitDepth: 32, data: rg };
+    }
+    return s;
+  }
+
+  private createAccumulators(): void {
+    const g = this.geom!;
+    const len = g.width * g.height * g.channels;
+    this.accs = this.opts.methods.map((m) => createAccumulator(m, len, g.channels, { kappa: this.opts.kappa }));
+  }
+
+  private result(base: Partial<FrameResult> & { seq: number; path: string }): FrameResult {
+    return {
+      status: 'rejected', accepted: false, reason: null, code: null, stars: 0, hfr: NaN, fwhm: NaN, background: NaN, noise: NaN,
+      shiftX: NaN, shiftY: NaN, shift: NaN, rotationDeg: NaN, residual: NaN, inliers: 0, rejectedPixels: 0,
+      stackIndex: this.stackIndex, frameCount: this.frameCount, exposureS: 0, date: null, ms: {}, ...base,
+    };
+  }
+
+  private async record(r: FrameResult, name: string): Promise<FrameResult> {
+    if (r.status !== 'pending') {
+      this.records.push(r);
+      this.processed.add(name);
+      // A refused frame changes only the metrics; the state catches up at the next accepted frame.
+      if (!r.accepted) await this.writeMetrics().catch(() => {});
+      this.opts.onResult?.(r);
+    }
+    return r;
+  }
+
+  /** Stack one frame (a file path or an image in memory). Never throws for a bad frame: it is refused with a reason. */
+  async push(input: PushInput): Promise<FrameResult> {
+    const seq = ++this.seq;
+    const t0 = performance.now();
+    const ms: Record<string, number> = {};
+    const path = typeof input === 'string' ? input : input.name ?? `image#${seq}`;
+    const name = basename(path);
+    let frame: LoadedFrame;
+    try {
+      frame = typeof input === 'string'
+        ? await loadFrame(input)
+        : { path, image: { ...input.image, data: Float32Array.from(input.image.data) }, bayer: input.bayer ?? null, exposureS: input.exposureS ?? null, date: input.date ?? null, iso: null, gain: null, meta: input.meta ?? {} };
+    } catch (err) {
+      return this.record(this.result({ seq, path, reason: oneLine(err), code: 'input', ms }), name);
+    }
+    ms.load = performance.now() - t0;
+    const exposureS = frame.exposureS ?? this.opts.defaultExposureS ?? 0;
+    const date = frame.date ? frame.date.toISOString() : null;
+    // Calibration geometry errors are configuration errors, not frame errors: let them throw.
+    let t = performance.now();
+    const cfa = frame.bayer ? 2 : 1;
+    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
+    const img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
+    ms.calibrate = performance.now() - t;
+    if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
+      return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
+        reason: `${path}: ${img.width}×${img.height}×${img.channels} differs from the stack's ${this.geom.width}×${this.geom.height}×${this.geom.channels}` }), name);
+    }
+    if (this.geom && img.bitDepth !== this.geom.bitDepth && frame.image.bitDepth !== 32) {
+      return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
+        reason: `${path}: ${img.bitDepth}-bit differs from the stack's ${this.geom.bitDepth}-bit frames` }), name);
+    }
+    t = performance.now();
+    const gray = img.channels === 1 ? img : toGray(img);
+    const det = detectStarsWithBackground(gray, { maxStars: 300 });
+    let max = 0;
+    for (let i = 0; i < gray.data.length; i++) { const v = gray.data[i]!; if (v > max) max = v; }
+    const q = frameQuality(summarizeStars(det.stars), det.background, max);
+    ms.detect = performance.now() - t;
+    const base = { seq, path, exposureS, date, stars: q.stars, hfr: q.hfr, fwhm: q.fwhm, background: q.background, noise: q.noise, ms };
+    const verdict = judgeFrame(q, this.history, this.opts.align === 'star', this.opts.rejection);
+    if (!verdict.ok) {
+      return this.record(this.result({ ...base, reason: verdict.reason ?? 'rejected', code: verdict.code ?? 'rejected' }), name);
+    }
+    if (!this.geom) {
+      this.geom = { width: img.width, height: img.height, channels: img.channels, bitDepth: img.bitDepth };
+    }
+    // Choosing the reference among the first K frames: hold them (spilled to disk) until K are in.
+    const ref = this.opts.reference;
+    if (!this.refStars && !this.refGray && ref !== 'first' && ref.best > 1) {
+      await this.hold({ seq, path, img, q, stars: det.stars, exposureS, date, ms });
+      if (this.pending.length >= ref.best) {
+        await this.releasePending();
+        const done = this.records.find((x) => x.seq === seq);
+        if (done) return done;
+      } else await this.saveState();
+      return this.result({ ...base, status: 'pending', reason: `held while choosing the best of the first ${ref.best} frames as reference` });
+    }
+    const r = await this.stackFrame(img, gray, det.stars, q, base);
+    return this.record(r, name);
+  }
+
+  private async hold(p: { seq: number; path: string; img: ImageF32; q: FrameQuality; stars: Star[]; exposureS: number; date: string | null; ms: Record<string, number> }): Promise<void> {
+    const dir = join(this.opts.stateDir, 'pending');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, `${p.seq}.f32`);
+    await writeFileAtomic(file, new Uint8Array(p.img.data.buffer, p.img.data.byteOffset, p.img.data.byteLength));
+    this.pending.push({ seq: p.seq, path: p.path, file, width: p.img.width, height: p.img.height, channels: p.img.channels, bitDepth: p.img.bitDepth, q: p.q, stars: p.stars.slice(0, 300), exposureS: p.exposureS, date: p.date, ms: p.ms });
+  }
+
+  /** Pick the best held frame as reference, then stack all held frames in arrival order. */
+  private async releasePending(): Promise<void> {
+    if (!this.pending.length) return;
+    const held = this.pending;
+    let best = held[0]!;
+    for (const p of held) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
+    const load = async (p: PendingFrame): Promise<ImageF32> => {
+      const buf = await readFile(p.file);
+      const data = new Float32Array(p.width * p.height * p.channels);
+      new Uint8Array(data.buffer).set(buf.subarray(0, data.byteLength));
+      return { width: p.width, height: p.height, channels: p.channels, bitDepth: p.bitDepth, data };
+    };
+    const order = [best, ...held.filter((p) => p !== best)];
+    this.pending = [];
+    for (const p of order) {
+      const img = await load(p);
+      const gray = img.channels === 1 ? img : toGray(img);
+      const base = { seq: p.seq, path: p.path, exposureS: p.exposureS, date: p.date, stars: p.q.stars, hfr: p.q.hfr, fwhm: p.q.fwhm, background: p.q.background, noise: p.q.noise, ms: p.ms };
+      const r = await this.stackFrame(img, gray, p.stars, p.q, base, false);
+      await this.record(r, basename(p.path));
+    }
+    await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
+    await this.save();
+  }
+
+  /** Align, warp and accumulate one calibrated frame that passed the quality checks. */
+  private async stackFrame(img: ImageF32, gray: ImageF32, stars: Star[], q: FrameQuality, base: Partial<FrameResult> & { seq: number; path: string; ms: Record<string, number>; exposureS: number; date: string | null }, save = true): Promise<FrameResult> {
+    const ms = base.ms;
+    let t = performance.now();
+    let reason: string | null = null;
+    let transform: Mat3 = identity();
+    let residual = NaN, inliers = 0;
+    const isReference = !this.refStars && !this.refGray;
+    if (!isReference) {
+      try {
+        const a = this.align(gray, stars);
+        if (!a) return this.result({ ...base, reason: 'alignment failed: no consistent star pattern with the reference', code: 'align' });
+        ({ transform, residual, inliers } = a);
+      } catch (err) {
+        return this.result({ ...base, reason: `alignment failed: ${oneLine(err)}`, code: 'align' });
+      }
+    }
+    const g = this.geom!;
+    const sum = summarize(transform, g.width, g.height);
+    ms.align = performance.now() - t;
+    let restarted = false;
+    if (!isReference && this.opts.restartOnDrift && sum.shift > this.opts.restartOnDrift) {
+      await this.archiveStack();
+      restarted = true;
+      reason = `drift ${sum.shift.toFixed(1)} px > ${this.opts.restartOnDrift} px: new stack ${this.stackIndex} started`;
+      transform = identity();
+    }
+    if (isReference || restarted) {
+      this.refStars = stars.slice(0, 300);
+      this.refPath = base.path;
+      this.refGray = this.opts.align === 'ecc' || this.opts.align === 'phase' ? { ...gray, data: Float32Array.from(gray.data) } : null;
+      this.createAccumulators();
+      this.frameCount = 0;
+      this.exposureTotal = 0;
+      this.dateBeg = this.dateEnd = null;
+    }
+    t = performance.now();
+    let aligned = img;
+    if (!isIdentity(transform)) {
+      this.warpBuf = warpBilinear(img, invert(transform), this.warpBuf && this.warpBuf.data.length === img.data.length ? this.warpBuf : undefined);
+      aligned = this.warpBuf;
+    }
+    ms.warp = performance.now() - t;
+    t = performance.now();
+    const info = channelStats(aligned, q);
+    let rejectedPixels = 0;
+    for (const a of this.accs) rejectedPixels += a.push(aligned.data, info);
+    this.frameCount++;
+    this.exposureTotal += base.exposureS;
+    if (base.date) {
+      const end = new Date(new Date(base.date).getTime() + base.exposureS * 1000).toISOString();
+      if (!this.dateBeg || base.date < this.dateBeg) this.dateBeg = base.date;
+      if (!this.dateEnd || end > this.dateEnd) this.dateEnd = end;
+    }
+    this.history.push(q);
+    if (this.history.length > HISTORY_MAX) this.history.shift();
+    ms.accumulate = performance.now() - t;
+    const r = this.result({
+      ...base, status: 'accepted', accepted: true, reason, code: restarted ? 'restart' : null,
+      shiftX: restarted ? 0 : sum.shiftX, shiftY: restarted ? 0 : sum.shiftY, shift: restarted ? 0 : sum.shift, rotationDeg: restarted ? 0 : sum.rotationDeg,
+      residual: isReference || restarted ? 0 : residual, inliers, rejectedPixels, stackIndex: this.stackIndex, frameCount: this.frameCount,
+    });
+    if (save) {
+      t = performance.now();
+      this.records.push(r); // saved with the state; record() must not add it again
+      this.processed.add(basename(base.path));
+      await this.save();
+      this.records.pop();
+      ms.save = performance.now() - t;
+    }
+    return r;
+  }
+
+  private align(gray: ImageF32, stars: Star[]): { transform: Mat3; residual: number; inliers: number } | null {
+    const g = this.geom!;
+    switch (this.opts.align) {
+      case 'star': {
+        const m = matchStars(stars, this.refStars!, { model: this.opts.model, minInliers: this.opts.rejection?.minStars ? Math.min(6, this.opts.rejection.minStars) : 6 });
+        return m ? { transform: m.transform, residual: m.residual, inliers: m.inliers } : null;
+      }
+      case 'phase': {
+        const p = phaseCorrelate(this.refGray!, gray);
+        const m = Float64Array.of(1, 0, p.dx, 0, 1, p.dy, 0, 0, 1);
+        return { transform: m, ...starResidual(m, stars, this.refStars ?? []) };
+      }
+      case 'ecc': {
+        const p = phaseCorrelate(this.refGray!, gray);
+        const init = Float64Array.of(1, 0, -p.dx, 0, 1, -p.dy, 0, 0, 1);
+        const e = eccAlign(this.refGray!, gray, { init, maxSize: Math.min(1024, Math.max(g.width, g.height)) });
+        return { transform: e.transform, ...starResidual(e.transform, stars, this.refStars ?? []) };
+      }
+      case 'none':
+        return { transform: identity(), ...starResidual(identity(), stars, this.refStars ?? []) };
+    }
+  }
+
+  /** Keep the finished stack's products as `<name>-part<k>` and start counting a new one. */
+  private async archiveStack(): Promise<void> {
+    for (const m of this.opts.methods) {
+      for (const ext of ['fits', this.opts.previewFormat]) {
+        const from = this.outputPath(m, ext);
+        await copyFile(from, from.replace(new RegExp(`\\.${ext}$`), `-part${this.stackIndex}.${ext}`)).catch(() => {});
+      }
+    }
+    this.stackIndex++;
+  }
+
+  outputPath(method: StackMethod, ext: string): string {
+    const n = this.opts.outputName;
+    return join(this.opts.outDir, this.opts.methods.length > 1 ? `${n}-${method}.${ext}` : `${n}.${ext}`);
+  }
+
+  get metricsPaths(): { csv: string; json: string } {
+    return { csv: join(this.opts.outDir, `${this.opts.outputName}-frames.csv`), json: join(this.opts.outDir, `${this.opts.outputName}-frames.json`) };
+  }
+
+  /** The stacked image of one method (NaN where no frame covered the pixel). */
+  stacked(method: StackMethod = this.opts.methods[0]!): ImageF32 | null {
+    const a = this.accs.find((x) => x.method === method);
+    if (!a || !this.geom) return null;
+    return { width: this.geom.width, height: this.geom.height, channels: this.geom.channels, bitDepth: 32, data: a.result() };
+  }
+
+  /** Stretched preview JPEG (for MQTT), long side ≤ maxSize. */
+  async previewJpeg(maxSize = 1024): Promise<Buffer | null> {
+    const s = this.stacked();
+    return s ? encodePreviewJpeg(autoStretch(s, { maxSize: maxSize * 2 }), maxSize) : null;
+  }
+
+  /** Write every product (FITS masters, previews, metrics) and the state. */
+  async save(): Promise<void> {
+    await mkdir(this.opts.outDir, { recursive: true });
+    if (this.geom && this.frameCount > 0) {
+      for (const a of this.accs) {
+        const img = this.stacked(a.method)!;
+        await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
+        await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
+      }
+    }
+    await this.writeMetrics();
+    await this.saveState();
+  }
+
+  private fitsCards(method: StackMethod): ImageMeta {
+    const c: ImageMeta = {
+      NCOMBINE: this.frameCount,
+      EXPTIME: Number(this.exposureTotal.toFixed(6)),
+      STACKMTH: method,
+      ALIGNMTH: this.opts.align,
+      STACKNO: this.stackIndex,
+      CREATOR: 'skyrig livestack',
+    };
+    if (method === 'sigma') c.KAPPA = this.opts.kappa;
+    if (this.dateBeg) { c['DATE-BEG'] = this.dateBeg.replace(/Z$/, ''); c['DATE-OBS'] = c['DATE-BEG']; }
+    if (this.dateEnd) c['DATE-END'] = this.dateEnd.replace(/Z$/, '');
+    if (this.refPath) c.REFFRAME = basename(this.refPath).slice(0, 60);
+    return c;
+  }
+
+  private async writeMetrics(): Promise<void> {
+    await mkdir(this.opts.outDir, { recursive: true });
+    const { csv, json } = this.metricsPaths;
+    const cols = ['seq', 'path', 'status', 'reason', 'stars', 'hfr', 'fwhm', 'background', 'noise', 'shiftX', 'shiftY', 'shift', 'rotationDeg', 'residual', 'inliers', 'rejectedPixels', 'stackIndex', 'frameCount', 'exposureS', 'date'] as const;
+    const cell = (v: unknown) => {
+      if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
+      if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(4);
+      const s = String(v);
+      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    const lines = [cols.join(','), ...this.records.map((r) => cols.map((c) => cell(r[c])).join(','))];
+    await writeFileAtomic(csv, lines.join('\n') + '\n');
+    const clean = this.records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
+    await writeFileAtomic(json, JSON.stringify({ frames: clean, stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal }, null, 1));
+  }
+
+  private async saveState(): Promise<void> {
+    await mkdir(this.opts.stateDir, { recursive: true });
+    const g = this.geom ?? { width: 0, height: 0, channels: 0, bitDepth: 32 as const };
+    const json: Omit<SavedState, 'buffers'> = {
+      version: 1, methods: this.opts.methods, kappa: this.opts.kappa, align: this.opts.align,
+      width: g.width, height: g.height, channels: g.channels, bitDepth: g.bitDepth,
+      frameCount: this.frameCount, stackIndex: this.stackIndex, exposureTotal: this.exposureTotal,
+      dateBeg: this.dateBeg, dateEnd: this.dateEnd, seq: this.seq, refStars: this.refStars, refPath: this.refPath,
+      history: this.history, records: this.records, processed: [...this.processed], pending: this.pending,
+    };
+    const buffers = this.frameCount > 0 ? this.accs.flatMap((a) => Object.entries(a.buffers).map(([n, data]) => ({ name: `${a.method}.${n}`, data }))) : [];
+    if (this.refGray && this.frameCount > 0) buffers.push({ name: 'refGray', data: this.refGray.data });
+    await writeState(this.statePath, json, buffers);
+  }
+
+  /** End of input: stack any frames still held for reference selection and save. */
+  async finish(): Promise<void> {
+    if (this.pending.length) await this.releasePending();
+    else await this.save();
+  }
+}
+
+function isIdentity(m: Mat3): boolean {
+  const id = identity();
+  for (let i = 0; i < 9; i++) if (Math.abs(m[i]! - id[i]!) > 1e-9) return false;
+  return true;
+}
+
+/** RMS distance of frame stars mapped onto their nearest reference star (within 3 px). */
+function starResidual(m: Mat3, stars: Star[], ref: Star[]): { residual: number; inliers: number } {
+  let s = 0, n = 0;
+  for (const st of stars.slice(0, 100)) {
+    const [x, y] = apply(m, st.x, st.y);
+    let bd = 9;
+    for (const r of ref.slice(0, 300)) { const d = (r.x - x) ** 2 + (r.y - y) ** 2; if (d < bd) bd = d; }
+    if (bd < 9) { s += bd; n++; }
+  }
+  return { residual: n ? Math.sqrt(s / n) : NaN, inliers: n };
+}
+
+function channelStats(img: ImageF32, q: FrameQuality): FrameInfo {
+  if (img.channels === 1) return { background: [q.background], noise: [q.noise] };
+  const bg: number[] = [], noise: number[] = [];
+  const ch = img.channels;
+  const stride = Math.max(1, Math.floor(img.width * img.height / 50000));
+  for (let c = 0; c < ch; c++) {
+    const s: number[] = [];
+    for (let i = 0; i < img.width * img.height; i += stride) { const v = img.data[i * ch + c]!; if (v === v) s.push(v); }
+    s.sort((a, b) => a - b);
+    const m = s[s.length >> 1] ?? 0;
+    const d = s.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
+    bg.push(m);
+    noise.push(1.4826 * (d[d.length >> 1] ?? 0));
+  }
+  return { background: bg, noise };
+}
+
+function oneLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}
+
+export { CalibrationError, StateError };
+export type { FrameQuality };

@@ -1,0 +1,72 @@
+// Auto-stretch for previews, PixInsight STF style: shadows clipped at median − 2.8·σ (σ from
+// MAD), midtones balance chosen so the median lands at 25 % grey. Linked across channels.
+import type { ImageF32 } from '../image/types.js';
+
+export function mtf(m: number, x: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  if (x === m) return 0.5;
+  return ((m - 1) * x) / ((2 * m - 1) * x - m);
+}
+
+export interface StretchOptions {
+  targetBackground?: number; // default 0.25
+  shadowsClip?: number; // in σ below the median, default −2.8
+  /** Longest side of the output (box-averaged down); default: no resize. */
+  maxSize?: number;
+}
+
+export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 {
+  const src = opts.maxSize && Math.max(img.width, img.height) > opts.maxSize ? downscale(img, Math.ceil(Math.max(img.width, img.height) / opts.maxSize)) : img;
+  const d = src.data;
+  // Rescale sums (ADD, ADDCOMP) into 0..1 by the brightest finite value first.
+  let max = 0;
+  const stride = Math.max(1, Math.floor(d.length / 200000));
+  for (let i = 0; i < d.length; i++) { const v = d[i]!; if (v > max) max = v; } // NaN compares false
+  const scale = max > 1 ? 1 / max : 1;
+  const buf = new Float32Array(Math.ceil(d.length / stride));
+  let n = 0;
+  for (let i = 0; i < d.length; i += stride) { const v = d[i]!; if (v === v) buf[n++] = v * scale; }
+  const sample = buf.subarray(0, n).sort();
+  const med = sample[n >> 1] ?? 0;
+  const dev = sample.map((v) => Math.abs(v - med)).sort();
+  const mad = 1.4826 * (dev[n >> 1] ?? 0);
+  const c0 = Math.max(0, Math.min(1, med + (opts.shadowsClip ?? -2.8) * mad));
+  const span = 1 - c0 || 1;
+  const m = mtf(opts.targetBackground ?? 0.25, (med - c0) / span);
+  const out = new Float32Array(d.length);
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    out[i] = v === v ? mtf(m, (v * scale - c0) / span) : 0;
+  }
+  return { width: src.width, height: src.height, channels: src.channels, bitDepth: 8, data: out };
+}
+
+/** Box-average by an integer factor, ignoring NaN. */
+export function downscale(img: ImageF32, f: number): ImageF32 {
+  const w = Math.floor(img.width / f), h = Math.floor(img.height / f), ch = img.channels;
+  const out = new Float32Array(w * h * ch);
+  if (f === 2 && ch === 1) {
+    const s = img.data, W = img.width;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const i = 2 * y * W + 2 * x;
+      let t = 0, n = 0;
+      const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
+      if (a === a) { t += a; n++; }
+      if (b === b) { t += b; n++; }
+      if (c === c) { t += c; n++; }
+      if (e === e) { t += e; n++; }
+      out[y * w + x] = n ? t / n : NaN;
+    }
+    return { width: w, height: h, channels: 1, bitDepth: img.bitDepth, data: out };
+  }
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < ch; c++) {
+    let s = 0, n = 0;
+    for (let j = 0; j < f; j++) {
+      const row = ((y * f + j) * img.width + x * f) * ch + c;
+      for (let i = 0; i < f; i++) { const v = img.data[row + i * ch]!; if (v === v) { s += v; n++; } }
+    }
+    out[(y * w + x) * ch + c] = n ? s / n : NaN;
+  }
+  return { width: w, height: h, channels: ch, bitDepth: img.bitDepth, data: out };
+}

@@ -1,0 +1,132 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../../pipeline/hdr/debevec.js';
+import { mulberry32 } from '../../pipeline/hdr/random.js';
+import { weightTable, smoothnessWeights, type WeightOptions } from '../../pipeline/hdr/weights.js';
+import { decodeNpz, encodeNpz } from '../../pipeline/hdr/npz.js';
+import { loadResponse, saveResponse, lnERange } from '../../pipeline/hdr/response.js';
+import { parseExposureList, parseRound, parseFrameName, floorTime, formatStamp } from '../../pipeline/hdr/names.js';
+import { requireCommand } from '../helpers/system.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const W: WeightOptions = { kind: 'triangle', lowClip: 5, highClip: 250 };
+
+function synthSamples(P: number, times: number[], seed = 1): { z: Int32Array[]; lnT: Float64Array } {
+  const rnd = mulberry32(seed);
+  const lnT = Float64Array.from(times, Math.log);
+  const z: Int32Array[] = [];
+  for (let i = 0; i < P; i++) {
+    const E = Math.exp(-4 + 8 * rnd());
+    z.push(Int32Array.from(times, (t) => Math.max(0, Math.min(255, Math.round(255 * Math.pow(Math.min(1, (E * t) / 50), 1 / 2.2))))));
+  }
+  return { z, lnT };
+}
+
+test('Schur-complement solve equals the dense Debevec least squares (numpy lstsq)', async (t) => {
+  const py = requireCommand('/usr/bin/python3', 'python3-numpy');
+  const dir = await tempDir(t);
+  const times = [1 / 100, 1 / 25, 1 / 6, 0.7, 3];
+  const { z, lnT } = synthSamples(150, times);
+  const acc = new DebevecAccumulator(W);
+  for (const s of z) acc.addSample(s, lnT, times.length);
+  const lambda = 20;
+  const g = acc.solve(lambda);
+  // Dense reference: Debevec's gsolve with the same weights and smoothness weights.
+  await writeFile(join(dir, 'in.json'), JSON.stringify({ z: z.map((a) => Array.from(a)), lnT: Array.from(lnT), w: Array.from(weightTable(W)), ws: Array.from(smoothnessWeights()), l: lambda }));
+  const script = `
+import json, numpy as np, sys
+d = json.load(open(sys.argv[1])); Z = np.array(d['z']); B = np.array(d['lnT']); w = np.array(d['w']); ws = np.array(d['ws']); l = d['l']
+P, N = Z.shape; n = 256
+A = np.zeros((P*N + n - 1, n + P)); b = np.zeros(A.shape[0]); k = 0
+for i in range(P):
+    for j in range(N):
+        wij = w[Z[i, j]]; A[k, Z[i, j]] = wij; A[k, n + i] = -wij; b[k] = wij * B[j]; k += 1
+A[k, 128] = 1; k += 1
+for i in range(1, n - 1):
+    A[k, i - 1] = l * ws[i]; A[k, i] = -2 * l * ws[i]; A[k, i + 1] = l * ws[i]; k += 1
+x = np.linalg.lstsq(A, b, rcond=None)[0]
+json.dump(list(x[:n]), open(sys.argv[2], 'w'))
+`;
+  await writeFile(join(dir, 'g.py'), script);
+  execFileSync(py, [join(dir, 'g.py'), join(dir, 'in.json'), join(dir, 'out.json')]);
+  const ref = JSON.parse(await readFile(join(dir, 'out.json'), 'utf8')) as number[];
+  let maxDiff = 0;
+  for (let i = 0; i < 256; i++) maxDiff = Math.max(maxDiff, Math.abs(g[i]! - (ref[i]! - ref[128]!)));
+  t.true(maxDiff < 1e-4, `max |g - g_dense| = ${maxDiff}`);
+  t.true(Math.abs(g[128]!) < 1e-9);
+  t.true(isStrictlyIncreasing(g));
+});
+
+test('accumulator memory does not depend on the number of samples', (t) => {
+  const acc = new DebevecAccumulator(W);
+  const before = acc.S.length;
+  const { z, lnT } = synthSamples(20000, [0.001, 0.01, 0.1, 1]);
+  for (const s of z) acc.addSample(s, lnT, 4);
+  t.is(acc.S.length, before);
+  t.is(acc.samples, 20000);
+  const g = acc.solve(50);
+  t.true(isStrictlyIncreasing(g));
+});
+
+test('enforceMonotonic repairs a dip with an isotonic fit and keeps g(128)=0', (t) => {
+  const g = Float64Array.from({ length: 256 }, (_, z) => (z - 128) / 50);
+  g[40] = g[45]! + 0.2; // dip
+  t.false(isStrictlyIncreasing(g));
+  const moved = enforceMonotonic(g);
+  t.true(moved > 0);
+  t.true(isStrictlyIncreasing(g));
+  t.is(g[128], 0);
+});
+
+test('npz round trip and numpy loads it like asi_core (response float32 (256,C), metadata str)', async (t) => {
+  const py = requireCommand('/usr/bin/python3', 'python3-numpy');
+  const dir = await tempDir(t);
+  const g = Float32Array.from({ length: 256 * 3 }, (_, i) => (Math.floor(i / 3) - 128) / 40 + (i % 3) * 0.01);
+  const path = join(dir, 'response.npz');
+  await saveResponse(path, { channels: 3, g, metadata: { method: 'debevec', samples: 1000, note: 'ü' } });
+  const out = execFileSync(py, ['-c', `import numpy as np, json; d=np.load('${path}'); r=d['response']; m=json.loads(str(d['metadata'])); print(r.dtype, r.shape, round(float(r[255,2]),4), m['samples'], m['note'])`], { encoding: 'utf8' });
+  t.is(out.trim(), `float32 (256, 3) 3.195 1000 ü`);
+  const back = await loadResponse(path);
+  t.deepEqual(Array.from(back.g), Array.from(g));
+  // numpy-written npz (deflated) loads too
+  const p2 = join(dir, 'np.npz');
+  execFileSync(py, ['-c', `import numpy as np, json; np.savez_compressed('${p2}', response=np.linspace(-3,2,256,dtype=np.float32).reshape(256,1), metadata=json.dumps({'a':1}))`]);
+  const r2 = await loadResponse(p2);
+  t.is(r2.channels, 1);
+  t.is(r2.metadata.a, 1);
+  t.true(Math.abs(r2.g[255]! - 2) < 1e-6);
+  const json = join(dir, 'r.json');
+  await saveResponse(json, back);
+  t.deepEqual((await loadResponse(json)).channels, 3);
+  const range = lnERange(back, [0.001, 1]);
+  t.true(Math.abs(range[0] - (-128 / 40 - 0)) < 1e-5);
+  t.true(decodeNpz(encodeNpz({ a: { dtype: 'str', shape: [], value: 'x' } })).a!.dtype === 'str');
+});
+
+test('missing or corrupt response file gives a one-line error naming it', async (t) => {
+  const dir = await tempDir(t);
+  const e1 = await t.throwsAsync(loadResponse(join(dir, 'nope.npz')));
+  t.regex(e1!.message, /nope\.npz: cannot read response file \(no such file\)/);
+  await writeFile(join(dir, 'bad.npz'), 'garbage');
+  const e2 = await t.throwsAsync(loadResponse(join(dir, 'bad.npz')));
+  t.regex(e2!.message, /bad\.npz: .*zip/);
+  t.false(e2!.message.includes('\n'));
+});
+
+test('names, rounds and exposure lists', (t) => {
+  const p = parseFrameName('20250101123015_250000.jpg')!;
+  t.is(p.exposureS, 0.25);
+  t.is(p.stamp, '20250101123015');
+  t.is(parseFrameName('20250101123015_250.jpg', 'ms')!.exposureS, 0.25);
+  t.is(parseFrameName('20250101123015.jpg')!.exposureS, null);
+  t.is(parseFrameName('IMG_0001.jpg'), null);
+  t.is(parseRound('30s'), 30);
+  t.is(parseRound('1min'), 60);
+  t.is(parseRound('5min'), 300);
+  t.throws(() => parseRound('soon'), { message: /--round/ });
+  t.deepEqual(parseExposureList('1/1000,1/250, 0.5,4ms'), [0.001, 0.004, 0.5, 0.004]);
+  t.throws(() => parseExposureList('1/0'), { message: /--exposures/ });
+  t.is(formatStamp(floorTime(p.timestamp, 60)), '20250101123000');
+});
