@@ -88,7 +88,7 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-preview']);
   t.is(published.images.length, 4);
   t.is(published.images[0]!.subarray(0, 2).toString('hex'), 'ffd8');
-  for (const k of ['star_count', 'hfr', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
+  for (const k of ['star_count', 'hfr_px', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
   t.is(published.results.length, 1);
   const { header } = await readFits(join(ctx.productsDir, 'livestack.fits'));
   t.is(header.cards.NCOMBINE, 4);
