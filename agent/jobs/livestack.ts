@@ -28,8 +28,11 @@ export interface LivestackParams {
   maxFrames?: number;
 }
 
+/** Params are snake_case in YAML and MQTT payloads like every other job's (`exposure_s`); camelCase is accepted too. */
 function param<T>(p: Record<string, unknown>, key: string, type: 'number' | 'string' | 'boolean'): T | undefined {
-  const v = p[key];
+  const snake = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+  const v = p[snake] ?? p[key];
+  key = snake;
   if (v === undefined || v === null) return undefined;
   if (typeof v !== type) throw new Error(`livestack: param ${key} must be a ${type}, got ${JSON.stringify(v)}`);
   return v as T;
@@ -37,7 +40,7 @@ function param<T>(p: Record<string, unknown>, key: string, type: 'number' | 'str
 
 export function parseLivestackParams(p: Record<string, unknown>): LivestackParams {
   const exposureS = param<number>(p, 'exposureS', 'number') ?? 10;
-  if (!(exposureS > 0)) throw new Error('livestack: param exposureS must be > 0');
+  if (!(exposureS > 0)) throw new Error('livestack: param exposure_s must be > 0');
   const align = param<string>(p, 'align', 'string');
   if (align && !['star', 'ecc', 'phase', 'none'].includes(align)) throw new Error(`livestack: param align must be star, ecc, phase or none, got "${align}"`);
   return {
@@ -60,8 +63,9 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
   };
 }
 
-export function livestackStateDir(productsDir: string): string {
-  return join(dirname(productsDir), 'livestack', 'state');
+/** The stack state lives in the job's state dir, stable across runs, days and restarts. */
+export function livestackStateDir(jobStateDir: string): string {
+  return join(jobStateDir, 'livestack');
 }
 
 async function openStacker(ctx: JobContext, p: LivestackParams, opts: LiveStackOptions): Promise<LiveStacker> {
@@ -91,7 +95,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   if (!reference) throw new Error(`livestack: param reference must be first or best:K, got "${p.reference}"`);
   const opts: LiveStackOptions = {
     outDir: ctx.productsDir,
-    stateDir: livestackStateDir(ctx.productsDir),
+    stateDir: livestackStateDir(ctx.stateDir),
     outputName: p.outputName ?? 'livestack',
     methods: parseMethod(p.method ?? 'sigma'),
     kappa: p.kappa,

@@ -53,6 +53,7 @@ class MemoryRunLog implements RunLog {
 async function context(t: Parameters<typeof tempDir>[0], root: string, runId: number, params: Record<string, unknown>, camera: Camera, stopAfterShots?: number) {
   const spoolDir = join(root, 'spool', String(runId));
   const productsDir = join(root, 'products', String(runId));
+  const stateDir = join(root, 'state', 'jobs', 'eaa'); // one per job, shared by its runs
   await mkdir(spoolDir, { recursive: true });
   await mkdir(productsDir, { recursive: true });
   const runlog = new MemoryRunLog();
@@ -60,7 +61,7 @@ async function context(t: Parameters<typeof tempDir>[0], root: string, runId: nu
   const published = { images: [] as Buffer[], state: {} as Record<string, unknown>, results: [] as Record<string, unknown>[] };
   let shots = 0;
   const ctx: JobContext = {
-    runId, kind: 'livestack', params, camera, spoolDir, productsDir, runlog, log: memoryLogger(), signal: ac.signal,
+    runId, kind: 'livestack', params, camera, spoolDir, productsDir, stateDir, runlog, log: memoryLogger(), signal: ac.signal,
     publish: { result: (p) => published.results.push(p), image: (j) => published.images.push(j), state: (p) => Object.assign(published.state, p) },
     progress: () => {},
     async capture(o) {
@@ -103,7 +104,7 @@ test('livestack job stops on abort and a restarted job resumes the same stack', 
   t.is(r1.metrics.stack_frames, 3);
   t.true(first.published.results[0]!.aborted as boolean);
   const second = await context(t, root, 2, { exposureS: 10, method: 'sigma', resume: true, maxFrames: 5 }, cam);
-  t.is(livestackStateDir(second.ctx.productsDir), livestackStateDir(first.ctx.productsDir));
+  t.is(livestackStateDir(second.ctx.stateDir), livestackStateDir(first.ctx.stateDir));
   const r2 = await livestackJob(second.ctx);
   t.is(r2.metrics.stack_frames, 5);
   t.is(r2.metrics.frames_shot, 2);
@@ -113,5 +114,5 @@ test('livestack job stops on abort and a restarted job resumes the same stack', 
 test('livestack job rejects bad params with a message naming the param', async (t) => {
   const root = await tempDir(t);
   const { ctx } = await context(t, root, 1, { exposureS: 'long' }, fakeCamera());
-  await t.throwsAsync(livestackJob(ctx), { message: /param exposureS must be a number/ });
+  await t.throwsAsync(livestackJob(ctx), { message: /param exposure_s must be a number/ });
 });
