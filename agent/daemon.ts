@@ -1,6 +1,10 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFitsHeader } from '../pipeline/image/fits.js';
+import { isFitsPath } from '../pipeline/image/read.js';
 import type { Camera, Focuser } from '../drivers/types.js';
 import type { Config, JobConfig, JobKind } from './config/schema.js';
 import type { ResolvedPaths } from './config/load.js';
@@ -12,8 +16,8 @@ import type { AgentPublisher, CommandReply } from './publisher.js';
 import { createJobContext } from './jobs/context.js';
 import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
 import { isNight, sunAltitudeDeg } from './jobs/sun.js';
-import { runDirs } from './storage/layout.js';
-import { diskSpace } from './storage/disk.js';
+import { recoverIncoming, runDirs } from './storage/layout.js';
+import { diskSpace, sha256File } from './storage/disk.js';
 import { applyRetention } from './storage/retention.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
 
@@ -100,7 +104,28 @@ export class Agent {
     await mkdir(this.d.paths.productsDir, { recursive: true });
     const recovered = runlog.recoverInterrupted();
     if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
+    const incoming = await recoverIncoming(this.d.paths.spoolDir, {
+      hasRow: (p) => runlog.hasFrameAt(p),
+      adopt: async (src, finalPath, runId) => {
+        const st = await stat(src);
+        const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
+        runlog.addFrame(runId, {
+          path: finalPath,
+          sizeBytes: st.size,
+          sha256: await sha256File(src),
+          exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
+          width: header?.width ?? 0,
+          height: header?.height ?? 0,
+          timestamp: st.mtime,
+          stats: { recovered: true },
+        });
+      },
+    });
+    if (incoming.moved || incoming.adopted) {
+      log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+    }
     runlog.addEvent('info', 'agent started', { pid: process.pid });
+    this.resumeLiveStack();
     await this.publishStatus('idle');
     this.scheduler.start();
     this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
@@ -115,6 +140,19 @@ export class Agent {
       jobs: this.d.config.jobs.filter((j) => j.enabled).map((j) => j.name).join(',') || 'none',
       db: this.d.paths.database,
     });
+  }
+
+  /** A live stack that the last stop (SIGTERM, crash, power cut) interrupted picks up its saved stack. */
+  private resumeLiveStack(): void {
+    const last = this.d.runlog.lastRunOf('livestack');
+    if (!last || last.status !== 'aborted') return;
+    const job = this.d.config.jobs.find((j) => j.name === last.job && j.kind === 'livestack');
+    const { trigger: _trigger, ...params } = last.params;
+    const req: JobRequest = job
+      ? this.requestFor(job, 'startup', { ...params, resume: true })
+      : { kind: 'livestack', params: { ...params, resume: true }, trigger: 'startup' };
+    this.d.log.info('resuming the live stack interrupted by the last stop', { previous_run: last.id });
+    this.submit(req).catch((err) => this.d.log.warn('live stack not resumed', { error: err }));
   }
 
   get busy(): boolean {
@@ -136,6 +174,13 @@ export class Agent {
     const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve }));
     void this.pump();
     return p;
+  }
+
+  /** Resolves when no job is running or queued. */
+  async whenIdle(): Promise<void> {
+    while (this.current || this.queue.length) {
+      await (this.current?.done ?? new Promise<unknown>((r) => setTimeout(r, 20)));
+    }
   }
 
   /** Abort the current run if it is of `kind` (or any kind). Returns the aborted run id. */
@@ -169,10 +214,20 @@ export class Agent {
     notifier.status(activity);
     publisher.state({ activity, current_run: runId });
     log.info('run started', { trigger: req.trigger });
+    // Longest event-loop stall during the run: above WatchdogSec/2 systemd would restart us, above
+    // 1.5×keepalive the broker would publish `offline`. Recorded so it shows up before it bites.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    const loopMetrics = () => {
+      loop.disable();
+      return { max_loop_block_ms: Math.round(loop.max / 1e6) };
+    };
     let outcome: RunOutcome;
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
       const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      const stateDir = join(this.d.paths.stateDir, 'jobs', req.name ?? req.kind);
+      await mkdir(stateDir, { recursive: true });
       const camera = await devices.camera(cameraName);
       const focuser = focuserName ? await devices.focuser(focuserName) : undefined;
       const ctx = createJobContext({
@@ -183,6 +238,7 @@ export class Agent {
         focuser,
         spoolDir,
         productsDir,
+        stateDir,
         runlog,
         log,
         signal: abort.signal,
@@ -198,8 +254,15 @@ export class Agent {
         minFreeMb: config.retention.min_free_mb,
       });
       const result = await this.d.runners[req.kind]!(ctx);
-      const metrics = { ...result.metrics, duration_s: (Date.now() - started) / 1000, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
-      const status = abort.signal.aborted ? 'aborted' : 'ok';
+      const metrics = {
+        ...result.metrics,
+        duration_s: (Date.now() - started) / 1000,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...loopMetrics(),
+      };
+      if (metrics.max_loop_block_ms > 10_000) log.warn('a pipeline step blocked the event loop', { max_loop_block_ms: metrics.max_loop_block_ms });
+      // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
+      const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
       runlog.finishRun(runId, status, { metrics });
       outcome = { runId, status, metrics };
       log.info('run finished', { status, duration_s: metrics.duration_s });
@@ -207,7 +270,7 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000 } });
+      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
       runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });
@@ -220,8 +283,16 @@ export class Agent {
     return outcome;
   }
 
-  /** Handle a command by name (MQTT or CLI). Validation of the payload is done by the caller's schema. */
+  /** Handle a command by name (MQTT or CLI); never throws. Payload validation is the caller's schema. */
   async command(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
+    try {
+      return await this.commandUnsafe(name, payload);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  private async commandUnsafe(name: string, payload: Record<string, unknown>): Promise<CommandReply> {
     const jobs = this.d.config.jobs;
     const firstOf = (kind: JobKind) => jobs.find((j) => j.kind === kind);
     const runKind = async (kind: JobKind, params: Record<string, unknown>, wait: boolean) => {

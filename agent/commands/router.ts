@@ -3,7 +3,7 @@
 import type { Logger } from '../log.js';
 import type { CommandMessage } from '../mqtt/publisher.js';
 import { parseCommand, type RequestId } from './parse.js';
-import type { CommandArgs, CommandName } from './schemas.js';
+import { COMMAND_NAMES, type CommandArgs, type CommandName } from './schemas.js';
 
 export interface CommandMeta {
   /** `request_id` from the payload, when given. */
@@ -57,7 +57,8 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log.warn('command failed', { command: name, error: message });
-      return withId({ ok: false, error: message });
+      const result = err instanceof CommandFailed ? err.result : undefined;
+      return withId(result === undefined ? { ok: false, error: message } : { ok: false, error: message, result });
     }
   }
 
@@ -71,4 +72,30 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
   deps.link.subscribeCommands();
 
   return { handle, close: off };
+}
+
+/** Thrown by a handler to fail with details (e.g. the run id of a failed run) in the reply's `result`. */
+export class CommandFailed extends Error {
+  constructor(
+    message: string,
+    readonly result?: unknown,
+  ) {
+    super(message);
+    this.name = 'CommandFailed';
+  }
+}
+
+/** A single dispatch function in the `{ok, error?, result?}` style (e.g. Agent.command). */
+export type CommandDispatch = (name: CommandName, args: Record<string, unknown>) => Promise<{ ok: boolean; error?: string; result?: unknown }>;
+
+/** Handlers for every command, forwarding validated arguments to `dispatch`; `ok: false` becomes an error reply. */
+export function dispatchHandlers(dispatch: CommandDispatch): CommandHandlers {
+  const forward = (name: CommandName) => async (args: unknown) => {
+    const r = await dispatch(name, args as Record<string, unknown>);
+    if (!r.ok) throw new CommandFailed(r.error ?? `${name} failed`, r.result);
+    return r.result;
+  };
+  const handlers: Record<string, unknown> = {};
+  for (const name of COMMAND_NAMES) handlers[name] = forward(name);
+  return handlers as CommandHandlers;
 }

@@ -32,7 +32,8 @@ export interface DiscoveryMessage {
  */
 export const STATE_KEYS = {
   lastExposureS: 'last_exposure_s',
-  skyBackgroundPct: 'sky_background_pct',
+  /** Median sky level, % of full scale. */
+  skyBackgroundPct: 'sky_background',
   starCount: 'star_count',
   hfrPx: 'hfr_px',
   focusPosition: 'focus_position',
@@ -41,8 +42,9 @@ export const STATE_KEYS = {
   activity: 'activity',
   diskFreePct: 'disk_free_pct',
   diskFreeGb: 'disk_free_gb',
-  cpuTemperatureC: 'cpu_temperature_c',
+  cpuTemperatureC: 'cpu_temp_c',
   night: 'night',
+  sunAltitudeDeg: 'sun_altitude',
 } as const;
 
 interface SensorSpec {
@@ -63,6 +65,7 @@ const SENSORS: SensorSpec[] = [
   { key: 'star_count', name: 'Star count', stateKey: STATE_KEYS.starCount, stateClass: 'measurement', icon: 'mdi:star-four-points-outline' },
   { key: 'hfr', name: 'HFR', stateKey: STATE_KEYS.hfrPx, unit: 'px', stateClass: 'measurement', icon: 'mdi:blur', precision: 2 },
   { key: 'focus_position', name: 'Focus position', stateKey: STATE_KEYS.focusPosition, unit: 'steps', stateClass: 'measurement', icon: 'mdi:arrow-left-right' },
+  { key: 'sun_altitude', name: 'Sun altitude', stateKey: STATE_KEYS.sunAltitudeDeg, unit: '°', stateClass: 'measurement', icon: 'mdi:weather-sunset', precision: 1 },
   { key: 'last_run_status', name: 'Last run status', stateKey: STATE_KEYS.lastRunStatus, icon: 'mdi:clipboard-check-outline' },
   { key: 'activity', name: 'Activity', stateKey: STATE_KEYS.activity, icon: 'mdi:progress-clock' },
   { key: 'disk_free', name: 'Disk free', stateKey: STATE_KEYS.diskFreePct, unit: '%', stateClass: 'measurement', diagnostic: true, icon: 'mdi:harddisk', precision: 1 },

@@ -77,6 +77,10 @@ export async function syncDiscovery(
   const cleared = staleDiscoveryTopics(previous, messages);
   await Promise.all(cleared.map((t) => publish(t, '')));
   if (cleared.length) log.info('home assistant entities removed', { count: cleared.length });
-  await store.save(messages.map((m) => m.topic));
+  try {
+    await store.save(messages.map((m) => m.topic));
+  } catch (err) {
+    log.warn('cannot record the published discovery set; entities removed later may linger in HA', { error: err as Error });
+  }
   return { published: messages.length, cleared };
 }

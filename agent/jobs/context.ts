@@ -1,10 +1,11 @@
 // Builds the JobContext the agent hands to a job runner: capture-and-log, publishing, progress.
-import { stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { Camera, Focuser } from '../../drivers/types.js';
 import type { Logger } from '../log.js';
 import type { RunLog } from '../runlog/types.js';
 import { assertFreeSpace, sha256File } from '../storage/disk.js';
-import { frameStem } from '../storage/layout.js';
+import { frameStem, INCOMING_DIR } from '../storage/layout.js';
 import type { CaptureOptions, JobContext, JobPublisher, LoggedFrame } from './types.js';
 
 export interface JobContextDeps {
@@ -15,6 +16,7 @@ export interface JobContextDeps {
   focuser?: Focuser;
   spoolDir: string;
   productsDir: string;
+  stateDir: string;
   runlog: RunLog;
   log: Logger;
   signal: AbortSignal;
@@ -30,22 +32,28 @@ export function createJobContext(d: JobContextDeps): JobContext {
     await assertFreeSpace(d.spoolDir, d.minFreeMb);
     const at = new Date();
     const { stem, focusPosition, ...request } = o;
-    const frame = await d.camera.capture({ ...request, outDir: d.spoolDir, fileStem: stem ?? frameStem(at, o.exposureS, index++), signal: d.signal });
-    // The frame is on disk; log it before anything else touches it.
-    const st = await stat(frame.path);
+    // The camera writes into <spool>/.incoming; the file moves into the spool only after its row is
+    // committed, so a frame file in the spool always has its row, even after SIGKILL or a power cut.
+    const incoming = join(d.spoolDir, INCOMING_DIR);
+    await mkdir(incoming, { recursive: true });
+    const captured = await d.camera.capture({ ...request, outDir: incoming, fileStem: stem ?? frameStem(at, o.exposureS, index++), signal: d.signal });
+    const finalPath = join(d.spoolDir, basename(captured.path));
+    const st = await stat(captured.path);
     const frameId = d.runlog.addFrame(d.runId, {
-      path: frame.path,
+      path: finalPath,
       sizeBytes: st.size,
-      sha256: await sha256File(frame.path),
-      exposureS: frame.exposureS,
-      gain: frame.gain ?? null,
-      iso: frame.iso ?? null,
-      focusPosition: focusPosition ?? (typeof frame.meta.focusPosition === 'number' ? frame.meta.focusPosition : null),
-      frameType: frame.frameType,
-      width: frame.width,
-      height: frame.height,
-      timestamp: frame.timestamp,
+      sha256: await sha256File(captured.path),
+      exposureS: captured.exposureS,
+      gain: captured.gain ?? null,
+      iso: captured.iso ?? null,
+      focusPosition: focusPosition ?? (typeof captured.meta.focusPosition === 'number' ? captured.meta.focusPosition : null),
+      frameType: captured.frameType,
+      width: captured.width,
+      height: captured.height,
+      timestamp: captured.timestamp,
     });
+    await rename(captured.path, finalPath);
+    const frame = { ...captured, path: finalPath };
     d.log.debug('frame', { run: d.runId, path: frame.path, exposure_s: frame.exposureS });
     d.publish.state({ last_exposure_s: frame.exposureS, last_frame_at: frame.timestamp.toISOString() });
     return { frame, frameId };
@@ -58,6 +66,7 @@ export function createJobContext(d: JobContextDeps): JobContext {
     focuser: d.focuser,
     spoolDir: d.spoolDir,
     productsDir: d.productsDir,
+    stateDir: d.stateDir,
     runlog: d.runlog,
     log: d.log,
     signal: d.signal,

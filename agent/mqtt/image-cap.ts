@@ -24,22 +24,20 @@ export async function fitJpegToCap(jpeg: Buffer, maxBytes: number): Promise<FitR
   if (jpeg.length <= maxBytes && meta.format === 'jpeg') {
     return { jpeg, width: width0, height: height0, reencoded: false };
   }
+  // First a plain re-encode at quality 75 (most oversized previews are just high-quality JPEGs), then
+  // shrink by the measured overshoot: JPEG size goes roughly with pixel count; aim 10 % under the cap.
   let scale = 1;
   let quality = 75;
-  let size = jpeg.length;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    // JPEG size goes roughly with pixel count: aim 10 % under the cap.
-    if (attempt > 0 || size > maxBytes) scale *= Math.min(0.9, Math.sqrt((maxBytes * 0.9) / size));
     const width = Math.max(1, Math.round(width0 * scale));
     const height = Math.max(1, Math.round(height0 * scale));
     if (Math.max(width, height) < MIN_SIDE) return null;
-    const out = await sharp(jpeg)
-      .resize(width, height, { fit: 'fill' })
-      .jpeg({ quality, mozjpeg: false })
-      .toBuffer();
+    let pipeline = sharp(jpeg);
+    if (scale < 1) pipeline = pipeline.resize(width, height, { fit: 'fill' });
+    const out = await pipeline.jpeg({ quality }).toBuffer();
     if (out.length <= maxBytes) return { jpeg: out, width, height, reencoded: true };
-    size = out.length;
-    quality = Math.max(50, quality - 10);
+    scale *= Math.min(0.9, Math.sqrt((maxBytes * 0.9) / out.length));
+    if (attempt > 0) quality = Math.max(50, quality - 10);
   }
   return null;
 }

@@ -2,7 +2,6 @@
 // images, HA discovery and the command subscription. It never blocks the agent: with no broker it
 // warns once per outage, keeps only the latest retained values and republishes them on reconnect.
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { JobPublisher } from '../jobs/types.js';
@@ -10,14 +9,9 @@ import { buildDiscovery, haStatusTopic, type DiscoveryMessage } from '../homeass
 import { memoryDiscoveryStore, syncDiscovery, type PublishedDiscoveryStore } from '../homeassistant/published.js';
 import { fitJpegToCap } from './image-cap.js';
 import { stationTopics, checkTopicId, type StationTopics } from './topics.js';
+import { brokerClientOptions, redactUrl, type MqttTlsOptions } from './connect-options.js';
 
-export interface MqttTlsOptions {
-  /** Paths to PEM files. */
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized?: boolean;
-}
+export { redactUrl, type MqttTlsOptions };
 
 export interface MqttDiscoveryOptions {
   enabled: boolean;
@@ -101,7 +95,7 @@ export interface MqttLink {
   /** Resolves once the link is connected (or rejects after timeoutMs). */
   waitConnected(timeoutMs: number): Promise<void>;
   on<K extends keyof MqttLinkEvents>(event: K, listener: (...args: MqttLinkEvents[K]) => void): () => void;
-  /** Publish `offline` (when connected) and disconnect; at most ~3 s. */
+  /** Finish a running discovery sync, publish `offline` (when connected) and disconnect; at most ~5 s. */
   close(): Promise<void>;
 }
 
@@ -109,26 +103,6 @@ export interface MqttLink {
 const NETWORK_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET']);
 
 const ALLOWED_PROTOCOLS = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:', 'tcp:', 'ssl:', 'tls:']);
-
-/** URL with any password removed, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
-
-function readPem(field: string, path: string | undefined): Buffer | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`mqtt.tls.${field}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
 
 function checkOptions(o: MqttLinkOptions): void {
   let u: URL;
@@ -179,7 +153,9 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
 
   let commandsWanted = false;
   let connected = false;
+  /** close() was called: no more reconnects, no `online`. */
   let closing = false;
+  let closed: Promise<void> | null = null;
   let outageWarned = false;
   let everConnected = false;
   let lastError: string | null = null;
@@ -189,9 +165,8 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
   let discoveryChain: Promise<void> = Promise.resolve();
 
   const clientOptions: IClientOptions = {
+    ...brokerClientOptions(options),
     clientId: options.clientId ?? `skyrig-${options.stationId}-${Math.random().toString(16).slice(2, 8)}`,
-    username: options.username,
-    password: options.password,
     keepalive: options.keepaliveS,
     clean: true,
     // Reconnection is ours (growing backoff below); MQTT.js would retry at a fixed period forever.
@@ -201,12 +176,6 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
     queueQoSZero: false,
     will: { topic: topics.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
   };
-  if (options.tls) {
-    clientOptions.ca = readPem('ca', options.tls.ca);
-    clientOptions.cert = readPem('cert', options.tls.cert);
-    clientOptions.key = readPem('key', options.tls.key);
-    if (options.tls.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = options.tls.rejectUnauthorized;
-  }
 
   const where = redactUrl(options.url);
   const client: MqttClient = mqtt.connect(options.url, clientOptions);
@@ -247,7 +216,9 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
   };
 
   const runDiscovery = (): Promise<void> => {
-    if (!discoveryMessages.length) return Promise.resolve();
+    // Discovery off: still run once with an empty set when a store is given, so configs published while
+    // it was on are cleared instead of leaving orphan entities in HA.
+    if (!discoveryMessages.length && !deps.discoveryStore) return Promise.resolve();
     // Serialised: a HA `online` arriving during a connect sync waits for it rather than interleaving.
     discoveryChain = discoveryChain
       .then(() => syncDiscovery(discoveryMessages, discoveryStore, (t, p) => send(t, p, 1, true), log))
@@ -279,6 +250,7 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
 
   client.on('connect', () => {
     connected = true;
+    if (closing) return;
     attempt = 0;
     lastError = null;
     lastErrorCode = undefined;
@@ -431,20 +403,24 @@ export function createMqttLink(options: MqttLinkOptions, deps: MqttLinkDeps): Mq
       emitter.on(event, listener as (...args: unknown[]) => void);
       return () => emitter.off(event, listener as (...args: unknown[]) => void);
     },
-    async close() {
-      if (closing) return;
-      if (reconnectTimer) clearTimeout(reconnectTimer);
-      reconnectTimer = null;
-      if (connected) {
-        if (stateDirty) publishState();
-        // `offline` is sent explicitly: a clean DISCONNECT suppresses the last will.
-        await withTimeout(send(topics.availability, 'offline', 1, true), 2000).catch((err: Error) =>
-          log.debug('offline not acknowledged', { error: err }),
-        );
-      }
-      closing = true;
-      await withTimeout(client.endAsync(false), 1000).catch(() => client.endAsync(true));
-      emitter.removeAllListeners();
+    close() {
+      closed ??= (async () => {
+        closing = true;
+        if (reconnectTimer) clearTimeout(reconnectTimer);
+        reconnectTimer = null;
+        if (connected) {
+          // Let a running discovery sync finish: a short-lived agent (demo, CLI) must leave complete configs.
+          await withTimeout(discoveryChain, 2000).catch(() => {});
+          if (stateDirty) publishState();
+          // `offline` is sent explicitly: a clean DISCONNECT suppresses the last will.
+          await withTimeout(send(topics.availability, 'offline', 1, true), 2000).catch((err: Error) =>
+            log.debug('offline not acknowledged', { error: err }),
+          );
+        }
+        await withTimeout(client.endAsync(false), 1000).catch(() => client.endAsync(true));
+        emitter.removeAllListeners();
+      })();
+      return closed;
     },
   };
   return link;

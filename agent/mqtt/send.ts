@@ -1,12 +1,11 @@
 // Send one command to a station and wait for its reply: the client side of `cmd/<name>`, used by
 // `skyrig mqtt send` from an SSH session or a script.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions } from 'mqtt';
 import { parseCommand } from '../commands/parse.js';
 import type { CommandReply } from '../commands/router.js';
 import { REQUEST_ID_FIELD } from '../commands/schemas.js';
-import { redactUrl, type MqttTlsOptions } from './publisher.js';
+import { brokerClientOptions, redactUrl, type MqttTlsOptions } from './connect-options.js';
 import { stationTopics } from './topics.js';
 
 export interface SendCommandOptions {
@@ -31,25 +30,10 @@ export async function sendCommand(o: SendCommandOptions): Promise<CommandReply> 
   const body = { ...(o.payload.trim() ? (JSON.parse(o.payload) as Record<string, unknown>) : {}), [REQUEST_ID_FIELD]: id };
 
   const clientOptions: IClientOptions = {
-    username: o.username,
-    password: o.password,
+    ...brokerClientOptions(o, 'tls'),
     reconnectPeriod: 0,
     connectTimeout: Math.min(o.timeoutMs, 10000),
   };
-  if (o.tls) {
-    const pem = (field: string, p?: string) => {
-      if (!p) return undefined;
-      try {
-        return readFileSync(p);
-      } catch (err) {
-        throw new Error(`--${field}: cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-      }
-    };
-    clientOptions.ca = pem('ca', o.tls.ca);
-    clientOptions.cert = pem('cert', o.tls.cert);
-    clientOptions.key = pem('key', o.tls.key);
-    if (o.tls.rejectUnauthorized !== undefined) clientOptions.rejectUnauthorized = o.tls.rejectUnauthorized;
-  }
   let client;
   try {
     client = await mqtt.connectAsync(o.url, clientOptions);

@@ -4,7 +4,7 @@
 /** MQTT topic level that is safe in topics and HA unique ids (no wildcards, no separators). */
 const TOPIC_ID = /^[A-Za-z0-9_-]+$/;
 /** A base topic may have several levels (`home/skyrig`), but no wildcards, empty levels or leading `$`. */
-const BASE_TOPIC = /^(?!\$)[^#+/\u0000]+(\/[^#+/\u0000]+)*$/;
+const BASE_TOPIC = /^(?!\$)[^#+/]+(\/[^#+/]+)*$/;
 
 export interface StationTopics {
   /** `<base>/<station>` */

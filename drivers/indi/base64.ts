@@ -1,7 +1,7 @@
 // Incremental base64 decoding for BLOB text that arrives in arbitrary pieces. Only whole quartets are
 // decoded; the 0–3 character tail waits for the next piece. Unlike Buffer.from(s, 'base64'), which
 // silently skips garbage, anything outside the alphabet is an error: a corrupt frame must not land
-// on disk looking valid.
+// on disk looking valid. (Node's decoder also takes the URL-safe '-' and '_'; those pass.)
 
 export class Base64Error extends Error {
   constructor(message: string) {
@@ -12,6 +12,7 @@ export class Base64Error extends Error {
 
 const INVALID = /[^A-Za-z0-9+/=\s]/;
 const WHITESPACE = /\s/g;
+const ALPHABET_TAIL = /^[A-Za-z0-9+/]{1,3}$/;
 
 export class Base64StreamDecoder {
   private rest = '';
@@ -22,6 +23,30 @@ export class Base64StreamDecoder {
   decodedBytes = 0;
 
   push(piece: string): Buffer {
+    // Fast path for the usual unwrapped, clean text: Node's decoder skips anything outside the
+    // alphabet (and stops at '='), so a full-length output proves every character was valid. Only
+    // when the length falls short does the character-level check below run (whitespace, garbage).
+    if (!this.padded && piece.length > 0) {
+      const text = this.rest + piece;
+      const whole = text.length - (text.length % 4);
+      if (whole > 0) {
+        const body = whole === text.length ? text : text.slice(0, whole);
+        const out = Buffer.from(body, 'base64');
+        const pads = body.charCodeAt(whole - 1) === 61 ? (body.charCodeAt(whole - 2) === 61 ? 2 : 1) : 0;
+        const tail = text.slice(whole);
+        if (out.length === (whole / 4) * 3 - pads && (tail === '' || (pads === 0 && ALPHABET_TAIL.test(tail)))) {
+          this.padded = pads > 0;
+          this.rest = tail;
+          this.encodedChars += piece.length;
+          this.decodedBytes += out.length;
+          return out;
+        }
+      }
+    }
+    return this.checkedPush(piece);
+  }
+
+  private checkedPush(piece: string): Buffer {
     const bad = INVALID.exec(piece);
     if (bad) {
       const code = bad[0].charCodeAt(0);

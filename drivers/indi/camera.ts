@@ -59,7 +59,7 @@ export class IndiCamera implements Camera {
       await c.waitForVectorState(d, 'CCD_INFO', (v) => num(v, 'CCD_MAX_X') > 0, 'CCD_INFO with the sensor size', wait).catch(() => undefined);
     }
     if (c.vector(d, 'UPLOAD_MODE') && c.value(d, 'UPLOAD_MODE', 'UPLOAD_CLIENT') !== true) {
-      await c.setVectorAndWait(d, 'UPLOAD_MODE', { UPLOAD_CLIENT: true, UPLOAD_LOCAL: false, UPLOAD_BOTH: false }, wait);
+      await c.setVectorAndWait(d, 'UPLOAD_MODE', { UPLOAD_CLIENT: true }, wait);
     }
     if (c.vector(d, 'CCD_TRANSFER_FORMAT')?.elements.has('FORMAT_FITS') && c.value(d, 'CCD_TRANSFER_FORMAT', 'FORMAT_FITS') !== true) {
       await c.setVectorAndWait(d, 'CCD_TRANSFER_FORMAT', { FORMAT_FITS: true }, wait);
@@ -149,15 +149,23 @@ export class IndiCamera implements Camera {
     const c = this.client;
     const d = this.device;
     const wait = { timeoutMs: this.settingTimeoutMs, ...(req.signal && { signal: req.signal }) };
-    const exposure = c.vector(d, 'CCD_EXPOSURE')!.elements.get('CCD_EXPOSURE_VALUE');
-    if (exposure?.min !== undefined && exposure.max !== undefined && (req.exposureS < exposure.min || req.exposureS > exposure.max)) {
-      throw new DeviceError('invalid', d, `exposure ${req.exposureS} s outside what the camera offers (${exposure.min}..${exposure.max} s)`);
+    if (exposureOutOfRange(this.exposureRange(), req.exposureS, frameType)) {
+      const { min, max } = this.exposureRange()!;
+      throw new DeviceError('invalid', d, `exposure ${req.exposureS} s outside what the camera offers (${min}..${max} s)`);
     }
-    const set = async (name: string, values: Record<string, ElementValue>) => {
+    const matches = (v: IndiVector, values: Record<string, ElementValue>) => Object.entries(values).every(([k, val]) => v.elements.get(k)?.value === val);
+    const set = async (name: string, values: Record<string, ElementValue>, force = false) => {
       const v = c.vector(d, name)!;
-      if (Object.entries(values).every(([k, val]) => v.elements.get(k)?.value === val)) return;
-      await c.setVectorAndWait(d, name, values, wait);
+      if (!force && matches(v, values)) return;
+      // Switches come back exactly as asked: wait for that, so an update caused by another client
+      // (in flight when we asked) is not taken as our answer. Numbers may come back rounded.
+      await c.setVectorAndWait(d, name, values, v.type === 'Switch' ? { ...wait, accept: (x) => matches(x, values) } : wait);
     };
+
+    // Frames are stored as plain FITS: fpack (.fits.fz) would need funpack, and the Pi has the CPU
+    // to spare less than the link has bandwidth. zlib (.fits.z) from other drivers is inflated.
+    // Sent every time: our copy may not show yet a change another client just made.
+    if (c.vector(d, 'CCD_COMPRESSION')?.elements.has('INDI_DISABLED')) await set('CCD_COMPRESSION', { INDI_DISABLED: true }, true);
 
     const types = c.vector(d, 'CCD_FRAME_TYPE');
     if (types) {
@@ -195,6 +203,17 @@ export class IndiCamera implements Camera {
       if (!iso || !el) throw new DeviceError('invalid', d, `ISO ${req.iso} not offered${iso ? ` (CCD_ISO has ${[...iso.elements.values()].map((e) => e.label ?? e.name).join(', ')})` : ''}`);
       await set('CCD_ISO', { [el.name]: true });
     }
+  }
+
+  private exposureRange(): { min: number; max: number } | null {
+    const el = this.client.vector(this.device, 'CCD_EXPOSURE')?.elements.get('CCD_EXPOSURE_VALUE');
+    return el?.min !== undefined && el.max !== undefined ? { min: el.min, max: el.max } : null;
+  }
+
+  /** A bias is "the shortest exposure there is": 0 s becomes the camera's minimum. */
+  private effectiveExposure(exposureS: number, frameType: FrameType): number {
+    const range = this.exposureRange();
+    return frameType === 'bias' && range && exposureS < range.min ? range.min : exposureS;
   }
 
   private async setControl(what: string, value: number, target: { vector: string; element: string } | null, set: (name: string, values: Record<string, ElementValue>) => Promise<void>): Promise<void> {
@@ -274,7 +293,7 @@ export class IndiCamera implements Camera {
     });
     this.active = { cancel: (err) => waiting.cancel(err) };
     try {
-      c.setVector(d, 'CCD_EXPOSURE', { CCD_EXPOSURE_VALUE: req.exposureS });
+      c.setVector(d, 'CCD_EXPOSURE', { CCD_EXPOSURE_VALUE: this.effectiveExposure(req.exposureS, frameType) });
     } catch (err) {
       waiting.cancel(err as Error);
     }
@@ -310,6 +329,11 @@ export class IndiCamera implements Camera {
       await unlink(path).catch(() => {});
       throw new DeviceError('io', this.device, `${path}: frame from the camera is not a readable FITS file: ${(err as Error).message}`, { cause: err });
     }
+    const dataBytes = header.width * header.height * header.planes * (Math.abs(header.bitpix) / 8);
+    if (blob.bytes < header.dataOffset + dataBytes) {
+      await unlink(path).catch(() => {});
+      throw new DeviceError('io', this.device, `${path}: FITS data truncated (${blob.bytes} bytes, header needs ${header.dataOffset + dataBytes})`);
+    }
     const cards = header.cards;
     const cardNumber = (k: string) => (typeof cards[k] === 'number' ? (cards[k] as number) : undefined);
     const dateObs = typeof cards['DATE-OBS'] === 'string' ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(cards['DATE-OBS']) ? cards['DATE-OBS'] : `${cards['DATE-OBS']}Z`) : null;
@@ -339,6 +363,12 @@ export class IndiCamera implements Camera {
     this.log.debug('INDI frame captured', { device: this.device, path, width: frame.width, height: frame.height, exposureS: frame.exposureS });
     return frame;
   }
+}
+
+function exposureOutOfRange(range: { min: number; max: number } | null, exposureS: number, frameType: FrameType): boolean {
+  if (!range) return false;
+  if (exposureS > range.max) return true;
+  return exposureS < range.min && frameType !== 'bias';
 }
 
 function num(v: IndiVector, element: string): number {

@@ -86,6 +86,9 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private pingSentAt = 0;
   private pingSeq = 0;
   private lossReason: Error | null = null;
+  private connecting: Promise<void> | null = null;
+  private connectedAt = 0;
+  private lastDefineAt = 0;
 
   constructor(options: IndiClientOptions) {
     super();
@@ -122,12 +125,18 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       await this.waitConnected(this.opts.connectTimeoutMs * 2);
       return;
     }
-    try {
-      await this.open();
-    } catch (err) {
-      throw new DeviceError('not-found', this.address, `no INDI server answers: ${(err as Error).message}`, { cause: err });
-    }
-    this.keepConnected = this.opts.reconnect;
+    // Several devices may connect at once on a fresh shared client: one socket for all of them.
+    this.connecting ??= this.open()
+      .then(() => {
+        this.keepConnected = this.opts.reconnect;
+      })
+      .catch((err: Error) => {
+        throw new DeviceError('not-found', this.address, `no INDI server answers: ${err.message}`, { cause: err });
+      })
+      .finally(() => {
+        this.connecting = null;
+      });
+    await this.connecting;
   }
 
   /** Close for good: pending requests fail with 'disconnected'. */
@@ -211,7 +220,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   setVectorAndWait(device: string, name: string, values: Record<string, ElementValue>, options: SetOptions = {}): Promise<IndiVector> {
     const accept = options.accept ?? (() => true);
     let sawBusy = false;
-    const waiting = this.waitFor<IndiVector>(device, `${name} update`, options, (done, fail) =>
+    // The device's own worst case (the vector's timeout attribute) when the caller gives none.
+    const deviceTimeout = (this.vector(device, name)?.timeout ?? 0) * 1000;
+    const waitOptions = { ...options, timeoutMs: options.timeoutMs ?? Math.max(DEFAULT_TIMEOUT_MS, deviceTimeout) };
+    const waiting = this.waitFor<IndiVector>(device, `${name} update`, waitOptions, (done, fail) =>
       this.observe((ev) => {
         if (ev.type === 'delete' && ev.device === device && (ev.name === undefined || ev.name === name)) {
           fail(new DeviceError('disconnected', device, `property ${name} was deleted by the driver`));
@@ -250,16 +262,39 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     return this.waitForVectorState(device, name, () => true, `property ${name} to be defined`, options);
   }
 
+  /** Resolve with the first of `names` the device defines (e.g. ABS_ or REL_FOCUS_POSITION). */
+  waitForAnyVector(device: string, names: string[], options: WaitOptions = {}): Promise<IndiVector> {
+    const have = names.map((n) => this.vector(device, n)).find((v) => v);
+    if (have) return Promise.resolve(have);
+    return this.waitFor<IndiVector>(device, `any of ${names.join(', ')} to be defined`, options, (done) =>
+      this.observe((ev) => {
+        if (ev.type === 'define' && ev.device === device && ev.vector && names.includes(ev.vector.name)) done(ev.vector);
+      }),
+    ).promise;
+  }
+
   /** Resolve once the server has announced any property of `device`; 'not-found' if it never does. */
   async waitForDevice(device: string, options: WaitOptions = {}): Promise<void> {
     if (this.devices.has(device)) return;
     const timeoutMs = options.timeoutMs ?? 5000;
     try {
-      await this.waitFor<void>(device, 'device', { ...options, timeoutMs }, (done) =>
-        this.observe((ev) => {
+      await this.waitFor<void>(device, 'device', { ...options, timeoutMs }, (done, fail) => {
+        // Drivers answer getProperties within moments: once definitions have stopped arriving for two
+        // seconds, a device that is not among them is not coming (no need to sit out the timeout).
+        const quiet = setInterval(() => {
+          const now = Date.now();
+          if (this.up && this.devices.size > 0 && now - this.connectedAt > 2000 && now - this.lastDefineAt > 2000) {
+            fail(new DeviceError('timeout', device, 'device not announced'));
+          }
+        }, 200);
+        const stop = this.observe((ev) => {
           if (ev.type === 'define' && ev.device === device) done();
-        }),
-      ).promise;
+        });
+        return () => {
+          clearInterval(quiet);
+          stop();
+        };
+      }).promise;
     } catch (err) {
       if (err instanceof DeviceError && err.code === 'timeout') {
         const seen = this.deviceNames();
@@ -304,7 +339,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new DeviceError('disconnected', this.address, `INDI server ${this.host}:${this.port} not reachable within ${timeoutMs} ms`));
+        reject(new DeviceError('disconnected', this.address, `INDI server not reachable within ${timeoutMs} ms (still retrying)`));
       }, timeoutMs);
       this.on('connected', onUp);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -392,7 +427,12 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   }
 
   private onConnected(socket: Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
     this.socket = socket;
+    this.connectedAt = Date.now();
     this.lossReason = null;
     this.lastData = Date.now();
     this.pingSentAt = 0;
@@ -506,6 +546,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     switch (msg.kind) {
       case 'def': {
         const v = msg.vector;
+        this.lastDefineAt = Date.now();
         let dev = this.devices.get(v.device);
         if (!dev) this.devices.set(v.device, (dev = new Map()));
         dev.set(v.name, v);
@@ -575,7 +616,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   private blobEnd(info: BlobStartInfo, sink: BlobSink): void {
     sink.end().then(
-      (result) => this.emit('blob', result),
+      (result) => {
+        if (result.excessBytes > 0) this.log.debug('INDI BLOB carried bytes beyond len, dropped', { device: info.device, vector: info.vector, excess: result.excessBytes });
+        this.emit('blob', result);
+      },
       (err: Error) => {
         this.log.warn('INDI BLOB rejected', { device: info.device, vector: info.vector, err: err.message });
         this.emit('blobError', info, err);

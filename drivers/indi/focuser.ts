@@ -38,8 +38,9 @@ export class IndiFocuser implements Focuser {
     await ensureDeviceConnected(this.client, this.device);
     // Drivers define their motion properties right after CONNECT.
     const wait = { timeoutMs: 10_000 };
-    await Promise.any([this.client.waitForVector(this.device, ABS, wait), this.client.waitForVector(this.device, REL, wait)]).catch(() => {
-      throw new DeviceError('invalid', this.device, `device offers neither ${ABS} nor ${REL} (not a focuser?)`);
+    await this.client.waitForAnyVector(this.device, [ABS, REL], wait).catch((err: unknown) => {
+      if (err instanceof DeviceError && err.code === 'timeout') throw new DeviceError('invalid', this.device, `device offers neither ${ABS} nor ${REL} (not a focuser?)`);
+      throw err;
     });
   }
 
@@ -58,9 +59,14 @@ export class IndiFocuser implements Focuser {
     await this.ready();
     const el = this.client.vector(this.device, ABS)?.elements.get('FOCUS_ABSOLUTE_POSITION');
     const maxTravel = this.client.number(this.device, 'FOCUS_MAX', 'FOCUS_MAX_VALUE');
-    const min = el?.min ?? 0;
-    const max = maxTravel ?? el?.max ?? this.client.vector(this.device, REL)?.elements.get('FOCUS_RELATIVE_POSITION')?.max ?? Number.MAX_SAFE_INTEGER;
-    return { min, max: el?.max !== undefined ? Math.min(max, el.max) : max };
+    if (!el) {
+      // Relative-only: positions count from where the focuser was at connect, so travel either way.
+      const span = maxTravel ?? Number.MAX_SAFE_INTEGER;
+      return { min: -span, max: span };
+    }
+    const min = el.min ?? 0;
+    const max = maxTravel ?? el.max ?? Number.MAX_SAFE_INTEGER;
+    return { min, max: el.max !== undefined ? Math.min(max, el.max) : max };
   }
 
   async isMoving(): Promise<boolean> {
@@ -147,7 +153,12 @@ export class IndiFocuser implements Focuser {
     } else if (delta < 0) {
       throw new DeviceError('invalid', d, 'relative-only focuser without FOCUS_MOTION cannot move inward');
     }
-    await this.client.setVectorAndWait(d, REL, { FOCUS_RELATIVE_POSITION: Math.abs(delta) }, { timeoutMs, signal });
+    const steps = Math.abs(delta);
+    await this.client.setVectorAndWait(d, REL, { FOCUS_RELATIVE_POSITION: steps }, {
+      timeoutMs,
+      signal,
+      accept: (vec: IndiVector, sawBusy: boolean) => sawBusy || vec.elements.get('FOCUS_RELATIVE_POSITION')?.value === steps,
+    });
     this.relPosition = position;
     return position;
   }

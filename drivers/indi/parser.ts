@@ -85,23 +85,25 @@ export class IndiStreamParser {
   write(chunk: Buffer | string): boolean {
     if (this.failure) throw new IndiProtocolError(this.failure.message);
     this.blocked = null;
-    const text = typeof chunk === 'string' ? chunk : this.utf8.write(chunk);
+    // Work on bytes: '<' and '>' never occur inside a multi-byte UTF-8 sequence, so cutting there is
+    // safe, and BLOB text (ASCII) skips UTF-8 decoding altogether.
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     let pos = 0;
-    while (pos < text.length) {
+    while (pos < buf.length) {
       if (this.inBlobText) {
-        const lt = text.indexOf('<', pos);
-        const end = lt < 0 ? text.length : lt;
-        if (end > pos) this.blobText(text.slice(pos, end));
+        const lt = buf.indexOf(0x3c, pos);
+        const end = lt < 0 ? buf.length : lt;
+        if (end > pos) this.blobText(buf.toString('latin1', pos, end));
         if (lt < 0) break;
         this.inBlobText = false;
         pos = lt;
         continue;
       }
-      const gt = text.indexOf('>', pos);
-      const end = gt < 0 ? text.length : gt + 1;
+      const gt = buf.indexOf(0x3e, pos);
+      const end = gt < 0 ? buf.length : gt + 1;
       this.run = gt < 0 ? this.run + (end - pos) : 0;
-      if (this.run > MAX_MARKUP_RUN) this.fail(`more than ${MAX_MARKUP_RUN} characters without markup outside a BLOB`);
-      this.sax.write(text.slice(pos, end));
+      if (this.run > MAX_MARKUP_RUN) this.fail(`more than ${MAX_MARKUP_RUN} bytes without markup outside a BLOB`);
+      this.sax.write(this.utf8.write(buf.subarray(pos, end)));
       if (this.failure) throw new IndiProtocolError(`malformed XML: ${(this.failure as Error).message}`);
       pos = end;
     }

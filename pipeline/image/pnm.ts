@@ -95,6 +95,17 @@ export function pnmToFloat(h: PnmHeader, src: Uint8Array, pixels: number, out: F
   const d = h.depth;
   const inv = 1 / h.maxval;
   const colour = d >= 3;
+  // Fast paths (the common case by far): every sample kept, in order.
+  if (d === outChannels) {
+    const n = pixels * d;
+    if (bps === 1) {
+      const lut = byteLut(h.maxval);
+      for (let i = 0; i < n; i++) out[i] = lut[src[i]!]!;
+    } else {
+      for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = ((src[j]! << 8) | src[j + 1]!) * inv;
+    }
+    return;
+  }
   const sample = bps === 1 ? (i: number) => src[i]! : (i: number) => (src[i * 2]! << 8) | src[i * 2 + 1]!;
   for (let p = 0, s = 0, o = 0; p < pixels; p++, s += d, o += outChannels) {
     if (!colour) {
@@ -107,6 +118,17 @@ export function pnmToFloat(h: PnmHeader, src: Uint8Array, pixels: number, out: F
       out[o + 2] = sample(s + 2) * inv;
     }
   }
+}
+
+const luts = new Map<number, Float32Array>();
+function byteLut(maxval: number): Float32Array {
+  let lut = luts.get(maxval);
+  if (!lut) {
+    lut = new Float32Array(256);
+    for (let i = 0; i < 256; i++) lut[i] = i / maxval;
+    luts.set(maxval, lut);
+  }
+  return lut;
 }
 
 /** Encode interleaved floats (clipped to 0..1) as PNM samples, 8 or 16 bits big-endian. */

@@ -1,9 +1,15 @@
-// Whole-image readers: FITS natively, JPEG/PNG/TIFF/WebP through sharp. For fixed-memory work on big
-// frames use the row sources in rows.ts instead.
+// Whole-image readers: FITS natively (debayered on request), camera RAW through dcraw_emu/dcraw,
+// Radiance .hdr natively, JPEG/PNG/TIFF/WebP through sharp. For fixed-memory work on big frames use
+// the row sources in rows.ts instead.
 import { extname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { readFits } from './fits.js';
+import { bayerPatternFromCards, debayerImage } from './debayer.js';
+import { readRadiance } from './radiance.js';
+import { RAW_EXTENSIONS, openRowSource } from './row-source.js';
+import type { RowSource } from './rows.js';
+import { assertNotLogLuv, readTiffLayoutOf } from './tiff-rows.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
 
 export const FITS_EXTENSIONS = new Set(['.fits', '.fit', '.fts']);
@@ -15,6 +21,23 @@ export function isFitsPath(path: string): boolean {
 export interface ReadImageOptions {
   /** Convert to one channel (luminance, Rec.709 weights). */
   grayscale?: boolean;
+  /** FITS with a BAYERPAT (or COLORTYP) card: bilinear debayer to RGB. Ignored for other files. */
+  debayer?: boolean;
+}
+
+/** Drain a row source into a whole image (closes it). */
+export async function readAllRows(src: RowSource): Promise<ImageF32> {
+  try {
+    const data = new Float32Array(src.width * src.height * src.channels);
+    for (;;) {
+      const b = await src.readRows(256);
+      if (!b) break;
+      data.set(b.data, b.y0 * src.width * src.channels);
+    }
+    return { width: src.width, height: src.height, channels: src.channels, bitDepth: src.bitDepth, data };
+  } finally {
+    await src.close();
+  }
 }
 
 export async function readImage(path: string, options: ReadImageOptions = {}): Promise<ImageF32 & { meta: ImageMeta }> {
@@ -24,11 +47,21 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
     const r = await readFits(path);
     image = r.image;
     meta = r.header.cards;
+    const pattern = options.debayer && image.channels === 1 ? bayerPatternFromCards(meta) : null;
+    if (pattern) image = debayerImage(image, pattern);
+  } else if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) {
+    // camera RAW: 16-bit linear RGB with camera white balance from LibRaw's dcraw_emu (or dcraw)
+    image = await readAllRows(await openRowSource(path));
+  } else if (['.hdr', '.pic'].includes(extname(path).toLowerCase())) {
+    const r = await readRadiance(path);
+    image = { width: r.width, height: r.height, channels: 3, bitDepth: 32, data: r.data };
+    meta = { EXPOSURE: r.exposure };
   } else {
     const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
       throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
     });
     if (st.size === 0) throw new ImageFormatError(path, 'empty file');
+    if (['.tif', '.tiff'].includes(extname(path).toLowerCase())) assertNotLogLuv(await readTiffLayoutOf(path), path);
     try {
       // failOn 'truncated' makes sharp reject a cut-off JPEG instead of returning grey rows.
       const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
@@ -38,7 +71,8 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
       const mono = (info.channels ?? 3) <= 2;
       // 16-bit needs an explicit 16-bit colourspace or libvips narrows to 8 bits on the way out.
       // float RGB TIFF is tagged scRGB by libvips; keep it there or it is gamma-encoded to 0..255.
-      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : isFloat && !mono ? s.toColourspace('scrgb') : s;
+      // 8-bit grey must be asked for too, or libvips hands it back as sRGB (3 channels).
+      const pipeline = is16 ? s.toColourspace(mono ? 'grey16' : 'rgb16') : isFloat ? (mono ? s : s.toColourspace('scrgb')) : mono ? s.toColourspace('b-w') : s;
       const depth = isFloat ? 'float' : is16 ? 'ushort' : 'uchar';
       const { data, info: out } = await pipeline.raw({ depth }).toBuffer({ resolveWithObject: true });
       const n = out.width * out.height * out.channels;

@@ -4,10 +4,26 @@ import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage } from './read.js';
+import { readImage, toGray } from './read.js';
+import { readRadiance } from './radiance.js';
+import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
+import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
+import { grayStrip } from './strip.js';
+import { openPngRowSource, parsePngIhdr, pngStreamable } from './png-rows.js';
+
+async function readHead(path: string, n: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(n);
+    const { bytesRead } = await fh.read(buf, 0, n, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
 
 export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
 
@@ -72,20 +88,54 @@ export function rawDecoder(path: string): DecoderSpec {
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
   const kind = await sniffImageKind(path);
   switch (kind) {
-    case 'fits':
-      return openFitsRowSource(path, opts);
+    case 'fits': {
+      const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
+      const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
+      if (!pattern) return src;
+      const rgb = debayerRowSource(src, pattern);
+      return opts.grayscale ? grayRowSource(rgb) : rgb;
+    }
     case 'jpeg':
       return openDecoderSource(path, DJPEG(path), opts);
-    case 'png':
-      return openDecoderSource(path, PNGTOPAM(path), opts);
-    case 'tiff':
-      return openDecoderSource(path, TIFFTOPNM(path), opts);
+    case 'png': {
+      const info = parsePngIhdr(await readHead(path, 33), path);
+      // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+    }
+    case 'tiff': {
+      // uncompressed strips (incl. float) natively; compressed/tiled/planar integer through
+      // tifftopnm; compressed float, LogLuv or signed samples whole through sharp
+      const native = await openTiffRowSource(path, opts);
+      if (!('stripOffsets' in native)) return native;
+      if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
+      const img = await readImage(path, opts);
+      return memoryRowSource(path, img, img.meta);
+    }
     case 'raw':
       return openDecoderSource(path, rawDecoder(path), opts);
+    case 'hdr': {
+      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
+      const r = await readRadiance(path);
+      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
+      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
+    }
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
       const img = await readImage(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
   }
+}
+
+/** Luminance view of a colour row source. */
+function grayRowSource(src: RowSource): RowSource {
+  return {
+    ...src,
+    channels: 1,
+    async readRows(maxRows) {
+      const b = await src.readRows(maxRows);
+      return b && { ...b, data: grayStrip(b.data, b.rows * src.width, src.channels) };
+    },
+    close: () => src.close(),
+  };
 }

@@ -21,6 +21,7 @@ import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod }
 import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
+import { writeFitsFloat } from './output.js';
 
 export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
 
@@ -146,7 +147,8 @@ export class LiveStacker {
       previewFormat: 'jpg',
       previewMaxSize: 2048,
       stateDir: join(opts.outDir, '.livestack'),
-      ...opts,
+      // Options passed as undefined keep their defaults.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LiveStackOptions),
     };
     if (!this.opts.methods.length) throw new Error('no stacking method');
   }
@@ -252,7 +254,7 @@ export class LiveStacker {
     let t = performance.now();
     const cfa = frame.bayer ? 2 : 1;
     if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
-    let img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
+    const img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
@@ -281,8 +283,11 @@ export class LiveStacker {
     const ref = this.opts.reference;
     if (!this.refStars && !this.refGray && ref !== 'first' && ref.best > 1) {
       await this.hold({ seq, path, img, q, stars: det.stars, exposureS, date, ms });
-      if (this.pending.length >= ref.best) await this.releasePending();
-      else await this.saveState();
+      if (this.pending.length >= ref.best) {
+        await this.releasePending();
+        const done = this.records.find((x) => x.seq === seq);
+        if (done) return done;
+      } else await this.saveState();
       return this.result({ ...base, status: 'pending', reason: `held while choosing the best of the first ${ref.best} frames as reference` });
     }
     const r = await this.stackFrame(img, gray, det.stars, q, base);
@@ -388,9 +393,8 @@ export class LiveStacker {
       t = performance.now();
       this.records.push(r); // saved with the state; record() must not add it again
       this.processed.add(basename(base.path));
-      await this.save();
+      await this.save(ms);
       this.records.pop();
-      ms.save = performance.now() - t;
     }
     return r;
   }
@@ -451,18 +455,24 @@ export class LiveStacker {
     return s ? encodePreviewJpeg(autoStretch(s, { maxSize: maxSize * 2 }), maxSize) : null;
   }
 
-  /** Write every product (FITS masters, previews, metrics) and the state. */
-  async save(): Promise<void> {
+  /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
+  async save(ms: Record<string, number> = {}): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
+    let t = performance.now();
+    const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
     if (this.geom && this.frameCount > 0) {
       for (const a of this.accs) {
         const img = this.stacked(a.method)!;
-        await writeImage(this.outputPath(a.method, 'fits'), img, { fitsBitpix: -32, cards: this.fitsCards(a.method) });
+        await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
+        lap('fits');
         await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
+        lap('preview');
       }
     }
     await this.writeMetrics();
+    lap('metrics');
     await this.saveState();
+    lap('state');
   }
 
   private fitsCards(method: StackMethod): ImageMeta {

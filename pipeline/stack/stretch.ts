@@ -22,14 +22,15 @@ export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 
   // Rescale sums (ADD, ADDCOMP) into 0..1 by the brightest finite value first.
   let max = 0;
   const stride = Math.max(1, Math.floor(d.length / 200000));
-  const sample: number[] = [];
-  for (let i = 0; i < d.length; i++) { const v = d[i]!; if (v === v && v > max) max = v; }
+  for (let i = 0; i < d.length; i++) { const v = d[i]!; if (v > max) max = v; } // NaN compares false
   const scale = max > 1 ? 1 / max : 1;
-  for (let i = 0; i < d.length; i += stride) { const v = d[i]!; if (v === v) sample.push(v * scale); }
-  sample.sort((a, b) => a - b);
-  const med = sample[sample.length >> 1] ?? 0;
-  const dev = sample.map((v) => Math.abs(v - med)).sort((a, b) => a - b);
-  const mad = 1.4826 * (dev[dev.length >> 1] ?? 0);
+  const buf = new Float32Array(Math.ceil(d.length / stride));
+  let n = 0;
+  for (let i = 0; i < d.length; i += stride) { const v = d[i]!; if (v === v) buf[n++] = v * scale; }
+  const sample = buf.subarray(0, n).sort();
+  const med = sample[n >> 1] ?? 0;
+  const dev = sample.map((v) => Math.abs(v - med)).sort();
+  const mad = 1.4826 * (dev[n >> 1] ?? 0);
   const c0 = Math.max(0, Math.min(1, med + (opts.shadowsClip ?? -2.8) * mad));
   const span = 1 - c0 || 1;
   const m = mtf(opts.targetBackground ?? 0.25, (med - c0) / span);
@@ -45,6 +46,20 @@ export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 
 export function downscale(img: ImageF32, f: number): ImageF32 {
   const w = Math.floor(img.width / f), h = Math.floor(img.height / f), ch = img.channels;
   const out = new Float32Array(w * h * ch);
+  if (f === 2 && ch === 1) {
+    const s = img.data, W = img.width;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      const i = 2 * y * W + 2 * x;
+      let t = 0, n = 0;
+      const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
+      if (a === a) { t += a; n++; }
+      if (b === b) { t += b; n++; }
+      if (c === c) { t += c; n++; }
+      if (e === e) { t += e; n++; }
+      out[y * w + x] = n ? t / n : NaN;
+    }
+    return { width: w, height: h, channels: 1, bitDepth: img.bitDepth, data: out };
+  }
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < ch; c++) {
     let s = 0, n = 0;
     for (let j = 0; j < f; j++) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createCommandRouter, type CommandHandlers } from '../../agent/commands/router.js';
+import { createCommandRouter, dispatchHandlers, type CommandHandlers } from '../../agent/commands/router.js';
 import { COMMAND_NAMES } from '../../agent/commands/schemas.js';
 import { createMqttLink } from '../../agent/mqtt/publisher.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -174,4 +174,22 @@ test('a retained command is not executed on (re)subscribe', async (t) => {
   t.deepEqual(calls, []);
   t.is(w.messages.length, 0);
   t.true(log.lines.some((l) => l.startsWith('warn retained command ignored') && l.includes('topic=skyrig/roof/cmd/capture')));
+});
+
+test('dispatchHandlers forwards validated arguments to one dispatch function; ok:false becomes an error reply', async (t) => {
+  const got: Array<[string, unknown]> = [];
+  const router = createCommandRouter(
+    dispatchHandlers(async (name, args) => {
+      got.push([name, args]);
+      if (name === 'livestack_stop') return { ok: false, error: 'no live stack is running' };
+      if (name === 'capture') return { ok: false, error: 'camera timeout', result: { run_id: 2, status: 'failed' } };
+      return { ok: true, result: { run_id: 1, status: 'ok' } };
+    }),
+    { link: localTransport(), log: memoryLogger() },
+  );
+  t.deepEqual(await router.handle('hdr', '{"exposures":[0.001,0.01],"request_id":"x"}'), { ok: true, id: 'x', result: { run_id: 1, status: 'ok' } });
+  t.deepEqual(await router.handle('livestack_stop', ''), { ok: false, error: 'no live stack is running' });
+  t.deepEqual((await router.handle('hdr', '{"exposures":"all"}')).ok, false);
+  t.deepEqual(await router.handle('capture', '{}'), { ok: false, error: 'camera timeout', result: { run_id: 2, status: 'failed' } });
+  t.deepEqual(got, [['hdr', { exposures: [0.001, 0.01] }], ['livestack_stop', {}], ['capture', {}]]);
 });

@@ -74,6 +74,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_last_run_status/config',
   'homeassistant/sensor/skyrig_roof_sky_background/config',
   'homeassistant/sensor/skyrig_roof_star_count/config',
+  'homeassistant/sensor/skyrig_roof_sun_altitude/config',
 ];
 
 // Written out by hand: these are the contract with Home Assistant.
@@ -105,7 +106,7 @@ const EXPECTED_PAYLOADS: Record<string, Record<string, unknown>> = {
     unique_id: 'skyrig_roof_cpu_temperature',
     ...common,
     state_topic: 'skyrig/roof/state',
-    value_template: '{{ value_json.cpu_temperature_c | default(None) }}',
+    value_template: '{{ value_json.cpu_temp_c | default(None) }}',
     unit_of_measurement: '°C',
     device_class: 'temperature',
     state_class: 'measurement',
@@ -283,6 +284,16 @@ test('entities removed from the configuration are cleared with an empty retained
   const stored: string[] = JSON.parse(await readFile(storePath, 'utf8')).topics;
   t.deepEqual([...stored].sort(), EXPECTED_TOPICS.filter((x) => x !== livestackCam));
   t.true(log.lines.some((l) => l.startsWith('info home assistant entities removed') && l.includes('count=2')));
+  await second.close();
+
+  // Discovery switched off: everything this station announced is removed from HA.
+  const third = createMqttLink(linkOptions(broker.url, { enabled: false }), { log, discoveryStore: fileDiscoveryStore(storePath) });
+  t.teardown(() => third.close());
+  await third.waitConnected(5000);
+  await third.republishDiscovery();
+  retained = await retainedSnapshot(t, broker.url, ['homeassistant/#']);
+  t.is(retained.size, 0, [...retained.keys()].join(', '));
+  t.deepEqual(JSON.parse(await readFile(storePath, 'utf8')).topics, []);
 });
 
 test('an unreadable discovery record is a warning, not a failure', async (t) => {
@@ -299,4 +310,14 @@ test('an unreadable discovery record is a warning, not a failure', async (t) => 
   t.true(warned.some((l) => l.includes('discovery record unreadable') && l.includes('not valid JSON')), warned.join('\n'));
   // Rewritten with the current set.
   t.is(JSON.parse(await readFile(storePath, 'utf8')).topics.length, EXPECTED_TOPICS.length);
+});
+
+test('close() right after connecting still leaves the complete discovery set retained', async (t) => {
+  const broker = await startMosquitto(t);
+  const link = createMqttLink(linkOptions(broker.url), { log: memoryLogger() });
+  await link.waitConnected(5000);
+  await link.close();
+  const retained = await retainedSnapshot(t, broker.url, ['homeassistant/#', 'skyrig/roof/availability']);
+  t.is(retained.get('skyrig/roof/availability')?.text, 'offline');
+  t.deepEqual([...retained.keys()].filter((k) => k.startsWith('homeassistant/')).sort(), EXPECTED_TOPICS);
 });

@@ -1,9 +1,12 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { createMqttLink, type MqttLinkOptions } from '../../agent/mqtt/publisher.js';
+import { mqttLinkOptionsFromConfig } from '../../agent/mqtt/config.js';
+import { startAgentMqtt } from '../../agent/mqtt/agent.js';
+import { validateConfig } from '../../agent/config/load.js';
 import { memoryLogger } from '../../agent/log.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { requireCommand } from '../helpers/system.js';
@@ -211,4 +214,67 @@ test('bad options fail with one line naming the option', (t) => {
     message: /^mqtt\.tls\.ca: cannot read \/nonexistent\/ca\.pem: ENOENT$/,
   });
   t.throws(() => createMqttLink(options('mqtt://127.0.0.1:1', { keepaliveS: 0 }), { log }), { message: /^mqtt\.keepaliveS 0/ });
+});
+
+test('link options from the config file: station, topics, discovery buttons per job, camera per job kind', (t) => {
+  const config = validateConfig({
+    station: { id: 'roof', name: 'Roof all-sky' },
+    devices: { cameras: { sky: { url: 'sim://roof?scene=sky' } } },
+    jobs: [
+      { name: 'allsky', kind: 'capture', every: '2m' },
+      { name: 'dawn-hdr', kind: 'hdr' },
+    ],
+    mqtt: { url: 'mqtts://broker:8883', username: 'u', password: 'p', base_topic: 'obs/skyrig', keepalive: 20, tls: { ca: '/etc/skyrig/ca.pem' } },
+  });
+  t.deepEqual(mqttLinkOptionsFromConfig(config, { swVersion: '0.1.0' }), {
+    url: 'mqtts://broker:8883',
+    username: 'u',
+    password: 'p',
+    tls: { ca: '/etc/skyrig/ca.pem', cert: undefined, key: undefined, rejectUnauthorized: true },
+    baseTopic: 'obs/skyrig',
+    stationId: 'roof',
+    stationName: 'Roof all-sky',
+    keepaliveS: 20,
+    imageMaxBytes: 256 * 1024,
+    discovery: { enabled: true, prefix: 'homeassistant', model: undefined, swVersion: '0.1.0', imageKinds: ['capture', 'hdr'], jobs: ['allsky', 'dawn-hdr'] },
+  });
+});
+
+test('startAgentMqtt: one call from config gives a connected link, discovery record in the state dir, commands to dispatch', async (t) => {
+  const broker = await startMosquitto(t);
+  const dir = await tempDir(t);
+  const config = validateConfig({
+    station: { id: 'yard', name: 'Yard' },
+    devices: { cameras: { sky: { url: 'sim://yard?scene=sky' } } },
+    jobs: [{ name: 'allsky', kind: 'capture', every: '2m' }],
+    mqtt: { url: broker.url },
+  });
+  const dispatched: unknown[] = [];
+  const mqttSide = startAgentMqtt(config, {
+    log: memoryLogger(),
+    stateDir: join(dir, 'state'),
+    swVersion: '0.1.0',
+    dispatch: async (name, args) => {
+      dispatched.push([name, args]);
+      return { ok: true, result: { run_id: 9 } };
+    },
+  });
+  t.truthy(mqttSide);
+  await mqttSide!.link.waitConnected(5000);
+  await mqttSide!.link.republishDiscovery();
+  const record = JSON.parse(await readFile(join(dir, 'state', 'ha-discovery.json'), 'utf8'));
+  t.true(record.topics.includes('homeassistant/button/skyrig_yard_job_allsky/config'));
+
+  const w = await watch(t, broker.url, ['skyrig/yard/cmd/+/result']);
+  await w.publish('skyrig/yard/cmd/job', '{"name":"allsky","request_id":7}');
+  const reply = await w.waitFor((m) => m.topic === 'skyrig/yard/cmd/job/result');
+  t.deepEqual(JSON.parse(reply.text), { ok: true, id: 7, result: { run_id: 9 } });
+  t.deepEqual(dispatched, [['job', { name: 'allsky' }]]);
+
+  await mqttSide!.close();
+  const after = await retainedSnapshot(t, broker.url, ['skyrig/yard/availability']);
+  t.is(after.get('skyrig/yard/availability')?.text, 'offline');
+  t.is(startAgentMqtt(validateConfig({ station: { id: 'x' }, mqtt: { enabled: false } }), {
+    log: memoryLogger(), stateDir: dir, dispatch: async () => ({ ok: true }),
+  }), null);
 });

@@ -1,6 +1,14 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { loadConfig, resolvePaths } from '../../agent/config/load.js';
+import { startAgentMqtt } from '../../agent/mqtt/agent.js';
+import { sendCommand } from '../../agent/mqtt/send.js';
+import { tempDir } from '../helpers/tmp.js';
+import { retainedSnapshot } from '../fixtures/mqtt-watch.js';
 import { createCommandRouter } from '../../agent/commands/router.js';
 import { createMqttLink } from '../../agent/mqtt/publisher.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -53,12 +61,60 @@ test('skyrig mqtt send: reply printed, refusals exit 1 with one line, bad payloa
   t.is(refused.code, 1);
   t.is(refused.stderr.trim(), 'skyrig: job refused by station roof: no job named "x"');
 
-  const bad = await skyrig(['mqtt', 'send', 'capture', '{"exposure_s": "4"}', '--station', 'roof', '--url', broker.url]);
-  t.is(bad.code, 1);
-  t.regex(bad.stderr.trim(), /^skyrig: invalid capture payload: exposure_s: /);
+  // Library level (no process spawn): local validation and the no-reply timeout.
+  const base = { url: broker.url, baseTopic: 'skyrig', timeoutMs: 500 };
+  await t.throwsAsync(sendCommand({ ...base, stationId: 'roof', name: 'capture', payload: '{"exposure_s": "4"}' }), {
+    message: /^invalid capture payload: exposure_s: /,
+  });
   t.is(seen.length, 1);
+  await t.throwsAsync(sendCommand({ ...base, stationId: 'nobody', name: 'status', payload: '' }), {
+    message: 'no reply on skyrig/nobody/cmd/status/result within 0.5 s (is station "nobody" online?)',
+  });
+  await t.throwsAsync(sendCommand({ ...base, url: 'mqtt://127.0.0.1:1', stationId: 'roof', name: 'status', payload: '' }), {
+    message: /^cannot connect to mqtt:\/\/127\.0\.0\.1:1: .*ECONNREFUSED/,
+  });
+});
 
-  const silent = await skyrig(['mqtt', 'send', 'status', '--station', 'nobody', '--url', broker.url, '--timeout', '0.5']);
-  t.is(silent.code, 1);
-  t.is(silent.stderr.trim(), 'skyrig: no reply on skyrig/nobody/cmd/status/result within 0.5 s (is station "nobody" online?)');
+test('skyrig mqtt send/discovery/forget with the config file', async (t) => {
+  const broker = await startMosquitto(t);
+  const dir = await tempDir(t);
+  const configPath = join(dir, 'config.yaml');
+  await writeFile(
+    configPath,
+    [
+      'station: { id: yard, name: Yard }',
+      `paths: { data_dir: ${join(dir, 'data')} }`,
+      'devices: { cameras: { sky: { url: "sim://yard?scene=sky" } } }',
+      'jobs: [ { name: allsky, kind: capture, every: 2m } ]',
+      `mqtt: { url: "${broker.url}" }`,
+      '',
+    ].join('\n'),
+  );
+  const config = (await loadConfig(configPath)).config;
+  const mqttSide = startAgentMqtt(config, {
+    log: memoryLogger(),
+    stateDir: resolvePaths(config).stateDir,
+    dispatch: async (name) => ({ ok: true, result: { got: name } }),
+  })!;
+  await mqttSide.link.waitConnected(5000);
+  await mqttSide.link.republishDiscovery();
+  await mqttSide.link.image('capture', await sharp({ create: { width: 16, height: 16, channels: 3, background: '#000' } }).jpeg().toBuffer());
+
+  const sent = await skyrig(['mqtt', 'send', 'status', '-c', configPath, '--json']);
+  t.is(sent.code, 0, sent.stderr);
+  t.like(JSON.parse(sent.stdout), { ok: true, result: { got: 'status' } });
+
+  const shown = await skyrig(['mqtt', 'discovery', '-c', configPath]);
+  t.is(shown.code, 0, shown.stderr);
+  t.true(shown.stdout.includes('homeassistant/button/skyrig_yard_job_allsky/config\n{\n'));
+  t.regex(shown.stdout, /\n18 entities\n$/);
+
+  await mqttSide.close();
+  let retained = await retainedSnapshot(t, broker.url, ['skyrig/yard/#', 'homeassistant/#']);
+  t.true(retained.size >= 21, `${retained.size} retained before forget`);
+  const forgot = await skyrig(['mqtt', 'forget', '-c', configPath]);
+  t.is(forgot.code, 0, forgot.stderr);
+  t.regex(forgot.stdout, /^cleared \d+ retained topics of station yard on mqtt:\/\/127\.0\.0\.1:\d+\n$/);
+  retained = await retainedSnapshot(t, broker.url, ['skyrig/yard/#', 'homeassistant/#']);
+  t.deepEqual([...retained.keys()], []);
 });

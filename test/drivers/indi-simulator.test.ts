@@ -3,11 +3,11 @@ import test from 'ava';
 import { readdir, stat } from 'node:fs/promises';
 import { memoryLogger } from '../../agent/log.js';
 import { createDriverContext, type DriverContext } from '../../drivers/context.js';
-import { createIndiCamera, createIndiFocuser, type SharedClientOptions } from '../../drivers/indi/index.js';
+import { createIndiCamera, createIndiFocuser, probeIndiServer, type SharedClientOptions } from '../../drivers/indi/index.js';
 import { IndiClient } from '../../drivers/indi/client.js';
 import { DeviceError } from '../../drivers/types.js';
 import { readFitsHeader, FITS_BLOCK } from '../../pipeline/image/fits.js';
-import { CCD_SIM, FOCUSER_SIM, SLOW_FOCUSER, startIndiServer } from '../helpers/indiserver.js';
+import { CCD_SIM, FOCUSER_SIM, SLOW_FOCUSER, SLOW_REL_FOCUSER, startIndiServer } from '../helpers/indiserver.js';
 import { tempDir } from '../helpers/tmp.js';
 
 async function context(t: Parameters<typeof tempDir>[0]): Promise<DriverContext & { log: ReturnType<typeof memoryLogger> }> {
@@ -33,8 +33,12 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
   t.teardown(() => probe.close());
   await probe.connect();
   const info = await probe.waitForVectorState(CCD_SIM, 'CCD_INFO', (v) => (v.elements.get('CCD_MAX_X')?.value as number) > 0, 'CCD_INFO');
+  await probe.waitForVector(CCD_SIM, 'CCD_COMPRESSION');
   const maxX = info.elements.get('CCD_MAX_X')!.value as number;
   const maxY = info.elements.get('CCD_MAX_Y')!.value as number;
+
+  // Someone turned fpack compression on: the camera switches it off again and gets plain FITS.
+  await probe.setVectorAndWait(CCD_SIM, 'CCD_COMPRESSION', { INDI_ENABLED: true });
 
   const caps = await camera.capabilities();
   t.is(caps.width, maxX);
@@ -62,11 +66,25 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
   t.is(size, header.dataOffset + Math.ceil((maxX * maxY * 2) / FITS_BLOCK) * FITS_BLOCK);
   t.deepEqual(await readdir(out), ['sim-0001.fits'], 'no temp files left behind');
 
+  // Abort mid-exposure: the capture fails as aborted, nothing lands, the camera stays usable.
+  const long = camera.capture({ exposureS: 5, outDir: out, fileStem: 'aborted' });
+  await new Promise((r) => setTimeout(r, 400));
+  await camera.abort();
+  const aborted = await t.throwsAsync(long);
+  t.true(aborted instanceof DeviceError && aborted.code === 'aborted', String(aborted));
+  t.deepEqual(await readdir(out), ['sim-0001.fits']);
+
   // Binning, ROI and frame type go through CCD_BINNING / CCD_FRAME / CCD_FRAME_TYPE.
   const dark = await camera.capture({ exposureS: 0.1, binning: 2, roi: { x: 0, y: 0, width: 640, height: 512 }, frameType: 'dark', outDir: out, fileStem: 'sim-0002' });
   t.is(dark.width, 320);
   t.is(dark.height, 256);
   t.is((await readFitsHeader(dark.path)).cards.FRAME, 'Dark');
+
+  // A 0 s bias becomes the camera's shortest exposure; a 0 s light is refused.
+  const bias = await camera.capture({ exposureS: 0, frameType: 'bias', outDir: out, fileStem: 'bias' });
+  t.is((await readFitsHeader(bias.path)).cards.FRAME, 'Bias');
+  t.is(bias.exposureS, 0.01);
+  await t.throwsAsync(camera.capture({ exposureS: 0, outDir: out, fileStem: 'zero' }), { message: /exposure 0 s outside what the camera offers \(0\.01\.\.3600 s\)/ });
 
   t.is(typeof (await camera.temperature()), 'number');
   const bad = await t.throwsAsync(camera.capture({ exposureS: 1, gain: 500, outDir: out, fileStem: 'x' }));
@@ -75,14 +93,22 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
 });
 
 test('Focuser Simulator reaches its target; a slow focuser is stopped short by abort', async (t) => {
-  const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true });
+  const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true, relFocuser: true });
   const ctx = await context(t);
+  const arrivals = () => server.log().match(/new arrival/g)?.length ?? 0;
+  const before = arrivals(); // the helper's port probe
   const sim = createIndiFocuser(url(server.port, FOCUSER_SIM), ctx);
   const slow = createIndiFocuser(url(server.port, SLOW_FOCUSER), ctx);
   t.teardown(() => sim.disconnect());
   t.teardown(() => slow.disconnect());
   await Promise.all([sim.connect(), slow.connect()]);
   t.is(ctx.shared.size, 2, 'one shared client (plus its options) for both focusers');
+  t.is(arrivals() - before, 1, 'one TCP connection for both devices');
+
+  const probe = await probeIndiServer('127.0.0.1', server.port, ctx.log);
+  t.true(probe.reachable);
+  t.deepEqual(probe.devices, [FOCUSER_SIM, SLOW_FOCUSER, SLOW_REL_FOCUSER]);
+  t.is(typeof probe.pingMs, 'number');
 
   const limits = await sim.limits();
   t.is(limits.min, 0);
@@ -118,6 +144,21 @@ test('Focuser Simulator reaches its target; a slow focuser is stopped short by a
   t.true(err2 instanceof DeviceError && err2.code === 'aborted');
   const p2 = await slow.position();
   t.true(p2 > 1000 && p2 < stopped, `stopped at ${p2}`);
+
+  // Relative-only focuser: FOCUS_MOTION + REL_FOCUS_POSITION, position counted from connect.
+  const rel = createIndiFocuser(url(server.port, SLOW_REL_FOCUSER), ctx);
+  t.teardown(() => rel.disconnect());
+  await rel.connect();
+  t.is(await rel.position(), 0);
+  t.deepEqual(await rel.limits(), { min: -20000, max: 20000 });
+  t.is(await rel.moveTo(800), 800);
+  t.is(await rel.moveTo(300), 300);
+  const probeClient = new IndiClient({ host: '127.0.0.1', port: server.port, log: ctx.log });
+  t.teardown(() => probeClient.close());
+  await probeClient.connect();
+  const truth = await probeClient.waitForVector(SLOW_REL_FOCUSER, 'SIM_TRUE_POSITION');
+  t.is(truth.elements.get('STEPS')!.value, 1000 + 300, 'the driver really went out 800 and in 500');
+  t.is(probeClient.value(SLOW_REL_FOCUSER, 'FOCUS_MOTION', 'FOCUS_INWARD'), true);
 });
 
 test('killing indiserver mid-exposure fails the capture as disconnected; a restarted server is picked up again', async (t) => {

@@ -12,6 +12,7 @@ import { tempDir } from './tmp.js';
 export const CCD_SIM = 'CCD Simulator';
 export const FOCUSER_SIM = 'Focuser Simulator';
 export const SLOW_FOCUSER = 'Slow Focuser';
+export const SLOW_REL_FOCUSER = 'Slow Rel Focuser';
 
 export interface IndiServer {
   port: number;
@@ -31,6 +32,8 @@ export interface IndiServerOptions {
   drivers?: string[];
   /** Also run the slow focuser driver ("Slow Focuser"). */
   slowFocuser?: boolean;
+  /** Also run its relative-only variant ("Slow Rel Focuser": REL_FOCUS_POSITION + FOCUS_MOTION, no ABS). */
+  relFocuser?: boolean;
   /** Reuse a HOME (driver config files) between servers of one test. */
   home?: string;
 }
@@ -41,7 +44,8 @@ export async function startIndiServer(t: ExecutionContext, options: IndiServerOp
   for (const d of drivers) if (!d.includes('/')) requireCommand(d, 'indi-bin');
   // Drivers load and save ~/.indi/<device>_config.xml: keep that per test, not shared with other runs.
   const home = options.home ?? (await tempDir(t, 'skyrig-indi-home-'));
-  if (options.slowFocuser) drivers.push(await writeSlowFocuserDriver(home));
+  if (options.slowFocuser) drivers.push(await writeSlowFocuserDriver(home, 'skyrig_slow_focuser'));
+  if (options.relFocuser) drivers.push(await writeSlowFocuserDriver(home, 'skyrig_slow_focuser_rel'));
   const port = options.port ?? (await freePort());
   // -u: the local socket is abstract but still global; two servers must not share the default name.
   const proc = spawn(bin, ['-p', String(port), '-u', `/tmp/skyrig-indiserver-${port}-${process.pid}`, '-r', '0', '-v', ...drivers], {
@@ -72,8 +76,8 @@ export async function startIndiServer(t: ExecutionContext, options: IndiServerOp
 /** Steps per second the slow focuser moves. */
 export const SLOW_FOCUSER_SPEED = 4000;
 
-async function writeSlowFocuserDriver(dir: string): Promise<string> {
-  const path = join(dir, 'skyrig_slow_focuser');
+async function writeSlowFocuserDriver(dir: string, name: string): Promise<string> {
+  const path = join(dir, name);
   await writeFile(path, SLOW_FOCUSER_SOURCE);
   await chmod(path, 0o755);
   return path;
@@ -83,7 +87,8 @@ async function writeSlowFocuserDriver(dir: string): Promise<string> {
 // moves at SLOW_FOCUSER_SPEED steps/s reported Busy every 50 ms, FOCUS_ABORT_MOTION, FOCUS_MAX,
 // FOCUS_TEMPERATURE. indiserver re-serialises client XML with lilxml (single-quoted attributes).
 const SLOW_FOCUSER_SOURCE = `#!/usr/bin/env node
-const DEV = ${JSON.stringify(SLOW_FOCUSER)};
+const REL_ONLY = process.argv[1].endsWith('_rel');
+const DEV = REL_ONLY ? ${JSON.stringify(SLOW_REL_FOCUSER)} : ${JSON.stringify(SLOW_FOCUSER)};
 const SPEED = ${SLOW_FOCUSER_SPEED};
 let connected = false, pos = 1000, target = 1000, timer = null, inward = false;
 const out = (s) => process.stdout.write(s + '\\n');
@@ -93,15 +98,21 @@ function defConnection() {
   out('<defSwitchVector device="' + DEV + '" name="CONNECTION" label="Connection" group="Main" state="Ok" perm="rw" rule="OneOfMany" timeout="60">' + sw('CONNECT', connected) + sw('DISCONNECT', !connected) + '</defSwitchVector>');
 }
 function defControls() {
-  out('<defNumberVector device="' + DEV + '" name="ABS_FOCUS_POSITION" label="Abs" group="Main" state="Ok" perm="rw" timeout="60">' + num('FOCUS_ABSOLUTE_POSITION', pos, 0, 20000) + '</defNumberVector>');
+  if (!REL_ONLY) out('<defNumberVector device="' + DEV + '" name="ABS_FOCUS_POSITION" label="Abs" group="Main" state="Ok" perm="rw" timeout="60">' + num('FOCUS_ABSOLUTE_POSITION', pos, 0, 20000) + '</defNumberVector>');
   out('<defNumberVector device="' + DEV + '" name="REL_FOCUS_POSITION" label="Rel" group="Main" state="Ok" perm="rw" timeout="60">' + num('FOCUS_RELATIVE_POSITION', 0, 0, 20000) + '</defNumberVector>');
   out('<defSwitchVector device="' + DEV + '" name="FOCUS_MOTION" label="Dir" group="Main" state="Ok" perm="rw" rule="OneOfMany" timeout="60">' + sw('FOCUS_INWARD', inward) + sw('FOCUS_OUTWARD', !inward) + '</defSwitchVector>');
   out('<defSwitchVector device="' + DEV + '" name="FOCUS_ABORT_MOTION" label="Abort" group="Main" state="Idle" perm="rw" rule="AtMostOne" timeout="0">' + sw('ABORT', false) + '</defSwitchVector>');
   out('<defNumberVector device="' + DEV + '" name="FOCUS_MAX" label="Max" group="Main" state="Ok" perm="rw" timeout="0">' + num('FOCUS_MAX_VALUE', 20000, 1000, 100000) + '</defNumberVector>');
   out('<defNumberVector device="' + DEV + '" name="FOCUS_TEMPERATURE" label="Temp" group="Main" state="Ok" perm="ro" timeout="0">' + num('TEMPERATURE', 12.5, -50, 70) + '</defNumberVector>');
+  out('<defNumberVector device="' + DEV + '" name="SIM_TRUE_POSITION" label="True position (test)" group="Sim" state="Idle" perm="ro" timeout="0">' + num('STEPS', pos, 0, 20000) + '</defNumberVector>');
+}
+let relSteps = 0;
+function setTrue() {
+  out('<setNumberVector device="' + DEV + '" name="SIM_TRUE_POSITION" state="Idle"><oneNumber name="STEPS">' + Math.round(pos) + '</oneNumber></setNumberVector>');
 }
 function setAbs(state) {
-  out('<setNumberVector device="' + DEV + '" name="ABS_FOCUS_POSITION" state="' + state + '"><oneNumber name="FOCUS_ABSOLUTE_POSITION">' + Math.round(pos) + '</oneNumber></setNumberVector>');
+  if (REL_ONLY) out('<setNumberVector device="' + DEV + '" name="REL_FOCUS_POSITION" state="' + state + '"><oneNumber name="FOCUS_RELATIVE_POSITION">' + relSteps + '</oneNumber></setNumberVector>');
+  else out('<setNumberVector device="' + DEV + '" name="ABS_FOCUS_POSITION" state="' + state + '"><oneNumber name="FOCUS_ABSOLUTE_POSITION">' + Math.round(pos) + '</oneNumber></setNumberVector>');
 }
 function moveTo(t) {
   target = Math.max(0, Math.min(20000, t));
@@ -109,7 +120,7 @@ function moveTo(t) {
   setAbs('Busy');
   timer = setInterval(() => {
     const stepN = SPEED * 0.05;
-    if (Math.abs(target - pos) <= stepN) { pos = target; clearInterval(timer); timer = null; setAbs('Ok'); return; }
+    if (Math.abs(target - pos) <= stepN) { pos = target; clearInterval(timer); timer = null; setTrue(); setAbs('Ok'); return; }
     pos += Math.sign(target - pos) * stepN;
     setAbs('Busy');
   }, 50);
@@ -132,12 +143,12 @@ function handle(xml) {
   }
   if (!connected) return;
   if (name === 'ABS_FOCUS_POSITION') moveTo(Number(els.FOCUS_ABSOLUTE_POSITION));
-  else if (name === 'REL_FOCUS_POSITION') moveTo(pos + (inward ? -1 : 1) * Number(els.FOCUS_RELATIVE_POSITION));
+  else if (name === 'REL_FOCUS_POSITION') { relSteps = Number(els.FOCUS_RELATIVE_POSITION); moveTo(pos + (inward ? -1 : 1) * relSteps); }
   else if (name === 'FOCUS_MOTION') {
     inward = els.FOCUS_INWARD === 'On';
     out('<setSwitchVector device="' + DEV + '" name="FOCUS_MOTION" state="Ok"><oneSwitch name="FOCUS_INWARD">' + (inward ? 'On' : 'Off') + '</oneSwitch><oneSwitch name="FOCUS_OUTWARD">' + (inward ? 'Off' : 'On') + '</oneSwitch></setSwitchVector>');
   } else if (name === 'FOCUS_ABORT_MOTION') {
-    clearInterval(timer); timer = null; target = pos;
+    clearInterval(timer); timer = null; target = pos; setTrue();
     out('<setSwitchVector device="' + DEV + '" name="FOCUS_ABORT_MOTION" state="Ok"><oneSwitch name="ABORT">Off</oneSwitch></setSwitchVector>');
     setAbs('Idle');
   }

@@ -22,6 +22,16 @@ function synth(width: number, height: number, channels: number, bitDepth: 8 | 16
   return img;
 }
 
+async function writeUncompressedTiff(p: string, img: ImageF32, depth: 8 | 16): Promise<void> {
+  const sharp = (await import('sharp')).default;
+  const raw = { width: img.width, height: img.height, channels: img.channels as 1 | 3 };
+  const q = depth === 16 ? Uint16Array.from(img.data, (v) => Math.round(v * 65535)) : Uint8Array.from(img.data, (v) => Math.round(v * 255));
+  let s = sharp(q, { raw });
+  if (depth === 16) s = s.toColourspace(img.channels === 1 ? 'grey16' : 'rgb16');
+  else if (img.channels === 1) s = s.toColourspace('b-w');
+  await s.tiff({ compression: 'none' }).toFile(p);
+}
+
 async function drain(src: RowSource, step: number): Promise<Float32Array> {
   const out = new Float32Array(src.width * src.height * src.channels);
   let expectY = 0;
@@ -43,7 +53,7 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const cases: Array<{ name: string; ext: string; channels: number; depth?: 8 | 16; tol: number; cmd: [string, string] }> = [
+const cases: Array<{ name: string; ext: string; channels: number; depth?: 8 | 16; tol: number; cmd: [string, string]; raw?: boolean }> = [
   { name: 'JPEG RGB', ext: 'jpg', channels: 3, tol: 2 / 255, cmd: ['djpeg', 'libjpeg-turbo-progs'] },
   { name: 'JPEG mono', ext: 'jpg', channels: 1, tol: 2 / 255, cmd: ['djpeg', 'libjpeg-turbo-progs'] },
   { name: 'PNG8 RGB', ext: 'png', channels: 3, tol: 1e-6, cmd: ['pngtopam', 'netpbm'] },
@@ -51,6 +61,8 @@ const cases: Array<{ name: string; ext: string; channels: number; depth?: 8 | 16
   { name: 'PNG16 mono', ext: 'png', channels: 1, depth: 16, tol: 1e-6, cmd: ['pngtopam', 'netpbm'] },
   { name: 'TIFF16 RGB', ext: 'tif', channels: 3, depth: 16, tol: 1e-6, cmd: ['tifftopnm', 'netpbm'] },
   { name: 'TIFF8 mono', ext: 'tif', channels: 1, depth: 8, tol: 1e-6, cmd: ['tifftopnm', 'netpbm'] },
+  { name: 'TIFF8 RGB uncompressed (native)', ext: 'tif', channels: 3, depth: 8, tol: 1e-6, cmd: ['tifftopnm', 'netpbm'], raw: true },
+  { name: 'TIFF16 mono uncompressed (native)', ext: 'tif', channels: 1, depth: 16, tol: 1e-6, cmd: ['tifftopnm', 'netpbm'], raw: true },
 ];
 
 for (const c of cases) {
@@ -58,7 +70,8 @@ for (const c of cases) {
     requireCommand(c.cmd[0], c.cmd[1]);
     const dir = await tempDir(t);
     const p = join(dir, `a.${c.ext}`);
-    await writeImage(p, synth(61, 37, c.channels, c.depth ?? 8), { depth: c.depth ?? 8, quality: 92 });
+    if (c.raw) await writeUncompressedTiff(p, synth(61, 37, c.channels), c.depth ?? 8);
+    else await writeImage(p, synth(61, 37, c.channels, c.depth ?? 8), { depth: c.depth ?? 8, quality: 92 });
     const whole = await readImage(p);
     const src = await openRowSource(p);
     t.is(src.width, 61);
@@ -149,6 +162,21 @@ test.serial('close() mid-stream kills the decoder; no child is left', async (t) 
   await t.throwsAsync(src.readRows(1), { message: /row source is closed/ });
 });
 
+test('float TIFF and Radiance products read back through openRowSource', async (t) => {
+  const dir = await tempDir(t);
+  const img = synth(30, 20, 3);
+  for (const [name, format, tol] of [['f.tif', 'tiff-f32', 0], ['r.hdr', 'hdr', 1 / 128]] as const) {
+    const p = join(dir, name);
+    const sink = await openRowSink(p, { width: 30, height: 20, channels: 3, format });
+    await sink.writeRows(img.data, 20);
+    await sink.finish();
+    const src = await openRowSource(p);
+    t.is(src.bitDepth, 32);
+    const back = await drain(src, 7);
+    t.true(maxDiff(back, img.data) <= tol, `${name}: ${maxDiff(back, img.data)}`);
+  }
+});
+
 test('sink round trips: fits-f32, fits16, tiff-f32 (through sharp), png16, png8, jpeg', async (t) => {
   requireCommand('cjpeg', 'libjpeg-turbo-progs');
   requireCommand('pnmtopng', 'netpbm');
@@ -204,6 +232,19 @@ test.serial('sink abort deletes the temp file, keeps the old file, and kills the
   t.deepEqual(await readdir(dir), ['keep.jpg']);
 });
 
+test('closing a PNG source mid-stream returns promptly and frees the file', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'big.png');
+  await writeImage(p, synth(900, 700, 3, 16), { depth: 16 });
+  const src = await openRowSource(p);
+  const b = await src.readRows(2);
+  t.is(b!.rows, 2);
+  const t0 = Date.now();
+  await src.close();
+  t.true(Date.now() - t0 < 2000);
+  await t.throwsAsync(src.readRows(1), { message: /row source is closed/ });
+});
+
 test('sink refuses wrong strips and an incomplete image', async (t) => {
   const dir = await tempDir(t);
   const p = join(dir, 'x.fits');
@@ -212,4 +253,35 @@ test('sink refuses wrong strips and an incomplete image', async (t) => {
   await sink.writeRows(new Float32Array(30), 3);
   await t.throwsAsync(sink.finish(), { message: /x\.fits: only 3 of 4 rows written/ });
   t.deepEqual(await readdir(dir), []);
+});
+
+test('PNG variants stream natively or through pngtopam and equal readImage', async (t) => {
+  requireCommand('pngtopam', 'netpbm');
+  const sharp = (await import('sharp')).default;
+  const dir = await tempDir(t);
+  const w = 57;
+  const h = 23;
+  const rgba = Buffer.alloc(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    rgba[i * 4] = (i * 7) & 255;
+    rgba[i * 4 + 1] = (i * 13) & 255;
+    rgba[i * 4 + 2] = (i >> 2) & 255;
+    rgba[i * 4 + 3] = 128 + (i & 127);
+  }
+  const raw = { raw: { width: w, height: h, channels: 4 as const } };
+  const variants: Record<string, (p: string) => Promise<unknown>> = {
+    rgba: (p) => sharp(rgba, raw).png().toFile(p),
+    palette: (p) => sharp(rgba, raw).removeAlpha().png({ palette: true, colours: 16 }).toFile(p),
+    greyAlpha: (p) => sharp(rgba, raw).toColourspace('b-w').png().toFile(p),
+    interlaced: (p) => sharp(rgba, raw).removeAlpha().png({ progressive: true }).toFile(p),
+  };
+  for (const [name, make] of Object.entries(variants)) {
+    const p = join(dir, `${name}.png`);
+    await make(p);
+    const whole = await readImage(p);
+    const src = await openRowSource(p);
+    t.is(src.channels, whole.channels, name);
+    const rows = await drain(src, 6);
+    t.true(maxDiff(rows, whole.data) < 1e-6, `${name}: max diff ${maxDiff(rows, whole.data)}`);
+  }
 });

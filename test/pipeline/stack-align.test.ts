@@ -86,10 +86,10 @@ test('warping a frame with the found transform reproduces the reference', (t) =>
   const clean = renderStarField({ width: W, height: H, catalog, seed: 601, noise: 0 });
   const m = matchStars(detectStars(frame), detectStars(clean))!;
   const warped = warpBilinear(frame, invert(m.transform));
-  let s = 0, n = 0, sref = 0;
+  let s = 0, sref = 0;
   for (let y = 40; y < H - 40; y++) for (let x = 40; x < W - 40; x++) {
     const d = warped.data[y * W + x]! - clean.data[y * W + x]!;
-    s += d * d; n++;
+    s += d * d;
     sref += (clean.data[y * W + x]! - 0.05) ** 2;
   }
   // Bilinear interpolation smooths a little; the residual must be small against the star signal.

@@ -2,12 +2,22 @@
 import type { RegisterCommands } from '../types.js';
 import { registerConfigCommands } from './config.js';
 import { registerRunsCommands } from './runs.js';
+import { registerRunCommand } from './run.js';
+import { registerDemoCommand } from './demo.js';
 import { registerMqttCommands } from './mqtt.js';
 import { registerHdrCommands } from './hdr.js';
+import { registerStackCommands } from './stack.js';
+import { registerDeviceCommands } from './devices.js';
+import { registerSimCommands } from '../../../hardware-mocks/cli.js';
 
 export const commandModules: RegisterCommands[] = [
+  registerRunCommand,
+  registerDemoCommand,
   registerConfigCommands,
   registerRunsCommands,
   registerMqttCommands,
   registerHdrCommands,
+  registerStackCommands,
+  registerDeviceCommands,
+  registerSimCommands,
 ];

@@ -11,6 +11,28 @@ export function warpBilinear(src: ImageF32, refToFrame: Mat3, out?: ImageF32): I
   const [a, b, c, e, f, g, p, q, r] = refToFrame as unknown as number[];
   const projective = Math.abs(p!) > 1e-12 || Math.abs(q!) > 1e-12;
   const W = dst.width, H = dst.height;
+  if (!projective && ch === 1) {
+    // Hot path (mono, affine): coordinates step linearly along a row; no division, no floor().
+    const A = a! / r!, B = b! / r!, C = c! / r!, E = e! / r!, F = f! / r!, G = g! / r!;
+    const xmax = w - 1, ymax = h - 1;
+    for (let y = 0; y < H; y++) {
+      let fx = B * y + C, fy = F * y + G;
+      let o = y * W;
+      for (let x = 0; x < W; x++, o++, fx += A, fy += E) {
+        if (fx >= 0 && fy >= 0 && fx < xmax && fy < ymax) {
+          const x0 = fx | 0, y0 = fy | 0;
+          const tx = fx - x0, ty = fy - y0;
+          const i = y0 * w + x0;
+          const top = s[i]! + (s[i + 1]! - s[i]!) * tx;
+          const bot = s[i + w]! + (s[i + w + 1]! - s[i + w]!) * tx;
+          d[o] = top + (bot - top) * ty;
+        } else if (fx >= 0 && fy >= 0 && fx <= xmax && fy <= ymax) {
+          d[o] = s[Math.round(fy) * w + Math.round(fx)]!;
+        } else d[o] = NaN;
+      }
+    }
+    return dst;
+  }
   for (let y = 0; y < H; y++) {
     let o = y * W * ch;
     for (let x = 0; x < W; x++, o += ch) {

@@ -1,0 +1,184 @@
+// `skyrig stack run DIR` / `skyrig stack watch DIR`: live stacking of a folder (the seed's
+// -mode 1 and -mode LOOP), with calibration masters, alignment, rejection and a saved state.
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import type { RegisterCommands } from '../types.js';
+import { createProgress } from '../progress.js';
+import { buildCalibration, listImages, type CombineMethod } from '../../../pipeline/calib/master.js';
+import { LiveStacker, parseMethod, type AlignMode, type FrameResult, type LiveStackOptions } from '../../../pipeline/stack/index.js';
+import { readFitsHeader, bytesPerSample } from '../../../pipeline/image/fits.js';
+import { isFitsPath } from '../../../pipeline/image/read.js';
+
+interface StackCliOptions {
+  out: string;
+  outputName: string;
+  method: string;
+  kappa: string;
+  align: AlignMode;
+  model: 'similarity' | 'affine';
+  reference: string;
+  restartOnDrift?: string;
+  number?: string;
+  reload?: boolean;
+  darks?: string;
+  flats?: string;
+  bias?: string;
+  darkMethod: CombineMethod;
+  hotSigma: string;
+  cosmetic?: string;
+  exposure?: string;
+  preview: 'jpg' | 'png';
+  minStars: string;
+  poll: string;
+}
+
+function positive(name: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${name}: expected a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+}
+
+export function parseReference(s: string): LiveStackOptions['reference'] {
+  if (s === 'first') return 'first';
+  const m = /^best:(\d+)$/.exec(s);
+  if (!m || Number(m[1]) < 1) throw new Error(`--reference: expected first or best:K, got "${s}"`);
+  return { best: Number(m[1]) };
+}
+
+async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
+  const methods = parseMethod(o.method);
+  const opts: LiveStackOptions = {
+    outDir: o.out,
+    outputName: o.outputName,
+    methods,
+    kappa: positive('--kappa', o.kappa),
+    align: o.align,
+    model: o.model,
+    reference: parseReference(o.reference),
+    restartOnDrift: positive('--restart-on-drift', o.restartOnDrift),
+    previewFormat: o.preview,
+    defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
+    rejection: { minStars: positive('--min-stars', o.minStars, true) },
+  };
+  if (o.darks || o.flats || o.bias) {
+    opts.calibration = await buildCalibration({
+      darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
+      hotSigma: Number(o.hotSigma), cosmeticSigma: o.cosmetic === undefined ? undefined : Number(o.cosmetic),
+    });
+  } else if (o.cosmetic !== undefined) {
+    opts.calibration = { cosmeticSigma: Number(o.cosmetic) };
+  }
+  return o.reload ? LiveStacker.reload(opts) : new LiveStacker(opts);
+}
+
+function describe(r: FrameResult): string {
+  const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  const name = basename(r.path);
+  if (!r.accepted) return `${name}: refused: ${r.reason}`;
+  return `${name}: #${r.frameCount} stars ${r.stars} hfr ${f(r.hfr)} shift ${f(r.shift, 1)} rot ${f(r.rotationDeg, 3)}° residual ${f(r.residual, 3)}${r.reason ? ` (${r.reason})` : ''}`;
+}
+
+function addStackOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--out <dir>', 'output folder (stack FITS, preview, metrics, state)')
+    .option('--output-name <name>', 'base name of the outputs', 'stack')
+    .addOption(new Option('--method <m>', 'ADD, ADD2, ADDMAX, ADDMAX2, ADDMEAN, ADDCOMP, ALL (the six), mean, sigma, max').default('sigma'))
+    .option('--kappa <k>', 'kappa for sigma clipping', '3')
+    .addOption(new Option('--align <mode>', 'alignment').choices(['star', 'ecc', 'phase', 'none']).default('star'))
+    .addOption(new Option('--model <m>', 'star alignment model').choices(['similarity', 'affine']).default('similarity'))
+    .option('--reference <ref>', 'reference frame: first or best:K (best of the first K)', 'first')
+    .option('--restart-on-drift <px>', 'start a new stack when the field moved further than this')
+    .option('--number <n>', 'only the last N frames')
+    .option('--reload', 'continue the stack saved in the output folder')
+    .option('--darks <dir>', 'dark frames')
+    .option('--flats <dir>', 'flat frames')
+    .option('--bias <dir>', 'bias frames')
+    .addOption(new Option('--dark-method <m>', 'combining calibration frames').choices(['median', 'sigma', 'mean', 'seed']).default('median'))
+    .option('--hot-sigma <k>', 'hot pixels in the master dark above median + k·σ (0 = off)', '8')
+    .option('--cosmetic <k>', 'fix isolated defects k·σ above their neighbours (default 10 without darks, off with darks)')
+    .option('--exposure <s>', 'exposure for frames whose header has none')
+    .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
+    .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8');
+}
+
+/** A file is complete when its size is unchanged across two polls and, for FITS, the data unit is all there. */
+async function isComplete(path: string, seen: Map<string, string>): Promise<boolean> {
+  const st = await stat(path).catch(() => null);
+  if (!st || !st.isFile()) return false;
+  const sig = `${st.size}:${st.mtimeMs}`;
+  const prev = seen.get(path);
+  seen.set(path, sig);
+  if (prev !== sig) return false;
+  if (isFitsPath(path)) {
+    try {
+      const h = await readFitsHeader(path);
+      return st.size >= h.dataOffset + h.width * h.height * h.planes * bytesPerSample(h.bitpix);
+    } catch {
+      return false; // header not complete yet
+    }
+  }
+  return st.size > 0;
+}
+
+export const registerStackCommands: RegisterCommands = (program) => {
+  const stack = program.command('stack').description('live stacking: calibrate, align, stack with rejection');
+
+  addStackOptions(stack.command('run <dir>').description('stack the frames in DIR (name order) and exit')).action(async (dir: string, o: StackCliOptions) => {
+    let files = await listImages(dir);
+    const n = positive('--number', o.number, true);
+    if (n) files = files.slice(-n);
+    const st = await stackerFrom(o);
+    files = files.filter((f) => !st.hasProcessed(f));
+    if (!files.length) throw new Error(`${dir}: no new image files to stack`);
+    const progress = createProgress('stack', files.length);
+    for (const f of files) {
+      const r = await st.push(f);
+      progress.tick(describe(r));
+      if (!process.stderr.isTTY && !r.accepted) process.stderr.write(`${describe(r)}\n`);
+    }
+    await st.finish();
+    progress.stop();
+    const refused = st.results.filter((r) => !r.accepted).length;
+    process.stdout.write(`stacked ${st.count} frame(s), ${refused} refused → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
+  });
+
+  addStackOptions(stack.command('watch <dir>').description('stack frames as they arrive in DIR until SIGINT/SIGTERM'))
+    .option('--poll <ms>', 'poll interval', '1000')
+    .action(async (dir: string, o: StackCliOptions) => {
+      const poll = positive('--poll', o.poll)!;
+      const st = await stackerFrom(o);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const seen = new Map<string, string>();
+      const n = positive('--number', o.number, true);
+      // --number N in watch mode: of the files already there, only the last N.
+      const skip = new Set<string>();
+      if (n) for (const f of (await listImages(dir)).slice(0, -n)) skip.add(f);
+      process.stderr.write(`watching ${dir} (Ctrl-C to stop)\n`);
+      try {
+        while (!stop.signal.aborted) {
+          for (const f of await listImages(dir)) {
+            if (stop.signal.aborted) break;
+            if (skip.has(f) || st.hasProcessed(f)) continue;
+            // Name order: stop at the first incomplete file so a later one is never taken before it.
+            if (!(await isComplete(f, seen))) break;
+            const r = await st.push(f);
+            process.stderr.write(`${describe(r)}\n`);
+          }
+          await new Promise<void>((res) => {
+            const timer = setTimeout(res, poll);
+            stop.signal.addEventListener('abort', () => { clearTimeout(timer); res(); }, { once: true });
+          });
+        }
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      await st.finish();
+      process.stdout.write(`stopped: stacked ${st.count} frame(s) → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
+    });
+};

@@ -1,0 +1,65 @@
+// The device commands as a user runs them: real `skyrig` processes on this machine, which has no
+// camera and no GPIO.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCaptureOptions } from '../../agent/cli/commands/devices.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function skyrig(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(root, 'bin', 'skyrig.js'), ...args], { env: { ...process.env, SKYRIG_FROM_SOURCE: '1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+test('skyrig doctor exits 0 on a machine with no hardware and says so', async (t) => {
+  const state = await tempDir(t);
+  const r = await skyrig(['doctor', '--state-dir', state, '--data-dir', state]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /no camera, GPIO or INDI device visible on this machine/);
+  t.regex(r.stdout, /\[ ok \] cameras \(gphoto2\)/);
+  const j = await skyrig(['doctor', '--json', '--state-dir', state, '--data-dir', state]);
+  const report = JSON.parse(j.stdout) as { ok: boolean; hardware: boolean; checks: { name: string; level: string }[] };
+  t.true(report.ok);
+  t.false(report.hardware);
+  t.true(report.checks.some((c) => c.name === 'disk' && c.level === 'ok'));
+});
+
+test('skyrig doctor fails (exit 1) when an INDI server it was told about is not there', async (t) => {
+  const state = await tempDir(t);
+  const r = await skyrig(['doctor', '--indi', '127.0.0.1:1', '--state-dir', state, '--data-dir', state]);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /\[FAIL\] indi server +INDI server 127\.0\.0\.1:1 not reachable/);
+  t.regex(r.stdout, /fix: start it: indiserver/);
+});
+
+test('skyrig capture with no camera plugged in fails in one line and writes nothing', async (t) => {
+  const out = await tempDir(t);
+  const r = await skyrig(['capture', '--camera', 'gphoto2://', '--exposure', '0.01', '--out', out, '--state-dir', out]);
+  t.is(r.code, 1);
+  t.is(r.stderr.trim().split('\n').filter((l) => l.startsWith('skyrig:')).length, 1);
+  t.regex(r.stderr, /skyrig: gphoto2:\/\/: no camera found by libgphoto2/);
+  t.deepEqual(await readdir(out), []);
+});
+
+test('skyrig focuser on a gpio-rail without GPIO says what is missing', async (t) => {
+  const state = await tempDir(t);
+  const r = await skyrig(['focuser', '--focuser', 'gpio-rail://?step=17&dir=27', '--status', '--state-dir', state]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /skyrig: GPIO: \/sys\/class\/gpio is not accessible/);
+});
+
+test('capture option errors name the option', (t) => {
+  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: 'abc', out: '/tmp/x' }), { message: '--exposure: expected seconds > 0, got "abc"' });
+  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: '1', count: '0', out: '/tmp/x' }), { message: /--count: expected a whole number ≥ 1/ });
+  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: '1', out: '/tmp/x', frameType: 'sky' }), { message: /--frame-type: expected one of light, dark, flat, bias/ });
+  t.throws(() => parseCaptureOptions({ exposure: '1', out: '/tmp/x' }), { message: /--camera: a device URL is required/ });
+  const o = parseCaptureOptions({ camera: 'gphoto2://', exposure: '2.5', iso: '800', count: '3', out: '/tmp/x' });
+  t.deepEqual([o.exposure, o.iso, o.count, o.frameType], [2.5, 800, 3, 'light']);
+});

@@ -1,0 +1,135 @@
+// The real `skyrig run` process against a real mosquitto: retained discovery and availability, a
+// command round trip that produces run and frame rows, a malformed command, and the last will on SIGKILL.
+import test from 'ava';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { buildDiscovery } from '../../agent/homeassistant/discovery.js';
+import { SqliteRunLog } from '../../agent/runlog/sqlite.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { tempDir } from '../helpers/tmp.js';
+import { spawnAgent, until, writeConfig } from '../helpers/agent-process.js';
+
+interface Observer {
+  retained: Map<string, Buffer>;
+  messages: { topic: string; payload: Buffer; retain: boolean }[];
+  client: mqtt.MqttClient;
+}
+
+async function observe(url: string, topics: string[]): Promise<Observer> {
+  const client = await mqtt.connectAsync(url, { clientId: `obs-${Math.random().toString(16).slice(2)}` });
+  const o: Observer = { retained: new Map(), messages: [], client };
+  client.on('message', (topic, payload, packet) => {
+    o.messages.push({ topic, payload, retain: packet.retain });
+    o.retained.set(topic, payload);
+  });
+  await client.subscribeAsync(topics, { qos: 1 });
+  return o;
+}
+
+test('agent process: discovery and availability retained, commands answered, last will on SIGKILL', async (t) => {
+  const broker = await startMosquitto(t);
+  const dir = await tempDir(t);
+  const config = await writeConfig(dir, {
+    station: { id: 'itest', name: 'Integration station' },
+    paths: { data_dir: join(dir, 'data') },
+    devices: { cameras: { cam: { url: 'sim://it?scene=sky&width=160&height=120' } } },
+    jobs: [{ name: 'snap', kind: 'capture', params: { exposure_s: 1 } }],
+    mqtt: { url: broker.url, keepalive: 2 },
+    retention: { min_free_mb: 1 },
+  });
+  const agent = spawnAgent(t, ['run', '--config', config]);
+  await agent.waitForLine(/agent ready/);
+  const obs = await observe(broker.url, ['homeassistant/#', 'skyrig/itest/#']);
+  t.teardown(() => obs.client.endAsync());
+
+  // Discovery: exactly what the pure builder produces for this station, retained.
+  const expected = buildDiscovery({
+    prefix: 'homeassistant',
+    baseTopic: 'skyrig',
+    stationId: 'itest',
+    stationName: 'Integration station',
+    swVersion: '0.1.0',
+    imageKinds: ['capture'],
+    jobs: ['snap'],
+  });
+  await until(() => expected.every((m) => obs.retained.has(m.topic)), 10000, 'all discovery configs');
+  for (const m of expected) t.deepEqual(JSON.parse(obs.retained.get(m.topic)!.toString()), m.payload, m.topic);
+  t.true(obs.messages.filter((m) => m.topic.startsWith('homeassistant/')).every((m) => m.retain));
+  await until(() => obs.retained.get('skyrig/itest/availability')?.toString() === 'online', 5000, 'online');
+  // State is retained JSON, coalesced: wait for the status fields to arrive.
+  const state = await until(() => {
+    const s = obs.retained.get('skyrig/itest/state');
+    const j = s ? JSON.parse(s.toString()) : null;
+    return j?.station ? j : null;
+  }, 5000, 'state with station');
+  t.is(typeof state.night, 'boolean');
+  t.is(typeof state.disk_free_pct, 'number');
+
+  // Command round trip: capture → reply with the run id; the run log has the run and its frame.
+  await obs.client.publishAsync('skyrig/itest/cmd/capture', JSON.stringify({ exposure_s: 2, request_id: 'r1' }), { qos: 1 });
+  const reply = JSON.parse(
+    (await until(() => obs.messages.find((m) => m.topic === 'skyrig/itest/cmd/capture/result')?.payload, 15000, 'capture reply')).toString(),
+  );
+  t.true(reply.ok, JSON.stringify(reply));
+  t.is(reply.id, 'r1');
+  const runId = reply.result.run_id as number;
+  const log = new SqliteRunLog(join(dir, 'data', 'skyrig.db'), { readonly: true });
+  const run = log.listRuns(10).find((r) => r.id === runId)!;
+  t.is(run.status, 'ok');
+  t.is(log.framesOf(runId).length, 1);
+  t.is(log.framesOf(runId)[0]!.exposureS, 2);
+  log.close();
+  await until(() => obs.retained.get('skyrig/itest/image/capture'), 5000, 'preview image');
+  t.is(obs.retained.get('skyrig/itest/image/capture')!.subarray(0, 2).toString('hex'), 'ffd8'); // JPEG
+  t.truthy(obs.messages.find((m) => m.topic === 'skyrig/itest/run/capture'));
+
+  // Malformed commands: error replies, nothing runs.
+  const before = obs.messages.length;
+  await obs.client.publishAsync('skyrig/itest/cmd/capture', '{"exposure_s": "long"}', { qos: 1 });
+  await obs.client.publishAsync('skyrig/itest/cmd/capture', 'not json', { qos: 1 });
+  const errors = await until(
+    () => {
+      const r = obs.messages.slice(before).filter((m) => m.topic === 'skyrig/itest/cmd/capture/result');
+      return r.length >= 2 ? r : null;
+    },
+    10000,
+    'two error replies',
+  );
+  for (const e of errors) t.false(JSON.parse(e.payload.toString()).ok);
+  t.regex(JSON.parse(errors[0]!.payload.toString()).error, /exposure_s/);
+  const log2 = new SqliteRunLog(join(dir, 'data', 'skyrig.db'), { readonly: true });
+  t.is(log2.listRuns(10).length, 1);
+  log2.close();
+
+  // SIGKILL: the broker publishes the last will.
+  agent.proc.kill('SIGKILL');
+  await until(() => obs.retained.get('skyrig/itest/availability')?.toString() === 'offline', 10000, 'offline from last will');
+  t.pass();
+});
+
+test('agent process: SIGTERM publishes offline and exits 0', async (t) => {
+  const broker = await startMosquitto(t);
+  const dir = await tempDir(t);
+  const config = await writeConfig(dir, {
+    station: { id: 'term' },
+    paths: { data_dir: join(dir, 'data') },
+    devices: { cameras: { cam: { url: 'sim://t?scene=sky&width=160&height=120&realtime=1' } } },
+    jobs: [{ name: 'long', kind: 'capture', every: '1h', params: { exposure_s: 30 } }],
+    mqtt: { url: broker.url, keepalive: 30 },
+    retention: { min_free_mb: 1 },
+  });
+  const agent = spawnAgent(t, ['run', '--config', config]);
+  await agent.waitForLine(/run started/);
+  const obs = await observe(broker.url, ['skyrig/term/availability']);
+  t.teardown(() => obs.client.endAsync());
+  await until(() => obs.retained.get('skyrig/term/availability')?.toString() === 'online', 5000, 'online');
+  const t0 = Date.now();
+  agent.proc.kill('SIGTERM');
+  const exit = await agent.exited;
+  t.is(exit.code, 0);
+  t.true(Date.now() - t0 < 10000, `stopped in ${Date.now() - t0} ms`);
+  await until(() => obs.retained.get('skyrig/term/availability')?.toString() === 'offline', 3000, 'offline');
+  const log = new SqliteRunLog(join(dir, 'data', 'skyrig.db'), { readonly: true });
+  t.is(log.listRuns(1)[0]!.status, 'aborted'); // the 30 s exposure was aborted, not waited for
+  log.close();
+});
