@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
 import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge.js';
-import { collapse, gaussianPyramid, laplacianPyramid, plane, type Plane } from './pyramid.js';
+import { collapse, gaussianPyramid, laplacianPyramid, plane, PlanePool, type Plane } from './pyramid.js';
 
 export interface MertensWeights {
   contrast: number;
@@ -53,27 +53,33 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS):
   return out;
 }
 
-/** Fuse N tiles (same size) → fused tile, pyramid depth `levels`. */
-export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS): Plane {
+/**
+ * Fuse N tiles (same size) → fused tile, pyramid depth `levels`. With a pool, every temporary comes
+ * from it and the caller releases them after copying the result out.
+ */
+export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS, pool?: PlanePool): Plane {
   const { w, h, c } = tiles[0]!;
   const weights = tiles.map((t) => fusionWeights(t, mw));
   const sum = new Float32Array(w * h);
   for (const wt of weights) for (let i = 0; i < sum.length; i++) sum[i] += wt[i]!;
   let result: Plane[] | null = null;
+  const scratch = pool ?? new PlanePool();
   for (let k = 0; k < tiles.length; k++) {
-    const wk = plane(w, h, 1);
+    const wk = scratch.get(w, h, 1, false);
     for (let i = 0; i < sum.length; i++) wk.data[i] = weights[k]![i]! / sum[i]!;
-    const gw = gaussianPyramid(wk, levels);
-    const li = laplacianPyramid(tiles[k]!, levels);
-    result ??= li.map((p) => plane(p.w, p.h, p.c));
+    const gw = gaussianPyramid(wk, levels, scratch);
+    const li = laplacianPyramid(tiles[k]!, levels, scratch);
+    // The result pyramid outlives the per-frame scratch: plain allocations (or the caller's pool).
+    result ??= li.map((p) => (pool ? pool.get(p.w, p.h, p.c) : plane(p.w, p.h, p.c)));
     for (let l = 0; l <= levels; l++) {
       const r = result[l]!.data;
       const band = li[l]!.data;
       const g = gw[l]!.data;
       for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
     }
+    if (!pool) scratch.releaseAll();
   }
-  return collapse(result!);
+  return collapse(result!, pool);
 }
 
 export function mertensGeometry(width: number, height: number, levels?: number): { levels: number; halo: number; stripRows: number; tileCols: number } {
@@ -118,9 +124,9 @@ class RowWindow {
       this.rows += b.rows;
     }
   }
-  tile(x0: number, x1: number, y0: number, y1: number): Plane {
+  tile(x0: number, x1: number, y0: number, y1: number, pool?: PlanePool): Plane {
     const { width, channels } = this.src;
-    const p = plane(x1 - x0, y1 - y0, channels);
+    const p = pool ? pool.get(x1 - x0, y1 - y0, channels, false) : plane(x1 - x0, y1 - y0, channels);
     const inv = 1 / this.scale;
     for (let y = y0; y < y1; y++) {
       const srcOff = ((y - this.y0) * width + x0) * channels;
@@ -154,6 +160,7 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
     const windows = sources.map((s) => new RowWindow(s, capacity, sixteen));
     const rowLen = width * channels;
     const strip = new Float32Array(geo.stripRows * rowLen);
+    const pool = new PlanePool();
     let saturated = 0;
     for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
       if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
@@ -165,11 +172,12 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
         const x1 = Math.min(width, x0 + geo.tileCols);
         const tx0 = Math.max(0, x0 - geo.halo);
         const tx1 = Math.min(width, x1 + geo.halo);
-        const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1)), geo.levels, options.mertens);
+        const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1, pool)), geo.levels, options.mertens, pool);
         for (let y = y0; y < y1; y++) {
           const src = ((y - wy0) * fused.w + (x0 - tx0)) * channels;
           strip.set(fused.data.subarray(src, src + (x1 - x0) * channels), ((y - y0) * width + x0) * channels);
         }
+        pool.releaseAll();
       }
       // Saturated = the darkest frame is clipped there (all frames are).
       const shortest = windows[0]!;
