@@ -57,29 +57,29 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS):
  * Fuse N tiles (same size) → fused tile, pyramid depth `levels`. With a pool, every temporary comes
  * from it and the caller releases them after copying the result out.
  */
-export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS, pool?: PlanePool): Plane {
+export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS, pool: PlanePool = new PlanePool()): Plane {
   const { w, h, c } = tiles[0]!;
   const weights = tiles.map((t) => fusionWeights(t, mw));
   const sum = new Float32Array(w * h);
   for (const wt of weights) for (let i = 0; i < sum.length; i++) sum[i] += wt[i]!;
-  let result: Plane[] | null = null;
-  const scratch = pool ?? new PlanePool();
+  // The blended pyramid lives across frames; each frame's pyramids are returned to the pool at once.
+  const result: Plane[] = [];
+  for (let l = 0, lw = w, lh = h; l <= levels; l++, lw = (lw + 1) >> 1, lh = (lh + 1) >> 1) result.push(pool.get(lw, lh, c));
   for (let k = 0; k < tiles.length; k++) {
-    const wk = scratch.get(w, h, 1, false);
+    const mark = pool.mark();
+    const wk = pool.get(w, h, 1, false);
     for (let i = 0; i < sum.length; i++) wk.data[i] = weights[k]![i]! / sum[i]!;
-    const gw = gaussianPyramid(wk, levels, scratch);
-    const li = laplacianPyramid(tiles[k]!, levels, scratch);
-    // The result pyramid outlives the per-frame scratch: plain allocations (or the caller's pool).
-    result ??= li.map((p) => (pool ? pool.get(p.w, p.h, p.c) : plane(p.w, p.h, p.c)));
+    const gw = gaussianPyramid(wk, levels, pool);
+    const li = laplacianPyramid(tiles[k]!, levels, pool);
     for (let l = 0; l <= levels; l++) {
       const r = result[l]!.data;
       const band = li[l]!.data;
       const g = gw[l]!.data;
       for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
     }
-    if (!pool) scratch.releaseAll();
+    pool.releaseTo(mark);
   }
-  return collapse(result!, pool);
+  return collapse(result, pool);
 }
 
 export function mertensGeometry(width: number, height: number, levels?: number): { levels: number; halo: number; stripRows: number; tileCols: number } {
@@ -161,6 +161,7 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
     const rowLen = width * channels;
     const strip = new Float32Array(geo.stripRows * rowLen);
     const pool = new PlanePool();
+    let lastTile: [number, number] = [0, 0];
     let saturated = 0;
     for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
       if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
@@ -172,6 +173,9 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
         const x1 = Math.min(width, x0 + geo.tileCols);
         const tx0 = Math.max(0, x0 - geo.halo);
         const tx1 = Math.min(width, x1 + geo.halo);
+        // Interior tiles share one size and reuse the pool's buffers; an edge tile's other size clears it.
+        if (tx1 - tx0 !== lastTile[0] || wy1 - wy0 !== lastTile[1]) pool.clear();
+        lastTile = [tx1 - tx0, wy1 - wy0];
         const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1, pool)), geo.levels, options.mertens, pool);
         for (let y = y0; y < y1; y++) {
           const src = ((y - wy0) * fused.w + (x0 - tx0)) * channels;

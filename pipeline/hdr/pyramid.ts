@@ -30,14 +30,24 @@ export class PlanePool {
     this.lent.push(data);
     return { w, h, c, data };
   }
-  /** Return every buffer handed out since the last release. */
-  releaseAll(): void {
-    for (const d of this.lent) {
+  /** A point to release back to (buffers lent later are returned by releaseTo). */
+  mark(): number {
+    return this.lent.length;
+  }
+  releaseTo(mark: number): void {
+    for (const d of this.lent.splice(mark)) {
       const list = this.free.get(d.length) ?? [];
       list.push(d);
       this.free.set(d.length, list);
     }
-    this.lent = [];
+  }
+  /** Return every buffer handed out. */
+  releaseAll(): void {
+    this.releaseTo(0);
+  }
+  /** Forget the free buffers (tile size changed: the old sizes will not come back soon). */
+  clear(): void {
+    this.free.clear();
   }
 }
 
