@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
+import { hasReadInto } from './lean-source.js';
 import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge.js';
 import { collapse, gaussianPyramid, laplacianPyramid, plane, PlanePool, type Plane } from './pyramid.js';
 
@@ -23,11 +24,11 @@ export const DEFAULT_MERTENS: MertensWeights = { contrast: 1, saturation: 1, exp
 const SIGMA2x2 = 2 * 0.2 * 0.2;
 
 /** Per-pixel fusion weight of one tile (OpenCV MergeMertens' measures). */
-export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS): Float32Array {
+export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS, pool?: PlanePool): Float32Array {
   const { w, h, c, data } = img;
-  const gray = new Float32Array(w * h);
+  const gray = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) gray[i] = c >= 3 ? 0.299 * data[i * c]! + 0.587 * data[i * c + 1]! + 0.114 * data[i * c + 2]! : data[i]!;
-  const out = new Float32Array(w * h);
+  const out = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const yu = y > 0 ? y - 1 : Math.min(1, h - 1);
     const yd = y < h - 1 ? y + 1 : Math.max(0, h - 2);
@@ -59,8 +60,8 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS):
  */
 export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS, pool: PlanePool = new PlanePool()): Plane {
   const { w, h, c } = tiles[0]!;
-  const weights = tiles.map((t) => fusionWeights(t, mw));
-  const sum = new Float32Array(w * h);
+  const weights = tiles.map((t) => fusionWeights(t, mw, pool));
+  const sum = pool.get(w, h, 1).data;
   for (const wt of weights) for (let i = 0; i < sum.length; i++) sum[i] += wt[i]!;
   // The blended pyramid lives across frames; each frame's pyramids are returned to the pool at once.
   const result: Plane[] = [];
@@ -112,10 +113,20 @@ class RowWindow {
       this.rows -= drop;
       this.y0 += drop;
     }
+    const src = this.src;
+    // Raw codes straight into the window when the decoder offers them at the window's depth.
+    const direct = hasReadInto(src) && src.codeLevels === this.scale + 1;
     while (this.y0 + this.rows < to) {
-      const b = await this.src.readRows(to - this.y0 - this.rows);
-      if (!b) throw new Error(`${this.src.path}: ended at row ${this.y0 + this.rows} of ${this.src.height} (truncated?)`);
       const base = this.rows * rowLen;
+      if (direct) {
+        const n = Math.min(8, to - this.y0 - this.rows);
+        this.buf.set(await src.readRowsCodes(n), base);
+        this.rows += n;
+        continue;
+      }
+      // Small batches: big per-call arrays would pile up as large-object garbage.
+      const b = await src.readRows(Math.min(8, to - this.y0 - this.rows));
+      if (!b) throw new Error(`${src.path}: ended at row ${this.y0 + this.rows} of ${src.height} (truncated?)`);
       const n = b.rows * rowLen;
       for (let i = 0; i < n; i++) {
         const v = b.data[i]!;
