@@ -63,3 +63,20 @@ test('capture option errors name the option', (t) => {
   const o = parseCaptureOptions({ camera: 'gphoto2://', exposure: '2.5', iso: '800', count: '3', out: '/tmp/x' });
   t.deepEqual([o.exposure, o.iso, o.count, o.frameType], [2.5, 800, 3, 'light']);
 });
+
+test('runCapture writes --count frames from a sim:// camera and prints each path', async (t) => {
+  const { runCapture } = await import('../../agent/cli/commands/devices.js');
+  const { createDriverContext } = await import('../../drivers/context.js');
+  const { memoryLogger } = await import('../../agent/log.js');
+  const out = await tempDir(t);
+  const ctx = createDriverContext({ log: memoryLogger(), stateDir: out });
+  const printed: string[] = [];
+  const frames = await runCapture(parseCaptureOptions({ camera: 'sim://clirig?seed=1', exposure: '0.5', count: '2', frameType: 'dark', out: join(out, 'spool') }), ctx, {
+    out: (l) => printed.push(l),
+    err: process.stderr,
+  });
+  t.is(frames.length, 2);
+  t.deepEqual(printed, frames.map((f) => f.path));
+  t.deepEqual((await readdir(join(out, 'spool'))).sort(), frames.map((f) => f.path.split('/').pop()).sort());
+  t.true(frames.every((f) => f.frameType === 'dark' && /\/dark_\d{8}T\d{6}Z_000[12]\.\w+$/.test(f.path)));
+});
