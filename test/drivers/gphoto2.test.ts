@@ -303,3 +303,18 @@ test('the real gphoto2 binding loads and lists no cameras on this machine; so do
   requireCommand('gphoto2', 'gphoto2');
   t.deepEqual(await cliBackend().list(), []);
 });
+
+test('bulb after the binding held the camera: a claim failure says how to free it', async (t) => {
+  const fake = new FakeBinding();
+  const runner: CliRunner = async () => ({ code: 1, stdout: '', stderr: "*** Error (-53: 'Could not claim the USB device') ***\n" });
+  const camera = new Gphoto2Camera('gphoto2://', { port: null }, {
+    backend: bindingBackend(fake.module()),
+    fallback: cliBackend(runner),
+    log: memoryLogger(),
+    probe: probeFrame,
+    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  const err = await t.throwsAsync(camera.capture({ exposureS: 300, outDir: await tempDir(t), fileStem: 'b' }), { instanceOf: DeviceError });
+  t.is((err as DeviceError).code, 'busy');
+  t.regex(err!.message, /opened through the binding .*--expose-gc or use gphoto2:\/\/\?backend=cli for bulb work/);
+});
