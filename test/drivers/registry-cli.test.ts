@@ -56,7 +56,9 @@ test('skyrig focuser on a gpio-rail without GPIO says what is missing', async (t
 });
 
 test('capture option errors name the option', (t) => {
-  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: 'abc', out: '/tmp/x' }), { message: '--exposure: expected seconds > 0, got "abc"' });
+  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: 'abc', out: '/tmp/x' }), { message: '--exposure: expected seconds > 0 (like 30, 0.004 or 1/250), got "abc"' });
+  t.is(parseCaptureOptions({ camera: 'sim://', exposure: '1/250', out: '/tmp/x' }).exposure, 0.004);
+  t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: '1/0', out: '/tmp/x' }), { message: /got "1\/0"/ });
   t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: '1', count: '0', out: '/tmp/x' }), { message: /--count: expected a whole number ≥ 1/ });
   t.throws(() => parseCaptureOptions({ camera: 'sim://', exposure: '1', out: '/tmp/x', frameType: 'sky' }), { message: /--frame-type: expected one of light, dark, flat, bias/ });
   t.throws(() => parseCaptureOptions({ exposure: '1', out: '/tmp/x' }), { message: /--camera: a device URL is required/ });

@@ -65,11 +65,17 @@ export function resolveDevice(
   );
 }
 
-function number(option: string, raw: string | undefined, check: (v: number) => boolean, want: string): number | undefined {
+function number(option: string, raw: string | undefined, check: (v: number) => boolean, want: string, shown = raw): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || !check(v)) throw new Error(`${option}: expected ${want}, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(v) || !check(v)) throw new Error(`${option}: expected ${want}, got "${shown}"`);
   return v;
+}
+
+/** "1/250" → "0.004" (shutter-speed style exposures); anything else unchanged. */
+function fraction(raw: string): string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)\s*$/.exec(raw);
+  return m && Number(m[2]) > 0 ? String(Number(m[1]) / Number(m[2])) : raw;
 }
 
 function contextFor(opts: { stateDir?: string; verbose?: boolean }, loaded: LoadedConfig | null, log?: Logger): DriverContext {
@@ -119,7 +125,7 @@ export function parseCaptureOptions(raw: Record<string, string | undefined>): Ca
   if (!FRAME_TYPES.includes(frameType)) throw new Error(`--frame-type: expected one of ${FRAME_TYPES.join(', ')}, got "${raw.frameType}"`);
   return {
     camera: raw.camera,
-    exposure: number('--exposure', raw.exposure ?? '', (v) => v > 0, 'seconds > 0')!,
+    exposure: number('--exposure', fraction(raw.exposure ?? ''), (v) => v > 0, 'seconds > 0 (like 30, 0.004 or 1/250)', raw.exposure)!,
     gain: number('--gain', raw.gain, (v) => v >= 0, 'a gain ≥ 0'),
     iso: number('--iso', raw.iso, (v) => v > 0, 'an ISO > 0'),
     count: number('--count', raw.count ?? '1', (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1')!,
