@@ -241,7 +241,10 @@ export async function runFocuser(opts: FocuserOptions, ctx: DriverContext, io: C
       await inner.home({ signal, timeoutMs });
     }
     const s = await status();
-    io.out(`position=${s.position} min=${s.min} max=${s.max} moving=${s.moving} temperature=${s.temperature ?? 'n/a'}`);
+    // A gpio-rail also knows whether it is homed and where it is in mm.
+    const rail = ('inner' in focuser ? (focuser as { inner: unknown }).inner : focuser) as { isHomed?: () => boolean; positionMm?: () => number | null };
+    const extra = typeof rail.isHomed === 'function' ? ` homed=${rail.isHomed()}${rail.positionMm?.() != null ? ` mm=${rail.positionMm()!.toFixed(3)}` : ''}` : '';
+    io.out(`position=${s.position} min=${s.min} max=${s.max} moving=${s.moving} temperature=${s.temperature ?? 'n/a'}${extra}`);
     return s;
   } finally {
     await focuser.disconnect().catch(() => {});
