@@ -3,7 +3,7 @@
 // over MQTT. The stack state lives beside the runs' products (`<products>/../livestack/state`),
 // so a restarted agent continues the same stack when started with `resume: true`.
 import { rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { JobContext, JobResult, JobRunner } from './types.js';
 import { buildCalibration, type CombineMethod } from '../../pipeline/calib/master.js';
 import { LiveStacker, parseMethod, StateError, type AlignMode, type FrameResult, type LiveStackOptions } from '../../pipeline/stack/index.js';
