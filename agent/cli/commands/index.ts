@@ -8,6 +8,7 @@ import { registerMqttCommands } from './mqtt.js';
 import { registerHdrCommands } from './hdr.js';
 import { registerStackCommands } from './stack.js';
 import { registerDeviceCommands } from './devices.js';
+import { registerFocusCommands } from './focus.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -18,4 +19,5 @@ export const commandModules: RegisterCommands[] = [
   registerHdrCommands,
   registerStackCommands,
   registerDeviceCommands,
+  registerFocusCommands,
 ];
