@@ -10,7 +10,7 @@
 //      it started and the error names the step.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Camera, Focuser } from '../../drivers/types.js';
+import type { Camera, CapturedFrame, Focuser } from '../../drivers/types.js';
 import { plotChart, type Series } from '../image/plot.js';
 import { readImage } from '../image/read.js';
 import { writeImage } from '../image/write.js';
@@ -41,6 +41,8 @@ export interface AutofocusOptions {
   plotPath?: string;
   signal?: AbortSignal;
   onPoint?: (p: FocusPoint) => void;
+  /** Capture through the caller (an agent job logs every frame); default camera.capture into outDir. */
+  capture?: (stem: string, position: number) => Promise<CapturedFrame>;
   /** Accepted distance between requested and reached position (steps). */
   tolerance: number;
 }
@@ -113,6 +115,9 @@ export async function autofocus(camera: Camera, focuser: Focuser, opts: Partial<
     throw new AutofocusError(step, message, at);
   };
 
+  const shoot = (stem: string, pos: number): Promise<CapturedFrame> =>
+    o.capture ? o.capture(stem, pos) : camera.capture({ exposureS: o.exposureS, gain: o.gain, outDir: o.outDir, fileStem: stem, signal: o.signal });
+
   const clamp = (p: number) => Math.min(limits.max, Math.max(limits.min, Math.round(p)));
 
   async function moveExact(target: number, step: string): Promise<number> {
@@ -153,7 +158,7 @@ export async function autofocus(camera: Camera, focuser: Focuser, opts: Partial<
       }
       let frame;
       try {
-        frame = await camera.capture({ exposureS: o.exposureS, gain: o.gain, outDir: o.outDir, fileStem: `af_${String(frameNo++).padStart(3, '0')}_${pos}`, signal: o.signal });
+        frame = await shoot(`af_${String(frameNo++).padStart(3, '0')}_${pos}`, pos);
       } catch (err) {
         if (o.signal?.aborted) throw err;
         return fail(step, `capture failed: ${(err as Error).message}`);
@@ -250,7 +255,7 @@ export async function autofocus(camera: Camera, focuser: Focuser, opts: Partial<
     throw err;
   }
   // One frame at the result, so callers get the value actually reached.
-  const check = await camera.capture({ exposureS: o.exposureS, gain: o.gain, outDir: o.outDir, fileStem: `af_final_${finalPos}`, signal: o.signal });
+  const check = await shoot(`af_final_${finalPos}`, finalPos);
   const value = (await measureFrame(check.path, o.measure)).value;
   const result: AutofocusResult = {
     position: finalPos,
