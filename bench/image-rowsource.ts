@@ -1,7 +1,7 @@
 // Decode a 6000×4000 frame by rows (openRowSource) vs whole through sharp; time and peak RSS per mode,
 // each mode in its own process under bench/run-with-rss.sh so the RSS figure is that mode's alone
 // (peak RSS is the larger of node and its decoder child). Modes: baseline (modules loaded, no decode),
-// rows (openRowSource, 64-row strips), rows-pngtopam (the netpbm decoder the native PNG reader
+// rows (openRowSource, 64-row strips), rows-into (the same, decoding into one reused buffer), rows-pngtopam (the netpbm decoder the native PNG reader
 // replaced), sharp-raw (one raw buffer at source depth), readImage (whole frame as Float32).
 //   npx tsx bench/image-rowsource.ts              generate frames (bench/out/) and run every mode
 //   node --import tsx bench/image-rowsource.ts --mode rows|sharp-raw|readImage FILE   one measurement
@@ -57,10 +57,11 @@ async function measure(mode: string, file: string): Promise<void> {
   if (mode === 'baseline') {
     // modules loaded, nothing decoded: the floor every other figure sits on
     px = 0;
-  } else if (mode === 'rows' || mode === 'rows-pngtopam') {
-    const src = mode === 'rows' ? await openRowSource(file) : await openDecoderSource(file, PNGTOPAM(file));
+  } else if (mode === 'rows' || mode === 'rows-into' || mode === 'rows-pngtopam') {
+    const src = mode === 'rows-pngtopam' ? await openDecoderSource(file, PNGTOPAM(file)) : await openRowSource(file);
+    const into = mode === 'rows-into' ? new Float32Array(64 * src.width * src.channels) : undefined;
     for (;;) {
-      const b = await src.readRows(64);
+      const b = await src.readRows(64, into);
       if (!b) break;
       for (let i = 0; i < b.data.length; i += 97) sum += b.data[i]!;
       px += b.rows * src.width;
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
   await generate(png, 'png16');
   console.log(`machine: ${process.arch}, node ${process.version}`);
   const runs: [string, string][] = [[jpg, 'baseline']];
-  for (const file of [jpg, png]) for (const mode of ['rows', 'sharp-raw', 'readImage']) runs.push([file, mode]);
+  for (const file of [jpg, png]) for (const mode of ['rows', 'rows-into', 'sharp-raw', 'readImage']) runs.push([file, mode]);
   runs.push([png, 'rows-pngtopam']);
   {
     for (const [file, mode] of runs) {

@@ -80,6 +80,13 @@ for (const c of cases) {
     t.is(src.bitDepth, c.depth ?? 8);
     const rows = await drain(src, 5);
     t.true(maxDiff(rows, whole.data) <= c.tol, `max diff ${maxDiff(rows, whole.data)}`);
+    // decoding into a caller's buffer gives the same rows
+    const again = await openRowSource(p);
+    const into = new Float32Array(61 * 6 * again.channels);
+    const viaInto = new Float32Array(rows.length);
+    for (let b = await again.readRows(6, into); b; b = await again.readRows(6, into)) viaInto.set(b.data, b.y0 * 61 * again.channels);
+    await again.close();
+    t.deepEqual(Array.from(viaInto), Array.from(rows));
     const gsrc = await openRowSource(p, { grayscale: true });
     t.is(gsrc.channels, 1);
     const g = await drain(gsrc, 8);
