@@ -80,7 +80,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
   // A 1 MB write-ahead lets file reads and inflate (both on the libuv pool) overlap instead of
   // ping-ponging one 64 KB piece at a time.
   const inflate: Inflate = createInflate({ chunkSize: 512 << 10, writableHighWaterMark: 1 << 20 } as ZlibOptions);
-  const reader = new StreamByteReader(inflate, 4 << 20);
+  const reader = new StreamByteReader(inflate, 1 << 20);
   const spp = SAMPLES[info.colorType]!;
   const bytesPerSample = info.bitDepth / 8;
   const bpp = spp * bytesPerSample;
