@@ -35,6 +35,11 @@ export interface RowSourceOptions {
   grayscale?: boolean;
   /** Debayer a mosaic FITS that carries a BAYERPAT card (bilinear) into RGB. */
   debayer?: boolean;
+  /**
+   * Camera RAW at half size (LibRaw/dcraw -h: each 2×2 CFA cell becomes one RGB pixel): the decoder
+   * peaks at ≈ 100 MB instead of ≈ 250 MB on a 24 MP frame.
+   */
+  rawHalfSize?: boolean;
 }
 
 export interface RowSink {
