@@ -26,6 +26,8 @@ export interface SimCameraConfig {
   bayer: BayerPattern | null;
   hotPixels: number;
   shutterClosed: boolean;
+  /** Frame indices that come out dark as if the shutter (or lens cap) were closed. */
+  closedFrames: ReadonlySet<number>;
   realtime: boolean;
   gainMax: number;
   sensor: SensorModel;
@@ -53,6 +55,7 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
     bayer: typeof bayer === 'string' ? (bayer as BayerPattern) : null,
     hotPixels: num0(p, 'hot_pixels', Math.round(area / 4000)),
     shutterClosed: p.get('shutter') === 'closed',
+    closedFrames: new Set((p.get('closed_frames') as number[] | undefined) ?? []),
     realtime: bool0(p, 'realtime', false),
     gainMax: num0(p, 'gain_max', 64),
     sensor: {
@@ -262,6 +265,7 @@ export class SimCamera implements Camera {
       const timestamp = this.rig.now();
       const frameIndex = this.rig.nextFrameIndex();
       const scene = this.sceneAt(timestamp);
+      const closed = c.shutterClosed || c.closedFrames.has(frameIndex);
       const check = () => {
         if (ctl.signal.aborted) throw new DeviceError('aborted', this.url, `exposure of frame ${frameIndex} aborted`);
       };
@@ -286,7 +290,7 @@ export class SimCamera implements Camera {
         frameType,
         exposureS,
         gain,
-        shutterClosed: c.shutterClosed,
+        shutterClosed: closed,
         defocusSteps,
         sensorTempC,
         sunAltitudeDeg: this.rig.sunAltitudeDeg(timestamp),
@@ -344,7 +348,7 @@ export class SimCamera implements Camera {
           starsDrawn: frame.stars.length,
           cloudCover: frame.cloudCover,
           trail: frame.trail,
-          shutterClosed: c.shutterClosed,
+          shutterClosed: closed,
           sensorTempC,
           ambientTempC: this.rig.ambientTemperature(timestamp),
           sunAltitudeDeg: this.rig.sunAltitudeDeg(timestamp),

@@ -70,6 +70,7 @@ export const PARAM_SPECS: Record<string, Spec> = {
   cloudy_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices that are overcast (comma list)' },
   trail_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices crossed by a satellite/plane trail (comma list)' },
   near_focus: { scope: 'rig', type: num(-1e6, 1e6), help: 'day scene: best-focus offset of the nearest ground (bottom row), steps' },
+  closed_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices shot with the shutter closed (comma list)' },
   shutter: { scope: 'camera', type: { kind: 'enum', values: ['open', 'closed'] }, help: 'closed: lights come out as darks' },
   read_noise: { scope: 'camera', type: num(0, 1000), help: 'read noise (e- rms)' },
   full_well: { scope: 'camera', type: num(100, 1e7), help: 'full-well capacity (e-)' },

@@ -192,8 +192,15 @@ test('clouds and a closed shutter: fewer stars, brighter or dark background', as
   t.true(median(cl.adu) > median(clear.adu) * 1.1, 'clouds reflect the sky glow');
   t.true(median(cloudPeaks.map((v, i) => v / clearPeaks[i]!)) < 0.8, 'stars dimmed by clouds');
   cam.setShutterClosed(true);
-  const capped = await readAdu((await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' })).path);
-  t.true(median(capped.adu) < 1000 + 10);
+  const capped = await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' });
+  t.true(median((await readAdu(capped.path)).adu) < 1000 + 10);
+  t.is(capped.meta.shutterClosed, true);
+  cam.setShutterClosed(false);
+  // closed_frames: the same failure at chosen frame indices of a sequence.
+  const seq = await camera(`seed=6&${START}&width=64&height=48&closed_frames=1`);
+  const meds = [];
+  for (let i = 0; i < 3; i++) meds.push(median((await readAdu((await seq.capture({ exposureS: 10, outDir: dir, fileStem: `s${i}` })).path)).adu));
+  t.true(meds[1]! < 1010 && meds[0]! > 1100 && meds[2]! > 1100, JSON.stringify(meds));
 });
 
 test('trail_frames: a satellite trail crosses exactly the listed frames', async (t) => {
