@@ -48,6 +48,7 @@ export const PARAM_SPECS: Record<string, Spec> = {
   scene: { scope: 'camera', type: { kind: 'enum', values: SCENES }, help: 'sky (stars), day (HDR landscape) or auto (sun altitude)' },
   width: { scope: 'camera', type: int(16, 20000), help: 'sensor width (px)' },
   height: { scope: 'camera', type: int(16, 20000), help: 'sensor height (px)' },
+  lens: { scope: 'camera', type: { kind: 'enum', values: ['rect', 'fisheye'] }, help: 'rect: drifting star field; fisheye: all-sky view of the real sky rotation (needs lat, lon)' },
   bayer: { scope: 'camera', type: { kind: 'enum', values: BAYER_PATTERNS }, help: 'colour filter mosaic of FITS output' },
   format: { scope: 'camera', type: { kind: 'enum', values: FORMATS }, help: 'file format written' },
   depth: { scope: 'camera', type: int(8, 16), help: 'PNG bit depth (8 or 16)' },
