@@ -1,6 +1,7 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
 import { mkdir, stat } from 'node:fs/promises';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFitsHeader } from '../pipeline/image/fits.js';
 import { isFitsPath } from '../pipeline/image/read.js';
 import type { Camera, Focuser } from '../drivers/types.js';
@@ -198,6 +199,14 @@ export class Agent {
     notifier.status(activity);
     publisher.state({ activity, current_run: runId });
     log.info('run started', { trigger: req.trigger });
+    // Longest event-loop stall during the run: above WatchdogSec/2 systemd would restart us, above
+    // 1.5×keepalive the broker would publish `offline`. Recorded so it shows up before it bites.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    const loopMetrics = () => {
+      loop.disable();
+      return { max_loop_block_ms: Math.round(loop.max / 1e6) };
+    };
     let outcome: RunOutcome;
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
@@ -227,7 +236,13 @@ export class Agent {
         minFreeMb: config.retention.min_free_mb,
       });
       const result = await this.d.runners[req.kind]!(ctx);
-      const metrics = { ...result.metrics, duration_s: (Date.now() - started) / 1000, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+      const metrics = {
+        ...result.metrics,
+        duration_s: (Date.now() - started) / 1000,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...loopMetrics(),
+      };
+      if (metrics.max_loop_block_ms > 10_000) log.warn('a pipeline step blocked the event loop', { max_loop_block_ms: metrics.max_loop_block_ms });
       // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
       const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
       runlog.finishRun(runId, status, { metrics });
@@ -237,7 +252,7 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000 } });
+      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
       runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });

@@ -1,5 +1,8 @@
 // Decode a 6000×4000 frame by rows (openRowSource) vs whole through sharp; time and peak RSS per mode,
-// each mode in its own process under bench/run-with-rss.sh so the RSS figure is that mode's alone.
+// each mode in its own process under bench/run-with-rss.sh so the RSS figure is that mode's alone
+// (peak RSS is the larger of node and its decoder child). Modes: baseline (modules loaded, no decode),
+// rows (openRowSource, 64-row strips), rows-pngtopam (the netpbm decoder the native PNG reader
+// replaced), sharp-raw (one raw buffer at source depth), readImage (whole frame as Float32).
 //   npx tsx bench/image-rowsource.ts              generate frames (bench/out/) and run every mode
 //   node --import tsx bench/image-rowsource.ts --mode rows|sharp-raw|readImage FILE   one measurement
 import { execFileSync } from 'node:child_process';
@@ -9,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { openRowSink, openRowSource } from '../pipeline/image/rows.js';
 import { readImage } from '../pipeline/image/read.js';
+import { openDecoderSource } from '../pipeline/image/decoder-source.js';
+import { PNGTOPAM } from '../pipeline/image/row-source.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = resolve(here, 'out');
@@ -49,8 +54,11 @@ async function measure(mode: string, file: string): Promise<void> {
   const t0 = performance.now();
   let sum = 0;
   let px = 0;
-  if (mode === 'rows') {
-    const src = await openRowSource(file);
+  if (mode === 'baseline') {
+    // modules loaded, nothing decoded: the floor every other figure sits on
+    px = 0;
+  } else if (mode === 'rows' || mode === 'rows-pngtopam') {
+    const src = mode === 'rows' ? await openRowSource(file) : await openDecoderSource(file, PNGTOPAM(file));
     for (;;) {
       const b = await src.readRows(64);
       if (!b) break;
@@ -72,7 +80,7 @@ async function measure(mode: string, file: string): Promise<void> {
     px = img.width * img.height;
   } else throw new Error(`unknown mode ${mode}`);
   const s = (performance.now() - t0) / 1000;
-  console.log(`${mode.padEnd(9)} ${file.split('/').pop()!.padEnd(12)} ${(px / 1e6).toFixed(1)} MP  ${s.toFixed(2)} s  (${(px / 1e6 / s).toFixed(1)} MP/s, checksum ${sum.toFixed(0)})`);
+  console.log(`${mode.padEnd(13)} ${file.split('/').pop()!.padEnd(12)} ${(px / 1e6).toFixed(1)} MP  ${s.toFixed(2)} s  (${px ? (px / 1e6 / s).toFixed(1) : '-'} MP/s, checksum ${sum.toFixed(0)})`);
 }
 
 async function main(): Promise<void> {
@@ -87,8 +95,11 @@ async function main(): Promise<void> {
   await generate(jpg, 'jpeg');
   await generate(png, 'png16');
   console.log(`machine: ${process.arch}, node ${process.version}`);
-  for (const file of [jpg, png]) {
-    for (const mode of ['rows', 'sharp-raw', 'readImage']) {
+  const runs: [string, string][] = [[jpg, 'baseline']];
+  for (const file of [jpg, png]) for (const mode of ['rows', 'sharp-raw', 'readImage']) runs.push([file, mode]);
+  runs.push([png, 'rows-pngtopam']);
+  {
+    for (const [file, mode] of runs) {
       const out = execFileSync('bash', [join(here, 'run-with-rss.sh'), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--mode', mode, file], {
         encoding: 'utf8',
       });

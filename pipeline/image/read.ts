@@ -9,6 +9,7 @@ import { bayerPatternFromCards, debayerImage } from './debayer.js';
 import { readRadiance } from './radiance.js';
 import { RAW_EXTENSIONS, openRowSource } from './row-source.js';
 import type { RowSource } from './rows.js';
+import { assertNotLogLuv, readTiffLayoutOf } from './tiff-rows.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
 
 export const FITS_EXTENSIONS = new Set(['.fits', '.fit', '.fts']);
@@ -60,6 +61,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
       throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
     });
     if (st.size === 0) throw new ImageFormatError(path, 'empty file');
+    if (['.tif', '.tiff'].includes(extname(path).toLowerCase())) assertNotLogLuv(await readTiffLayoutOf(path), path);
     try {
       // failOn 'truncated' makes sharp reject a cut-off JPEG instead of returning grey rows.
       const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });

@@ -6,7 +6,7 @@ import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
 import { readImage, toGray } from './read.js';
 import { readRadiance } from './radiance.js';
-import { openTiffRowSource } from './tiff-rows.js';
+import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
@@ -103,9 +103,13 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
     }
     case 'tiff': {
-      // uncompressed strips (incl. float) natively; compressed/tiled/planar through tifftopnm
+      // uncompressed strips (incl. float) natively; compressed/tiled/planar integer through
+      // tifftopnm; compressed float, LogLuv or signed samples whole through sharp
       const native = await openTiffRowSource(path, opts);
-      return native ?? openDecoderSource(path, TIFFTOPNM(path), opts);
+      if (!('stripOffsets' in native)) return native;
+      if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
+      const img = await readImage(path, opts);
+      return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
       return openDecoderSource(path, rawDecoder(path), opts);

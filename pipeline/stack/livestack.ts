@@ -393,9 +393,8 @@ export class LiveStacker {
       t = performance.now();
       this.records.push(r); // saved with the state; record() must not add it again
       this.processed.add(basename(base.path));
-      await this.save();
+      await this.save(ms);
       this.records.pop();
-      ms.save = performance.now() - t;
     }
     return r;
   }
@@ -456,18 +455,24 @@ export class LiveStacker {
     return s ? encodePreviewJpeg(autoStretch(s, { maxSize: maxSize * 2 }), maxSize) : null;
   }
 
-  /** Write every product (FITS masters, previews, metrics) and the state. */
-  async save(): Promise<void> {
+  /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
+  async save(ms: Record<string, number> = {}): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
+    let t = performance.now();
+    const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
     if (this.geom && this.frameCount > 0) {
       for (const a of this.accs) {
         const img = this.stacked(a.method)!;
         await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
+        lap('fits');
         await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
+        lap('preview');
       }
     }
     await this.writeMetrics();
+    lap('metrics');
     await this.saveState();
+    lap('state');
   }
 
   private fitsCards(method: StackMethod): ImageMeta {

@@ -2,7 +2,6 @@
 // the agent goes on; a full disk refuses captures naming the folder; a live stack holds the camera.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { validateConfig, resolvePaths } from '../../agent/config/load.js';
 import type { ConfigInput } from '../../agent/config/schema.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -30,10 +29,10 @@ async function boot(t: import('ava').ExecutionContext, extra: Partial<ConfigInpu
     station: { id: 'unit' },
     paths: { data_dir: dir },
     devices: {
-      cameras: { sky: { url: 'sim://u?scene=sky&width=200&height=150&seed=3' }, broken: { url: 'indi://127.0.0.1:1/Nothing' } },
+      cameras: { sky: { url: 'sim://u?scene=sky&width=320&height=240&seed=3' }, broken: { url: 'indi://127.0.0.1:1/Nothing' } },
     },
     jobs: [
-      { name: 'snap', kind: 'capture', camera: 'sky', params: { exposures: [5, 10] } },
+      { name: 'snap', kind: 'capture', camera: 'sky', params: { exposures: [10, 20] } },
       { name: 'bad', kind: 'capture', camera: 'broken', params: {} },
       { name: 'eaa', kind: 'livestack', camera: 'sky', params: { exposure_s: 5 } },
     ],
@@ -57,7 +56,7 @@ test('a capture run logs frames with stats, a preview product, and publishes sta
   const runId = reply.result!.run_id as number;
   const frames = rt.runlog.framesOf(runId);
   t.is(frames.length, 2);
-  t.deepEqual(frames.map((f) => f.exposureS), [5, 10]);
+  t.deepEqual(frames.map((f) => f.exposureS), [10, 20]);
   for (const f of frames) {
     t.true(existsSync(f.path));
     t.regex(f.sha256, /^[0-9a-f]{64}$/);

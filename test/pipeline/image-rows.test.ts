@@ -232,6 +232,19 @@ test.serial('sink abort deletes the temp file, keeps the old file, and kills the
   t.deepEqual(await readdir(dir), ['keep.jpg']);
 });
 
+test('closing a PNG source mid-stream returns promptly and frees the file', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'big.png');
+  await writeImage(p, synth(900, 700, 3, 16), { depth: 16 });
+  const src = await openRowSource(p);
+  const b = await src.readRows(2);
+  t.is(b!.rows, 2);
+  const t0 = Date.now();
+  await src.close();
+  t.true(Date.now() - t0 < 2000);
+  await t.throwsAsync(src.readRows(1), { message: /row source is closed/ });
+});
+
 test('sink refuses wrong strips and an incomplete image', async (t) => {
   const dir = await tempDir(t);
   const p = join(dir, 'x.fits');

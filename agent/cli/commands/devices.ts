@@ -182,10 +182,14 @@ export async function runFocuser(opts: FocuserOptions, ctx: DriverContext, io: C
   };
   const timeoutMs = opts.timeoutS ? opts.timeoutS * 1000 : undefined;
   try {
-    await focuser.connect();
     const a = opts.action;
+    // A gpio-rail is aborted through the process moving it (which waits until that one has let go),
+    // before this one opens the lines.
+    const railAbort = a.kind === 'abort' && opts.focuser.trim().toLowerCase().startsWith('gpio-rail:');
+    if (railAbort) await focuser.abort();
+    await focuser.connect();
     if (a.kind === 'abort') {
-      await focuser.abort();
+      if (!railAbort) await focuser.abort();
     } else if (a.kind === 'to' || a.kind === 'by') {
       const target = a.kind === 'to' ? a.position : (await focuser.position()) + a.delta;
       await focuser.moveTo(target, { signal, timeoutMs });
