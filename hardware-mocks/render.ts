@@ -8,7 +8,7 @@ import type { BayerPattern, PsfName, ResponseName, SimFormat } from './params.js
 import { fwhmAt, gaussianBlur, stampStar, variableBlur, type DefocusModel, FWHM_PER_SIGMA } from './psf.js';
 import { Rng, STREAM, fbm, mixSeed } from './random.js';
 import { applyResponse } from './response.js';
-import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type HotPixels, type SensorModel } from './sensor.js';
+import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type DarkSignal, type HotPixels, type SensorModel } from './sensor.js';
 import { starsInFrame, type FrameStar, type FrameTransform, type StarFieldOptions } from './stars.js';
 
 export interface SkyModel {
@@ -237,22 +237,29 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     }
   }
 
-  let dark: Float32Array | null = null;
-  if (inp.frameType !== 'bias') {
-    const scale = 2 ** ((inp.sensorTempC - 20) / 6); // hot pixels follow the same doubling as dark current
-    dark = new Float32Array(W * H).fill(darkRateAt(inp.sensor, inp.sensorTempC));
-    for (let k = 0; k < inp.fixed.hot.index.length; k++) dark[inp.fixed.hot.index[k]!] += inp.fixed.hot.rate[k]! * scale;
-  }
-
   const roi = inp.roi ?? { x: 0, y: 0, width: W, height: H };
   const b = inp.binning;
   const cropped = cropBin(rate, W, ch, roi, b);
-  const croppedDark = dark ? cropBin(dark, W, 1, roi, b) : null;
   const outW = Math.floor(roi.width / b);
   const outH = Math.floor(roi.height / b);
+  let dark: DarkSignal | null = null;
+  if (inp.frameType !== 'bias') {
+    const scale = 2 ** ((inp.sensorTempC - 20) / 6); // hot pixels follow the same doubling as dark current
+    const hot = new Map<number, number>();
+    for (let k = 0; k < inp.fixed.hot.index.length; k++) {
+      const i = inp.fixed.hot.index[k]!;
+      const ox = Math.floor(((i % W) - roi.x) / b);
+      const oy = Math.floor((Math.floor(i / W) - roi.y) / b);
+      if (ox < 0 || oy < 0 || ox >= outW || oy >= outH) continue;
+      const o = oy * outW + ox;
+      hot.set(o, (hot.get(o) ?? 0) + inp.fixed.hot.rate[k]! * scale);
+    }
+    const hotIndex = Uint32Array.from([...hot.keys()].sort((p, q) => p - q));
+    dark = { uniform: darkRateAt(inp.sensor, inp.sensorTempC) * b * b, hotIndex, hotRate: Float32Array.from(hotIndex, (o) => hot.get(o)!) };
+  }
   const rng = new Rng(mixSeed(inp.seed, STREAM.noise, inp.frameIndex));
   const exposureS = inp.frameType === 'bias' ? 0 : inp.exposureS;
-  const adu = exposeToAdu({ rate: cropped, channels: ch, dark: croppedDark, exposureS, gain: inp.gain, model: inp.sensor, rng, check: inp.check });
+  const adu = exposeToAdu({ rate: cropped, channels: ch, dark, exposureS, gain: inp.gain, model: inp.sensor, rng, check: inp.check });
   // A mosaic keeps its pattern only if the crop starts on an even pixel and nothing was binned.
   let bayer: BayerPattern | null = null;
   if (cfa && inp.bayer && b === 1) bayer = shiftPattern(inp.bayer, roi.x & 1, roi.y & 1);
