@@ -258,3 +258,26 @@ test('ISO 3200 among ISO 6400: half the background, same stars', async (t) => {
   const err = await t.throwsAsync(cam.capture({ exposureS: 1, iso: 12800, outDir: dir, fileStem: 'c' }));
   t.regex(err!.message, /iso=12800 outside gain 1\.\.64/);
 });
+
+test('binning sums 2×2 pixels; ROI crops in full-frame pixels; bad requests name the field', async (t) => {
+  const dir = await tempDir(t);
+  const cam = await camera(`seed=8&${START}&width=128&height=96&vignette=0&stars=0`);
+  const full = await cam.capture({ exposureS: 20, outDir: dir, fileStem: 'full' });
+  const bin = await cam.capture({ exposureS: 20, binning: 2, outDir: dir, fileStem: 'bin' });
+  const roi = await cam.capture({ exposureS: 20, roi: { x: 10, y: 20, width: 50, height: 30 }, outDir: dir, fileStem: 'roi' });
+  t.deepEqual([bin.width, bin.height], [64, 48]);
+  t.deepEqual([roi.width, roi.height], [50, 30]);
+  const bgFull = median((await readAdu(full.path)).adu) - 1000;
+  const bgBin = median((await readAdu(bin.path)).adu) - 1000;
+  t.true(Math.abs(bgBin / bgFull - 4) < 0.3, `binned/full background ${bgBin / bgFull}`);
+  const bad = async (req: Partial<Parameters<typeof cam.capture>[0]>, re: RegExp) => {
+    const err = await t.throwsAsync(cam.capture({ exposureS: 1, outDir: dir, fileStem: 'x', ...req }));
+    t.regex(err!.message, re);
+  };
+  await bad({ exposureS: 0 }, /exposureS=0 outside/);
+  await bad({ gain: 0.5 }, /gain=0.5 outside gain 1\.\.64/);
+  await bad({ binning: 5 }, /binning=5 not offered/);
+  await bad({ roi: { x: 100, y: 0, width: 50, height: 10 } }, /roi .* outside the 128×96 sensor/);
+  await cam.disconnect();
+  await bad({}, /not connected/);
+});
