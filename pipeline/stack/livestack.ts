@@ -9,7 +9,7 @@ import { toGray } from '../image/read.js';
 import { encodePreviewJpeg, writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 import { calibrate, CalibrationError, type Calibration } from '../calib/apply.js';
-import { debayerBilinear } from '../calib/bayer.js';
+import { debayerImage } from '../image/debayer.js';
 import { loadFrame, type LoadedFrame } from '../calib/load.js';
 import { detectStarsWithBackground, summarizeStars, type Star } from '../stars/detect.js';
 import { eccAlign } from './align/ecc.js';
@@ -254,7 +254,7 @@ export class LiveStacker {
     let t = performance.now();
     const cfa = frame.bayer ? 2 : 1;
     if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
-    const img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
+    const img = frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
