@@ -22,6 +22,7 @@ import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type Rejec
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
 import { writeFitsFloat } from './output.js';
+import { plotFrameMetrics } from './metrics-plot.js';
 
 export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
 
@@ -470,6 +471,7 @@ export class LiveStacker {
       }
     }
     await this.writeMetrics();
+    await writeImage(join(this.opts.outDir, `${this.opts.outputName}-frames.png`), plotFrameMetrics(this.records));
     lap('metrics');
     await this.saveState();
     lap('state');
