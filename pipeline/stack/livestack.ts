@@ -270,7 +270,7 @@ export class LiveStacker {
     const det = detectStarsWithBackground(gray, { maxStars: 300 });
     let max = 0;
     for (let i = 0; i < gray.data.length; i++) { const v = gray.data[i]!; if (v > max) max = v; }
-    const q = frameQuality(summarizeStars(det.stars), det.background, max);
+    const q = frameQuality(summarizeStars(det.stars), det.background, max, det.stars);
     ms.detect = performance.now() - t;
     const base = { seq, path, exposureS, date, stars: q.stars, hfr: q.hfr, fwhm: q.fwhm, background: q.background, noise: q.noise, ms };
     const verdict = judgeFrame(q, this.history, this.opts.align === 'star', this.opts.rejection);
