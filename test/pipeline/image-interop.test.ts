@@ -158,3 +158,27 @@ print(json.dumps([str(a.dtype), list(a.shape), float(np.asarray(a, np.float64).s
     t.true(Math.abs(sum - data.reduce((a, b) => a + b, 0)) < 1e-3 * w * h);
   }
 });
+
+test("OpenCV's float TIFFs: uncompressed reads natively, LogLuv (its default) is refused in one line", async (t) => {
+  const dir = await tempDir(t);
+  const plain = join(dir, 'plain.tif');
+  const logluv = join(dir, 'logluv.tif');
+  python(
+    `import cv2, numpy as np, sys
+a = np.zeros((12, 20, 3), np.float32); a[:, :, 2] = 0.5; a[:, :, 1] = 0.25; a[:, :, 0] = 2.0
+cv2.imwrite(sys.argv[1], a, [cv2.IMWRITE_TIFF_COMPRESSION, 1]); cv2.imwrite(sys.argv[2], a)`,
+    [plain, logluv],
+  );
+  const { openRowSource } = await import('../../pipeline/image/rows.js');
+  const { readImage } = await import('../../pipeline/image/read.js');
+  const src = await openRowSource(plain);
+  t.is(src.bitDepth, 32);
+  const b = await src.readRows(100);
+  await src.close();
+  t.is(b!.rows, 12);
+  t.deepEqual(Array.from(b!.data.subarray(0, 3)), [0.5, 0.25, 2]); // OpenCV writes BGR arrays as RGB
+  for (const open of [() => openRowSource(logluv), () => readImage(logluv)]) {
+    const err = await t.throwsAsync(open());
+    t.regex(err!.message, /logluv\.tif: LogLuv \(SGILog\) TIFF is not supported/);
+  }
+});
