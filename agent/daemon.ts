@@ -1,6 +1,8 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
 import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFitsHeader } from '../pipeline/image/fits.js';
 import { isFitsPath } from '../pipeline/image/read.js';
 import type { Camera, Focuser } from '../drivers/types.js';
@@ -123,6 +125,7 @@ export class Agent {
       log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
     }
     runlog.addEvent('info', 'agent started', { pid: process.pid });
+    this.resumeLiveStack();
     await this.publishStatus('idle');
     this.scheduler.start();
     this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
@@ -137,6 +140,19 @@ export class Agent {
       jobs: this.d.config.jobs.filter((j) => j.enabled).map((j) => j.name).join(',') || 'none',
       db: this.d.paths.database,
     });
+  }
+
+  /** A live stack that the last stop (SIGTERM, crash, power cut) interrupted picks up its saved stack. */
+  private resumeLiveStack(): void {
+    const last = this.d.runlog.lastRunOf('livestack');
+    if (!last || last.status !== 'aborted') return;
+    const job = this.d.config.jobs.find((j) => j.name === last.job && j.kind === 'livestack');
+    const { trigger: _trigger, ...params } = last.params;
+    const req: JobRequest = job
+      ? this.requestFor(job, 'startup', { ...params, resume: true })
+      : { kind: 'livestack', params: { ...params, resume: true }, trigger: 'startup' };
+    this.d.log.info('resuming the live stack interrupted by the last stop', { previous_run: last.id });
+    this.submit(req).catch((err) => this.d.log.warn('live stack not resumed', { error: err }));
   }
 
   get busy(): boolean {
@@ -198,10 +214,20 @@ export class Agent {
     notifier.status(activity);
     publisher.state({ activity, current_run: runId });
     log.info('run started', { trigger: req.trigger });
+    // Longest event-loop stall during the run: above WatchdogSec/2 systemd would restart us, above
+    // 1.5×keepalive the broker would publish `offline`. Recorded so it shows up before it bites.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
+    const loopMetrics = () => {
+      loop.disable();
+      return { max_loop_block_ms: Math.round(loop.max / 1e6) };
+    };
     let outcome: RunOutcome;
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
       const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      const stateDir = join(this.d.paths.stateDir, 'jobs', req.name ?? req.kind);
+      await mkdir(stateDir, { recursive: true });
       const camera = await devices.camera(cameraName);
       const focuser = focuserName ? await devices.focuser(focuserName) : undefined;
       const ctx = createJobContext({
@@ -212,6 +238,7 @@ export class Agent {
         focuser,
         spoolDir,
         productsDir,
+        stateDir,
         runlog,
         log,
         signal: abort.signal,
@@ -227,7 +254,13 @@ export class Agent {
         minFreeMb: config.retention.min_free_mb,
       });
       const result = await this.d.runners[req.kind]!(ctx);
-      const metrics = { ...result.metrics, duration_s: (Date.now() - started) / 1000, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) };
+      const metrics = {
+        ...result.metrics,
+        duration_s: (Date.now() - started) / 1000,
+        peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+        ...loopMetrics(),
+      };
+      if (metrics.max_loop_block_ms > 10_000) log.warn('a pipeline step blocked the event loop', { max_loop_block_ms: metrics.max_loop_block_ms });
       // A job that returns after a stop command (live stack) ended normally; after SIGTERM it did not.
       const status = abort.signal.aborted && this.stopping ? 'aborted' : 'ok';
       runlog.finishRun(runId, status, { metrics });
@@ -237,7 +270,7 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000 } });
+      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
       runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });

@@ -2,7 +2,6 @@
 // the agent goes on; a full disk refuses captures naming the folder; a live stack holds the camera.
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { validateConfig, resolvePaths } from '../../agent/config/load.js';
 import type { ConfigInput } from '../../agent/config/schema.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -24,16 +23,16 @@ function recordingNotifier(): Notifier & { sent: string[] } {
   };
 }
 
-async function boot(t: import('ava').ExecutionContext, extra: Partial<ConfigInput> = {}) {
-  const dir = await tempDir(t);
+async function boot(t: import('ava').ExecutionContext, extra: Partial<ConfigInput> = {}, existingDir?: string) {
+  const dir = existingDir ?? (await tempDir(t));
   const config = validateConfig({
     station: { id: 'unit' },
     paths: { data_dir: dir },
     devices: {
-      cameras: { sky: { url: 'sim://u?scene=sky&width=200&height=150&seed=3' }, broken: { url: 'indi://127.0.0.1:1/Nothing' } },
+      cameras: { sky: { url: 'sim://u?scene=sky&width=320&height=240&seed=3' }, broken: { url: 'indi://127.0.0.1:1/Nothing' } },
     },
     jobs: [
-      { name: 'snap', kind: 'capture', camera: 'sky', params: { exposures: [5, 10] } },
+      { name: 'snap', kind: 'capture', camera: 'sky', params: { exposures: [10, 20] } },
       { name: 'bad', kind: 'capture', camera: 'broken', params: {} },
       { name: 'eaa', kind: 'livestack', camera: 'sky', params: { exposure_s: 5 } },
     ],
@@ -57,7 +56,7 @@ test('a capture run logs frames with stats, a preview product, and publishes sta
   const runId = reply.result!.run_id as number;
   const frames = rt.runlog.framesOf(runId);
   t.is(frames.length, 2);
-  t.deepEqual(frames.map((f) => f.exposureS), [5, 10]);
+  t.deepEqual(frames.map((f) => f.exposureS), [10, 20]);
   for (const f of frames) {
     t.true(existsSync(f.path));
     t.regex(f.sha256, /^[0-9a-f]{64}$/);
@@ -121,4 +120,29 @@ test('unknown job and command names are refused with what exists', async (t) => 
   t.false(r.ok);
   t.regex(r.error!, /no job named "nope" \(have: snap, bad, eaa\)/);
   t.false((await rt.agent.command('explode', {})).ok);
+});
+
+test('a live stack interrupted by a stop resumes its saved stack when the agent starts again', async (t) => {
+  const first = await boot(t);
+  const start = await first.rt.agent.command('livestack_start', {});
+  const runId = start.result!.run_id as number;
+  while (first.rt.runlog.framesOf(runId).length < 3) await new Promise((r) => setTimeout(r, 50));
+  await first.rt.shutdown(); // what SIGTERM does
+  const second = await boot(t, {}, first.dir);
+  const before = second.rt.runlog.listRuns(10).find((r) => r.id === runId)!;
+  t.is(before.status, 'aborted');
+  let resumed: number | undefined;
+  while (!resumed) {
+    resumed = second.rt.agent.currentRun?.kind === 'livestack' ? second.rt.agent.currentRun.runId : undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.not(resumed, runId);
+  while (second.rt.runlog.framesOf(resumed).length < 2) await new Promise((r) => setTimeout(r, 50));
+  second.rt.agent.stopCurrent('livestack');
+  await second.rt.agent.whenIdle();
+  const run = second.rt.runlog.listRuns(10).find((r) => r.id === resumed)!;
+  t.is(run.params.resume, true);
+  t.is(run.status, 'ok');
+  // The stack carried on: more frames combined than this run shot.
+  t.true((run.metrics.stack_frames as number) > run.frameCount, JSON.stringify(run.metrics));
 });

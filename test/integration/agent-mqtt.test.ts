@@ -48,7 +48,6 @@ test('agent process: discovery and availability retained, commands answered, las
     baseTopic: 'skyrig',
     stationId: 'itest',
     stationName: 'Integration station',
-    model: 'skyrig agent',
     swVersion: '0.1.0',
     imageKinds: ['capture'],
     jobs: ['snap'],

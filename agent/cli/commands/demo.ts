@@ -65,7 +65,7 @@ export function demoConfig(o: DemoOptions, mqttUrl: string | null): ConfigInput 
       { name: 'focus-bracket', kind: 'focusbracket', camera: 'sky', focuser: 'rail', params: { exposure_s: 2, positions: 5, step: 60 } },
       { name: 'eaa', kind: 'livestack', camera: 'sky', params: { exposure_s: 10, method: 'sigma', max_frames: 6 } },
     ],
-    mqtt: mqttUrl ? { enabled: true, url: mqttUrl, keepalive: 10 } : { enabled: false },
+    mqtt: mqttUrl ? { enabled: true, url: mqttUrl, keepalive: 30 } : { enabled: false },
     retention: { frames_days: 7, min_free_mb: 50 },
     log: { level: 'info' },
   };
