@@ -344,3 +344,22 @@ test('command-line backend reads config in two runs and sets values verbatim', a
   await session.setConfig('shutterspeed', '30');
   t.deepEqual(runs[2], ['--port', 'usb:001,004', '--set-config-value', 'shutterspeed=30'], '"30" is 30 s, never choice #30');
 });
+
+test('doctor lists detected cameras with their URLs and flags a USB node this user cannot open', async (t) => {
+  const { gphoto2Checks } = await import('../../drivers/gphoto2/doctor.js');
+  const usb = await tempDir(t);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(usb, '001'));
+  await writeFile(join(usb, '001', '004'), '');
+  const runner: CliRunner = async (args) =>
+    args.includes('--auto-detect')
+      ? { code: 0, stdout: 'Model                          Port\n------------------------------\nCanon EOS 600D                 usb:001,004\nNikon DSC D7000                usb:001,009\n', stderr: '' }
+      : { code: 1, stdout: '', stderr: '' };
+  const checks = await gphoto2Checks(runner, usb);
+  const cams = checks.find((c) => c.name === 'cameras (gphoto2)')!;
+  t.true(cams.hardware);
+  t.regex(cams.message, /Canon EOS 600D at usb:001,004 → gphoto2:\/\/usb:001,004; Nikon DSC D7000 at usb:001,009/);
+  const access = checks.filter((c) => c.name === 'camera access');
+  t.is(access.length, 1, 'the node that exists is accessible (tests run as its owner); the missing one is flagged');
+  t.regex(access[0].message, /Nikon DSC D7000: no read\/write access to .*001\/009/);
+});
