@@ -96,6 +96,7 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
     const [f, m] = levels[levels.length - 1]!;
     levels.push([halve(f), halve(m)]);
   }
+  const identityEcc = correlation(levels[0]![0], levels[0]![1], IDENTITY);
   let m: Affine = [...IDENTITY];
   let ecc = 0;
   for (let li = levels.length - 1; li >= 0; li--) {
@@ -136,7 +137,25 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
       if (Math.abs(dp[2]!) + Math.abs(dp[5]!) < 1e-3 && Math.abs(dp[0]!) + Math.abs(dp[4]!) < 1e-4) break;
     }
   }
-  return { m, ecc };
+  // Frames at different focus differ in blur, which can pull the fit a little: keep a transform only
+  // when it clearly beats no transform.
+  const finalEcc = correlation(levels[0]![0], levels[0]![1], m);
+  if (!(finalEcc > identityEcc + 1e-3)) return { m: [...IDENTITY], ecc: identityEcc };
+  return { m, ecc: finalEcc };
+}
+
+function correlation(F: SmallGray, M: SmallGray, m: Affine): number {
+  let sFF = 0, sMM = 0, sFM = 0;
+  for (let y = 2; y < F.h - 2; y++) {
+    for (let x = 2; x < F.w - 2; x++) {
+      const [u, v] = apply(m, x, y);
+      const iv = sample(M, u, v);
+      if (Number.isNaN(iv)) continue;
+      const fv = F.data[y * F.w + x]!;
+      sFF += fv * fv; sMM += iv * iv; sFM += fv * iv;
+    }
+  }
+  return sFM / Math.sqrt(sFF * sMM + 1e-12);
 }
 
 /** Scale a transform estimated on images downscaled by `s` (small = full * s) to full resolution. */

@@ -14,6 +14,9 @@ import { denoise, sharpen } from './post.js';
 import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
 import { LogHistogram } from './quantiles.js';
 
+/** Long side of the grayscale copies alignment is estimated on. */
+const ALIGN_SIZE = 640;
+
 export type StackAlgorithm = 'pyramid' | 'depthmap';
 
 export interface StackOptions {
@@ -191,9 +194,9 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
   const n = infos.length;
   const d: Affine[] = [[...IDENTITY]];
   const ecc: number[] = [1];
-  let prev = await smallGray(infos[0]!.path, 800);
+  let prev = await smallGray(infos[0]!.path, ALIGN_SIZE);
   for (let k = 1; k < n; k++) {
-    const cur = await smallGray(infos[k]!.path, 800);
+    const cur = await smallGray(infos[k]!.path, ALIGN_SIZE);
     if (o.align) {
       // moving = frame k, fixed = frame k-1: m maps frame k-1 coordinates to frame k coordinates.
       const r = estimateAffine(prev.gray, cur.gray);
@@ -206,7 +209,10 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
     prev = cur;
     o.onProgress?.(`${label}: align frame ${k + 1}`, 0, 0);
   }
-  return { transforms: chainToReference(d, Math.floor((n - 1) / 2)), ecc };
+  // Transforms that move no pixel by more than a quarter pixel are dropped: resampling would blur
+  // more than such a misalignment does.
+  const transforms = chainToReference(d, Math.floor((n - 1) / 2)).map((t) => (maxDisplacement(t, infos[0]!.width, infos[0]!.height) < 0.25 ? [...IDENTITY] as Affine : t));
+  return { transforms, ecc };
 }
 
 /** Band height that keeps the per-band working set within the memory limit. */
@@ -388,4 +394,13 @@ export function spliceExif(jpeg: Buffer, exif: Buffer): Buffer {
   seg[1] = 0xe1;
   seg.writeUInt16BE(exif.length + 2, 2);
   return Buffer.concat([jpeg.subarray(0, 2), seg, exif, jpeg.subarray(2)]);
+}
+
+function maxDisplacement(t: Affine, w: number, h: number): number {
+  let m = 0;
+  for (const [x, y] of [[0, 0], [w, 0], [0, h], [w, h]] as const) {
+    const u = t[0] * x + t[1] * y + t[2], v = t[3] * x + t[4] * y + t[5];
+    m = Math.max(m, Math.hypot(u - x, v - y));
+  }
+  return m;
 }
