@@ -257,6 +257,8 @@ async function loadRgb8(path: string): Promise<{ data: Uint8Array; channels: num
 
 async function writePng(path: string, data: Uint8Array, w: number, h: number, channels: number): Promise<void> {
   await withAtomicPath(path, async (tmp) => {
-    await sharp(data, { raw: { width: w, height: h, channels: channels as 1 | 3 }, limitInputPixels: false }).png({ compressionLevel: 3 }).toFile(tmp);
+    let s = sharp(data, { raw: { width: w, height: h, channels: channels as 1 | 3 }, limitInputPixels: false });
+    if (channels === 1) s = s.toColourspace('b-w'); // a grey PNG, not grey-in-RGB
+    await s.png({ compressionLevel: 3 }).toFile(tmp);
   });
 }
