@@ -98,7 +98,6 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
   }
   const identityEcc = correlation(levels[0]![0], levels[0]![1], IDENTITY);
   let m: Affine = [...IDENTITY];
-  let ecc = 0;
   for (let li = levels.length - 1; li >= 0; li--) {
     const [F, M] = levels[li]!;
     if (li < levels.length - 1) m = [m[0], m[1], m[2] * 2, m[3], m[4], m[5] * 2];
@@ -107,7 +106,6 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
     for (let it = 0; it < iterations; it++) {
       const H = new Float64Array(36);
       const b = new Float64Array(6);
-      let sFF = 0, sMM = 0, sFM = 0, n = 0;
       for (let y = 2; y < F.h - 2; y += step) {
         for (let x = 2; x < F.w - 2; x += step) {
           const [u, v] = apply(m, x, y);
@@ -124,10 +122,8 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
             b[i]! += J[i]! * err;
             for (let j = 0; j < 6; j++) H[i * 6 + j]! += J[i]! * J[j]!;
           }
-          sFF += fv * fv; sMM += iv * iv; sFM += fv * iv; n++;
         }
       }
-      ecc = n > 0 ? sFM / Math.sqrt(sFF * sMM + 1e-12) : 0;
       const dp = solve6(H, b);
       if (!dp) break;
       // Parameters were in centred, scaled coordinates: convert the increment to pixel terms.

@@ -13,7 +13,7 @@ import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
 import { overlayHeat } from './colormap.js';
 import { gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
-import { finishDensity, impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
+import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
 import { bandFromPlane, loadGrayPlane, type Band, type GrayPlane } from './plane.js';
 import { LogHistogram } from './quantiles.js';

@@ -75,7 +75,7 @@ test('autofocus job: best position and HFR, V-curve product, state published; sk
   t.is(h.published.state.focus_position, res.metrics.best_position);
   t.is(h.published.state.hfr, res.metrics.hfr);
   const frames = h.runlog.framesOf(h.runId);
-  t.is(frames.length, res.metrics.frames);
+  t.is(frames.length, res.metrics.frames as number);
   t.true(frames.every((f) => typeof f.focusPosition === 'number'));
 
   const again = await harness(t, 'autofocus', { exposure_s: 5, only_if_hfr_above: 3 }, 'sim://afj2?seed=3&width=320&height=240');
