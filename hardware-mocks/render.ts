@@ -158,7 +158,9 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   const { width: W, height: H } = inp.sensor;
   const ch = inp.channels;
   const cfa = ch === 1 && inp.bayer ? cfaIndices(inp.bayer) : undefined;
-  const rate = new Float32Array(W * H * ch);
+  const photonsDay = inp.frameType === 'light' && !inp.shutterClosed && inp.scene === 'day';
+  // An RGB day frame is built in its radiance buffer (saves a full-size float image on big frames).
+  let rate: Float32Array = photonsDay && ch === 3 ? new Float32Array(0) : new Float32Array(W * H * ch);
   const transform = frameTransform(inp.sky, inp.seed, W, H, inp.scene === 'sky' && !inp.allSky ? inp.frameIndex : 0);
   const geo = inp.allSky ? allSkyGeometry(W, H) : null;
   const fwhmPx = fwhmAt(inp.optics.defocus, inp.defocusSteps);
@@ -222,10 +224,11 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
       for (let x = 0; x < W; x++) {
         const f = illum[y * W + x]!;
         const i = y * W + x;
-        if (ch === 3) for (let c = 0; c < 3; c++) rate[i * 3 + c] = rad[i * 3 + c]! * f;
+        if (ch === 3) for (let c = 0; c < 3; c++) rad[i * 3 + c] = rad[i * 3 + c]! * f;
         else rate[i] = cfaColour([rad[i * 3]!, rad[i * 3 + 1]!, rad[i * 3 + 2]!], x, y) * f;
       }
     }
+    if (ch === 3) rate = rad;
   } else if (inp.frameType === 'flat') {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
