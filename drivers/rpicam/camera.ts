@@ -91,8 +91,9 @@ export class RpicamCamera implements Camera {
 
   private async doConnect(): Promise<void> {
     this.bin = await this.resolveBinary();
-    this.supported = await this.probeHelp(this.bin);
-    const res = await this.run(['--list-cameras', '-v'], 30_000);
+    // --help never opens the camera, so it can run beside the listing.
+    const [supported, res] = await Promise.all([this.probeHelp(this.bin), this.run(['--list-cameras', '-v'], 30_000)]);
+    this.supported = supported;
     if (res.stopped === 'timeout') throw new DeviceError('timeout', this.device, `${this.binName()} --list-cameras did not answer within 30 s; the camera stack may be hung (reboot)`);
     if (saysNoCameras(res.stdout) || (res.code === 0 && !parseListCameras(res.stdout).length)) {
       throw new DeviceError(
