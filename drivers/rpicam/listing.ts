@@ -178,7 +178,6 @@ export const KNOWN_SENSORS: Record<string, SensorFacts> = {
   imx219: { name: 'Raspberry Pi Camera Module 2', maxExposureS: 11.76, minExposureS: 13e-6, gain: { min: 1, max: 10.667 } },
   imx296: { name: 'Raspberry Pi Global Shutter Camera', maxExposureS: 15.5, minExposureS: 29e-6, gain: { min: 1, max: 251.19 } },
   ov5647: { name: 'Raspberry Pi Camera Module 1', maxExposureS: 0.97, minExposureS: 130e-6, gain: { min: 1, max: 63.9 } },
-  imx500: { name: 'Raspberry Pi AI Camera', maxExposureS: 2.1, minExposureS: 27e-6, gain: { min: 1, max: 22.26 } },
 };
 
 /** imx708_wide_noir → imx708. */

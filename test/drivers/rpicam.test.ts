@@ -15,6 +15,7 @@ import { exposureLimits, gainLimits, parseListCameras } from '../../drivers/rpic
 import { buildStillArgs, parseHelpOptions, parseRpicamUrl } from '../../drivers/rpicam/options.js';
 import { classifyFailure, parseStillMetadata } from '../../drivers/rpicam/output.js';
 import { DeviceError } from '../../drivers/types.js';
+import { readImage } from '../../pipeline/image/read.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -463,5 +464,10 @@ test('factory: createRpicamCamera(url, ctx) captures through bin=', async (t) =>
   const frame = await cam.capture({ exposureS: 0.01, outDir: join(dir, 'spool'), fileStem: 'f' });
   t.is(frame.bayer, 'RGGB');
   t.deepEqual(frame.meta.sensorMode, { width: 64, height: 48, bits: 12 });
+  // The frame decodes through the pipeline's camera-RAW path (dcraw_emu / dcraw).
+  requireCommand('dcraw_emu', 'libraw-bin');
+  const img = await readImage(frame.path);
+  t.deepEqual([img.width, img.height, img.channels], [64, 48, 3]);
+  t.true(img.data.some((v) => v > 0));
   await cam.disconnect();
 });
