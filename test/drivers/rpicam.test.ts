@@ -10,6 +10,7 @@ import { memoryLogger } from '../../agent/log.js';
 import { createDriverContext } from '../../drivers/context.js';
 import { RpicamCamera, findStillBinary, type RpicamDeps } from '../../drivers/rpicam/camera.js';
 import { readDngInfo, readDngMosaic } from '../../drivers/rpicam/dng.js';
+import { rpicamChecks } from '../../drivers/rpicam/doctor.js';
 import { createRpicamCamera } from '../../drivers/rpicam/index.js';
 import { exposureLimits, gainLimits, parseListCameras } from '../../drivers/rpicam/listing.js';
 import { buildStillArgs, parseHelpOptions, parseRpicamUrl } from '../../drivers/rpicam/options.js';
@@ -470,4 +471,21 @@ test('factory: createRpicamCamera(url, ctx) captures through bin=', async (t) =>
   t.deepEqual([img.width, img.height, img.channels], [64, 48, 3]);
   t.true(img.data.some((v) => v > 0));
   await cam.disconnect();
+});
+
+test('doctor: lists the sensor with its rpicam:// URL, flags camera programs, and is quiet off a Pi', async (t) => {
+  const dir = await tempDir(t);
+  await symlink(FAKE, join(dir, 'rpicam-still'));
+  const checks = await rpicamChecks({ searchPath: dir, dev: join(dir, 'nodev'), listProcesses: async () => ['4242 rpicam-hello -t 0'] });
+  const cam = checks.find((c) => c.name === 'pi camera')!;
+  t.is(cam.level, 'ok');
+  t.true(cam.hardware);
+  t.is(cam.message, 'rpicam-still: 0: imx477 (Raspberry Pi HQ Camera) 4056x3040 12-bit RGGB, exposures up to 667.23 s → rpicam://0');
+  const users = checks.find((c) => c.name === 'pi camera users')!;
+  t.is(users.level, 'warn');
+  t.regex(users.message, /4242 rpicam-hello/);
+  const none = await rpicamChecks({ searchPath: dir, dev: join(dir, 'nodev'), env: { FAKE_RPICAM_FAIL: 'nocamera' }, listProcesses: async () => [] });
+  t.deepEqual(none.map((c) => [c.name, c.level, c.message]), [['pi camera', 'ok', 'rpicam-still lists no cameras']]);
+  const offPi = await rpicamChecks({ searchPath: join(dir, 'nowhere') });
+  t.deepEqual(offPi.map((c) => [c.level, c.fix]), [['ok', 'apt install rpicam-apps']]);
 });
