@@ -53,6 +53,8 @@ const T = {
 
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4 };
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 type Ifd = Map<number, (number | string)[]>;
 
 class TiffReader {
@@ -68,6 +70,12 @@ class TiffReader {
     const buf = Buffer.alloc(len);
     await this.fh.read(buf, 0, len, pos);
     return buf;
+  }
+
+  async readInto(target: Uint8Array, at: number, len: number, pos: number): Promise<void> {
+    if (pos < 0 || pos + len > this.size) throw new Error(`${this.path}: truncated DNG (needs bytes ${pos}..${pos + len}, file has ${this.size})`);
+    const { bytesRead } = await this.fh.read(target, at, len, pos);
+    if (bytesRead !== len) throw new Error(`${this.path}: short read at ${pos} (${bytesRead} of ${len} bytes)`);
   }
 
   u16(b: Buffer, o: number): number {
@@ -236,13 +244,15 @@ export async function readDngMosaic(path: string, info?: DngInfo): Promise<{ inf
   }
   return withReader(path, async (r) => {
     const data = new Uint16Array(dng.width * dng.height);
+    // Read the strips straight into the sample array: no intermediate buffer, no per-sample copy.
+    const bytes = new Uint8Array(data.buffer);
     let at = 0;
     for (let s = 0; s < dng.stripOffsets.length && at < expected; s++) {
       const len = Math.min(dng.stripByteCounts[s], expected - at);
-      const buf = await r.bytes(dng.stripOffsets[s], len);
-      for (let k = 0; k + 1 < len; k += 2) data[(at + k) >> 1] = dng.littleEndian ? buf.readUInt16LE(k) : buf.readUInt16BE(k);
+      await r.readInto(bytes, at, len, dng.stripOffsets[s]);
       at += len;
     }
+    if (dng.littleEndian !== HOST_LITTLE_ENDIAN) Buffer.from(data.buffer).swap16();
     return { info: dng, data };
   });
 }
