@@ -236,11 +236,17 @@ export class RpicamCamera implements Camera {
     if (this.current) throw new DeviceError('busy', this.device, 'a capture is already running on this camera');
     const { gain, mode } = this.validate(request);
     if (request.signal?.aborted) throw new DeviceError('aborted', this.device, 'capture aborted before it started');
+    // Claimed before the first await, so two overlapping calls cannot both start a process.
     const ac = new AbortController();
     this.current = ac;
+    try {
+      await mkdir(request.outDir, { recursive: true });
+    } catch (err) {
+      this.current = null;
+      throw new DeviceError('io', this.device, `cannot create the spool directory ${request.outDir}: ${(err as Error).message}`);
+    }
     const onAbort = () => ac.abort();
     request.signal?.addEventListener('abort', onAbort, { once: true });
-    await mkdir(request.outDir, { recursive: true });
     // Short relative temp name, run in outDir: rpicam-still builds the output name in a 128-byte
     // buffer, so a long spool path would be cut short.
     const stem = `.rpicam-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -274,7 +280,8 @@ export class RpicamCamera implements Camera {
       return await this.collect(request, { tmpJpg, tmpDng, res, gain, timestamp, args });
     } catch (err) {
       await cleanup();
-      throw err;
+      if (err instanceof DeviceError) throw err;
+      throw new DeviceError('io', this.device, `storing the frame in ${request.outDir} failed: ${(err as Error).message}`, { cause: err });
     } finally {
       request.signal?.removeEventListener('abort', onAbort);
       this.current = null;

@@ -489,3 +489,17 @@ test('doctor: lists the sensor with its rpicam:// URL, flags camera programs, an
   const offPi = await rpicamChecks({ searchPath: join(dir, 'nowhere') });
   t.deepEqual(offPi.map((c) => [c.level, c.fix]), [['ok', 'apt install rpicam-apps']]);
 });
+
+test('camera: overlapping captures are refused as busy; an unwritable spool is an io error', async (t) => {
+  const { cam, out } = await rig(t);
+  await cam.connect();
+  const first = cam.capture({ exposureS: 0.3, outDir: out, fileStem: 'a' });
+  const second = (await t.throwsAsync(cam.capture({ exposureS: 0.3, outDir: out, fileStem: 'b' }))) as DeviceError;
+  t.is(second.code, 'busy');
+  t.is((await first).path, join(out, 'a.dng'));
+  await writeFile(join(out, 'file'), 'x');
+  const e = (await t.throwsAsync(cam.capture({ exposureS: 0.01, outDir: join(out, 'file', 'sub'), fileStem: 'c' }))) as DeviceError;
+  t.is(e.code, 'io');
+  t.regex(e.message, /cannot create the spool directory .*file\/sub/);
+  t.is((await cam.capture({ exposureS: 0.01, outDir: out, fileStem: 'd' })).format, 'raw');
+});
