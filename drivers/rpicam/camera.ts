@@ -204,7 +204,9 @@ export class RpicamCamera implements Camera {
       throw new DeviceError('invalid', this.device, `exposure ${e} s is shorter than the ${this.sensorName(cam)} allows: min ${round(lim.minS * 1e6)} µs`);
     }
     const range = gainLimits(cam);
-    const gain = request.gain ?? range?.min ?? 1;
+    // No gain, or 0 (the lowest gain on INDI/ZWO cameras; "auto" to rpicam-still, which
+    // --immediate cannot use): the sensor's base analogue gain.
+    const gain = request.gain === undefined || request.gain === 0 ? (range?.min ?? 1) : request.gain;
     if (!Number.isFinite(gain) || gain <= 0) throw new DeviceError('invalid', this.device, `gain must be a positive analogue gain, got ${gain}`);
     if (range && (gain < range.min - 1e-6 || gain > range.max + 1e-6)) {
       throw new DeviceError('invalid', this.device, `gain ${gain} is outside the ${cam.model} analogue gain range ${round(range.min)}..${round(range.max)}`);

@@ -325,7 +325,7 @@ test('camera: capture maps the request, keeps the DNG as the frame and the JPEG 
   t.regex(arg('-o'), /^\.rpicam-\d+-\w+\.jpg$/);
 });
 
-test('camera: raw=0 gives the JPEG as the frame; default gain is the sensor minimum', async (t) => {
+test('camera: raw=0 gives the JPEG as the frame; no gain or gain 0 is the sensor minimum', async (t) => {
   const { cam, out, runs } = await rig(t, 'rpicam://0?raw=0');
   const frame = await cam.capture({ exposureS: 0.05, outDir: out, fileStem: 'day' });
   t.deepEqual([frame.format, frame.width, frame.height, frame.channels, frame.bitDepth], ['jpeg', 32, 24, 3, 8]);
@@ -333,6 +333,11 @@ test('camera: raw=0 gives the JPEG as the frame; default gain is the sensor mini
   const capture = (await runs()).find((r) => r.argv.includes('--shutter'))!;
   t.false(capture.argv.includes('--raw'));
   t.is(capture.argv[capture.argv.indexOf('--gain') + 1], '1');
+  // gain 0 (lowest gain elsewhere, "auto" to rpicam-still) is the sensor's base gain too.
+  const v3 = await rig(t, 'rpicam://0?raw=0', { FAKE_RPICAM_SENSOR: 'imx708' });
+  await v3.cam.capture({ exposureS: 0.05, gain: 0, outDir: v3.out, fileStem: 'g0' });
+  const c3 = (await v3.runs()).find((r) => r.argv.includes('--shutter'))!;
+  t.is(c3.argv[c3.argv.indexOf('--gain') + 1], '1.112');
 });
 
 test('camera: binning 2 selects the 2×2 binned 12-bit mode', async (t) => {
