@@ -16,6 +16,10 @@ import type { RowBatch, RowSource } from '../image/rows.js';
 export interface LeanRowSource extends RowSource {
   /** Decode the next `rows` rows into dst at element offset `offset` (exactly `rows`, or throws). */
   readRowsInto(rows: number, dst: Float32Array, offset?: number): Promise<void>;
+  /** 256 (8-bit) or 65536 (16-bit) when rows can be read as raw integer codes, else null. */
+  readonly codeLevels: 256 | 65536 | null;
+  /** The next `rows` rows as raw codes (no float conversion), valid until the next read. */
+  readRowsCodes(rows: number): Promise<Uint8Array | Uint16Array>;
 }
 
 /** Pulls exact byte counts from a paused stream. */
@@ -137,7 +141,8 @@ export async function openLeanDecoderSource(path: string, spec: DecoderSpec): Pr
   let y = 0;
   let scratch = new Uint8Array(0);
 
-  const readRowsInto = async (rows: number, dst: Float32Array, offset = 0): Promise<void> => {
+  /** Pull the next `rows` rows' bytes into `scratch`; returns the byte count. */
+  const pull = async (rows: number): Promise<number> => {
     if (closed) throw fail('row source is closed');
     if (y + rows > h.height) throw fail(`asked for rows ${y}..${y + rows} of ${h.height}`);
     const need = rows * rowBytes;
@@ -167,8 +172,25 @@ export async function openLeanDecoderSource(path: string, spec: DecoderSpec): Pr
     }
     if (scratch.length < need) scratch = new Uint8Array(need);
     reader.take(need, scratch);
-    pnmToFloat(h, scratch, rows * h.width, offset === 0 ? dst : dst.subarray(offset), channels);
     y += rows;
+    return need;
+  };
+
+  const readRowsInto = async (rows: number, dst: Float32Array, offset = 0): Promise<void> => {
+    await pull(rows);
+    pnmToFloat(h, scratch, rows * h.width, offset === 0 ? dst : dst.subarray(offset), channels);
+  };
+
+  const codeLevels = (h.depth === 1 || h.depth === 3) && (h.maxval === 255 || h.maxval === 65535) ? (h.maxval === 255 ? 256 : 65536) : null;
+  let codes16 = new Uint16Array(0);
+  const readRowsCodes = async (rows: number): Promise<Uint8Array | Uint16Array> => {
+    if (!codeLevels) throw fail('raw codes need 8- or 16-bit samples without alpha');
+    const need = await pull(rows);
+    if (codeLevels === 256) return scratch.subarray(0, need);
+    const n = need >> 1;
+    if (codes16.length < n) codes16 = new Uint16Array(n);
+    for (let i = 0; i < n; i++) codes16[i] = (scratch[2 * i]! << 8) | scratch[2 * i + 1]!;
+    return codes16.subarray(0, n);
   };
 
   return {
@@ -179,6 +201,8 @@ export async function openLeanDecoderSource(path: string, spec: DecoderSpec): Pr
     bitDepth: h.maxval > 255 ? 16 : 8,
     meta: {},
     readRowsInto,
+    codeLevels,
+    readRowsCodes,
     async readRows(maxRows: number): Promise<RowBatch | null> {
       if (y >= h.height) return null;
       const rows = Math.max(1, Math.min(Math.floor(maxRows), h.height - y));

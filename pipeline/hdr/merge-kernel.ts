@@ -57,9 +57,18 @@ export function createDebevecStrip(samples: number): DebevecStrip {
   };
 }
 
-/** Fold frame `j` of `n` (sorted by exposure, shortest first) into the strip sums. */
-export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: number, lut: MergeLut, lnT: number, j: number, n: number): void {
+/** Per-frame table w(z)·(g(z) − ln t) at [level·channels + c]: one lookup per sample in the hot loop. */
+export function frameTable(lut: MergeLut, lnT: number, out?: Float32Array): Float32Array {
   const { g, w, channels, levels } = lut;
+  const t = out ?? new Float32Array(levels * channels);
+  for (let lv = 0; lv < levels; lv++) for (let c = 0; c < channels; c++) t[lv * channels + c] = w[lv]! * (g[lv * channels + c]! - lnT);
+  return t;
+}
+
+/** Fold frame `j` of `n` (sorted by exposure, shortest first) into the strip sums. */
+export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: number, lut: MergeLut, lnT: number, j: number, n: number, table?: Float32Array): void {
+  const { w, channels, levels } = lut;
+  const wg = table ?? frameTable(lut, lnT);
   const top = levels - 1;
   const { num, den } = s;
   if (j === 0) {
@@ -67,19 +76,57 @@ export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: nu
     den.fill(0, 0, count);
     s.lnTShort = lnT;
   }
-  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
   if (j === n - 1) s.lnTLong = lnT;
-  for (let p = 0; p < count; p += channels) {
+  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
+  if (keep) {
     for (let c = 0; c < channels; c++) {
-      const i = p + c;
+      for (let i = c; i < count; i += channels) {
+        const v = data[i]!;
+        const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+        keep[i] = lv;
+      }
+    }
+    return;
+  }
+  for (let c = 0; c < channels; c++) {
+    for (let i = c; i < count; i += channels) {
       const v = data[i]!;
       const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
-      const wt = w[lv]!;
-      if (wt > 0) {
-        num[i] += wt * (g[lv * channels + c]! - lnT);
-        den[i] += wt;
+      num[i] += wg[lv * channels + c]!;
+      den[i] += w[lv]!;
+    }
+  }
+}
+
+/** Same as accumulateDebevec for raw integer codes that index the LUT directly (8-bit: 0..255 with a
+ *  256-level LUT; 16-bit: 0..65535 with a 65536-level LUT) — no float conversion on the hot path. */
+export function accumulateDebevecCodes(s: DebevecStrip, codes: Uint8Array | Uint16Array, count: number, lut: MergeLut, lnT: number, j: number, n: number, table: Float32Array): void {
+  const { w, channels } = lut;
+  const wg = table;
+  const { num, den } = s;
+  if (j === 0) {
+    num.fill(0, 0, count);
+    den.fill(0, 0, count);
+    s.lnTShort = lnT;
+  }
+  if (j === n - 1) s.lnTLong = lnT;
+  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
+  for (let c = 0; c < channels; c++) {
+    if (keep) {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+        keep[i] = lv;
       }
-      if (keep) keep[i] = lv;
+    } else {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+      }
     }
   }
 }

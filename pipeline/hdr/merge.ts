@@ -12,9 +12,10 @@ import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink, type RowSource } from './io.js';
-import { accumulateDebevec, buildMergeLut, createDebevecStrip, finishDebevec } from './merge-kernel.js';
+import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
+import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, normaliseLog, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
+import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
 import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
 import { tempPathFor } from '../image/atomic.js';
 import type { RowSinkFormat } from '../image/rows.js';
@@ -145,6 +146,9 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     const strip = createDebevecStrip(stripRows * rowLen);
     const stats = emptyStats();
     const lnT = exposures.map(Math.log);
+    const tables = lnT.map((l) => frameTable(lut, l));
+    // Raw integer codes straight from the decoders when every frame offers them at the LUT's depth.
+    const rawCodes = sources.every((s) => hasReadInto(s) && s.codeLevels === lut.levels);
     const spoolScale = 65535 / (bounds[1] - bounds[0]);
     let saturated = 0;
     for (let y = 0; y < height; y += stripRows) {
@@ -152,8 +156,12 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       for (let j = 0; j < sources.length; j++) {
-        await readExactRows(sources[j]!, rows, buf);
-        accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length);
+        const src = sources[j]!;
+        if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
+        else {
+          await readExactRows(src, rows, buf);
+          accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+        }
       }
       saturated += finishDebevec(strip, count, lut, lnE);
       accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
@@ -228,14 +236,20 @@ async function toneMapFromSpool(
     const out = new Float32Array(stripRows * rowLen);
     const step = (bounds[1] - bounds[0]) / 65535;
     const op = options.tonemap ?? 'reinhard';
+    // exp of every spool code, once: the second pass then needs no exp at all.
+    const expLut = new Float32Array(65536);
+    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     for (let y = 0; y < height; y += stripRows) {
       checkAbort(options.signal, path);
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       const bytesRead = readSync(spool, bytes, 0, count * 2, y * rowLen * 2);
       if (bytesRead !== count * 2) throw new Error(`${path}: spool read short`);
-      for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
-      toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: op === 'log' ? options.range : undefined }, out);
+      if (op === 'reinhard') toneMapCodes(codes, count, channels, expLut, stats, options.gamma ?? 2.2, out);
+      else {
+        for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
+        toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: options.range }, out);
+      }
       await sink.writeRows(out.subarray(0, count), rows);
     }
     await sink.finish();

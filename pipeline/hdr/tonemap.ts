@@ -103,6 +103,31 @@ export function toneMapStrip(lnE: Float32Array, count: number, channels: number,
   }
 }
 
+/** Reinhard from spooled 16-bit lnE codes: linear values come from `expLut[code]` (no exp calls). */
+export function toneMapCodes(codes: Uint16Array, count: number, channels: number, expLut: Float32Array, st: RadianceStats, gamma: number, out: Float32Array, key = 0.18): void {
+  const avg = Math.exp(st.sumLogLum / Math.max(1, st.pixels));
+  const a = key / avg;
+  const white = Math.max(1e-12, a * st.maxLum);
+  const w2 = white * white;
+  const lut = gammaLut(gamma);
+  const top = lut.length - 2;
+  for (let p = 0; p < count; p += channels) {
+    const L = channels >= 3 ? 0.2126 * expLut[codes[p]!]! + 0.7152 * expLut[codes[p + 1]!]! + 0.0722 * expLut[codes[p + 2]!]! : expLut[codes[p]!]!;
+    const Ls = a * L;
+    const ratio = L > 0 ? (a * (1 + Ls / w2)) / (1 + Ls) : 0;
+    for (let c = 0; c < channels; c++) {
+      const v = expLut[codes[p + c]!]! * ratio;
+      if (v <= 0) out[p + c] = 0;
+      else if (v >= 1) out[p + c] = 1;
+      else {
+        const x = Math.sqrt(v) * top;
+        const k = x | 0;
+        out[p + c] = lut[k]! + (x - k) * (lut[k + 1]! - lut[k]!);
+      }
+    }
+  }
+}
+
 const gammaLuts = new Map<number, Float32Array>();
 
 /** v^(1/gamma) tabulated over u = √v (4096 steps + guard) and interpolated: in u the curve is

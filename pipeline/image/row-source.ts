@@ -78,11 +78,12 @@ export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
 });
 
 /** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
-export function rawDecoder(path: string): DecoderSpec {
+export function rawDecoder(path: string, halfSize = false): DecoderSpec {
+  const half = halfSize ? ['-h'] : [];
   if (commandOnPath('dcraw_emu')) {
-    return { command: 'dcraw_emu', args: ['-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
+    return { command: 'dcraw_emu', args: [...half, '-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
-  return { command: 'dcraw', args: ['-c', '-w', '-4', path], aptPackage: 'dcraw' };
+  return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
 }
 
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
@@ -112,7 +113,7 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
-      return openDecoderSource(path, rawDecoder(path), opts);
+      return openDecoderSource(path, rawDecoder(path, opts.rawHalfSize), opts);
     case 'hdr': {
       // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
       const r = await readRadiance(path);

@@ -23,7 +23,7 @@ test('skyrig runs and status read the run log', async (t) => {
   const text = await run('node', ['bin/skyrig.js', 'runs', '--db', db], { env });
   const lines = text.stdout.trim().split('\n');
   t.is(lines.length, 2);
-  t.regex(lines[0]!, /^\s+2 .* hdr\s+failed .*differ in size/);
+  t.regex(lines[0]!, /^\s*2 .* hdr\s+failed .*differ in size/);
   t.regex(lines[1]!, /^\s+1 .* capture\s+ok .*frames\s+1\s+products\s+1/);
 
   const json = JSON.parse((await run('node', ['bin/skyrig.js', 'runs', '--db', db, '--json', '--last', '1'], { env })).stdout);

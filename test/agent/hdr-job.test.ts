@@ -49,6 +49,7 @@ async function harness(t: ExecutionContext, params: Record<string, unknown>) {
     camera,
     spoolDir: join(dir, 'spool'),
     productsDir: join(dir, 'products'),
+    stateDir: join(dir, 'state'),
     runlog,
     log: memoryLogger(),
     signal: new AbortController().signal,

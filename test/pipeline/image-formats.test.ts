@@ -201,6 +201,9 @@ test('camera RAW (synthetic DNG) reads through dcraw_emu as 16-bit RGB; EXIF fro
   const mean = [0, 0, 0];
   for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) mean[c]! += img.data[i * 3 + c]! / (w * h);
   for (const m of mean) t.true(m > 0.2 && m < 0.8, `channel mean ${m}`);
+  const half = await readImage(p, { rawHalfSize: true });
+  t.is(half.width, w / 2);
+  t.is(half.height, h / 2);
   // big-endian TIFF structures parse too
   const be = buildTiff(ifd0, exif, pixels, true);
   t.is((await parseTiffExif(async (o, n) => be.subarray(o, o + n))).exposureTime, 0.5);

@@ -62,6 +62,7 @@ test('stack run: stacks good frames, refuses bad ones with one line naming the f
   const json = JSON.parse(await readFile(join(out, 'stack-frames.json'), 'utf8'));
   t.is(json.frames.filter((f: { accepted: boolean }) => f.accepted).length, 5);
   t.true((await stat(join(out, 'stack.jpg'))).size > 1000);
+  t.true((await stat(join(out, 'stack-frames.png'))).size > 2000);
   // Each refusal is reported on one line naming the file.
   for (const bad of ['l5_small.fits', 'l6_cut.fits', 'l7_black.fits', 'l8_junk.png']) {
     t.regex(r.stderr, new RegExp(`${bad.replace('.', '\\.')}: refused: [^\\n]+\\n`));
