@@ -13,7 +13,7 @@ import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
 import { overlayHeat } from './colormap.js';
 import { gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
-import { finishDensity, impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
+import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
 import { bandFromPlane, loadGrayPlane, type Band, type GrayPlane } from './plane.js';
 import { LogHistogram } from './quantiles.js';
@@ -257,6 +257,8 @@ async function loadRgb8(path: string): Promise<{ data: Uint8Array; channels: num
 
 async function writePng(path: string, data: Uint8Array, w: number, h: number, channels: number): Promise<void> {
   await withAtomicPath(path, async (tmp) => {
-    await sharp(data, { raw: { width: w, height: h, channels: channels as 1 | 3 }, limitInputPixels: false }).png({ compressionLevel: 3 }).toFile(tmp);
+    let s = sharp(data, { raw: { width: w, height: h, channels: channels as 1 | 3 }, limitInputPixels: false });
+    if (channels === 1) s = s.toColourspace('b-w'); // a grey PNG, not grey-in-RGB
+    await s.png({ compressionLevel: 3 }).toFile(tmp);
   });
 }

@@ -48,6 +48,8 @@ export interface MergeOptions {
   quality?: number;
   /** Rows per strip (default 16). */
   stripRows?: number;
+  /** Mertens pyramid depth (default 5; the halo is 4·2^levels rows and columns). */
+  levels?: number;
   io?: HdrIo;
   /** Name used in messages (bracket id). */
   id?: string;

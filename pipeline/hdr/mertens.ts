@@ -131,7 +131,7 @@ class RowWindow {
   }
 }
 
-export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { levels?: number; mertens?: MertensWeights } = {}): Promise<MergeResult> {
+export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { mertens?: MertensWeights } = {}): Promise<MergeResult> {
   const t0 = performance.now();
   const io = options.io ?? defaultIo;
   const id = options.id ?? outBase;

@@ -4,8 +4,8 @@ import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage, toGray } from './read.js';
-import { readRadiance } from './radiance.js';
+import { readImage } from './read.js';
+import { openRadianceRowSource } from './radiance.js';
 import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
@@ -114,12 +114,8 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
     }
     case 'raw':
       return openDecoderSource(path, rawDecoder(path, opts.rawHalfSize), opts);
-    case 'hdr': {
-      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
-      const r = await readRadiance(path);
-      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
-      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
-    }
+    case 'hdr':
+      return openRadianceRowSource(path, opts);
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
       const img = await readImage(path, opts);

@@ -63,6 +63,11 @@ export interface RowSinkOptions {
   quality?: number;
   /** FITS header cards. */
   cards?: ImageMeta;
+  /**
+   * JPEG only: an EXIF block to embed as APP1 (as sharp's metadata().exif returns it, "Exif\0\0" + TIFF;
+   * readExifBlock gives it), e.g. the first frame's EXIF on a focus stack.
+   */
+  exif?: Uint8Array;
 }
 
 export { openRowSource } from './row-source.js';

@@ -316,7 +316,7 @@ test('mono sinks (jpeg, png16) and writeImage for .hdr and float .tif', async (t
   t.deepEqual(Array.from(f.data), Array.from(hdrImg.data));
 });
 
-test('truncated TIFF (native and tifftopnm paths) is an error naming the file', async (t) => {
+test('truncated TIFF (uncompressed and deflate) is an error naming the file', async (t) => {
   requireCommand('tifftopnm', 'netpbm');
   const dir = await tempDir(t);
   const raw = join(dir, 'raw.tif');
