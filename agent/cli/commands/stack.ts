@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
+import sharp from 'sharp';
 import type { RegisterCommands } from '../types.js';
 import { createProgress } from '../progress.js';
 import { buildCalibration, listImages, type CombineMethod } from '../../../pipeline/calib/master.js';
@@ -31,6 +32,7 @@ interface StackCliOptions {
   preview: 'jpg' | 'png';
   minStars: string;
   poll: string;
+  stateEvery: string;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
@@ -48,6 +50,8 @@ export function parseReference(s: string): LiveStackOptions['reference'] {
 }
 
 async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
+  // Every frame is a new image: libvips' operation cache only grows the footprint of a long run.
+  sharp.cache(false);
   const methods = parseMethod(o.method);
   const opts: LiveStackOptions = {
     outDir: o.out,
@@ -61,6 +65,7 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
     previewFormat: o.preview,
     defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
     rejection: { minStars: positive('--min-stars', o.minStars, true) },
+    stateEvery: positive('--state-every', o.stateEvery, true),
   };
   if (o.darks || o.flats || o.bias) {
     opts.calibration = await buildCalibration({
@@ -100,7 +105,8 @@ function addStackOptions(cmd: Command): Command {
     .option('--cosmetic <k>', 'fix isolated defects k·σ above their neighbours (default 10 without darks, off with darks)')
     .option('--exposure <s>', 'exposure for frames whose header has none')
     .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
-    .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8');
+    .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
+    .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1');
 }
 
 /** A file is complete when its size is unchanged across two polls and, for FITS, the data unit is all there. */
