@@ -18,7 +18,8 @@ import type { CommandRouter } from './commands/index.js';
 import type { JobRunner } from './jobs/types.js';
 import { jobRunners } from './jobs/runners.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
+import { VERSION } from './version.js';
 
 export interface RuntimeOptions {
   config: Config;

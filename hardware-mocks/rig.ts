@@ -79,6 +79,8 @@ export class SimRig {
   opticalPosition: number;
   mechanics: FocuserMechanics = { backlash: 0, speed: 2000 };
   focuserAttached = false;
+  /** The move in progress (one motor, whichever focuser device drives it). */
+  moving: AbortController | null = null;
 
   constructor(name: string, params: ParsedParams) {
     this.name = name;

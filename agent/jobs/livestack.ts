@@ -1,10 +1,10 @@
 // Agent job `livestack`: shoot lights continuously with the configured camera, stack each on the
 // device, log per-frame figures in the run log, publish the stretched stack and sensor values
-// over MQTT. The stack state lives beside the runs' products (`<products>/../livestack/state`),
+// over MQTT. The stack state lives in the job's state dir (`<data>/state/jobs/<job>/livestack`),
 // so a restarted agent continues the same stack: `resume: "auto"` (default) reopens a stack
 // saved within `resume_within_s` (1 h), `true` always, `false` never. Params are snake_case.
 import { rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { JobContext, JobResult, JobRunner } from './types.js';
 import { buildCalibration, type CombineMethod } from '../../pipeline/calib/master.js';
 import { numberParam, optionalNumberParam, ParamError } from './params.js';
@@ -77,8 +77,9 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
   };
 }
 
-export function livestackStateDir(productsDir: string): string {
-  return join(dirname(productsDir), 'livestack', 'state');
+/** The stack state lives in the job's state dir, stable across runs, days and restarts. */
+export function livestackStateDir(jobStateDir: string): string {
+  return join(jobStateDir, 'livestack');
 }
 
 async function openStacker(ctx: JobContext, p: LivestackParams, opts: LiveStackOptions): Promise<LiveStacker> {
@@ -112,7 +113,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   const reference = p.reference === undefined || p.reference === 'first' ? 'first' : { best: Number(p.reference.slice(5)) };
   const opts: LiveStackOptions = {
     outDir: ctx.productsDir,
-    stateDir: livestackStateDir(ctx.productsDir),
+    stateDir: livestackStateDir(ctx.stateDir),
     outputName: p.outputName ?? 'livestack',
     methods: parseMethod(p.method ?? 'sigma'),
     kappa: p.kappa,

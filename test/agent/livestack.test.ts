@@ -53,6 +53,7 @@ class MemoryRunLog implements RunLog {
 async function context(t: Parameters<typeof tempDir>[0], root: string, runId: number, params: Record<string, unknown>, camera: Camera, stopAfterShots?: number) {
   const spoolDir = join(root, 'spool', String(runId));
   const productsDir = join(root, 'products', String(runId));
+  const stateDir = join(root, 'state', 'jobs', 'eaa'); // one per job, shared by its runs
   await mkdir(spoolDir, { recursive: true });
   await mkdir(productsDir, { recursive: true });
   const runlog = new MemoryRunLog();
@@ -60,7 +61,7 @@ async function context(t: Parameters<typeof tempDir>[0], root: string, runId: nu
   const published = { images: [] as Buffer[], state: {} as Record<string, unknown>, results: [] as Record<string, unknown>[] };
   let shots = 0;
   const ctx: JobContext = {
-    runId, kind: 'livestack', params, camera, spoolDir, productsDir, runlog, log: memoryLogger(), signal: ac.signal,
+    runId, kind: 'livestack', params, camera, spoolDir, productsDir, stateDir, runlog, log: memoryLogger(), signal: ac.signal,
     publish: { result: (p) => published.results.push(p), image: (j) => published.images.push(j), state: (p) => Object.assign(published.state, p) },
     progress: () => {},
     async capture(o) {
@@ -103,14 +104,14 @@ test('livestack job stops on abort and a restarted job resumes the same stack', 
   t.is(r1.metrics.stack_frames, 3);
   t.true(first.published.results[0]!.aborted as boolean);
   const second = await context(t, root, 2, { exposure_s: 10, method: 'sigma', max_frames: 5 }, cam);
-  t.is(livestackStateDir(second.ctx.productsDir), livestackStateDir(first.ctx.productsDir));
+  t.is(livestackStateDir(second.ctx.stateDir), livestackStateDir(first.ctx.stateDir));
   const r2 = await livestackJob(second.ctx);
   t.is(r2.metrics.stack_frames, 5);
   t.is(r2.metrics.frames_shot, 2);
   t.is((await readFits(join(second.ctx.productsDir, 'livestack.fits'))).header.cards.NCOMBINE, 5);
   // resume "auto" (the default) does not reopen a stack saved long ago: a new session starts.
   const old = new Date(Date.now() - 2 * 3600 * 1000);
-  await utimes(join(livestackStateDir(second.ctx.productsDir), 'livestack.state'), old, old);
+  await utimes(join(livestackStateDir(second.ctx.stateDir), 'livestack.state'), old, old);
   const third = await context(t, root, 3, { exposure_s: 10, method: 'sigma', max_frames: 2 }, cam);
   t.is((await livestackJob(third.ctx)).metrics.stack_frames, 2);
 });

@@ -1,0 +1,237 @@
+// Gaussian / Laplacian pyramids (Burt & Adelson) on interleaved multi-channel planes, in 32- or
+// 64-bit floats. The generating kernel is [1/4 - a/2, 1/4, a, 1/4, 1/4 - a/2] (a = --gen-kernel).
+export type FArray = Float32Array | Float64Array;
+export type FloatBits = 32 | 64;
+
+export interface Plane {
+  w: number;
+  h: number;
+  c: number;
+  data: FArray;
+}
+
+export function alloc(bits: FloatBits, n: number): FArray {
+  return bits === 64 ? new Float64Array(n) : new Float32Array(n);
+}
+
+export function genKernel(a: number): number[] {
+  if (!(a > 0 && a < 0.5)) throw new Error(`--gen-kernel: expected 0 < a < 0.5, got ${a}`);
+  return [0.25 - a / 2, 0.25, a, 0.25, 0.25 - a / 2];
+}
+
+function refl(i: number, n: number): number {
+  if (n === 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+  return i;
+}
+
+/** Blur with the generating kernel and keep every other pixel. */
+export function reduce(p: Plane, k: number[], bits: FloatBits): Plane {
+  const { w, h, c } = p;
+  const w2 = (w + 1) >> 1;
+  const h2 = (h + 1) >> 1;
+  const tmp = alloc(bits, w2 * h * c); // horizontal pass, decimated
+  for (let y = 0; y < h; y++) {
+    const ro = y * w * c;
+    const to = y * w2 * c;
+    for (let x = 0; x < w2; x++) {
+      const cx = 2 * x;
+      for (let ch = 0; ch < c; ch++) {
+        let acc = 0;
+        for (let j = -2; j <= 2; j++) acc += k[j + 2]! * p.data[ro + refl(cx + j, w) * c + ch]!;
+        tmp[to + x * c + ch] = acc;
+      }
+    }
+  }
+  const out = alloc(bits, w2 * h2 * c);
+  const stride = w2 * c;
+  for (let y = 0; y < h2; y++) {
+    const cy = 2 * y;
+    const oo = y * stride;
+    for (let j = -2; j <= 2; j++) {
+      const kv = k[j + 2]!;
+      const so = refl(cy + j, h) * stride;
+      for (let i = 0; i < stride; i++) out[oo + i]! += kv * tmp[so + i]!;
+    }
+  }
+  return { w: w2, h: h2, c, data: out };
+}
+
+/** Upsample `s` to w×h (zero insertion + 2× kernel), written into `out` with `sign` (out += sign*expand). */
+export function expandInto(s: Plane, w: number, h: number, k: number[], out: FArray, sign: 1 | -1, bits: FloatBits): void {
+  const c = s.c;
+  // Horizontal: tmp (s.h rows × w)
+  const tmp = alloc(bits, w * s.h * c);
+  for (let y = 0; y < s.h; y++) {
+    const so = y * s.w * c;
+    const to = y * w * c;
+    for (let x = 0; x < w; x++) {
+      for (let j = -2; j <= 2; j++) {
+        const xx = x - j;
+        if (xx & 1) continue;
+        const sx = refl(xx >> 1, s.w);
+        const kv = 2 * k[j + 2]!;
+        for (let ch = 0; ch < c; ch++) tmp[to + x * c + ch]! += kv * s.data[so + sx * c + ch]!;
+      }
+    }
+  }
+  const stride = w * c;
+  for (let y = 0; y < h; y++) {
+    const oo = y * stride;
+    for (let j = -2; j <= 2; j++) {
+      const yy = y - j;
+      if (yy & 1) continue;
+      const sy = refl(yy >> 1, s.h);
+      const kv = 2 * k[j + 2]! * sign;
+      const so = sy * stride;
+      for (let i = 0; i < stride; i++) out[oo + i]! += kv * tmp[so + i]!;
+    }
+  }
+}
+
+/** Laplacian pyramid: levels[0..n-1] band-pass, levels[n] the low-pass residual. */
+export function laplacianPyramid(p: Plane, levels: number, k: number[], bits: FloatBits): Plane[] {
+  const out: Plane[] = [];
+  let g = p;
+  for (let l = 0; l < levels; l++) {
+    const next = reduce(g, k, bits);
+    const lap = alloc(bits, g.data.length);
+    lap.set(g.data);
+    expandInto(next, g.w, g.h, k, lap, -1, bits);
+    out.push({ w: g.w, h: g.h, c: g.c, data: lap });
+    g = next;
+  }
+  out.push(g);
+  return out;
+}
+
+/** Gaussian pyramid (for weight maps). */
+export function gaussianPyramid(p: Plane, levels: number, k: number[], bits: FloatBits): Plane[] {
+  const out: Plane[] = [p];
+  for (let l = 0; l < levels; l++) out.push(reduce(out[l]!, k, bits));
+  return out;
+}
+
+/** Collapse a Laplacian pyramid back into an image. */
+export function collapse(pyr: Plane[], k: number[], bits: FloatBits): Plane {
+  let g = pyr[pyr.length - 1]!;
+  for (let l = pyr.length - 2; l >= 0; l--) {
+    const L = pyr[l]!;
+    const data = alloc(bits, L.data.length);
+    data.set(L.data);
+    expandInto(g, L.w, L.h, k, data, 1, bits);
+    g = { w: L.w, h: L.h, c: L.c, data };
+  }
+  return g;
+}
+
+/** Number of levels so the smallest level keeps at least `minSize` pixels on its short side. */
+export function levelsFor(w: number, h: number, minSize: number): number {
+  let n = 0;
+  let s = Math.min(w, h);
+  while (s / 2 >= minSize && n < 12) {
+    s /= 2;
+    n++;
+  }
+  return n;
+}
+
+/** Per-pixel Σ_c v² box-summed over a size×size window (region energy of a band-pass level). */
+export function regionEnergy(p: Plane, size: number, bits: FloatBits): FArray {
+  const { w, h, c } = p;
+  const e = alloc(bits, w * h);
+  for (let i = 0; i < w * h; i++) {
+    let s = 0;
+    for (let ch = 0; ch < c; ch++) {
+      const v = p.data[i * c + ch]!;
+      s += v * v;
+    }
+    e[i] = s;
+  }
+  return size > 1 ? boxFilter(e, w, h, size, bits) : e;
+}
+
+/** Local standard deviation (summed over channels) in a size×size window: base-level selection. */
+export function localDeviation(p: Plane, size: number, bits: FloatBits): FArray {
+  const { w, h, c } = p;
+  const out = alloc(bits, w * h);
+  const v = alloc(bits, w * h);
+  const v2 = alloc(bits, w * h);
+  for (let ch = 0; ch < c; ch++) {
+    for (let i = 0; i < w * h; i++) {
+      const x = p.data[i * c + ch]!;
+      v[i] = x;
+      v2[i] = x * x;
+    }
+    const m = boxFilter(v, w, h, size, bits);
+    const m2 = boxFilter(v2, w, h, size, bits);
+    for (let i = 0; i < w * h; i++) out[i]! += Math.sqrt(Math.max(0, m2[i]! - m[i]! * m[i]!));
+  }
+  return out;
+}
+
+export function boxFilter(src: FArray, w: number, h: number, size: number, bits: FloatBits): FArray {
+  const r = size >> 1;
+  const n = 2 * r + 1;
+  const tmp = alloc(bits, w * h);
+  for (let y = 0; y < h; y++) {
+    const o = y * w;
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let j = -r; j <= r; j++) s += src[o + refl(x + j, w)]!;
+      tmp[o + x] = s / n;
+    }
+  }
+  const out = alloc(bits, w * h);
+  for (let y = 0; y < h; y++) {
+    for (let j = -r; j <= r; j++) {
+      const so = refl(y + j, h) * w;
+      const o = y * w;
+      for (let x = 0; x < w; x++) out[o + x]! += tmp[so + x]! / n;
+    }
+  }
+  return out;
+}
+
+/**
+ * Incremental max-energy pyramid fusion: only the fused pyramid and the best-energy pyramid are
+ * kept, each new frame's pyramid is merged and dropped, so memory does not depend on frame count.
+ */
+export class PyramidFuser {
+  private fused: Plane[] | null = null;
+  private best: FArray[] = [];
+  constructor(
+    private readonly levels: number,
+    private readonly kernel: number[],
+    private readonly kernelSize: number,
+    private readonly bits: FloatBits,
+  ) {}
+
+  push(frame: Plane): void {
+    const pyr = laplacianPyramid(frame, this.levels, this.kernel, this.bits);
+    const energies = pyr.map((L, l) => (l === this.levels ? localDeviation(L, this.kernelSize, this.bits) : regionEnergy(L, this.kernelSize, this.bits)));
+    if (!this.fused) {
+      this.fused = pyr;
+      this.best = energies;
+      return;
+    }
+    for (let l = 0; l <= this.levels; l++) {
+      const F = this.fused[l]!;
+      const E = this.best[l]!;
+      const N = pyr[l]!;
+      const e = energies[l]!;
+      const c = F.c;
+      for (let i = 0; i < E.length; i++) {
+        if (e[i]! > E[i]!) {
+          E[i] = e[i]!;
+          for (let ch = 0; ch < c; ch++) F.data[i * c + ch] = N.data[i * c + ch]!;
+        }
+      }
+    }
+  }
+
+  result(): Plane {
+    if (!this.fused) throw new Error('pyramid: no frames');
+    return collapse(this.fused, this.kernel, this.bits);
+  }
+}

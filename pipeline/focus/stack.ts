@@ -1,0 +1,441 @@
+// Focus stacking of a bracket: align, then fuse band by band (a "tile" is a full-width band plus halo
+// rows) with frames streaming through; only the fused state of the current band is in memory.
+// The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
+// split automatically (shinestacker's tiles/auto modes).
+import { basename, dirname, extname, join } from 'node:path';
+import sharp from 'sharp';
+import { withAtomicPath, writeFileAtomic } from '../image/atomic.js';
+import { openRowSink } from '../image/row-sink.js';
+import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
+import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { gaussianBlurPlane } from './gaussian.js';
+import { energyPlane, type EnergyMeasure } from './measures.js';
+import { planeFromFloat } from './plane.js';
+import { denoise, sharpen } from './post.js';
+import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
+import { LogHistogram } from './quantiles.js';
+
+/** Long side of the grayscale copies alignment is estimated on. */
+const ALIGN_SIZE = 640;
+
+export type StackAlgorithm = 'pyramid' | 'depthmap';
+
+export interface StackOptions {
+  algorithm: StackAlgorithm;
+  pyramidMinSize: number;
+  kernelSize: number;
+  genKernel: number;
+  float: FloatBits;
+  energy: EnergyMeasure;
+  map: 'max' | 'average';
+  weightPower: number;
+  temperature: number; // 0 = power weights; > 0 = soft max exp(E/T) with E scaled to ~0..1
+  energySmooth: number; // Gaussian sigma (px) on the energy map
+  pyramidLevels: number; // depthmap blending levels (0 = per-pixel)
+  depthMapPath?: string;
+  bunch?: number;
+  overlap: number;
+  denoise: number;
+  sharpen: number;
+  sharpenRadius: number;
+  sharpenThreshold: number;
+  prefix: string;
+  align: boolean;
+  memoryLimitMB: number;
+  quality: number;
+  /** Forced band height (tests of the tiled path); normally derived from memoryLimitMB. */
+  bandRows?: number;
+  onProgress?: (label: string, done: number, total: number) => void;
+}
+
+export const DEFAULT_STACK: StackOptions = {
+  algorithm: 'pyramid', pyramidMinSize: 32, kernelSize: 5, genKernel: 0.4, float: 32,
+  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, energySmooth: 2, pyramidLevels: 5,
+  overlap: 0, denoise: 0, sharpen: 0, sharpenRadius: 1, sharpenThreshold: 0, prefix: '', align: true,
+  memoryLimitMB: 512, quality: 95,
+};
+
+export interface StackResult {
+  outputs: string[];
+  width: number;
+  height: number;
+  frames: number;
+  bands: number;
+  bandRows: number;
+  transforms: Affine[];
+  alignEcc: number[];
+  ms: number;
+}
+
+export function validateStackOptions(o: StackOptions): void {
+  const need = (ok: boolean, field: string, msg: string) => {
+    if (!ok) throw new Error(`${field}: ${msg}`);
+  };
+  need(o.pyramidMinSize >= 4, '--pyramid-min-size', `expected >= 4, got ${o.pyramidMinSize}`);
+  need(Number.isInteger(o.kernelSize) && o.kernelSize >= 1 && o.kernelSize % 2 === 1, '--kernel-size', `expected an odd integer >= 1, got ${o.kernelSize}`);
+  genKernel(o.genKernel);
+  need(o.float === 32 || o.float === 64, '--float', `expected 32 or 64, got ${o.float}`);
+  need(o.weightPower > 0, '--weight-power', `expected > 0, got ${o.weightPower}`);
+  need(o.temperature >= 0, '--temperature', `expected >= 0, got ${o.temperature}`);
+  need(o.energySmooth >= 0, '--energy-smooth', `expected >= 0, got ${o.energySmooth}`);
+  need(Number.isInteger(o.pyramidLevels) && o.pyramidLevels >= 0 && o.pyramidLevels <= 10, '--pyramid-levels', `expected 0..10, got ${o.pyramidLevels}`);
+  if (o.bunch !== undefined) {
+    need(Number.isInteger(o.bunch) && o.bunch >= 2, '--bunch', `expected an integer >= 2, got ${o.bunch}`);
+    need(Number.isInteger(o.overlap) && o.overlap >= 0 && o.overlap < o.bunch, '--overlap', `expected 0 <= M < bunch (${o.bunch}), got ${o.overlap}`);
+  }
+  need(o.denoise >= 0, '--denoise', `expected >= 0, got ${o.denoise}`);
+  need(o.sharpen >= 0, '--sharpen', `expected >= 0, got ${o.sharpen}`);
+  need(o.sharpenRadius > 0, '--sharpen-radius', `expected > 0, got ${o.sharpenRadius}`);
+  need(o.memoryLimitMB >= 64, '--memory-limit', `expected >= 64 (MB), got ${o.memoryLimitMB}`);
+  need(/^[\w.-]*$/.test(o.prefix), '--prefix', `only letters, digits, '.', '_' and '-' allowed, got '${o.prefix}'`);
+}
+
+/** Split a bracket into bunches of n frames overlapping by m (FocusStackBunch). */
+export function bunches<T>(items: T[], n: number, m: number): T[][] {
+  const out: T[][] = [];
+  for (let s = 0; s < items.length; s += n - m) {
+    out.push(items.slice(s, s + n));
+    if (s + n >= items.length) break;
+  }
+  return out;
+}
+
+/** Stack `files` into `out` (or one file per bunch next to it). */
+export async function stackFiles(files: string[], out: string, o: StackOptions): Promise<StackResult> {
+  validateStackOptions(o);
+  const t0 = performance.now();
+  if (files.length < 2) throw new Error(files.length === 0 ? 'focus stack: no input frames' : `${files[0]}: a single frame is not a focus bracket (need at least 2)`);
+  const groups = o.bunch ? bunches(files, o.bunch, o.overlap) : [files];
+  const ext = extname(out) || '.jpg';
+  const stem = basename(out, extname(out));
+  const outputs: string[] = [];
+  let last: Omit<StackResult, 'outputs' | 'ms'> | null = null;
+  for (let g = 0; g < groups.length; g++) {
+    const target = o.bunch ? join(dirname(out), `${o.prefix}${stem}_${String(g).padStart(4, '0')}${ext}`) : join(dirname(out), `${o.prefix}${basename(out)}`);
+    last = await stackOne(groups[g]!, target, o, o.bunch ? `bunch ${g + 1}/${groups.length}` : 'stack');
+    outputs.push(target);
+  }
+  return { outputs, ...last!, ms: performance.now() - t0 };
+}
+
+async function stackOne(files: string[], out: string, o: StackOptions, label: string): Promise<Omit<StackResult, 'outputs' | 'ms'>> {
+  if (files.length < 2) throw new Error(`${files[0]}: a single frame is not a focus bracket (need at least 2)`);
+  const infos: FrameInfo[] = [];
+  for (const f of files) infos.push(await frameInfo(f));
+  const { width: W, height: H } = infos[0]!;
+  for (const i of infos) {
+    if (i.width !== W || i.height !== H) throw new Error(`${i.path}: size ${i.width}×${i.height} differs from ${infos[0]!.path} (${W}×${H})`);
+  }
+  const C = Math.max(...infos.map((i) => i.channels));
+  for (const i of infos) i.channels = C;
+  const is16 = infos.some((i) => i.is16);
+
+  // Alignment pass (also decodes every frame once, so a corrupt file fails before any output).
+  const { transforms, ecc } = await alignFrames(infos, o, label);
+
+  const bits = o.float;
+  const kernel = genKernel(o.genKernel);
+  const levels = o.algorithm === 'pyramid' ? levelsFor(W, H, o.pyramidMinSize) : o.pyramidLevels;
+  const unit = 1 << levels;
+  const postHalo = Math.ceil(3 * Math.max(o.sharpen > 0 ? o.sharpenRadius : 0, o.energySmooth)) + 3;
+  // Two coarsest-level grid steps of context: beyond that a pixel's pyramid coefficients hardly move.
+  const halo = Math.min(H, Math.max(postHalo, Math.min(2 * unit, 256)));
+  const ext = extname(out).toLowerCase();
+  if (!['.jpg', '.jpeg', '.png', '.tif', '.tiff'].includes(ext)) throw new Error(`--out: unsupported output format '${ext}' (use .jpg, .png or .tif)`);
+  // JPEG and PNG stream out band by band (cjpeg / pnmtopng row sinks); TIFF is encoded whole by sharp.
+  const streamed = ext !== '.tif' && ext !== '.tiff';
+  const outBytes = is16 && ext !== '.jpg' && ext !== '.jpeg' ? 2 : 1;
+  const bandRows = o.bandRows ?? chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit);
+  const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
+  const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
+  const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
+  const nb = Math.ceil(H / bandRows);
+  try {
+  let done = 0;
+  const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && o.pyramidLevels > 0 ? 2 : 1);
+  const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
+  for (let b = 0; b < nb; b++) {
+    const y0 = b * bandRows;
+    const y1 = Math.min(H, y0 + bandRows);
+    // Band extent with halo, its top aligned to the pyramid grid so levels line up across bands.
+    const e0 = Math.max(0, Math.floor((y0 - halo) / unit) * unit);
+    const e1 = Math.min(H, y1 + halo);
+    const rect: Rect = { x: 0, y: e0, w: W, h: e1 - e0 };
+    const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits);
+    let fusedPlane: Plane;
+    let depthBand: Float32Array | null = null;
+    if (o.algorithm === 'pyramid') {
+      const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
+      for (let k = 0; k < infos.length; k++) {
+        fuser.push(await read(k));
+        tick(`band ${b + 1}/${nb} frame ${k + 1}`);
+      }
+      fusedPlane = fuser.result();
+    } else {
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
+      fusedPlane = r.image;
+      depthBand = r.depth;
+    }
+    if (o.denoise > 0) denoise(fusedPlane, o.denoise);
+    if (o.sharpen > 0) sharpen(fusedPlane, o.sharpen, o.sharpenRadius, o.sharpenThreshold);
+    // Keep the core rows only.
+    const from = (y0 - e0) * W * C;
+    const n = (y1 - y0) * W * C;
+    if (sink) {
+      const rows = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = fusedPlane.data[from + i]!;
+        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+      }
+      await sink.writeRows(rows, y1 - y0);
+    } else {
+      const scale = outBytes === 2 ? 65535 : 255;
+      for (let i = 0; i < n; i++) {
+        const v = fusedPlane.data[from + i]! * scale;
+        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : Math.round(v);
+      }
+    }
+    if (depthSink && depthBand) {
+      const dn = infos.length > 1 ? 1 / (infos.length - 1) : 0;
+      const rows = new Float32Array((y1 - y0) * W);
+      for (let i = 0; i < rows.length; i++) rows[i] = depthBand[(y0 - e0) * W + i]! * dn;
+      await depthSink.writeRows(rows, y1 - y0);
+    }
+  }
+  if (sink) {
+    await sink.finish();
+    if (ext === '.jpg' || ext === '.jpeg') await copyExif(out, infos[0]!.path);
+  } else await writeOutput(out, result!, W, H, C, o.quality, infos[0]!.path);
+  await depthSink?.finish();
+  } catch (err) {
+    await sink?.abort();
+    await depthSink?.abort();
+    throw err;
+  }
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc };
+}
+
+async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {
+  const n = infos.length;
+  const d: Affine[] = [[...IDENTITY]];
+  const ecc: number[] = [1];
+  let prev = await smallGray(infos[0]!.path, ALIGN_SIZE);
+  for (let k = 1; k < n; k++) {
+    const cur = await smallGray(infos[k]!.path, ALIGN_SIZE);
+    if (o.align) {
+      // moving = frame k, fixed = frame k-1: m maps frame k-1 coordinates to frame k coordinates.
+      const r = estimateAffine(prev.gray, cur.gray);
+      d.push(scaleAffine(r.m, cur.scale));
+      ecc.push(r.ecc);
+    } else {
+      d.push([...IDENTITY]);
+      ecc.push(1);
+    }
+    prev = cur;
+    o.onProgress?.(`${label}: align frame ${k + 1}`, 0, 0);
+  }
+  // Transforms that move no pixel by more than a quarter pixel are dropped: resampling would blur
+  // more than such a misalignment does.
+  const transforms = chainToReference(d, Math.floor((n - 1) / 2)).map((t) => (maxDisplacement(t, infos[0]!.width, infos[0]!.height) < 0.25 ? [...IDENTITY] as Affine : t));
+  return { transforms, ecc };
+}
+
+/** Band height that keeps the per-band working set within the memory limit. */
+export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number): number {
+  const fb = bits / 8;
+  // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
+  // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
+  // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
+  // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
+  const perPx = o.algorithm === 'pyramid' ? C * fb * 4 + fb * 5 + 4 : C * fb * 5 + fb * 7 + 8;
+  const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
+  const budget = o.memoryLimitMB * 2 ** 20 - fixed;
+  const rowsTotal = Math.floor(budget / (perPx * W));
+  if (rowsTotal >= H) return H;
+  const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
+  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
+  return core;
+}
+
+function luminance(p: Plane): Float32Array {
+  const n = p.w * p.h;
+  const g = new Float32Array(n);
+  if (p.c === 1) for (let i = 0; i < n; i++) g[i] = p.data[i]!;
+  else for (let i = 0; i < n; i++) g[i] = 0.2126 * p.data[i * 3]! + 0.7152 * p.data[i * 3 + 1]! + 0.0722 * p.data[i * 3 + 2]!;
+  return g;
+}
+
+function frameEnergy(p: Plane, o: StackOptions): Float32Array {
+  const e = energyPlane(planeFromFloat(p.w, p.h, luminance(p)), o.energy, 'reflect');
+  return o.energySmooth > 0 ? gaussianBlurPlane(e, p.w, p.h, o.energySmooth, 'reflect') : e;
+}
+
+/**
+ * Depth-map stacking of one band. 'max': pass 1 finds the sharpest frame per pixel (the depth map),
+ * pass 2 blends frames with those one-hot masks through Laplacian pyramids (or copies pixels when
+ * --pyramid-levels 0, then one pass is enough). 'average': one pass of energy-weighted blending,
+ * weights E^power or exp(E/T).
+ */
+async function depthMapBand(
+  n: number,
+  read: (k: number) => Promise<Plane>,
+  o: StackOptions,
+  levels: number,
+  kernel: number[],
+  bits: FloatBits,
+  tick: (k: number, pass: string) => void,
+): Promise<{ image: Plane; depth: Float32Array }> {
+  let w = 0, h = 0, c = 0;
+  if (o.map === 'max') {
+    let bestE: Float32Array | null = null;
+    let idx: Uint16Array | null = null;
+    let pix: FArray | null = null;
+    for (let k = 0; k < n; k++) {
+      const p = await read(k);
+      ({ w, h, c } = p);
+      const e = frameEnergy(p, o);
+      if (!bestE) {
+        bestE = e;
+        idx = new Uint16Array(w * h);
+        if (levels === 0) pix = p.data;
+      } else {
+        for (let i = 0; i < e.length; i++) {
+          if (e[i]! > bestE[i]!) {
+            bestE[i] = e[i]!;
+            idx![i] = k;
+            if (pix) for (let ch = 0; ch < c; ch++) pix[i * c + ch] = p.data[i * c + ch]!;
+          }
+        }
+      }
+      tick(k, 'energy');
+    }
+    const depth = Float32Array.from(idx!);
+    if (levels === 0) return { image: { w, h, c, data: pix! }, depth };
+    const blender = new WeightedPyramidBlend(levels, kernel, bits);
+    for (let k = 0; k < n; k++) {
+      const p = await read(k);
+      const m = alloc(bits, w * h);
+      for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
+      blender.add(p, m);
+      tick(k, 'blend');
+    }
+    return { image: blender.result(), depth };
+  }
+  // average
+  let eRef = 0;
+  let blender: WeightedPyramidBlend | null = null;
+  let num: FArray | null = null;
+  let den: Float64Array | null = null;
+  let dnum: Float64Array | null = null;
+  for (let k = 0; k < n; k++) {
+    const p = await read(k);
+    ({ w, h, c } = p);
+    const e = frameEnergy(p, o);
+    if (k === 0) {
+      const hist = new LogHistogram();
+      hist.add(e);
+      eRef = hist.quantile(0.99) || hist.max || 1;
+      den = new Float64Array(w * h);
+      dnum = new Float64Array(w * h);
+      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits);
+      else num = alloc(bits, w * h * c);
+    }
+    const wgt = alloc(bits, w * h);
+    for (let i = 0; i < wgt.length; i++) {
+      const en = e[i]! / eRef;
+      wgt[i] = o.temperature > 0 ? Math.exp(Math.min(80, en / o.temperature)) : Math.pow(en + 1e-6, o.weightPower);
+      den![i]! += wgt[i]!;
+      dnum![i]! += wgt[i]! * k;
+    }
+    if (blender) blender.add(p, wgt);
+    else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
+    tick(k, 'blend');
+  }
+  const depth = new Float32Array(w * h);
+  for (let i = 0; i < depth.length; i++) depth[i] = dnum![i]! / den![i]!;
+  if (blender) return { image: blender.result(), depth };
+  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]!;
+  return { image: { w, h, c, data: num! }, depth };
+}
+
+/** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
+class WeightedPyramidBlend {
+  private num: Plane[] | null = null;
+  private den: FArray[] = [];
+  constructor(private readonly levels: number, private readonly kernel: number[], private readonly bits: FloatBits) {}
+
+  add(p: Plane, weight: FArray): void {
+    const L = laplacianPyramid(p, this.levels, this.kernel, this.bits);
+    const G = gaussianPyramid({ w: p.w, h: p.h, c: 1, data: weight }, this.levels, this.kernel, this.bits);
+    if (!this.num) {
+      this.num = L.map((l) => ({ ...l, data: alloc(this.bits, l.data.length) }));
+      this.den = G.map((g) => alloc(this.bits, g.data.length));
+    }
+    for (let l = 0; l <= this.levels; l++) {
+      const N = this.num[l]!, D = this.den[l]!, Ll = L[l]!, Gl = G[l]!;
+      const c = N.c;
+      for (let i = 0; i < D.length; i++) {
+        const g = Gl.data[i]!;
+        D[i]! += g;
+        for (let ch = 0; ch < c; ch++) N.data[i * c + ch]! += g * Ll.data[i * c + ch]!;
+      }
+    }
+  }
+
+  result(): Plane {
+    const pyr = this.num!.map((N, l) => {
+      const D = this.den[l]!;
+      for (let i = 0; i < D.length; i++) {
+        const d = D[i]! > 1e-12 ? 1 / D[i]! : 0;
+        for (let ch = 0; ch < N.c; ch++) N.data[i * N.c + ch]! *= d;
+      }
+      return N;
+    });
+    return collapse(pyr, this.kernel, this.bits);
+  }
+}
+
+/** Encode by extension; JPEG gets the first frame's EXIF block spliced in. */
+async function writeOutput(out: string, data: Uint8Array | Uint16Array, W: number, H: number, C: number, quality: number, exifFrom: string): Promise<void> {
+  const ext = extname(out).toLowerCase();
+  const raw = { width: W, height: H, channels: C as 1 | 3 };
+  let s = sharp(data, { raw, limitInputPixels: false });
+  if (data instanceof Uint16Array) s = s.toColourspace(C === 1 ? 'grey16' : 'rgb16');
+  await withAtomicPath(out, async (tmp) => {
+    if (ext === '.jpg' || ext === '.jpeg') {
+      const jpeg = await s.jpeg({ quality }).toBuffer();
+      const exif = (await sharp(exifFrom).metadata().catch(() => null))?.exif;
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(tmp, exif ? spliceExif(jpeg, exif) : jpeg);
+    } else if (ext === '.png') await s.png({ compressionLevel: 6 }).toFile(tmp);
+    else if (ext === '.tif' || ext === '.tiff') await s.tiff({ compression: 'deflate' }).toFile(tmp);
+    else throw new Error(`--out: unsupported output format '${ext}' (use .jpg, .png or .tif)`);
+  });
+}
+
+/** Put the first frame's EXIF block into a JPEG written by the row sink (small rewrite, atomic). */
+async function copyExif(jpegPath: string, from: string): Promise<void> {
+  const exif = (await sharp(from).metadata().catch(() => null))?.exif;
+  if (!exif) return;
+  const { readFile } = await import('node:fs/promises');
+  await writeFileAtomic(jpegPath, spliceExif(await readFile(jpegPath), exif));
+}
+
+/** Insert an APP1 EXIF segment right after SOI (sharp's metadata().exif already starts with "Exif\0\0"). */
+export function spliceExif(jpeg: Buffer, exif: Buffer): Buffer {
+  if (exif.length + 2 > 0xffff || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return jpeg;
+  const seg = Buffer.alloc(4);
+  seg[0] = 0xff;
+  seg[1] = 0xe1;
+  seg.writeUInt16BE(exif.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), seg, exif, jpeg.subarray(2)]);
+}
+
+function maxDisplacement(t: Affine, w: number, h: number): number {
+  let m = 0;
+  for (const [x, y] of [[0, 0], [w, 0], [0, h], [w, h]] as const) {
+    const u = t[0] * x + t[1] * y + t[2], v = t[3] * x + t[4] * y + t[5];
+    m = Math.max(m, Math.hypot(u - x, v - y));
+  }
+  return m;
+}
