@@ -2,6 +2,7 @@
 // in exported functions (runCapture, runFocuser, runDoctor) that tests call directly with their
 // own DriverContext; the commander actions only parse options and print.
 import { existsSync } from 'node:fs';
+import { rpicamChecks } from '../../../drivers/rpicam/doctor.js';
 import { access, constants, mkdir, readFile, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir, userInfo } from 'node:os';
@@ -435,15 +436,16 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const indiTargets = opts.indi ? [opts.indi] : configIndiServers(loaded);
   const mqttUrl = opts.mqtt ?? (loaded?.config.mqtt.enabled ? loaded.config.mqtt.url : undefined);
   const groups = await groupChecks();
-  const [cams, gpio, indi, mqtt, disk, state] = await Promise.all([
+  const [cams, picams, gpio, indi, mqtt, disk, state] = await Promise.all([
     gphoto2Checks(),
+    rpicamChecks(),
     gpioChecks(),
     indiTargets.length ? Promise.all(indiTargets.map((t) => indiCheck(t))) : indiCheck(undefined).then((c) => [c]),
     mqttCheck(mqttUrl),
     diskCheck(resolve(opts.dataDir ?? paths?.dataDir ?? process.env.SKYRIG_DATA_DIR ?? '.')),
     stateDirCheck(resolve(opts.stateDir ?? paths?.stateDir ?? defaultStateDir())),
   ]);
-  const checks = [platform, config, ...cams, ...gpio, ...indi, ...groups, mqtt, disk, state];
+  const checks = [platform, config, ...cams, ...picams, ...gpio, ...indi, ...groups, mqtt, disk, state];
   const hardware = checks.some((c) => c.hardware);
   if (!hardware) {
     checks.push({ name: 'hardware', level: 'ok', message: 'no camera, GPIO or INDI device visible on this machine (sim:// needs none)' });
