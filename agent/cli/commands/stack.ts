@@ -42,6 +42,13 @@ function positive(name: string, v: string | undefined, integer = false): number 
   return n;
 }
 
+function nonNegative(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number ≥ 0, got "${v}"`);
+  return n;
+}
+
 export function parseReference(s: string): LiveStackOptions['reference'] {
   if (s === 'first') return 'first';
   const m = /^best:(\d+)$/.exec(s);
@@ -70,10 +77,10 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
   if (o.darks || o.flats || o.bias) {
     opts.calibration = await buildCalibration({
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
-      hotSigma: Number(o.hotSigma), cosmeticSigma: o.cosmetic === undefined ? undefined : Number(o.cosmetic),
+      hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
     });
   } else if (o.cosmetic !== undefined) {
-    opts.calibration = { cosmeticSigma: Number(o.cosmetic) };
+    opts.calibration = { cosmeticSigma: nonNegative('--cosmetic', o.cosmetic) };
   }
   return o.reload ? LiveStacker.reload(opts) : new LiveStacker(opts);
 }
