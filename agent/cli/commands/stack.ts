@@ -79,8 +79,10 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
       hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
     });
-  } else if (o.cosmetic !== undefined) {
-    opts.calibration = { cosmeticSigma: nonNegative('--cosmetic', o.cosmetic) };
+  } else {
+    // No masters: isolated hot pixels would otherwise stack into fixed-pattern dots.
+    const cosmeticSigma = nonNegative('--cosmetic', o.cosmetic) ?? 10;
+    if (cosmeticSigma > 0) opts.calibration = { cosmeticSigma };
   }
   return o.reload ? LiveStacker.reload(opts) : new LiveStacker(opts);
 }
