@@ -130,7 +130,10 @@ export async function runDemo(o: DemoOptions, write: (s: string) => void = (s) =
   const products = runs.flatMap((r) => db.productsOf(r.id));
   const totals = db.totals();
   db.close();
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return !r ? '.' : r.startsWith('..') ? p : r;
+  };
   write(`\nskyrig demo: ${totals.runs} runs (${totals.failed} failed), ${totals.frames} frames, ${totals.products} products in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   for (const r of runs.slice().reverse()) {
     const m = r.metrics;
