@@ -227,26 +227,42 @@ export class PyramidFuser {
     private readonly bits: FloatBits,
   ) {}
 
+  /**
+   * Merge one frame (its data is consumed: it becomes the frame's level-0 band-pass in place). Level
+   * by level, so only one level's coefficients and energies of the new frame exist at a time.
+   */
   push(frame: Plane): void {
-    const pyr = laplacianPyramid(frame, this.levels, this.kernel, this.bits);
-    const energies = pyr.map((L, l) => (l === this.levels ? localDeviation(L, this.kernelSize, this.bits) : regionEnergy(L, this.kernelSize, this.bits)));
-    if (!this.fused) {
-      this.fused = pyr;
-      this.best = energies;
-      return;
+    const first = !this.fused;
+    if (first) {
+      this.fused = [];
+      this.best = [];
     }
+    let g = frame;
     for (let l = 0; l <= this.levels; l++) {
-      const F = this.fused[l]!;
-      const E = this.best[l]!;
-      const N = pyr[l]!;
-      const e = energies[l]!;
-      const c = F.c;
-      for (let i = 0; i < E.length; i++) {
-        if (e[i]! > E[i]!) {
-          E[i] = e[i]!;
-          for (let ch = 0; ch < c; ch++) F.data[i * c + ch] = N.data[i * c + ch]!;
+      let band: Plane;
+      let next: Plane | null = null;
+      if (l < this.levels) {
+        next = reduce(g, this.kernel, this.bits);
+        expandInto(next, g.w, g.h, this.kernel, g.data, -1, this.bits); // g becomes L_l
+        band = g;
+      } else band = g;
+      const e = l === this.levels ? localDeviation(band, this.kernelSize, this.bits) : regionEnergy(band, this.kernelSize, this.bits);
+      if (first) {
+        this.fused!.push(band);
+        this.best.push(e);
+      } else {
+        const F = this.fused![l]!;
+        const E = this.best[l]!;
+        const c = F.c;
+        const nd = band.data;
+        for (let i = 0; i < E.length; i++) {
+          if (e[i]! > E[i]!) {
+            E[i] = e[i]!;
+            for (let ch = 0; ch < c; ch++) F.data[i * c + ch] = nd[i * c + ch]!;
+          }
         }
       }
+      if (next) g = next;
     }
   }
 

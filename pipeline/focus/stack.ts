@@ -250,7 +250,7 @@ export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits,
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
-  const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 8 + 8 : C * fb * 6 + fb * 9 + 8;
+  const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8;
   const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
   const rowsTotal = Math.floor(budget / (perPx * W));
