@@ -12,7 +12,7 @@ import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
 import { overlayHeatRows } from './colormap.js';
-import { gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
+import { boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
 import { bandFromPlane, loadGrayPlane, type Band, type GrayPlane } from './plane.js';
@@ -174,7 +174,8 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
       await filterVis.writeRows(vis, rows);
       impulses(data, threshold, o.kde.includeStrength, data);
       const band: Band = { width: fullW, y0, rows, halo, data, inside: new Uint8Array(stored) };
-      const dens = gaussianBlurBand(band, k, 'constant');
+      // Exact taps for narrow bandwidths, five box passes (O(1) per pixel) for wide ones.
+      const dens = o.kde.bandwidthPx > 3 ? boxGaussianBand(band, o.kde.bandwidthPx) : gaussianBlurBand(band, k, 'constant');
       dHist.add(dens);
       await kdeNpy.writeRows(y0, dens);
     }
