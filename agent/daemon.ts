@@ -1,6 +1,7 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
 import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFitsHeader } from '../pipeline/image/fits.js';
 import { isFitsPath } from '../pipeline/image/read.js';
@@ -124,6 +125,7 @@ export class Agent {
       log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
     }
     runlog.addEvent('info', 'agent started', { pid: process.pid });
+    this.resumeLiveStack();
     await this.publishStatus('idle');
     this.scheduler.start();
     this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
@@ -138,6 +140,19 @@ export class Agent {
       jobs: this.d.config.jobs.filter((j) => j.enabled).map((j) => j.name).join(',') || 'none',
       db: this.d.paths.database,
     });
+  }
+
+  /** A live stack that the last stop (SIGTERM, crash, power cut) interrupted picks up its saved stack. */
+  private resumeLiveStack(): void {
+    const last = this.d.runlog.lastRunOf('livestack');
+    if (!last || last.status !== 'aborted') return;
+    const job = this.d.config.jobs.find((j) => j.name === last.job && j.kind === 'livestack');
+    const { trigger: _trigger, ...params } = last.params;
+    const req: JobRequest = job
+      ? this.requestFor(job, 'startup', { ...params, resume: true })
+      : { kind: 'livestack', params: { ...params, resume: true }, trigger: 'startup' };
+    this.d.log.info('resuming the live stack interrupted by the last stop', { previous_run: last.id });
+    this.submit(req).catch((err) => this.d.log.warn('live stack not resumed', { error: err }));
   }
 
   get busy(): boolean {
@@ -211,6 +226,8 @@ export class Agent {
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
       const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      const stateDir = join(this.d.paths.stateDir, 'jobs', req.name ?? req.kind);
+      await mkdir(stateDir, { recursive: true });
       const camera = await devices.camera(cameraName);
       const focuser = focuserName ? await devices.focuser(focuserName) : undefined;
       const ctx = createJobContext({
@@ -221,6 +238,7 @@ export class Agent {
         focuser,
         spoolDir,
         productsDir,
+        stateDir,
         runlog,
         log,
         signal: abort.signal,

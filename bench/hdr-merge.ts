@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9]
 // Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -37,13 +37,18 @@ async function generate(dir: string, width: number, height: number, n: number): 
   return files;
 }
 
-function timed(cmd: string, args: string[]): { stdout: string; seconds: number; rssMB: number } {
+function timed(cmd: string, args: string[]): { stdout: string; seconds: number; cpuS: number; rssMB: number } {
   const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
   const seconds = wall ? Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]) : NaN;
-  return { stdout: r.stdout, seconds, rssMB: rss ? Number(rss[1]) / 1024 : NaN };
+  // CPU time including waited-for children (the decoder/encoder processes): fairer than wall time
+  // on a shared machine.
+  const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr);
+  const cpuS = Number(user?.[1] ?? NaN) + Number(sys?.[1] ?? NaN);
+  return { stdout: r.stdout, seconds, cpuS, rssMB: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
 async function runOne(dir: string, response: string, out: string): Promise<void> {
@@ -77,11 +82,11 @@ async function main(): Promise<void> {
     const cv = timed('/usr/bin/python3', [join(root, 'bench', 'hdr_opencv.py'), 'bench', response, out, ...times, '--', ...files]);
     const cvJson = JSON.parse(cv.stdout.trim().split('\n').pop()!) as Record<string, number>;
     const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number };
-    figures[`n${n}`] = { skyrig: { wallS: ours.seconds, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB }, opencv: { wallS: cv.seconds, ...cvJson, rssMB: cv.rssMB } };
+    figures[`n${n}`] = { skyrig: { wallS: ours.seconds, cpuS: ours.cpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB }, opencv: { wallS: cv.seconds, cpuS: cv.cpuS, ...cvJson, rssMB: cv.rssMB } };
     rows.push(
-      `N=${n}: skyrig ${ours.seconds.toFixed(2)} s wall (merge+write ${(oursJson.ms / 1000).toFixed(2)} s), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
-        `OpenCV ${cv.seconds.toFixed(2)} s wall (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB | ` +
-        `time ratio skyrig/OpenCV ${(ours.seconds / cv.seconds).toFixed(2)}, RSS ratio ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
+      `N=${n}: skyrig ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (merge+write ${(oursJson.ms / 1000).toFixed(2)} s), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+        `OpenCV ${cv.seconds.toFixed(2)} s wall, ${cv.cpuS.toFixed(2)} s CPU (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB | ` +
+        `skyrig/OpenCV wall ${(ours.seconds / cv.seconds).toFixed(2)}, CPU ${(ours.cpuS / cv.cpuS).toFixed(2)}, RSS ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
     );
   }
   const a = figures[`n${ns[0]}`] as { skyrig: { rssMB: number } } | undefined;
@@ -90,7 +95,6 @@ async function main(): Promise<void> {
   process.stdout.write(rows.join('\n') + '\n');
   await mkdir(outRoot, { recursive: true });
   await writeFile(join(outRoot, `figures-${width}x${height}.json`), JSON.stringify(figures, null, 1));
-  void execFileSync;
 }
 
 await main();

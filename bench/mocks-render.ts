@@ -29,14 +29,19 @@ try {
       await cam.connect();
       await foc.connect();
       await foc.moveTo(1100); // defocused: the blur costs something
-      const times: number[] = [];
+      // Wall time, and CPU time of this process (the machine may be shared; sharp encodes on its own threads).
+      const wall: number[] = [];
+      const cpu: number[] = [];
       for (let i = 0; i < 3; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         await cam.capture({ exposureS: c.exposureS, outDir: dir, fileStem: `f${i}` });
-        times.push(performance.now() - t0);
+        const dc = process.cpuUsage(c0);
+        wall.push(performance.now() - t0);
+        cpu.push((dc.user + dc.system) / 1000);
       }
-      times.sort((a, b) => a - b);
-      console.log(`${`${w}x${h}`.padEnd(10)} ${c.name.padEnd(16)} median ${times[1]!.toFixed(0).padStart(6)} ms/frame  (first ${times[0]!.toFixed(0)}..${times[2]!.toFixed(0)})`);
+      const fmt = (v: number[]) => `first ${v[0]!.toFixed(0).padStart(6)} ms, then ${((v[1]! + v[2]!) / 2).toFixed(0).padStart(6)} ms`;
+      console.log(`${`${w}x${h}`.padEnd(10)} ${c.name.padEnd(15)} wall: ${fmt(wall)}   cpu: ${fmt(cpu)}`);
     }
   }
 } finally {

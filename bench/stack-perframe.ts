@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { writeFits } from '../pipeline/image/fits.js';
 import { createImage } from '../pipeline/image/types.js';
 import { buildCalibration, listImages } from '../pipeline/calib/master.js';
@@ -58,6 +59,8 @@ async function generate(): Promise<void> {
   await mkdir(stamp);
 }
 
+const cpuTimes: number[] = [];
+
 async function stackSkyrig(): Promise<number[]> {
   await rm(out, { recursive: true, force: true });
   const tCal = performance.now();
@@ -71,11 +74,14 @@ async function stackSkyrig(): Promise<number[]> {
   console.log(`skyrig: master dark from 3 darks in ${(calMs / 1000).toFixed(2)} s`);
   for (const f of files) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const r = await st.push(f);
     const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
     times.push(ms);
+    cpuTimes.push((cpu.user + cpu.system) / 1000);
     const parts = Object.entries(r.ms).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ');
-    console.log(`skyrig ${r.path.split('/').pop()}: ${(ms / 1000).toFixed(2)} s (${parts}) ${r.accepted ? `stars ${r.stars} shift ${r.shift.toFixed(2)} residual ${r.residual.toFixed(3)}` : r.reason}`);
+    console.log(`skyrig ${r.path.split('/').pop()}: ${(ms / 1000).toFixed(2)} s (cpu ${(cpuTimes[cpuTimes.length - 1]! / 1000).toFixed(2)} s; ${parts}) ${r.accepted ? `stars ${r.stars} shift ${r.shift.toFixed(2)} residual ${r.residual.toFixed(3)}` : r.reason}`);
   }
   await st.finish();
   return times;
@@ -87,18 +93,21 @@ function stats(t: number[]): string {
   return `mean ${(mean / 1000).toFixed(2)} s, median ${(s[s.length >> 1]! / 1000).toFixed(2)} s over ${t.length} frames`;
 }
 
+// As `skyrig stack` does: no libvips operation cache in a process that only ever sees new images.
+sharp.cache(false);
 await generate();
 const ours = await stackSkyrig();
 // Frame 1 is the reference (no alignment); report frames 2..N.
 const oursAligned = ours.slice(1);
-console.log(`\nskyrig (${a.method}, align ${a.align}) per frame: ${stats(oursAligned)}`);
+console.log(`\nskyrig (${a.method}, align ${a.align}) per frame: ${stats(oursAligned)}; cpu ${stats(cpuTimes.slice(1))}`);
 const mem = process.memoryUsage();
 console.log(`skyrig process: rss ${(mem.rss / 2 ** 20).toFixed(0)} MB, heap ${(mem.heapUsed / 2 ** 20).toFixed(0)} MB, arrays ${(mem.arrayBuffers / 2 ** 20).toFixed(0)} MB`);
 if (!a['no-seed'] && !a['stack-only']) {
   const py = execFileSync('/usr/bin/python3', [resolve(import.meta.dirname, 'stack_seed_opencv.py'), lights, darks, join(dir, 'seed-out')], { encoding: 'utf8', maxBuffer: 1 << 24 });
   process.stdout.write(py);
   const seedTimes = [...py.matchAll(/^seed .*?: ([\d.]+) s/gm)].map((m) => Number(m[1]) * 1000).slice(1);
-  console.log(`\nside by side, ${W}×${H} 16-bit mono, frames 2..${N}:`);
-  console.log(`  skyrig ${a.method}/${a.align}: ${stats(oursAligned)}`);
-  console.log(`  seed ECC homography + ADDCOMP (python3-opencv): ${stats(seedTimes)}`);
+  const seedCpu = [...py.matchAll(/^seed .*?cpu ([\d.]+) s/gm)].map((m) => Number(m[1]) * 1000).slice(1);
+  console.log(`\nside by side, ${W}×${H} 16-bit mono, frames 2..${N} (wall clock; cpu = user+system of the process):`);
+  console.log(`  skyrig ${a.method}/${a.align}: ${stats(oursAligned)}; cpu ${stats(cpuTimes.slice(1))}`);
+  console.log(`  seed ECC homography + ADDCOMP (python3-opencv): ${stats(seedTimes)}; cpu ${stats(seedCpu)}`);
 }

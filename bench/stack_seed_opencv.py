@@ -59,6 +59,7 @@ def main():
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 0.001)
     for name in sorted(os.listdir(lights)):
         t = time.time()
+        c = time.process_time()
         img = read_fits(os.path.join(lights, name)) - master
         if prev is None:
             stack = img.copy()
@@ -72,7 +73,7 @@ def main():
         prev = aligned
         stretch_preview(stack, os.path.join(out, 'seed-preview.jpg'))
         cv2.imwrite(os.path.join(out, 'seed-stack.tif'), stack)
-        print(f'seed {name}: {time.time() - t:.2f} s', flush=True)
+        print(f'seed {name}: {time.time() - t:.2f} s (cpu {time.process_time() - c:.2f} s)', flush=True)
 
 
 if __name__ == '__main__':

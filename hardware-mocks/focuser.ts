@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DriverContext } from '../drivers/context.js';
 import { DeviceError, type Focuser, type FocuserLimits, type MoveOptions } from '../drivers/types.js';
-import { bool0, num0 } from './params.js';
+import { bool0 } from './params.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 
 export const DEFAULT_DEAD_BAND = 40;
@@ -16,17 +16,25 @@ export class SimFocuser implements Focuser {
   readonly rig: SimRig;
   readonly realtime: boolean;
   private connected = false;
-  private moving: AbortController | null = null;
 
   constructor(url: URL, ctx: DriverContext) {
     this.url = url.href;
     const { rig, params } = getOrCreateRig(url, ctx);
-    if (rig.focuserAttached) throw new DeviceError('busy', this.url, `rig ${rig.name} already has a focuser`);
     this.rig = rig;
     this.realtime = bool0(params, 'realtime', false);
-    rig.mechanics = { backlash: num0(params, 'dead_band', DEFAULT_DEAD_BAND), speed: num0(params, 'speed', DEFAULT_SPEED) };
+    // A focuser device is a view on the rig's one motor: a re-created device (the agent drops and
+    // reopens devices after a failure) finds the motor where the last one left it.
+    const firstAttach = !rig.focuserAttached;
+    const deadBand = params.get('dead_band');
+    const speed = params.get('speed');
+    if (firstAttach || deadBand !== undefined || speed !== undefined) {
+      rig.mechanics = {
+        backlash: typeof deadBand === 'number' ? deadBand : firstAttach ? DEFAULT_DEAD_BAND : rig.mechanics.backlash,
+        speed: typeof speed === 'number' ? speed : firstAttach ? DEFAULT_SPEED : rig.mechanics.speed,
+      };
+    }
     const start = params.get('position');
-    if (typeof start === 'number') {
+    if (typeof start === 'number' && firstAttach) {
       const { focusMin, focusMax } = rig.config;
       if (start < focusMin || start > focusMax) throw new DeviceError('invalid', this.url, `position=${start} outside focus_min..focus_max (${focusMin}..${focusMax})`);
       // Settled from an inward approach: optics at the motor count.
@@ -41,7 +49,7 @@ export class SimFocuser implements Focuser {
   }
 
   async disconnect(): Promise<void> {
-    this.moving?.abort();
+    this.rig.moving?.abort();
     this.connected = false;
   }
 
@@ -59,7 +67,7 @@ export class SimFocuser implements Focuser {
   }
 
   async isMoving(): Promise<boolean> {
-    return this.moving !== null;
+    return this.rig.moving !== null;
   }
 
   async temperature(): Promise<number | null> {
@@ -67,12 +75,12 @@ export class SimFocuser implements Focuser {
   }
 
   async abort(): Promise<void> {
-    this.moving?.abort();
+    this.rig.moving?.abort();
   }
 
   async moveTo(position: number, options: MoveOptions = {}): Promise<number> {
     if (!this.connected) throw new DeviceError('disconnected', this.url, 'not connected (call connect() first)');
-    if (this.moving) throw new DeviceError('busy', this.url, 'already moving');
+    if (this.rig.moving) throw new DeviceError('busy', this.url, 'already moving');
     if (!Number.isFinite(position)) throw new DeviceError('invalid', this.url, `target position ${position} is not a number`);
     const target = Math.round(position);
     const { focusMin, focusMax } = this.rig.config;
@@ -83,7 +91,7 @@ export class SimFocuser implements Focuser {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    this.moving = ctl;
+    this.rig.moving = ctl;
     const from = this.rig.motorPosition;
     const speed = this.rig.mechanics.speed;
     try {
@@ -110,7 +118,7 @@ export class SimFocuser implements Focuser {
       }
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
-      this.moving = null;
+      this.rig.moving = null;
     }
   }
 }

@@ -45,6 +45,7 @@ export class FakeGpioChip implements GpioChip {
   record = true;
   /** Extra per-write delay (ns, busy) to mimic a slow sysfs write on a Pi. */
   writeCostNs = 0;
+  private stall: { line: number; after: number; ns: number; seen: number } | null = null;
 
   open(line: number, direction: Direction, edge: Edge = 'none'): GpioLine {
     const existing = this.lines.get(line);
@@ -98,6 +99,14 @@ export class FakeGpioChip implements GpioChip {
     if (fires) for (const cb of [...state.watchers]) setImmediate(() => cb(value));
   }
 
+  /**
+   * Freeze the caller for `ms` right after the `afterRising`-th rising edge on `line`: what the
+   * pulse generator sees when the OS deschedules the process mid-move.
+   */
+  stallOnce(line: number, afterRising: number, ms: number): void {
+    this.stall = { line, after: afterRising, ns: ms * 1e6, seen: 0 };
+  }
+
   /** Current level of a line (output or input). */
   level(line: number): 0 | 1 | undefined {
     return this.lines.get(line)?.value;
@@ -144,6 +153,12 @@ export class FakeGpioChip implements GpioChip {
   }
 
   private onOutputEdge(line: number, value: 0 | 1): void {
+    const st = this.stall;
+    if (st && line === st.line && value === 1 && ++st.seen === st.after) {
+      this.stall = null;
+      const until = process.hrtime.bigint() + BigInt(st.ns);
+      while (process.hrtime.bigint() < until);
+    }
     const m = this.motor;
     if (!m || line !== m.step || value !== 1) return;
     const dirLevel = this.lines.get(m.dir)?.value ?? 0;

@@ -1,15 +1,6 @@
-// `skyrig` command line. Subcommands live next to their feature and register here.
-import { Command, CommanderError } from 'commander';
-import { commandModules } from './commands/index.js';
-
-export function buildProgram(): Command {
-  const program = new Command('skyrig')
-    .description('Edge agent for Raspberry Pi camera rigs: brackets, HDR, live stacking, focus; SQLite run log; MQTT and Home Assistant')
-    .version('0.1.0')
-    .showHelpAfterError(false);
-  for (const register of commandModules) register(program);
-  return program;
-}
+// `skyrig` entry point: parse, run, and turn any error into one line `skyrig: <message>` with exit 1.
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 
 async function main(): Promise<void> {
   const program = buildProgram();
@@ -18,7 +9,7 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
-    // One line, naming what failed; the stack only with SKYRIG_DEBUG.
+    // The stack only with SKYRIG_DEBUG: field users get the message that names the file or field.
     process.stderr.write(`skyrig: ${(err as Error).message}\n`);
     if (process.env.SKYRIG_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exit(1);

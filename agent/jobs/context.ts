@@ -16,6 +16,7 @@ export interface JobContextDeps {
   focuser?: Focuser;
   spoolDir: string;
   productsDir: string;
+  stateDir: string;
   runlog: RunLog;
   log: Logger;
   signal: AbortSignal;
@@ -65,6 +66,7 @@ export function createJobContext(d: JobContextDeps): JobContext {
     focuser: d.focuser,
     spoolDir: d.spoolDir,
     productsDir: d.productsDir,
+    stateDir: d.stateDir,
     runlog: d.runlog,
     log: d.log,
     signal: d.signal,

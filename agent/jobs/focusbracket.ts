@@ -32,8 +32,12 @@ export async function planPositions(ctx: JobContext): Promise<number[]> {
   let list: number[];
   if (p.positions !== undefined) list = numberListParam('focusbracket', p, 'positions', []);
   else {
-    const count = numberParam('focusbracket', p, 'count', 5, 2, 200);
     const step = numberParam('focusbracket', p, 'step', 50, 1);
+    // start..end by step (the MQTT command's form) or count positions centred on the current one.
+    const end = p.end === undefined ? undefined : numberParam('focusbracket', p, 'end', 0);
+    const count = end !== undefined && p.start !== undefined
+      ? Math.floor(Math.abs(end - numberParam('focusbracket', p, 'start', 0)) / step) + 1
+      : numberParam('focusbracket', p, 'count', 5, 2, 200);
     const cur = await ctx.focuser!.position();
     const start = numberParam('focusbracket', p, 'start', Math.round(cur - ((count - 1) * step) / 2));
     list = Array.from({ length: count }, (_, i) => Math.round(start + i * step));

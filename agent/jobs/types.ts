@@ -36,6 +36,8 @@ export interface JobContext {
   spoolDir: string;
   /** Where this run's products go (created by the agent). */
   productsDir: string;
+  /** Per-job state that outlives runs (live stack state for resume); created by the agent. */
+  stateDir: string;
   runlog: RunLog;
   log: Logger;
   /** Aborted on SIGTERM or a stop command; a job finishes or abandons its current frame and returns. */

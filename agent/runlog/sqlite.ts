@@ -274,6 +274,11 @@ export class SqliteRunLog implements RunLog {
     })();
   }
 
+  lastRunOf(kind: string): { id: number; job: string | null; status: RunStatus; params: Record<string, unknown> } | null {
+    const r = this.db.prepare(`SELECT id, job, status, params FROM runs WHERE kind = ? ORDER BY id DESC LIMIT 1`).get(kind) as any;
+    return r ? { id: r.id, job: r.job, status: r.status, params: JSON.parse(r.params) } : null;
+  }
+
   hasFrameAt(path: string): boolean {
     return this.db.prepare(`SELECT 1 FROM frames WHERE path = ? LIMIT 1`).get(path) !== undefined;
   }

@@ -102,8 +102,8 @@ export function parseRailUrl(url: URL): RailConfig {
     return a ?? b;
   };
 
-  const speed = either('speed', 'speed_mm') ?? 800 * microsteps;
-  const accel = either('accel', 'accel_mm') ?? 4 * speed;
+  const speed = either('speed', 'speed_mm') ?? 400 * microsteps;
+  const accel = either('accel', 'accel_mm') ?? 2 * speed;
   if (speed <= 0) throw new Error(`${where}: speed must be > 0`);
   if (accel <= 0) throw new Error(`${where}: accel must be > 0`);
   const startSpeed = num('start_speed', { positive: true }) ?? Math.min(speed, Math.max(50, Math.sqrt(2 * accel)));

@@ -54,7 +54,12 @@ export async function createOnoffChip(opts: { base?: number | null } = {}): Prom
         read: () => gpio.readSync(),
         watch: (cb) => gpio.watch((err, value) => { if (!err) cb(value); }),
         unwatchAll: () => gpio.unwatchAll(),
-        release: () => gpio.unexport(),
+        // Outputs stay exported at their last level: unexporting turns them into floating
+        // inputs, and a floating STEP or ENABLE input on the driver board moves or frees the motor.
+        release: () => {
+          gpio.unwatchAll();
+          if (direction === 'in') gpio.unexport();
+        },
       };
     },
   };

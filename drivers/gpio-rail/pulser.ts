@@ -27,6 +27,14 @@ export interface PulseTrainOptions {
   wakeEarlyNs?: number;
   /** When given, filled with each pulse's lateness against its planned time, ns. */
   lateness?: number[];
+  /**
+   * After a stall (a gap the motor may have stopped in: the process was descheduled), do not jump
+   * back to the planned speed; ramp up again from `startSpeed` with `accel`. A stepper asked to
+   * resume at cruise speed from standstill stalls and loses steps.
+   */
+  reramp?: { startSpeed: number; accel: number };
+  /** Filled with the number of stalls that forced a re-ramp. */
+  stats?: { rerampCount: number };
 }
 
 export interface PulseTrainResult {
@@ -50,16 +58,31 @@ export async function runPulseTrain(o: PulseTrainOptions): Promise<PulseTrainRes
   let total = o.total;
   let stopping = false;
   let batchStart = now();
-  let lastPulse = 0n;
+  // Each edge happens somewhere inside write(1): between `before` and `after`. The next interval
+  // is counted from `after` (so it is never shorter than planned, whatever froze us inside the
+  // write), stalls are detected from `before` (so a freeze during the write counts as a gap).
+  let lastBefore = 0n;
+  let lastAfter = 0n;
   let emitted = 0;
+  // Speed ceiling after a stall, pulses/s; Infinity when running to plan.
+  let cap = Infinity;
+  const stallNs = o.reramp ? BigInt(Math.round(2e9 / o.reramp.startSpeed)) : 0n;
 
   for (let i = 0; i < total; i++) {
     let target: bigint;
+    let plannedNs = 0n;
     if (i === 0) {
       if (o.stopRequested?.()) return { emitted: 0, reason: 'stopped' };
       target = now();
     } else {
-      target = lastPulse + BigInt(Math.round(o.intervalNs(i, total)));
+      let planned = o.intervalNs(i, total);
+      if (cap !== Infinity && o.reramp) {
+        planned = Math.max(planned, 1e9 / cap);
+        cap = Math.sqrt(cap * cap + 2 * o.reramp.accel);
+        if (1e9 / cap <= o.intervalNs(i, total)) cap = Infinity; // caught up with the plan
+      }
+      plannedNs = BigInt(Math.round(planned));
+      target = lastAfter + plannedNs;
       const wait = target - now();
       if (wait > sleepAboveNs) {
         await sleepMs(Number(wait - wakeEarlyNs) / 1e6);
@@ -71,12 +94,22 @@ export async function runPulseTrain(o: PulseTrainOptions): Promise<PulseTrainRes
       busyUntil(target);
     }
     if (o.halt?.()) return { emitted, reason: 'halted' };
+    const t = now();
+    // Stalled (a gap long enough for the rotor to stop, and well past the plan): this pulse starts
+    // a fresh ramp.
+    const gap = t - lastBefore;
+    if (o.reramp && i > 0 && gap > stallNs && gap > 2n * plannedNs) {
+      cap = o.reramp.startSpeed;
+      if (o.stats) o.stats.rerampCount++;
+    }
+    const before = now();
     o.step.write(1);
-    const sent = now();
-    busyUntil(sent + pulseNs);
+    const after = now();
+    busyUntil(after + pulseNs);
     o.step.write(0);
-    if (o.lateness && i > 0) o.lateness.push(Number(sent - target));
-    lastPulse = sent;
+    if (o.lateness && i > 0) o.lateness.push(Number(before - target));
+    lastBefore = before;
+    lastAfter = after;
     emitted++;
     o.onPulse?.(i);
     if (!stopping && o.stopRequested?.()) {

@@ -45,6 +45,9 @@ export class GpioRail implements Focuser {
 
   async connect(): Promise<void> {
     if (this.lines) return;
+    // Never touch the lines while another process is pulsing them.
+    const mover = await this.liveLockHolder();
+    if (mover !== null) throw new DeviceError('busy', this.url, `process ${mover} is moving this rail (skyrig focuser --abort stops it)`);
     const chip = await this.deps.chip();
     const opened: GpioLine[] = [];
     const open = (line: number, dir: 'in' | 'out', edge?: 'both') => {
@@ -87,7 +90,9 @@ export class GpioRail implements Focuser {
   async disconnect(): Promise<void> {
     if (!this.lines) return;
     if (this.moving) await this.abort();
-    this.setEnabled(false);
+    // hold: the driver stays enabled after we let go (the lines keep their levels), so the rotor
+    // keeps its microstep position between `skyrig focuser` runs.
+    if (!this.config.hold) this.setEnabled(false);
     const { step, dir, enable, limit } = this.lines;
     for (const l of [step, dir, enable, limit]) l?.release();
     this.lines = null;
@@ -219,10 +224,17 @@ export class GpioRail implements Focuser {
     this.stopReason = null;
     const onAbort = () => (this.stopReason ??= 'abort');
     if (options.signal?.aborted) throw new DeviceError('aborted', this.url, `move aborted before it started (position ${this.pos})`);
+    await this.takeLock();
+    try {
+      await this.persist(true);
+    } catch (err) {
+      await rm(this.lockPath, { force: true });
+      throw new DeviceError('io', this.url, `cannot save the rail position before moving: ${(err as Error).message}`, { cause: err });
+    }
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort that arrived while we took the lock and saved the position has no event left to fire.
+    if (options.signal?.aborted) onAbort();
     const timer = options.timeoutMs ? setTimeout(() => (this.stopReason ??= 'timeout'), options.timeoutMs) : null;
-    await this.persist(true);
-    await writeFile(this.lockPath, String(process.pid)).catch(() => {});
     let result: PulseTrainResult;
     try {
       if (!this.enabled) {
@@ -243,6 +255,7 @@ export class GpioRail implements Focuser {
         halt: sign < 0 && limit ? () => limit.read() === c.limitActive : undefined,
         stopRequested: () => this.stopReason !== null,
         stoppingPulses: (v) => stoppingPulses(v, profile),
+        reramp: { startSpeed: profile.startSpeed, accel: profile.accel },
         onPulse: () => {
           this.pos += sign;
         },
@@ -266,14 +279,43 @@ export class GpioRail implements Focuser {
     await this.deps.store.save({ position: this.pos, homed: this.homed, moving });
   }
 
+  /** Exclusive move lock (pid inside): two processes never pulse the same rail at once. */
+  private async takeLock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(this.lockPath, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return; // unwritable state dir: persist() reports it
+        const holder = await this.liveLockHolder();
+        if (holder !== null) throw new DeviceError('busy', this.url, `process ${holder} is moving this rail (skyrig focuser --abort stops it)`);
+        await rm(this.lockPath, { force: true }); // stale: its process is gone
+      }
+    }
+  }
+
+  /** Pid of another live process holding the move lock, or null. */
+  private async liveLockHolder(): Promise<number | null> {
+    const pid = Number((await readFile(this.lockPath, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return null;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
   /** `skyrig focuser --abort` runs in another process: signal the one that is moving the rail. */
   private async abortOtherProcess(): Promise<void> {
-    const pid = Number((await readFile(this.lockPath, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return;
+    const pid = await this.liveLockHolder();
+    if (pid === null) {
+      await rm(this.lockPath, { force: true }); // none, or a stale lock of a dead process
+      return;
+    }
     try {
       process.kill(pid, 'SIGINT');
     } catch {
-      await rm(this.lockPath, { force: true }); // stale lock of a dead process
       return;
     }
     const deadline = Date.now() + 10_000;

@@ -24,6 +24,8 @@ export interface BlobResult extends BlobStartInfo {
   storedFormat: string;
   /** Bytes written to the file. */
   bytes: number;
+  /** Decoded bytes beyond `len` that were dropped (see push()). */
+  excessBytes: number;
 }
 
 export class BlobError extends Error {
@@ -78,13 +80,21 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
   };
   const target = (): { write(b: Buffer): boolean } => inflate ?? { write: (b: Buffer) => ((bytes += b.length), file.write(b)) };
 
+  let kept = 0;
+  let excess = 0;
   const push = (decoded: Buffer): boolean => {
     if (decoded.length === 0) return true;
-    if (info.len !== undefined && decoder.decodedBytes > info.len) {
-      throw new BlobError(`${label}: more data than the announced len=${info.len}`);
-    }
     if (decoder.decodedBytes > MAX_BLOB_BYTES) throw new BlobError(`${label}: larger than ${MAX_BLOB_BYTES} bytes, refused`);
-    return target().write(decoded);
+    // INDI 1.9 drivers send fpack'd frames as their whole memory buffer with len = the bytes that
+    // count: keep len bytes, decode (and so validate) the rest, drop it.
+    let part = decoded;
+    if (info.len !== undefined && kept + part.length > info.len) {
+      const room = Math.max(0, info.len - kept);
+      excess += part.length - room;
+      part = part.subarray(0, room);
+    }
+    kept += part.length;
+    return part.length === 0 ? true : target().write(part);
   };
 
   return {
@@ -117,13 +127,13 @@ export function createBlobFileSink(info: BlobStartInfo, path: string): BlobSink 
         }
       }
       finished = true;
-      if (!failure) failure = checkSizes(label, info, decoder, bytes);
+      if (!failure) failure = checkSizes(label, info, decoder, bytes, inflate !== null);
       if (failure) {
         await discard();
         throw failure;
       }
       const storedFormat = inflate ? info.format.slice(0, -2) : info.format;
-      return { ...info, path, storedFormat, bytes };
+      return { ...info, path, storedFormat, bytes, excessBytes: excess };
     },
     abort(reason) {
       if (finished) return;
@@ -168,15 +178,16 @@ function closeStreams(inflate: Inflate | null, file: WriteStream): Promise<void>
   });
 }
 
-function checkSizes(label: string, info: BlobStartInfo, decoder: Base64StreamDecoder, bytes: number): BlobError | null {
+function checkSizes(label: string, info: BlobStartInfo, decoder: Base64StreamDecoder, bytes: number, inflated: boolean): BlobError | null {
   if (info.enclen !== undefined && decoder.encodedChars !== info.enclen) {
     return new BlobError(`${label}: got ${decoder.encodedChars} base64 characters, enclen says ${info.enclen} (truncated?)`);
   }
-  if (info.len !== undefined && decoder.decodedBytes !== info.len) {
+  if (info.len !== undefined && decoder.decodedBytes < info.len) {
     return new BlobError(`${label}: got ${decoder.decodedBytes} bytes, len says ${info.len} (truncated?)`);
   }
-  // size is the uncompressed size; for uncompressed BLOBs without len it is the only check there is.
-  if (info.size !== undefined && info.size > 0 && bytes !== info.size) {
+  // size is the uncompressed size: it must match what was inflated, or what was written when there is
+  // no len to go by. (For formats we store compressed, e.g. .fits.fz, it says nothing about the file.)
+  if (info.size !== undefined && info.size > 0 && (inflated || info.len === undefined) && bytes !== info.size) {
     return new BlobError(`${label}: ${bytes} bytes after decoding, size says ${info.size}`);
   }
   if (bytes === 0) return new BlobError(`${label}: empty BLOB`);

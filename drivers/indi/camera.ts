@@ -153,11 +153,19 @@ export class IndiCamera implements Camera {
       const { min, max } = this.exposureRange()!;
       throw new DeviceError('invalid', d, `exposure ${req.exposureS} s outside what the camera offers (${min}..${max} s)`);
     }
-    const set = async (name: string, values: Record<string, ElementValue>) => {
+    const matches = (v: IndiVector, values: Record<string, ElementValue>) => Object.entries(values).every(([k, val]) => v.elements.get(k)?.value === val);
+    const set = async (name: string, values: Record<string, ElementValue>, force = false) => {
       const v = c.vector(d, name)!;
-      if (Object.entries(values).every(([k, val]) => v.elements.get(k)?.value === val)) return;
-      await c.setVectorAndWait(d, name, values, wait);
+      if (!force && matches(v, values)) return;
+      // Switches come back exactly as asked: wait for that, so an update caused by another client
+      // (in flight when we asked) is not taken as our answer. Numbers may come back rounded.
+      await c.setVectorAndWait(d, name, values, v.type === 'Switch' ? { ...wait, accept: (x) => matches(x, values) } : wait);
     };
+
+    // Frames are stored as plain FITS: fpack (.fits.fz) would need funpack, and the Pi has the CPU
+    // to spare less than the link has bandwidth. zlib (.fits.z) from other drivers is inflated.
+    // Sent every time: our copy may not show yet a change another client just made.
+    if (c.vector(d, 'CCD_COMPRESSION')?.elements.has('INDI_DISABLED')) await set('CCD_COMPRESSION', { INDI_DISABLED: true }, true);
 
     const types = c.vector(d, 'CCD_FRAME_TYPE');
     if (types) {
@@ -320,6 +328,11 @@ export class IndiCamera implements Camera {
     } catch (err) {
       await unlink(path).catch(() => {});
       throw new DeviceError('io', this.device, `${path}: frame from the camera is not a readable FITS file: ${(err as Error).message}`, { cause: err });
+    }
+    const dataBytes = header.width * header.height * header.planes * (Math.abs(header.bitpix) / 8);
+    if (blob.bytes < header.dataOffset + dataBytes) {
+      await unlink(path).catch(() => {});
+      throw new DeviceError('io', this.device, `${path}: FITS data truncated (${blob.bytes} bytes, header needs ${header.dataOffset + dataBytes})`);
     }
     const cards = header.cards;
     const cardNumber = (k: string) => (typeof cards[k] === 'number' ? (cards[k] as number) : undefined);

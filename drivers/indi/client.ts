@@ -87,6 +87,8 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
   private pingSeq = 0;
   private lossReason: Error | null = null;
   private connecting: Promise<void> | null = null;
+  private connectedAt = 0;
+  private lastDefineAt = 0;
 
   constructor(options: IndiClientOptions) {
     super();
@@ -276,11 +278,23 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     if (this.devices.has(device)) return;
     const timeoutMs = options.timeoutMs ?? 5000;
     try {
-      await this.waitFor<void>(device, 'device', { ...options, timeoutMs }, (done) =>
-        this.observe((ev) => {
+      await this.waitFor<void>(device, 'device', { ...options, timeoutMs }, (done, fail) => {
+        // Drivers answer getProperties within moments: once definitions have stopped arriving for two
+        // seconds, a device that is not among them is not coming (no need to sit out the timeout).
+        const quiet = setInterval(() => {
+          const now = Date.now();
+          if (this.up && this.devices.size > 0 && now - this.connectedAt > 2000 && now - this.lastDefineAt > 2000) {
+            fail(new DeviceError('timeout', device, 'device not announced'));
+          }
+        }, 200);
+        const stop = this.observe((ev) => {
           if (ev.type === 'define' && ev.device === device) done();
-        }),
-      ).promise;
+        });
+        return () => {
+          clearInterval(quiet);
+          stop();
+        };
+      }).promise;
     } catch (err) {
       if (err instanceof DeviceError && err.code === 'timeout') {
         const seen = this.deviceNames();
@@ -325,7 +339,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new DeviceError('disconnected', this.address, `INDI server ${this.host}:${this.port} not reachable within ${timeoutMs} ms`));
+        reject(new DeviceError('disconnected', this.address, `INDI server not reachable within ${timeoutMs} ms (still retrying)`));
       }, timeoutMs);
       this.on('connected', onUp);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -418,6 +432,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
       return;
     }
     this.socket = socket;
+    this.connectedAt = Date.now();
     this.lossReason = null;
     this.lastData = Date.now();
     this.pingSentAt = 0;
@@ -531,6 +546,7 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
     switch (msg.kind) {
       case 'def': {
         const v = msg.vector;
+        this.lastDefineAt = Date.now();
         let dev = this.devices.get(v.device);
         if (!dev) this.devices.set(v.device, (dev = new Map()));
         dev.set(v.name, v);
@@ -600,7 +616,10 @@ export class IndiClient extends EventEmitter<IndiClientEvents> {
 
   private blobEnd(info: BlobStartInfo, sink: BlobSink): void {
     sink.end().then(
-      (result) => this.emit('blob', result),
+      (result) => {
+        if (result.excessBytes > 0) this.log.debug('INDI BLOB carried bytes beyond len, dropped', { device: info.device, vector: info.vector, excess: result.excessBytes });
+        this.emit('blob', result);
+      },
       (err: Error) => {
         this.log.warn('INDI BLOB rejected', { device: info.device, vector: info.vector, err: err.message });
         this.emit('blobError', info, err);

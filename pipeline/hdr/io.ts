@@ -1,5 +1,7 @@
 // The row-streaming I/O the HDR pipeline runs on, passed in so tests and other hosts can swap it.
 import { openRowSink, openRowSource, type RowSink, type RowSinkOptions, type RowSource } from '../image/rows.js';
+import { hasReadInto, openLeanRowSource } from './lean-source.js';
+import { openFastRadianceSink } from './rgbe-sink.js';
 
 export type { RowSink, RowSinkOptions, RowSource };
 
@@ -9,13 +11,21 @@ export interface HdrIo {
 }
 
 export const defaultIo: HdrIo = {
-  openRowSource: (path) => openRowSource(path),
-  openRowSink: (path, options) => openRowSink(path, options),
+  // JPEG/PNG/TIFF through the lean decoder source (no per-source queue: memory flat in N).
+  openRowSource: (path) => openLeanRowSource(path, (p) => openRowSource(p)),
+  // .hdr through the fast RGBE encoder (same file format); everything else through openRowSink.
+  openRowSink: (path, options) =>
+    options.format === 'hdr' ? openFastRadianceSink(path, options.width, options.height, options.channels) : openRowSink(path, options),
 };
 
 /** Read exactly `rows` rows into `dst` (sources may hand back fewer per call). */
 export async function readExactRows(src: RowSource, rows: number, dst: Float32Array): Promise<void> {
   const rowLen = src.width * src.channels;
+  if (hasReadInto(src)) {
+    // Row by row keeps each pull small; already-piped bytes cost no I/O wait.
+    for (let r = 0; r < rows; r++) await src.readRowsInto(1, dst, r * rowLen);
+    return;
+  }
   let got = 0;
   while (got < rows) {
     const b = await src.readRows(rows - got);

@@ -39,62 +39,114 @@ export function buildMergeLut(r: CameraResponse, channels: number, weights: Weig
 export interface DebevecStrip {
   num: Float32Array;
   den: Float32Array;
-  shortest: Float32Array;
-  longest: Float32Array;
-  /** 1 where the shortest exposure is at/above the saturation level (per sample). */
-  satShort: Uint8Array;
-  brightShort: Uint8Array;
+  /** LUT level of the shortest and the longest exposure per sample (fallback for clipped pixels). */
+  shortLevel: Uint16Array;
+  longLevel: Uint16Array;
+  lnTShort: number;
+  lnTLong: number;
 }
 
 export function createDebevecStrip(samples: number): DebevecStrip {
   return {
     num: new Float32Array(samples),
     den: new Float32Array(samples),
-    shortest: new Float32Array(samples),
-    longest: new Float32Array(samples),
-    satShort: new Uint8Array(samples),
-    brightShort: new Uint8Array(samples),
+    shortLevel: new Uint16Array(samples),
+    longLevel: new Uint16Array(samples),
+    lnTShort: 0,
+    lnTLong: 0,
   };
 }
 
-/** Fold frame `j` of `n` (sorted by exposure, shortest first) into the strip sums. */
-export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: number, lut: MergeLut, lnT: number, j: number, n: number): void {
+/** Per-frame table w(z)·(g(z) − ln t) at [level·channels + c]: one lookup per sample in the hot loop. */
+export function frameTable(lut: MergeLut, lnT: number, out?: Float32Array): Float32Array {
   const { g, w, channels, levels } = lut;
+  const t = out ?? new Float32Array(levels * channels);
+  for (let lv = 0; lv < levels; lv++) for (let c = 0; c < channels; c++) t[lv * channels + c] = w[lv]! * (g[lv * channels + c]! - lnT);
+  return t;
+}
+
+/** Fold frame `j` of `n` (sorted by exposure, shortest first) into the strip sums. */
+export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: number, lut: MergeLut, lnT: number, j: number, n: number, table?: Float32Array): void {
+  const { w, channels, levels } = lut;
+  const wg = table ?? frameTable(lut, lnT);
   const top = levels - 1;
-  const first = j === 0;
-  const last = j === n - 1;
-  if (first) {
-    s.num.fill(0, 0, count);
-    s.den.fill(0, 0, count);
+  const { num, den } = s;
+  if (j === 0) {
+    num.fill(0, 0, count);
+    den.fill(0, 0, count);
+    s.lnTShort = lnT;
   }
-  for (let i = 0; i < count; i++) {
-    let v = data[i]!;
-    v = v <= 0 ? 0 : v >= 1 ? 1 : v;
-    const lv = Math.round(v * top);
-    const c = i % channels;
-    const est = g[lv * channels + c]! - lnT;
-    const wt = w[lv]!;
-    s.num[i] += wt * est;
-    s.den[i] += wt;
-    if (first) {
-      s.shortest[i] = est;
-      s.satShort[i] = lv >= lut.satLevel ? 1 : 0;
-      s.brightShort[i] = lv * 2 > top ? 1 : 0;
+  if (j === n - 1) s.lnTLong = lnT;
+  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
+  if (keep) {
+    for (let c = 0; c < channels; c++) {
+      for (let i = c; i < count; i += channels) {
+        const v = data[i]!;
+        const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+        keep[i] = lv;
+      }
     }
-    if (last) s.longest[i] = est;
+    return;
+  }
+  for (let c = 0; c < channels; c++) {
+    for (let i = c; i < count; i += channels) {
+      const v = data[i]!;
+      const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
+      num[i] += wg[lv * channels + c]!;
+      den[i] += w[lv]!;
+    }
+  }
+}
+
+/** Same as accumulateDebevec for raw integer codes that index the LUT directly (8-bit: 0..255 with a
+ *  256-level LUT; 16-bit: 0..65535 with a 65536-level LUT) — no float conversion on the hot path. */
+export function accumulateDebevecCodes(s: DebevecStrip, codes: Uint8Array | Uint16Array, count: number, lut: MergeLut, lnT: number, j: number, n: number, table: Float32Array): void {
+  const { w, channels } = lut;
+  const wg = table;
+  const { num, den } = s;
+  if (j === 0) {
+    num.fill(0, 0, count);
+    den.fill(0, 0, count);
+    s.lnTShort = lnT;
+  }
+  if (j === n - 1) s.lnTLong = lnT;
+  const keep = j === 0 ? s.shortLevel : j === n - 1 ? s.longLevel : null;
+  for (let c = 0; c < channels; c++) {
+    if (keep) {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+        keep[i] = lv;
+      }
+    } else {
+      for (let i = c; i < count; i += channels) {
+        const lv = codes[i]!;
+        num[i] += wg[lv * channels + c]!;
+        den[i] += w[lv]!;
+      }
+    }
   }
 }
 
 /** lnE for the strip; returns the count of pixels (any channel) saturated even in the shortest exposure. */
-export function finishDebevec(s: DebevecStrip, count: number, channels: number, out: Float32Array): number {
+export function finishDebevec(s: DebevecStrip, count: number, lut: MergeLut, out: Float32Array): number {
+  const { g, channels, levels, satLevel } = lut;
+  const half = (levels - 1) / 2;
   let saturated = 0;
-  for (let i = 0; i < count; i++) {
-    const d = s.den[i]!;
-    out[i] = d > 0 ? s.num[i]! / d : s.brightShort[i] ? s.shortest[i]! : s.longest[i]!;
-  }
   for (let p = 0; p < count; p += channels) {
     let sat = 0;
-    for (let c = 0; c < channels; c++) sat |= s.satShort[p + c]!;
+    for (let c = 0; c < channels; c++) {
+      const i = p + c;
+      const d = s.den[i]!;
+      const ls = s.shortLevel[i]!;
+      if (ls >= satLevel) sat = 1;
+      if (d > 0) out[i] = s.num[i]! / d;
+      else if (ls > half) out[i] = g[ls * channels + c]! - s.lnTShort;
+      else out[i] = g[s.longLevel[i]! * channels + c]! - s.lnTLong;
+    }
     saturated += sat;
   }
   return saturated;

@@ -7,13 +7,15 @@
 // stream straight out. The tone-mapped JPEG needs the log-average luminance first: lnE is spooled
 // as 16-bit codes over the response's exact lnE bounds to a temp file beside the output, then
 // tone-mapped strip by strip in a second, decode-free pass.
-import { open, unlink, mkdir, type FileHandle } from 'node:fs/promises';
+import { openSync, closeSync, writeSync, readSync } from 'node:fs';
+import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink, type RowSource } from './io.js';
-import { accumulateDebevec, buildMergeLut, createDebevecStrip, finishDebevec } from './merge-kernel.js';
+import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
+import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, normaliseLog, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
+import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
 import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
 import { tempPathFor } from '../image/atomic.js';
 import type { RowSinkFormat } from '../image/rows.js';
@@ -46,6 +48,8 @@ export interface MergeOptions {
   quality?: number;
   /** Rows per strip (default 16). */
   stripRows?: number;
+  /** Mertens pyramid depth (default 5; the halo is 4·2^levels rows and columns). */
+  levels?: number;
   io?: HdrIo;
   /** Name used in messages (bracket id). */
   id?: string;
@@ -118,7 +122,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
   const { width, height, channels } = sources[0]!;
   const bitDepth = Math.max(...sources.map((s) => s.bitDepth));
   const sinks = new Map<OutputFormat, RowSink>();
-  let spool: FileHandle | null = null;
+  let spool: number | null = null;
   const spoolPath = tempPathFor(`${outBase}.lnE`);
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
@@ -131,16 +135,22 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       outputs[f] = path;
     }
     const needJpeg = formats.includes('jpg');
-    if (needJpeg) spool = await open(spoolPath, 'w+');
+    // Synchronous I/O for the spool: page-cache writes of a strip take microseconds, while a thread-pool
+    // round trip per strip costs tens of ms on a loaded machine.
+    if (needJpeg) spool = openSync(spoolPath, 'w+');
     const stripRows = Math.max(1, Math.min(height, options.stripRows ?? 16));
     const rowLen = width * channels;
     const buf = new Float32Array(stripRows * rowLen);
     const lnE = new Float32Array(stripRows * rowLen);
     const tmp = new Float32Array(stripRows * rowLen);
+    const logOut = formats.includes('png16') ? new Float32Array(stripRows * rowLen) : tmp;
     const codes = new Uint16Array(stripRows * rowLen);
     const strip = createDebevecStrip(stripRows * rowLen);
     const stats = emptyStats();
     const lnT = exposures.map(Math.log);
+    const tables = lnT.map((l) => frameTable(lut, l));
+    // Raw integer codes straight from the decoders when every frame offers them at the LUT's depth.
+    const rawCodes = sources.every((s) => hasReadInto(s) && s.codeLevels === lut.levels);
     const spoolScale = 65535 / (bounds[1] - bounds[0]);
     let saturated = 0;
     for (let y = 0; y < height; y += stripRows) {
@@ -148,26 +158,35 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       for (let j = 0; j < sources.length; j++) {
-        await readExactRows(sources[j]!, rows, buf);
-        accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length);
+        const src = sources[j]!;
+        if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
+        else {
+          await readExactRows(src, rows, buf);
+          accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+        }
       }
-      saturated += finishDebevec(strip, count, channels, lnE);
-      accumulateStats(stats, lnE, count, channels);
+      saturated += finishDebevec(strip, count, lut, lnE);
+      accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
+      let linearReady = false;
       for (const [f, sink] of sinks) {
-        const out = tmp.subarray(0, count);
-        if (f === 'png16') normaliseLog(lnE, count, range, out);
-        else for (let i = 0; i < count; i++) out[i] = Math.exp(lnE[i]!);
-        await sink.writeRows(out, rows);
+        if (f === 'png16') {
+          normaliseLog(lnE, count, range, logOut);
+          await sink.writeRows(logOut.subarray(0, count), rows);
+          continue;
+        }
+        if (!linearReady) for (let i = 0; i < count; i++) tmp[i] = Math.exp(lnE[i]!);
+        linearReady = true;
+        await sink.writeRows(tmp.subarray(0, count), rows);
       }
       if (spool) {
         for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnE[i]! - bounds[0]) * spoolScale)));
-        await spool.write(new Uint8Array(codes.buffer, 0, count * 2));
+        writeFully(spool, new Uint8Array(codes.buffer, 0, count * 2));
       }
     }
     await closeAll(sources);
     for (const sink of sinks.values()) await sink.finish();
     sinks.clear();
-    if (spool) {
+    if (spool !== null) {
       const path = outBase + FORMAT_EXT.jpg;
       await toneMapFromSpool(spool, path, { width, height, channels, stripRows, bounds, stats, options, io });
       outputs.jpg = path;
@@ -188,15 +207,24 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     throw new Error(msg.includes(id) || frames.some((f) => msg.includes(f.path)) ? msg : `${id}: ${msg}`, { cause: err });
   } finally {
     await closeAll(sources);
-    if (spool) {
-      await spool.close().catch(() => {});
+    if (spool !== null) {
+      try {
+        closeSync(spool);
+      } catch {
+        // already closed
+      }
       await unlink(spoolPath).catch(() => {});
     }
   }
 }
 
+function writeFully(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
 async function toneMapFromSpool(
-  spool: FileHandle,
+  spool: number,
   path: string,
   a: { width: number; height: number; channels: number; stripRows: number; bounds: [number, number]; stats: RadianceStats; options: MergeOptions; io: HdrIo },
 ): Promise<void> {
@@ -210,14 +238,20 @@ async function toneMapFromSpool(
     const out = new Float32Array(stripRows * rowLen);
     const step = (bounds[1] - bounds[0]) / 65535;
     const op = options.tonemap ?? 'reinhard';
+    // exp of every spool code, once: the second pass then needs no exp at all.
+    const expLut = new Float32Array(65536);
+    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     for (let y = 0; y < height; y += stripRows) {
       checkAbort(options.signal, path);
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
-      const { bytesRead } = await spool.read(bytes, 0, count * 2, y * rowLen * 2);
+      const bytesRead = readSync(spool, bytes, 0, count * 2, y * rowLen * 2);
       if (bytesRead !== count * 2) throw new Error(`${path}: spool read short`);
-      for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
-      toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: op === 'log' ? options.range : undefined }, out);
+      if (op === 'reinhard') toneMapCodes(codes, count, channels, expLut, stats, options.gamma ?? 2.2, out);
+      else {
+        for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
+        toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: options.range }, out);
+      }
       await sink.writeRows(out.subarray(0, count), rows);
     }
     await sink.finish();

@@ -80,7 +80,10 @@ export function mertensGeometry(width: number, height: number, levels?: number):
   const maxLevels = Math.max(0, Math.floor(Math.log2(Math.min(width, height))));
   const L = Math.max(0, Math.min(levels ?? 5, maxLevels));
   const unit = 1 << L;
-  return { levels: L, halo: 4 * unit, stripRows: Math.max(unit, 64), tileCols: Math.max(unit, 256) };
+  const halo = 4 * unit;
+  // Every window row is fused (strip + 2·halo)/strip times and every column (tile + 2·halo)/tile
+  // times: strips of one halo and tiles of two keep that at 3× and 2× without big windows.
+  return { levels: L, halo, stripRows: Math.max(64, halo), tileCols: Math.max(256, 2 * halo) };
 }
 
 /** Sliding window of rows of one source, stored as integer codes. */
@@ -128,7 +131,7 @@ class RowWindow {
   }
 }
 
-export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { levels?: number; mertens?: MertensWeights } = {}): Promise<MergeResult> {
+export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { mertens?: MertensWeights } = {}): Promise<MergeResult> {
   const t0 = performance.now();
   const io = options.io ?? defaultIo;
   const id = options.id ?? outBase;

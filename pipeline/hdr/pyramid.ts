@@ -53,22 +53,41 @@ export function pyrDown(src: Plane): Plane {
 /** Upsample to w×h: zero-insertion then the 5-tap kernel ×2 per axis (OpenCV pyrUp weights). */
 export function pyrUp(src: Plane, w: number, h: number): Plane {
   const { w: sw, h: sh, c } = src;
+  const s = src.data;
   const tmp = new Float32Array(w * sh * c);
+  // No closures in these loops: one per pixel costs more than the arithmetic (and far more under tsx).
   for (let y = 0; y < sh; y++) {
+    const row = y * sw;
     for (let x = 0; x < w; x++) {
-      for (let ch = 0; ch < c; ch++) {
-        const at = (i: number) => src.data[(y * sw + reflect(i, sw)) * c + ch]!;
-        tmp[(y * w + x) * c + ch] = x & 1 ? 0.5 * (at((x - 1) >> 1) + at((x + 1) >> 1)) : 0.75 * at(x >> 1) + 0.125 * (at((x >> 1) - 1) + at((x >> 1) + 1));
+      const half = x >> 1;
+      const o = (y * w + x) * c;
+      if (x & 1) {
+        const a = (row + reflect((x - 1) >> 1, sw)) * c;
+        const b = (row + reflect((x + 1) >> 1, sw)) * c;
+        for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.5 * (s[a + ch]! + s[b + ch]!);
+      } else {
+        const m = (row + reflect(half, sw)) * c;
+        const l = (row + reflect(half - 1, sw)) * c;
+        const r = (row + reflect(half + 1, sw)) * c;
+        for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.75 * s[m + ch]! + 0.125 * (s[l + ch]! + s[r + ch]!);
       }
     }
   }
   const out = plane(w, h, c);
+  const d = out.data;
+  const rowLen = w * c;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let ch = 0; ch < c; ch++) {
-        const at = (i: number) => tmp[(reflect(i, sh) * w + x) * c + ch]!;
-        out.data[(y * w + x) * c + ch] = y & 1 ? 0.5 * (at((y - 1) >> 1) + at((y + 1) >> 1)) : 0.75 * at(y >> 1) + 0.125 * (at((y >> 1) - 1) + at((y >> 1) + 1));
-      }
+    const half = y >> 1;
+    const o = y * rowLen;
+    if (y & 1) {
+      const a = reflect((y - 1) >> 1, sh) * rowLen;
+      const b = reflect((y + 1) >> 1, sh) * rowLen;
+      for (let i = 0; i < rowLen; i++) d[o + i] = 0.5 * (tmp[a + i]! + tmp[b + i]!);
+    } else {
+      const m = reflect(half, sh) * rowLen;
+      const l = reflect(half - 1, sh) * rowLen;
+      const r = reflect(half + 1, sh) * rowLen;
+      for (let i = 0; i < rowLen; i++) d[o + i] = 0.75 * tmp[m + i]! + 0.125 * (tmp[l + i]! + tmp[r + i]!);
     }
   }
   return out;

@@ -23,13 +23,24 @@ function luminanceAt(lnE: Float32Array, p: number, channels: number): number {
   return 0.2126 * Math.exp(lnE[p]!) + 0.7152 * Math.exp(lnE[p + 1]!) + 0.0722 * Math.exp(lnE[p + 2]!);
 }
 
-export function accumulateStats(st: RadianceStats, lnE: Float32Array, count: number, channels: number): void {
+/**
+ * Fold a strip into the global stats. min/max lnE use every sample; the luminance statistics
+ * (three exp per pixel) use every other pixel of every other row (`sampleRows` says whether this
+ * strip starts on an even row) — a quarter of the cost, and the log-average barely moves.
+ */
+export function accumulateStats(st: RadianceStats, lnE: Float32Array, count: number, channels: number, width = count / channels, evenStart = true): void {
   for (let i = 0; i < count; i++) {
     const v = lnE[i]!;
     if (v < st.minLnE) st.minLnE = v;
     if (v > st.maxLnE) st.maxLnE = v;
   }
-  for (let p = 0; p < count; p += channels) {
+  const rowLen = width * channels;
+  const rows = count / rowLen;
+  for (let r = evenStart ? 0 : 1; r < rows; r += 2) accumulateLuminance(st, lnE, r * rowLen, (r + 1) * rowLen, channels * 2, channels);
+}
+
+function accumulateLuminance(st: RadianceStats, lnE: Float32Array, from: number, to: number, step: number, channels: number): void {
+  for (let p = from; p < to; p += step) {
     const L = luminanceAt(lnE, p, channels);
     st.sumLogLum += Math.log(DELTA + L);
     if (L > st.maxLum) st.maxLum = L;
@@ -65,17 +76,70 @@ export function toneMapStrip(lnE: Float32Array, count: number, channels: number,
   const a = key / avg;
   const white = Math.max(1e-12, a * st.maxLum);
   const w2 = white * white;
-  const invGamma = 1 / o.gamma;
+  const lut = gammaLut(o.gamma);
+  const top = lut.length - 2;
+  const e = [0, 0, 0];
   for (let p = 0; p < count; p += channels) {
-    const L = luminanceAt(lnE, p, channels);
+    let L: number;
+    if (channels >= 3) {
+      e[0] = Math.exp(lnE[p]!);
+      e[1] = Math.exp(lnE[p + 1]!);
+      e[2] = Math.exp(lnE[p + 2]!);
+      L = 0.2126 * e[0] + 0.7152 * e[1] + 0.0722 * e[2];
+    } else L = e[0] = Math.exp(lnE[p]!);
     const Ls = a * L;
     const Ld = (Ls * (1 + Ls / w2)) / (1 + Ls);
     const ratio = L > 0 ? Ld / L : 0;
     for (let c = 0; c < channels; c++) {
-      const v = Math.exp(lnE[p + c]!) * ratio;
-      out[p + c] = v <= 0 ? 0 : v >= 1 ? 1 : Math.pow(v, invGamma);
+      const v = e[c < 3 ? c : 0]! * ratio;
+      if (v <= 0) out[p + c] = 0;
+      else if (v >= 1) out[p + c] = 1;
+      else {
+        const x = Math.sqrt(v) * top;
+        const k = x | 0;
+        out[p + c] = lut[k]! + (x - k) * (lut[k + 1]! - lut[k]!);
+      }
     }
   }
+}
+
+/** Reinhard from spooled 16-bit lnE codes: linear values come from `expLut[code]` (no exp calls). */
+export function toneMapCodes(codes: Uint16Array, count: number, channels: number, expLut: Float32Array, st: RadianceStats, gamma: number, out: Float32Array, key = 0.18): void {
+  const avg = Math.exp(st.sumLogLum / Math.max(1, st.pixels));
+  const a = key / avg;
+  const white = Math.max(1e-12, a * st.maxLum);
+  const w2 = white * white;
+  const lut = gammaLut(gamma);
+  const top = lut.length - 2;
+  for (let p = 0; p < count; p += channels) {
+    const L = channels >= 3 ? 0.2126 * expLut[codes[p]!]! + 0.7152 * expLut[codes[p + 1]!]! + 0.0722 * expLut[codes[p + 2]!]! : expLut[codes[p]!]!;
+    const Ls = a * L;
+    const ratio = L > 0 ? (a * (1 + Ls / w2)) / (1 + Ls) : 0;
+    for (let c = 0; c < channels; c++) {
+      const v = expLut[codes[p + c]!]! * ratio;
+      if (v <= 0) out[p + c] = 0;
+      else if (v >= 1) out[p + c] = 1;
+      else {
+        const x = Math.sqrt(v) * top;
+        const k = x | 0;
+        out[p + c] = lut[k]! + (x - k) * (lut[k + 1]! - lut[k]!);
+      }
+    }
+  }
+}
+
+const gammaLuts = new Map<number, Float32Array>();
+
+/** v^(1/gamma) tabulated over u = √v (4096 steps + guard) and interpolated: in u the curve is
+ *  u^(2/gamma), nearly straight even at the darkest values, so the error stays far below one 8-bit code. */
+function gammaLut(gamma: number): Float32Array {
+  let t = gammaLuts.get(gamma);
+  if (!t) {
+    t = new Float32Array(4097 + 1);
+    for (let i = 0; i <= 4097; i++) t[i] = Math.pow(Math.min(1, i / 4096), 2 / gamma);
+    gammaLuts.set(gamma, t);
+  }
+  return t;
 }
 
 /** ln radiance → 0..1 over a global range (the asi_core 16-bit PNG encoding). */

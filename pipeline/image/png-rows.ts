@@ -3,9 +3,10 @@
 // time, so memory is two rows plus a few MB of buffers. pngtopam holds the whole image (143 MB for a
 // 6000×4000 16-bit RGB frame), hence this. Interlaced and 1/2/4-bit PNGs go to pngtopam instead.
 import { open, type FileHandle } from 'node:fs/promises';
-import { createInflate, type Inflate } from 'node:zlib';
+import { createInflate, type Inflate, type ZlibOptions } from 'node:zlib';
 import { StreamByteReader } from './byte-queue.js';
 import { ImageFormatError } from './types.js';
+import { batchArray } from './strip.js';
 import type { RowBatch, RowSource } from './rows.js';
 
 export interface PngInfo {
@@ -76,8 +77,10 @@ export function unfilterRow(filter: number, cur: Uint8Array, prev: Uint8Array, b
 
 export async function openPngRowSource(path: string, info: PngInfo, opts: { grayscale?: boolean } = {}): Promise<RowSource> {
   const fh: FileHandle = await open(path, 'r');
-  const inflate: Inflate = createInflate({ chunkSize: 64 << 10 });
-  const reader = new StreamByteReader(inflate, 4 << 20);
+  // A 1 MB write-ahead lets file reads and inflate (both on the libuv pool) overlap instead of
+  // ping-ponging one 64 KB piece at a time.
+  const inflate: Inflate = createInflate({ chunkSize: 512 << 10, writableHighWaterMark: 1 << 20 } as ZlibOptions);
+  const reader = new StreamByteReader(inflate, 1 << 20);
   const spp = SAMPLES[info.colorType]!;
   const bytesPerSample = info.bitDepth / 8;
   const bpp = spp * bytesPerSample;
@@ -88,11 +91,33 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
   let paletteReady!: () => void;
   const havePalette = new Promise<void>((r) => (paletteReady = r));
 
+  let wakeFeeder = () => {};
   // Feed IDAT payloads into inflate; a full inflate buffer (reader paused) blocks us on 'drain'.
   const feeder = (async () => {
     let pos = info.next;
     const hdr = Buffer.alloc(8);
-    let buf = Buffer.alloc(1 << 16);
+    // A small pool of input buffers, each reused once inflate's write callback says it is consumed:
+    // no per-piece garbage (which otherwise shows up as tens of MB of RSS before the GC runs).
+    const free: Buffer[] = Array.from({ length: 4 }, () => Buffer.alloc(256 << 10));
+    let freed: (() => void) | null = null;
+    const takeBuffer = async (): Promise<Buffer | null> => {
+      while (!free.length) {
+        if (closed) return null;
+        await new Promise<void>((r) => (freed = r));
+      }
+      return free.pop()!;
+    };
+    wakeFeeder = () => {
+      const f = freed;
+      freed = null;
+      f?.();
+    };
+    const giveBack = (b: Buffer) => {
+      free.push(b);
+      const f = freed;
+      freed = null;
+      f?.();
+    };
     try {
       for (;;) {
         if (closed) return;
@@ -112,15 +137,28 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
           const plte: Buffer[] = [];
           while (left > 0) {
             if (closed) return;
+            const buf = await takeBuffer();
+            if (!buf || closed) return;
             const k = Math.min(left, buf.length);
             const { bytesRead: got } = await fh.read(buf, 0, k, p);
             if (got < k) throw new ImageFormatError(path, `truncated PNG (${type} chunk cut off)`);
             const piece = buf.subarray(0, k);
-            if (type === 'PLTE') plte.push(Buffer.from(piece));
-            else if (!inflate.write(piece)) {
-              buf = Buffer.alloc(buf.length); // inflate keeps a reference to the piece until consumed
-              await new Promise<void>((r) => inflate.once('drain', r));
-            } else buf = Buffer.alloc(buf.length);
+            if (type === 'PLTE') {
+              plte.push(Buffer.from(piece));
+              giveBack(buf);
+            } else if (!inflate.write(piece, () => giveBack(buf))) {
+              // destroyed already (close() raced us): its 'close' event is gone, do not wait for it
+              if (closed || inflate.destroyed) return;
+              await new Promise<void>((r) => {
+                const done = () => {
+                  inflate.off('drain', done);
+                  inflate.off('close', done);
+                  r();
+                };
+                inflate.once('drain', done);
+                inflate.once('close', done); // destroyed by close(): stop waiting
+              });
+            }
             left -= k;
             p += k;
           }
@@ -146,6 +184,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
     if (closed) return;
     closed = true;
     inflate.destroy();
+    wakeFeeder();
     await feeder.catch(() => {});
     await fh.close();
   };
@@ -157,7 +196,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
     channels,
     bitDepth: info.bitDepth === 16 ? 16 : 8,
     meta: {},
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (y >= info.height) return null;
       if (closed) throw new ImageFormatError(path, 'row source is closed');
       const rows = Math.max(1, Math.min(Math.floor(maxRows), info.height - y));
@@ -177,7 +216,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
         await close();
         throw new ImageFormatError(path, `truncated PNG data (row ${y + Math.floor(got / (stride + 1))} of ${info.height})`);
       }
-      const data = new Float32Array(rows * info.width * channels);
+      const data = batchArray(rows * info.width * channels, into);
       const fb = new Uint8Array(1);
       for (let r = 0; r < rows; r++) {
         reader.take(1, fb);
@@ -206,6 +245,14 @@ function convertRow(row: Uint8Array, info: PngInfo, palette: Uint8Array | null, 
   const spp = SAMPLES[info.colorType]!;
   const is16 = info.bitDepth === 16;
   const inv = is16 ? 1 / 65535 : 1 / 255;
+  const grey = info.colorType === 0 || info.colorType === 4;
+  // fast paths: every sample kept in order (grey or RGB without alpha)
+  if ((grey && spp === 1 && channels === 1) || (info.colorType === 2 && channels === 3)) {
+    const n = w * spp;
+    if (is16) for (let i = 0, j = 0; i < n; i++, j += 2) out[o + i] = ((row[j]! << 8) | row[j + 1]!) * inv;
+    else for (let i = 0; i < n; i++) out[o + i] = row[i]! * inv;
+    return;
+  }
   const s = is16 ? (i: number) => (row[2 * i]! << 8) | row[2 * i + 1]! : (i: number) => row[i]!;
   for (let x = 0; x < w; x++) {
     let r: number, g: number, b: number;
@@ -214,7 +261,7 @@ function convertRow(row: Uint8Array, info: PngInfo, palette: Uint8Array | null, 
       r = palette![k] ?? 0;
       g = palette![k + 1] ?? 0;
       b = palette![k + 2] ?? 0;
-    } else if (info.colorType === 0 || info.colorType === 4) {
+    } else if (grey) {
       r = g = b = s(x * spp);
     } else {
       r = s(x * spp);
@@ -222,7 +269,7 @@ function convertRow(row: Uint8Array, info: PngInfo, palette: Uint8Array | null, 
       b = s(x * spp + 2);
     }
     if (channels === 1) {
-      out[o + x] = info.colorType === 0 || info.colorType === 4 ? r * inv : (0.2126 * r + 0.7152 * g + 0.0722 * b) * inv;
+      out[o + x] = grey ? r * inv : (0.2126 * r + 0.7152 * g + 0.0722 * b) * inv;
     } else {
       out[o + 3 * x] = r * inv;
       out[o + 3 * x + 1] = g * inv;

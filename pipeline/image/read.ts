@@ -9,6 +9,7 @@ import { bayerPatternFromCards, debayerImage } from './debayer.js';
 import { readRadiance } from './radiance.js';
 import { RAW_EXTENSIONS, openRowSource } from './row-source.js';
 import type { RowSource } from './rows.js';
+import { assertNotLogLuv, readTiffLayoutOf } from './tiff-rows.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
 
 export const FITS_EXTENSIONS = new Set(['.fits', '.fit', '.fts']);
@@ -22,6 +23,8 @@ export interface ReadImageOptions {
   grayscale?: boolean;
   /** FITS with a BAYERPAT (or COLORTYP) card: bilinear debayer to RGB. Ignored for other files. */
   debayer?: boolean;
+  /** Camera RAW at half size (see RowSourceOptions.rawHalfSize). */
+  rawHalfSize?: boolean;
 }
 
 /** Drain a row source into a whole image (closes it). */
@@ -50,7 +53,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
     if (pattern) image = debayerImage(image, pattern);
   } else if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) {
     // camera RAW: 16-bit linear RGB with camera white balance from LibRaw's dcraw_emu (or dcraw)
-    image = await readAllRows(await openRowSource(path));
+    image = await readAllRows(await openRowSource(path, { rawHalfSize: options.rawHalfSize }));
   } else if (['.hdr', '.pic'].includes(extname(path).toLowerCase())) {
     const r = await readRadiance(path);
     image = { width: r.width, height: r.height, channels: 3, bitDepth: 32, data: r.data };
@@ -60,6 +63,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
       throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
     });
     if (st.size === 0) throw new ImageFormatError(path, 'empty file');
+    if (['.tif', '.tiff'].includes(extname(path).toLowerCase())) assertNotLogLuv(await readTiffLayoutOf(path), path);
     try {
       // failOn 'truncated' makes sharp reject a cut-off JPEG instead of returning grey rows.
       const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });

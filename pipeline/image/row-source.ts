@@ -4,9 +4,9 @@ import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage, toGray } from './read.js';
-import { readRadiance } from './radiance.js';
-import { openTiffRowSource } from './tiff-rows.js';
+import { readImage } from './read.js';
+import { openRadianceRowSource } from './radiance.js';
+import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
 import { commandOnPath } from './commands.js';
@@ -78,11 +78,12 @@ export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
 });
 
 /** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
-export function rawDecoder(path: string): DecoderSpec {
+export function rawDecoder(path: string, halfSize = false): DecoderSpec {
+  const half = halfSize ? ['-h'] : [];
   if (commandOnPath('dcraw_emu')) {
-    return { command: 'dcraw_emu', args: ['-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
+    return { command: 'dcraw_emu', args: [...half, '-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
-  return { command: 'dcraw', args: ['-c', '-w', '-4', path], aptPackage: 'dcraw' };
+  return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
 }
 
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
@@ -103,18 +104,18 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
     }
     case 'tiff': {
-      // uncompressed strips (incl. float) natively; compressed/tiled/planar through tifftopnm
+      // uncompressed strips (incl. float) natively; compressed/tiled/planar integer through
+      // tifftopnm; compressed float, LogLuv or signed samples whole through sharp
       const native = await openTiffRowSource(path, opts);
-      return native ?? openDecoderSource(path, TIFFTOPNM(path), opts);
+      if (!('stripOffsets' in native)) return native;
+      if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
+      const img = await readImage(path, opts);
+      return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
-      return openDecoderSource(path, rawDecoder(path), opts);
-    case 'hdr': {
-      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
-      const r = await readRadiance(path);
-      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
-      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
-    }
+      return openDecoderSource(path, rawDecoder(path, opts.rawHalfSize), opts);
+    case 'hdr':
+      return openRadianceRowSource(path, opts);
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
       const img = await readImage(path, opts);

@@ -5,7 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ImageFormatError } from './types.js';
 import type { RowBatch, RowSource } from './rows.js';
-import { grayStrip } from './strip.js';
+import { batchArray, grayStrip } from './strip.js';
 
 export interface TiffLayout {
   width: number;
@@ -24,6 +24,15 @@ export interface TiffLayout {
 }
 
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8 };
+
+export async function readTiffLayoutOf(path: string): Promise<TiffLayout> {
+  const fh = await open(path, 'r');
+  try {
+    return await readTiffLayout(fh, path);
+  } finally {
+    await fh.close();
+  }
+}
 
 export async function readTiffLayout(fh: FileHandle, path: string): Promise<TiffLayout> {
   const read = async (o: number, n: number) => {
@@ -82,7 +91,27 @@ export function tiffStreamable(t: TiffLayout): boolean {
   );
 }
 
-export async function openTiffRowSource(path: string, opts: { grayscale?: boolean } = {}): Promise<RowSource | null> {
+/**
+ * LogLuv (SGILog) TIFF, what OpenCV writes for float32 by default: libvips decodes it with visibly
+ * different colours from libtiff/OpenCV (measured: RGB 0.5/0.25/2.0 came back 0.31/0.29/2.18), so it
+ * is refused rather than read wrong.
+ */
+export function assertNotLogLuv(t: TiffLayout, path: string): void {
+  if (t.compression === 34676 || t.compression === 34677 || t.photometric === 32844 || t.photometric === 32845) {
+    throw new ImageFormatError(path, 'LogLuv (SGILog) TIFF is not supported; write float TIFF uncompressed (OpenCV: [cv2.IMWRITE_TIFF_COMPRESSION, 1])');
+  }
+}
+
+/** What tifftopnm reads correctly: 8/16-bit unsigned samples (any compression, tiles, planes). */
+export function tifftopnmReadable(t: TiffLayout): boolean {
+  return (t.bitsPerSample === 8 || t.bitsPerSample === 16) && t.sampleFormat === 1 && t.compression !== 34676 && t.compression !== 34677;
+}
+
+/**
+ * Native row source when the layout allows; otherwise null with the layout, so the caller can pick
+ * tifftopnm (integer samples) or a whole decode through sharp (float/LogLuv/signed).
+ */
+export async function openTiffRowSource(path: string, opts: { grayscale?: boolean } = {}): Promise<RowSource | TiffLayout> {
   const fh = await open(path, 'r');
   let t: TiffLayout;
   try {
@@ -93,7 +122,8 @@ export async function openTiffRowSource(path: string, opts: { grayscale?: boolea
   }
   if (!tiffStreamable(t)) {
     await fh.close();
-    return null;
+    assertNotLogLuv(t, path);
+    return t;
   }
   const spp = t.samplesPerPixel;
   const bytes = t.bitsPerSample / 8;
@@ -118,7 +148,7 @@ export async function openTiffRowSource(path: string, opts: { grayscale?: boolea
     channels,
     bitDepth: t.bitsPerSample === 32 ? 32 : (t.bitsPerSample as 8 | 16),
     meta: {},
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (y >= t.height) return null;
       if (closed) throw new ImageFormatError(path, 'row source is closed');
       const rows = Math.max(1, Math.min(Math.floor(maxRows), t.height - y));
@@ -134,7 +164,7 @@ export async function openTiffRowSource(path: string, opts: { grayscale?: boolea
         r += k;
       }
       const px = rows * t.width;
-      let data: Float32Array = new Float32Array(px * keep);
+      let data: Float32Array = opts.grayscale && keep === 3 ? new Float32Array(px * keep) : batchArray(px * keep, into);
       const view = new DataView(buf.buffer, buf.byteOffset, rows * rowBytes);
       const le = t.littleEndian;
       for (let p = 0; p < px; p++) {

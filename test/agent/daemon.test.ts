@@ -23,8 +23,8 @@ function recordingNotifier(): Notifier & { sent: string[] } {
   };
 }
 
-async function boot(t: import('ava').ExecutionContext, extra: Partial<ConfigInput> = {}) {
-  const dir = await tempDir(t);
+async function boot(t: import('ava').ExecutionContext, extra: Partial<ConfigInput> = {}, existingDir?: string) {
+  const dir = existingDir ?? (await tempDir(t));
   const config = validateConfig({
     station: { id: 'unit' },
     paths: { data_dir: dir },
@@ -120,4 +120,29 @@ test('unknown job and command names are refused with what exists', async (t) => 
   t.false(r.ok);
   t.regex(r.error!, /no job named "nope" \(have: snap, bad, eaa\)/);
   t.false((await rt.agent.command('explode', {})).ok);
+});
+
+test('a live stack interrupted by a stop resumes its saved stack when the agent starts again', async (t) => {
+  const first = await boot(t);
+  const start = await first.rt.agent.command('livestack_start', {});
+  const runId = start.result!.run_id as number;
+  while (first.rt.runlog.framesOf(runId).length < 3) await new Promise((r) => setTimeout(r, 50));
+  await first.rt.shutdown(); // what SIGTERM does
+  const second = await boot(t, {}, first.dir);
+  const before = second.rt.runlog.listRuns(10).find((r) => r.id === runId)!;
+  t.is(before.status, 'aborted');
+  let resumed: number | undefined;
+  while (!resumed) {
+    resumed = second.rt.agent.currentRun?.kind === 'livestack' ? second.rt.agent.currentRun.runId : undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.not(resumed, runId);
+  while (second.rt.runlog.framesOf(resumed).length < 2) await new Promise((r) => setTimeout(r, 50));
+  second.rt.agent.stopCurrent('livestack');
+  await second.rt.agent.whenIdle();
+  const run = second.rt.runlog.listRuns(10).find((r) => r.id === resumed)!;
+  t.is(run.params.resume, true);
+  t.is(run.status, 'ok');
+  // The stack carried on: more frames combined than this run shot.
+  t.true((run.metrics.stack_frames as number) > run.frameCount, JSON.stringify(run.metrics));
 });

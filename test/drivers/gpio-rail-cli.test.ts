@@ -26,7 +26,7 @@ test('focuser --to / --by / --status / backlash across separate runs', async (t)
     const s = await runFocuser(parseFocuserOptions({ focuser: URL_, ...args }), ctx, out);
     return { s, line: out.lines.join('\n') };
   };
-  t.is((await run({ to: '500' })).line, 'position=500 min=0 max=5000 moving=false temperature=n/a');
+  t.is((await run({ to: '500' })).line, 'position=500 min=0 max=5000 moving=false temperature=n/a homed=false');
   t.is((await run({ by: '-100' })).s.position, 400);
   t.is(chip.motorPosition(), 400);
   chip.clearEdges();
@@ -77,4 +77,46 @@ test('doctor explains Pi 5 / Bookworm sysfs numbering from the chip base', async
   t.is(numbering?.level, 'ok');
   t.regex(numbering!.message, /header chip pinctrl-rp1 at base 571: sysfs line = 571 \+ BCM .*BCM 17 is sysfs 588/);
   t.is(checks.find((c) => c.name === 'gpio chips')?.hardware, true);
+});
+
+test('focuser --abort stops a move running in another process, which saves where it stopped', async (t) => {
+  const stateDir = await tempDir(t);
+  const root = new URL('../../', import.meta.url).pathname;
+  // The moving process: a rail on the fake chip, SIGINT wired to abort as `skyrig focuser` does.
+  const script = `
+    import { createGpioRail } from '${root}drivers/gpio-rail/index.ts';
+    import { createDriverContext } from '${root}drivers/context.ts';
+    import { memoryLogger } from '${root}agent/log.ts';
+    import { FakeGpioChip } from '${root}hardware-mocks/gpio-chip.ts';
+    const chip = new FakeGpioChip();
+    const ctx = createDriverContext({ log: memoryLogger(), stateDir: ${JSON.stringify(stateDir)}, gpioChip: chip });
+    const rail = await createGpioRail(new URL('gpio-rail://?step=17&dir=27&speed=2000&accel=20000'), ctx);
+    await rail.connect();
+    const ac = new AbortController();
+    process.on('SIGINT', () => ac.abort());
+    setTimeout(() => process.stdout.write('moving\\n'), 100);
+    try { await rail.moveTo(100000, { signal: ac.signal }); } catch (e) { process.stdout.write(e.message + '\\n'); }
+  `;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  while (!out.includes('moving')) {
+    if (child.exitCode !== null) t.fail(`mover exited early: ${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // This process has no fake motor attached: it only needs the rail's state files.
+  const ctx = createDriverContext({ log: memoryLogger(), stateDir, gpioChip: new FakeGpioChip() });
+  const aborted = await runFocuser(parseFocuserOptions({ focuser: 'gpio-rail://?step=17&dir=27', abort: true }), ctx, io());
+  t.is(await exited, 0);
+  t.regex(out, /move aborted; stopped at position (\d+)/);
+  const stopped = Number(/stopped at position (\d+)/.exec(out)![1]);
+  t.true(stopped > 0 && stopped < 100000);
+  const after = await runFocuser(parseFocuserOptions({ focuser: 'gpio-rail://?step=17&dir=27', status: true }), ctx, io());
+  t.is(after.position, stopped, 'the stopped position was persisted by the mover');
+  t.is(aborted.position, stopped, '--abort reports where the rail stopped');
 });

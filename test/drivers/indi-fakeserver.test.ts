@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { memoryLogger } from '../../agent/log.js';
 import { IndiClient } from '../../drivers/indi/client.js';
-import { probeIndiServer } from '../../drivers/indi/index.js';
+import { createIndiCamera, probeIndiServer } from '../../drivers/indi/index.js';
+import { createDriverContext } from '../../drivers/context.js';
+import { encodeFitsHeader } from '../../pipeline/image/fits.js';
 import type { BlobResult } from '../../drivers/indi/blob-file.js';
 import { DeviceError } from '../../drivers/types.js';
 import { freePort } from '../helpers/port.js';
@@ -216,4 +218,81 @@ test('a torrent of random bytes and broken documents never crashes the client', 
   const deadline = Date.now() + 3000;
   while (server.connections.length < junk.length * 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.true(server.connections.length >= junk.length * 2, `reconnected ${server.connections.length} times`);
+});
+
+/** A fake CCD that answers each exposure request with the next scripted reply. */
+function fakeCcd(replies: ((exposure: number) => string)[]): (socket: Socket) => void {
+  let n = 0;
+  return (socket) => {
+    socket.write(`<defSwitchVector device="Fake CCD" name="CONNECTION" label="C" group="M" state="Ok" perm="rw" rule="OneOfMany" timeout="60"><defSwitch name="CONNECT">On</defSwitch><defSwitch name="DISCONNECT">Off</defSwitch></defSwitchVector>
+<defNumberVector device="Fake CCD" name="CCD_EXPOSURE" label="E" group="M" state="Idle" perm="rw" timeout="60"><defNumber name="CCD_EXPOSURE_VALUE" min="0.001" max="100" step="0">1</defNumber></defNumberVector>
+<defNumberVector device="Fake CCD" name="CCD_INFO" label="I" group="I" state="Idle" perm="ro" timeout="60"><defNumber name="CCD_MAX_X">64</defNumber><defNumber name="CCD_MAX_Y">48</defNumber><defNumber name="CCD_BITSPERPIXEL">16</defNumber></defNumberVector>
+<defTextVector device="Fake CCD" name="CCD_CFA" label="CFA" group="I" state="Idle" perm="ro"><defText name="CFA_OFFSET_X">0</defText><defText name="CFA_TYPE">RGGB</defText></defTextVector>
+<defBLOBVector device="Fake CCD" name="CCD1" label="Image" group="I" state="Idle" perm="ro" timeout="60"><defBLOB name="CCD1" label="Image"/></defBLOBVector>
+`);
+    let pending = '';
+    socket.on('data', (d) => {
+      pending += d.toString();
+      const m = /<newNumberVector device="Fake CCD" name="CCD_EXPOSURE">[\s\S]*?>([\d.]+)<\/oneNumber>[\s\S]*?<\/newNumberVector>/.exec(pending);
+      if (!m) return;
+      pending = pending.slice(m.index + m[0].length);
+      socket.write(replies[n++ % replies.length]!(Number(m[1])));
+    });
+  };
+}
+
+function fitsFrame(width: number, height: number, cards: Record<string, string | number>): Buffer {
+  const header = encodeFitsHeader(width, height, 1, 16, cards);
+  const data = Buffer.alloc(Math.ceil((width * height * 2) / 2880) * 2880);
+  for (let i = 0; i < width * height; i++) data.writeInt16BE((i % 1000) - 32768, i * 2);
+  return Buffer.concat([header, data]);
+}
+
+const blobReply = (payload: Buffer, format: string, size: number) =>
+  `<setNumberVector device="Fake CCD" name="CCD_EXPOSURE" state="Busy"><oneNumber name="CCD_EXPOSURE_VALUE">0</oneNumber></setNumberVector>
+<setBLOBVector device="Fake CCD" name="CCD1" state="Ok"><oneBLOB name="CCD1" size="${size}" format="${format}" len="${payload.length}">${payload.toString('base64')}</oneBLOB></setBLOBVector>
+<setNumberVector device="Fake CCD" name="CCD_EXPOSURE" state="Ok"><oneNumber name="CCD_EXPOSURE_VALUE">0</oneNumber></setNumberVector>
+`;
+
+test('camera against a fake CCD: garbage frame → io, .fits.z frame → CapturedFrame from its header, Alert → alert', async (t) => {
+  const frame = fitsFrame(64, 48, { EXPTIME: 2.5, GAIN: 120, BAYERPAT: 'RGGB', 'DATE-OBS': '2026-11-22T01:02:03.500', 'CCD-TEMP': -9.5 });
+  const z = deflateSync(frame);
+  const server = await fakeServer(
+    t,
+    fakeCcd([
+      () => `<setBLOBVector device="Fake CCD" name="CCD1" state="Ok"><oneBLOB name="CCD1" size="4000" format=".fits" len="3000">${'QUJD'.repeat(100)}!!!!${'QUJD'.repeat(900)}</oneBLOB></setBLOBVector>\n`,
+      () => blobReply(z, '.fits.z', frame.length),
+      () => '<setNumberVector device="Fake CCD" name="CCD_EXPOSURE" state="Alert" message="Exposure failed: USB transfer error"><oneNumber name="CCD_EXPOSURE_VALUE">0</oneNumber></setNumberVector>\n',
+      () => blobReply(frame.subarray(0, 4000), '.fits', 4000),
+    ]),
+  );
+  const log = memoryLogger('debug');
+  const ctx = createDriverContext({ log, stateDir: await tempDir(t) });
+  const out = await tempDir(t);
+  const camera = createIndiCamera(new URL(`indi://127.0.0.1:${server.port}/Fake%20CCD`), ctx);
+  t.teardown(() => camera.disconnect());
+  await camera.connect();
+  const caps = await camera.capabilities();
+  t.like(caps, { width: 64, height: 48, bitDepth: 16, color: true, bayer: 'RGGB', minExposureS: 0.001, canAbort: false });
+
+  const garbage = await t.throwsAsync(camera.capture({ exposureS: 2.5, outDir: out, fileStem: 'f1' }));
+  t.true(garbage instanceof DeviceError && garbage.code === 'io');
+  t.regex(garbage!.message, /^Fake CCD: frame transfer failed: BLOB Fake CCD\.CCD1\.CCD1: invalid base64 character 0x21 after 400 characters$/);
+
+  const ok = await camera.capture({ exposureS: 2.5, outDir: out, fileStem: 'f2' });
+  t.like(ok, { path: join(out, 'f2.fits'), format: 'fits', width: 64, height: 48, channels: 1, bitDepth: 16, bayer: 'RGGB', exposureS: 2.5, gain: 120, frameType: 'light' });
+  t.is(ok.timestamp.toISOString(), '2026-11-22T01:02:03.500Z');
+  t.is(ok.meta.temperatureC, -9.5);
+  t.is(ok.meta.blobFormat, '.fits.z');
+  t.deepEqual(await readFile(ok.path), frame);
+
+  const alert = await t.throwsAsync(camera.capture({ exposureS: 1, outDir: out, fileStem: 'f3' }));
+  t.true(alert instanceof DeviceError && alert.code === 'alert');
+  t.is(alert!.message, 'Fake CCD: CCD_EXPOSURE: Exposure failed: USB transfer error');
+
+  const short = await t.throwsAsync(camera.capture({ exposureS: 1, outDir: out, fileStem: 'f4' }));
+  t.true(short instanceof DeviceError && short.code === 'io');
+  t.regex(short!.message, /f4\.fits: FITS data truncated \(4000 bytes, header needs 9024\)/);
+  t.deepEqual(await readdir(out), ['f2.fits'], 'only the good frame, no temp files');
+  t.is(server.connections.length, 1, 'bad frames never cost the connection');
 });

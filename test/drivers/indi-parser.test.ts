@@ -9,6 +9,7 @@ import { createBlobFileSink, type BlobResult, type BlobSink } from '../../driver
 import { IndiProtocolError, IndiStreamParser, parseIndiNumber } from '../../drivers/indi/parser.js';
 import type { BlobStartInfo, IndiMessage } from '../../drivers/indi/types.js';
 import { enableBlobXml, newVectorXml } from '../../drivers/indi/xml.js';
+import { parseIndiUrl } from '../../drivers/indi/shared.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function splitEvery(data: Buffer, sizes: number[]): Buffer[] {
@@ -207,6 +208,15 @@ test('BLOB: .fits.z is inflated through zlib; enclen is checked; len-only and si
   t.is(lenOnly.bytes, 1000);
   const sizeOnly = (await parseBlobs(t, blobXml(small, `format=".fits" size="1000"`), [100])).results[0] as BlobResult;
   t.is(sizeOnly.bytes, 1000);
+
+  // INDI 1.9 sends fpack'd frames as a whole memory buffer with len = the meaningful part.
+  const padded = Buffer.concat([small, Buffer.alloc(3000, 0x55)]);
+  const fz = (await parseBlobs(t, blobXml(padded, `format=".fits.fz" size="2626560" len="1000"`), [333])).results[0] as BlobResult;
+  t.false(fz instanceof Error, String(fz));
+  t.is(fz.bytes, 1000);
+  t.is(fz.excessBytes, 3000);
+  t.is(fz.storedFormat, '.fits.fz');
+  t.deepEqual(await readFile(fz.path), small);
 });
 
 test('BLOB: garbage base64, short data and bad zlib are rejected and leave no file', async (t) => {
@@ -241,4 +251,12 @@ test('serialiser escapes values and formats switches', (t) => {
   t.is(newVectorXml('Text', 'd', 'T', { X: 'a<b&c' }), '<newTextVector device="d" name="T">\n  <oneText name="X">a&lt;b&amp;c</oneText>\n</newTextVector>\n');
   t.throws(() => newVectorXml('Number', 'd', 'N', { X: Number.NaN }), { message: /not a number/ });
   t.is(enableBlobXml('CCD', 'Also'), '<enableBLOB device="CCD">Also</enableBLOB>\n');
+});
+
+test('indi:// URLs: default port 7624, encoded device names, IPv6, and a clear error without a device', (t) => {
+  t.deepEqual(parseIndiUrl(new URL('indi://localhost/CCD%20Simulator')), { host: 'localhost', port: 7624, device: 'CCD Simulator' });
+  t.deepEqual(parseIndiUrl(new URL('indi://192.168.1.20:7625/ZWO%20CCD%20ASI533MC%20Pro')), { host: '192.168.1.20', port: 7625, device: 'ZWO CCD ASI533MC Pro' });
+  t.deepEqual(parseIndiUrl(new URL('indi://[::1]:7624/Focuser%20Simulator/')), { host: '::1', port: 7624, device: 'Focuser Simulator' });
+  t.throws(() => parseIndiUrl(new URL('indi://localhost:7624')), { message: 'indi://localhost:7624: URL names no device: use indi://host:7624/Device%20Name' });
+  t.throws(() => parseIndiUrl(new URL('sim://rig')), { message: /not an indi:\/\/ URL/ });
 });

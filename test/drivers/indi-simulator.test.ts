@@ -33,8 +33,12 @@ test('CCD Simulator: a 1 s exposure arrives as a FITS file of the sensor size wi
   t.teardown(() => probe.close());
   await probe.connect();
   const info = await probe.waitForVectorState(CCD_SIM, 'CCD_INFO', (v) => (v.elements.get('CCD_MAX_X')?.value as number) > 0, 'CCD_INFO');
+  await probe.waitForVector(CCD_SIM, 'CCD_COMPRESSION');
   const maxX = info.elements.get('CCD_MAX_X')!.value as number;
   const maxY = info.elements.get('CCD_MAX_Y')!.value as number;
+
+  // Someone turned fpack compression on: the camera switches it off again and gets plain FITS.
+  await probe.setVectorAndWait(CCD_SIM, 'CCD_COMPRESSION', { INDI_ENABLED: true });
 
   const caps = await camera.capabilities();
   t.is(caps.width, maxX);

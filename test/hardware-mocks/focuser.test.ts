@@ -61,7 +61,11 @@ test('limits, rig parameters shared and checked between devices', async (t) => {
   const err = await t.throwsAsync(foc.moveTo(3001));
   t.true(err instanceof DeviceError && err.code === 'limit');
   t.throws(() => createSimCamera(new URL('sim://l?seed=5'), ctx), { message: /seed=5 conflicts with seed=4/ });
-  t.throws(() => createSimFocuser(new URL('sim://l'), ctx), { message: /already has a focuser/ });
+  // Re-opened (as the agent does after a failure): same motor, same place.
+  await foc.moveTo(1234);
+  await foc.disconnect();
+  const again = createSimFocuser(new URL('sim://l?seed=4&position=10'), ctx);
+  t.is(await again.position(), 1234);
   const other = createSimFocuser(new URL('sim://other?dead_band=0'), ctx);
   t.not(other.rig, cam.rig);
 });

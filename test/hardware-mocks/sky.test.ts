@@ -192,8 +192,15 @@ test('clouds and a closed shutter: fewer stars, brighter or dark background', as
   t.true(median(cl.adu) > median(clear.adu) * 1.1, 'clouds reflect the sky glow');
   t.true(median(cloudPeaks.map((v, i) => v / clearPeaks[i]!)) < 0.8, 'stars dimmed by clouds');
   cam.setShutterClosed(true);
-  const capped = await readAdu((await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' })).path);
-  t.true(median(capped.adu) < 1000 + 10);
+  const capped = await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' });
+  t.true(median((await readAdu(capped.path)).adu) < 1000 + 10);
+  t.is(capped.meta.shutterClosed, true);
+  cam.setShutterClosed(false);
+  // closed_frames: the same failure at chosen frame indices of a sequence.
+  const seq = await camera(`seed=6&${START}&width=64&height=48&closed_frames=1`);
+  const meds = [];
+  for (let i = 0; i < 3; i++) meds.push(median((await readAdu((await seq.capture({ exposureS: 10, outDir: dir, fileStem: `s${i}` })).path)).adu));
+  t.true(meds[1]! < 1010 && meds[0]! > 1100 && meds[2]! > 1100, JSON.stringify(meds));
 });
 
 test('trail_frames: a satellite trail crosses exactly the listed frames', async (t) => {
@@ -210,4 +217,67 @@ test('trail_frames: a satellite trail crosses exactly the listed frames', async 
   const my = Math.round((tr.y0 + tr.y1) / 2);
   t.true(img.adu[my * 200 + mx]! - bg > 300, `trail ${img.adu[my * 200 + mx]! - bg} ADU over background`);
   t.is(img.cards.SIMTRAIL, true);
+});
+
+for (const psf of ['gaussian', 'moffat'] as const) {
+  test(`photometry (${psf}): a star's summed signal is its flux × exposure × gain`, async (t) => {
+    const dir = await tempDir(t);
+    const cam = await camera(`seed=5&${START}&psf=${psf}&vignette=0&drift_x=0&drift_y=0&rotation=0&sky_glow=5`);
+    const all = cam.starsInFrame(0);
+    const star = all.find((s) => s.fx > 40 && s.fx < 600 && s.fy > 40 && s.fy < 440 && !all.some((o) => o !== s && Math.hypot(o.fx - s.fx, o.fy - s.fy) < 30 && o.flux > 0.001 * s.flux))!;
+    const exposureS = 20000 / star.flux;
+    const f = await cam.capture({ exposureS, gain: 2, outDir: dir, fileStem: 'p' });
+    const img = await readAdu(f.path);
+    const ring: number[] = [];
+    let sum = 0;
+    let n = 0;
+    for (let j = -24; j <= 24; j++) {
+      for (let i = -24; i <= 24; i++) {
+        const d = Math.hypot(i, j);
+        const v = img.adu[(Math.round(star.fy) + j) * 640 + Math.round(star.fx) + i]!;
+        if (d <= 15) {
+          sum += v;
+          n++;
+        } else if (d > 18) ring.push(v);
+      }
+    }
+    const signal = (sum - n * median(ring)) / 2; // electrons
+    // Within 3 %: shot noise of 20 ke- is 0.7 %, PRNU averages out, Moffat wings beyond 15 px hold ~1 %.
+    t.true(Math.abs(signal / 20000 - 1) < 0.03, `measured ${signal.toFixed(0)} e- for 20000`);
+  });
+}
+
+test('ISO 3200 among ISO 6400: half the background, same stars', async (t) => {
+  const dir = await tempDir(t);
+  const cam = await camera(`seed=3&${START}&width=200&height=150&vignette=0`);
+  const a = await readAdu((await cam.capture({ exposureS: 10, iso: 6400, outDir: dir, fileStem: 'a' })).path);
+  const b = await readAdu((await cam.capture({ exposureS: 10, iso: 3200, outDir: dir, fileStem: 'b' })).path);
+  const ratio = (median(a.adu) - 1000) / (median(b.adu) - 1000);
+  t.true(Math.abs(ratio - 2) < 0.15, `background ratio ${ratio}`);
+  t.is(a.cards.GAIN, 64);
+  const err = await t.throwsAsync(cam.capture({ exposureS: 1, iso: 12800, outDir: dir, fileStem: 'c' }));
+  t.regex(err!.message, /iso=12800 outside gain 1\.\.64/);
+});
+
+test('binning sums 2×2 pixels; ROI crops in full-frame pixels; bad requests name the field', async (t) => {
+  const dir = await tempDir(t);
+  const cam = await camera(`seed=8&${START}&width=128&height=96&vignette=0&stars=0`);
+  const full = await cam.capture({ exposureS: 20, outDir: dir, fileStem: 'full' });
+  const bin = await cam.capture({ exposureS: 20, binning: 2, outDir: dir, fileStem: 'bin' });
+  const roi = await cam.capture({ exposureS: 20, roi: { x: 10, y: 20, width: 50, height: 30 }, outDir: dir, fileStem: 'roi' });
+  t.deepEqual([bin.width, bin.height], [64, 48]);
+  t.deepEqual([roi.width, roi.height], [50, 30]);
+  const bgFull = median((await readAdu(full.path)).adu) - 1000;
+  const bgBin = median((await readAdu(bin.path)).adu) - 1000;
+  t.true(Math.abs(bgBin / bgFull - 4) < 0.3, `binned/full background ${bgBin / bgFull}`);
+  const bad = async (req: Partial<Parameters<typeof cam.capture>[0]>, re: RegExp) => {
+    const err = await t.throwsAsync(cam.capture({ exposureS: 1, outDir: dir, fileStem: 'x', ...req }));
+    t.regex(err!.message, re);
+  };
+  await bad({ exposureS: 0 }, /exposureS=0 outside/);
+  await bad({ gain: 0.5 }, /gain=0.5 outside gain 1\.\.64/);
+  await bad({ binning: 5 }, /binning=5 not offered/);
+  await bad({ roi: { x: 100, y: 0, width: 50, height: 10 } }, /roi .* outside the 128×96 sensor/);
+  await cam.disconnect();
+  await bad({}, /not connected/);
 });

@@ -130,3 +130,18 @@ test('names, rounds and exposure lists', (t) => {
   t.throws(() => parseExposureList('1/0'), { message: /--exposures/ });
   t.is(formatStamp(floorTime(p.timestamp, 60)), '20250101123000');
 });
+
+test('fast RGBE encoder writes exactly the bytes of the reference encoder', async (t) => {
+  const { encodeRgbe } = await import('../../pipeline/image/radiance.js');
+  const { encodeRgbeFast } = await import('../../pipeline/hdr/rgbe-sink.js');
+  const rnd = mulberry32(9);
+  const W = 20000;
+  const src = new Float32Array(W * 3);
+  for (let i = 0; i < src.length; i++) src[i] = rnd() < 0.01 ? 0 : Math.exp((rnd() - 0.5) * 80);
+  src.set([1, 0.5, 0.25, 1e-40, 0, 0, Infinity, 1, 1, -3, 2, NaN], 0);
+  const a = new Uint8Array(W * 4);
+  const b = new Uint8Array(W * 4);
+  encodeRgbe(src, 0, 3, W, a);
+  encodeRgbeFast(src, 0, 3, W, b);
+  t.deepEqual(Buffer.from(b), Buffer.from(a));
+});

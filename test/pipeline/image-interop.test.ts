@@ -158,3 +158,57 @@ print(json.dumps([str(a.dtype), list(a.shape), float(np.asarray(a, np.float64).s
     t.true(Math.abs(sum - data.reduce((a, b) => a + b, 0)) < 1e-3 * w * h);
   }
 });
+
+test("OpenCV's float TIFFs: uncompressed reads natively, LogLuv (its default) is refused in one line", async (t) => {
+  const dir = await tempDir(t);
+  const plain = join(dir, 'plain.tif');
+  const logluv = join(dir, 'logluv.tif');
+  python(
+    `import cv2, numpy as np, sys
+a = np.zeros((12, 20, 3), np.float32); a[:, :, 2] = 0.5; a[:, :, 1] = 0.25; a[:, :, 0] = 2.0
+cv2.imwrite(sys.argv[1], a, [cv2.IMWRITE_TIFF_COMPRESSION, 1]); cv2.imwrite(sys.argv[2], a)`,
+    [plain, logluv],
+  );
+  const { openRowSource } = await import('../../pipeline/image/rows.js');
+  const { readImage } = await import('../../pipeline/image/read.js');
+  const src = await openRowSource(plain);
+  t.is(src.bitDepth, 32);
+  const b = await src.readRows(100);
+  await src.close();
+  t.is(b!.rows, 12);
+  t.deepEqual(Array.from(b!.data.subarray(0, 3)), [0.5, 0.25, 2]); // OpenCV writes BGR arrays as RGB
+  for (const open of [() => openRowSource(logluv), () => readImage(logluv)]) {
+    const err = await t.throwsAsync(open());
+    t.regex(err!.message, /logluv\.tif: LogLuv \(SGILog\) TIFF is not supported/);
+  }
+});
+
+test('.hdr row source streams a file bigger than its window, equal to readRadiance; truncation is an error', async (t) => {
+  const { openRowSource } = await import('../../pipeline/image/rows.js');
+  const dir = await tempDir(t);
+  const w = 3000;
+  const h = 120;
+  const data = new Float32Array(w * h * 3);
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 100 + (i % 7 === 0 ? 0 : 0.5);
+  const p = join(dir, 'big.hdr');
+  const sink = await openRowSink(p, { width: w, height: h, channels: 3 });
+  await sink.writeRows(data, h);
+  await sink.finish();
+  const whole = await readRadiance(p);
+  const src = await openRowSource(p);
+  const got = new Float32Array(w * h * 3);
+  for (let b = await src.readRows(7); b; b = await src.readRows(7)) got.set(b.data, b.y0 * w * 3);
+  await src.close();
+  let mismatches = 0; // counted by hand: deepEqual on a million-element array takes seconds
+  for (let i = 0; i < got.length; i++) if (got[i] !== whole.data[i]) mismatches++;
+  t.is(mismatches, 0);
+  const { readFile, writeFile, stat } = await import('node:fs/promises');
+  t.true((await stat(p)).size > 1 << 20, 'file larger than the 1 MB window');
+  await writeFile(p, (await readFile(p)).subarray(0, 700000));
+  const cut = await openRowSource(p);
+  const err = await t.throwsAsync(async () => {
+    for (let b = await cut.readRows(16); b; b = await cut.readRows(16));
+  });
+  await cut.close();
+  t.regex(err!.message, /big\.hdr: truncated Radiance data/);
+});

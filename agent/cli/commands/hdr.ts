@@ -173,7 +173,7 @@ export function registerHdrCommands(program: Command): void {
         if (status === 'failed') process.stderr.write(`failed ${detail ?? id}\n`);
         progress.tick(`${id} ${status}`);
       },
-    } as Parameters<typeof mergeAll>[2]);
+    });
     process.off('SIGINT', onSig);
     progress.stop();
     process.stdout.write(`merged ${brackets.length} bracket${brackets.length === 1 ? '' : 's'}: ${summary.done} done, ${summary.failed.length} failed, ${summary.skipped} skipped\n`);
