@@ -119,6 +119,18 @@ function requireRole(dev: DeviceUrl, role: 'camera' | 'focuser'): void {
   }
 }
 
+/** Parse a device URL and check it can play `role`, without opening anything (config validation). */
+export function checkDeviceUrl(text: string, role: 'camera' | 'focuser'): DeviceUrl {
+  const dev = parseDeviceUrl(text);
+  requireRole(dev, role);
+  if (role === 'focuser') {
+    const split = stripBacklash(dev.url);
+    if (split.steps !== null && (!Number.isInteger(split.steps) || split.steps < 0)) throw new Error(`device URL "${text}": backlash must be a whole number of steps ≥ 0`);
+    if (split.approach !== null && split.approach !== 'in' && split.approach !== 'out') throw new Error(`device URL "${text}": approach must be in or out`);
+  }
+  return dev;
+}
+
 export async function createCamera(text: string, ctx: DriverContext): Promise<Camera> {
   const dev = parseDeviceUrl(text);
   requireRole(dev, 'camera');
