@@ -377,7 +377,9 @@ export class Agent {
       const cur = this.current;
       if (cur) {
         cur.abort.abort(new Error('agent stopping'));
-        await this.d.devices.camera(cur.req.camera ?? Object.keys(this.d.config.devices.cameras)[0]!).then((c) => c.abort()).catch(() => {});
+        // Bounded: a camera still connecting (server down) must not eat the stop deadline.
+        const abortCamera = this.d.devices.camera(cur.req.camera ?? Object.keys(this.d.config.devices.cameras)[0]!).then((c) => c.abort()).catch(() => {});
+        await Promise.race([abortCamera, new Promise((r) => setTimeout(r, 2000).unref())]);
         const settled = await Promise.race([cur.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
         if (!settled) {
           this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' });

@@ -13,11 +13,18 @@ export interface DriverRegistry {
 export function createDeviceFactory(config: Config, ctx: DriverContext, registry: DriverRegistry): DeviceFactory {
   const cameras = new Map<string, Promise<Camera>>();
   const focusers = new Map<string, Promise<Focuser>>();
-  const open = <T extends { connect(): Promise<void> }>(cache: Map<string, Promise<T>>, name: string, make: () => Promise<T>): Promise<T> => {
+  const open = <T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(cache: Map<string, Promise<T>>, name: string, make: () => Promise<T>): Promise<T> => {
     let p = cache.get(name);
     if (!p) {
       p = make().then(async (dev) => {
-        await dev.connect();
+        try {
+          await dev.connect();
+        } catch (err) {
+          // A device that never connected still holds what its driver opened (an INDI client that
+          // would keep reconnecting, GPIO lines): let go, or it leaks and keeps the process alive.
+          await dev.disconnect().catch(() => {});
+          throw err;
+        }
         return dev;
       });
       cache.set(name, p);

@@ -1,6 +1,7 @@
 // Assembles a running agent from a config: run log, MQTT link + command router, drivers, job runners,
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
 import { mkdir } from 'node:fs/promises';
+import sharp from 'sharp';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
 import * as registry from '../drivers/registry.js';
@@ -45,6 +46,8 @@ export interface Runtime {
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
+  // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
+  sharp.cache(false);
   const { config, log } = o;
   const paths = resolvePaths(config, o.baseDir);
   await mkdir(paths.dataDir, { recursive: true });

@@ -1,7 +1,8 @@
 // Decode a 6000×4000 frame by rows (openRowSource) vs whole through sharp; time and peak RSS per mode,
 // each mode in its own process under bench/run-with-rss.sh so the RSS figure is that mode's alone
 // (peak RSS is the larger of node and its decoder child). Modes: baseline (modules loaded, no decode),
-// rows (openRowSource, 64-row strips), rows-pngtopam (the netpbm decoder the native PNG reader
+// rows (openRowSource, 64-row strips), rows-into (the same, decoding into one reused buffer),
+// rows-x3/rows-x9 (3 or 9 sources of the JPEG open at once, read in lockstep like a bracket), rows-pngtopam (the netpbm decoder the native PNG reader
 // replaced), sharp-raw (one raw buffer at source depth), readImage (whole frame as Float32).
 //   npx tsx bench/image-rowsource.ts              generate frames (bench/out/) and run every mode
 //   node --import tsx bench/image-rowsource.ts --mode rows|sharp-raw|readImage FILE   one measurement
@@ -57,15 +58,28 @@ async function measure(mode: string, file: string): Promise<void> {
   if (mode === 'baseline') {
     // modules loaded, nothing decoded: the floor every other figure sits on
     px = 0;
-  } else if (mode === 'rows' || mode === 'rows-pngtopam') {
-    const src = mode === 'rows' ? await openRowSource(file) : await openDecoderSource(file, PNGTOPAM(file));
+  } else if (mode === 'rows' || mode === 'rows-into' || mode === 'rows-pngtopam') {
+    const src = mode === 'rows-pngtopam' ? await openDecoderSource(file, PNGTOPAM(file)) : await openRowSource(file);
+    const into = mode === 'rows-into' ? new Float32Array(64 * src.width * src.channels) : undefined;
     for (;;) {
-      const b = await src.readRows(64);
+      const b = await src.readRows(64, into);
       if (!b) break;
       for (let i = 0; i < b.data.length; i += 97) sum += b.data[i]!;
       px += b.rows * src.width;
     }
     await src.close();
+  } else if (mode === 'rows-x3' || mode === 'rows-x9') {
+    // a bracket: N sources open at once, read in lockstep (what an HDR merge does)
+    const n = mode === 'rows-x3' ? 3 : 9;
+    const srcs = await Promise.all(Array.from({ length: n }, () => openRowSource(file)));
+    const into = srcs.map((s) => new Float32Array(64 * s.width * s.channels));
+    for (;;) {
+      const bs = await Promise.all(srcs.map((s, k) => s.readRows(64, into[k])));
+      if (!bs[0]) break;
+      for (const b of bs) for (let i = 0; i < b!.data.length; i += 97) sum += b!.data[i]!;
+      px += bs[0].rows * srcs[0]!.width;
+    }
+    await Promise.all(srcs.map((s) => s.close()));
   } else if (mode === 'sharp-raw') {
     // the minimum sharp can do: one raw buffer of the whole frame in the source depth
     const meta = await sharp(file).metadata();
@@ -96,8 +110,8 @@ async function main(): Promise<void> {
   await generate(png, 'png16');
   console.log(`machine: ${process.arch}, node ${process.version}`);
   const runs: [string, string][] = [[jpg, 'baseline']];
-  for (const file of [jpg, png]) for (const mode of ['rows', 'sharp-raw', 'readImage']) runs.push([file, mode]);
-  runs.push([png, 'rows-pngtopam']);
+  for (const file of [jpg, png]) for (const mode of ['rows', 'rows-into', 'sharp-raw', 'readImage']) runs.push([file, mode]);
+  runs.push([png, 'rows-pngtopam'], [jpg, 'rows-x3'], [jpg, 'rows-x9']);
   {
     for (const [file, mode] of runs) {
       const out = execFileSync('bash', [join(here, 'run-with-rss.sh'), process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), '--mode', mode, file], {

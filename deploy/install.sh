@@ -22,7 +22,7 @@ echo "== system packages"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-  libgphoto2-dev gphoto2 indi-bin libjpeg-turbo-progs netpbm libtiff-tools libraw-bin \
+  libgphoto2-dev gphoto2 indi-bin libjpeg-turbo-progs netpbm libtiff-tools libraw-bin dcraw \
   build-essential python3 pkg-config ca-certificates
 
 echo "== node"
@@ -31,6 +31,14 @@ if ! command -v node >/dev/null; then
   exit 1
 fi
 node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("install.sh: node >= 20.19 required, have "+process.version); process.exit(1) }'
+# The service runs as the skyrig user with ProtectHome=yes: a node under /root or /home (nvm) is
+# invisible to it. The unit gets the absolute path of this node.
+NODE_BIN="$(readlink -f "$(command -v node)")"
+case "$NODE_BIN" in
+  /root/*|/home/*|/run/user/*)
+    echo "install.sh: node is $NODE_BIN (a per-user install, e.g. nvm): the skyrig service cannot run it. Install Node.js >= 20.19 system-wide (NodeSource: /usr/bin/node), then run again" >&2
+    exit 1 ;;
+esac
 
 echo "== user and groups"
 for g in gpio plugdev video; do getent group "$g" >/dev/null || groupadd --system "$g"; done
@@ -41,8 +49,18 @@ echo "== files"
 install -d -o skyrig -g skyrig -m 0750 /var/lib/skyrig
 install -d -m 0755 /etc/skyrig "$PREFIX"
 # Copy the project (without dev clutter) and build it.
-tar -C "$SRC" --exclude=node_modules --exclude=var --exclude=.git -cf - . | tar -C "$PREFIX" -xf -
+# dist/ is rebuilt by npm ci (prepare): drop the old one so no module removed upstream lingers.
+rm -rf "$PREFIX/dist"
+tar -C "$SRC" --exclude=./node_modules --exclude=./var --exclude=./.git --exclude=./dist -cf - . | tar -C "$PREFIX" -xf -
 (cd "$PREFIX" && npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund)
+# Native modules: the first three are needed (unix-dgram carries sd_notify: without it Type=notify
+# never sees READY=1 and systemd kills the agent after TimeoutStartSec, over and over).
+for m in better-sqlite3 sharp unix-dgram; do
+  (cd "$PREFIX" && node -e "require('$m')") >/dev/null 2>&1 || { echo "install.sh: npm module $m does not load in $PREFIX; see 'cd $PREFIX && npm rebuild $m'" >&2; exit 1; }
+done
+for m in gphoto2 onoff; do
+  (cd "$PREFIX" && node -e "require('$m')") >/dev/null 2>&1 || echo "warning: optional npm module $m does not load: $([ "$m" = gphoto2 ] && echo 'DSLRs fall back to the gphoto2 command line' || echo 'gpio-rail:// focusers will not work')"
+done
 [ -f /etc/skyrig/config.yaml ] || install -m 0640 -g skyrig "$SRC/deploy/config.example.yaml" /etc/skyrig/config.yaml
 [ -f /etc/skyrig/env ] || install -m 0600 /dev/null /etc/skyrig/env
 ln -sf "$PREFIX/bin/skyrig.js" /usr/local/bin/skyrig
@@ -53,7 +71,7 @@ if pgrep -f gvfs-gphoto2-volume-monitor >/dev/null; then
 fi
 
 echo "== systemd"
-sed "s#/opt/skyrig#$PREFIX#g" "$SRC/systemd/skyrig.service" > /etc/systemd/system/skyrig.service
+sed -e "s#/opt/skyrig#$PREFIX#g" -e "s#^ExecStart=/usr/bin/node #ExecStart=$NODE_BIN #" "$SRC/systemd/skyrig.service" > /etc/systemd/system/skyrig.service
 systemd-analyze verify /etc/systemd/system/skyrig.service
 systemctl daemon-reload
 skyrig config check --config /etc/skyrig/config.yaml || echo "edit /etc/skyrig/config.yaml, then: systemctl restart skyrig"

@@ -3,9 +3,10 @@
 import type { DriverContext } from './context.js';
 import { withBacklash } from './backlash.js';
 import { parseRailUrl } from './gpio-rail/config.js';
+import { parseRpicamUrl } from './rpicam/options.js';
 import type { Camera, Focuser } from './types.js';
 
-export type DeviceScheme = 'sim' | 'indi' | 'gphoto2' | 'gpio-rail';
+export type DeviceScheme = 'sim' | 'indi' | 'gphoto2' | 'gpio-rail' | 'rpicam';
 
 export interface DeviceUrl {
   scheme: DeviceScheme;
@@ -15,13 +16,14 @@ export interface DeviceUrl {
   text: string;
 }
 
-const CAMERA_SCHEMES: DeviceScheme[] = ['sim', 'indi', 'gphoto2'];
+const CAMERA_SCHEMES: DeviceScheme[] = ['sim', 'indi', 'gphoto2', 'rpicam'];
 const FOCUSER_SCHEMES: DeviceScheme[] = ['sim', 'indi', 'gpio-rail'];
 const EXAMPLES: Record<DeviceScheme, string> = {
   sim: 'sim://[rig]?scene=sky|day',
   indi: 'indi://host[:7624]/Device%20Name',
   gphoto2: 'gphoto2:// (first camera) or gphoto2://usb:001,004',
   'gpio-rail': 'gpio-rail://?step=17&dir=27[&enable=22&limit=23…]',
+  rpicam: 'rpicam://[index][?raw=1&tuning=…&bin=…]',
 };
 const allowed = (schemes: DeviceScheme[]) => schemes.map((s) => EXAMPLES[s]).join(', ');
 
@@ -29,7 +31,7 @@ export function parseDeviceUrl(text: string): DeviceUrl {
   const raw = text.trim();
   const bad = (why: string) => new Error(`device URL "${text}": ${why}`);
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$/.exec(raw);
-  if (!m) throw bad(`not a URL; expected one of ${allowed(['sim', 'indi', 'gphoto2', 'gpio-rail'])}`);
+  if (!m) throw bad(`not a URL; expected one of ${allowed(['sim', 'indi', 'gphoto2', 'gpio-rail', 'rpicam'])}`);
   const scheme = m[1].toLowerCase();
   const rest = m[2];
   switch (scheme) {
@@ -75,8 +77,17 @@ export function parseDeviceUrl(text: string): DeviceUrl {
       }
       return { scheme, url, text };
     }
+    case 'rpicam': {
+      const url = new URL(`rpicam:${rest.startsWith('//') ? rest : '//' + rest}`);
+      try {
+        parseRpicamUrl(url);
+      } catch (err) {
+        throw bad((err as Error).message.replace(/^rpicam URL \S+: /, ''));
+      }
+      return { scheme, url, text };
+    }
     default:
-      throw bad(`unknown scheme "${scheme}:"; expected one of ${allowed(['sim', 'indi', 'gphoto2', 'gpio-rail'])}`);
+      throw bad(`unknown scheme "${scheme}:"; expected one of ${allowed(['sim', 'indi', 'gphoto2', 'gpio-rail', 'rpicam'])}`);
   }
 }
 
@@ -108,6 +119,18 @@ function requireRole(dev: DeviceUrl, role: 'camera' | 'focuser'): void {
   }
 }
 
+/** Parse a device URL and check it can play `role`, without opening anything (config validation). */
+export function checkDeviceUrl(text: string, role: 'camera' | 'focuser'): DeviceUrl {
+  const dev = parseDeviceUrl(text);
+  requireRole(dev, role);
+  if (role === 'focuser') {
+    const split = stripBacklash(dev.url);
+    if (split.steps !== null && (!Number.isInteger(split.steps) || split.steps < 0)) throw new Error(`device URL "${text}": backlash must be a whole number of steps ≥ 0`);
+    if (split.approach !== null && split.approach !== 'in' && split.approach !== 'out') throw new Error(`device URL "${text}": approach must be in or out`);
+  }
+  return dev;
+}
+
 export async function createCamera(text: string, ctx: DriverContext): Promise<Camera> {
   const dev = parseDeviceUrl(text);
   requireRole(dev, 'camera');
@@ -116,6 +139,10 @@ export async function createCamera(text: string, ctx: DriverContext): Promise<Ca
       return (await loadBackend<SimModule>(SIM_MODULE, 'sim://')).createSimCamera(dev.url, ctx);
     case 'indi':
       return (await loadBackend<IndiModule>(INDI_MODULE, 'indi://')).createIndiCamera(dev.url, ctx);
+    case 'rpicam': {
+      const { createRpicamCamera } = await import('./rpicam/index.js');
+      return createRpicamCamera(dev.url, ctx);
+    }
     default: {
       const { createGphoto2Camera } = await import('./gphoto2/index.js');
       return createGphoto2Camera(dev.url, ctx);

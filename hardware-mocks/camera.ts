@@ -8,6 +8,7 @@ import type { DriverContext } from '../drivers/context.js';
 import { DeviceError, type Camera, type CameraCapabilities, type CaptureRequest, type CapturedFrame, type FrameType } from '../drivers/types.js';
 import type { ImageF32, ImageMeta } from '../pipeline/image/types.js';
 import { writeImage } from '../pipeline/image/write.js';
+import { allSkyGeometry, allSkyStars, sphereCatalogue, treeLineTable, type SphereStar } from './allsky.js';
 import { focusOffsetMap, renderRadiance } from './day.js';
 import { bool0, num0, str0, type BayerPattern, type ParsedParams, type ResponseName, type Scene, type SimFormat } from './params.js';
 import { cloudCoverOf, frameTransform, illuminationMap, renderFrame, toOutputSamples, type FixedPattern, type RenderedFrame, type SkyModel } from './render.js';
@@ -26,10 +27,15 @@ export interface SimCameraConfig {
   bayer: BayerPattern | null;
   hotPixels: number;
   shutterClosed: boolean;
+  /** Frame indices that come out dark as if the shutter (or lens cap) were closed. */
+  closedFrames: ReadonlySet<number>;
   realtime: boolean;
   gainMax: number;
   sensor: SensorModel;
   sky: SkyModel;
+  lens: 'rect' | 'fisheye';
+  /** Whole-sky catalogue for lens=fisheye. */
+  allSkyStars: { count: number; magMin: number; magMax: number; zeroPointFlux: number };
 }
 
 export const MIN_EXPOSURE_S = 1e-5;
@@ -44,7 +50,16 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
   const height = num0(p, 'height', 480);
   const area = width * height;
   const bayer = p.get('bayer');
+  const fisheye = p.get('lens') === 'fisheye';
   return {
+    lens: fisheye ? 'fisheye' : 'rect',
+    // An all-sky lens has a small aperture and sees the whole sky: fewer photons per star, many more stars.
+    allSkyStars: {
+      count: num0(p, 'stars', 6000),
+      magMin: num0(p, 'mag_min', -1),
+      magMax: num0(p, 'mag_max', 7),
+      zeroPointFlux: num0(p, 'zero_point', 3e5),
+    },
     scene: str0(p, 'scene', 'sky'),
     format: str0(p, 'format', 'fits'),
     depth: num0(p, 'depth', 8) === 16 ? 16 : 8,
@@ -53,6 +68,7 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
     bayer: typeof bayer === 'string' ? (bayer as BayerPattern) : null,
     hotPixels: num0(p, 'hot_pixels', Math.round(area / 4000)),
     shutterClosed: p.get('shutter') === 'closed',
+    closedFrames: new Set((p.get('closed_frames') as number[] | undefined) ?? []),
     realtime: bool0(p, 'realtime', false),
     gainMax: num0(p, 'gain_max', 64),
     sensor: {
@@ -97,6 +113,9 @@ export class SimCamera implements Camera {
   private fixedPattern: FixedPattern | null = null;
   private dayCache: { clouds: number; radiance: Float32Array } | null = null;
   private offsetCache: Float32Array | null = null;
+  private sphere: { catalogue: SphereStar[]; trees: Float32Array } | null = null;
+  /** Capture time of each frame index this camera shot (truth lookups for the fisheye sky). */
+  private readonly frameTimes = new Map<number, Date>();
   /** Truth of the last frame rendered (null before the first). */
   lastFrame: (RenderedFrame & { frameIndex: number; path: string }) | null = null;
 
@@ -108,6 +127,9 @@ export class SimCamera implements Camera {
     const where = this.url;
     if (this.config.scene === 'auto' && rig.config.lat === null) {
       throw new DeviceError('invalid', where, 'scene=auto needs the site: add lat= and lon= (degrees)');
+    }
+    if (this.config.lens === 'fisheye' && rig.config.lat === null) {
+      throw new DeviceError('invalid', where, 'lens=fisheye needs the site: add lat= and lon= (degrees)');
     }
     const s = this.config.sky.stars;
     if (s.magMin > s.magMax) throw new DeviceError('invalid', where, `mag_min=${s.magMin} is fainter than mag_max=${s.magMax}`);
@@ -175,7 +197,28 @@ export class SimCamera implements Camera {
   /** Stars inside frame `i`, brightest first, with their pixel positions in that frame. */
   starsInFrame(i: number): FrameStar[] {
     const { width, height } = this.config.sensor;
+    if (this.config.lens === 'fisheye') {
+      const at = this.frameTimes.get(i);
+      if (!at) throw new Error(`${this.url}: frame ${i} was not shot by this camera (fisheye stars depend on its time)`);
+      return this.starsAt(at);
+    }
     return starsInFrame(this.config.sky.stars, this.frameTransform(i), width, height, 0);
+  }
+
+  /** lens=fisheye: stars above the tree line at a time, with pixel positions and flux after extinction. */
+  starsAt(at: Date): FrameStar[] {
+    const { width, height } = this.config.sensor;
+    const sky = this.allSky();
+    return allSkyStars(sky.trees, sky.catalogue, allSkyGeometry(width, height), at, this.rig.config.lat ?? 0, this.rig.config.lon ?? 0);
+  }
+
+  private allSky(): { catalogue: SphereStar[]; trees: Float32Array } {
+    if (!this.sphere) {
+      const a = this.config.allSkyStars;
+      const seed = this.rig.config.seed;
+      this.sphere = { catalogue: sphereCatalogue(seed, a.count, a.magMin, a.magMax, a.zeroPointFlux), trees: treeLineTable(seed) };
+    }
+    return this.sphere;
   }
 
   /** Ground-truth radiance of the day scene (RGB interleaved, e-/s/px at gain 1), before optics and sensor. */
@@ -262,6 +305,8 @@ export class SimCamera implements Camera {
       const timestamp = this.rig.now();
       const frameIndex = this.rig.nextFrameIndex();
       const scene = this.sceneAt(timestamp);
+      const closed = c.shutterClosed || c.closedFrames.has(frameIndex);
+      this.frameTimes.set(frameIndex, timestamp);
       const check = () => {
         if (ctl.signal.aborted) throw new DeviceError('aborted', this.url, `exposure of frame ${frameIndex} aborted`);
       };
@@ -286,7 +331,7 @@ export class SimCamera implements Camera {
         frameType,
         exposureS,
         gain,
-        shutterClosed: c.shutterClosed,
+        shutterClosed: closed,
         defocusSteps,
         sensorTempC,
         sunAltitudeDeg: this.rig.sunAltitudeDeg(timestamp),
@@ -296,6 +341,8 @@ export class SimCamera implements Camera {
         binning,
         check,
         dayRadiance: scene === 'day' ? this.dayRadianceFor(cloudCoverOf(c.sky, frameIndex)) : undefined,
+        allSky: scene === 'sky' && c.lens === 'fisheye' ? { at: timestamp, lat: this.rig.config.lat ?? 0, lon: this.rig.config.lon ?? 0, ...this.allSky() } : undefined,
+        scale: scene === 'day' ? this.rig.scaleAt(defocusSteps) : 1,
         focusOffsets: scene === 'day' && this.rig.config.nearFocus !== 0 ? this.focusOffsetMap() : undefined,
       });
       check();
@@ -330,12 +377,14 @@ export class SimCamera implements Camera {
           seed: this.rig.config.seed,
           frameIndex,
           scene,
+          lens: c.lens,
           focusPosition: this.rig.motorPosition,
           opticalPosition: this.rig.opticalPosition,
           bestFocus: this.rig.bestFocus(timestamp),
           defocusSteps,
           depthOfFocusSteps: this.rig.depthOfFocusSteps,
           fwhmPx: frame.fwhmPx,
+          scale: scene === 'day' ? this.rig.scaleAt(defocusSteps) : 1,
           hfrPx: this.rig.hfrAt(defocusSteps),
           transform: { ...frame.transform },
           shiftX: frame.transform.dx,
@@ -344,7 +393,7 @@ export class SimCamera implements Camera {
           starsDrawn: frame.stars.length,
           cloudCover: frame.cloudCover,
           trail: frame.trail,
-          shutterClosed: c.shutterClosed,
+          shutterClosed: closed,
           sensorTempC,
           ambientTempC: this.rig.ambientTemperature(timestamp),
           sunAltitudeDeg: this.rig.sunAltitudeDeg(timestamp),

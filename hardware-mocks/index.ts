@@ -30,3 +30,4 @@ export { renderFrame, frameTransform, trailOf, twilightFactor, toOutputSamples, 
 export { starsInBox, starsInFrame, skyToFrame, frameToSky, type SimStar, type FrameStar, type FrameTransform } from './stars.js';
 export { hotPixelMap, prnuMap, normalisedSignal, whitePointAdu, ADC_MAX, type SensorModel } from './sensor.js';
 export { PARAM_SPECS, parseSimUrl, rigName, type Scene, type SimFormat, type BayerPattern, type ResponseName } from './params.js';
+export { altAz, allSkyGeometry, localSiderealDeg, projectFisheye, unprojectFisheye, sphereCatalogue, type SphereStar } from './allsky.js';

@@ -207,24 +207,24 @@ export function variableBlur(data: Float32Array, width: number, height: number, 
     return k;
   };
   const ch = channels;
+  // One line of source at a time (a row, then a column), not a copy of the image.
+  const line = new Float32Array(Math.max(width, height) * ch);
   for (let pass = 0; pass < 2; pass++) {
-    const src = data.slice();
-    // Horizontal pass steps one pixel, vertical one row.
-    const step = pass === 0 ? ch : width * ch;
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const p = y * width + x;
+    const n = pass === 0 ? width : height;
+    const lines = pass === 0 ? height : width;
+    for (let l = 0; l < lines; l++) {
+      const at = (pos: number) => (pass === 0 ? l * width + pos : pos * width + l);
+      for (let pos = 0; pos < n; pos++) for (let c = 0; c < ch; c++) line[pos * ch + c] = data[at(pos) * ch + c]!;
+      for (let pos = 0; pos < n; pos++) {
+        const p = at(pos);
         const k = kernelFor(sigma[p]!);
         if (!k) continue; // σ below 0.3 px: leave the pixel as it is
         const r = (k.length - 1) / 2;
-        const pos = pass === 0 ? x : y;
-        const n = pass === 0 ? width : height;
-        const base = p * ch - pos * step;
         for (let c = 0; c < ch; c++) {
           let acc = 0;
           for (let t = -r; t <= r; t++) {
             const j = pos + t < 0 ? 0 : pos + t >= n ? n - 1 : pos + t;
-            acc += k[t + r]! * src[base + j * step + c]!;
+            acc += k[t + r]! * line[j * ch + c]!;
           }
           data[p * ch + c] = acc;
         }

@@ -2,12 +2,13 @@
 // vignetting, clouds) → sensor (PRNU, dark current, hot pixels, noise, gain, bias, ADC). Pure: inputs
 // in, ADU out; the camera adds clock, abort and file I/O around it.
 import type { FrameType, Roi } from '../drivers/types.js';
+import { allSkyGeometry, allSkyStars, treeLineAt, unprojectFisheye, type SphereStar } from './allsky.js';
 import { renderRadiance } from './day.js';
 import type { BayerPattern, PsfName, ResponseName, SimFormat } from './params.js';
 import { fwhmAt, gaussianBlur, stampStar, variableBlur, type DefocusModel, FWHM_PER_SIGMA } from './psf.js';
 import { Rng, STREAM, fbm, mixSeed } from './random.js';
 import { applyResponse } from './response.js';
-import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type HotPixels, type SensorModel } from './sensor.js';
+import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type DarkSignal, type HotPixels, type SensorModel } from './sensor.js';
 import { starsInFrame, type FrameStar, type FrameTransform, type StarFieldOptions } from './stars.js';
 
 export interface SkyModel {
@@ -64,8 +65,12 @@ export interface RenderInput {
   roi?: Roi;
   binning: number;
   check?: () => void;
+  /** Day scene magnification about the frame centre (focus breathing); 1 = none. */
+  scale?: number;
   /** Day scene: per-pixel best-focus offset (steps) from focusOffsetMap; absent = all at infinity. */
   focusOffsets?: Float32Array;
+  /** All-sky fisheye view (lens=fisheye): stars from the sphere at this time and site instead of the drifting plane. */
+  allSky?: { at: Date; lat: number; lon: number; catalogue: SphereStar[]; trees: Float32Array };
   /** Day radiance already rendered for this seed, size and cloud cover (the scene is static): skips the render. */
   dayRadiance?: Float32Array;
 }
@@ -155,8 +160,11 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   const { width: W, height: H } = inp.sensor;
   const ch = inp.channels;
   const cfa = ch === 1 && inp.bayer ? cfaIndices(inp.bayer) : undefined;
-  const rate = new Float32Array(W * H * ch);
-  const transform = frameTransform(inp.sky, inp.seed, W, H, inp.scene === 'sky' ? inp.frameIndex : 0);
+  const photonsDay = inp.frameType === 'light' && !inp.shutterClosed && inp.scene === 'day';
+  // An RGB day frame is built in its radiance buffer (saves a full-size float image on big frames).
+  let rate: Float32Array = photonsDay && ch === 3 ? new Float32Array(0) : new Float32Array(W * H * ch);
+  const transform = frameTransform(inp.sky, inp.seed, W, H, inp.scene === 'sky' && !inp.allSky ? inp.frameIndex : 0);
+  const geo = inp.allSky ? allSkyGeometry(W, H) : null;
   const fwhmPx = fwhmAt(inp.optics.defocus, inp.defocusSteps);
   const cover = cloudCoverOf(inp.sky, inp.frameIndex);
   let stars: FrameStar[] = [];
@@ -166,7 +174,9 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   const cfaColour = (c: readonly number[], x: number, y: number) => (cfa ? c[cfa[(x & 1) | ((y & 1) << 1)]!]! : (c[0]! + c[1]! + c[2]!) / 3);
 
   if (photons && inp.scene === 'sky') {
-    stars = starsInFrame(inp.sky.stars, transform, W, H, 4 * fwhmPx + 8);
+    stars = inp.allSky && geo
+      ? allSkyStars(inp.allSky.trees, inp.allSky.catalogue, geo, inp.allSky.at, inp.allSky.lat, inp.allSky.lon)
+      : starsInFrame(inp.sky.stars, transform, W, H, 4 * fwhmPx + 8);
     for (const s of stars) stampStar({ width: W, height: H, channels: ch, data: rate, cfa }, s.fx, s.fy, s.flux, s.colour, fwhmPx, inp.optics.psf);
     trail = trailOf(inp.sky, inp.seed, W, H, inp.frameIndex);
     if (trail) drawTrail(rate, W, H, ch, trail, fwhmPx, inp.exposureS, (x, y) => cfaColour([1, 1, 1], x, y));
@@ -175,8 +185,21 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     const cloudSeed = mixSeed(inp.seed, STREAM.clouds);
     const scale = Math.max(16, W / 4);
     for (let y = 0; y < H; y++) {
-      const g = glow * (1 + (0.6 * y) / H); // brighter toward the horizon below
+      let g = glow * (1 + (0.6 * y) / H); // brighter toward the horizon below
       for (let x = 0; x < W; x++) {
+        if (inp.allSky && geo) {
+          // Fisheye: glow rises toward the horizon (longer path through the air); trees and the area
+          // outside the horizon circle get almost no light, and hide the stars behind them.
+          const { alt, az } = unprojectFisheye(geo, x, y);
+          if (alt < 0 || alt < treeLineAt(inp.allSky.trees, az)) {
+            const o = (y * W + x) * ch;
+            const dim = alt < 0 ? 0 : 0.03 * glow;
+            if (ch === 3) for (let c = 0; c < 3; c++) rate[o + c] = dim * GLOW_COLOUR[c]! * illum[y * W + x]!;
+            else rate[o] = dim * cfaColour(GLOW_COLOUR, x, y) * illum[y * W + x]!;
+            continue;
+          }
+          g = glow * (1 + 1.5 * (1 - Math.sin((alt * Math.PI) / 180)));
+        }
         let opacity = 0;
         if (cover > 0) opacity = smoothstep(1 - cover - 0.08, 1 - cover + 0.12, fbm(cloudSeed, x + 3 * inp.frameIndex, y, scale, 4));
         const trans = 1 - 0.97 * opacity;
@@ -188,7 +211,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
       }
     }
   } else if (photons) {
-    const rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
+    let rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
     // A landscape has no seeing: only the defocus disc blurs it, by each pixel's distance from its focus.
     const k = inp.optics.defocus.blurPxPerStep / FWHM_PER_SIGMA;
     if (inp.focusOffsets) {
@@ -198,15 +221,17 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     } else {
       gaussianBlur(rad, W, H, 3, k * Math.abs(inp.defocusSteps));
     }
+    if (inp.scale !== undefined && inp.scale !== 1) rad = magnify(rad, W, H, 3, inp.scale);
     inp.check?.();
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
         const f = illum[y * W + x]!;
         const i = y * W + x;
-        if (ch === 3) for (let c = 0; c < 3; c++) rate[i * 3 + c] = rad[i * 3 + c]! * f;
+        if (ch === 3) for (let c = 0; c < 3; c++) rad[i * 3 + c] = rad[i * 3 + c]! * f;
         else rate[i] = cfaColour([rad[i * 3]!, rad[i * 3 + 1]!, rad[i * 3 + 2]!], x, y) * f;
       }
     }
+    if (ch === 3) rate = rad;
   } else if (inp.frameType === 'flat') {
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
@@ -218,22 +243,29 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     }
   }
 
-  let dark: Float32Array | null = null;
-  if (inp.frameType !== 'bias') {
-    const scale = 2 ** ((inp.sensorTempC - 20) / 6); // hot pixels follow the same doubling as dark current
-    dark = new Float32Array(W * H).fill(darkRateAt(inp.sensor, inp.sensorTempC));
-    for (let k = 0; k < inp.fixed.hot.index.length; k++) dark[inp.fixed.hot.index[k]!] += inp.fixed.hot.rate[k]! * scale;
-  }
-
   const roi = inp.roi ?? { x: 0, y: 0, width: W, height: H };
   const b = inp.binning;
   const cropped = cropBin(rate, W, ch, roi, b);
-  const croppedDark = dark ? cropBin(dark, W, 1, roi, b) : null;
   const outW = Math.floor(roi.width / b);
   const outH = Math.floor(roi.height / b);
+  let dark: DarkSignal | null = null;
+  if (inp.frameType !== 'bias') {
+    const scale = 2 ** ((inp.sensorTempC - 20) / 6); // hot pixels follow the same doubling as dark current
+    const hot = new Map<number, number>();
+    for (let k = 0; k < inp.fixed.hot.index.length; k++) {
+      const i = inp.fixed.hot.index[k]!;
+      const ox = Math.floor(((i % W) - roi.x) / b);
+      const oy = Math.floor((Math.floor(i / W) - roi.y) / b);
+      if (ox < 0 || oy < 0 || ox >= outW || oy >= outH) continue;
+      const o = oy * outW + ox;
+      hot.set(o, (hot.get(o) ?? 0) + inp.fixed.hot.rate[k]! * scale);
+    }
+    const hotIndex = Uint32Array.from([...hot.keys()].sort((p, q) => p - q));
+    dark = { uniform: darkRateAt(inp.sensor, inp.sensorTempC) * b * b, hotIndex, hotRate: Float32Array.from(hotIndex, (o) => hot.get(o)!) };
+  }
   const rng = new Rng(mixSeed(inp.seed, STREAM.noise, inp.frameIndex));
   const exposureS = inp.frameType === 'bias' ? 0 : inp.exposureS;
-  const adu = exposeToAdu({ rate: cropped, channels: ch, dark: croppedDark, exposureS, gain: inp.gain, model: inp.sensor, rng, check: inp.check });
+  const adu = exposeToAdu({ rate: cropped, channels: ch, dark, exposureS, gain: inp.gain, model: inp.sensor, rng, check: inp.check });
   // A mosaic keeps its pattern only if the crop starts on an even pixel and nothing was binned.
   let bayer: BayerPattern | null = null;
   if (cfa && inp.bayer && b === 1) bayer = shiftPattern(inp.bayer, roi.x & 1, roi.y & 1);
@@ -284,4 +316,29 @@ export function toOutputSamples(f: RenderedFrame, format: SimFormat, response: R
 function smoothstep(a: number, b: number, x: number): number {
   const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
   return t * t * (3 - 2 * t);
+}
+
+/** Scale an interleaved image about its centre by `s` (bilinear, edges clamped): focus breathing. */
+export function magnify(src: Float32Array, W: number, H: number, ch: number, s: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const cx = (W - 1) / 2;
+  const cy = (H - 1) / 2;
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(H - 1, Math.max(0, cy + (y - cy) / s));
+    const y0 = Math.min(H - 2, Math.floor(sy));
+    const fy = sy - y0;
+    for (let x = 0; x < W; x++) {
+      const sx = Math.min(W - 1, Math.max(0, cx + (x - cx) / s));
+      const x0 = Math.min(W - 2, Math.floor(sx));
+      const fx = sx - x0;
+      const a = (y0 * W + x0) * ch;
+      const b = a + W * ch;
+      for (let c = 0; c < ch; c++) {
+        const top = src[a + c]! + (src[a + ch + c]! - src[a + c]!) * fx;
+        const bot = src[b + c]! + (src[b + ch + c]! - src[b + c]!) * fx;
+        out[(y * W + x) * ch + c] = top + (bot - top) * fy;
+      }
+    }
+  }
+  return out;
 }

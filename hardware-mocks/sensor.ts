@@ -71,12 +71,20 @@ export function cfaIndices(pattern: BayerPattern): Uint8Array {
   return Uint8Array.from(pattern.split('').map((c) => map[c]!));
 }
 
+/** Dark current: the same everywhere plus a sparse list of hot pixels (a full plane would cost W·H floats). */
+export interface DarkSignal {
+  uniform: number;
+  /** Output pixel indices (ascending) and their extra rate. */
+  hotIndex: Uint32Array;
+  hotRate: Float32Array;
+}
+
 export interface ExposeOptions {
   /** Photo-electron rate per pixel (e-/s), already with vignetting and PRNU; `channels` interleaved. */
   rate: Float32Array;
   channels: number;
-  /** Dark-current rate per pixel (e-/s, single plane), or null for none (bias frames). */
-  dark: Float32Array | null;
+  /** Dark current (e-/s per output pixel), or null for none (bias frames). */
+  dark: DarkSignal | null;
   exposureS: number;
   gain: number;
   model: SensorModel;
@@ -95,10 +103,17 @@ export function exposeToAdu(o: ExposeOptions): Uint16Array {
   // as camera firmware clips them: a flat top that saturation checks can rely on.
   const white = Math.min(ADC_MAX, Math.round(biasAdu + fullWellE * o.gain));
   const ch = o.channels;
+  const darkE = o.dark ? o.dark.uniform * o.exposureS : 0;
+  let hot = 0; // next entry of the sorted hot-pixel list
+  const hotCount = o.dark ? o.dark.hotIndex.length : 0;
   for (let i = 0; i < n; i++) {
     if (o.check && (i & 0xffff) === 0) o.check();
-    let mean = o.rate[i]! * o.exposureS;
-    if (o.dark) mean += o.dark[(i / ch) | 0]! * o.exposureS;
+    let mean = o.rate[i]! * o.exposureS + darkE;
+    if (hot < hotCount) {
+      const px = (i / ch) | 0;
+      while (hot < hotCount && o.dark!.hotIndex[hot]! < px) hot++;
+      if (hot < hotCount && o.dark!.hotIndex[hot] === px) mean += o.dark!.hotRate[hot]! * o.exposureS;
+    }
     let e = o.rng.poisson(mean);
     if (e > fullWellE) e = fullWellE;
     let adu = Math.round(biasAdu + e * o.gain + readAdu * o.rng.normal());

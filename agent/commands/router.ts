@@ -43,29 +43,36 @@ export interface CommandRouter {
 export function createCommandRouter(handlers: CommandHandlers, deps: CommandRouterDeps): CommandRouter {
   const log = deps.log.child({ component: 'commands' });
 
-  async function handle(name: string, payload: Buffer | string): Promise<CommandReply> {
+  // One log line per command, written by whoever delivered it: rejected (bad payload, unknown
+  // command: the sender's problem, info) or failed (the station's: warn) or done.
+  type Outcome = { reply: CommandReply; stage: 'done' | 'rejected' | 'failed' };
+
+  async function dispatch(name: string, payload: Buffer | string): Promise<Outcome> {
     const parsed = parseCommand(name, payload);
     const id = parsed.id;
     const withId = ({ ok, ...rest }: Omit<CommandReply, 'id'>): CommandReply =>
       id === undefined ? { ok, ...rest } : { ok, id, ...rest };
-    if (!parsed.ok) return withId({ ok: false, error: parsed.error });
+    if (!parsed.ok) return { stage: 'rejected', reply: withId({ ok: false, error: parsed.error }) };
     const handler = handlers[parsed.name] as CommandHandler<CommandName> | undefined;
-    if (!handler) return withId({ ok: false, error: `command ${JSON.stringify(name)} is not available on this station` });
+    if (!handler) return { stage: 'rejected', reply: withId({ ok: false, error: `command ${JSON.stringify(name)} is not available on this station` }) };
     try {
       const result = await handler(parsed.args as never, id === undefined ? {} : { requestId: id });
-      return withId(result === undefined ? { ok: true } : { ok: true, result });
+      return { stage: 'done', reply: withId(result === undefined ? { ok: true } : { ok: true, result }) };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      log.warn('command failed', { command: name, error: message });
       const result = err instanceof CommandFailed ? err.result : undefined;
-      return withId(result === undefined ? { ok: false, error: message } : { ok: false, error: message, result });
+      return { stage: 'failed', reply: withId(result === undefined ? { ok: false, error: message } : { ok: false, error: message, result }) };
     }
   }
 
+  const handle = async (name: string, payload: Buffer | string): Promise<CommandReply> => (await dispatch(name, payload)).reply;
+
   const off = deps.link.on('command', (message) => {
-    void handle(message.name, message.payload).then((reply) => {
-      if (reply.ok) log.info('command done', { command: message.name, id: reply.id });
-      else log.info('command rejected', { command: message.name, id: reply.id, error: reply.error });
+    void dispatch(message.name, message.payload).then(({ reply, stage }) => {
+      const fields = { command: message.name, id: reply.id, error: reply.error };
+      if (stage === 'done') log.info('command done', { command: message.name, id: reply.id });
+      else if (stage === 'rejected') log.info('command rejected', fields);
+      else log.warn('command failed', fields);
       deps.link.publishCommandResult(message.name, reply as unknown as Record<string, unknown>);
     });
   });

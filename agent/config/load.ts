@@ -4,6 +4,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
+import { checkDeviceUrl } from '../../drivers/registry.js';
+import { checkJobParams } from '../jobs/param-names.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/skyrig/config.yaml';
 
@@ -59,6 +61,18 @@ export function validateConfig(input: unknown, source = 'config'): Config {
   const problems: string[] = [];
   const cams = Object.keys(cfg.devices.cameras);
   const focs = Object.keys(cfg.devices.focusers);
+  // Device URLs are parsed here as the daemon would open them, so a bad one fails `config check`
+  // and the start, not every scheduled run.
+  for (const [role, section] of [['camera', cfg.devices.cameras], ['focuser', cfg.devices.focusers]] as const) {
+    for (const [name, dev] of Object.entries(section)) {
+      try {
+        checkDeviceUrl(dev.url, role);
+      } catch (err) {
+        const why = (err as Error).message.replace(/^device URL "[^"]*": /, '');
+        problems.push(`devices.${role === 'camera' ? 'cameras' : 'focusers'}.${name}.url: ${JSON.stringify(dev.url)} — ${why}`);
+      }
+    }
+  }
   const names = new Set<string>();
   cfg.jobs.forEach((job, i) => {
     if (names.has(job.name)) problems.push(`jobs[${i}].name: ${JSON.stringify(job.name)} is used by another job`);
@@ -70,6 +84,7 @@ export function validateConfig(input: unknown, source = 'config'): Config {
     const foc = job.focuser ?? (needsFocuser ? focs[0] : undefined);
     if (needsFocuser && !foc) problems.push(`jobs[${i}].focuser: a ${job.kind} job needs a focuser (add one under devices.focusers)`);
     else if (foc && !focs.includes(foc)) problems.push(`jobs[${i}].focuser: ${JSON.stringify(foc)} is not a configured focuser (have: ${focs.join(', ') || 'none'})`);
+    for (const p of checkJobParams(job.kind, job.params)) problems.push(`jobs[${i}].${p}`);
   });
   if (problems.length) throw new ConfigError(source, problems);
   return cfg;

@@ -13,8 +13,8 @@ const duration = z
     return ms;
   });
 
-const deviceUrl = z.string().refine((u) => /^(sim|indi|gphoto2|gpio-rail):\/\//.test(u), {
-  message: 'device url must start with sim://, indi://, gphoto2:// or gpio-rail://',
+const deviceUrl = z.string().refine((u) => /^(sim|indi|gphoto2|gpio-rail|rpicam):\/\//.test(u), {
+  message: 'device url must start with sim://, indi://, gphoto2://, rpicam:// or gpio-rail://',
 });
 
 const idPattern = /^[a-z0-9][a-z0-9_-]*$/;

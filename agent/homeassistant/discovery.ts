@@ -45,6 +45,8 @@ export const STATE_KEYS = {
   cpuTemperatureC: 'cpu_temp_c',
   night: 'night',
   sunAltitudeDeg: 'sun_altitude',
+  /** Frames in the running live stack (livestack job). */
+  stackFrames: 'stack_frames',
 } as const;
 
 interface SensorSpec {
@@ -64,6 +66,7 @@ const SENSORS: SensorSpec[] = [
   { key: 'sky_background', name: 'Sky background', stateKey: STATE_KEYS.skyBackgroundPct, unit: '%', stateClass: 'measurement', icon: 'mdi:weather-night-partly-cloudy', precision: 2 },
   { key: 'star_count', name: 'Star count', stateKey: STATE_KEYS.starCount, stateClass: 'measurement', icon: 'mdi:star-four-points-outline' },
   { key: 'hfr', name: 'HFR', stateKey: STATE_KEYS.hfrPx, unit: 'px', stateClass: 'measurement', icon: 'mdi:blur', precision: 2 },
+  { key: 'stack_frames', name: 'Stacked frames', stateKey: STATE_KEYS.stackFrames, stateClass: 'measurement', icon: 'mdi:layers-triple' },
   { key: 'focus_position', name: 'Focus position', stateKey: STATE_KEYS.focusPosition, unit: 'steps', stateClass: 'measurement', icon: 'mdi:arrow-left-right' },
   { key: 'sun_altitude', name: 'Sun altitude', stateKey: STATE_KEYS.sunAltitudeDeg, unit: '°', stateClass: 'measurement', icon: 'mdi:weather-sunset', precision: 1 },
   { key: 'last_run_status', name: 'Last run status', stateKey: STATE_KEYS.lastRunStatus, icon: 'mdi:clipboard-check-outline' },

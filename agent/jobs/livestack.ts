@@ -1,11 +1,13 @@
 // Agent job `livestack`: shoot lights continuously with the configured camera, stack each on the
 // device, log per-frame figures in the run log, publish the stretched stack and sensor values
-// over MQTT. The stack state lives beside the runs' products (`<products>/../livestack/state`),
-// so a restarted agent continues the same stack when started with `resume: true`.
+// over MQTT. The stack state lives in the job's state dir (`<data>/state/jobs/<job>/livestack`),
+// so a restarted agent continues the same stack: `resume: "auto"` (default) reopens a stack
+// saved within `resume_within_s` (1 h), `true` always, `false` never. Params are snake_case.
 import { rename, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { JobContext, JobResult, JobRunner } from './types.js';
 import { buildCalibration, type CombineMethod } from '../../pipeline/calib/master.js';
+import { numberParam, optionalNumberParam, ParamError } from './params.js';
 import { LiveStacker, parseMethod, StateError, type AlignMode, type FrameResult, type LiveStackOptions } from '../../pipeline/stack/index.js';
 
 export interface LivestackParams {
@@ -13,9 +15,10 @@ export interface LivestackParams {
   gain?: number;
   iso?: number;
   binning?: number;
-  method?: string;
+  method: string;
   kappa?: number;
   align?: AlignMode;
+  model?: 'similarity' | 'affine';
   reference?: string;
   restartOnDrift?: number;
   darks?: string;
@@ -23,43 +26,57 @@ export interface LivestackParams {
   bias?: string;
   darkMethod?: CombineMethod;
   outputName?: string;
-  resume?: boolean;
-  /** Stop after this many accepted frames (default: until stopped). */
+  /** true: always continue the saved stack; false: always start anew; 'auto': continue a stack saved less than resumeWithinS ago. */
+  resume: boolean | 'auto';
+  resumeWithinS: number;
+  /** Stop after this many stacked frames (default: until stopped). */
   maxFrames?: number;
+  minStars?: number;
+  /** Isolated-defect correction in σ (0 = off; default 10 without darks). */
+  cosmetic?: number;
 }
 
-/** Params are snake_case in YAML and MQTT payloads like every other job's (`exposure_s`); camelCase is accepted too. */
-function param<T>(p: Record<string, unknown>, key: string, type: 'number' | 'string' | 'boolean'): T | undefined {
-  const snake = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
-  const v = p[snake] ?? p[key];
-  key = snake;
+const KIND = 'livestack';
+
+function stringParam(p: Record<string, unknown>, name: string, choices?: readonly string[]): string | undefined {
+  const v = p[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== type) throw new Error(`livestack: param ${key} must be a ${type}, got ${JSON.stringify(v)}`);
-  return v as T;
+  if (typeof v !== 'string' || v === '') throw new ParamError(KIND, name, `must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (choices && !choices.includes(v)) throw new ParamError(KIND, name, `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  return v;
 }
 
+/** Job params, snake_case like the rest of the config (errors name the param). */
 export function parseLivestackParams(p: Record<string, unknown>): LivestackParams {
-  const exposureS = param<number>(p, 'exposureS', 'number') ?? 10;
-  if (!(exposureS > 0)) throw new Error('livestack: param exposure_s must be > 0');
-  const align = param<string>(p, 'align', 'string');
-  if (align && !['star', 'ecc', 'phase', 'none'].includes(align)) throw new Error(`livestack: param align must be star, ecc, phase or none, got "${align}"`);
+  const resumeRaw = p.resume;
+  if (resumeRaw !== undefined && resumeRaw !== null && typeof resumeRaw !== 'boolean' && resumeRaw !== 'auto') {
+    throw new ParamError(KIND, 'resume', `must be true, false or "auto", got ${JSON.stringify(resumeRaw)}`);
+  }
+  const method = stringParam(p, 'method') ?? 'sigma';
+  try { parseMethod(method); } catch (err) { throw new ParamError(KIND, 'method', (err as Error).message.replace(/^--method: /, '')); }
+  const reference = stringParam(p, 'reference');
+  if (reference && !/^(first|best:[1-9]\d*)$/.test(reference)) throw new ParamError(KIND, 'reference', `must be first or best:K, got ${JSON.stringify(reference)}`);
   return {
-    exposureS,
-    gain: param(p, 'gain', 'number'),
-    iso: param(p, 'iso', 'number'),
-    binning: param(p, 'binning', 'number'),
-    method: param(p, 'method', 'string'),
-    kappa: param(p, 'kappa', 'number'),
-    align: align as AlignMode | undefined,
-    reference: param(p, 'reference', 'string'),
-    restartOnDrift: param(p, 'restartOnDrift', 'number'),
-    darks: param(p, 'darks', 'string'),
-    flats: param(p, 'flats', 'string'),
-    bias: param(p, 'bias', 'string'),
-    darkMethod: param(p, 'darkMethod', 'string'),
-    outputName: param(p, 'outputName', 'string'),
-    resume: param(p, 'resume', 'boolean'),
-    maxFrames: param(p, 'maxFrames', 'number'),
+    exposureS: numberParam(KIND, p, 'exposure_s', 10, 1e-6),
+    gain: optionalNumberParam(KIND, p, 'gain', 0),
+    iso: optionalNumberParam(KIND, p, 'iso', 1),
+    binning: optionalNumberParam(KIND, p, 'binning', 1, 16),
+    method,
+    kappa: optionalNumberParam(KIND, p, 'kappa', 0.1, 20),
+    align: stringParam(p, 'align', ['star', 'ecc', 'phase', 'none']) as AlignMode | undefined,
+    model: stringParam(p, 'model', ['similarity', 'affine']) as 'similarity' | 'affine' | undefined,
+    reference,
+    restartOnDrift: optionalNumberParam(KIND, p, 'restart_on_drift', 0.1),
+    darks: stringParam(p, 'darks'),
+    flats: stringParam(p, 'flats'),
+    bias: stringParam(p, 'bias'),
+    darkMethod: stringParam(p, 'dark_method', ['median', 'sigma', 'mean', 'seed']) as CombineMethod | undefined,
+    outputName: stringParam(p, 'output_name'),
+    resume: (resumeRaw ?? 'auto') as boolean | 'auto',
+    resumeWithinS: numberParam(KIND, p, 'resume_within_s', 3600, 0),
+    maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
+    minStars: optionalNumberParam(KIND, p, 'min_stars', 3),
+    cosmetic: optionalNumberParam(KIND, p, 'cosmetic', 0),
   };
 }
 
@@ -70,6 +87,11 @@ export function livestackStateDir(jobStateDir: string): string {
 
 async function openStacker(ctx: JobContext, p: LivestackParams, opts: LiveStackOptions): Promise<LiveStacker> {
   if (!p.resume) return new LiveStacker(opts);
+  if (p.resume === 'auto') {
+    // A restart mid-session continues; a stack left from an earlier session is not reopened.
+    const st = await stat(join(opts.stateDir!, 'livestack.state')).catch(() => null);
+    if (!st || Date.now() - st.mtimeMs > p.resumeWithinS * 1000) return new LiveStacker(opts);
+  }
   try {
     const s = await LiveStacker.reload(opts);
     ctx.log.info(`livestack: resumed stack with ${s.count} frame(s) from ${opts.stateDir}`);
@@ -91,8 +113,7 @@ async function openStacker(ctx: JobContext, p: LivestackParams, opts: LiveStackO
 
 export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => {
   const p = parseLivestackParams(ctx.params);
-  const reference = p.reference === undefined || p.reference === 'first' ? 'first' : /^best:(\d+)$/.test(p.reference) ? { best: Number(p.reference.slice(5)) } : null;
-  if (!reference) throw new Error(`livestack: param reference must be first or best:K, got "${p.reference}"`);
+  const reference = p.reference === undefined || p.reference === 'first' ? 'first' : { best: Number(p.reference.slice(5)) };
   const opts: LiveStackOptions = {
     outDir: ctx.productsDir,
     stateDir: livestackStateDir(ctx.stateDir),
@@ -100,13 +121,18 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     methods: parseMethod(p.method ?? 'sigma'),
     kappa: p.kappa,
     align: p.align,
+    model: p.model,
     reference,
+    rejection: p.minStars ? { minStars: p.minStars } : undefined,
     restartOnDrift: p.restartOnDrift,
     defaultExposureS: p.exposureS,
   };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
-    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod });
+    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic });
+  } else if ((p.cosmetic ?? 10) > 0) {
+    // No masters: fix isolated hot pixels so they do not stack into fixed-pattern dots.
+    opts.calibration = { cosmeticSigma: p.cosmetic ?? 10 };
   }
   // Every final frame verdict (including frames held while the reference is chosen) goes to the run log.
   const frameIds = new Map<string, number>();

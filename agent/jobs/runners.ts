@@ -4,9 +4,13 @@ import type { JobRunner } from './types.js';
 import { captureJob } from './capture.js';
 import { livestackJob } from './livestack.js';
 import { hdrJob } from './hdr.js';
+import { focusbracketJob } from './focusbracket.js';
+import { autofocusJob } from './autofocus.js';
 
 export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
   capture: captureJob,
   livestack: livestackJob,
   hdr: hdrJob,
+  focusbracket: focusbracketJob,
+  autofocus: autofocusJob,
 };

@@ -73,6 +73,15 @@ export function parseGetConfig(name: string, stdout: string): ConfigWidget | nul
   };
 }
 
+/** `gphoto2 --list-config` prints one widget path per line; the leaf is the name. */
+export function parseListConfig(stdout: string): string[] {
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('/'))
+    .map((l) => l.slice(l.lastIndexOf('/') + 1));
+}
+
 const SAVED = /^Saving file as (.+)$/m;
 
 export function cliBackend(run: CliRunner = execGphoto2()): Gphoto2Backend {
@@ -103,16 +112,21 @@ export function cliBackend(run: CliRunner = execGphoto2()): Gphoto2Backend {
       return {
         camera,
         async getConfig(names) {
+          // Every gphoto2 run re-initialises the camera (about a second over USB): learn which
+          // widgets exist with one --list-config, then read them all in one run.
+          const listed = new Set(parseListConfig((await must(['--port', port, '--list-config'], 'list config')).stdout));
+          const present = names.filter((n) => listed.has(n));
           const out = new Map<string, ConfigWidget>();
-          for (const name of names) {
-            const res = await run(['--port', port, '--get-config', name], 30_000);
-            if (res.code !== 0) {
-              if (/not found in configuration tree/i.test(res.stderr)) continue;
-              throw cliError(res, `get ${name}`);
-            }
-            const w = parseGetConfig(name, res.stdout);
-            if (w) out.set(name, w);
+          if (!present.length) return out;
+          const res = await must(['--port', port, ...present.flatMap((n) => ['--get-config', n])], `get ${present.join(',')}`);
+          const blocks = res.stdout.split(/^END\s*$/m).filter((b) => /^Label:/m.test(b));
+          if (blocks.length !== present.length) {
+            throw new GphotoError(GP_ERROR, `gphoto2 returned ${blocks.length} config blocks for ${present.length} widgets (during get config)`);
           }
+          present.forEach((name, i) => {
+            const w = parseGetConfig(name, blocks[i]);
+            if (w) out.set(name, w);
+          });
           return out;
         },
         async setConfig(name, value) {

@@ -2,6 +2,7 @@
 // never opens a camera through the binding, which would hold the USB device), whether the binding
 // loads, and whether the desktop's gvfs is sitting on the camera.
 import { execFile } from 'node:child_process';
+import { access, constants } from 'node:fs/promises';
 import type { DoctorCheck } from '../gpio-rail/doctor.js';
 import { cliBackend, type CliRunner, execGphoto2 } from './cli.js';
 import { GVFS_HINT } from './errors.js';
@@ -15,7 +16,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-export async function gphoto2Checks(runner: CliRunner = execGphoto2()): Promise<DoctorCheck[]> {
+export async function gphoto2Checks(runner: CliRunner = execGphoto2(), usbRoot = '/dev/bus/usb'): Promise<DoctorCheck[]> {
   const out: DoctorCheck[] = [];
   try {
     const cams = await cliBackend(runner).list();
@@ -24,6 +25,16 @@ export async function gphoto2Checks(runner: CliRunner = execGphoto2()): Promise<
         ? { name: 'cameras (gphoto2)', level: 'ok', hardware: true, message: cams.map((c) => `${c.model} at ${c.port} → gphoto2://${c.port}`).join('; ') }
         : { name: 'cameras (gphoto2)', level: 'ok', message: 'gphoto2 --auto-detect finds no camera (none plugged in, or switched off)' },
     );
+    // Detection works through sysfs; using the camera needs read/write on its USB device node.
+    for (const c of cams) {
+      const m = /^usb:(\d{3}),(\d{3})$/.exec(c.port);
+      if (!m) continue;
+      const node = `${usbRoot}/${m[1]}/${m[2]}`;
+      const ok = await access(node, constants.R_OK | constants.W_OK).then(() => true, () => false);
+      if (!ok) {
+        out.push({ name: 'camera access', level: 'warn', message: `${c.model}: no read/write access to ${node}`, fix: 'sudo usermod -aG plugdev $USER (libgphoto2 udev rules grant plugdev), then log out and in and replug' });
+      }
+    }
   } catch (err) {
     out.push({ name: 'cameras (gphoto2)', level: 'warn', message: (err as Error).message, fix: 'apt-get install gphoto2' });
   }

@@ -224,10 +224,17 @@ export class GpioRail implements Focuser {
     this.stopReason = null;
     const onAbort = () => (this.stopReason ??= 'abort');
     if (options.signal?.aborted) throw new DeviceError('aborted', this.url, `move aborted before it started (position ${this.pos})`);
+    await this.takeLock();
+    try {
+      await this.persist(true);
+    } catch (err) {
+      await rm(this.lockPath, { force: true });
+      throw new DeviceError('io', this.url, `cannot save the rail position before moving: ${(err as Error).message}`, { cause: err });
+    }
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort that arrived while we took the lock and saved the position has no event left to fire.
+    if (options.signal?.aborted) onAbort();
     const timer = options.timeoutMs ? setTimeout(() => (this.stopReason ??= 'timeout'), options.timeoutMs) : null;
-    await this.persist(true);
-    await writeFile(this.lockPath, String(process.pid)).catch(() => {});
     let result: PulseTrainResult;
     try {
       if (!this.enabled) {
@@ -270,6 +277,21 @@ export class GpioRail implements Focuser {
 
   private async persist(moving = false): Promise<void> {
     await this.deps.store.save({ position: this.pos, homed: this.homed, moving });
+  }
+
+  /** Exclusive move lock (pid inside): two processes never pulse the same rail at once. */
+  private async takeLock(): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(this.lockPath, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return; // unwritable state dir: persist() reports it
+        const holder = await this.liveLockHolder();
+        if (holder !== null) throw new DeviceError('busy', this.url, `process ${holder} is moving this rail (skyrig focuser --abort stops it)`);
+        await rm(this.lockPath, { force: true }); // stale: its process is gone
+      }
+    }
   }
 
   /** Pid of another live process holding the move lock, or null. */

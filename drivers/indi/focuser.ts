@@ -10,6 +10,9 @@ import type { IndiVector } from './types.js';
 
 const ABS = 'ABS_FOCUS_POSITION';
 const REL = 'REL_FOCUS_POSITION';
+const ABORT = 'FOCUS_ABORT_MOTION';
+/** How long abort() waits for FOCUS_ABORT_MOTION to be defined before treating it as absent. */
+const ABORT_DEFINE_WAIT_MS = 1500;
 
 export interface IndiFocuserOptions {
   /** Longest a move may take when the caller gives no timeout. */
@@ -81,10 +84,29 @@ export class IndiFocuser implements Focuser {
 
   async abort(): Promise<void> {
     await this.ready();
-    if (!this.client.vector(this.device, 'FOCUS_ABORT_MOTION')) throw new DeviceError('invalid', this.device, 'focuser offers no FOCUS_ABORT_MOTION');
+    const c = this.client;
+    const d = this.device;
     const moving = this.moving;
-    this.client.setVector(this.device, 'FOCUS_ABORT_MOTION', { ABORT: true });
-    moving?.cancel(new DeviceError('aborted', this.device, 'move aborted'));
+    // Drivers define FOCUS_ABORT_MOTION in the same burst as the motion properties, but right after
+    // connect it may still be on its way: give it a moment before concluding it is not offered.
+    const abortVector = c.vector(d, ABORT) ?? (await c.waitForVector(d, ABORT, { timeoutMs: ABORT_DEFINE_WAIT_MS }).catch(() => null));
+    if (abortVector) {
+      c.setVector(d, ABORT, { ABORT: true });
+      moving?.cancel(new DeviceError('aborted', d, 'move aborted'));
+      return;
+    }
+    // No abort property (indi_simulator_focus 1.9, some DIY drivers). Nothing moving: nothing to stop.
+    const busy = c.vector(d, ABS)?.state === 'Busy' || c.vector(d, REL)?.state === 'Busy';
+    if (!busy && !moving) {
+      this.log.info('INDI focuser not moving; nothing to abort', { device: d });
+      return;
+    }
+    // Moving: asking an absolute focuser for the position it reports now stops it where it is.
+    const here = c.number(d, ABS, 'FOCUS_ABSOLUTE_POSITION');
+    if (typeof here !== 'number') throw new DeviceError('invalid', d, `cannot stop this move: the driver offers no ${ABORT} and no ${ABS}`);
+    this.log.warn(`INDI focuser has no ${ABORT}; stopping by re-targeting the current position`, { device: d, position: here });
+    c.setVector(d, ABS, { FOCUS_ABSOLUTE_POSITION: here });
+    moving?.cancel(new DeviceError('aborted', d, 'move aborted'));
   }
 
   async moveTo(target: number, options: MoveOptions = {}): Promise<number> {
@@ -174,7 +196,7 @@ export class IndiFocuser implements Focuser {
 
   private async stopQuietly(): Promise<void> {
     try {
-      if (this.client.connected && this.client.vector(this.device, 'FOCUS_ABORT_MOTION')) this.client.setVector(this.device, 'FOCUS_ABORT_MOTION', { ABORT: true });
+      if (this.client.connected && this.client.vector(this.device, ABORT)) this.client.setVector(this.device, ABORT, { ABORT: true });
     } catch (err) {
       this.log.warn('INDI focuser abort failed', { device: this.device, err: (err as Error).message });
     }

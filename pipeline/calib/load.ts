@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { bytesPerSample, decodeFitsSamples, readFitsHeader } from '../image/fits.js';
 import { isFitsPath, readImage } from '../image/read.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from '../image/types.js';
-import { parseBayer, type BayerPattern } from './bayer.js';
+import { bayerPatternFromCards, BAYER_PATTERNS, type BayerPattern } from '../image/debayer.js';
 
 const execFileP = promisify(execFile);
 
@@ -70,11 +70,12 @@ export async function loadFrame(path: string): Promise<LoadedFrame> {
 }
 
 function bayerOf(meta: ImageMeta): BayerPattern | null {
-  let bayer = parseBayer(meta.BAYERPAT ?? meta.COLORTYP);
-  // XBAYROFF/YBAYROFF move the pattern origin.
-  if (bayer && (num(meta.XBAYROFF) ?? 0) % 2) bayer = (bayer[1]! + bayer[0]! + bayer[3]! + bayer[2]!) as BayerPattern;
-  if (bayer && (num(meta.YBAYROFF) ?? 0) % 2) bayer = (bayer.slice(2) + bayer.slice(0, 2)) as BayerPattern;
-  return bayer;
+  return bayerPatternFromCards(meta);
+}
+
+function parseBayer(s: string | null | undefined): BayerPattern | null {
+  const v = (s ?? '').trim().toUpperCase();
+  return (BAYER_PATTERNS as readonly string[]).includes(v) ? (v as BayerPattern) : null;
 }
 
 /**

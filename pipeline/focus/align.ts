@@ -96,8 +96,8 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
     const [f, m] = levels[levels.length - 1]!;
     levels.push([halve(f), halve(m)]);
   }
+  const identityEcc = correlation(levels[0]![0], levels[0]![1], IDENTITY);
   let m: Affine = [...IDENTITY];
-  let ecc = 0;
   for (let li = levels.length - 1; li >= 0; li--) {
     const [F, M] = levels[li]!;
     if (li < levels.length - 1) m = [m[0], m[1], m[2] * 2, m[3], m[4], m[5] * 2];
@@ -106,7 +106,6 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
     for (let it = 0; it < iterations; it++) {
       const H = new Float64Array(36);
       const b = new Float64Array(6);
-      let sFF = 0, sMM = 0, sFM = 0, n = 0;
       for (let y = 2; y < F.h - 2; y += step) {
         for (let x = 2; x < F.w - 2; x += step) {
           const [u, v] = apply(m, x, y);
@@ -123,10 +122,8 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
             b[i]! += J[i]! * err;
             for (let j = 0; j < 6; j++) H[i * 6 + j]! += J[i]! * J[j]!;
           }
-          sFF += fv * fv; sMM += iv * iv; sFM += fv * iv; n++;
         }
       }
-      ecc = n > 0 ? sFM / Math.sqrt(sFF * sMM + 1e-12) : 0;
       const dp = solve6(H, b);
       if (!dp) break;
       // Parameters were in centred, scaled coordinates: convert the increment to pixel terms.
@@ -136,7 +133,25 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
       if (Math.abs(dp[2]!) + Math.abs(dp[5]!) < 1e-3 && Math.abs(dp[0]!) + Math.abs(dp[4]!) < 1e-4) break;
     }
   }
-  return { m, ecc };
+  // Frames at different focus differ in blur, which can pull the fit a little: keep a transform only
+  // when it clearly beats no transform.
+  const finalEcc = correlation(levels[0]![0], levels[0]![1], m);
+  if (!(finalEcc > identityEcc + 1e-3)) return { m: [...IDENTITY], ecc: identityEcc };
+  return { m, ecc: finalEcc };
+}
+
+function correlation(F: SmallGray, M: SmallGray, m: Affine): number {
+  let sFF = 0, sMM = 0, sFM = 0;
+  for (let y = 2; y < F.h - 2; y++) {
+    for (let x = 2; x < F.w - 2; x++) {
+      const [u, v] = apply(m, x, y);
+      const iv = sample(M, u, v);
+      if (Number.isNaN(iv)) continue;
+      const fv = F.data[y * F.w + x]!;
+      sFF += fv * fv; sMM += iv * iv; sFM += fv * iv;
+    }
+  }
+  return sFM / Math.sqrt(sFF * sMM + 1e-12);
 }
 
 /** Scale a transform estimated on images downscaled by `s` (small = full * s) to full resolution. */

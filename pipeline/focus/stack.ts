@@ -3,8 +3,11 @@
 // The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
 // split automatically (shinestacker's tiles/auto modes).
 import { basename, dirname, extname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
-import { withAtomicPath } from '../image/atomic.js';
+import { withAtomicPath, writeFileAtomic } from '../image/atomic.js';
+import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { gaussianBlurPlane } from './gaussian.js';
@@ -13,6 +16,9 @@ import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
 import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
 import { LogHistogram } from './quantiles.js';
+
+/** Long side of the grayscale copies alignment is estimated on. */
+const ALIGN_SIZE = 640;
 
 export type StackAlgorithm = 'pyramid' | 'depthmap';
 
@@ -134,12 +140,19 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   const levels = o.algorithm === 'pyramid' ? levelsFor(W, H, o.pyramidMinSize) : o.pyramidLevels;
   const unit = 1 << levels;
   const postHalo = Math.ceil(3 * Math.max(o.sharpen > 0 ? o.sharpenRadius : 0, o.energySmooth)) + 3;
-  const halo = Math.min(H, Math.max(postHalo, Math.min(4 * unit, 384)));
-  const outBytes = is16 && !/\.jpe?g$/i.test(out) ? 2 : 1;
-  const bandRows = o.bandRows ?? chooseBandRows(W, H, C, bits, o, outBytes, halo, unit);
-  const result: Uint8Array | Uint16Array = outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
-  const depth = o.depthMapPath ? new Uint8Array(W * H) : null;
+  // Two coarsest-level grid steps of context: beyond that a pixel's pyramid coefficients hardly move.
+  const halo = Math.min(H, Math.max(postHalo, Math.min(2 * unit, 256)));
+  const ext = extname(out).toLowerCase();
+  if (!['.jpg', '.jpeg', '.png', '.tif', '.tiff'].includes(ext)) throw new Error(`--out: unsupported output format '${ext}' (use .jpg, .png or .tif)`);
+  // JPEG and PNG stream out band by band (cjpeg / pnmtopng row sinks); TIFF is encoded whole by sharp.
+  const streamed = ext !== '.tif' && ext !== '.tiff';
+  const outBytes = is16 && ext !== '.jpg' && ext !== '.jpeg' ? 2 : 1;
+  const bandRows = o.bandRows ?? chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit);
+  const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
+  const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
+  const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   const nb = Math.ceil(H / bandRows);
+  try {
   let done = 0;
   const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && o.pyramidLevels > 0 ? 2 : 1);
   const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
@@ -157,6 +170,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
       for (let k = 0; k < infos.length; k++) {
         fuser.push(await read(k));
+        releaseGarbage();
         tick(`band ${b + 1}/${nb} frame ${k + 1}`);
       }
       fusedPlane = fuser.result();
@@ -170,19 +184,36 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     // Keep the core rows only.
     const from = (y0 - e0) * W * C;
     const n = (y1 - y0) * W * C;
-    const scale = outBytes === 2 ? 65535 : 255;
-    for (let i = 0; i < n; i++) {
-      const v = fusedPlane.data[from + i]! * scale;
-      result[y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : Math.round(v);
+    if (sink) {
+      const rows = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = fusedPlane.data[from + i]!;
+        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+      }
+      await sink.writeRows(rows, y1 - y0);
+    } else {
+      const scale = outBytes === 2 ? 65535 : 255;
+      for (let i = 0; i < n; i++) {
+        const v = fusedPlane.data[from + i]! * scale;
+        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : Math.round(v);
+      }
     }
-    if (depth && depthBand) {
-      const dn = infos.length > 1 ? 255 / (infos.length - 1) : 0;
-      for (let i = 0; i < (y1 - y0) * W; i++) depth[y0 * W + i] = Math.round(depthBand[(y0 - e0) * W + i]! * dn);
+    if (depthSink && depthBand) {
+      const dn = infos.length > 1 ? 1 / (infos.length - 1) : 0;
+      const rows = new Float32Array((y1 - y0) * W);
+      for (let i = 0; i < rows.length; i++) rows[i] = depthBand[(y0 - e0) * W + i]! * dn;
+      await depthSink.writeRows(rows, y1 - y0);
     }
   }
-  await writeOutput(out, result, W, H, C, o.quality, infos[0]!.path);
-  if (depth && o.depthMapPath) {
-    await withAtomicPath(o.depthMapPath, (tmp) => sharp(depth, { raw: { width: W, height: H, channels: 1 } }).png().toFile(tmp).then(() => undefined));
+  if (sink) {
+    await sink.finish();
+    if (ext === '.jpg' || ext === '.jpeg') await copyExif(out, infos[0]!.path);
+  } else await writeOutput(out, result!, W, H, C, o.quality, infos[0]!.path);
+  await depthSink?.finish();
+  } catch (err) {
+    await sink?.abort();
+    await depthSink?.abort();
+    throw err;
   }
   return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc };
 }
@@ -191,9 +222,9 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
   const n = infos.length;
   const d: Affine[] = [[...IDENTITY]];
   const ecc: number[] = [1];
-  let prev = await smallGray(infos[0]!.path, 800);
+  let prev = await smallGray(infos[0]!.path, ALIGN_SIZE);
   for (let k = 1; k < n; k++) {
-    const cur = await smallGray(infos[k]!.path, 800);
+    const cur = await smallGray(infos[k]!.path, ALIGN_SIZE);
     if (o.align) {
       // moving = frame k, fixed = frame k-1: m maps frame k-1 coordinates to frame k coordinates.
       const r = estimateAffine(prev.gray, cur.gray);
@@ -206,7 +237,10 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
     prev = cur;
     o.onProgress?.(`${label}: align frame ${k + 1}`, 0, 0);
   }
-  return { transforms: chainToReference(d, Math.floor((n - 1) / 2)), ecc };
+  // Transforms that move no pixel by more than a quarter pixel are dropped: resampling would blur
+  // more than such a misalignment does.
+  const transforms = chainToReference(d, Math.floor((n - 1) / 2)).map((t) => (maxDisplacement(t, infos[0]!.width, infos[0]!.height) < 0.25 ? [...IDENTITY] as Affine : t));
+  return { transforms, ecc };
 }
 
 /** Band height that keeps the per-band working set within the memory limit. */
@@ -214,13 +248,18 @@ export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits,
   const fb = bits / 8;
   // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
-  const perPx = o.algorithm === 'pyramid' ? C * fb * 6 + fb * 4 + 8 : C * fb * 7 + fb * 8 + 16;
-  const fixed = 110 * 2 ** 20 + W * H * C * outBytes + (o.depthMapPath ? W * H : 0);
+  // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
+  // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
+  const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8;
+  const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
-  const rowsTotal = Math.floor(budget / (perPx * W));
+  // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
+  // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
+  const fragmentation = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
+  const rowsTotal = Math.floor(budget / (perPx * fragmentation * W));
   if (rowsTotal >= H) return H;
   const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
-  if (core < unit) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
+  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
   return core;
 }
 
@@ -274,6 +313,7 @@ async function depthMapBand(
           }
         }
       }
+      releaseGarbage();
       tick(k, 'energy');
     }
     const depth = Float32Array.from(idx!);
@@ -284,6 +324,7 @@ async function depthMapBand(
       const m = alloc(bits, w * h);
       for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
       blender.add(p, m);
+      releaseGarbage();
       tick(k, 'blend');
     }
     return { image: blender.result(), depth };
@@ -314,6 +355,7 @@ async function depthMapBand(
       den![i]! += wgt[i]!;
       dnum![i]! += wgt[i]! * k;
     }
+    releaseGarbage();
     if (blender) blender.add(p, wgt);
     else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
     tick(k, 'blend');
@@ -380,6 +422,14 @@ async function writeOutput(out: string, data: Uint8Array | Uint16Array, W: numbe
   });
 }
 
+/** Put the first frame's EXIF block into a JPEG written by the row sink (small rewrite, atomic). */
+async function copyExif(jpegPath: string, from: string): Promise<void> {
+  const exif = (await sharp(from).metadata().catch(() => null))?.exif;
+  if (!exif) return;
+  const { readFile } = await import('node:fs/promises');
+  await writeFileAtomic(jpegPath, spliceExif(await readFile(jpegPath), exif));
+}
+
 /** Insert an APP1 EXIF segment right after SOI (sharp's metadata().exif already starts with "Exif\0\0"). */
 export function spliceExif(jpeg: Buffer, exif: Buffer): Buffer {
   if (exif.length + 2 > 0xffff || jpeg[0] !== 0xff || jpeg[1] !== 0xd8) return jpeg;
@@ -388,4 +438,31 @@ export function spliceExif(jpeg: Buffer, exif: Buffer): Buffer {
   seg[1] = 0xe1;
   seg.writeUInt16BE(exif.length + 2, 2);
   return Buffer.concat([jpeg.subarray(0, 2), seg, exif, jpeg.subarray(2)]);
+}
+
+function maxDisplacement(t: Affine, w: number, h: number): number {
+  let m = 0;
+  for (const [x, y] of [[0, 0], [w, 0], [0, h], [w, h]] as const) {
+    const u = t[0] * x + t[1] * y + t[2], v = t[3] * x + t[4] * y + t[5];
+    m = Math.max(m, Math.hypot(u - x, v - y));
+  }
+  return m;
+}
+
+/**
+ * A frame's pyramids are hundreds of MB of typed arrays that die right after they are merged; V8
+ * collects such external memory lazily, so without a nudge RSS runs far above the live set. A full
+ * collection per frame and band costs milliseconds against seconds of work.
+ */
+const collect: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+})();
+
+function releaseGarbage(): void {
+  collect?.();
 }

@@ -11,7 +11,7 @@ export class StreamByteReader {
   private wake: (() => void) | null = null;
   private paused = false;
 
-  constructor(private readonly stream: Readable, private highWater = 4 << 20) {
+  constructor(private readonly stream: Readable, private highWater = 1 << 20) {
     stream.on('data', (c: Buffer) => {
       this.chunks.push(c);
       this.queued += c.length;

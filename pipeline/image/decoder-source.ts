@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { StreamByteReader } from './byte-queue.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
+import { batchArray } from './strip.js';
 import type { RowBatch, RowSource } from './rows.js';
 
 export interface DecoderSpec {
@@ -121,7 +122,7 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     channels,
     bitDepth: header.maxval > 255 ? 16 : 8,
     meta: opts.meta ?? {},
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (closed) throw failure('row source is closed');
       if (y >= header.height) return null;
       const rows = Math.max(1, Math.min(Math.floor(maxRows), header.height - y));
@@ -149,7 +150,7 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
       }
       if (scratch.length < need) scratch = new Uint8Array(need);
       reader.take(need, scratch);
-      const data = new Float32Array(rows * header.width * channels);
+      const data = batchArray(rows * header.width * channels, into);
       pnmToFloat(header, scratch, rows * header.width, data, channels);
       const batch = { y0: y, rows, data };
       y += rows;

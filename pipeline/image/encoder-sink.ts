@@ -13,6 +13,8 @@ export interface EncoderSpec {
   args: string[];
   aptPackage: string;
   bytesPerSample: 1 | 2;
+  /** Runs on the finished temp file before the rename (e.g. insert an EXIF segment). */
+  finalize?: (tmpPath: string) => Promise<void>;
 }
 
 export async function openEncoderSink(path: string, width: number, height: number, channels: number, spec: EncoderSpec): Promise<RowSink> {
@@ -116,6 +118,12 @@ export async function openEncoderSink(path: string, width: number, height: numbe
         throw err;
       }
       done = true;
+      try {
+        await spec.finalize?.(tmp);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
       await rename(tmp, path);
     },
     abort,

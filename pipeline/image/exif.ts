@@ -1,7 +1,7 @@
 // The few EXIF fields bracket grouping and product metadata need (exposure time, aperture, ISO, date,
 // camera), parsed from the TIFF-structured EXIF block ourselves: sharp hands JPEG/PNG/WebP EXIF over as
 // raw bytes, and TIFF-based files (TIFF, DNG, CR2, NEF, ARW) are read directly by positioned reads.
-import { open } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { readFitsHeader } from './fits.js';
 import { isFitsPath } from './read.js';
@@ -137,6 +137,51 @@ export async function readExif(path: string): Promise<ExifInfo> {
   } catch {
     return {}; // not an image sharp knows, so no EXIF: callers fall back to names or explicit lists
   }
+}
+
+/** The raw EXIF block of a JPEG/PNG/WebP/TIFF ("Exif\0\0" + TIFF), to copy into a product; null if none. */
+export async function readExifBlock(path: string): Promise<Buffer | null> {
+  try {
+    const exif = (await sharp(path).metadata()).exif;
+    if (!exif || exif.length === 0) return null;
+    return exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif : Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif]);
+  } catch {
+    return null;
+  }
+}
+
+export function checkExifBlock(exif: Uint8Array, path: string): void {
+  const b = Buffer.from(exif.buffer, exif.byteOffset, exif.byteLength);
+  if (b.subarray(0, 6).toString('latin1') !== 'Exif\0\0') throw new Error(`${path}: exif must start with "Exif\\0\\0" (as sharp's metadata().exif)`);
+  if (b.length + 2 > 0xffff) throw new Error(`${path}: exif block of ${b.length} bytes does not fit one APP1 segment`);
+}
+
+/**
+ * Put an APP1 EXIF segment into a JPEG file: after SOI and a JFIF APP0 if there is one, replacing any
+ * existing EXIF APP1. The file is small next to the frame it encodes, so it is rewritten whole.
+ */
+export async function insertJpegExif(path: string, exif: Uint8Array): Promise<void> {
+  checkExifBlock(exif, path);
+  const jpg = await readFile(path);
+  if (jpg[0] !== 0xff || jpg[1] !== 0xd8) throw new Error(`${path}: not a JPEG file`);
+  let pos = 2;
+  const keep: Buffer[] = [];
+  // walk the leading APPn segments: keep APP0 (JFIF) first, drop an old EXIF APP1
+  const rest: Buffer[] = [];
+  while (pos + 4 <= jpg.length && jpg[pos] === 0xff && jpg[pos + 1]! >= 0xe0 && jpg[pos + 1]! <= 0xef) {
+    const len = jpg.readUInt16BE(pos + 2);
+    const seg = jpg.subarray(pos, pos + 2 + len);
+    const isExif = jpg[pos + 1] === 0xe1 && seg.subarray(4, 10).toString('latin1') === 'Exif\0\0';
+    if (jpg[pos + 1] === 0xe0 && rest.length === 0) {
+      keep.push(seg);
+    } else if (!isExif) rest.push(seg);
+    pos += 2 + len;
+  }
+  const app1 = Buffer.alloc(4);
+  app1[0] = 0xff;
+  app1[1] = 0xe1;
+  app1.writeUInt16BE(exif.byteLength + 2, 2);
+  await writeFile(path, Buffer.concat([jpg.subarray(0, 2), ...keep, app1, exif, ...rest, jpg.subarray(pos)]));
 }
 
 /** Exposure time in seconds from EXIF (FITS: EXPTIME or EXPOSURE card), or null when the file has none. */

@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { bytesPerSample, decodeFitsSamples, readFitsHeader } from './fits.js';
 import { ImageFormatError } from './types.js';
 import type { RowBatch, RowSource } from './rows.js';
-import { grayStrip } from './strip.js';
+import { batchArray, grayStrip } from './strip.js';
 
 export async function openFitsRowSource(path: string, opts: { grayscale?: boolean } = {}): Promise<RowSource> {
   const h = await readFitsHeader(path);
@@ -33,13 +33,14 @@ export async function openFitsRowSource(path: string, opts: { grayscale?: boolea
     channels: gray ? 1 : planes,
     bitDepth: h.bitpix === 8 ? 8 : h.bitpix === 16 ? 16 : 32,
     meta: h.cards,
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (closed) throw new ImageFormatError(path, 'row source is closed');
       if (y >= h.height) return null;
       const rows = Math.max(1, Math.min(Math.floor(maxRows), h.height - y));
       const n = rows * rowBytes;
       if (buf.length < n) buf = Buffer.alloc(n);
-      const data = new Float32Array(rows * h.width * planes);
+      // grey output is computed from the planes, so `into` only serves the plain case
+      const data = gray ? new Float32Array(rows * h.width * planes) : batchArray(rows * h.width * planes, into);
       for (let p = 0; p < planes; p++) {
         const { bytesRead } = await fh.read(buf, 0, n, h.dataOffset + p * planeBytes + y * rowBytes);
         if (bytesRead < n) throw new ImageFormatError(path, `truncated FITS data at row ${y}`);

@@ -283,27 +283,48 @@ export function heatmap(values: ArrayLike<number>, width: number, height: number
     }
     if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
   }
-  const span = hi > lo ? hi - lo : 1;
   const img = createImage(width, height, 3, 8);
-  // 256-entry table: the colour of each pixel is a lookup, not an interpolation
-  const lut = Array.from({ length: 256 }, (_, k) => colormapAt(k / 255, colormap));
-  for (let i = 0; i < width * height; i++) {
-    const c = lut[Math.max(0, Math.min(255, Math.round(((values[i]! - lo) / span) * 255))) || 0]!;
-    img.data[i * 3] = c[0];
-    img.data[i * 3 + 1] = c[1];
-    img.data[i * 3 + 2] = c[2];
-  }
+  colorizeStrip(values, width * height, [lo, hi], colormap, img.data);
   return img;
 }
 
+/** Colour `n` scalar values into RGB (out gets 3n floats), for heat maps written strip by strip. */
+export function colorizeStrip(values: ArrayLike<number>, n: number, range: [number, number], colormap: Colormap = 'inferno', out: Float32Array = new Float32Array(n * 3)): Float32Array {
+  const [lo, hi] = range;
+  const span = hi > lo ? hi - lo : 1;
+  const lut = lutFor(colormap);
+  for (let i = 0; i < n; i++) {
+    const k = Math.round(((values[i]! - lo) / span) * 255);
+    const c = lut[Number.isFinite(k) ? Math.max(0, Math.min(255, k)) : 0]!;
+    out[i * 3] = c[0];
+    out[i * 3 + 1] = c[1];
+    out[i * 3 + 2] = c[2];
+  }
+  return out;
+}
+
+const luts = new Map<Colormap, RGB[]>();
+function lutFor(map: Colormap): RGB[] {
+  let lut = luts.get(map);
+  if (!lut) {
+    lut = Array.from({ length: 256 }, (_, k) => colormapAt(k / 255, map));
+    luts.set(map, lut);
+  }
+  return lut;
+}
+
+/** A prepared heat-map overlay, applied to base strips of any height (frames too big to hold whole). */
+export interface HeatOverlay {
+  /** Blend rows y0..y0+rows of the base (1 or 3 channels, `width` wide) into RGB. */
+  apply(base: Float32Array, baseChannels: number, y0: number, rows: number, out?: Float32Array): Float32Array;
+}
+
 /**
- * Blend a heat map over a picture: base (1 or 3 channels) as RGB, map an RGB heat image or a 1-channel
- * scalar map (coloured with inferno), resampled bilinearly when its size differs (downsampled maps).
- * alpha is the map's opacity, a number or per-pixel from the map's normalised value when 'value'.
+ * Prepare an overlay of `map` (an RGB heat image, or a 1-channel scalar map coloured with `colormap`)
+ * on a base of width×height; the map is resampled bilinearly when its size differs (downsampled maps).
+ * alpha: the map's opacity, or 'value' to use the normalised scalar value per pixel.
  */
-export function overlayHeatmap(base: ImageF32, map: ImageF32, alpha: number | 'value' = 0.5, colormap: Colormap = 'inferno'): ImageF32 {
-  const W = base.width;
-  const H = base.height;
+export function prepareHeatOverlay(map: ImageF32, width: number, height: number, alpha: number | 'value' = 0.5, colormap: Colormap = 'inferno'): HeatOverlay {
   let scalar: Float32Array | null = null;
   let colour = map;
   if (map.channels === 1) {
@@ -314,9 +335,8 @@ export function overlayHeatmap(base: ImageF32, map: ImageF32, alpha: number | 'v
     scalar = map.data.map((v) => (Number.isFinite(v) ? (v - lo) / span : 0));
     colour = heatmap(scalar, map.width, map.height, colormap, [0, 1]);
   } else if (map.channels !== 3) throw new Error(`overlayHeatmap: map needs 1 or 3 channels, got ${map.channels}`);
-  const out = createImage(W, H, 3, 8);
-  const sx = map.width / W;
-  const sy = map.height / H;
+  const sx = map.width / width;
+  const sy = map.height / height;
   const sample = (src: Float32Array, ch: number, c: number, fx: number, fy: number) => {
     const x0 = Math.max(0, Math.min(map.width - 1, Math.floor(fx)));
     const y0 = Math.max(0, Math.min(map.height - 1, Math.floor(fy)));
@@ -327,17 +347,31 @@ export function overlayHeatmap(base: ImageF32, map: ImageF32, alpha: number | 'v
     const at = (x: number, y: number) => src[(y * map.width + x) * ch + c]!;
     return (at(x0, y0) * (1 - ax) + at(x1, y0) * ax) * (1 - ay) + (at(x0, y1) * (1 - ax) + at(x1, y1) * ax) * ay;
   };
-  for (let y = 0; y < H; y++) {
-    const fy = (y + 0.5) * sy - 0.5;
-    for (let x = 0; x < W; x++) {
-      const fx = (x + 0.5) * sx - 0.5;
-      const a = alpha === 'value' ? (scalar ? sample(scalar, 1, 0, fx, fy) : 0.5) : alpha;
-      const i = (y * W + x) * 3;
-      for (let c = 0; c < 3; c++) {
-        const b = base.channels >= 3 ? base.data[(y * W + x) * base.channels + c]! : base.data[y * W + x]!;
-        out.data[i + c] = b * (1 - a) + sample(colour.data, 3, c, fx, fy) * a;
+  return {
+    apply(base, baseChannels, y0, rows, out: Float32Array = new Float32Array(rows * width * 3)) {
+      for (let r = 0; r < rows; r++) {
+        const fy = (y0 + r + 0.5) * sy - 0.5;
+        for (let x = 0; x < width; x++) {
+          const fx = (x + 0.5) * sx - 0.5;
+          const a = alpha === 'value' ? (scalar ? sample(scalar, 1, 0, fx, fy) : 0.5) : alpha;
+          const p = r * width + x;
+          for (let c = 0; c < 3; c++) {
+            const b = baseChannels >= 3 ? base[p * baseChannels + c]! : base[p * baseChannels]!;
+            out[p * 3 + c] = b * (1 - a) + sample(colour.data, 3, c, fx, fy) * a;
+          }
+        }
       }
-    }
-  }
+      return out;
+    },
+  };
+}
+
+/**
+ * Blend a heat map over a whole picture (see prepareHeatOverlay; for big frames apply that to strips
+ * from a row source and write them to a row sink instead).
+ */
+export function overlayHeatmap(base: ImageF32, map: ImageF32, alpha: number | 'value' = 0.5, colormap: Colormap = 'inferno'): ImageF32 {
+  const out = createImage(base.width, base.height, 3, 8);
+  prepareHeatOverlay(map, base.width, base.height, alpha, colormap).apply(base.data, base.channels, 0, base.height, out.data);
   return out;
 }

@@ -6,6 +6,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createInflate, type Inflate, type ZlibOptions } from 'node:zlib';
 import { StreamByteReader } from './byte-queue.js';
 import { ImageFormatError } from './types.js';
+import { batchArray } from './strip.js';
 import type { RowBatch, RowSource } from './rows.js';
 
 export interface PngInfo {
@@ -79,7 +80,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
   // A 1 MB write-ahead lets file reads and inflate (both on the libuv pool) overlap instead of
   // ping-ponging one 64 KB piece at a time.
   const inflate: Inflate = createInflate({ chunkSize: 512 << 10, writableHighWaterMark: 1 << 20 } as ZlibOptions);
-  const reader = new StreamByteReader(inflate, 4 << 20);
+  const reader = new StreamByteReader(inflate, 1 << 20);
   const spp = SAMPLES[info.colorType]!;
   const bytesPerSample = info.bitDepth / 8;
   const bpp = spp * bytesPerSample;
@@ -146,6 +147,8 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
               plte.push(Buffer.from(piece));
               giveBack(buf);
             } else if (!inflate.write(piece, () => giveBack(buf))) {
+              // destroyed already (close() raced us): its 'close' event is gone, do not wait for it
+              if (closed || inflate.destroyed) return;
               await new Promise<void>((r) => {
                 const done = () => {
                   inflate.off('drain', done);
@@ -193,7 +196,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
     channels,
     bitDepth: info.bitDepth === 16 ? 16 : 8,
     meta: {},
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (y >= info.height) return null;
       if (closed) throw new ImageFormatError(path, 'row source is closed');
       const rows = Math.max(1, Math.min(Math.floor(maxRows), info.height - y));
@@ -213,7 +216,7 @@ export async function openPngRowSource(path: string, info: PngInfo, opts: { gray
         await close();
         throw new ImageFormatError(path, `truncated PNG data (row ${y + Math.floor(got / (stride + 1))} of ${info.height})`);
       }
-      const data = new Float32Array(rows * info.width * channels);
+      const data = batchArray(rows * info.width * channels, into);
       const fb = new Uint8Array(1);
       for (let r = 0; r < rows; r++) {
         reader.take(1, fb);

@@ -1,7 +1,9 @@
 // Radiance .hdr (RGBE): shared-exponent encoding of linear radiance, new-style run-length scanlines
 // (what Radiance, OpenCV, Photoshop and GIMP write and read). Pure codecs over bytes, a row sink that
 // appends scanlines, and a whole-image reader.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { batchArray, grayStrip } from './strip.js';
+import type { RowBatch, RowSource } from './rows.js';
 import { AtomicFile } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
@@ -239,4 +241,66 @@ export async function readRadiance(path: string): Promise<ImageF32 & { exposure:
     decodeRgbe(rgbe, 0, h.width, data, y * h.width * 3);
   }
   return { width: h.width, height: h.height, channels: 3, bitDepth: 32, data, exposure: h.exposure };
+}
+
+/** Row source over a .hdr file: scanlines decoded as they are read (a window of ~1 MB of the file). */
+export async function openRadianceRowSource(path: string, opts: { grayscale?: boolean } = {}): Promise<RowSource> {
+  const fh = await open(path, 'r');
+  let h: RadianceHeader;
+  try {
+    const head = Buffer.alloc(65536);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    h = parseRadianceHeader(head.subarray(0, bytesRead), path);
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  // a scanline is at most 4 + width·4 + one count byte per ≤128-byte literal run per component
+  const maxLine = 4 + h.width * 4 + 4 * Math.ceil(h.width / 128) + 16;
+  let win = Buffer.alloc(Math.max(1 << 20, 2 * maxLine));
+  let winStart = h.dataOffset; // file offset of win[0]
+  let winLen = 0;
+  let eof = false;
+  const rgbe = new Uint8Array(h.width * 4);
+  let y = 0;
+  let closed = false;
+  const refill = async (pos: number) => {
+    // keep the unread tail, read more after it
+    const used = pos - winStart;
+    win.copy(win, 0, used, winLen);
+    winLen -= used;
+    winStart = pos;
+    if (win.length - winLen < maxLine) win = Buffer.concat([win, Buffer.alloc(maxLine)]);
+    const { bytesRead } = await fh.read(win, winLen, win.length - winLen, winStart + winLen);
+    if (bytesRead === 0) eof = true;
+    winLen += bytesRead;
+  };
+  let pos = h.dataOffset;
+  return {
+    path,
+    width: h.width,
+    height: h.height,
+    channels: opts.grayscale ? 1 : 3,
+    bitDepth: 32,
+    meta: { EXPOSURE: h.exposure },
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
+      if (y >= h.height) return null;
+      if (closed) throw new ImageFormatError(path, 'row source is closed');
+      const rows = Math.max(1, Math.min(Math.floor(maxRows), h.height - y));
+      const rgb = opts.grayscale ? new Float32Array(rows * h.width * 3) : batchArray(rows * h.width * 3, into);
+      for (let r = 0; r < rows; r++) {
+        if (pos + maxLine > winStart + winLen && !eof) await refill(pos);
+        const view = win.subarray(0, winLen);
+        pos = winStart + decodeScanline(view, pos - winStart, h.width, rgbe, path);
+        decodeRgbe(rgbe, 0, h.width, rgb, r * h.width * 3);
+      }
+      y += rows;
+      return { y0: y - rows, rows, data: opts.grayscale ? grayStrip(rgb, rows * h.width, 3) : rgb };
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await fh.close();
+    },
+  };
 }

@@ -23,6 +23,8 @@ export interface ReadImageOptions {
   grayscale?: boolean;
   /** FITS with a BAYERPAT (or COLORTYP) card: bilinear debayer to RGB. Ignored for other files. */
   debayer?: boolean;
+  /** Camera RAW at half size (see RowSourceOptions.rawHalfSize). */
+  rawHalfSize?: boolean;
 }
 
 /** Drain a row source into a whole image (closes it). */
@@ -51,7 +53,7 @@ export async function readImage(path: string, options: ReadImageOptions = {}): P
     if (pattern) image = debayerImage(image, pattern);
   } else if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) {
     // camera RAW: 16-bit linear RGB with camera white balance from LibRaw's dcraw_emu (or dcraw)
-    image = await readAllRows(await openRowSource(path));
+    image = await readAllRows(await openRowSource(path, { rawHalfSize: options.rawHalfSize }));
   } else if (['.hdr', '.pic'].includes(extname(path).toLowerCase())) {
     const r = await readRadiance(path);
     image = { width: r.width, height: r.height, channels: 3, bitDepth: 32, data: r.data };

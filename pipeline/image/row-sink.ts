@@ -5,6 +5,7 @@ import { openFitsRowSink } from './fits-sink.js';
 import { openRadianceRowSink } from './radiance.js';
 import { openTiffF32RowSink } from './tiff-f32.js';
 import type { RowSink, RowSinkFormat, RowSinkOptions } from './rows.js';
+import { checkExifBlock, insertJpegExif } from './exif.js';
 
 export function sinkFormatFor(path: string): RowSinkFormat {
   const ext = extname(path).toLowerCase();
@@ -34,6 +35,7 @@ export async function openRowSink(path: string, o: RowSinkOptions): Promise<RowS
   const { width, height, channels } = o;
   switch (format) {
     case 'jpeg': {
+      if (o.exif) checkExifBlock(o.exif, path);
       const q = o.quality ?? 90;
       if (!(Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`${path}: quality must be an integer 1..100, got ${q}`);
       return openEncoderSink(path, width, height, channels, {
@@ -41,6 +43,7 @@ export async function openRowSink(path: string, o: RowSinkOptions): Promise<RowS
         args: ['-quality', String(q)],
         aptPackage: 'libjpeg-turbo-progs',
         bytesPerSample: 1,
+        finalize: o.exif ? (tmp) => insertJpegExif(tmp, o.exif!) : undefined,
       });
     }
     case 'png8':

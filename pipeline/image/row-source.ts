@@ -4,8 +4,8 @@ import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage, toGray } from './read.js';
-import { readRadiance } from './radiance.js';
+import { readImage } from './read.js';
+import { openRadianceRowSource } from './radiance.js';
 import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
 import { ImageFormatError } from './types.js';
 import type { RowSource, RowSourceOptions } from './rows.js';
@@ -78,11 +78,12 @@ export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
 });
 
 /** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
-export function rawDecoder(path: string): DecoderSpec {
+export function rawDecoder(path: string, halfSize = false): DecoderSpec {
+  const half = halfSize ? ['-h'] : [];
   if (commandOnPath('dcraw_emu')) {
-    return { command: 'dcraw_emu', args: ['-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
+    return { command: 'dcraw_emu', args: [...half, '-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
-  return { command: 'dcraw', args: ['-c', '-w', '-4', path], aptPackage: 'dcraw' };
+  return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
 }
 
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
@@ -112,13 +113,9 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
-      return openDecoderSource(path, rawDecoder(path), opts);
-    case 'hdr': {
-      // Radiance: whole decode (RGBE scanlines are small; no streaming reader yet)
-      const r = await readRadiance(path);
-      const img = { width: r.width, height: r.height, channels: 3, bitDepth: 32 as const, data: r.data };
-      return memoryRowSource(path, opts.grayscale ? toGray(img) : img, { EXPOSURE: r.exposure });
-    }
+      return openDecoderSource(path, rawDecoder(path, opts.rawHalfSize), opts);
+    case 'hdr':
+      return openRadianceRowSource(path, opts);
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
       const img = await readImage(path, opts);

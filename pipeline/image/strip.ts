@@ -7,6 +7,11 @@ export function grayStrip(data: Float32Array, pixels: number, channels: number):
   return out;
 }
 
+/** `into` when it can hold n samples (as a view of exactly n), else a fresh array. */
+export function batchArray(n: number, into?: Float32Array): Float32Array {
+  return into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+}
+
 /** A row source over an image already in memory (fallback decoders, tests). */
 export function sliceRows(data: Float32Array, width: number, channels: number, y0: number, rows: number): Float32Array {
   const rowLen = width * channels;

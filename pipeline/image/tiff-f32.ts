@@ -5,6 +5,8 @@ import { AtomicFile } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
 
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 interface Tag {
   tag: number;
   type: 3 | 4; // SHORT | LONG
@@ -91,8 +93,13 @@ export async function openTiffF32RowSink(path: string, width: number, height: nu
       if (done) throw new Error(`${path}: sink already finished or aborted`);
       const y0 = counter.add(data, rows);
       const n = rows * width * channels;
-      const buf = Buffer.alloc(n * 4);
-      for (let i = 0; i < n; i++) buf.writeFloatLE(data[i]!, i * 4);
+      // little-endian hosts (x86, ARM) write the floats as they are; we await the write, so no copy
+      let buf: Buffer;
+      if (HOST_LE) buf = Buffer.from(data.buffer, data.byteOffset, n * 4);
+      else {
+        buf = Buffer.alloc(n * 4);
+        for (let i = 0; i < n; i++) buf.writeFloatLE(data[i]!, i * 4);
+      }
       try {
         await file.write(buf, bytes.length + y0 * rowBytes);
       } catch (err) {

@@ -5,7 +5,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { ImageFormatError } from './types.js';
 import type { RowBatch, RowSource } from './rows.js';
-import { grayStrip } from './strip.js';
+import { batchArray, grayStrip } from './strip.js';
 
 export interface TiffLayout {
   width: number;
@@ -148,7 +148,7 @@ export async function openTiffRowSource(path: string, opts: { grayscale?: boolea
     channels,
     bitDepth: t.bitsPerSample === 32 ? 32 : (t.bitsPerSample as 8 | 16),
     meta: {},
-    async readRows(maxRows: number): Promise<RowBatch | null> {
+    async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
       if (y >= t.height) return null;
       if (closed) throw new ImageFormatError(path, 'row source is closed');
       const rows = Math.max(1, Math.min(Math.floor(maxRows), t.height - y));
@@ -164,7 +164,7 @@ export async function openTiffRowSource(path: string, opts: { grayscale?: boolea
         r += k;
       }
       const px = rows * t.width;
-      let data: Float32Array = new Float32Array(px * keep);
+      let data: Float32Array = opts.grayscale && keep === 3 ? new Float32Array(px * keep) : batchArray(px * keep, into);
       const view = new DataView(buf.buffer, buf.byteOffset, rows * rowBytes);
       const le = t.littleEndian;
       for (let p = 0; p < px; p++) {

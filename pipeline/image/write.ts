@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import sharp from 'sharp';
 import { withAtomicPath } from './atomic.js';
 import { writeFits } from './fits.js';
+import { openRowSink } from './row-sink.js';
 import type { ImageF32, ImageMeta } from './types.js';
 
 export function toUint8(img: ImageF32): Buffer {
@@ -25,16 +26,31 @@ export function toUint16(img: ImageF32): Uint16Array {
 
 export interface WriteImageOptions {
   quality?: number; // JPEG quality
-  depth?: 8 | 16; // PNG/TIFF depth
+  depth?: 8 | 16 | 32; // PNG/TIFF depth; 32 = float TIFF (linear, values kept as they are)
   cards?: ImageMeta; // FITS header cards
   fitsBitpix?: 8 | 16 | -32;
 }
 
-/** Write by extension: .jpg/.jpeg, .png, .tif/.tiff, .fits/.fit. Values are clipped to 0..1 except for float FITS. */
+/**
+ * Write by extension: .jpg/.jpeg, .png, .tif/.tiff, .fits/.fit, .hdr (Radiance). Values are clipped to
+ * 0..1 except for float FITS, float TIFF (depth 32) and .hdr.
+ */
 export async function writeImage(path: string, img: ImageF32, options: WriteImageOptions = {}): Promise<void> {
   const ext = extname(path).toLowerCase();
   if (ext === '.fits' || ext === '.fit' || ext === '.fts') {
     await writeFits(path, img, { bitpix: options.fitsBitpix, cards: options.cards });
+    return;
+  }
+  if (ext === '.hdr' || ((ext === '.tif' || ext === '.tiff') && options.depth === 32)) {
+    // the native row sinks: whole image as one strip
+    const sink = await openRowSink(path, { width: img.width, height: img.height, channels: img.channels, format: ext === '.hdr' ? 'hdr' : 'tiff-f32' });
+    try {
+      await sink.writeRows(img.data, img.height);
+      await sink.finish();
+    } catch (err) {
+      await sink.abort();
+      throw err;
+    }
     return;
   }
   const depth = options.depth ?? 8;

@@ -9,7 +9,7 @@ import { toGray } from '../image/read.js';
 import { encodePreviewJpeg, writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 import { calibrate, CalibrationError, type Calibration } from '../calib/apply.js';
-import { debayerBilinear } from '../calib/bayer.js';
+import { debayerImage } from '../image/debayer.js';
 import { loadFrame, type LoadedFrame } from '../calib/load.js';
 import { detectStarsWithBackground, summarizeStars, type Star } from '../stars/detect.js';
 import { eccAlign } from './align/ecc.js';
@@ -22,6 +22,7 @@ import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type Rejec
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
 import { writeFitsFloat } from './output.js';
+import { plotFrameMetrics } from './metrics-plot.js';
 
 export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
 
@@ -45,6 +46,12 @@ export interface LiveStackOptions {
   stateDir?: string;
   /** Exposure to assume for frames whose header has none. */
   defaultExposureS?: number;
+  /**
+   * Save the state every N accepted frames (default 1). The state holds every accumulator
+   * (3 planes for sigma): on an SD card a larger N saves wear; a crash then re-stacks at most N−1
+   * frames' worth of files on --reload (they are not marked processed until saved).
+   */
+  stateEvery?: number;
   /** Every final frame result, including frames held back while the reference is chosen. */
   onResult?: (r: FrameResult) => void;
 }
@@ -254,7 +261,7 @@ export class LiveStacker {
     let t = performance.now();
     const cfa = frame.bayer ? 2 : 1;
     if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
-    const img = frame.bayer ? debayerBilinear(frame.image, frame.bayer) : frame.image;
+    const img = frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
@@ -269,7 +276,7 @@ export class LiveStacker {
     const det = detectStarsWithBackground(gray, { maxStars: 300 });
     let max = 0;
     for (let i = 0; i < gray.data.length; i++) { const v = gray.data[i]!; if (v > max) max = v; }
-    const q = frameQuality(summarizeStars(det.stars), det.background, max);
+    const q = frameQuality(summarizeStars(det.stars), det.background, max, det.stars);
     ms.detect = performance.now() - t;
     const base = { seq, path, exposureS, date, stars: q.stars, hfr: q.hfr, fwhm: q.fwhm, background: q.background, noise: q.noise, ms };
     const verdict = judgeFrame(q, this.history, this.opts.align === 'star', this.opts.rejection);
@@ -456,7 +463,7 @@ export class LiveStacker {
   }
 
   /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
-  async save(ms: Record<string, number> = {}): Promise<void> {
+  async save(ms: Record<string, number> = {}, force = false): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
     let t = performance.now();
     const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
@@ -470,9 +477,12 @@ export class LiveStacker {
       }
     }
     await this.writeMetrics();
+    await writeImage(join(this.opts.outDir, `${this.opts.outputName}-frames.png`), plotFrameMetrics(this.records));
     lap('metrics');
-    await this.saveState();
-    lap('state');
+    if (force || this.frameCount % Math.max(1, this.opts.stateEvery ?? 1) === 0) {
+      await this.saveState();
+      lap('state');
+    }
   }
 
   private fitsCards(method: StackMethod): ImageMeta {
@@ -525,7 +535,7 @@ export class LiveStacker {
   /** End of input: stack any frames still held for reference selection and save. */
   async finish(): Promise<void> {
     if (this.pending.length) await this.releasePending();
-    else await this.save();
+    await this.save({}, true);
   }
 }
 

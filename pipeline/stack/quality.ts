@@ -14,12 +14,16 @@ export interface FrameQuality {
   noise: number;
   /** Median flux of detected stars. */
   starFlux: number;
+  /** Median flux of the 20 brightest unsaturated stars: tracks gain/ISO and transparency (same stars every frame). */
+  brightFlux: number;
   /** Brightest pixel. */
   max: number;
 }
 
-export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number): FrameQuality {
-  return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, max };
+export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number, stars: Star[] = []): FrameQuality {
+  const bright = stars.filter((s) => !s.saturated).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
+  const brightFlux = bright.length >= 5 ? bright[bright.length >> 1]! : NaN;
+  return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max };
 }
 
 export interface RejectionOptions {
@@ -39,7 +43,7 @@ export interface Verdict {
   ok: boolean;
   reason?: string;
   /** Short code for logs and counters. */
-  code?: 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background';
+  code?: 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background' | 'signal';
 }
 
 function medMad(v: number[]): { med: number; sd: number } {
@@ -69,18 +73,21 @@ export function judgeFrame(q: FrameQuality, history: FrameQuality[], needStars: 
   }
   if (needStars && q.stars < (o.minStars ?? 8)) return { ok: false, code: 'few-stars', reason: `too few stars: ${q.stars} < ${o.minStars ?? 8}` };
   if (hist) {
-    const test = (name: 'background' | 'hfr' | 'fwhm', x: number, floorRel: number, higherOnly: boolean): Verdict | null => {
+    const test = (name: 'background' | 'hfr' | 'fwhm' | 'brightFlux', x: number, floorRel: number, higherOnly: boolean): Verdict | null => {
       const { med, sd } = medMad(history.map((h) => h[name]));
       if (!Number.isFinite(x) || !Number.isFinite(med)) return null;
       // A floor on σ: with a steady history MAD can be ~0 and every frame would be an outlier.
       const s = Math.max(sd, floorRel * Math.abs(med), 1e-6);
       const z = (x - med) / s;
       if ((higherOnly ? z : Math.abs(z)) > k) {
-        return { ok: false, code: name, reason: `${name} outlier: ${fmt(x)} vs median ${fmt(med)} (${z > 0 ? '+' : ''}${z.toFixed(1)}σ)` };
+        const label = name === 'brightFlux' ? 'star signal' : name;
+        return { ok: false, code: name === 'brightFlux' ? 'signal' : name, reason: `${label} outlier: ${fmt(x)} vs median ${fmt(med)} (${z > 0 ? '+' : ''}${z.toFixed(1)}σ)` };
       }
       return null;
     };
-    return test('background', q.background, 0.05, false) ?? test('hfr', q.hfr, 0.05, true) ?? test('fwhm', q.fwhm, 0.05, true) ?? { ok: true };
+    // Star signal: an ISO/gain change or haze scales the same bright stars even when a large bias
+    // offset hides it in the sky level.
+    return test('background', q.background, 0.05, false) ?? test('brightFlux', q.brightFlux, 0.08, false) ?? test('hfr', q.hfr, 0.05, true) ?? test('fwhm', q.fwhm, 0.05, true) ?? { ok: true };
   }
   return { ok: true };
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera, CaptureRequest, CapturedFrame } from '../../drivers/types.js';
 import type { JobContext } from '../../agent/jobs/types.js';
@@ -78,7 +78,7 @@ async function context(t: Parameters<typeof tempDir>[0], root: string, runId: nu
 
 test('livestack job: shoots, stacks, refuses a capped frame, logs frames/products, publishes preview and state', async (t) => {
   const root = await tempDir(t);
-  const { ctx, runlog, published } = await context(t, root, 1, { exposureS: 20, method: 'mean', maxFrames: 4 }, fakeCamera(new Set([2])));
+  const { ctx, runlog, published } = await context(t, root, 1, { exposure_s: 20, method: 'mean', max_frames: 4 }, fakeCamera(new Set([2])));
   const res = await livestackJob(ctx);
   t.is(res.metrics.stack_frames, 4);
   t.is(res.metrics.frames_refused, 1);
@@ -89,7 +89,7 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-preview']);
   t.is(published.images.length, 4);
   t.is(published.images[0]!.subarray(0, 2).toString('hex'), 'ffd8');
-  for (const k of ['star_count', 'hfr_px', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
+  for (const k of ['star_count', 'hfr_px', 'fwhm_px', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
   t.is(published.results.length, 1);
   const { header } = await readFits(join(ctx.productsDir, 'livestack.fits'));
   t.is(header.cards.NCOMBINE, 4);
@@ -99,20 +99,27 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
 test('livestack job stops on abort and a restarted job resumes the same stack', async (t) => {
   const root = await tempDir(t);
   const cam = fakeCamera();
-  const first = await context(t, root, 1, { exposureS: 10, method: 'sigma' }, cam, 3);
+  const first = await context(t, root, 1, { exposure_s: 10, method: 'sigma', resume: false }, cam, 3);
   const r1 = await livestackJob(first.ctx);
   t.is(r1.metrics.stack_frames, 3);
   t.true(first.published.results[0]!.aborted as boolean);
-  const second = await context(t, root, 2, { exposureS: 10, method: 'sigma', resume: true, maxFrames: 5 }, cam);
+  const second = await context(t, root, 2, { exposure_s: 10, method: 'sigma', max_frames: 5 }, cam);
   t.is(livestackStateDir(second.ctx.stateDir), livestackStateDir(first.ctx.stateDir));
   const r2 = await livestackJob(second.ctx);
   t.is(r2.metrics.stack_frames, 5);
   t.is(r2.metrics.frames_shot, 2);
   t.is((await readFits(join(second.ctx.productsDir, 'livestack.fits'))).header.cards.NCOMBINE, 5);
+  // resume "auto" (the default) does not reopen a stack saved long ago: a new session starts.
+  const old = new Date(Date.now() - 2 * 3600 * 1000);
+  await utimes(join(livestackStateDir(second.ctx.stateDir), 'livestack.state'), old, old);
+  const third = await context(t, root, 3, { exposure_s: 10, method: 'sigma', max_frames: 2 }, cam);
+  t.is((await livestackJob(third.ctx)).metrics.stack_frames, 2);
 });
 
 test('livestack job rejects bad params with a message naming the param', async (t) => {
   const root = await tempDir(t);
-  const { ctx } = await context(t, root, 1, { exposureS: 'long' }, fakeCamera());
-  await t.throwsAsync(livestackJob(ctx), { message: /param exposure_s must be a number/ });
+  const { ctx } = await context(t, root, 1, { exposure_s: 'long' }, fakeCamera());
+  await t.throwsAsync(livestackJob(ctx), { message: 'livestack job: params.exposure_s must be a number, got "long"' });
+  const bad = await context(t, root, 2, { method: 'median' }, fakeCamera());
+  await t.throwsAsync(livestackJob(bad.ctx), { message: /params\.method unknown method "median"/ });
 });

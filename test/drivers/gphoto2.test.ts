@@ -303,3 +303,63 @@ test('the real gphoto2 binding loads and lists no cameras on this machine; so do
   requireCommand('gphoto2', 'gphoto2');
   t.deepEqual(await cliBackend().list(), []);
 });
+
+test('bulb after the binding held the camera: a claim failure says how to free it', async (t) => {
+  const fake = new FakeBinding();
+  const runner: CliRunner = async () => ({ code: 1, stdout: '', stderr: "*** Error (-53: 'Could not claim the USB device') ***\n" });
+  const camera = new Gphoto2Camera('gphoto2://', { port: null }, {
+    backend: bindingBackend(fake.module()),
+    fallback: cliBackend(runner),
+    log: memoryLogger(),
+    probe: probeFrame,
+    retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  const err = await t.throwsAsync(camera.capture({ exposureS: 300, outDir: await tempDir(t), fileStem: 'b' }), { instanceOf: DeviceError });
+  t.is((err as DeviceError).code, 'busy');
+  t.regex(err!.message, /opened through the binding .*--expose-gc or use gphoto2:\/\/\?backend=cli for bulb work/);
+});
+
+test('command-line backend reads config in two runs and sets values verbatim', async (t) => {
+  const runs: string[][] = [];
+  const runner: CliRunner = async (args) => {
+    runs.push(args);
+    if (args.includes('--list-config')) return { code: 0, stdout: '/main/imgsettings/iso\n/main/capturesettings/shutterspeed\n/main/status/cameramodel\n', stderr: '' };
+    if (args.includes('--get-config')) {
+      return {
+        code: 0,
+        stderr: '',
+        stdout:
+          'Label: Shutter Speed\nReadonly: 0\nType: RADIO\nCurrent: 1/60\nChoice: 0 30\nChoice: 1 1/60\nEND\n' +
+          'Label: ISO Speed\nReadonly: 0\nType: RADIO\nCurrent: 100\nChoice: 0 100\nChoice: 1 200\nEND\n',
+      };
+    }
+    return { code: 0, stdout: '', stderr: '' };
+  };
+  const session = await cliBackend(runner).open({ model: 'Canon EOS 600D', port: 'usb:001,004' });
+  const cfg = await session.getConfig(['shutterspeed', 'iso', 'aperture']);
+  t.deepEqual([...cfg.keys()], ['shutterspeed', 'iso']);
+  t.deepEqual(cfg.get('iso')?.choices, ['100', '200']);
+  t.is(cfg.get('shutterspeed')?.value, '1/60');
+  t.deepEqual(runs[1], ['--port', 'usb:001,004', '--get-config', 'shutterspeed', '--get-config', 'iso']);
+  await session.setConfig('shutterspeed', '30');
+  t.deepEqual(runs[2], ['--port', 'usb:001,004', '--set-config-value', 'shutterspeed=30'], '"30" is 30 s, never choice #30');
+});
+
+test('doctor lists detected cameras with their URLs and flags a USB node this user cannot open', async (t) => {
+  const { gphoto2Checks } = await import('../../drivers/gphoto2/doctor.js');
+  const usb = await tempDir(t);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(usb, '001'));
+  await writeFile(join(usb, '001', '004'), '');
+  const runner: CliRunner = async (args) =>
+    args.includes('--auto-detect')
+      ? { code: 0, stdout: 'Model                          Port\n------------------------------\nCanon EOS 600D                 usb:001,004\nNikon DSC D7000                usb:001,009\n', stderr: '' }
+      : { code: 1, stdout: '', stderr: '' };
+  const checks = await gphoto2Checks(runner, usb);
+  const cams = checks.find((c) => c.name === 'cameras (gphoto2)')!;
+  t.true(cams.hardware);
+  t.regex(cams.message, /Canon EOS 600D at usb:001,004 → gphoto2:\/\/usb:001,004; Nikon DSC D7000 at usb:001,009/);
+  const access = checks.filter((c) => c.name === 'camera access');
+  t.is(access.length, 1, 'the node that exists is accessible (tests run as its owner); the missing one is flagged');
+  t.regex(access[0].message, /Nikon DSC D7000: no read\/write access to .*001\/009/);
+});

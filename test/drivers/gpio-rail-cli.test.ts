@@ -26,7 +26,7 @@ test('focuser --to / --by / --status / backlash across separate runs', async (t)
     const s = await runFocuser(parseFocuserOptions({ focuser: URL_, ...args }), ctx, out);
     return { s, line: out.lines.join('\n') };
   };
-  t.is((await run({ to: '500' })).line, 'position=500 min=0 max=5000 moving=false temperature=n/a');
+  t.is((await run({ to: '500' })).line, 'position=500 min=0 max=5000 moving=false temperature=n/a homed=false');
   t.is((await run({ by: '-100' })).s.position, 400);
   t.is(chip.motorPosition(), 400);
   chip.clearEdges();

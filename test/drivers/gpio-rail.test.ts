@@ -265,3 +265,15 @@ test('URL errors name the parameter', (t) => {
   t.is(cfg.speed, 0.5 * 400 * 16);
   t.is(cfg.max, 50 * 400 * 16);
 });
+
+test('a rail another live process is moving is refused, a stale lock is taken over', async (t) => {
+  const { rail, stateDir } = await rig(t, FAST);
+  await rail.connect();
+  const lock = join(stateDir, 'gpio-rail-step17-dir27.json.lock');
+  await writeFile(lock, String(process.ppid)); // a live process that is not us
+  const err = await t.throwsAsync(rail.moveTo(10), { instanceOf: DeviceError });
+  t.is((err as DeviceError).code, 'busy');
+  t.regex(err!.message, new RegExp(`process ${process.ppid} is moving this rail`));
+  await writeFile(lock, '999999999'); // nobody
+  t.is(await rail.moveTo(10), 10);
+});

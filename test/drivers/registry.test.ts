@@ -56,3 +56,18 @@ test('focusers come back wrapped for backlash when configured, and native module
   t.is(cam.url, 'gphoto2://');
   t.true(loaded('gphoto2'), 'a gphoto2:// camera loads the binding');
 });
+
+test('sim:// camera and focuser come from the simulated rig through the registry', async (t) => {
+  const ctx = createDriverContext({ log: memoryLogger(), stateDir: await tempDir(t) });
+  const cam = await createCamera('sim://regrig?seed=3', ctx);
+  const foc = await createFocuser('sim://regrig', ctx, { backlashSteps: 20, approach: 'in' });
+  await cam.connect();
+  await foc.connect();
+  const caps = await cam.capabilities();
+  t.true(caps.width > 0 && caps.height > 0);
+  const start = await foc.position();
+  t.is(await foc.moveTo(start + 50), start + 50);
+  t.is(await foc.position(), start + 50);
+  await foc.disconnect();
+  await cam.disconnect();
+});

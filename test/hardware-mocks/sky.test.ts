@@ -192,8 +192,15 @@ test('clouds and a closed shutter: fewer stars, brighter or dark background', as
   t.true(median(cl.adu) > median(clear.adu) * 1.1, 'clouds reflect the sky glow');
   t.true(median(cloudPeaks.map((v, i) => v / clearPeaks[i]!)) < 0.8, 'stars dimmed by clouds');
   cam.setShutterClosed(true);
-  const capped = await readAdu((await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' })).path);
-  t.true(median(capped.adu) < 1000 + 10);
+  const capped = await cam.capture({ exposureS: 10, outDir: dir, fileStem: 'cap' });
+  t.true(median((await readAdu(capped.path)).adu) < 1000 + 10);
+  t.is(capped.meta.shutterClosed, true);
+  cam.setShutterClosed(false);
+  // closed_frames: the same failure at chosen frame indices of a sequence.
+  const seq = await camera(`seed=6&${START}&width=64&height=48&closed_frames=1`);
+  const meds = [];
+  for (let i = 0; i < 3; i++) meds.push(median((await readAdu((await seq.capture({ exposureS: 10, outDir: dir, fileStem: `s${i}` })).path)).adu));
+  t.true(meds[1]! < 1010 && meds[0]! > 1100 && meds[2]! > 1100, JSON.stringify(meds));
 });
 
 test('trail_frames: a satellite trail crosses exactly the listed frames', async (t) => {
@@ -250,4 +257,27 @@ test('ISO 3200 among ISO 6400: half the background, same stars', async (t) => {
   t.is(a.cards.GAIN, 64);
   const err = await t.throwsAsync(cam.capture({ exposureS: 1, iso: 12800, outDir: dir, fileStem: 'c' }));
   t.regex(err!.message, /iso=12800 outside gain 1\.\.64/);
+});
+
+test('binning sums 2×2 pixels; ROI crops in full-frame pixels; bad requests name the field', async (t) => {
+  const dir = await tempDir(t);
+  const cam = await camera(`seed=8&${START}&width=128&height=96&vignette=0&stars=0`);
+  const full = await cam.capture({ exposureS: 20, outDir: dir, fileStem: 'full' });
+  const bin = await cam.capture({ exposureS: 20, binning: 2, outDir: dir, fileStem: 'bin' });
+  const roi = await cam.capture({ exposureS: 20, roi: { x: 10, y: 20, width: 50, height: 30 }, outDir: dir, fileStem: 'roi' });
+  t.deepEqual([bin.width, bin.height], [64, 48]);
+  t.deepEqual([roi.width, roi.height], [50, 30]);
+  const bgFull = median((await readAdu(full.path)).adu) - 1000;
+  const bgBin = median((await readAdu(bin.path)).adu) - 1000;
+  t.true(Math.abs(bgBin / bgFull - 4) < 0.3, `binned/full background ${bgBin / bgFull}`);
+  const bad = async (req: Partial<Parameters<typeof cam.capture>[0]>, re: RegExp) => {
+    const err = await t.throwsAsync(cam.capture({ exposureS: 1, outDir: dir, fileStem: 'x', ...req }));
+    t.regex(err!.message, re);
+  };
+  await bad({ exposureS: 0 }, /exposureS=0 outside/);
+  await bad({ gain: 0.5 }, /gain=0.5 outside gain 1\.\.64/);
+  await bad({ binning: 5 }, /binning=5 not offered/);
+  await bad({ roi: { x: 100, y: 0, width: 50, height: 10 } }, /roi .* outside the 128×96 sensor/);
+  await cam.disconnect();
+  await bad({}, /not connected/);
 });

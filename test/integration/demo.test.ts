@@ -23,7 +23,7 @@ test('demo on the simulated rig with MQTT', async (t) => {
   const log = new SqliteRunLog(join(dir, 'demo', 'skyrig.db'), { readonly: true });
   const runs = log.listRuns(100);
   t.true(runs.length >= 4, `${runs.length} runs`);
-  t.deepEqual(new Set(runs.map((r) => r.kind)), new Set(['capture', 'hdr', 'autofocus', 'focusbracket', 'livestack']));
+  t.deepEqual([...new Set(runs.map((r) => r.kind))].sort(), ['autofocus', 'capture', 'focusbracket', 'hdr', 'livestack']);
   for (const r of runs) {
     t.is(r.status, 'ok', `${r.kind}: ${r.error}`);
     for (const f of log.framesOf(r.id)) t.true(existsSync(f.path), f.path);
@@ -38,8 +38,9 @@ test('demo on the simulated rig with MQTT', async (t) => {
   client.on('message', (topic, payload) => retained.set(topic, payload.toString()));
   await client.subscribeAsync(['homeassistant/#', 'skyrig/demo/#']);
   await until(() => retained.get('skyrig/demo/availability') === 'offline', 5000, 'availability offline after the demo');
+  await until(() => retained.has('skyrig/demo/image/capture') && retained.has('homeassistant/sensor/skyrig_demo_star_count/config'), 5000, 'retained image and discovery');
   const configs = [...retained.keys()].filter((k) => k.startsWith('homeassistant/') && k.endsWith('/config'));
   t.true(configs.length >= 10, `${configs.length} discovery configs`);
   t.truthy(retained.get('homeassistant/sensor/skyrig_demo_star_count/config'));
-  t.truthy(retained.get('skyrig/demo/image/capture'));
+  t.truthy(retained.get('skyrig/demo/image/capture'), [...retained.keys()].filter((k) => k.startsWith('skyrig/')).join(' '));
 });

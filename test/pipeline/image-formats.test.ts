@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { debayerImage, StripDebayer, shiftPattern, bayerPatternFromCards, type BayerPattern } from '../../pipeline/image/debayer.js';
-import { readExif, readExposureTime, parseTiffExif } from '../../pipeline/image/exif.js';
+import { readExif, readExifBlock, readExposureTime, parseTiffExif } from '../../pipeline/image/exif.js';
 import { readImage } from '../../pipeline/image/read.js';
-import { openRowSource } from '../../pipeline/image/rows.js';
+import { openRowSink, openRowSource } from '../../pipeline/image/rows.js';
 import { writeFits } from '../../pipeline/image/fits.js';
 import { createImage, type ImageF32 } from '../../pipeline/image/types.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -105,6 +105,28 @@ test('EXIF ExposureTime from a JPEG (sharp block) and none from a PNG without EX
   t.is(await readExposureTime(f), 30);
 });
 
+test('JPEG sink embeds the EXIF block of a source frame', async (t) => {
+  requireCommand('cjpeg', 'libjpeg-turbo-progs');
+  const dir = await tempDir(t);
+  const first = join(dir, 'first.jpg');
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: 'grey' } })
+    .withExif({ IFD0: { Make: 'Canon', Model: 'EOS R' }, IFD2: { ExposureTime: '1/60' } })
+    .jpeg()
+    .toFile(first);
+  const exif = await readExifBlock(first);
+  t.truthy(exif);
+  const out = join(dir, 'stack.jpg');
+  const sink = await openRowSink(out, { width: 20, height: 10, channels: 3, exif: exif! });
+  await sink.writeRows(new Float32Array(20 * 10 * 3).fill(0.5), 10);
+  await sink.finish();
+  t.like(await readExif(out), { make: 'Canon', model: 'EOS R' });
+  t.is(await readExposureTime(out), 1 / 60);
+  const img = await readImage(out);
+  t.is(img.width, 20);
+  t.true(Math.abs(img.data[0]! - 0.5) < 0.01);
+  await t.throwsAsync(openRowSink(join(dir, 'bad.jpg'), { width: 2, height: 2, channels: 3, exif: Buffer.from('nope') }), { message: /bad\.jpg: exif must start/ });
+});
+
 // --- a minimal DNG (uncompressed 16-bit CFA) so the RAW path runs without shipping camera files ----
 
 interface TiffTag { tag: number; type: number; values: number[] | string }
@@ -201,6 +223,9 @@ test('camera RAW (synthetic DNG) reads through dcraw_emu as 16-bit RGB; EXIF fro
   const mean = [0, 0, 0];
   for (let i = 0; i < w * h; i++) for (let c = 0; c < 3; c++) mean[c]! += img.data[i * 3 + c]! / (w * h);
   for (const m of mean) t.true(m > 0.2 && m < 0.8, `channel mean ${m}`);
+  const half = await readImage(p, { rawHalfSize: true });
+  t.is(half.width, w / 2);
+  t.is(half.height, h / 2);
   // big-endian TIFF structures parse too
   const be = buildTiff(ifd0, exif, pixels, true);
   t.is((await parseTiffExif(async (o, n) => be.subarray(o, o + n))).exposureTime, 0.5);

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { plotChart, heatmap, overlayHeatmap, niceTicks, formatTick, colormapAt, drawText, type RGB } from '../../pipeline/image/plot.js';
+import { plotChart, heatmap, overlayHeatmap, prepareHeatOverlay, colorizeStrip, niceTicks, formatTick, colormapAt, drawText, type RGB } from '../../pipeline/image/plot.js';
 import { createImage, type ImageF32 } from '../../pipeline/image/types.js';
 import { writeImage } from '../../pipeline/image/write.js';
 import { readImage } from '../../pipeline/image/read.js';
@@ -83,4 +83,13 @@ test('heatmap maps min/max to the colormap ends; overlay blends and resamples', 
   const cold = colormapAt(0, 'inferno');
   t.true(near(top, [0.5 + cold[0] / 2, 0.5 + cold[1] / 2, 0.5 + cold[2] / 2], 0.02));
   t.true(near(px(o, 7, 7), [0.5 + hot[0] / 2, 0.5 + hot[1] / 2, 0.5 + hot[2] / 2], 0.02));
+  // strip-wise overlay (for frames too big to hold) gives the same pixels
+  const ov = prepareHeatOverlay(map, 8, 8, 0.5);
+  const strips = new Float32Array(8 * 8 * 3);
+  for (let y = 0; y < 8; y += 3) {
+    const rows = Math.min(3, 8 - y);
+    strips.set(ov.apply(base.data.subarray(y * 8, (y + rows) * 8), 1, y, rows), y * 8 * 3);
+  }
+  t.deepEqual(Array.from(strips), Array.from(o.data));
+  t.deepEqual(Array.from(colorizeStrip([0, 1], 2, [0, 1], 'viridis')), [...colormapAt(0, 'viridis'), ...colormapAt(1, 'viridis')].map(Math.fround));
 });

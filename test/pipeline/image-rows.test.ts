@@ -80,6 +80,13 @@ for (const c of cases) {
     t.is(src.bitDepth, c.depth ?? 8);
     const rows = await drain(src, 5);
     t.true(maxDiff(rows, whole.data) <= c.tol, `max diff ${maxDiff(rows, whole.data)}`);
+    // decoding into a caller's buffer gives the same rows
+    const again = await openRowSource(p);
+    const into = new Float32Array(61 * 6 * again.channels);
+    const viaInto = new Float32Array(rows.length);
+    for (let b = await again.readRows(6, into); b; b = await again.readRows(6, into)) viaInto.set(b.data, b.y0 * 61 * again.channels);
+    await again.close();
+    t.deepEqual(Array.from(viaInto), Array.from(rows));
     const gsrc = await openRowSource(p, { grayscale: true });
     t.is(gsrc.channels, 1);
     const g = await drain(gsrc, 8);
@@ -283,5 +290,53 @@ test('PNG variants stream natively or through pngtopam and equal readImage', asy
     t.is(src.channels, whole.channels, name);
     const rows = await drain(src, 6);
     t.true(maxDiff(rows, whole.data) < 1e-6, `${name}: max diff ${maxDiff(rows, whole.data)}`);
+  }
+});
+
+test('mono sinks (jpeg, png16) and writeImage for .hdr and float .tif', async (t) => {
+  const dir = await tempDir(t);
+  const mono = synth(40, 30, 1);
+  for (const [name, format, tol] of [['m.jpg', 'jpeg', 0.05], ['m.png', 'png16', 1 / 65535]] as const) {
+    const p = join(dir, name);
+    const sink = await openRowSink(p, { width: 40, height: 30, channels: 1, format, quality: 95 });
+    await sink.writeRows(mono.data, 30);
+    await sink.finish();
+    const back = await readImage(p);
+    t.is(back.channels, 1, name);
+    t.true(maxDiff(back.data, mono.data) <= tol, `${name}: ${maxDiff(back.data, mono.data)}`);
+  }
+  const hdrImg = synth(30, 20, 3);
+  for (let i = 0; i < hdrImg.data.length; i++) hdrImg.data[i] = hdrImg.data[i]! * 50; // beyond 1: linear radiance
+  await writeImage(join(dir, 'x.hdr'), hdrImg);
+  const h = await readImage(join(dir, 'x.hdr'));
+  t.is(h.bitDepth, 32);
+  t.true(maxDiff(h.data, hdrImg.data) <= 50 / 128, `hdr ${maxDiff(h.data, hdrImg.data)}`);
+  await writeImage(join(dir, 'x.tif'), hdrImg, { depth: 32 });
+  const f = await readImage(join(dir, 'x.tif'));
+  t.deepEqual(Array.from(f.data), Array.from(hdrImg.data));
+});
+
+test('truncated TIFF (uncompressed and deflate) is an error naming the file', async (t) => {
+  requireCommand('tifftopnm', 'netpbm');
+  const dir = await tempDir(t);
+  const raw = join(dir, 'raw.tif');
+  await writeUncompressedTiff(raw, synth(120, 90, 3), 16);
+  const zip = join(dir, 'zip.tif');
+  await writeImage(zip, synth(120, 90, 3, 16), { depth: 16 });
+  for (const p of [raw, zip]) {
+    const bytes = await readFile(p);
+    // keep the header and IFD (libvips writes the IFD first for uncompressed, last for deflate)
+    const cut = Buffer.concat([bytes.subarray(0, Math.floor(bytes.length * 0.6))]);
+    await writeFile(p, cut);
+    const err = await t.throwsAsync(async () => {
+      const src = await openRowSource(p);
+      try {
+        await drain(src, 16);
+      } finally {
+        await src.close();
+      }
+    });
+    t.regex(err!.message, new RegExp(`${p.split('/').pop()!.replace('.', '\\.')}: `));
+    t.false(err!.message.includes('\n'));
   }
 });

@@ -62,6 +62,7 @@ test('stack run: stacks good frames, refuses bad ones with one line naming the f
   const json = JSON.parse(await readFile(join(out, 'stack-frames.json'), 'utf8'));
   t.is(json.frames.filter((f: { accepted: boolean }) => f.accepted).length, 5);
   t.true((await stat(join(out, 'stack.jpg'))).size > 1000);
+  t.true((await stat(join(out, 'stack-frames.png'))).size > 2000);
   // Each refusal is reported on one line naming the file.
   for (const bad of ['l5_small.fits', 'l6_cut.fits', 'l7_black.fits', 'l8_junk.png']) {
     t.regex(r.stderr, new RegExp(`${bad.replace('.', '\\.')}: refused: [^\\n]+\\n`));
@@ -142,7 +143,7 @@ test('stack watch: takes files once complete, in name order, and exits 0 with th
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  const waitFor = async (re: RegExp, ms = 20000) => {
+  const waitFor = async (re: RegExp, ms = 90000) => {
     const t0 = Date.now();
     while (!re.test(stderr)) {
       if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${re}: ${stderr}`);

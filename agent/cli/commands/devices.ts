@@ -1,17 +1,19 @@
 // `skyrig capture`, `skyrig focuser`, `skyrig doctor`: hardware from the command line. The work is
 // in exported functions (runCapture, runFocuser, runDoctor) that tests call directly with their
 // own DriverContext; the commander actions only parse options and print.
-import { access, constants, mkdir, statfs } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rpicamChecks } from '../../../drivers/rpicam/doctor.js';
+import { access, constants, mkdir, readFile, statfs } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir, userInfo } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths, type LoadedConfig } from '../../config/load.js';
 import { createLogger, type Logger } from '../../log.js';
 import { createDriverContext, type DriverContext } from '../../../drivers/context.js';
 import { gphoto2Checks } from '../../../drivers/gphoto2/doctor.js';
 import { boardModel, gpioChecks, type DoctorCheck } from '../../../drivers/gpio-rail/doctor.js';
-import { createCamera, createFocuser } from '../../../drivers/registry.js';
+import { createCamera, createFocuser, parseDeviceUrl } from '../../../drivers/registry.js';
 import type { CapturedFrame, FrameType } from '../../../drivers/types.js';
 import { createProgress } from '../progress.js';
 import type { RegisterCommands } from '../types.js';
@@ -29,17 +31,58 @@ export function defaultStateDir(): string {
   return process.env.SKYRIG_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'skyrig');
 }
 
-function number(option: string, raw: string | undefined, check: (v: number) => boolean, want: string): number | undefined {
+/**
+ * The config file, when there is one: --config, else $SKYRIG_CONFIG, else /etc/skyrig/config.yaml if
+ * it exists. Device commands work without one; with one, they share the agent's state directory
+ * (so a rail moved from the CLI and by jobs keeps one position) and accept device names.
+ */
+export async function optionalConfig(path: string | undefined): Promise<LoadedConfig | null> {
+  const chosen = path ?? process.env.SKYRIG_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  return chosen ? loadConfig(chosen) : null;
+}
+
+export function configStateDir(loaded: LoadedConfig | null): string | undefined {
+  return loaded ? resolvePaths(loaded.config, dirname(resolve(loaded.path))).stateDir : undefined;
+}
+
+/** A device URL, or the name of a device in the config (`--camera allsky`). */
+export function resolveDevice(
+  value: string,
+  kind: 'camera' | 'focuser',
+  loaded: LoadedConfig | null,
+): { url: string; backlash?: number; approach?: 'in' | 'out' } {
+  if (value.includes(':')) return { url: value };
+  const devices = loaded?.config.devices;
+  if (kind === 'camera') {
+    const dev = devices?.cameras[value];
+    if (dev) return { url: dev.url };
+  } else {
+    const dev = devices?.focusers[value];
+    if (dev) return { url: dev.url, backlash: dev.backlash, approach: dev.approach };
+  }
+  const names = Object.keys((kind === 'camera' ? devices?.cameras : devices?.focusers) ?? {});
+  throw new Error(
+    `--${kind} ${value}: not a device URL${loaded ? ` and no ${kind} of that name in ${loaded.path}${names.length ? ` (${names.join(', ')})` : ''}` : ' (and no config file to look the name up in)'}`,
+  );
+}
+
+function number(option: string, raw: string | undefined, check: (v: number) => boolean, want: string, shown = raw): number | undefined {
   if (raw === undefined) return undefined;
   const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || !check(v)) throw new Error(`${option}: expected ${want}, got "${raw}"`);
+  if (raw.trim() === '' || !Number.isFinite(v) || !check(v)) throw new Error(`${option}: expected ${want}, got "${shown}"`);
   return v;
 }
 
-function contextFor(opts: { stateDir?: string; verbose?: boolean }, log?: Logger): DriverContext {
+/** "1/250" → "0.004" (shutter-speed style exposures); anything else unchanged. */
+function fraction(raw: string): string {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)\s*$/.exec(raw);
+  return m && Number(m[2]) > 0 ? String(Number(m[1]) / Number(m[2])) : raw;
+}
+
+function contextFor(opts: { stateDir?: string; verbose?: boolean }, loaded: LoadedConfig | null, log?: Logger): DriverContext {
   return createDriverContext({
     log: log ?? createLogger({ level: opts.verbose ? 'debug' : 'warn' }),
-    stateDir: resolve(opts.stateDir ?? defaultStateDir()),
+    stateDir: resolve(opts.stateDir ?? configStateDir(loaded) ?? defaultStateDir()),
   });
 }
 
@@ -83,7 +126,7 @@ export function parseCaptureOptions(raw: Record<string, string | undefined>): Ca
   if (!FRAME_TYPES.includes(frameType)) throw new Error(`--frame-type: expected one of ${FRAME_TYPES.join(', ')}, got "${raw.frameType}"`);
   return {
     camera: raw.camera,
-    exposure: number('--exposure', raw.exposure ?? '', (v) => v > 0, 'seconds > 0')!,
+    exposure: number('--exposure', fraction(raw.exposure ?? ''), (v) => v > 0, 'seconds > 0 (like 30, 0.004 or 1/250)', raw.exposure)!,
     gain: number('--gain', raw.gain, (v) => v >= 0, 'a gain ≥ 0'),
     iso: number('--iso', raw.iso, (v) => v > 0, 'an ISO > 0'),
     count: number('--count', raw.count ?? '1', (v) => Number.isInteger(v) && v >= 1, 'a whole number ≥ 1')!,
@@ -199,7 +242,10 @@ export async function runFocuser(opts: FocuserOptions, ctx: DriverContext, io: C
       await inner.home({ signal, timeoutMs });
     }
     const s = await status();
-    io.out(`position=${s.position} min=${s.min} max=${s.max} moving=${s.moving} temperature=${s.temperature ?? 'n/a'}`);
+    // A gpio-rail also knows whether it is homed and where it is in mm.
+    const rail = ('inner' in focuser ? (focuser as { inner: unknown }).inner : focuser) as { isHomed?: () => boolean; positionMm?: () => number | null };
+    const extra = typeof rail.isHomed === 'function' ? ` homed=${rail.isHomed()}${rail.positionMm?.() != null ? ` mm=${rail.positionMm()!.toFixed(3)}` : ''}` : '';
+    io.out(`position=${s.position} min=${s.min} max=${s.max} moving=${s.moving} temperature=${s.temperature ?? 'n/a'}${extra}`);
     return s;
   } finally {
     await focuser.disconnect().catch(() => {});
@@ -213,6 +259,8 @@ export interface DoctorOptions {
   mqtt?: string;
   dataDir?: string;
   stateDir?: string;
+  /** Config file path; the default one is used when it exists. */
+  config?: string;
 }
 
 export interface DoctorReport {
@@ -305,13 +353,17 @@ async function groupChecks(): Promise<DoctorCheck[]> {
 }
 
 async function diskCheck(dir: string): Promise<DoctorCheck> {
+  // A data dir the agent has not created yet lives on the file system of its nearest parent.
+  let probe = dir;
+  while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
+  const where = probe === dir ? dir : `${dir} (not created yet; on ${probe})`;
   try {
-    const s = await statfs(dir);
+    const s = await statfs(probe);
     const free = s.bavail * s.bsize;
     const total = s.blocks * s.bsize;
     const pct = total > 0 ? (100 * free) / total : 0;
     const gib = (free / 2 ** 30).toFixed(1);
-    const msg = `${dir}: ${gib} GiB free (${pct.toFixed(0)}%)`;
+    const msg = `${where}: ${gib} GiB free (${pct.toFixed(0)}%)`;
     if (free < 2 ** 30 || pct < 5) return { name: 'disk', level: 'fail', message: msg, fix: 'free space or point the spool elsewhere: frames are not captured into a full disk' };
     if (pct < 15) return { name: 'disk', level: 'warn', message: msg, fix: 'retention will have to delete old runs soon; add space' };
     return { name: 'disk', level: 'ok', message: msg };
@@ -328,6 +380,50 @@ async function stateDirCheck(dir: string): Promise<DoctorCheck> {
     : { name: 'state dir', level: 'warn', message: `${dir} not writable: a gpio-rail cannot persist its position`, fix: 'pass --state-dir or set SKYRIG_STATE_DIR' };
 }
 
+async function configCheck(path: string | undefined): Promise<{ check: DoctorCheck; loaded: LoadedConfig | null }> {
+  try {
+    const loaded = await optionalConfig(path);
+    if (!loaded) {
+      return { loaded, check: { name: 'config', level: 'ok', message: `no config at ${DEFAULT_CONFIG_PATH} (checks use defaults; --config PATH)` } };
+    }
+    const d = loaded.config.devices;
+    const bad: string[] = [];
+    for (const [kind, set] of [['cameras', d.cameras], ['focusers', d.focusers]] as const) {
+      for (const [name, dev] of Object.entries(set)) {
+        try {
+          parseDeviceUrl(dev.url);
+        } catch (err) {
+          bad.push(`devices.${kind}.${name}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (bad.length) return { loaded, check: { name: 'config', level: 'fail', message: bad.join('; '), fix: `fix the device URLs in ${loaded.path}` } };
+    return {
+      loaded,
+      check: { name: 'config', level: 'ok', message: `${loaded.path}: ${Object.keys(d.cameras).length} camera(s), ${Object.keys(d.focusers).length} focuser(s)` },
+    };
+  } catch (err) {
+    return { loaded: null, check: { name: 'config', level: 'fail', message: (err as Error).message, fix: 'skyrig config check --config PATH names each bad field' } };
+  }
+}
+
+/** host:port of every indi:// device in the config. */
+function configIndiServers(loaded: LoadedConfig | null): string[] {
+  if (!loaded) return [];
+  const d = loaded.config.devices;
+  const urls = [...Object.values(d.cameras), ...Object.values(d.focusers)].map((x) => x.url).filter((u) => u.startsWith('indi:'));
+  const hosts = new Set<string>();
+  for (const u of urls) {
+    try {
+      const parsed = parseDeviceUrl(u).url;
+      hosts.add(`${parsed.hostname}:${parsed.port || 7624}`);
+    } catch {
+      // reported by the config check
+    }
+  }
+  return [...hosts];
+}
+
 export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const model = await boardModel();
   const platform: DoctorCheck = {
@@ -335,16 +431,21 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     level: 'ok',
     message: model ?? `not a Raspberry Pi (${process.platform} ${process.arch}, Node ${process.versions.node})`,
   };
+  const { check: config, loaded } = await configCheck(opts.config);
+  const paths = loaded ? resolvePaths(loaded.config, dirname(resolve(loaded.path))) : null;
+  const indiTargets = opts.indi ? [opts.indi] : configIndiServers(loaded);
+  const mqttUrl = opts.mqtt ?? (loaded?.config.mqtt.enabled ? loaded.config.mqtt.url : undefined);
   const groups = await groupChecks();
-  const [cams, gpio, indi, mqtt, disk, state] = await Promise.all([
+  const [cams, picams, gpio, indi, mqtt, disk, state] = await Promise.all([
     gphoto2Checks(),
+    rpicamChecks(),
     gpioChecks(),
-    indiCheck(opts.indi),
-    mqttCheck(opts.mqtt),
-    diskCheck(resolve(opts.dataDir ?? process.env.SKYRIG_DATA_DIR ?? '.')),
-    stateDirCheck(resolve(opts.stateDir ?? defaultStateDir())),
+    indiTargets.length ? Promise.all(indiTargets.map((t) => indiCheck(t))) : indiCheck(undefined).then((c) => [c]),
+    mqttCheck(mqttUrl),
+    diskCheck(resolve(opts.dataDir ?? paths?.dataDir ?? process.env.SKYRIG_DATA_DIR ?? '.')),
+    stateDirCheck(resolve(opts.stateDir ?? paths?.stateDir ?? defaultStateDir())),
   ]);
-  const checks = [platform, ...cams, ...gpio, indi, ...groups, mqtt, disk, state];
+  const checks = [platform, config, ...cams, ...picams, ...gpio, ...indi, ...groups, mqtt, disk, state];
   const hardware = checks.some((c) => c.hardware);
   if (!hardware) {
     checks.push({ name: 'hardware', level: 'ok', message: 'no camera, GPIO or INDI device visible on this machine (sim:// needs none)' });
@@ -364,11 +465,13 @@ export function formatDoctor(report: DoctorReport): string {
 
 // ---------------------------------------------------------------- registration
 
+const CONFIG_HELP = `config file for device names and the agent's state/data dirs (default: $SKYRIG_CONFIG, else ${DEFAULT_CONFIG_PATH} if present)`;
+
 export const registerDeviceCommands: RegisterCommands = (program: Command) => {
   program
     .command('capture')
     .description('Capture frames from a camera into a directory; prints each file written')
-    .requiredOption('--camera <url>', 'camera URL: sim://, indi://host:7624/Device, gphoto2:// or gphoto2://usb:001,004')
+    .requiredOption('--camera <url|name>', 'camera URL (sim://, indi://host:7624/Device, gphoto2://, gphoto2://usb:001,004) or a camera name from the config')
     .requiredOption('--exposure <seconds>', 'exposure time in seconds (DSLRs: nearest shutter speed offered, bulb when longer)')
     .option('--gain <gain>', 'sensor gain (INDI/sim cameras)')
     .option('--iso <iso>', 'ISO (DSLRs: nearest offered)')
@@ -376,38 +479,41 @@ export const registerDeviceCommands: RegisterCommands = (program: Command) => {
     .addOption(new Option('--frame-type <type>', 'frame type').choices(FRAME_TYPES).default('light'))
     .requiredOption('--out <dir>', 'directory the frames are written into')
     .option('--prefix <name>', 'file name prefix (default: the frame type)')
-    .option('--state-dir <dir>', 'driver state directory')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state-dir <dir>', 'driver state directory (default: the config\'s, else ~/.local/state/skyrig)')
     .option('--verbose', 'driver debug logging')
-    .action(async (raw: Record<string, string | undefined> & { verbose?: boolean }) => {
-      const opts = parseCaptureOptions(raw);
-      const ctx = contextFor(raw);
-      let camAbort: (() => void) | null = null;
+    .action(async (raw: Record<string, string | undefined>) => {
+      const loaded = await optionalConfig(raw.config);
+      const opts = parseCaptureOptions({ ...raw, camera: raw.camera && resolveDevice(raw.camera, 'camera', loaded).url });
+      const ctx = contextFor({ stateDir: raw.stateDir, verbose: Boolean(raw.verbose) }, loaded);
       await withInterrupt(
-        () => camAbort?.(),
-        (signal) => {
-          camAbort = () => process.stderr.write('skyrig: stopping after the current frame (Ctrl-C again to quit now)\n');
-          return runCapture(opts, ctx, stdio(), signal);
-        },
+        () => process.stderr.write('skyrig: stopping after the current frame (Ctrl-C again to quit now)\n'),
+        (signal) => runCapture(opts, ctx, stdio(), signal),
       );
     });
 
   program
     .command('focuser')
     .description('Move a focuser or read its state')
-    .requiredOption('--focuser <url>', 'focuser URL: sim://, indi://host:7624/Device, gpio-rail://?step=17&dir=27[&enable=22&limit=23…]')
+    .requiredOption('--focuser <url|name>', 'focuser URL (sim://, indi://host:7624/Device, gpio-rail://?step=17&dir=27[&enable=22&limit=23…]) or a focuser name from the config')
     .option('--to <position>', 'move to an absolute position (steps)')
     .option('--by <steps>', 'move by a relative number of steps')
     .option('--abort', 'stop a move in progress (also one started by another skyrig process)')
     .option('--status', 'print position, limits, moving, temperature')
     .option('--home', 'home a gpio-rail on its limit switch')
-    .option('--backlash <steps>', 'backlash overshoot in steps (every move ends from the same direction)')
+    .option('--backlash <steps>', 'backlash overshoot in steps (every move ends from the same direction; default: the config\'s)')
     .addOption(new Option('--approach <dir>', 'direction of the final approach').choices(['in', 'out']))
     .option('--timeout <seconds>', 'give up (and stop) a move after this long')
-    .option('--state-dir <dir>', 'driver state directory (gpio-rail position)')
+    .option('-c, --config <path>', CONFIG_HELP)
+    .option('--state-dir <dir>', 'driver state directory, where a gpio-rail keeps its position (default: the config\'s, else ~/.local/state/skyrig)')
     .option('--verbose', 'driver debug logging')
     .action(async (raw: Record<string, string | boolean | undefined>) => {
-      const opts = parseFocuserOptions(raw);
-      const ctx = contextFor({ stateDir: raw.stateDir as string | undefined, verbose: raw.verbose === true });
+      const loaded = await optionalConfig(raw.config as string | undefined);
+      const dev = typeof raw.focuser === 'string' ? resolveDevice(raw.focuser, 'focuser', loaded) : null;
+      const opts = parseFocuserOptions({ ...raw, focuser: dev?.url });
+      opts.backlash ??= dev?.backlash;
+      opts.approach ??= dev?.approach;
+      const ctx = contextFor({ stateDir: raw.stateDir as string | undefined, verbose: raw.verbose === true }, loaded);
       await withInterrupt(
         () => process.stderr.write('skyrig: stopping the focuser\n'),
         (signal) => runFocuser(opts, ctx, stdio(), signal),
@@ -417,10 +523,11 @@ export const registerDeviceCommands: RegisterCommands = (program: Command) => {
   program
     .command('doctor')
     .description('What hardware is visible, what is missing (groups, permissions, gvfs, INDI, broker, disk), and how to fix it')
-    .option('--indi <host:port>', 'INDI server to check (default localhost:7624, a warning only)')
-    .option('--mqtt <url>', 'MQTT broker to check (plain TCP connect)')
-    .option('--data-dir <dir>', 'data directory whose free space matters (default: $SKYRIG_DATA_DIR or .)')
+    .option('--indi <host:port>', 'INDI server to check (default: the config\'s indi:// devices, else localhost:7624 as a hint only)')
+    .option('--mqtt <url>', 'MQTT broker to check with a plain TCP connect (default: the config\'s)')
+    .option('--data-dir <dir>', 'data directory whose free space matters (default: the config\'s, else $SKYRIG_DATA_DIR or .)')
     .option('--state-dir <dir>', 'driver state directory')
+    .option('-c, --config <path>', CONFIG_HELP)
     .option('--json', 'machine-readable output')
     .action(async (raw: DoctorOptions & { json?: boolean }) => {
       const report = await runDoctor(raw);

@@ -9,6 +9,7 @@ import { registerHdrCommands } from './hdr.js';
 import { registerStackCommands } from './stack.js';
 import { registerDeviceCommands } from './devices.js';
 import { registerSimCommands } from '../../../hardware-mocks/cli.js';
+import { registerFocusCommands } from './focus.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -20,4 +21,5 @@ export const commandModules: RegisterCommands[] = [
   registerStackCommands,
   registerDeviceCommands,
   registerSimCommands,
+  registerFocusCommands,
 ];

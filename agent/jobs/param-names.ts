@@ -1,0 +1,83 @@
+// The parameters each job kind reads, with their JSON type, so `skyrig config check` (and the daemon
+// at start) reject a misspelt or mistyped param in the YAML instead of the job silently using its
+// default (`exposure: 30` for `exposure_s: 30` would shoot 1 s frames all night). The job runners
+// stay the authority on ranges and choices; test/agent/job-params.test.ts keeps this list in step
+// with what they read.
+import type { JobKind } from '../config/schema.js';
+
+type ParamType = 'number' | 'numbers' | 'string' | 'boolean' | 'any';
+
+const n = 'number' as const;
+const s = 'string' as const;
+const b = 'boolean' as const;
+
+export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
+  capture: { exposure_s: n, exposures: 'numbers', count: n, gain: n },
+  hdr: {
+    exposures: 'numbers', steps: n, ev_step: n, target: n, meter_exposure_s: n, gain: n,
+    response: s, formats: 'any', tonemap: s, gamma: n, quality: n,
+  },
+  livestack: {
+    exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,
+    restart_on_drift: n, darks: s, flats: s, bias: s, dark_method: s, output_name: s,
+    resume: 'any', resume_within_s: n, max_frames: n, min_stars: n,
+  },
+  focusbracket: {
+    positions: 'numbers', start: n, end: n, step: n, count: n, exposure_s: n, gain: n, iso: n,
+    algorithm: s, align: b, quality: n, energy: s, map: s, pyramid_levels: n, memory_limit_mb: n,
+    depth_map: b, return_to_start: b,
+  },
+  autofocus: {
+    exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
+    approach: s, refine: b, only_if_hfr_above: n,
+  },
+};
+
+function typeOk(t: ParamType, v: unknown): boolean {
+  switch (t) {
+    case 'number':
+      return typeof v === 'number' && Number.isFinite(v);
+    case 'numbers':
+      return Array.isArray(v) && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+    case 'string':
+      return typeof v === 'string';
+    case 'boolean':
+      return typeof v === 'boolean';
+    default:
+      return true;
+  }
+}
+
+const TYPE_WORDS: Record<ParamType, string> = { number: 'a number', numbers: 'a list of numbers', string: 'a string', boolean: 'true or false', any: '' };
+
+/** Edit distance, for "did you mean" on a misspelt param. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** Problems with one job's params, each `params.<name>: ...` (the caller prefixes the job's path). */
+export function checkJobParams(kind: JobKind, params: Record<string, unknown>): string[] {
+  const known = JOB_PARAMS[kind];
+  const names = Object.keys(known);
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    const type = known[name];
+    if (!type) {
+      const near = names.filter((k) => distance(k, name) <= 2 || k.startsWith(name) || name.startsWith(k));
+      problems.push(`params.${name}: unknown ${kind} parameter${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; known: ${names.join(', ')}`);
+    } else if (value !== null && !typeOk(type, value)) {
+      problems.push(`params.${name}: ${JSON.stringify(value)} is not ${TYPE_WORDS[type]}`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,33 @@
+// The per-frame figures as a picture: HFR/FWHM, star count and sky level against frame number,
+// accepted frames as lines, refused ones as red dots (so clouds, a focus slip or the odd ISO
+// frame are seen at a glance). Written beside the stack as `<name>-frames.png`.
+import { plotChart, PALETTE, type Series } from '../image/plot.js';
+import { createImage, type ImageF32 } from '../image/types.js';
+import type { FrameResult } from './livestack.js';
+
+const RED: [number, number, number] = [0.84, 0.15, 0.16];
+
+export function plotFrameMetrics(records: readonly FrameResult[], width = 900): ImageF32 {
+  const panels: { title: string; y: string; pick: (r: FrameResult) => number[]; names: string[] }[] = [
+    { title: 'Star size per frame', y: 'px', pick: (r) => [r.hfr, r.fwhm], names: ['HFR', 'FWHM'] },
+    { title: 'Stars detected', y: 'stars', pick: (r) => [r.stars], names: ['stars'] },
+    { title: 'Sky background', y: '% of full scale', pick: (r) => [r.background * 100], names: ['sky'] },
+  ];
+  const ph = 280;
+  const out = createImage(width, ph * panels.length, 3, 8);
+  panels.forEach((p, k) => {
+    const series: Series[] = [];
+    const acc = records.filter((r) => r.accepted);
+    const rej = records.filter((r) => !r.accepted && r.status !== 'pending');
+    p.names.forEach((name, i) => {
+      const pts = acc.map((r) => [r.seq, p.pick(r)[i]!] as const).filter(([, v]) => Number.isFinite(v));
+      if (pts.length) series.push({ name, x: pts.map((q) => q[0]), y: pts.map((q) => q[1]), color: PALETTE[(i + 2) % PALETTE.length], kind: 'both', pointRadius: 2 });
+    });
+    const bad = rej.map((r) => [r.seq, p.pick(r)[0]!] as const).filter(([, v]) => Number.isFinite(v));
+    if (bad.length) series.push({ name: 'refused', x: bad.map((q) => q[0]), y: bad.map((q) => q[1]), color: RED, kind: 'scatter', pointRadius: 4 });
+    if (!series.length) series.push({ x: [0], y: [0], kind: 'scatter', pointRadius: 0 });
+    const chart = plotChart(series, { width, height: ph, title: p.title, xLabel: 'frame', yLabel: p.y, legend: series.length > 1 });
+    out.data.set(chart.data.subarray(0, width * ph * 3), k * width * ph * 3);
+  });
+  return out;
+}
