@@ -122,7 +122,14 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
     .jpeg({ quality: 80 })
     .toBuffer();
   ctx.publish.image(preview);
-  ctx.publish.state({ hdr_lne_min: metrics.lne_min, hdr_lne_max: metrics.lne_max, hdr_saturated_fraction: metrics.saturated_fraction, hdr_merge_ms: metrics.merge_ms });
+  ctx.publish.state({
+    hdr_lne_min: metrics.lne_min,
+    hdr_lne_max: metrics.lne_max,
+    // Stops between the darkest and brightest radiance the bracket recovered (Debevec only).
+    hdr_dynamic_range_ev: result.lnE ? Number(((result.lnE[1] - result.lnE[0]) / Math.LN2).toFixed(2)) : null,
+    hdr_saturated_pct: Number((result.saturatedFraction * 100).toFixed(4)),
+    hdr_merge_ms: metrics.merge_ms,
+  });
   ctx.publish.result({ ...metrics, outputs: result.outputs, exposures: frames.map((f) => f.exposureS) });
   return { metrics };
 };

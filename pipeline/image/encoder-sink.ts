@@ -61,10 +61,17 @@ export async function openEncoderSink(path: string, width: number, height: numbe
         reject(new Error('encoder input closed'));
         return;
       }
-      if (stdin.write(buf)) resolve();
+      // The write callback says the bytes reached the pipe. An encoder that has read its whole image
+      // may exit (closing the pipe) before 'drain' fires: that is success, not "input closed".
+      let flushed = false;
+      if (stdin.write(buf, (err) => { if (!err) flushed = true; })) resolve();
       else {
         const onDrain = () => { stdin.off('close', onClose); resolve(); };
-        const onClose = () => { stdin.off('drain', onDrain); reject(new Error('encoder input closed')); };
+        const onClose = () => {
+          stdin.off('drain', onDrain);
+          if (flushed) resolve();
+          else reject(new Error('encoder input closed'));
+        };
         stdin.once('drain', onDrain);
         stdin.once('close', onClose);
       }

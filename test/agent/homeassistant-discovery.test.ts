@@ -69,6 +69,8 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_disk_free/config',
   'homeassistant/sensor/skyrig_roof_disk_free_gb/config',
   'homeassistant/sensor/skyrig_roof_focus_position/config',
+  'homeassistant/sensor/skyrig_roof_hdr_dynamic_range/config',
+  'homeassistant/sensor/skyrig_roof_hdr_saturated/config',
   'homeassistant/sensor/skyrig_roof_hfr/config',
   'homeassistant/sensor/skyrig_roof_last_exposure/config',
   'homeassistant/sensor/skyrig_roof_last_run_status/config',
