@@ -44,11 +44,22 @@ export interface Runtime {
   shutdown(): Promise<void>;
 }
 
+/** The data dir, or a one-line error naming the config field (and, read-only, the systemd fix). */
+async function makeDataDir(dir: string, field: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'EROFS' ? ' (read-only file system: under systemd, add it to ReadWritePaths= in the unit)' : code === 'EACCES' || code === 'EPERM' ? ' (no permission for the user the agent runs as)' : '';
+    throw new Error(`${field}: cannot create ${dir}: ${code ?? (err as Error).message}${hint}`);
+  }
+}
+
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const { config, log } = o;
   const paths = resolvePaths(config, o.baseDir);
-  await mkdir(paths.dataDir, { recursive: true });
-  await mkdir(paths.stateDir, { recursive: true });
+  await makeDataDir(paths.dataDir, 'paths.data_dir');
+  await makeDataDir(paths.stateDir, 'paths.data_dir');
   const runlog = new SqliteRunLog(paths.database);
   const notifier = o.notifier ?? createNotifier(o.env ?? process.env, (err) => log.warn('sd_notify', { error: err }));
 
