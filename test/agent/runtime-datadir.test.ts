@@ -11,6 +11,6 @@ test('uncreatable paths.data_dir is named in the error', async (t) => {
   const file = join(await tempDir(t), 'not-a-dir');
   await writeFile(file, 'x');
   const config = validateConfig({ station: { id: 'd' }, paths: { data_dir: join(file, 'data') }, mqtt: { enabled: false } });
-  const err = await t.throwsAsync(startRuntime({ config, log: memoryLogger(), env: {} }));
+  const err = await t.throwsAsync(startRuntime({ config, baseDir: file, log: memoryLogger(), env: {} }));
   t.is(err!.message, `paths.data_dir: cannot create ${join(file, 'data')}: ENOTDIR`);
 });
