@@ -1,4 +1,5 @@
 // `skyrig runs` and `skyrig status`: read the run log (read-only, safe while the agent runs).
+import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, resolvePaths } from '../../config/load.js';
@@ -6,7 +7,9 @@ import { SqliteRunLog } from '../../runlog/sqlite.js';
 import { configPathOption } from './config.js';
 
 async function openLog(o: { config: string; db?: string }): Promise<SqliteRunLog> {
-  const db = o.db ?? resolvePaths((await loadConfig(o.config)).config).database;
+  // Relative paths in the config are relative to the config file, as for `skyrig run`.
+  const loaded = o.db ? null : await loadConfig(o.config);
+  const db = o.db ?? resolvePaths(loaded!.config, dirname(resolve(loaded!.path))).database;
   if (!existsSync(db)) throw new Error(`${db}: no run log yet (the agent creates it on first start)`);
   return new SqliteRunLog(db, { readonly: true });
 }
