@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 import { Agent } from './daemon.js';
 import { createDeviceFactory, type DriverRegistry } from './devices.js';
 import { SqliteRunLog } from './runlog/sqlite.js';
+import { lockDataDir } from './storage/pidlock.js';
 import { createNotifier, type Notifier } from './sdnotify.js';
 import { nullPublisher, teePublisher, type AgentPublisher } from './publisher.js';
 import { redactUrl, type MqttLink } from './mqtt/publisher.js';
@@ -56,10 +57,21 @@ async function makeDataDir(dir: string, field: string): Promise<void> {
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
-  const { config, log } = o;
+  const { config } = o;
   const paths = resolvePaths(config, o.baseDir);
   await makeDataDir(paths.dataDir, 'paths.data_dir');
   await makeDataDir(paths.stateDir, 'paths.data_dir');
+  const unlock = await lockDataDir(paths.dataDir);
+  try {
+    return await startLocked(o, paths, unlock);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+}
+
+async function startLocked(o: RuntimeOptions, paths: ResolvedPaths, unlock: () => Promise<void>): Promise<Runtime> {
+  const { config, log } = o;
   const runlog = new SqliteRunLog(paths.database);
   const notifier = o.notifier ?? createNotifier(o.env ?? process.env, (err) => log.warn('sd_notify', { error: err }));
 
@@ -93,6 +105,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         await started.stop();
         runlog.close();
         notifier.close();
+        await unlock();
       })();
       return closing;
     },
