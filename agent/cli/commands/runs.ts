@@ -23,11 +23,11 @@ function fmtRun(r: ReturnType<SqliteRunLog['listRuns']>[number]): string {
 export const registerRunsCommands = (program: Command): void => {
   configPathOption(program.command('runs').description('list recent runs from the run log'))
     .option('--db <path>', 'run log database (default: from config)')
-    .option('-n, --last <n>', 'how many', '20')
+    .option('-n, --last <n>', 'how many', (v: string) => v, 20 as number | string)
     .option('--json', 'JSON output with frames and products')
-    .action(async (o: { config: string; db?: string; last: string; json?: boolean }) => {
+    .action(async (o: { config: string; db?: string; last: number | string; json?: boolean }) => {
       const last = Number(o.last);
-      if (!/^\d+$/.test(o.last.trim()) || last < 1) throw new Error(`--last: expected a whole number ≥ 1, got ${JSON.stringify(o.last)}`);
+      if (!/^\d+$/.test(String(o.last).trim()) || last < 1) throw new Error(`--last: expected a whole number ≥ 1, got ${JSON.stringify(o.last)}`);
       const log = await openLog(o);
       try {
         const runs = log.listRuns(last);
