@@ -1,6 +1,7 @@
 // Assembles a running agent from a config: run log, MQTT link + command router, drivers, job runners,
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
 import { mkdir } from 'node:fs/promises';
+import sharp from 'sharp';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
 import * as registry from '../drivers/registry.js';
@@ -57,6 +58,8 @@ async function makeDataDir(dir: string, field: string): Promise<void> {
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
+  // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
+  sharp.cache(false);
   const { config } = o;
   const paths = resolvePaths(config, o.baseDir);
   await makeDataDir(paths.dataDir, 'paths.data_dir');

@@ -19,8 +19,12 @@ const base = opt('dir', '/tmp/skyrig-focus-bench');
 const algorithm = opt('algorithm', 'pyramid');
 const withEnfuse = !args.includes('--no-enfuse');
 
-function timed(cmd: string[]): { wallS: number; rssMb: number } {
-  const out = execFileSync('bash', [join(root, 'bench/run-with-rss.sh'), ...cmd], { encoding: 'utf8', env: { ...process.env, CI: '1' }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+// glibc raises its mmap threshold after big frees, then serves later big arrays from the heap where
+// they fragment; a fixed threshold returns every freed pyramid to the OS (see docs/focus.md).
+const mallocEnv: Record<string, string> = args.includes('--no-malloc-tune') ? {} : { MALLOC_MMAP_THRESHOLD_: '131072' };
+
+function timed(cmd: string[], env: Record<string, string> = {}): { wallS: number; rssMb: number } {
+  const out = execFileSync('bash', [join(root, 'bench/run-with-rss.sh'), ...cmd], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
   const m = /peak RSS: ([\d.]+) MB\s+wall: ([\d:.]+)/.exec(out);
   if (!m) throw new Error(`no figures in: ${out}`);
   const parts = m[2]!.split(':').map(Number);
@@ -35,7 +39,7 @@ for (const n of frameCounts) {
     await writeBracket(dir, n, W, H);
   }
   const frames = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(dir, f));
-  const ours = timed(['node', '--import', 'tsx', join(root, 'agent/cli/main.ts'), 'focus', 'stack', dir, '--out', join(base, `skyrig-${n}.jpg`), '--algorithm', algorithm]);
+  const ours = timed(['node', '--import', 'tsx', join(root, 'agent/cli/main.ts'), 'focus', 'stack', dir, '--out', join(base, `skyrig-${n}.jpg`), '--algorithm', algorithm], mallocEnv);
   console.log(`skyrig ${algorithm}: ${n} frames ${W}×${H}: ${ours.wallS.toFixed(1)} s, peak RSS ${ours.rssMb.toFixed(0)} MB`);
   if (withEnfuse) {
     const theirs = timed(['enfuse', '--hard-mask', '--exposure-weight=0', '--saturation-weight=0', '--contrast-weight=1', '-o', join(base, `enfuse-${n}.tif`), ...frames]);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { writeFits } from '../pipeline/image/fits.js';
 import { createImage } from '../pipeline/image/types.js';
 import { buildCalibration, listImages } from '../pipeline/calib/master.js';
@@ -92,6 +93,8 @@ function stats(t: number[]): string {
   return `mean ${(mean / 1000).toFixed(2)} s, median ${(s[s.length >> 1]! / 1000).toFixed(2)} s over ${t.length} frames`;
 }
 
+// As `skyrig stack` does: no libvips operation cache in a process that only ever sees new images.
+sharp.cache(false);
 await generate();
 const ours = await stackSkyrig();
 // Frame 1 is the reference (no alignment); report frames 2..N.

@@ -342,6 +342,7 @@ export class SimCamera implements Camera {
         check,
         dayRadiance: scene === 'day' ? this.dayRadianceFor(cloudCoverOf(c.sky, frameIndex)) : undefined,
         allSky: scene === 'sky' && c.lens === 'fisheye' ? { at: timestamp, lat: this.rig.config.lat ?? 0, lon: this.rig.config.lon ?? 0, ...this.allSky() } : undefined,
+        scale: scene === 'day' ? this.rig.scaleAt(defocusSteps) : 1,
         focusOffsets: scene === 'day' && this.rig.config.nearFocus !== 0 ? this.focusOffsetMap() : undefined,
       });
       check();
@@ -383,6 +384,7 @@ export class SimCamera implements Camera {
           defocusSteps,
           depthOfFocusSteps: this.rig.depthOfFocusSteps,
           fwhmPx: frame.fwhmPx,
+          scale: scene === 'day' ? this.rig.scaleAt(defocusSteps) : 1,
           hfrPx: this.rig.hfrAt(defocusSteps),
           transform: { ...frame.transform },
           shiftX: frame.transform.dx,

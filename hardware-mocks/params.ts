@@ -70,6 +70,7 @@ export const PARAM_SPECS: Record<string, Spec> = {
   clouds: { scope: 'camera', type: num(0, 1), help: 'cloud cover 0..1' },
   cloudy_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices that are overcast (comma list)' },
   trail_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices crossed by a satellite/plane trail (comma list)' },
+  breathing: { scope: 'rig', type: num(-0.01, 0.01), help: 'day scene: image scale change per step of defocus (focus breathing)' },
   near_focus: { scope: 'rig', type: num(-1e6, 1e6), help: 'day scene: best-focus offset of the nearest ground (bottom row), steps' },
   closed_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices shot with the shutter closed (comma list)' },
   shutter: { scope: 'camera', type: { kind: 'enum', values: ['open', 'closed'] }, help: 'closed: lights come out as darks' },

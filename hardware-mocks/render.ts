@@ -65,6 +65,8 @@ export interface RenderInput {
   roi?: Roi;
   binning: number;
   check?: () => void;
+  /** Day scene magnification about the frame centre (focus breathing); 1 = none. */
+  scale?: number;
   /** Day scene: per-pixel best-focus offset (steps) from focusOffsetMap; absent = all at infinity. */
   focusOffsets?: Float32Array;
   /** All-sky fisheye view (lens=fisheye): stars from the sphere at this time and site instead of the drifting plane. */
@@ -209,7 +211,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
       }
     }
   } else if (photons) {
-    const rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
+    let rad = inp.dayRadiance ? inp.dayRadiance.slice() : renderRadiance({ width: W, height: H, seed: inp.seed, clouds: cover });
     // A landscape has no seeing: only the defocus disc blurs it, by each pixel's distance from its focus.
     const k = inp.optics.defocus.blurPxPerStep / FWHM_PER_SIGMA;
     if (inp.focusOffsets) {
@@ -219,6 +221,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     } else {
       gaussianBlur(rad, W, H, 3, k * Math.abs(inp.defocusSteps));
     }
+    if (inp.scale !== undefined && inp.scale !== 1) rad = magnify(rad, W, H, 3, inp.scale);
     inp.check?.();
     for (let y = 0; y < H; y++) {
       for (let x = 0; x < W; x++) {
@@ -313,4 +316,29 @@ export function toOutputSamples(f: RenderedFrame, format: SimFormat, response: R
 function smoothstep(a: number, b: number, x: number): number {
   const t = Math.max(0, Math.min(1, (x - a) / (b - a)));
   return t * t * (3 - 2 * t);
+}
+
+/** Scale an interleaved image about its centre by `s` (bilinear, edges clamped): focus breathing. */
+export function magnify(src: Float32Array, W: number, H: number, ch: number, s: number): Float32Array {
+  const out = new Float32Array(src.length);
+  const cx = (W - 1) / 2;
+  const cy = (H - 1) / 2;
+  for (let y = 0; y < H; y++) {
+    const sy = Math.min(H - 1, Math.max(0, cy + (y - cy) / s));
+    const y0 = Math.min(H - 2, Math.floor(sy));
+    const fy = sy - y0;
+    for (let x = 0; x < W; x++) {
+      const sx = Math.min(W - 1, Math.max(0, cx + (x - cx) / s));
+      const x0 = Math.min(W - 2, Math.floor(sx));
+      const fx = sx - x0;
+      const a = (y0 * W + x0) * ch;
+      const b = a + W * ch;
+      for (let c = 0; c < ch; c++) {
+        const top = src[a + c]! + (src[a + ch + c]! - src[a + c]!) * fx;
+        const bot = src[b + c]! + (src[b + ch + c]! - src[b + c]!) * fx;
+        out[(y * W + x) * ch + c] = top + (bot - top) * fy;
+      }
+    }
+  }
+  return out;
 }

@@ -24,6 +24,8 @@ export interface RigConfig {
   defocus: DefocusModel;
   /** Day scene: best-focus offset of the nearest ground (steps); 0 = everything at infinity. */
   nearFocus: number;
+  /** Day scene: relative image scale change per step of defocus (focus breathing). */
+  breathing: number;
 }
 
 export const RIG_DEFAULTS = {
@@ -56,6 +58,7 @@ export function rigConfigFrom(p: ParsedParams): RigConfig {
     psf: str0(p, 'psf', 'gaussian'),
     defocus: { fwhmInFocusPx: num0(p, 'fwhm', RIG_DEFAULTS.fwhm), blurPxPerStep: num0(p, 'defocus_blur', RIG_DEFAULTS.defocusBlur) },
     nearFocus: num0(p, 'near_focus', 0),
+    breathing: num0(p, 'breathing', 0),
   };
 }
 
@@ -172,6 +175,11 @@ export class SimRig {
   /** Expected star FWHM / HFR (px) at a defocus (default: now): the V-curve truth. */
   fwhmAt(defocusSteps = this.defocusSteps()): number {
     return fwhmAt(this.config.defocus, defocusSteps);
+  }
+
+  /** Day scene magnification at a defocus (1 without focus breathing). */
+  scaleAt(defocusSteps = this.defocusSteps()): number {
+    return 1 + this.config.breathing * defocusSteps;
   }
 
   hfrAt(defocusSteps = this.defocusSteps()): number {

@@ -32,6 +32,8 @@ export interface LivestackParams {
   /** Stop after this many stacked frames (default: until stopped). */
   maxFrames?: number;
   minStars?: number;
+  /** Isolated-defect correction in σ (0 = off; default 10 without darks). */
+  cosmetic?: number;
 }
 
 const KIND = 'livestack';
@@ -74,6 +76,7 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     resumeWithinS: numberParam(KIND, p, 'resume_within_s', 3600, 0),
     maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
     minStars: optionalNumberParam(KIND, p, 'min_stars', 3),
+    cosmetic: optionalNumberParam(KIND, p, 'cosmetic', 0),
   };
 }
 
@@ -126,7 +129,10 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
-    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod });
+    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic });
+  } else if ((p.cosmetic ?? 10) > 0) {
+    // No masters: fix isolated hot pixels so they do not stack into fixed-pattern dots.
+    opts.calibration = { cosmeticSigma: p.cosmetic ?? 10 };
   }
   // Every final frame verdict (including frames held while the reference is chosen) goes to the run log.
   const frameIds = new Map<string, number>();

@@ -232,6 +232,8 @@ export class GpioRail implements Focuser {
       throw new DeviceError('io', this.url, `cannot save the rail position before moving: ${(err as Error).message}`, { cause: err });
     }
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    // An abort that arrived while we took the lock and saved the position has no event left to fire.
+    if (options.signal?.aborted) onAbort();
     const timer = options.timeoutMs ? setTimeout(() => (this.stopReason ??= 'timeout'), options.timeoutMs) : null;
     let result: PulseTrainResult;
     try {

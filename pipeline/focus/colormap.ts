@@ -35,3 +35,17 @@ export function overlayHeat(rgb: Uint8Array, channels: number, density: Float32A
     }
   }
 }
+
+/** jet(density) blended over float rows (grey or RGB, 0..1) → RGB float rows for a row sink. */
+export function overlayHeatRows(px: Float32Array, channels: number, density: Float32Array, alphaMax = 0.6): Float32Array {
+  const out = new Float32Array(density.length * 3);
+  for (let i = 0; i < density.length; i++) {
+    const k = Math.max(0, Math.min(255, Math.round(density[i]! * 255)));
+    const a = alphaMax * (0.25 + 0.75 * (k / 255));
+    for (let c = 0; c < 3; c++) {
+      const src = channels === 1 ? px[i]! : px[i * channels + c]!;
+      out[i * 3 + c] = src * (1 - a) + (LUT[k * 3 + c]! / 255) * a;
+    }
+  }
+  return out;
+}

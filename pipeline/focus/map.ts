@@ -8,11 +8,11 @@
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
-import { withAtomicPath } from '../image/atomic.js';
+import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
-import { overlayHeat } from './colormap.js';
-import { gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
+import { overlayHeatRows } from './colormap.js';
+import { boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
 import { bandFromPlane, loadGrayPlane, type Band, type GrayPlane } from './plane.js';
@@ -149,9 +149,8 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
   // Pass 3: KDE density, unnormalised, band by band from the fused .npy.
   const t1 = performance.now();
   const threshold = kdeThreshold(fusedHist, o.kde.topPercent);
-  const visScale = 255 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
-  let filterVis: Uint8Array | null = new Uint8Array(fullW * fullH);
-  const fv = filterVis;
+  const visScale = 1 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
+  const filterVis = await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' });
   const k = gaussianKernel(o.kde.bandwidthPx);
   const halo = kernelRadius(k);
   const fusedReader = await openReader(files.filter, fullW);
@@ -167,49 +166,56 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
       const data = new Float32Array(stored * fullW); // rows outside the image stay 0 (constant border)
       const chunk = await fusedReader.readRows(top, bottom - top);
       data.set(chunk, (top - (y0 - halo)) * fullW);
-      for (let y = 0; y < rows; y++) {
-        const src = (halo + y) * fullW;
-        const dst = (y0 + y) * fullW;
-        for (let x = 0; x < fullW; x++) {
-          const v = data[src + x]! * visScale;
-          fv[dst + x] = v >= 255 ? 255 : v <= 0 ? 0 : Math.round(v);
-        }
+      const vis = new Float32Array(rows * fullW);
+      for (let i = 0; i < vis.length; i++) {
+        const v = data[halo * fullW + i]! * visScale;
+        vis[i] = v >= 1 ? 1 : v <= 0 ? 0 : v;
       }
+      await filterVis.writeRows(vis, rows);
       impulses(data, threshold, o.kde.includeStrength, data);
       const band: Band = { width: fullW, y0, rows, halo, data, inside: new Uint8Array(stored) };
-      const dens = gaussianBlurBand(band, k, 'constant');
+      // Exact taps for narrow bandwidths, five box passes (O(1) per pixel) for wide ones.
+      const dens = o.kde.bandwidthPx > 3 ? boxGaussianBand(band, o.kde.bandwidthPx) : gaussianBlurBand(band, k, 'constant');
       dHist.add(dens);
       await kdeNpy.writeRows(y0, dens);
     }
+    await filterVis.finish();
   } catch (err) {
     await kdeNpy.abort();
+    await filterVis.abort();
     throw err;
   } finally {
     await fusedReader.close();
   }
-  await writePng(files.filterVis, filterVis, fullW, fullH, 1);
-  filterVis = null;
 
   // Pass 4: clip and normalise in place, paint the heat map.
   let hi = Infinity;
   if (o.kde.clipPercentile !== null && o.kde.clipPercentile < 100) hi = dHist.quantile(o.kde.clipPercentile / 100) || Infinity;
   const max = Math.min(hi, dHist.max);
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
-  const rgb = await loadRgb8(input);
+  // The heat map is painted over the image as its rows stream in (row source → row sink).
+  const image = await openRowSource(input).catch((err: Error) => {
+    throw new ImageFormatError(input, `cannot decode: ${err.message.split('\n')[0]}`, { cause: err });
+  });
+  const heat = await openRowSink(files.kdeVis, { width: fullW, height: fullH, channels: 3, format: 'png8' });
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
       const d = await kdeNpy.readRows(y0, rows);
       for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, max) * gain;
       await kdeNpy.writeRows(y0, d);
-      overlayHeat(rgb.data, rgb.channels, d, y0 * fullW);
+      const px = await readRowsExactly(image, rows);
+      await heat.writeRows(overlayHeatRows(px, image.channels, d), rows);
     }
     await kdeNpy.finish();
+    await heat.finish();
   } catch (err) {
     await kdeNpy.abort();
+    await heat.abort();
     throw err;
+  } finally {
+    await image.close();
   }
-  await writePng(files.kdeVis, rgb.data, fullW, fullH, rgb.channels);
   const kdeMs = performance.now() - t1;
   return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files };
 }
@@ -246,19 +252,14 @@ function upsampleRow(src: Float32Array, sw: number, sh: number, W: number, H: nu
   }
 }
 
-async function loadRgb8(path: string): Promise<{ data: Uint8Array; channels: number }> {
-  try {
-    const { data, info } = await sharp(path, { limitInputPixels: false }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), channels: info.channels };
-  } catch (err) {
-    throw new ImageFormatError(path, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+async function readRowsExactly(src: RowSource, rows: number): Promise<Float32Array> {
+  const out = new Float32Array(rows * src.width * src.channels);
+  let got = 0;
+  while (got < rows) {
+    const b = await src.readRows(rows - got);
+    if (!b) throw new ImageFormatError(src.path, `ended after ${got} of ${rows} rows`);
+    out.set(b.data.subarray(0, b.rows * src.width * src.channels), got * src.width * src.channels);
+    got += b.rows;
   }
-}
-
-async function writePng(path: string, data: Uint8Array, w: number, h: number, channels: number): Promise<void> {
-  await withAtomicPath(path, async (tmp) => {
-    let s = sharp(data, { raw: { width: w, height: h, channels: channels as 1 | 3 }, limitInputPixels: false });
-    if (channels === 1) s = s.toColourspace('b-w'); // a grey PNG, not grey-in-RGB
-    await s.png({ compressionLevel: 3 }).toFile(tmp);
-  });
+  return out;
 }

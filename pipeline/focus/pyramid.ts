@@ -31,15 +31,18 @@ export function reduce(p: Plane, k: number[], bits: FloatBits): Plane {
   const w2 = (w + 1) >> 1;
   const h2 = (h + 1) >> 1;
   const tmp = alloc(bits, w2 * h * c); // horizontal pass, decimated
+  const xi = new Int32Array(w2 * 5); // source column offsets (× c) of the 5 taps, borders resolved
+  for (let x = 0; x < w2; x++) for (let j = -2; j <= 2; j++) xi[x * 5 + j + 2] = refl(2 * x + j, w) * c;
+  const k0 = k[0]!, k1 = k[1]!, k2 = k[2]!, k3 = k[3]!, k4 = k[4]!;
+  const d = p.data;
   for (let y = 0; y < h; y++) {
     const ro = y * w * c;
     const to = y * w2 * c;
     for (let x = 0; x < w2; x++) {
-      const cx = 2 * x;
+      const b = x * 5;
+      const i0 = ro + xi[b]!, i1 = ro + xi[b + 1]!, i2 = ro + xi[b + 2]!, i3 = ro + xi[b + 3]!, i4 = ro + xi[b + 4]!;
       for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (let j = -2; j <= 2; j++) acc += k[j + 2]! * p.data[ro + refl(cx + j, w) * c + ch]!;
-        tmp[to + x * c + ch] = acc;
+        tmp[to + x * c + ch] = k0 * d[i0 + ch]! + k1 * d[i1 + ch]! + k2 * d[i2 + ch]! + k3 * d[i3 + ch]! + k4 * d[i4 + ch]!;
       }
     }
   }
@@ -62,16 +65,31 @@ export function expandInto(s: Plane, w: number, h: number, k: number[], out: FAr
   const c = s.c;
   // Horizontal: tmp (s.h rows × w)
   const tmp = alloc(bits, w * s.h * c);
+  // Per output column: the 2 or 3 source columns (× c) and weights of the zero-inserted upsampling.
+  const xi = new Int32Array(w * 3).fill(-1);
+  const xw = new Float64Array(w * 3);
+  for (let x = 0; x < w; x++) {
+    let n = 0;
+    for (let j = -2; j <= 2; j++) {
+      const xx = x - j;
+      if (xx & 1) continue;
+      xi[x * 3 + n] = refl(xx >> 1, s.w) * c;
+      xw[x * 3 + n] = 2 * k[j + 2]!;
+      n++;
+    }
+  }
+  const sd = s.data;
   for (let y = 0; y < s.h; y++) {
     const so = y * s.w * c;
     const to = y * w * c;
     for (let x = 0; x < w; x++) {
-      for (let j = -2; j <= 2; j++) {
-        const xx = x - j;
-        if (xx & 1) continue;
-        const sx = refl(xx >> 1, s.w);
-        const kv = 2 * k[j + 2]!;
-        for (let ch = 0; ch < c; ch++) tmp[to + x * c + ch]! += kv * s.data[so + sx * c + ch]!;
+      const b = x * 3;
+      const a0 = so + xi[b]!, a1 = so + xi[b + 1]!, w0 = xw[b]!, w1 = xw[b + 1]!;
+      if (xi[b + 2]! >= 0) {
+        const a2 = so + xi[b + 2]!, w2 = xw[b + 2]!;
+        for (let ch = 0; ch < c; ch++) tmp[to + x * c + ch] = w0 * sd[a0 + ch]! + w1 * sd[a1 + ch]! + w2 * sd[a2 + ch]!;
+      } else {
+        for (let ch = 0; ch < c; ch++) tmp[to + x * c + ch] = w0 * sd[a0 + ch]! + w1 * sd[a1 + ch]!;
       }
     }
   }
@@ -175,11 +193,13 @@ export function boxFilter(src: FArray, w: number, h: number, size: number, bits:
   const n = 2 * r + 1;
   const tmp = alloc(bits, w * h);
   for (let y = 0; y < h; y++) {
+    // Running sum along the row.
     const o = y * w;
+    let s = 0;
+    for (let j = -r; j <= r; j++) s += src[o + refl(j, w)]!;
     for (let x = 0; x < w; x++) {
-      let s = 0;
-      for (let j = -r; j <= r; j++) s += src[o + refl(x + j, w)]!;
       tmp[o + x] = s / n;
+      s += src[o + refl(x + r + 1, w)]! - src[o + refl(x - r, w)]!;
     }
   }
   const out = alloc(bits, w * h);
@@ -207,26 +227,42 @@ export class PyramidFuser {
     private readonly bits: FloatBits,
   ) {}
 
+  /**
+   * Merge one frame (its data is consumed: it becomes the frame's level-0 band-pass in place). Level
+   * by level, so only one level's coefficients and energies of the new frame exist at a time.
+   */
   push(frame: Plane): void {
-    const pyr = laplacianPyramid(frame, this.levels, this.kernel, this.bits);
-    const energies = pyr.map((L, l) => (l === this.levels ? localDeviation(L, this.kernelSize, this.bits) : regionEnergy(L, this.kernelSize, this.bits)));
-    if (!this.fused) {
-      this.fused = pyr;
-      this.best = energies;
-      return;
+    const first = !this.fused;
+    if (first) {
+      this.fused = [];
+      this.best = [];
     }
+    let g = frame;
     for (let l = 0; l <= this.levels; l++) {
-      const F = this.fused[l]!;
-      const E = this.best[l]!;
-      const N = pyr[l]!;
-      const e = energies[l]!;
-      const c = F.c;
-      for (let i = 0; i < E.length; i++) {
-        if (e[i]! > E[i]!) {
-          E[i] = e[i]!;
-          for (let ch = 0; ch < c; ch++) F.data[i * c + ch] = N.data[i * c + ch]!;
+      let band: Plane;
+      let next: Plane | null = null;
+      if (l < this.levels) {
+        next = reduce(g, this.kernel, this.bits);
+        expandInto(next, g.w, g.h, this.kernel, g.data, -1, this.bits); // g becomes L_l
+        band = g;
+      } else band = g;
+      const e = l === this.levels ? localDeviation(band, this.kernelSize, this.bits) : regionEnergy(band, this.kernelSize, this.bits);
+      if (first) {
+        this.fused!.push(band);
+        this.best.push(e);
+      } else {
+        const F = this.fused![l]!;
+        const E = this.best[l]!;
+        const c = F.c;
+        const nd = band.data;
+        for (let i = 0; i < E.length; i++) {
+          if (e[i]! > E[i]!) {
+            E[i] = e[i]!;
+            for (let ch = 0; ch < c; ch++) F.data[i * c + ch] = nd[i * c + ch]!;
+          }
         }
       }
+      if (next) g = next;
     }
   }
 

@@ -3,6 +3,8 @@
 // The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
 // split automatically (shinestacker's tiles/auto modes).
 import { basename, dirname, extname, join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../image/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
@@ -168,6 +170,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
       for (let k = 0; k < infos.length; k++) {
         fuser.push(await read(k));
+        releaseGarbage();
         tick(`band ${b + 1}/${nb} frame ${k + 1}`);
       }
       fusedPlane = fuser.result();
@@ -247,10 +250,13 @@ export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits,
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
-  const perPx = o.algorithm === 'pyramid' ? C * fb * 4 + fb * 5 + 4 : C * fb * 5 + fb * 7 + 8;
+  const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8;
   const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
-  const rowsTotal = Math.floor(budget / (perPx * W));
+  // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
+  // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
+  const fragmentation = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
+  const rowsTotal = Math.floor(budget / (perPx * fragmentation * W));
   if (rowsTotal >= H) return H;
   const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
   if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
@@ -307,6 +313,7 @@ async function depthMapBand(
           }
         }
       }
+      releaseGarbage();
       tick(k, 'energy');
     }
     const depth = Float32Array.from(idx!);
@@ -317,6 +324,7 @@ async function depthMapBand(
       const m = alloc(bits, w * h);
       for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
       blender.add(p, m);
+      releaseGarbage();
       tick(k, 'blend');
     }
     return { image: blender.result(), depth };
@@ -347,6 +355,7 @@ async function depthMapBand(
       den![i]! += wgt[i]!;
       dnum![i]! += wgt[i]! * k;
     }
+    releaseGarbage();
     if (blender) blender.add(p, wgt);
     else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
     tick(k, 'blend');
@@ -438,4 +447,22 @@ function maxDisplacement(t: Affine, w: number, h: number): number {
     m = Math.max(m, Math.hypot(u - x, v - y));
   }
   return m;
+}
+
+/**
+ * A frame's pyramids are hundreds of MB of typed arrays that die right after they are merged; V8
+ * collects such external memory lazily, so without a nudge RSS runs far above the live set. A full
+ * collection per frame and band costs milliseconds against seconds of work.
+ */
+const collect: (() => void) | null = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+})();
+
+function releaseGarbage(): void {
+  collect?.();
 }

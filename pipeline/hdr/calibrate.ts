@@ -65,7 +65,7 @@ async function histogramPlan(ref: RowSource, samples: number, weights: WeightOpt
   const res = Array.from({ length: channels }, () => new Int32Array(LEVELS * K).fill(-1));
   const seen = Array.from({ length: channels }, () => new Float64Array(LEVELS));
   for (;;) {
-    const b = await ref.readRows(64);
+    const b = await ref.readRows(8);
     if (!b) break;
     const n = b.rows * width;
     for (let p = 0; p < n; p++) {
@@ -111,7 +111,7 @@ async function readCodes(src: RowSource, pixels: Int32Array, out: Uint8Array, fr
   let k = 0;
   let rowsSeen = 0;
   for (;;) {
-    const b = await src.readRows(64);
+    const b = await src.readRows(8);
     if (!b) break;
     rowsSeen += b.rows;
     const end = (b.y0 + b.rows) * width;

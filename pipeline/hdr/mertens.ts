@@ -10,8 +10,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
+import { hasReadInto } from './lean-source.js';
 import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge.js';
-import { collapse, gaussianPyramid, laplacianPyramid, plane, type Plane } from './pyramid.js';
+import { collapse, gaussianPyramid, laplacianPyramid, plane, PlanePool, type Plane } from './pyramid.js';
 
 export interface MertensWeights {
   contrast: number;
@@ -23,11 +24,11 @@ export const DEFAULT_MERTENS: MertensWeights = { contrast: 1, saturation: 1, exp
 const SIGMA2x2 = 2 * 0.2 * 0.2;
 
 /** Per-pixel fusion weight of one tile (OpenCV MergeMertens' measures). */
-export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS): Float32Array {
+export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS, pool?: PlanePool): Float32Array {
   const { w, h, c, data } = img;
-  const gray = new Float32Array(w * h);
+  const gray = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) gray[i] = c >= 3 ? 0.299 * data[i * c]! + 0.587 * data[i * c + 1]! + 0.114 * data[i * c + 2]! : data[i]!;
-  const out = new Float32Array(w * h);
+  const out = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const yu = y > 0 ? y - 1 : Math.min(1, h - 1);
     const yd = y < h - 1 ? y + 1 : Math.max(0, h - 2);
@@ -53,27 +54,33 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS):
   return out;
 }
 
-/** Fuse N tiles (same size) → fused tile, pyramid depth `levels`. */
-export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS): Plane {
+/**
+ * Fuse N tiles (same size) → fused tile, pyramid depth `levels`. With a pool, every temporary comes
+ * from it and the caller releases them after copying the result out.
+ */
+export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = DEFAULT_MERTENS, pool: PlanePool = new PlanePool()): Plane {
   const { w, h, c } = tiles[0]!;
-  const weights = tiles.map((t) => fusionWeights(t, mw));
-  const sum = new Float32Array(w * h);
+  const weights = tiles.map((t) => fusionWeights(t, mw, pool));
+  const sum = pool.get(w, h, 1).data;
   for (const wt of weights) for (let i = 0; i < sum.length; i++) sum[i] += wt[i]!;
-  let result: Plane[] | null = null;
+  // The blended pyramid lives across frames; each frame's pyramids are returned to the pool at once.
+  const result: Plane[] = [];
+  for (let l = 0, lw = w, lh = h; l <= levels; l++, lw = (lw + 1) >> 1, lh = (lh + 1) >> 1) result.push(pool.get(lw, lh, c));
   for (let k = 0; k < tiles.length; k++) {
-    const wk = plane(w, h, 1);
+    const mark = pool.mark();
+    const wk = pool.get(w, h, 1, false);
     for (let i = 0; i < sum.length; i++) wk.data[i] = weights[k]![i]! / sum[i]!;
-    const gw = gaussianPyramid(wk, levels);
-    const li = laplacianPyramid(tiles[k]!, levels);
-    result ??= li.map((p) => plane(p.w, p.h, p.c));
+    const gw = gaussianPyramid(wk, levels, pool);
+    const li = laplacianPyramid(tiles[k]!, levels, pool);
     for (let l = 0; l <= levels; l++) {
       const r = result[l]!.data;
       const band = li[l]!.data;
       const g = gw[l]!.data;
       for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
     }
+    pool.releaseTo(mark);
   }
-  return collapse(result!);
+  return collapse(result, pool);
 }
 
 export function mertensGeometry(width: number, height: number, levels?: number): { levels: number; halo: number; stripRows: number; tileCols: number } {
@@ -106,10 +113,20 @@ class RowWindow {
       this.rows -= drop;
       this.y0 += drop;
     }
+    const src = this.src;
+    // Raw codes straight into the window when the decoder offers them at the window's depth.
+    const direct = hasReadInto(src) && src.codeLevels === this.scale + 1;
     while (this.y0 + this.rows < to) {
-      const b = await this.src.readRows(to - this.y0 - this.rows);
-      if (!b) throw new Error(`${this.src.path}: ended at row ${this.y0 + this.rows} of ${this.src.height} (truncated?)`);
       const base = this.rows * rowLen;
+      if (direct) {
+        const n = Math.min(8, to - this.y0 - this.rows);
+        this.buf.set(await src.readRowsCodes(n), base);
+        this.rows += n;
+        continue;
+      }
+      // Small batches: big per-call arrays would pile up as large-object garbage.
+      const b = await src.readRows(Math.min(8, to - this.y0 - this.rows));
+      if (!b) throw new Error(`${src.path}: ended at row ${this.y0 + this.rows} of ${src.height} (truncated?)`);
       const n = b.rows * rowLen;
       for (let i = 0; i < n; i++) {
         const v = b.data[i]!;
@@ -118,9 +135,9 @@ class RowWindow {
       this.rows += b.rows;
     }
   }
-  tile(x0: number, x1: number, y0: number, y1: number): Plane {
+  tile(x0: number, x1: number, y0: number, y1: number, pool?: PlanePool): Plane {
     const { width, channels } = this.src;
-    const p = plane(x1 - x0, y1 - y0, channels);
+    const p = pool ? pool.get(x1 - x0, y1 - y0, channels, false) : plane(x1 - x0, y1 - y0, channels);
     const inv = 1 / this.scale;
     for (let y = y0; y < y1; y++) {
       const srcOff = ((y - this.y0) * width + x0) * channels;
@@ -154,6 +171,8 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
     const windows = sources.map((s) => new RowWindow(s, capacity, sixteen));
     const rowLen = width * channels;
     const strip = new Float32Array(geo.stripRows * rowLen);
+    const pool = new PlanePool();
+    let lastTile: [number, number] = [0, 0];
     let saturated = 0;
     for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
       if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
@@ -165,11 +184,15 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
         const x1 = Math.min(width, x0 + geo.tileCols);
         const tx0 = Math.max(0, x0 - geo.halo);
         const tx1 = Math.min(width, x1 + geo.halo);
-        const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1)), geo.levels, options.mertens);
+        // Interior tiles share one size and reuse the pool's buffers; an edge tile's other size clears it.
+        if (tx1 - tx0 !== lastTile[0] || wy1 - wy0 !== lastTile[1]) pool.clear();
+        lastTile = [tx1 - tx0, wy1 - wy0];
+        const fused = fuseTiles(windows.map((w) => w.tile(tx0, tx1, wy0, wy1, pool)), geo.levels, options.mertens, pool);
         for (let y = y0; y < y1; y++) {
           const src = ((y - wy0) * fused.w + (x0 - tx0)) * channels;
           strip.set(fused.data.subarray(src, src + (x1 - x0) * channels), ((y - y0) * width + x0) * channels);
         }
+        pool.releaseAll();
       }
       // Saturated = the darkest frame is clipped there (all frames are).
       const shortest = windows[0]!;

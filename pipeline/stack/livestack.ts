@@ -46,6 +46,12 @@ export interface LiveStackOptions {
   stateDir?: string;
   /** Exposure to assume for frames whose header has none. */
   defaultExposureS?: number;
+  /**
+   * Save the state every N accepted frames (default 1). The state holds every accumulator
+   * (3 planes for sigma): on an SD card a larger N saves wear; a crash then re-stacks at most N−1
+   * frames' worth of files on --reload (they are not marked processed until saved).
+   */
+  stateEvery?: number;
   /** Every final frame result, including frames held back while the reference is chosen. */
   onResult?: (r: FrameResult) => void;
 }
@@ -457,7 +463,7 @@ export class LiveStacker {
   }
 
   /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
-  async save(ms: Record<string, number> = {}): Promise<void> {
+  async save(ms: Record<string, number> = {}, force = false): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
     let t = performance.now();
     const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
@@ -473,8 +479,10 @@ export class LiveStacker {
     await this.writeMetrics();
     await writeImage(join(this.opts.outDir, `${this.opts.outputName}-frames.png`), plotFrameMetrics(this.records));
     lap('metrics');
-    await this.saveState();
-    lap('state');
+    if (force || this.frameCount % Math.max(1, this.opts.stateEvery ?? 1) === 0) {
+      await this.saveState();
+      lap('state');
+    }
   }
 
   private fitsCards(method: StackMethod): ImageMeta {
@@ -527,7 +535,7 @@ export class LiveStacker {
   /** End of input: stack any frames still held for reference selection and save. */
   async finish(): Promise<void> {
     if (this.pending.length) await this.releasePending();
-    else await this.save();
+    await this.save({}, true);
   }
 }
 

@@ -127,3 +127,39 @@ test('near_focus: the sharp band of ground follows the focuser (focus-bracket de
   t.true(near.near > 5 * inf.near, JSON.stringify(energies));
   t.true(inf.far > 5 * near.far, JSON.stringify(energies));
 });
+
+test('breathing: the day scene scales about the centre as focus moves', async (t) => {
+  const dir = await tempDir(t);
+  const ctx = simContext();
+  const cam = createSimCamera(new URL(`sim://br?scene=day&format=png&depth=16&seed=3&width=${W}&height=${H}&breathing=0.0005&vignette=0`), ctx);
+  const foc = createSimFocuser(new URL('sim://br?dead_band=0'), ctx);
+  await cam.connect();
+  await foc.connect();
+  const g = dayGeometry({ width: W, height: H, seed: 3 });
+  const sunCentroid = async (stem: string) => {
+    const { data } = await sharp((await cam.capture({ exposureS: 2e-5, outDir: dir, fileStem: stem })).path).raw({ depth: 'ushort' }).toBuffer({ resolveWithObject: true });
+    const px = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+    let max = 0;
+    for (let i = 1; i < px.length; i += 3) max = Math.max(max, px[i]!);
+    let sx = 0;
+    let sy = 0;
+    let s = 0;
+    for (let i = 1; i < px.length; i += 3) {
+      if (px[i]! < 0.5 * max) continue;
+      const p = (i - 1) / 3;
+      sx += (p % W) * px[i]!;
+      sy += Math.floor(p / W) * px[i]!;
+      s += px[i]!;
+    }
+    return [sx / s, sy / s] as const;
+  };
+  const [x0, y0] = await sunCentroid('a');
+  t.true(Math.hypot(x0 - g.sunX, y0 - g.sunY) < 0.5, `in focus: ${x0},${y0} vs ${g.sunX},${g.sunY}`);
+  await foc.moveTo(1200);
+  const f = await cam.capture({ exposureS: 2e-5, outDir: dir, fileStem: 'meta' });
+  t.true(Math.abs((f.meta.scale as number) - 1.1) < 1e-9);
+  const [x1, y1] = await sunCentroid('b');
+  const cx = (W - 1) / 2;
+  const cy = (H - 1) / 2;
+  t.true(Math.hypot(x1 - (cx + (g.sunX - cx) * 1.1), y1 - (cy + (g.sunY - cy) * 1.1)) < 0.5, `at +200: ${x1},${y1}`);
+});

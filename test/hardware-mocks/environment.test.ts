@@ -1,4 +1,5 @@
 import test from 'ava';
+import SunCalc from 'suncalc';
 import { createSimCamera, createSimFocuser } from '../../hardware-mocks/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { median, readAdu, simContext } from './helpers.js';
@@ -38,4 +39,25 @@ test('twilight: the sky glow rises as the sun nears the horizon', async (t) => {
   const dusk = await background('2026-01-10T17:00:00Z');
   t.true(night.alt < -18 && dusk.alt > -18 && dusk.alt < 0, `${night.alt} ${dusk.alt}`);
   t.true(dusk.bg > 5 * night.bg, `night ${night.bg} ADU, dusk ${dusk.bg} ADU`);
+});
+
+test('scene=auto switches from day to night at sunset within one sequence', async (t) => {
+  const dir = await tempDir(t);
+  // The moment the sun's centre crosses the horizon (suncalc's `sunset` is the upper limb at −0.833°).
+  let lo = Date.parse('2026-06-21T16:00:00Z');
+  let hi = Date.parse('2026-06-21T22:00:00Z');
+  while (hi - lo > 1000) {
+    const mid = (lo + hi) / 2;
+    if (SunCalc.getPosition(new Date(mid), 52, 5).altitude > 0) lo = mid;
+    else hi = mid;
+  }
+  const start = new Date(lo - 40_000).toISOString();
+  const cam = createSimCamera(new URL(`sim://ss?scene=auto&lat=52&lon=5&start=${start}&width=64&height=48`), simContext());
+  await cam.connect();
+  const before = await cam.capture({ exposureS: 0.001, outDir: dir, fileStem: 'a' });
+  await cam.capture({ exposureS: 60, frameType: 'dark', outDir: dir, fileStem: 'wait' });
+  const after = await cam.capture({ exposureS: 1, outDir: dir, fileStem: 'b' });
+  t.is(before.meta.scene, 'day');
+  t.is(after.meta.scene, 'sky');
+  t.true((before.meta.sunAltitudeDeg as number) > 0 && (after.meta.sunAltitudeDeg as number) < 0);
 });

@@ -90,3 +90,16 @@ test('a focuser that does not reach its target: error names the point, rail at a
   t.regex(err.message, /^autofocus sweep point \d+\/\d+ at \d+: focuser reached \d+ instead of \d+ \(rail left at 1000\)$/);
   t.is(await s.focuser.position(), 1000);
 });
+
+test('skyrig focus auto: device URLs through the registry, V-curve written, bad option named', async (t) => {
+  const { runFocusAuto } = await import('../../agent/cli/commands/focus.js');
+  const dir = await tempDir(t);
+  const lines: string[] = [];
+  const err = { write: (s: string) => lines.push(s), isTTY: false } as unknown as NodeJS.WriteStream;
+  const url = 'sim://cli?seed=5&width=320&height=240';
+  const r = await runFocusAuto({ camera: url, focuser: url, exposure: '5', step: '40', out: join(dir, 'af'), stateDir: dir }, err);
+  t.true(Math.abs(r.position - 1000) <= 80);
+  t.true(existsSync(join(dir, 'af', 'vcurve.png')));
+  t.true(lines.some((l) => l.startsWith('autofocus: sweep')));
+  await t.throwsAsync(runFocusAuto({ camera: url, focuser: url, points: '3', stateDir: dir }, err), { message: /--points: expected an integer 5\.\.41/ });
+});

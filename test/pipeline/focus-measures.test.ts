@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { runFocusMap, runFocusScore } from '../../agent/cli/commands/focus.js';
 import { borderIndex } from '../../pipeline/focus/border.js';
-import { gaussianBlurPlane } from '../../pipeline/focus/gaussian.js';
+import { boxGaussianBand, gaussianBlurPlane, gaussianKernel, kernelRadius } from '../../pipeline/focus/gaussian.js';
 import { kdeOnFused } from '../../pipeline/focus/kde.js';
 import { ENERGY_MEASURES, energyPlane, scorePlane } from '../../pipeline/focus/measures.js';
 import { readNpyF32 } from '../../pipeline/focus/npy-stream.js';
@@ -75,6 +75,20 @@ test('classic measures: every one scores a sharp frame above its blurred copy; t
     t.true(a.grid[3]! > 3 * a.grid[5]!, `${m}: left cell sharper than right`);
     t.is(energyPlane(sharpP, m).length, w * h);
   }
+});
+
+test('five-box Gaussian stays within a few per cent of the exact Gaussian', (t) => {
+  const w = 120, h = 90;
+  const imp = new Float32Array(w * h);
+  imp[45 * w + 60] = 1;
+  imp[20 * w + 30] = 1;
+  const exact = gaussianBlurPlane(imp, w, h, 10, 'constant');
+  const k = gaussianKernel(10);
+  const fast = boxGaussianBand(bandFromPlane(planeFromFloat(w, h, imp), 0, h, kernelRadius(k), 'constant'), 10);
+  const peak = Math.max(...exact);
+  let worst = 0;
+  for (let i = 0; i < exact.length; i++) worst = Math.max(worst, Math.abs(exact[i]! - fast[i]!));
+  t.true(worst / peak < 0.06, `max error ${(worst / peak).toFixed(3)} of the peak`);
 });
 
 test('KDE focus regions: density 0..1, high where the frame is sharp', (t) => {

@@ -143,7 +143,7 @@ test('stack watch: takes files once complete, in name order, and exits 0 with th
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-  const waitFor = async (re: RegExp, ms = 20000) => {
+  const waitFor = async (re: RegExp, ms = 90000) => {
     const t0 = Date.now();
     while (!re.test(stderr)) {
       if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${re}: ${stderr}`);

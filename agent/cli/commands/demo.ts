@@ -59,13 +59,13 @@ export function demoConfig(o: DemoOptions, mqttUrl: string | null): ConfigInput 
         macro: { url: 'sim://macro?scene=day&near_focus=300&width=640&height=480&seed=7&format=jpeg' },
       },
       focusers: {
-        rail: { url: 'sim://demo', backlash: 20, approach: 'in' },
-        'macro-rail': { url: 'sim://macro', backlash: 20, approach: 'in' },
+        rail: { url: 'sim://demo', backlash: 40, approach: 'in' }, // ≥ the rig's 40-step dead band
+        'macro-rail': { url: 'sim://macro', backlash: 40, approach: 'in' },
       },
     },
     jobs: [
       { name: 'allsky', kind: 'capture', camera: 'sky', params: { exposure_s: 10, gain: 4 } },
-      { name: 'day-hdr', kind: 'hdr', camera: 'day', params: { exposures: [0.0002, 0.001, 0.005, 0.025, 0.125] } },
+      { name: 'day-hdr', kind: 'hdr', camera: 'day', params: { exposures: [0.00002, 0.0002, 0.002, 0.02, 0.2] } },
       { name: 'autofocus', kind: 'autofocus', camera: 'sky', focuser: 'rail', params: { exposure_s: 2, step: 40, points: 9 } },
       { name: 'focus-bracket', kind: 'focusbracket', camera: 'macro', focuser: 'macro-rail', params: { exposure_s: 0.05, start: 1000, count: 5, step: 75 } },
       { name: 'eaa', kind: 'livestack', camera: 'sky', params: { exposure_s: 10, method: 'sigma', max_frames: 6 } },
@@ -130,7 +130,10 @@ export async function runDemo(o: DemoOptions, write: (s: string) => void = (s) =
   const products = runs.flatMap((r) => db.productsOf(r.id));
   const totals = db.totals();
   db.close();
-  const rel = (p: string) => relative(process.cwd(), p) || '.';
+  const rel = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return !r ? '.' : r.startsWith('..') ? p : r;
+  };
   write(`\nskyrig demo: ${totals.runs} runs (${totals.failed} failed), ${totals.frames} frames, ${totals.products} products in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   for (const r of runs.slice().reverse()) {
     const m = r.metrics;

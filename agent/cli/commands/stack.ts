@@ -3,6 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
+import sharp from 'sharp';
 import type { RegisterCommands } from '../types.js';
 import { createProgress } from '../progress.js';
 import { buildCalibration, listImages, type CombineMethod } from '../../../pipeline/calib/master.js';
@@ -31,12 +32,20 @@ interface StackCliOptions {
   preview: 'jpg' | 'png';
   minStars: string;
   poll: string;
+  stateEvery: string;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new Error(`${name}: expected a positive ${integer ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+}
+
+function nonNegative(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number ≥ 0, got "${v}"`);
   return n;
 }
 
@@ -48,6 +57,8 @@ export function parseReference(s: string): LiveStackOptions['reference'] {
 }
 
 async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
+  // Every frame is a new image: libvips' operation cache only grows the footprint of a long run.
+  sharp.cache(false);
   const methods = parseMethod(o.method);
   const opts: LiveStackOptions = {
     outDir: o.out,
@@ -61,14 +72,17 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
     previewFormat: o.preview,
     defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
     rejection: { minStars: positive('--min-stars', o.minStars, true) },
+    stateEvery: positive('--state-every', o.stateEvery, true),
   };
   if (o.darks || o.flats || o.bias) {
     opts.calibration = await buildCalibration({
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
-      hotSigma: Number(o.hotSigma), cosmeticSigma: o.cosmetic === undefined ? undefined : Number(o.cosmetic),
+      hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
     });
-  } else if (o.cosmetic !== undefined) {
-    opts.calibration = { cosmeticSigma: Number(o.cosmetic) };
+  } else {
+    // No masters: isolated hot pixels would otherwise stack into fixed-pattern dots.
+    const cosmeticSigma = nonNegative('--cosmetic', o.cosmetic) ?? 10;
+    if (cosmeticSigma > 0) opts.calibration = { cosmeticSigma };
   }
   return o.reload ? LiveStacker.reload(opts) : new LiveStacker(opts);
 }
@@ -100,7 +114,8 @@ function addStackOptions(cmd: Command): Command {
     .option('--cosmetic <k>', 'fix isolated defects k·σ above their neighbours (default 10 without darks, off with darks)')
     .option('--exposure <s>', 'exposure for frames whose header has none')
     .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
-    .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8');
+    .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
+    .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1');
 }
 
 /** A file is complete when its size is unchanged across two polls and, for FITS, the data unit is all there. */
