@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 import { Agent } from './daemon.js';
 import { createDeviceFactory, type DriverRegistry } from './devices.js';
 import { SqliteRunLog } from './runlog/sqlite.js';
+import { lockDataDir } from './storage/pidlock.js';
 import { createNotifier, type Notifier } from './sdnotify.js';
 import { nullPublisher, teePublisher, type AgentPublisher } from './publisher.js';
 import { redactUrl, type MqttLink } from './mqtt/publisher.js';
@@ -45,13 +46,35 @@ export interface Runtime {
   shutdown(): Promise<void>;
 }
 
+/** The data dir, or a one-line error naming the config field (and, read-only, the systemd fix). */
+async function makeDataDir(dir: string, field: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'EROFS' ? ' (read-only file system: under systemd, add it to ReadWritePaths= in the unit)' : code === 'EACCES' || code === 'EPERM' ? ' (no permission for the user the agent runs as)' : '';
+    throw new Error(`${field}: cannot create ${dir}: ${code ?? (err as Error).message}${hint}`);
+  }
+}
+
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
   sharp.cache(false);
-  const { config, log } = o;
+  const { config } = o;
   const paths = resolvePaths(config, o.baseDir);
-  await mkdir(paths.dataDir, { recursive: true });
-  await mkdir(paths.stateDir, { recursive: true });
+  await makeDataDir(paths.dataDir, 'paths.data_dir');
+  await makeDataDir(paths.stateDir, 'paths.data_dir');
+  const unlock = await lockDataDir(paths.dataDir);
+  try {
+    return await startLocked(o, paths, unlock);
+  } catch (err) {
+    await unlock();
+    throw err;
+  }
+}
+
+async function startLocked(o: RuntimeOptions, paths: ResolvedPaths, unlock: () => Promise<void>): Promise<Runtime> {
+  const { config, log } = o;
   const runlog = new SqliteRunLog(paths.database);
   const notifier = o.notifier ?? createNotifier(o.env ?? process.env, (err) => log.warn('sd_notify', { error: err }));
 
@@ -85,6 +108,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         await started.stop();
         runlog.close();
         notifier.close();
+        await unlock();
       })();
       return closing;
     },

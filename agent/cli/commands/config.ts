@@ -1,4 +1,5 @@
 // `skyrig config check|show|path`
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths } from '../../config/load.js';
@@ -11,7 +12,7 @@ export const registerConfigCommands = (program: Command): void => {
   const config = program.command('config').description('validate or show the configuration');
   configPathOption(config.command('check').description('validate the config file without starting; exit 1 naming each bad field')).action(async (o: { config: string }) => {
     const { config: cfg, path } = await loadConfig(o.config);
-    const paths = resolvePaths(cfg);
+    const paths = resolvePaths(cfg, dirname(resolve(path)));
     process.stdout.write(
       `${path}: ok — station ${cfg.station.id}, ${Object.keys(cfg.devices.cameras).length} camera(s), ${Object.keys(cfg.devices.focusers).length} focuser(s), ` +
         `${cfg.jobs.length} job(s), mqtt ${cfg.mqtt.enabled ? cfg.mqtt.url : 'off'}, data ${paths.dataDir}\n`,

@@ -1,6 +1,6 @@
 // `skyrig mqtt send|discovery|forget`: talk to a station over MQTT, show what it announces to Home
 // Assistant, or remove it from the broker and HA.
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths } from '../../config/load.js';
 import { sendCommand } from '../../mqtt/send.js';
@@ -82,9 +82,9 @@ export function registerMqttCommands(program: Command): void {
       .command('forget')
       .description('clear everything this station left retained on the broker and remove its Home Assistant entities (stop the agent first)'),
   ).action(async (o: { config: string }) => {
-    const { config } = await loadConfig(o.config);
+    const { config, path } = await loadConfig(o.config);
     const opts = mqttLinkOptionsFromConfig(config);
-    const store = fileDiscoveryStore(join(resolvePaths(config).stateDir, 'ha-discovery.json'));
+    const store = fileDiscoveryStore(join(resolvePaths(config, dirname(resolve(path))).stateDir, 'ha-discovery.json'));
     const recorded = await store.load().catch(() => [] as string[]);
     const current = buildDiscovery({ ...opts.discovery, baseTopic: opts.baseTopic, stationId: opts.stationId, stationName: opts.stationName }).map((m) => m.topic);
     const cleared = await forgetStation({ ...opts, discoveryTopics: [...recorded, ...current] });

@@ -30,6 +30,11 @@ export const registerRunCommand = (program: Command): void => {
         log.error('uncaught exception', { error: err, stack: err.stack });
         process.exit(70);
       });
+      // Same for a rejected promise nobody awaited: one log line (stack as a field), exit for systemd.
+      process.on('unhandledRejection', (reason) => {
+        log.error('unhandled promise rejection', { error: reason instanceof Error ? reason : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
+        process.exit(70);
+      });
       const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log });
       await new Promise<void>((done) => {
         let stopping = false;

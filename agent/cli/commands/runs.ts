@@ -1,4 +1,5 @@
 // `skyrig runs` and `skyrig status`: read the run log (read-only, safe while the agent runs).
+import { dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig, resolvePaths } from '../../config/load.js';
@@ -6,7 +7,9 @@ import { SqliteRunLog } from '../../runlog/sqlite.js';
 import { configPathOption } from './config.js';
 
 async function openLog(o: { config: string; db?: string }): Promise<SqliteRunLog> {
-  const db = o.db ?? resolvePaths((await loadConfig(o.config)).config).database;
+  // Relative paths in the config are relative to the config file, as for `skyrig run`.
+  const loaded = o.db ? null : await loadConfig(o.config);
+  const db = o.db ?? resolvePaths(loaded!.config, dirname(resolve(loaded!.path))).database;
   if (!existsSync(db)) throw new Error(`${db}: no run log yet (the agent creates it on first start)`);
   return new SqliteRunLog(db, { readonly: true });
 }
@@ -20,11 +23,11 @@ function fmtRun(r: ReturnType<SqliteRunLog['listRuns']>[number]): string {
 export const registerRunsCommands = (program: Command): void => {
   configPathOption(program.command('runs').description('list recent runs from the run log'))
     .option('--db <path>', 'run log database (default: from config)')
-    .option('-n, --last <n>', 'how many', '20')
+    .option('-n, --last <n>', 'how many', (v: string) => v, 20 as number | string)
     .option('--json', 'JSON output with frames and products')
-    .action(async (o: { config: string; db?: string; last: string; json?: boolean }) => {
+    .action(async (o: { config: string; db?: string; last: number | string; json?: boolean }) => {
       const last = Number(o.last);
-      if (!/^\d+$/.test(o.last.trim()) || last < 1) throw new Error(`--last: expected a whole number ≥ 1, got ${JSON.stringify(o.last)}`);
+      if (!/^\d+$/.test(String(o.last).trim()) || last < 1) throw new Error(`--last: expected a whole number ≥ 1, got ${JSON.stringify(o.last)}`);
       const log = await openLog(o);
       try {
         const runs = log.listRuns(last);
