@@ -11,11 +11,11 @@ export async function cpuTemperatureC(path = '/sys/class/thermal/thermal_zone0/t
   }
 }
 
-export function hostLoad(): { load1: number; memFreeMb: number; memTotalMb: number; rssMb: number } {
+export function hostLoad(): { load_1m: number; mem_free_mb: number; mem_total_mb: number; rss_mb: number } {
   return {
-    load1: Math.round(loadavg()[0]! * 100) / 100,
-    memFreeMb: Math.round(freemem() / 1e6),
-    memTotalMb: Math.round(totalmem() / 1e6),
-    rssMb: Math.round(process.memoryUsage().rss / 1e6),
+    load_1m: Math.round(loadavg()[0]! * 100) / 100,
+    mem_free_mb: Math.round(freemem() / 1e6),
+    mem_total_mb: Math.round(totalmem() / 1e6),
+    rss_mb: Math.round(process.memoryUsage().rss / 1e6),
   };
 }

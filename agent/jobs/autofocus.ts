@@ -44,7 +44,7 @@ export const autofocusJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     const m = await measureFrame(check.path, 'hfr');
     if (Number.isFinite(m.value) && m.value <= threshold) {
       const metrics = { skipped: true, hfr: m.value, focus_position: pos, threshold_hfr: threshold };
-      ctx.publish.state({ hfr: m.value, focus_position: pos });
+      ctx.publish.state({ hfr_px: Number(m.value.toFixed(2)), focus_position: pos });
       ctx.publish.result(metrics);
       return { metrics };
     }
@@ -91,7 +91,8 @@ export const autofocusJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     rejected: result.fit.rejected.length,
     ms: Math.round(performance.now() - t0),
   };
-  ctx.publish.state({ focus_position: result.position, ...(star ? { [measure]: result.value } : {}) });
+  // HFR goes to the key the Home Assistant sensor reads; contrast measures have no sensor of their own.
+  ctx.publish.state({ focus_position: result.position, ...(star ? { [`${measure}_px`]: Number(result.value.toFixed(2)) } : {}) });
   ctx.publish.result(metrics);
   return { metrics };
 };

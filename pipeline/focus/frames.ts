@@ -4,10 +4,25 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFormatError } from '../image/types.js';
+import { readFits, readFitsHeader } from '../image/fits.js';
+import { isFitsPath } from '../image/read.js';
+import { toUint16 } from '../image/write.js';
 import { apply, type Affine, type SmallGray } from './align.js';
 import { alloc, type FloatBits, type Plane } from './pyramid.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp']);
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.fits', '.fit', '.fts']);
+
+/**
+ * A sharp pipeline over a frame. FITS (what INDI cameras and the simulated rig write) is not a sharp
+ * format: it is read natively and handed over as 16-bit raw pixels.
+ */
+export async function openFrame(path: string, options: sharp.SharpOptions = {}): Promise<sharp.Sharp> {
+  if (!isFitsPath(path)) return sharp(path, options);
+  const { image } = await readFits(path);
+  const channels = image.channels >= 3 ? 3 : 1;
+  const img = channels === image.channels ? image : { ...image, channels: 1, data: image.data.subarray(0, image.width * image.height) };
+  return sharp(toUint16(img), { raw: { width: image.width, height: image.height, channels }, limitInputPixels: false });
+}
 
 /** Image files of a directory, or the given files, sorted by name. */
 export async function listImages(inputs: string[]): Promise<string[]> {
@@ -34,6 +49,10 @@ export interface FrameInfo {
 
 export async function frameInfo(path: string): Promise<FrameInfo> {
   try {
+    if (isFitsPath(path)) {
+      const h = await readFitsHeader(path);
+      return { path, width: h.width, height: h.height, channels: h.planes >= 3 ? 3 : 1, is16: true };
+    }
     const m = await sharp(path, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) throw new Error('no dimensions');
     const ch = (m.channels ?? 3) - (m.hasAlpha ? 1 : 0);
@@ -46,18 +65,18 @@ export async function frameInfo(path: string): Promise<FrameInfo> {
 /** Decode the whole frame once (catches truncation) into a small luminance copy of long side `maxSide`. */
 export async function smallGray(path: string, maxSide: number): Promise<{ gray: SmallGray; scale: number }> {
   try {
-    const m = await sharp(path).metadata();
-    const s = Math.min(1, maxSide / Math.max(m.width!, m.height!));
+    const m = await frameInfo(path);
+    const s = Math.min(1, maxSide / Math.max(m.width, m.height));
     const w = Math.max(8, Math.round(m.width! * s));
     const h = Math.max(8, Math.round(m.height! * s));
-    const { data } = await sharp(path, { failOn: 'truncated', limitInputPixels: false })
+    const { data } = await (await openFrame(path, { failOn: 'truncated', limitInputPixels: false }))
       .resize({ width: w, height: h, fit: 'fill' })
       .toColourspace('b-w')
       .raw()
       .toBuffer({ resolveWithObject: true });
     const f = new Float32Array(w * h);
     for (let i = 0; i < f.length; i++) f[i] = data[i]! / 255;
-    return { gray: { w, h, data: f }, scale: w / m.width! };
+    return { gray: { w, h, data: f }, scale: w / m.width };
   } catch (err) {
     throw new ImageFormatError(path, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
@@ -73,7 +92,7 @@ export interface Rect {
 async function readRegion(info: FrameInfo, r: Rect, bits: FloatBits): Promise<Plane> {
   const c = info.channels;
   try {
-    let s = sharp(info.path, { failOn: 'truncated', limitInputPixels: false }).extract({ left: r.x, top: r.y, width: r.w, height: r.h });
+    let s = (await openFrame(info.path, { failOn: 'truncated', limitInputPixels: false })).extract({ left: r.x, top: r.y, width: r.w, height: r.h });
     s = s.removeAlpha().toColourspace(info.is16 ? (c === 1 ? 'grey16' : 'rgb16') : c === 1 ? 'b-w' : 'srgb');
     const { data, info: o } = await s.raw({ depth: info.is16 ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
     const n = o.width * o.height * o.channels;

@@ -7,8 +7,8 @@
 // filter_vis/<name>_filter.png, kde_vis/<name>_kde.png.
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import sharp from 'sharp';
 import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
+import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
 import { overlayHeatRows } from './colormap.js';
@@ -95,8 +95,9 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
   const t0 = performance.now();
   const ds = Math.max(1, Math.floor(o.downsample));
   let plane: GrayPlane | null = await loadGrayPlane(input, { downsample: ds });
-  const fullW = ds > 1 ? (await sharp(input).metadata()).width! : plane.width;
-  const fullH = ds > 1 ? (await sharp(input).metadata()).height! : plane.height;
+  const full = ds > 1 ? await frameInfo(input) : null;
+  const fullW = full ? full.width : plane.width;
+  const fullH = full ? full.height : plane.height;
   const radii = ds > 1 ? o.radii.map(([a, b]) => [Math.max(1, Math.floor(a / ds)), Math.max(2, Math.floor(b / ds))] as const) : o.radii;
 
   const filterNpy = await NpyRowFile.create(files.filter, fullW, fullH);

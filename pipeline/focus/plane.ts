@@ -1,7 +1,7 @@
 // Grayscale planes and bands. A Band is a run of full-width rows of a plane plus `halo` extra rows
 // above and below (border-extended at the image edges), which is what every neighbourhood kernel
 // needs to produce its output rows. Whole-image work is the special case of one band.
-import sharp from 'sharp';
+import { openFrame } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import { borderIndex, type BorderMode } from './border.js';
 
@@ -58,7 +58,7 @@ export function planeFromFloat(width: number, height: number, data: Float32Array
  */
 export async function loadGrayPlane(path: string, options: { downsample?: number } = {}): Promise<GrayPlane> {
   try {
-    let s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
+    let s = await openFrame(path, { failOn: 'truncated', limitInputPixels: false });
     const meta = await s.metadata();
     if (!meta.width || !meta.height) throw new Error('no image dimensions');
     const is16 = meta.depth === 'ushort' || meta.depth === 'short';

@@ -74,7 +74,7 @@ test('autofocus job: best position and HFR, V-curve product, state published; sk
   const vcurve = h.runlog.productsOf(h.runId).find((p) => p.kind === 'vcurve')!;
   t.true(existsSync(vcurve.path));
   t.is(h.published.state.focus_position, res.metrics.best_position);
-  t.is(h.published.state.hfr, res.metrics.hfr);
+  t.is(h.published.state.hfr_px, Number((res.metrics.hfr as number).toFixed(2)));
   const frames = h.runlog.framesOf(h.runId);
   t.is(frames.length, res.metrics.frames as number);
   t.true(frames.every((f) => typeof f.focusPosition === 'number'));
