@@ -96,13 +96,16 @@ test('Focuser Simulator reaches its target; a slow focuser is stopped short by a
   const server = await startIndiServer(t, { drivers: ['indi_simulator_focus'], slowFocuser: true, relFocuser: true });
   const ctx = await context(t);
   const arrivals = () => server.log().match(/new arrival/g)?.length ?? 0;
-  const before = arrivals(); // the helper's port probe
+  // The helper's port probe is one arrival; wait until indiserver has logged it before counting.
+  for (let i = 0; i < 50 && arrivals() < 1; i++) await new Promise((r) => setTimeout(r, 50));
+  const before = arrivals();
   const sim = createIndiFocuser(url(server.port, FOCUSER_SIM), ctx);
   const slow = createIndiFocuser(url(server.port, SLOW_FOCUSER), ctx);
   t.teardown(() => sim.disconnect());
   t.teardown(() => slow.disconnect());
   await Promise.all([sim.connect(), slow.connect()]);
   t.is(ctx.shared.size, 2, 'one shared client (plus its options) for both focusers');
+  await new Promise((r) => setTimeout(r, 200)); // let indiserver's log catch up
   t.is(arrivals() - before, 1, 'one TCP connection for both devices');
 
   const probe = await probeIndiServer('127.0.0.1', server.port, ctx.log);
