@@ -70,16 +70,20 @@ export async function shoot(o: ShootOptions): Promise<ShootResult> {
   const total = o.count * positions.length * o.exposures.length;
   const frames: CapturedFrame[] = [];
   const used = new Set<string>();
+  const t0 = cam.rig.now().getTime();
   for (let c = 0; c < o.count; c++) {
+    // hdr naming: one timestamp per bracket, brackets a minute apart, so grouping by --round
+    // (30 s by default) finds each bracket however fast the simulator shoots them.
+    const bracketStamp = stamp(new Date(t0 + c * 60_000));
     for (const pos of positions) {
       if (focuser && pos !== null) await focuser.moveTo(pos);
       for (const exposureS of o.exposures) {
         const n = frames.length;
         let stem: string;
         if (o.naming === 'hdr') {
-          stem = `${stamp(cam.rig.now())}_${Math.round(exposureS * 1e6)}`;
-          // Same second and exposure twice (count > 1 on the wall clock): keep both, distinctly.
-          for (let k = 2; used.has(stem); k++) stem = `${stamp(cam.rig.now())}_${Math.round(exposureS * 1e6)}-${k}`;
+          stem = `${bracketStamp}_${Math.round(exposureS * 1e6)}`;
+          // The same exposure twice in one bracket: keep both, distinctly.
+          for (let k = 2; used.has(stem); k++) stem = `${bracketStamp}_${Math.round(exposureS * 1e6)}-${k}`;
         } else {
           stem = `${o.prefix ?? 'frame'}_${String(n).padStart(4, '0')}${pos !== null ? `_pos${pos}` : ''}`;
         }

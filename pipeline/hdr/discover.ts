@@ -117,7 +117,7 @@ export function bracketProblem(id: string, frames: BracketFrame[]): string | und
   if (frames.length < 2) return `${id}: single exposure (${frames[0]?.path ?? 'no frames'}), a bracket needs at least 2`;
   for (let i = 1; i < frames.length; i++) {
     if (Math.abs(frames[i]!.exposureS - frames[i - 1]!.exposureS) <= 1e-9 * frames[i]!.exposureS)
-      return `${id}: duplicate exposure time ${frames[i]!.exposureS} s (${frames[i - 1]!.path} and ${frames[i]!.path})`;
+      return `${id}: duplicate exposure time ${Number(frames[i]!.exposureS.toPrecision(6))} s (${frames[i - 1]!.path} and ${frames[i]!.path})`;
   }
   return undefined;
 }
