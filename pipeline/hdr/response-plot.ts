@@ -1,60 +1,51 @@
-// Picture of a response curve: g(z) per channel (red, green, blue; grey for mono) and the mean
-// (black), code z on x (0..255), ln exposure on y, with grid lines every 32 codes and every 1 in lnE.
+// Picture of a response curve: g(z) per channel (red, green, blue; grey for mono) and their mean,
+// pixel code z on x (0..255), ln exposure on y — the plot people check a calibration by.
+import { plotChart, type RGB, type Series } from '../image/plot.js';
 import type { ImageF32 } from '../image/types.js';
 import { writeImage } from '../image/write.js';
 import type { CameraResponse } from './response.js';
 
-const COLORS = [
+const CHANNEL_COLORS: RGB[] = [
   [0.85, 0.1, 0.1],
-  [0.1, 0.65, 0.1],
+  [0.1, 0.6, 0.1],
   [0.1, 0.25, 0.9],
 ];
+const CHANNEL_NAMES = ['R', 'G', 'B'];
 
-export function renderResponsePlot(r: CameraResponse, width = 640, height = 480): ImageF32 {
-  const C = 3;
-  const data = new Float32Array(width * height * C).fill(1);
-  const img: ImageF32 = { width, height, channels: C, bitDepth: 8, data };
-  const m = 40;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of r.g) {
-    lo = Math.min(lo, v);
-    hi = Math.max(hi, v);
+export function renderResponsePlot(r: CameraResponse, width = 800, height = 500): ImageF32 {
+  const z = Array.from({ length: 256 }, (_, i) => i);
+  const series: Series[] = [];
+  for (let c = 0; c < r.channels; c++) {
+    series.push({
+      name: r.channels === 1 ? 'g(z)' : `g(z) ${CHANNEL_NAMES[c] ?? c}`,
+      x: z,
+      y: z.map((v) => r.g[v * r.channels + c]!),
+      color: r.channels === 1 ? [0.3, 0.3, 0.3] : CHANNEL_COLORS[c % 3]!,
+      lineWidth: 2,
+    });
   }
-  if (!(hi > lo)) hi = lo + 1;
-  const px = (z: number) => m + (z / 255) * (width - 2 * m);
-  const py = (g: number) => height - m - ((g - lo) / (hi - lo)) * (height - 2 * m);
-  const put = (x: number, y: number, col: number[]) => {
-    const xi = Math.round(x);
-    const yi = Math.round(y);
-    if (xi < 0 || yi < 0 || xi >= width || yi >= height) return;
-    for (let c = 0; c < C; c++) data[(yi * width + xi) * C + c] = col[c]!;
-  };
-  const line = (x0: number, y0: number, x1: number, y1: number, col: number[], thick = 1) => {
-    const steps = Math.max(1, Math.ceil(Math.hypot(x1 - x0, y1 - y0)));
-    for (let s = 0; s <= steps; s++) {
-      const x = x0 + ((x1 - x0) * s) / steps;
-      const y = y0 + ((y1 - y0) * s) / steps;
-      for (let dx = -thick + 1; dx < thick; dx++) for (let dy = -thick + 1; dy < thick; dy++) put(x + dx, y + dy, col);
-    }
-  };
-  const grid = [0.88, 0.88, 0.88];
-  for (let z = 0; z <= 256; z += 32) line(px(Math.min(255, z)), m, px(Math.min(255, z)), height - m, grid);
-  for (let g = Math.ceil(lo); g <= hi; g++) line(m, py(g), width - m, py(g), g === 0 ? [0.6, 0.6, 0.6] : grid);
-  line(m, height - m, width - m, height - m, [0, 0, 0]);
-  line(m, m, m, height - m, [0, 0, 0]);
-  const curve = (get: (z: number) => number, col: number[], thick: number) => {
-    for (let z = 1; z < 256; z++) line(px(z - 1), py(get(z - 1)), px(z), py(get(z)), col, thick);
-  };
-  for (let c = 0; c < r.channels; c++) curve((z) => r.g[z * r.channels + c]!, r.channels === 1 ? [0.4, 0.4, 0.4] : COLORS[c % 3]!, 2);
   if (r.channels > 1) {
-    curve((z) => {
-      let s = 0;
-      for (let c = 0; c < r.channels; c++) s += r.g[z * r.channels + c]!;
-      return s / r.channels;
-    }, [0, 0, 0], 1);
+    series.push({
+      name: 'mean',
+      x: z,
+      y: z.map((v) => {
+        let s = 0;
+        for (let c = 0; c < r.channels; c++) s += r.g[v * r.channels + c]!;
+        return s / r.channels;
+      }),
+      color: [0, 0, 0],
+      lineWidth: 1,
+    });
   }
-  return img;
+  return plotChart(series, {
+    width,
+    height,
+    title: 'Camera response (Debevec-Malik)',
+    xLabel: 'pixel value z',
+    yLabel: 'g(z) = ln exposure',
+    xRange: [0, 255],
+    legend: true,
+  });
 }
 
 export async function writeResponsePlot(path: string, r: CameraResponse): Promise<void> {
