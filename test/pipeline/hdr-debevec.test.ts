@@ -132,8 +132,8 @@ test('names, rounds and exposure lists', (t) => {
 });
 
 test('fast RGBE encoder writes exactly the bytes of the reference encoder', async (t) => {
-  const { encodeRgbe } = await import('../../pipeline/image/radiance.js');
-  const { encodeRgbeFast } = await import('../../pipeline/hdr/rgbe-sink.js');
+  const { encodeRgbe } = await import('../helpers/rgbe-reference.js');
+  const { encodeRgbe: encodeRgbeFast } = await import('../../pipeline/image/radiance.js');
   const rnd = mulberry32(9);
   const W = 20000;
   const src = new Float32Array(W * 3);
