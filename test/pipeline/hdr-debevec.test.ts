@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../../pipeline/hdr/debevec.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { weightTable, smoothnessWeights, type WeightOptions } from '../../pipeline/hdr/weights.js';
-import { decodeNpz, encodeNpz } from '../../pipeline/hdr/npz.js';
-import { loadResponse, saveResponse, lnERange } from '../../pipeline/hdr/response.js';
+import {
+  decodeResponseNpz as decodeNpz,
+  encodeResponseNpz as encodeNpz,
+  loadResponse,
+  saveResponse,
+  lnERange,
+} from '../../pipeline/hdr/response.js';
 import { parseExposureList, parseRound, parseFrameName, floorTime, formatStamp } from '../../pipeline/hdr/names.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
