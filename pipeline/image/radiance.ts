@@ -4,7 +4,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { batchArray, grayStrip } from './strip.js';
 import type { RowBatch, RowSource } from './rows.js';
-import { AtomicFile } from './file-sink.js';
+import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
 import { ImageFormatError, type ImageF32 } from './types.js';
@@ -122,28 +122,13 @@ export function radianceHeader(width: number, height: number): Buffer {
 export async function openRadianceRowSink(path: string, width: number, height: number, channels: number): Promise<RowSink> {
   const counter = new RowCounter(path, width, height, channels);
   if (channels !== 1 && channels !== 3) throw new Error(`${path}: .hdr needs 1 or 3 channels, got ${channels}`);
-  const file = await AtomicFile.create(path);
   const header = radianceHeader(width, height);
-  let pos = 0;
-  let done = false;
+  let pos = header.length;
   const rgbe = new Uint8Array(width * 4);
   const rle = width >= 8 && width <= 0x7fff;
   let buf = new Uint8Array(0);
-  try {
-    await file.write(header, 0);
-    pos = header.length;
-  } catch (err) {
-    await file.discard();
-    throw err;
-  }
-  const abort = async () => {
-    done = true;
-    await file.discard();
-  };
-  return {
-    async writeRows(data, rows) {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      counter.add(data, rows);
+  return openAtomicRowSink(counter, header, {
+    async writeStrip(file, data, rows) {
       // worst case RLE grows a scanline by 4 + 4·ceil(width/128) bytes; the buffer is reused across strips
       const worst = rows * (width * 4 + 8 + 4 * Math.ceil(width / 128));
       if (buf.length < worst) buf = new Uint8Array(worst);
@@ -156,27 +141,10 @@ export async function openRadianceRowSink(path: string, width: number, height: n
           n += rgbe.length;
         }
       }
-      try {
-        await file.write(buf.subarray(0, n), pos);
-        pos += n;
-      } catch (err) {
-        await abort();
-        throw err;
-      }
+      await file.write(buf.subarray(0, n), pos);
+      pos += n;
     },
-    async finish() {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      try {
-        counter.complete();
-        done = true;
-        await file.commit();
-      } catch (err) {
-        await abort();
-        throw err;
-      }
-    },
-    abort,
-  };
+  });
 }
 
 export interface RadianceHeader {
