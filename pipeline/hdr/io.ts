@@ -1,7 +1,6 @@
 // The row-streaming I/O the HDR pipeline runs on, passed in so tests and other hosts can swap it.
 import { openRowSink, openRowSource, type RowSink, type RowSinkOptions, type RowSource } from '../image/rows.js';
 import { hasReadInto, openLeanRowSource } from './lean-source.js';
-import { openFastRadianceSink } from './rgbe-sink.js';
 
 export type { RowSink, RowSinkOptions, RowSource };
 
@@ -13,9 +12,7 @@ export interface HdrIo {
 export const defaultIo: HdrIo = {
   // JPEG/PNG/TIFF through the lean decoder source (no per-source queue: memory flat in N).
   openRowSource: (path) => openLeanRowSource(path, (p) => openRowSource(p)),
-  // .hdr through the fast RGBE encoder (same file format); everything else through openRowSink.
-  openRowSink: (path, options) =>
-    options.format === 'hdr' ? openFastRadianceSink(path, options.width, options.height, options.channels) : openRowSink(path, options),
+  openRowSink: (path, options) => openRowSink(path, options),
 };
 
 /** Read exactly `rows` rows into `dst` (sources may hand back fewer per call). */

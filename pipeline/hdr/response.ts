@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../image/atomic.js';
 import { LEVELS } from './debevec.js';
-import { decodeNpz, encodeNpz } from './npz.js';
+import { decodeNpz, encodeNpz, type NpyValue } from '../image/npy.js';
 
 export interface ResponseMetadata {
   method: 'debevec';
@@ -32,6 +32,31 @@ export interface CameraResponse {
   metadata: Partial<ResponseMetadata> & Record<string, unknown>;
 }
 
+/**
+ * The members of an asi_core response .npz as np.savez(response=float32 array, metadata=json.dumps(...))
+ * stores them: float arrays (float64 read as float32) and 0-d strings. The zip/.npy codec is
+ * pipeline/image/npy.ts; this only maps to and from that view.
+ */
+export type ResponseNpzMember = { dtype: '<f4'; shape: number[]; data: Float32Array } | { dtype: 'str'; shape: []; value: string };
+
+export function encodeResponseNpz(members: Record<string, ResponseNpzMember>): Buffer {
+  return encodeNpz(Object.fromEntries(Object.entries(members).map(([k, m]) => [k, m.dtype === 'str' ? m.value : { data: m.data, shape: m.shape }])));
+}
+
+export function decodeResponseNpz(buf: Uint8Array, name = 'npz'): Record<string, ResponseNpzMember> {
+  const out: Record<string, ResponseNpzMember> = {};
+  for (const [k, v] of Object.entries(decodeNpz(buf, name))) out[k] = responseMember(v, `${name}:${k}.npy`);
+  return out;
+}
+
+function responseMember(v: NpyValue, name: string): ResponseNpzMember {
+  if (v.fortranOrder) throw new Error(`${name}: fortran-order arrays are not supported`);
+  if (Array.isArray(v.data)) return { dtype: 'str', shape: [], value: v.data[0] ?? '' };
+  if (v.data instanceof Float32Array) return { dtype: '<f4', shape: v.shape, data: v.data };
+  if (v.data instanceof Float64Array) return { dtype: '<f4', shape: v.shape, data: Float32Array.from(v.data) };
+  throw new Error(`${name}: dtype ${v.dtype} not supported (float32/float64/str)`);
+}
+
 export function responseChannel(r: CameraResponse, c: number): Float64Array {
   const out = new Float64Array(LEVELS);
   for (let z = 0; z < LEVELS; z++) out[z] = r.g[z * r.channels + c]!;
@@ -41,7 +66,7 @@ export function responseChannel(r: CameraResponse, c: number): Float64Array {
 export async function saveResponse(path: string, r: CameraResponse): Promise<void> {
   const ext = extname(path).toLowerCase();
   if (ext === '.npz') {
-    const buf = encodeNpz({
+    const buf = encodeResponseNpz({
       response: { dtype: '<f4', shape: [LEVELS, r.channels], data: r.g },
       metadata: { dtype: 'str', shape: [], value: JSON.stringify(r.metadata) },
     });
@@ -64,7 +89,7 @@ export async function loadResponse(path: string): Promise<CameraResponse> {
   const ext = extname(path).toLowerCase();
   try {
     if (ext === '.npz') {
-      const z = decodeNpz(buf, path);
+      const z = decodeResponseNpz(buf, path);
       const resp = z.response;
       if (!resp || resp.dtype !== '<f4') throw new Error('no float `response` array');
       const shape = resp.shape.length === 1 ? [resp.shape[0]!, 1] : resp.shape;

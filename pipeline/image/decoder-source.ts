@@ -1,10 +1,12 @@
 // Row source over a decoder process that writes PNM/PAM to stdout (djpeg, tifftopnm, dcraw, pngtopam).
 // Backpressure: StreamByteReader pauses stdout, the pipe fills and the decoder blocks, so at most a few
-// MB of decoded rows sit in our heap whatever the frame size. Decoders that only warn about damage
+// MB of decoded rows sit in our heap whatever the frame size. openPullDecoderSource reads ahead nothing
+// at all (PullByteReader) and also hands out rows into the caller's buffer or as raw codes: for callers
+// that keep many decoders open at once (the HDR merge). Decoders that only warn about damage
 // (djpeg exits 2 after "Premature end of JPEG file" and pads with grey) are turned into errors:
 // stderr is checked on every read and the exit status before the last rows are handed out.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { StreamByteReader } from './byte-queue.js';
+import { PullByteReader, StreamByteReader } from './byte-queue.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
 import { batchArray } from './strip.js';
@@ -34,7 +36,21 @@ function firstLine(text: string): string {
   return lines.find((l) => /premature|corrupt|error|invalid|not a|cannot|unsupported|bad/i.test(l)) ?? lines[0] ?? '';
 }
 
-export async function openDecoderSource(path: string, spec: DecoderSpec, opts: { grayscale?: boolean; meta?: ImageMeta } = {}): Promise<RowSource> {
+/** Rows as the decoder wrote them: the next `rows` rows' bytes land in `scratch` (valid until the next pull). */
+interface DecoderStream {
+  header: PnmHeader;
+  /** Channels as stored, alpha dropped. */
+  channels: number;
+  /** Rows handed out so far. */
+  readonly y: number;
+  readonly closed: boolean;
+  readonly scratch: Uint8Array;
+  pull(rows: number): Promise<number>;
+  close(): Promise<void>;
+  failure(what: string): ImageFormatError;
+}
+
+async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffered' | 'pull'): Promise<DecoderStream> {
   const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   liveDecoders.add(child);
   let stderr = '';
@@ -54,7 +70,15 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
       resolve({ code: -1, signal: null });
     });
   });
-  const reader = new StreamByteReader(child.stdout!);
+  const reader = readAhead === 'pull' ? new PullByteReader(child.stdout!) : new StreamByteReader(child.stdout!);
+  /**
+   * Before the last rows are handed out the decoder must have exited: let the stream run to EOF
+   * (a paused pull stream is read one byte past the rows, which reaches the end).
+   */
+  const toEnd = async (need: number, got: number): Promise<void> => {
+    if (reader instanceof StreamByteReader) reader.unthrottle();
+    else if (got === need) await reader.fill(need + 1);
+  };
   let closed = false;
 
   const kill = async () => {
@@ -84,7 +108,7 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     header = await readHeader();
   } catch (err) {
     await kill();
-    throw err;
+    throw err instanceof ImageFormatError ? err : failure(`${spec.command}: ${(err as Error).message}`);
   }
 
   async function readHeader(): Promise<PnmHeader> {
@@ -108,14 +132,71 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     }
   }
 
-  const inChannels = header.depth === 2 || header.depth === 4 ? header.depth - 1 : header.depth;
-  const channels = opts.grayscale ? 1 : inChannels;
-  const bytesPerPixel = header.depth * pnmBytesPerSample(header);
-  const rowBytes = header.width * bytesPerPixel;
+  const rowBytes = header.width * header.depth * pnmBytesPerSample(header);
   let y = 0;
   let scratch = new Uint8Array(0);
 
-  const source: RowSource = {
+  const pull = async (rows: number): Promise<number> => {
+    if (closed) throw failure('row source is closed');
+    if (y + rows > header.height) throw failure(`asked for rows ${y}..${y + rows} of ${header.height}`);
+    const need = rows * rowBytes;
+    let got: number;
+    try {
+      const early = decoderFailure(null);
+      if (early) throw early;
+      got = await reader.fill(need);
+    } catch (err) {
+      await kill();
+      throw err instanceof ImageFormatError ? err : failure(`${spec.command}: ${(err as Error).message}`);
+    }
+    if (got < need || y + rows >= header.height) {
+      // Last rows (or a short stream): only hand them out once the decoder has exited cleanly.
+      try {
+        await toEnd(need, got);
+      } catch (err) {
+        await kill();
+        throw failure(`${spec.command}: ${(err as Error).message}`);
+      }
+      const bad = decoderFailure(await exited);
+      if (bad) {
+        await kill();
+        throw bad;
+      }
+      if (got < need) throw failure(`${spec.command}: truncated output (row ${y + Math.floor(got / rowBytes)} of ${header.height})`);
+    }
+    if (scratch.length < need) scratch = new Uint8Array(need);
+    reader.take(need, scratch);
+    y += rows;
+    return need;
+  };
+
+  return {
+    header,
+    channels: header.depth === 2 || header.depth === 4 ? header.depth - 1 : header.depth,
+    get y() {
+      return y;
+    },
+    get closed() {
+      return closed;
+    },
+    get scratch() {
+      return scratch;
+    },
+    pull,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await kill();
+    },
+    failure,
+  };
+}
+
+export async function openDecoderSource(path: string, spec: DecoderSpec, opts: { grayscale?: boolean; meta?: ImageMeta } = {}): Promise<RowSource> {
+  const d = await startDecoder(path, spec, 'buffered');
+  const { header } = d;
+  const channels = opts.grayscale ? 1 : d.channels;
+  return {
     path,
     width: header.width,
     height: header.height,
@@ -123,44 +204,70 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     bitDepth: header.maxval > 255 ? 16 : 8,
     meta: opts.meta ?? {},
     async readRows(maxRows: number, into?: Float32Array): Promise<RowBatch | null> {
-      if (closed) throw failure('row source is closed');
-      if (y >= header.height) return null;
-      const rows = Math.max(1, Math.min(Math.floor(maxRows), header.height - y));
-      const need = rows * rowBytes;
-      let got: number;
-      try {
-        const early = decoderFailure(null);
-        if (early) throw early;
-        got = await reader.fill(need);
-      } catch (err) {
-        await kill();
-        throw err instanceof ImageFormatError ? err : failure(`${spec.command}: ${(err as Error).message}`);
-      }
-      const last = y + rows >= header.height;
-      if (got < need || last) {
-        // Last rows (or a short stream): only hand them out once the decoder has exited cleanly.
-        reader.unthrottle();
-        const exit = await exited;
-        const bad = decoderFailure(exit);
-        if (bad) {
-          await kill();
-          throw bad;
-        }
-        if (got < need) throw failure(`${spec.command}: truncated output (row ${y + Math.floor(got / rowBytes)} of ${header.height})`);
-      }
-      if (scratch.length < need) scratch = new Uint8Array(need);
-      reader.take(need, scratch);
+      if (d.closed) throw d.failure('row source is closed');
+      if (d.y >= header.height) return null;
+      const rows = Math.max(1, Math.min(Math.floor(maxRows), header.height - d.y));
+      const y0 = d.y;
+      await d.pull(rows);
       const data = batchArray(rows * header.width * channels, into);
-      pnmToFloat(header, scratch, rows * header.width, data, channels);
-      const batch = { y0: y, rows, data };
-      y += rows;
-      return batch;
+      pnmToFloat(header, d.scratch, rows * header.width, data, channels);
+      return { y0, rows, data };
     },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      await kill();
-    },
+    close: () => d.close(),
   };
-  return source;
+}
+
+/** A decoder row source that also reads into the caller's buffer and as raw integer codes. */
+export interface DirectRowSource extends RowSource {
+  /** Decode the next `rows` rows into dst at element offset `offset` (exactly `rows`, or throws). */
+  readRowsInto(rows: number, dst: Float32Array, offset?: number): Promise<void>;
+  /** 256 (8-bit) or 65536 (16-bit) when rows can be read as raw integer codes, else null. */
+  readonly codeLevels: 256 | 65536 | null;
+  /** The next `rows` rows as raw codes (no float conversion), valid until the next read. */
+  readRowsCodes(rows: number): Promise<Uint8Array | Uint16Array>;
+}
+
+/** The decoder source with no read-ahead (see PullByteReader) and direct/raw-code reads. */
+export async function openPullDecoderSource(path: string, spec: DecoderSpec): Promise<DirectRowSource> {
+  const d = await startDecoder(path, spec, 'pull');
+  const { header: h, channels } = d;
+
+  const readRowsInto = async (rows: number, dst: Float32Array, offset = 0): Promise<void> => {
+    await d.pull(rows);
+    pnmToFloat(h, d.scratch, rows * h.width, offset === 0 ? dst : dst.subarray(offset), channels);
+  };
+
+  const codeLevels = (h.depth === 1 || h.depth === 3) && (h.maxval === 255 || h.maxval === 65535) ? (h.maxval === 255 ? 256 : 65536) : null;
+  let codes16 = new Uint16Array(0);
+  const readRowsCodes = async (rows: number): Promise<Uint8Array | Uint16Array> => {
+    if (!codeLevels) throw d.failure('raw codes need 8- or 16-bit samples without alpha');
+    const need = await d.pull(rows);
+    const bytes = d.scratch;
+    if (codeLevels === 256) return bytes.subarray(0, need);
+    const n = need >> 1;
+    if (codes16.length < n) codes16 = new Uint16Array(n);
+    for (let i = 0; i < n; i++) codes16[i] = (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
+    return codes16.subarray(0, n);
+  };
+
+  return {
+    path,
+    width: h.width,
+    height: h.height,
+    channels,
+    bitDepth: h.maxval > 255 ? 16 : 8,
+    meta: {},
+    readRowsInto,
+    codeLevels,
+    readRowsCodes,
+    async readRows(maxRows: number): Promise<RowBatch | null> {
+      if (d.y >= h.height) return null;
+      const rows = Math.max(1, Math.min(Math.floor(maxRows), h.height - d.y));
+      const data = new Float32Array(rows * h.width * channels);
+      const y0 = d.y;
+      await readRowsInto(rows, data);
+      return { y0, rows, data };
+    },
+    close: () => d.close(),
+  };
 }

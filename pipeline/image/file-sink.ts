@@ -1,7 +1,10 @@
 // A temp file written by positioned writes and renamed into place on commit (deleted on discard):
-// the storage under the native row sinks (FITS, float TIFF, Radiance .hdr).
+// the storage under the native row sinks (FITS, float TIFF, Radiance .hdr), and the sink lifecycle
+// they share.
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { tempPathFor } from './atomic.js';
+import type { RowCounter } from './sink-check.js';
+import type { RowSink } from './rows.js';
 
 export class AtomicFile {
   private constructor(readonly path: string, readonly tmp: string, private fh: FileHandle | null) {}
@@ -42,4 +45,57 @@ export class AtomicFile {
     if (fh) await fh.close().catch(() => {});
     await unlink(this.tmp).catch(() => {});
   }
+}
+
+/** How one native format lays a strip into its file; the sink lifecycle is openAtomicRowSink's. */
+export interface StripWriter {
+  /** Encode and write `rows` rows starting at image row y0 (already validated and counted). */
+  writeStrip(file: AtomicFile, data: Float32Array, rows: number, y0: number): Promise<void>;
+  /** Last bytes before the rename (e.g. FITS block padding). */
+  beforeCommit?(file: AtomicFile): Promise<void>;
+}
+
+/**
+ * The row sink every native writer shares: header first, strips through `strips`, the temp file
+ * renamed on finish() only when every row arrived, and deleted on abort() or on any failure.
+ */
+export async function openAtomicRowSink(counter: RowCounter, header: Uint8Array, strips: StripWriter): Promise<RowSink> {
+  const { path } = counter;
+  const file = await AtomicFile.create(path);
+  let done = false;
+  try {
+    await file.write(header, 0);
+  } catch (err) {
+    await file.discard();
+    throw err;
+  }
+  const abort = async () => {
+    done = true;
+    await file.discard();
+  };
+  return {
+    async writeRows(data, rows) {
+      if (done) throw new Error(`${path}: sink already finished or aborted`);
+      const y0 = counter.add(data, rows);
+      try {
+        await strips.writeStrip(file, data, rows, y0);
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    },
+    async finish() {
+      if (done) throw new Error(`${path}: sink already finished or aborted`);
+      try {
+        counter.complete();
+        await strips.beforeCommit?.(file);
+        done = true;
+        await file.commit();
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    },
+    abort,
+  };
 }

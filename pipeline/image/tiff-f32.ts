@@ -1,7 +1,7 @@
 // Float32 TIFF written natively by strips: baseline little-endian TIFF, uncompressed, chunky,
 // SampleFormat=3 (IEEE float), the layout OpenCV, tifffile, libvips/sharp and GIMP all read. The size
 // is known up front, so the IFD and strip tables go first and rows are appended as they come.
-import { AtomicFile } from './file-sink.js';
+import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
 
@@ -75,23 +75,9 @@ export function encodeTiffF32Header(width: number, height: number, channels: num
 export async function openTiffF32RowSink(path: string, width: number, height: number, channels: number): Promise<RowSink> {
   const counter = new RowCounter(path, width, height, channels);
   const { bytes } = encodeTiffF32Header(width, height, channels);
-  const file = await AtomicFile.create(path);
   const rowBytes = width * channels * 4;
-  let done = false;
-  try {
-    await file.write(bytes, 0);
-  } catch (err) {
-    await file.discard();
-    throw err;
-  }
-  const abort = async () => {
-    done = true;
-    await file.discard();
-  };
-  return {
-    async writeRows(data, rows) {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      const y0 = counter.add(data, rows);
+  return openAtomicRowSink(counter, bytes, {
+    async writeStrip(file, data, rows, y0) {
       const n = rows * width * channels;
       // little-endian hosts (x86, ARM) write the floats as they are; we await the write, so no copy
       let buf: Buffer;
@@ -100,24 +86,7 @@ export async function openTiffF32RowSink(path: string, width: number, height: nu
         buf = Buffer.alloc(n * 4);
         for (let i = 0; i < n; i++) buf.writeFloatLE(data[i]!, i * 4);
       }
-      try {
-        await file.write(buf, bytes.length + y0 * rowBytes);
-      } catch (err) {
-        await abort();
-        throw err;
-      }
+      await file.write(buf, bytes.length + y0 * rowBytes);
     },
-    async finish() {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      try {
-        counter.complete();
-        done = true;
-        await file.commit();
-      } catch (err) {
-        await abort();
-        throw err;
-      }
-    },
-    abort,
-  };
+  });
 }

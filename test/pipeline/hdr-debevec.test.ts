@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../../pipeline/hdr/debevec.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { weightTable, smoothnessWeights, type WeightOptions } from '../../pipeline/hdr/weights.js';
-import { decodeNpz, encodeNpz } from '../../pipeline/hdr/npz.js';
-import { loadResponse, saveResponse, lnERange } from '../../pipeline/hdr/response.js';
+import {
+  decodeResponseNpz as decodeNpz,
+  encodeResponseNpz as encodeNpz,
+  loadResponse,
+  saveResponse,
+  lnERange,
+} from '../../pipeline/hdr/response.js';
 import { parseExposureList, parseRound, parseFrameName, floorTime, formatStamp } from '../../pipeline/hdr/names.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -132,8 +137,8 @@ test('names, rounds and exposure lists', (t) => {
 });
 
 test('fast RGBE encoder writes exactly the bytes of the reference encoder', async (t) => {
-  const { encodeRgbe } = await import('../../pipeline/image/radiance.js');
-  const { encodeRgbeFast } = await import('../../pipeline/hdr/rgbe-sink.js');
+  const { encodeRgbe } = await import('../helpers/rgbe-reference.js');
+  const { encodeRgbe: encodeRgbeFast } = await import('../../pipeline/image/radiance.js');
   const rnd = mulberry32(9);
   const W = 20000;
   const src = new Float32Array(W * 3);

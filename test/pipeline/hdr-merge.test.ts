@@ -15,7 +15,7 @@ import {
   saveResponse,
   type CameraResponse,
 } from '../../pipeline/hdr/index.js';
-import { decodeNpy } from '../../pipeline/hdr/npz.js';
+import { decodeNpy } from '../../pipeline/image/npy.js';
 import { makeScene, renderFrame, type SynthScene } from '../../pipeline/hdr/synth.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
