@@ -73,21 +73,27 @@ export function judgeFrame(q: FrameQuality, history: FrameQuality[], needStars: 
   }
   if (needStars && q.stars < (o.minStars ?? 8)) return { ok: false, code: 'few-stars', reason: `too few stars: ${q.stars} < ${o.minStars ?? 8}` };
   if (hist) {
-    const test = (name: 'background' | 'hfr' | 'fwhm' | 'brightFlux', x: number, floorRel: number, higherOnly: boolean): Verdict | null => {
+    const test = (name: 'background' | 'hfr' | 'fwhm' | 'brightFlux', x: number, floorRel: number, side: 'both' | 'higher' | 'lower'): Verdict | null => {
       const { med, sd } = medMad(history.map((h) => h[name]));
       if (!Number.isFinite(x) || !Number.isFinite(med)) return null;
       // A floor on σ: with a steady history MAD can be ~0 and every frame would be an outlier.
       const s = Math.max(sd, floorRel * Math.abs(med), 1e-6);
       const z = (x - med) / s;
-      if ((higherOnly ? z : Math.abs(z)) > k) {
+      if ((side === 'higher' ? z : side === 'lower' ? -z : Math.abs(z)) > k) {
         const label = name === 'brightFlux' ? 'star signal' : name;
         return { ok: false, code: name === 'brightFlux' ? 'signal' : name, reason: `${label} outlier: ${fmt(x)} vs median ${fmt(med)} (${z > 0 ? '+' : ''}${z.toFixed(1)}σ)` };
       }
       return null;
     };
-    // Star signal: an ISO/gain change or haze scales the same bright stars even when a large bias
-    // offset hides it in the sky level.
-    return test('background', q.background, 0.05, false) ?? test('brightFlux', q.brightFlux, 0.08, false) ?? test('hfr', q.hfr, 0.05, true) ?? test('fwhm', q.fwhm, 0.05, true) ?? { ok: true };
+    // Star signal: a lower ISO/gain, haze or dew dims the same bright stars even when a large bias
+    // offset hides it in the sky level. Only the dim side: satellite and plane trails break into bright
+    // blobs that raise this figure, and those frames are worth keeping — sigma clipping removes the trail.
+    return (
+      test('background', q.background, 0.05, 'both') ??
+      test('brightFlux', q.brightFlux, 0.08, 'lower') ??
+      test('hfr', q.hfr, 0.05, 'higher') ??
+      test('fwhm', q.fwhm, 0.05, 'higher') ?? { ok: true }
+    );
   }
   return { ok: true };
 }
