@@ -1,29 +1,12 @@
 // Builds the JobContext the agent hands to a job runner: capture-and-log, publishing, progress.
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import type { Camera, Focuser } from '../../drivers/types.js';
-import type { Logger } from '../log.js';
-import type { RunLog } from '../runlog/types.js';
 import { assertFreeSpace, sha256File } from '../storage/disk.js';
 import { frameStem, INCOMING_DIR } from '../storage/layout.js';
-import type { CaptureOptions, JobContext, JobPublisher, LoggedFrame } from './types.js';
+import type { CaptureOptions, JobContext, LoggedFrame } from './types.js';
 
-export interface JobContextDeps {
-  runId: number;
-  kind: string;
-  params: Record<string, unknown>;
-  camera: Camera;
-  focuser?: Focuser;
-  spoolDir: string;
-  productsDir: string;
-  stateDir: string;
-  runlog: RunLog;
-  log: Logger;
-  signal: AbortSignal;
-  publish: JobPublisher;
-  progress(status: string): void;
-  minFreeMb: number;
-}
+/** Everything a JobContext holds except capture(), which is built here, plus the free-space floor. */
+export type JobContextDeps = Omit<JobContext, 'capture'> & { minFreeMb: number };
 
 export function createJobContext(d: JobContextDeps): JobContext {
   let index = 0;
@@ -58,20 +41,6 @@ export function createJobContext(d: JobContextDeps): JobContext {
     d.publish.state({ last_exposure_s: frame.exposureS, last_frame_at: frame.timestamp.toISOString() });
     return { frame, frameId };
   };
-  return {
-    runId: d.runId,
-    kind: d.kind,
-    params: d.params,
-    camera: d.camera,
-    focuser: d.focuser,
-    spoolDir: d.spoolDir,
-    productsDir: d.productsDir,
-    stateDir: d.stateDir,
-    runlog: d.runlog,
-    log: d.log,
-    signal: d.signal,
-    publish: d.publish,
-    progress: d.progress,
-    capture,
-  };
+  const { minFreeMb: _minFreeMb, ...fields } = d;
+  return { ...fields, capture };
 }
