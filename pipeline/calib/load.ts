@@ -1,7 +1,7 @@
 // Loading one light/dark/flat/bias frame as the sensor delivered it: FITS (8/16/32-bit
 // integer, float; BAYERPAT mosaics stay one channel here so calibration runs on the mosaic),
-// 8-bit JPEG/PNG, 16-bit PNG/TIFF (through readImage), and camera RAW through dcraw
-// (`-d -4`: linear 16-bit mosaic, black level removed, no white balance or interpolation).
+// 8-bit JPEG/PNG, 16-bit PNG/TIFF (through readImage), and camera RAW through LibRaw (dcraw_emu,
+// else dcraw): the linear 16-bit mosaic, black level removed, no white balance or interpolation.
 import { execFile } from 'node:child_process';
 import { extname } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -11,10 +11,13 @@ import { bytesPerSample, decodeFitsSamples, readFitsHeader } from '../image/fits
 import { isFitsPath, readImage } from '../image/read.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from '../image/types.js';
 import { bayerPatternFromCards, BAYER_PATTERNS, type BayerPattern } from '../image/debayer.js';
+import { openDecoderSource } from '../image/decoder-source.js';
+import { RAW_EXTENSIONS, rawMosaicDecoder } from '../image/row-source.js';
+
+export { RAW_EXTENSIONS };
 
 const execFileP = promisify(execFile);
 
-export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
 export const IMAGE_EXTENSIONS = new Set(['.fits', '.fit', '.fts', '.jpg', '.jpeg', '.png', '.tif', '.tiff', ...RAW_EXTENSIONS]);
 
 export function isImagePath(p: string): boolean {
@@ -42,7 +45,7 @@ export async function loadFrame(path: string): Promise<LoadedFrame> {
   let meta: ImageMeta = {};
   let bayer: BayerPattern | null = null;
   if (RAW_EXTENSIONS.has(ext)) {
-    ({ image, bayer, meta } = await readRawWithDcraw(path));
+    ({ image, bayer, meta } = await readRawMosaic(path));
   } else if (isFitsPath(path)) {
     ({ image, meta } = await readFitsWhole(path));
     if (image.channels === 1) bayer = bayerOf(meta);
@@ -110,34 +113,51 @@ async function readFitsWhole(path: string): Promise<{ image: ImageF32; meta: Ima
   return { image: { width: h.width, height: h.height, channels: h.planes, bitDepth, data }, meta: h.cards };
 }
 
-async function readRawWithDcraw(path: string): Promise<{ image: ImageF32; bayer: BayerPattern | null; meta: ImageMeta }> {
+/**
+ * Camera RAW as the sensor's linear CFA mosaic: LibRaw's dcraw_emu (or dcraw) with unit white
+ * balance, no interpolation, no auto-brightening, black level removed and white level at 1. Rows
+ * stream from the decoder; metadata (CFA pattern, ISO, shutter, time) from raw-identify/dcraw -i.
+ */
+async function readRawMosaic(path: string): Promise<{ image: ImageF32; bayer: BayerPattern | null; meta: ImageMeta }> {
   const st = await stat(path).catch(() => null);
   if (!st) throw new ImageFormatError(path, 'no such file');
+  const spec = rawMosaicDecoder(path);
   let info: string;
-  let pgm: Buffer;
   try {
-    info = (await execFileP('dcraw', ['-i', '-v', path], { maxBuffer: 1 << 20 })).stdout;
-    pgm = (await execFileP('dcraw', ['-c', '-d', '-4', '-t', '0', path], { encoding: 'buffer', maxBuffer: 1 << 30 })).stdout;
+    info = spec.command === 'dcraw_emu'
+      ? (await execFileP('raw-identify', ['-v', path], { maxBuffer: 1 << 20 })).stdout
+      : (await execFileP('dcraw', ['-i', '-v', path], { maxBuffer: 1 << 20 })).stdout;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException & { stderr?: Buffer | string };
-    if (e.code === 'ENOENT') throw new ImageFormatError(path, 'dcraw is not installed (apt-get install dcraw)');
-    throw new ImageFormatError(path, `dcraw cannot decode: ${String(e.stderr ?? e.message).trim().split('\n')[0]}`);
+    const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
+    if (e.code === 'ENOENT') throw new ImageFormatError(path, `${spec.command} is not installed (apt-get install ${spec.aptPackage})`);
+    throw new ImageFormatError(path, `${spec.command} cannot decode: ${String(e.stdout || e.stderr || e.message).trim().split('\n').pop()}`);
   }
-  const m = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(pgm.subarray(0, 64).toString('latin1'));
-  if (!m) throw new ImageFormatError(path, 'dcraw gave no PGM output');
-  const w = Number(m[1]), h = Number(m[2]), maxv = Number(m[3]);
-  const off = m[0].length;
-  const bps = maxv > 255 ? 2 : 1;
-  if (pgm.length < off + w * h * bps) throw new ImageFormatError(path, 'truncated raw data');
-  const data = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) data[i] = (bps === 2 ? pgm.readUInt16BE(off + 2 * i) : pgm[off + i]!) / maxv;
+  // raw-identify exits 0 for files it cannot read and says so on stdout.
+  if (/Cannot decode|Unsupported file format/i.test(info)) {
+    throw new ImageFormatError(path, `${spec.command} cannot decode: ${/(Cannot decode.*|Unsupported file format.*)/i.exec(info)![1]!.trim()}`);
+  }
+  const src = await openDecoderSource(path, spec);
+  let data: Float32Array;
+  try {
+    const { width: w, height: h, channels: ch } = src;
+    data = new Float32Array(w * h);
+    // dcraw_emu -disinterp writes RGB with only the pixel's own CFA colour set: the sum is the site value.
+    const strip = new Float32Array(64 * w * ch);
+    for (let b = await src.readRows(64, strip); b; b = await src.readRows(64, strip)) {
+      const o = b.y0 * w;
+      if (ch === 1) data.set(b.data.subarray(0, b.rows * w), o);
+      else for (let i = 0; i < b.rows * w; i++) { let v = 0; for (let c = 0; c < ch; c++) v += b.data[i * ch + c]!; data[o + i] = v; }
+    }
+  } finally {
+    await src.close();
+  }
   const pat = /Filter pattern:\s*([RGB/]+)/.exec(info)?.[1];
   const meta: ImageMeta = {};
   const iso = /ISO speed:\s*(\d+)/.exec(info)?.[1];
   if (iso) meta.ISOSPEED = Number(iso);
-  const sh = /Shutter:\s*(?:1\/)?([\d.]+)/.exec(info);
-  if (sh) meta.EXPTIME = /Shutter:\s*1\//.test(info) ? 1 / Number(sh[1]) : Number(sh[1]);
+  const sh = /Shutter:\s*(1\/)?([\d.]+)/.exec(info);
+  if (sh) meta.EXPTIME = sh[1] ? 1 / Number(sh[2]) : Number(sh[2]);
   const ts = /Timestamp:\s*(.+)/.exec(info)?.[1];
   if (ts && !Number.isNaN(new Date(ts).getTime())) meta['DATE-OBS'] = new Date(ts).toISOString();
-  return { image: { width: w, height: h, channels: 1, bitDepth: 16, data }, bayer: parseBayer(pat ? pat.replace(/\//g, '').slice(0, 4) : null), meta };
+  return { image: { width: src.width, height: src.height, channels: 1, bitDepth: 16, data }, bayer: parseBayer(pat ? pat.replace(/\//g, '').slice(0, 4) : null), meta };
 }

@@ -86,6 +86,19 @@ export function rawDecoder(path: string, halfSize = false): DecoderSpec {
   return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
 }
 
+/**
+ * Camera RAW as its linear CFA mosaic for calibration and stacking: unit white balance (`-r 1 1 1 1`),
+ * no interpolation, no brightening, no rotation; black subtracted and white level scaled to full.
+ * dcraw_emu writes RGB with only each site's own colour set; dcraw -d writes the mosaic as PGM.
+ */
+export function rawMosaicDecoder(path: string): DecoderSpec {
+  const wb = ['-r', '1', '1', '1', '1'];
+  if (commandOnPath('dcraw_emu')) {
+    return { command: 'dcraw_emu', args: ['-4', '-disinterp', '-o', '0', ...wb, '-t', '0', '-Z', '-', path], aptPackage: 'libraw-bin' };
+  }
+  return { command: 'dcraw', args: ['-c', '-d', '-4', ...wb, '-t', '0', path], aptPackage: 'dcraw' };
+}
+
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
   const kind = await sniffImageKind(path);
   switch (kind) {

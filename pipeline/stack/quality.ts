@@ -21,7 +21,11 @@ export interface FrameQuality {
 }
 
 export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number, stars: Star[] = []): FrameQuality {
-  const bright = stars.filter((s) => !s.saturated).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
+  // "Unsaturated" also relative to the frame: a debayered RAW clips its green sites first, so a clipped
+  // star's luminance peaks well below full scale yet near the frame's brightest pixel. Clipped fluxes
+  // swing with the sub-pixel phase and would fake a signal drop.
+  const clip = 0.9 * max;
+  const bright = stars.filter((s) => !s.saturated && s.peak + bg.median < clip).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
   const brightFlux = bright.length >= 5 ? bright[bright.length >> 1]! : NaN;
   return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max };
 }
