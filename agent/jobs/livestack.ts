@@ -34,6 +34,10 @@ export interface LivestackParams {
   minStars?: number;
   /** Isolated-defect correction in σ (0 = off; default 10 without darks). */
   cosmetic?: number;
+  /** Frames judged together before the stack starts (default 3). */
+  warmup?: number;
+  /** Agreeing refused frames in a row that start a new stack (default 5, 0 = never). */
+  relearn?: number;
 }
 
 const KIND = 'livestack';
@@ -72,6 +76,8 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     bias: stringParam(p, 'bias'),
     darkMethod: stringParam(p, 'dark_method', ['median', 'sigma', 'mean', 'seed']) as CombineMethod | undefined,
     outputName: stringParam(p, 'output_name'),
+    warmup: optionalNumberParam(KIND, p, 'warmup', 1, 50),
+    relearn: optionalNumberParam(KIND, p, 'relearn', 0, 1000),
     resume: (resumeRaw ?? 'auto') as boolean | 'auto',
     resumeWithinS: numberParam(KIND, p, 'resume_within_s', 3600, 0),
     maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
@@ -126,6 +132,8 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     rejection: p.minStars ? { minStars: p.minStars } : undefined,
     restartOnDrift: p.restartOnDrift,
     defaultExposureS: p.exposureS,
+    warmup: p.warmup,
+    relearnAfter: p.relearn,
   };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
@@ -137,7 +145,10 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   // Every final frame verdict (including frames held while the reference is chosen) goes to the run log.
   const frameIds = new Map<string, number>();
   const num = (x: number) => (Number.isFinite(x) ? Number(x.toFixed(4)) : null);
+  let accepted = 0, refused = 0;
   opts.onResult = (r) => {
+    if (r.accepted) accepted++;
+    else refused++;
     const id = frameIds.get(r.path);
     if (id === undefined) return;
     ctx.runlog.updateFrame(id, {
@@ -148,7 +159,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   };
   const stacker = await openStacker(ctx, p, opts);
   const known = new Set<string>();
-  let shot = 0, accepted = 0, refused = 0;
+  let shot = 0;
   let last: FrameResult | null = null;
   const addProducts = (r: FrameResult) => {
     for (const m of stacker.opts.methods) {
@@ -174,22 +185,21 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     }
     shot++;
     frameIds.set(logged.frame.path, logged.frameId);
+    const before = stacker.count;
     const r = await stacker.push(logged.frame.path);
     last = r;
-    if (r.accepted) {
-      accepted++;
+    // The first frames are held and judged together: the stack (and its preview) appears with the third.
+    if (stacker.count !== before || r.accepted) {
       addProducts(r);
       const jpeg = await stacker.previewJpeg();
       if (jpeg) ctx.publish.image(jpeg);
-    } else if (r.status !== 'pending') {
-      refused++;
-      ctx.log.warn(`livestack: ${r.reason}`);
     }
+    if (!r.accepted && r.status !== 'pending') ctx.log.warn(`livestack: ${r.reason}`);
     ctx.publish.state({
       star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
       stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
     });
-    if (p.maxFrames && stacker.count >= p.maxFrames) break;
+    if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
   }
   await stacker.finish();
   const metrics = {

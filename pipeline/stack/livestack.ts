@@ -12,13 +12,14 @@ import { calibrate, CalibrationError, type Calibration } from '../calib/apply.js
 import { debayerImage } from '../image/debayer.js';
 import { loadFrame, type LoadedFrame } from '../calib/load.js';
 import { detectStarsWithBackground, summarizeStars, type Star } from '../stars/detect.js';
+import { withApertureFlux } from '../stars/photometry.js';
 import { eccAlign } from './align/ecc.js';
 import { phaseCorrelate } from './align/phase.js';
 import { matchStars } from './align/triangles.js';
 import { apply, identity, invert, summarize, type Mat3 } from './align/transform.js';
 import { warpBilinear } from './align/warp.js';
 import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod } from './methods.js';
-import { frameQuality, judgeFrame, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
+import { CONDITION_CODES, frameQuality, judgeFrame, judgeMutually, judgeSignal, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
 import { readState, StateError, writeState } from './state.js';
 import { autoStretch } from './stretch.js';
 import { writeFitsFloat } from './output.js';
@@ -37,6 +38,16 @@ export interface LiveStackOptions {
   reference?: 'first' | { best: number };
   /** Start a new stack when the field moved further than this (px). */
   restartOnDrift?: number;
+  /**
+   * Frames held at the start and judged against each other before the stack begins (default 3; 1 =
+   * stack the first frame at once, unjudged). With `best:K` the larger of the two.
+   */
+  warmup?: number;
+  /**
+   * This many refused frames in a row for a conditions reason (sky, star signal, size, clouds, ISO/gain)
+   * that agree with each other are the new normal: a new stack starts from them on (default 5, 0 = never).
+   */
+  relearnAfter?: number;
   calibration?: Calibration;
   rejection?: RejectionOptions;
   previewFormat?: 'jpg' | 'png';
@@ -68,6 +79,8 @@ export interface FrameResult {
   fwhm: number;
   background: number;
   noise: number;
+  /** Star signal against the reference (relFlux): 1 = as bright as the reference frame. */
+  signal: number;
   shiftX: number;
   shiftY: number;
   shift: number;
@@ -118,6 +131,10 @@ interface SavedState {
   records: FrameResult[];
   processed: string[];
   pending: PendingFrame[];
+  refBackground?: number[] | null;
+  refusedRun?: FrameQuality[];
+  closeStack?: boolean;
+  refClip?: number | null;
 }
 
 const HISTORY_MAX = 200;
@@ -142,6 +159,14 @@ export class LiveStacker {
   private processed = new Set<string>();
   private pending: PendingFrame[] = [];
   private warpBuf: ImageF32 | null = null;
+  /** Sky level per channel of the reference frame: sigma clipping compares frames offset to it. */
+  private refBackground: number[] | null = null;
+  /** Peak from which a reference star counts as clipped (see matchReference). */
+  private refClip = Infinity;
+  /** Consecutive frames refused for a conditions reason (for relearnAfter). */
+  private refusedRun: FrameQuality[] = [];
+  /** Set when conditions changed: the next accepted frame archives the current stack and starts a new one. */
+  private closeStack = false;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -173,8 +198,15 @@ export class LiveStacker {
     return this.records;
   }
 
+  /** True once a file has a verdict or is held for the warm-up (watch mode must not take it again). */
   hasProcessed(path: string): boolean {
-    return this.processed.has(basename(path));
+    const name = basename(path);
+    return this.processed.has(name) || this.pending.some((p) => basename(p.path) === name);
+  }
+
+  /** Frames held for the warm-up, not stacked yet. */
+  get heldCount(): number {
+    return this.pending.length;
   }
 
   /** Restore a saved stack (throws StateError naming the file when it is missing or corrupt). */
@@ -198,12 +230,18 @@ export class LiveStacker {
     s.records = json.records;
     s.processed = new Set(json.processed);
     s.pending = json.pending;
+    s.refBackground = json.refBackground ?? null;
+    s.refusedRun = json.refusedRun ?? [];
+    s.closeStack = json.closeStack ?? false;
+    s.refClip = json.refClip ?? Infinity;
     const len = json.width * json.height * json.channels;
     if (json.frameCount > 0) {
       s.createAccumulators();
       for (const a of s.accs) {
         for (const [name, buf] of Object.entries(a.buffers)) {
           const saved = buffers.get(`${a.method}.${name}`);
+          // sigma.H (warm-up maxima) came later: a state without it only loses that test.
+          if (!saved && name === 'H') continue;
           if (!saved || saved.length !== len) throw new StateError(`${s.statePath}: corrupt stack state (missing ${a.method}.${name})`);
           buf.set(saved);
         }
@@ -222,14 +260,16 @@ export class LiveStacker {
 
   private result(base: Partial<FrameResult> & { seq: number; path: string }): FrameResult {
     return {
-      status: 'rejected', accepted: false, reason: null, code: null, stars: 0, hfr: NaN, fwhm: NaN, background: NaN, noise: NaN,
+      status: 'rejected', accepted: false, reason: null, code: null, stars: 0, hfr: NaN, fwhm: NaN, background: NaN, noise: NaN, signal: NaN,
       shiftX: NaN, shiftY: NaN, shift: NaN, rotationDeg: NaN, residual: NaN, inliers: 0, rejectedPixels: 0,
       stackIndex: this.stackIndex, frameCount: this.frameCount, exposureS: 0, date: null, ms: {}, ...base,
     };
   }
 
-  private async record(r: FrameResult, name: string): Promise<FrameResult> {
+  private async record(r: FrameResult, name: string, q?: FrameQuality): Promise<FrameResult> {
     if (r.status !== 'pending') {
+      if (r.accepted) this.refusedRun = [];
+      else if (q && r.code && CONDITION_CODES.has(r.code)) r.reason = `${r.reason ?? ''}${this.noteRefusal({ ...q, relFlux: r.signal })}`;
       this.records.push(r);
       this.processed.add(name);
       // A refused frame changes only the metrics; the state catches up at the next accepted frame.
@@ -250,7 +290,7 @@ export class LiveStacker {
     try {
       frame = typeof input === 'string'
         ? await loadFrame(input)
-        : { path, image: { ...input.image, data: Float32Array.from(input.image.data) }, bayer: input.bayer ?? null, exposureS: input.exposureS ?? null, date: input.date ?? null, iso: null, gain: null, meta: input.meta ?? {} };
+        : { path, image: { ...input.image, data: Float32Array.from(input.image.data) }, bayer: input.bayer ?? null, exposureS: input.exposureS ?? null, date: input.date ?? null, iso: metaNumber(input.meta, 'ISOSPEED', 'ISO'), gain: metaNumber(input.meta, 'GAIN'), meta: input.meta ?? {} };
     } catch (err) {
       return this.record(this.result({ seq, path, reason: oneLine(err), code: 'input', ms }), name);
     }
@@ -273,32 +313,61 @@ export class LiveStacker {
     }
     t = performance.now();
     const gray = img.channels === 1 ? img : toGray(img);
-    const det = detectStarsWithBackground(gray, { maxStars: 300 });
+    const found = detectStarsWithBackground(gray, { maxStars: 300 });
+    const det = { ...found, stars: withApertureFlux(gray, found.stars, summarizeStars(found.stars).fwhm, found.background.sigma) };
     let max = 0;
     for (let i = 0; i < gray.data.length; i++) { const v = gray.data[i]!; if (v > max) max = v; }
-    const q = frameQuality(summarizeStars(det.stars), det.background, max, det.stars);
+    const q = frameQuality(summarizeStars(det.stars), det.background, max, det.stars, { iso: frame.iso, gain: frame.gain });
     ms.detect = performance.now() - t;
     const base = { seq, path, exposureS, date, stars: q.stars, hfr: q.hfr, fwhm: q.fwhm, background: q.background, noise: q.noise, ms };
     const verdict = judgeFrame(q, this.history, this.opts.align === 'star', this.opts.rejection);
     if (!verdict.ok) {
-      return this.record(this.result({ ...base, reason: verdict.reason ?? 'rejected', code: verdict.code ?? 'rejected' }), name);
+      return this.record(this.result({ ...base, reason: verdict.reason ?? 'rejected', code: verdict.code ?? 'rejected' }), name, q);
     }
     if (!this.geom) {
       this.geom = { width: img.width, height: img.height, channels: img.channels, bitDepth: img.bitDepth };
     }
-    // Choosing the reference among the first K frames: hold them (spilled to disk) until K are in.
-    const ref = this.opts.reference;
-    if (!this.refStars && !this.refGray && ref !== 'first' && ref.best > 1) {
+    // The first frames of a stack are held (spilled to disk) and judged against each other before
+    // the stack starts: with no history yet, an ISO outlier or a clouded frame among them would
+    // otherwise become part of the stack, or its reference. best:K also picks the reference then.
+    const warm = this.warmupSize();
+    if (!this.refStars && !this.refGray && warm > 1) {
       await this.hold({ seq, path, img, q, stars: det.stars, exposureS, date, ms });
-      if (this.pending.length >= ref.best) {
+      if (this.pending.length >= warm) {
         await this.releasePending();
         const done = this.records.find((x) => x.seq === seq);
         if (done) return done;
       } else await this.saveState();
-      return this.result({ ...base, status: 'pending', reason: `held while choosing the best of the first ${ref.best} frames as reference` });
+      const why = this.opts.reference === 'first' ? 'judged with the first' : 'choosing the best of the first';
+      return this.result({ ...base, status: 'pending', reason: `held until ${warm} frames are in (${why} ${warm})` });
     }
     const r = await this.stackFrame(img, gray, det.stars, q, base);
-    return this.record(r, name);
+    return this.record(r, name, q);
+  }
+
+  private warmupSize(): number {
+    const ref = this.opts.reference;
+    return Math.max(this.opts.warmup ?? 3, ref === 'first' ? 1 : ref.best);
+  }
+
+  /**
+   * A frame refused for a conditions reason. When the last relearnAfter such frames agree with each
+   * other, they are the new normal (the sky brightened, the gain was changed on purpose): the current
+   * stack is closed and the next frames start a new one, judged against these. Returns a note for the reason.
+   */
+  private noteRefusal(q: FrameQuality): string {
+    const n = this.opts.relearnAfter ?? 5;
+    if (n <= 0 || !this.frameCount) return '';
+    this.refusedRun.push(q);
+    if (this.refusedRun.length < Math.max(3, n)) return '';
+    const run = this.refusedRun.slice(-Math.max(3, n));
+    if (!judgeMutually(run, this.opts.align === 'star', this.opts.rejection).every((v) => v.ok)) return '';
+    this.history = run.map((x) => ({ ...x, relFlux: NaN }));
+    this.refusedRun = [];
+    this.refStars = null;
+    this.refGray = null;
+    this.closeStack = true;
+    return `; the last ${run.length} frames agree with each other: conditions changed, the next frames start stack ${this.stackIndex + 1}`;
   }
 
   private async hold(p: { seq: number; path: string; img: ImageF32; q: FrameQuality; stars: Star[]; exposureS: number; date: string | null; ms: Record<string, number> }): Promise<void> {
@@ -309,26 +378,41 @@ export class LiveStacker {
     this.pending.push({ seq: p.seq, path: p.path, file, width: p.img.width, height: p.img.height, channels: p.img.channels, bitDepth: p.img.bitDepth, q: p.q, stars: p.stars.slice(0, 300), exposureS: p.exposureS, date: p.date, ms: p.ms });
   }
 
-  /** Pick the best held frame as reference, then stack all held frames in arrival order. */
+  /**
+   * The held frames are judged against each other (sky, size, stars, ISO/gain, and the same stars'
+   * flux against a provisional reference); the ones that pass are stacked, the reference first
+   * (the first of them, or the best with best:K), then the rest in arrival order.
+   */
   private async releasePending(): Promise<void> {
     if (!this.pending.length) return;
     const held = this.pending;
-    let best = held[0]!;
-    for (const p of held) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
+    this.pending = [];
+    const needStars = this.opts.align === 'star';
+    let provisional = held[0]!;
+    for (const p of held) if (referenceScore(p.q) > referenceScore(provisional.q)) provisional = p;
+    const qs = held.map((p) => ({ ...p.q, relFlux: p === provisional ? 1 : heldRelFlux(p, provisional, this.opts.model) }));
+    const verdicts = judgeMutually(qs, needStars, this.opts.rejection);
+    const kept = held.filter((_, i) => verdicts[i]!.ok);
+    let best = kept[0];
+    if (best && this.opts.reference !== 'first') for (const p of kept) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
     const load = async (p: PendingFrame): Promise<ImageF32> => {
       const buf = await readFile(p.file);
       const data = new Float32Array(p.width * p.height * p.channels);
       new Uint8Array(data.buffer).set(buf.subarray(0, data.byteLength));
       return { width: p.width, height: p.height, channels: p.channels, bitDepth: p.bitDepth, data };
     };
-    const order = [best, ...held.filter((p) => p !== best)];
-    this.pending = [];
+    const order = best ? [best, ...held.filter((p) => p !== best)] : held;
     for (const p of order) {
+      const base = { seq: p.seq, path: p.path, exposureS: p.exposureS, date: p.date, stars: p.q.stars, hfr: p.q.hfr, fwhm: p.q.fwhm, background: p.q.background, noise: p.q.noise, ms: p.ms };
+      const v = verdicts[held.indexOf(p)]!;
+      if (!v.ok) {
+        await this.record(this.result({ ...base, reason: `${v.reason ?? 'rejected'} (judged with the first ${held.length} frames)`, code: v.code ?? 'rejected' }), basename(p.path));
+        continue;
+      }
       const img = await load(p);
       const gray = img.channels === 1 ? img : toGray(img);
-      const base = { seq: p.seq, path: p.path, exposureS: p.exposureS, date: p.date, stars: p.q.stars, hfr: p.q.hfr, fwhm: p.q.fwhm, background: p.q.background, noise: p.q.noise, ms: p.ms };
       const r = await this.stackFrame(img, gray, p.stars, p.q, base, false);
-      await this.record(r, basename(p.path));
+      await this.record(r, basename(p.path), p.q);
     }
     await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
     await this.save();
@@ -342,6 +426,7 @@ export class LiveStacker {
     let transform: Mat3 = identity();
     let residual = NaN, inliers = 0;
     const isReference = !this.refStars && !this.refGray;
+    let relFlux = 1;
     if (!isReference) {
       try {
         const a = this.align(gray, stars);
@@ -350,7 +435,11 @@ export class LiveStacker {
       } catch (err) {
         return this.result({ ...base, reason: `alignment failed: ${oneLine(err)}`, code: 'align' });
       }
+      relFlux = matchReference(transform, stars, this.refStars ?? [], { frame: clipPeak(q), ref: this.refClip }).relFlux;
+      const v = judgeSignal({ ...q, relFlux }, this.history, this.opts.rejection);
+      if (!v.ok) return this.result({ ...base, signal: relFlux, reason: v.reason ?? 'rejected', code: v.code ?? 'signal' });
     }
+    q = { ...q, relFlux };
     const g = this.geom!;
     const sum = summarize(transform, g.width, g.height);
     ms.align = performance.now() - t;
@@ -361,8 +450,11 @@ export class LiveStacker {
       reason = `drift ${sum.shift.toFixed(1)} px > ${this.opts.restartOnDrift} px: new stack ${this.stackIndex} started`;
       transform = identity();
     }
+    if (isReference && this.closeStack && this.frameCount > 0) await this.archiveStack();
+    this.closeStack = false;
     if (isReference || restarted) {
       this.refStars = stars.slice(0, 300);
+      this.refClip = clipPeak(q);
       this.refPath = base.path;
       this.refGray = this.opts.align === 'ecc' || this.opts.align === 'phase' ? { ...gray, data: Float32Array.from(gray.data) } : null;
       this.createAccumulators();
@@ -379,6 +471,8 @@ export class LiveStacker {
     ms.warp = performance.now() - t;
     t = performance.now();
     const info = channelStats(aligned, q);
+    if (isReference || restarted || !this.refBackground) this.refBackground = info.background.slice();
+    info.offset = info.background.map((b, c) => b - (this.refBackground![c] ?? b));
     let rejectedPixels = 0;
     for (const a of this.accs) rejectedPixels += a.push(aligned.data, info);
     this.frameCount++;
@@ -388,13 +482,13 @@ export class LiveStacker {
       if (!this.dateBeg || base.date < this.dateBeg) this.dateBeg = base.date;
       if (!this.dateEnd || end > this.dateEnd) this.dateEnd = end;
     }
-    this.history.push(q);
+    this.history.push(restarted ? { ...q, relFlux: 1 } : q);
     if (this.history.length > HISTORY_MAX) this.history.shift();
     ms.accumulate = performance.now() - t;
     const r = this.result({
       ...base, status: 'accepted', accepted: true, reason, code: restarted ? 'restart' : null,
       shiftX: restarted ? 0 : sum.shiftX, shiftY: restarted ? 0 : sum.shiftY, shift: restarted ? 0 : sum.shift, rotationDeg: restarted ? 0 : sum.rotationDeg,
-      residual: isReference || restarted ? 0 : residual, inliers, rejectedPixels, stackIndex: this.stackIndex, frameCount: this.frameCount,
+      residual: isReference || restarted ? 0 : residual, signal: restarted ? 1 : relFlux, inliers, rejectedPixels, stackIndex: this.stackIndex, frameCount: this.frameCount,
     });
     if (save) {
       t = performance.now();
@@ -416,16 +510,16 @@ export class LiveStacker {
       case 'phase': {
         const p = phaseCorrelate(this.refGray!, gray);
         const m = Float64Array.of(1, 0, p.dx, 0, 1, p.dy, 0, 0, 1);
-        return { transform: m, ...starResidual(m, stars, this.refStars ?? []) };
+        return { transform: m, ...residualOf(matchReference(m, stars, this.refStars ?? [])) };
       }
       case 'ecc': {
         const p = phaseCorrelate(this.refGray!, gray);
         const init = Float64Array.of(1, 0, -p.dx, 0, 1, -p.dy, 0, 0, 1);
         const e = eccAlign(this.refGray!, gray, { init, maxSize: Math.min(1024, Math.max(g.width, g.height)) });
-        return { transform: e.transform, ...starResidual(e.transform, stars, this.refStars ?? []) };
+        return { transform: e.transform, ...residualOf(matchReference(e.transform, stars, this.refStars ?? [])) };
       }
       case 'none':
-        return { transform: identity(), ...starResidual(identity(), stars, this.refStars ?? []) };
+        return { transform: identity(), ...residualOf(matchReference(identity(), stars, this.refStars ?? [])) };
     }
   }
 
@@ -504,7 +598,7 @@ export class LiveStacker {
   private async writeMetrics(): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
     const { csv, json } = this.metricsPaths;
-    const cols = ['seq', 'path', 'status', 'reason', 'stars', 'hfr', 'fwhm', 'background', 'noise', 'shiftX', 'shiftY', 'shift', 'rotationDeg', 'residual', 'inliers', 'rejectedPixels', 'stackIndex', 'frameCount', 'exposureS', 'date'] as const;
+    const cols = ['seq', 'path', 'status', 'reason', 'stars', 'hfr', 'fwhm', 'background', 'noise', 'signal', 'shiftX', 'shiftY', 'shift', 'rotationDeg', 'residual', 'inliers', 'rejectedPixels', 'stackIndex', 'frameCount', 'exposureS', 'date'] as const;
     const cell = (v: unknown) => {
       if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
       if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(4);
@@ -526,6 +620,8 @@ export class LiveStacker {
       frameCount: this.frameCount, stackIndex: this.stackIndex, exposureTotal: this.exposureTotal,
       dateBeg: this.dateBeg, dateEnd: this.dateEnd, seq: this.seq, refStars: this.refStars, refPath: this.refPath,
       history: this.history, records: this.records, processed: [...this.processed], pending: this.pending,
+      refBackground: this.refBackground, refusedRun: this.refusedRun, closeStack: this.closeStack,
+      refClip: Number.isFinite(this.refClip) ? this.refClip : null,
     };
     const buffers = this.frameCount > 0 ? this.accs.flatMap((a) => Object.entries(a.buffers).map(([n, data]) => ({ name: `${a.method}.${n}`, data }))) : [];
     if (this.refGray && this.frameCount > 0) buffers.push({ name: 'refGray', data: this.refGray.data });
@@ -545,16 +641,63 @@ function isIdentity(m: Mat3): boolean {
   return true;
 }
 
-/** RMS distance of frame stars mapped onto their nearest reference star (within 3 px). */
-function starResidual(m: Mat3, stars: Star[], ref: Star[]): { residual: number; inliers: number } {
+/**
+ * Frame stars mapped onto their nearest reference star (within 3 px): the RMS distance (residual)
+ * and the star signal (relFlux, see fluxScale) from the pairs' aperture fluxes where neither star
+ * is clipped (saturated, or its peak within 10 % of its frame's brightest pixel — `clip`).
+ */
+export function matchReference(m: Mat3, stars: Star[], ref: Star[], clip: { frame?: number; ref?: number } = {}): { residual: number; inliers: number; relFlux: number } {
   let s = 0, n = 0;
+  const pairs: FluxPair[] = [];
+  const refs = ref.slice(0, 300);
+  const clipF = clip.frame ?? Infinity, clipR = clip.ref ?? Infinity;
   for (const st of stars.slice(0, 100)) {
     const [x, y] = apply(m, st.x, st.y);
-    let bd = 9;
-    for (const r of ref.slice(0, 300)) { const d = (r.x - x) ** 2 + (r.y - y) ** 2; if (d < bd) bd = d; }
-    if (bd < 9) { s += bd; n++; }
+    let bd = 9, best: Star | null = null;
+    for (const r of refs) { const d = (r.x - x) ** 2 + (r.y - y) ** 2; if (d < bd) { bd = d; best = r; } }
+    if (!best) continue;
+    s += bd; n++;
+    const f = st.apFlux ?? NaN, fr = best.apFlux ?? NaN;
+    if (!st.saturated && !best.saturated && st.peak < clipF && best.peak < clipR && f > 0 && fr > 0) {
+      pairs.push({ f, fr, snr: Math.min(st.apSnr ?? 0, best.apSnr ?? 0) });
+    }
   }
-  return { residual: n ? Math.sqrt(s / n) : NaN, inliers: n };
+  return { residual: n ? Math.sqrt(s / n) : NaN, inliers: n, relFlux: fluxScale(pairs) };
+}
+
+interface FluxPair { f: number; fr: number; snr: number }
+
+/**
+ * Scale between two frames from matched star fluxes: a least-squares line through the origin over
+ * the pairs with SNR ≥ 10 (bright stars weigh most, so the noise of faint ones and their selection
+ * bias hardly matter), refitted once without the pairs whose ratio is > 3 MAD off (variables,
+ * blends, a star under a trail). NaN with fewer than 5 pairs.
+ */
+function fluxScale(pairs: FluxPair[]): number {
+  let use = pairs.filter((p) => p.snr >= 10);
+  if (use.length < 5) return NaN;
+  const fit = (ps: FluxPair[]) => { let a = 0, b = 0; for (const p of ps) { a += p.f * p.fr; b += p.fr * p.fr; } return a / b; };
+  const k = fit(use);
+  const dev = use.map((p) => Math.abs(p.f / p.fr - k)).sort((a, b) => a - b);
+  const mad = 1.4826 * dev[dev.length >> 1]!;
+  const kept = use.filter((p) => Math.abs(p.f / p.fr - k) <= Math.max(3 * mad, 0.02 * k));
+  use = kept.length >= 5 ? kept : use;
+  return fit(use);
+}
+
+/** Peak (above the sky) from which a star of this frame counts as clipped. */
+function clipPeak(q: FrameQuality): number {
+  return 0.9 * (q.max - q.background);
+}
+
+function residualOf(r: { residual: number; inliers: number }): { residual: number; inliers: number } {
+  return { residual: r.residual, inliers: r.inliers };
+}
+
+/** Star signal of a held frame against a provisional reference, from their star lists alone. */
+function heldRelFlux(p: PendingFrame, ref: PendingFrame, model: 'similarity' | 'affine'): number {
+  const m = matchStars(p.stars, ref.stars, { model });
+  return m ? matchReference(m.transform, p.stars, ref.stars, { frame: clipPeak(p.q), ref: clipPeak(ref.q) }).relFlux : NaN;
 }
 
 function channelStats(img: ImageF32, q: FrameQuality): FrameInfo {
@@ -572,6 +715,11 @@ function channelStats(img: ImageF32, q: FrameQuality): FrameInfo {
     noise.push(1.4826 * (d[d.length >> 1] ?? 0));
   }
   return { background: bg, noise };
+}
+
+function metaNumber(meta: ImageMeta | undefined, ...keys: string[]): number | null {
+  for (const k of keys) { const v = meta?.[k]; if (typeof v === 'number' && Number.isFinite(v)) return v; }
+  return null;
 }
 
 function oneLine(err: unknown): string {

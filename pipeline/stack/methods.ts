@@ -12,7 +12,8 @@
 //   ADDMEAN  S ← S + (F − S) / n             running mean
 //   ADDCOMP  S ← S + (F − b)                 sum with each frame's sky removed (first frame kept whole)
 // Plus mean (running mean, Welford), sigma (running kappa-sigma: a value further than κ·σ from
-// the running mean is rejected; σ from Welford variance, floored at the frame's noise) and max.
+// the running mean is rejected; σ from Welford variance, floored at the frame's noise; frames are
+// compared at the reference's sky level; the brightest warm-up value is tested leave-one-out) and max.
 
 export const SEED_METHODS = ['ADD', 'ADD2', 'ADDMAX', 'ADDMAX2', 'ADDMEAN', 'ADDCOMP'] as const;
 export const EXTRA_METHODS = ['mean', 'sigma', 'max'] as const;
@@ -33,6 +34,8 @@ export interface FrameInfo {
   background: number[];
   /** Background noise sigma per channel. */
   noise: number[];
+  /** Sky level minus the reference frame's, per channel: sigma compares frames at the reference's sky level. */
+  offset?: number[];
 }
 
 export interface Accumulator {
@@ -96,26 +99,43 @@ export function createAccumulator(method: StackMethod, length: number, channels:
       const M = nanFilled();
       const M2 = new Float32Array(length);
       const N = new Float32Array(length);
+      // Brightest value taken while a pixel warms up: when the warm-up is full it is tested against
+      // the others (leave one out), so a trail or cosmic ray in the first frames goes too.
+      const H = nanFilled();
       return {
-        method, buffers: { M, M2, N },
+        method, buffers: { M, M2, N, H },
         push(F, info) {
           let rejected = 0;
+          const off = info.offset;
           for (let i = 0; i < length; i++) {
-            const f = F[i]!;
+            let f = F[i]!;
             if (f !== f) continue;
+            const c = i % channels;
+            if (off) f -= off[c]!;
             const n = N[i]!;
             const m = M[i]!;
+            const noise = info.noise[c]!;
             if (n >= warm) {
-              const sd = Math.max(Math.sqrt(M2[i]! / (n - 1)), info.noise[i % channels]!);
+              const sd = Math.max(Math.sqrt(M2[i]! / (n - 1)), noise);
               if (Math.abs(f - m) > kappa * sd) { rejected++; continue; }
             }
+            if (n === 0 || m !== m) { M[i] = f; M2[i] = 0; N[i] = 1; H[i] = f; continue; }
             const n1 = n + 1;
-            if (n === 0 || m !== m) { M[i] = f; M2[i] = 0; N[i] = 1; continue; }
             const d = f - m;
             const nm = m + d / n1;
             M[i] = nm;
             M2[i] += d * (f - nm);
             N[i] = n1;
+            const h0 = H[i]!;
+            if (n1 <= warm && (h0 !== h0 || f > h0)) H[i] = f;
+            if (n1 === warm && warm >= 3) {
+              const h = H[i]!;
+              const m1 = (n1 * nm - h) / (n1 - 1);
+              const q1 = Math.max(0, M2[i]! - (h - nm) * (h - m1));
+              const sd = Math.max(Math.sqrt(q1 / (n1 - 2)), noise);
+              if (h - m1 > kappa * sd) { M[i] = m1; M2[i] = q1; N[i] = n1 - 1; rejected++; }
+              H[i] = NaN;
+            }
           }
           return rejected;
         },

@@ -18,16 +18,25 @@ export interface FrameQuality {
   brightFlux: number;
   /** Brightest pixel. */
   max: number;
+  /** ISO / gain from the file header (null when the file has none). */
+  iso?: number | null;
+  gain?: number | null;
+  /**
+   * Photometric scale against the reference frame: median flux ratio of the same stars (matched after
+   * alignment). 1 for the reference; ½ for a frame shot at half the ISO or through haze. NaN when
+   * fewer than 5 stars match.
+   */
+  relFlux?: number;
 }
 
-export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number, stars: Star[] = []): FrameQuality {
+export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number, stars: Star[] = [], settings: { iso?: number | null; gain?: number | null } = {}): FrameQuality {
   // "Unsaturated" also relative to the frame: a debayered RAW clips its green sites first, so a clipped
   // star's luminance peaks well below full scale yet near the frame's brightest pixel. Clipped fluxes
   // swing with the sub-pixel phase and would fake a signal drop.
   const clip = 0.9 * max;
   const bright = stars.filter((s) => !s.saturated && s.peak + bg.median < clip).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
   const brightFlux = bright.length >= 5 ? bright[bright.length >> 1]! : NaN;
-  return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max };
+  return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
 }
 
 export interface RejectionOptions {
@@ -43,11 +52,16 @@ export interface RejectionOptions {
   blackLevel?: number;
 }
 
+export type RejectionCode = 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background' | 'signal' | 'settings';
+
+/** Codes that compare a frame with the usual: a run of them that agree with each other means the conditions changed. */
+export const CONDITION_CODES: ReadonlySet<string> = new Set(['clouds', 'hfr', 'fwhm', 'background', 'signal', 'settings']);
+
 export interface Verdict {
   ok: boolean;
   reason?: string;
   /** Short code for logs and counters. */
-  code?: 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background' | 'signal';
+  code?: RejectionCode;
 }
 
 function medMad(v: number[]): { med: number; sd: number } {
@@ -69,6 +83,8 @@ export function judgeFrame(q: FrameQuality, history: FrameQuality[], needStars: 
   if (q.max < (o.blackLevel ?? 0.01) || (q.stars === 0 && bgH && q.background < 0.25 * bgH.med && q.noise < 0.5 * medMad(history.map((h) => h.noise)).med)) {
     return { ok: false, code: 'black', reason: `all black (closed shutter or cap): max ${fmt(q.max)}, sky ${fmt(q.background)}` };
   }
+  const settings = history.length ? settingsVerdict(q, history) : null;
+  if (settings) return settings;
   if (hist) {
     const starsH = medMad(history.map((h) => h.stars));
     if (q.stars < (o.cloudFraction ?? 0.5) * starsH.med) {
@@ -77,29 +93,67 @@ export function judgeFrame(q: FrameQuality, history: FrameQuality[], needStars: 
   }
   if (needStars && q.stars < (o.minStars ?? 8)) return { ok: false, code: 'few-stars', reason: `too few stars: ${q.stars} < ${o.minStars ?? 8}` };
   if (hist) {
-    const test = (name: 'background' | 'hfr' | 'fwhm' | 'brightFlux', x: number, floorRel: number, side: 'both' | 'higher' | 'lower'): Verdict | null => {
-      const { med, sd } = medMad(history.map((h) => h[name]));
-      if (!Number.isFinite(x) || !Number.isFinite(med)) return null;
-      // A floor on σ: with a steady history MAD can be ~0 and every frame would be an outlier.
-      const s = Math.max(sd, floorRel * Math.abs(med), 1e-6);
-      const z = (x - med) / s;
-      if ((side === 'higher' ? z : side === 'lower' ? -z : Math.abs(z)) > k) {
-        const label = name === 'brightFlux' ? 'star signal' : name;
-        return { ok: false, code: name === 'brightFlux' ? 'signal' : name, reason: `${label} outlier: ${fmt(x)} vs median ${fmt(med)} (${z > 0 ? '+' : ''}${z.toFixed(1)}σ)` };
-      }
-      return null;
-    };
-    // Star signal: a lower ISO/gain, haze or dew dims the same bright stars even when a large bias
-    // offset hides it in the sky level. Only the dim side: satellite and plane trails break into bright
-    // blobs that raise this figure, and those frames are worth keeping — sigma clipping removes the trail.
     return (
-      test('background', q.background, 0.05, 'both') ??
-      test('brightFlux', q.brightFlux, 0.08, 'lower') ??
-      test('hfr', q.hfr, 0.05, 'higher') ??
-      test('fwhm', q.fwhm, 0.05, 'higher') ?? { ok: true }
+      outlier('background', q, history, k, 0.05, 'both') ??
+      outlier('hfr', q, history, k, 0.05, 'higher') ??
+      outlier('fwhm', q, history, k, 0.05, 'higher') ?? { ok: true }
     );
   }
   return { ok: true };
+}
+
+/** Header settings: a frame shot at another ISO or gain than most of the stack is refused (the seed's ISO 3200 among 6400). */
+function settingsVerdict(q: FrameQuality, history: FrameQuality[]): Verdict | null {
+  for (const key of ['iso', 'gain'] as const) {
+    const x = q[key];
+    if (x == null) continue;
+    const h = history.map((f) => f[key]).filter((v): v is number => v != null).sort((a, b) => a - b);
+    if (!h.length) continue;
+    const usual = h[h.length >> 1]!;
+    if (Math.abs(x - usual) > 1e-6 * Math.max(1, Math.abs(usual))) {
+      const v = (n: number) => (Number.isInteger(n) ? String(n) : fmt(n));
+      return { ok: false, code: 'settings', reason: `${key === 'iso' ? 'ISO' : 'gain'} ${v(x)} differs from the stack's ${v(usual)}` };
+    }
+  }
+  return null;
+}
+
+function outlier(name: 'background' | 'hfr' | 'fwhm' | 'relFlux', q: FrameQuality, history: FrameQuality[], k: number, floorRel: number, side: 'both' | 'higher' | 'lower'): Verdict | null {
+  const x = q[name] ?? NaN;
+  const { med, sd } = medMad(history.map((h) => h[name] ?? NaN));
+  if (!Number.isFinite(x) || !Number.isFinite(med)) return null;
+  // A floor on σ: with a steady history MAD can be ~0 and every frame would be an outlier.
+  const s = Math.max(sd, floorRel * Math.abs(med), 1e-6);
+  const z = (x - med) / s;
+  if ((side === 'higher' ? z : side === 'lower' ? -z : Math.abs(z)) <= k) return null;
+  const label = name === 'relFlux' ? 'star signal' : name;
+  return { ok: false, code: name === 'relFlux' ? 'signal' : name, reason: `${label} outlier: ${fmt(x)} vs median ${fmt(med)} (${z > 0 ? '+' : ''}${z.toFixed(1)}σ)` };
+}
+
+/**
+ * After alignment: the same stars' flux against the reference (relFlux) compared with the frames so
+ * far. A lower ISO/gain, haze or dew dims them even when a large bias offset hides it in the sky
+ * level; both sides count, a frame twice as bright is as foreign to the stack.
+ */
+export function judgeSignal(q: FrameQuality, history: FrameQuality[], o: RejectionOptions = {}): Verdict {
+  if (history.length < (o.minHistory ?? 3)) return { ok: true };
+  return outlier('relFlux', q, history, o.outlierSigma ?? 5, 0.05, 'both') ?? { ok: true };
+}
+
+/**
+ * Judge frames against each other, for the first frames of a stack where there is no history yet,
+ * and for a run of refused frames that may be the new normal. Each frame is compared with the median
+ * of all of them, itself included: with 3 frames and one outlier, the median is a good frame and the
+ * MAD the spread of the good ones (leaving the frame out would leave two values whose MAD is their
+ * whole difference). Needs at least 3 frames; returns one verdict per frame.
+ */
+export function judgeMutually(qs: FrameQuality[], needStars: boolean, o: RejectionOptions = {}): Verdict[] {
+  if (qs.length < 3) return qs.map(() => ({ ok: true }));
+  const opts = { ...o, minHistory: qs.length };
+  return qs.map((q) => {
+    const v = judgeFrame(q, qs, needStars, opts);
+    return v.ok ? judgeSignal(q, qs, opts) : v;
+  });
 }
 
 /** Score for choosing the best reference among the first K frames: many sharp stars. */

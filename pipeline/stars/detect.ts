@@ -14,6 +14,10 @@ export interface Star {
   hfr: number; // px
   fwhm: number; // px
   saturated: boolean;
+  /** Flux in the frame's common aperture (photometry.ts), for star-signal ratios between frames. */
+  apFlux?: number;
+  /** apFlux over the sky noise in that aperture. */
+  apSnr?: number;
 }
 
 export interface DetectOptions {

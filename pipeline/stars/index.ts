@@ -3,3 +3,4 @@ export { detectStars, detectStarsWithBackground, measureHfr, measureStarAt, summ
 export type { Star, DetectOptions, Detection, HfrMeasure, StarSummary } from './detect.js';
 export { estimateBackground, backgroundRow, backgroundMap, median } from './background.js';
 export type { BackgroundGrid } from './background.js';
+export { apertureFluxes, withApertureFlux } from './photometry.js';

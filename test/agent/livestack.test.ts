@@ -87,7 +87,8 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   t.regex(runlog.frames[2]!.reason!, /all black/);
   t.true(runlog.frames.filter((f) => f.accepted).every((f) => typeof f.stats?.hfr === 'number' && (f.stats.stars as number) > 10));
   t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-preview']);
-  t.is(published.images.length, 4);
+  // The first three good frames are judged together: the preview appears with the third, then every frame.
+  t.is(published.images.length, 2);
   t.is(published.images[0]!.subarray(0, 2).toString('hex'), 'ffd8');
   for (const k of ['star_count', 'hfr_px', 'fwhm_px', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
   t.is(published.results.length, 1);

@@ -150,7 +150,7 @@ test('stack watch: takes files once complete, in name order, and exits 0 with th
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  await waitFor(/w0\.fits: #1/);
+  await waitFor(/w0\.fits: held until 3 frames are in/);
   // A frame being written: half of it now, the rest later. It must not be taken half-written.
   const full = join(dir, 'w1.full');
   await writeFrame(dir, 'w1.full', 1);
@@ -161,7 +161,7 @@ test('stack watch: takes files once complete, in name order, and exits 0 with th
   await writeFile(join(lights, 'w1.fits'), bytes);
   await writeFrame(lights, 'w2.fits', 2);
   await waitFor(/w2\.fits: #3/);
-  t.regex(stderr, /w1\.fits: #2[^]*w2\.fits: #3/);
+  t.regex(stderr, /w0\.fits: #1[^]*w1\.fits: #2[^]*w2\.fits: #3/);
   child.kill('SIGTERM');
   t.is(await exited, 0, stderr);
   t.is((await readFits(join(out, 'stack.fits'))).header.cards.NCOMBINE, 3);

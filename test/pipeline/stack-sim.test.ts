@@ -37,7 +37,8 @@ test('simulated rig: alignment matches the truth, overcast and half-gain frames 
   t.true(rotErr < 0.02);
   t.is(results[6]!.code, 'clouds', results[6]!.reason ?? '');
   t.false(results[8]!.accepted);
-  t.true(['signal', 'background'].includes(results[8]!.code!), results[8]!.reason ?? '');
+  // The sim rig writes GAIN into its FITS headers: the setting gives it away before the star signal does.
+  t.true(['settings', 'signal', 'background'].includes(results[8]!.code!), results[8]!.reason ?? '');
   t.true(results[3]!.accepted && results[3]!.rejectedPixels > 500, `trail frame rejected pixels ${results[3]!.rejectedPixels}`);
-  t.is(results.filter((r) => r.accepted).length, 10);
+  t.is(st.count, 10);
 });

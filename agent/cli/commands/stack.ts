@@ -33,6 +33,8 @@ interface StackCliOptions {
   minStars: string;
   poll: string;
   stateEvery: string;
+  warmup: string;
+  relearn: string;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
@@ -56,7 +58,7 @@ export function parseReference(s: string): LiveStackOptions['reference'] {
   return { best: Number(m[1]) };
 }
 
-async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
+async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => void): Promise<LiveStacker> {
   // Every frame is a new image: libvips' operation cache only grows the footprint of a long run.
   sharp.cache(false);
   const methods = parseMethod(o.method);
@@ -73,6 +75,9 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
     defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
     rejection: { minStars: positive('--min-stars', o.minStars, true) },
     stateEvery: positive('--state-every', o.stateEvery, true),
+    warmup: positive('--warmup', o.warmup, true),
+    relearnAfter: nonNegative('--relearn', o.relearn),
+    onResult,
   };
   if (o.darks || o.flats || o.bias) {
     opts.calibration = await buildCalibration({
@@ -90,6 +95,7 @@ async function stackerFrom(o: StackCliOptions): Promise<LiveStacker> {
 function describe(r: FrameResult): string {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const name = basename(r.path);
+  if (r.status === 'pending') return `${name}: ${r.reason}`;
   if (!r.accepted) return `${name}: refused: ${r.reason}`;
   return `${name}: #${r.frameCount} stars ${r.stars} hfr ${f(r.hfr)} shift ${f(r.shift, 1)} rot ${f(r.rotationDeg, 3)}° residual ${f(r.residual, 3)}${r.reason ? ` (${r.reason})` : ''}`;
 }
@@ -115,7 +121,9 @@ function addStackOptions(cmd: Command): Command {
     .option('--exposure <s>', 'exposure for frames whose header has none')
     .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
     .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
-    .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1');
+    .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1')
+    .option('--warmup <n>', 'frames held and judged against each other before the stack starts (1 = off)', '3')
+    .option('--relearn <n>', 'this many agreeing frames refused in a row for sky/signal/size/ISO are the new normal: new stack (0 = never)', '5');
 }
 
 /** A file is complete when its size is unchanged across two polls and, for FITS, the data unit is all there. */
@@ -144,14 +152,16 @@ export const registerStackCommands: RegisterCommands = (program) => {
     let files = await listImages(dir);
     const n = positive('--number', o.number, true);
     if (n) files = files.slice(-n);
-    const st = await stackerFrom(o);
+    // Frames held for the warm-up get their verdict later, with the frame that releases them.
+    const st = await stackerFrom(o, (r) => {
+      if (!process.stderr.isTTY && !r.accepted) process.stderr.write(`${describe(r)}\n`);
+    });
     files = files.filter((f) => !st.hasProcessed(f));
     if (!files.length) throw new Error(`${dir}: no new image files to stack`);
     const progress = createProgress('stack', files.length);
     for (const f of files) {
       const r = await st.push(f);
       progress.tick(describe(r));
-      if (!process.stderr.isTTY && !r.accepted) process.stderr.write(`${describe(r)}\n`);
     }
     await st.finish();
     progress.stop();
@@ -163,7 +173,7 @@ export const registerStackCommands: RegisterCommands = (program) => {
     .option('--poll <ms>', 'poll interval', '1000')
     .action(async (dir: string, o: StackCliOptions) => {
       const poll = positive('--poll', o.poll)!;
-      const st = await stackerFrom(o);
+      const st = await stackerFrom(o, (r) => process.stderr.write(`${describe(r)}\n`));
       const stop = new AbortController();
       const onSignal = () => stop.abort();
       process.once('SIGINT', onSignal);
@@ -182,11 +192,12 @@ export const registerStackCommands: RegisterCommands = (program) => {
             // Name order: stop at the first incomplete file so a later one is never taken before it.
             if (!(await isComplete(f, seen))) break;
             const r = await st.push(f);
-            process.stderr.write(`${describe(r)}\n`);
+            if (r.status === 'pending') process.stderr.write(`${describe(r)}\n`);
           }
           await new Promise<void>((res) => {
-            const timer = setTimeout(res, poll);
-            stop.signal.addEventListener('abort', () => { clearTimeout(timer); res(); }, { once: true });
+            const onAbort = () => { clearTimeout(timer); res(); };
+            const timer = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); res(); }, poll);
+            stop.signal.addEventListener('abort', onAbort, { once: true });
           });
         }
       } finally {
