@@ -81,6 +81,8 @@ async function stackSkyrig(): Promise<number[]> {
     times.push(ms);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
     const parts = Object.entries(r.ms).map(([k, v]) => `${k} ${(v / 1000).toFixed(2)}`).join(', ');
+    const mu = process.memoryUsage();
+    if (process.env.SKYRIG_BENCH_MEM) console.log(`mem rss ${(mu.rss / 2 ** 20).toFixed(0)} heap ${(mu.heapUsed / 2 ** 20).toFixed(0)} ext ${(mu.external / 2 ** 20).toFixed(0)} arrays ${(mu.arrayBuffers / 2 ** 20).toFixed(0)}`);
     console.log(`skyrig ${r.path.split('/').pop()}: ${(ms / 1000).toFixed(2)} s (cpu ${(cpuTimes[cpuTimes.length - 1]! / 1000).toFixed(2)} s; ${parts}) ${r.accepted ? `stars ${r.stars} shift ${r.shift.toFixed(2)} residual ${r.residual.toFixed(3)}` : r.reason}`);
   }
   await st.finish();

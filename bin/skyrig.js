@@ -4,13 +4,38 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+import { spawn } from 'node:child_process';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist', 'agent', 'cli', 'main.js');
-if (existsSync(compiled) && !process.env.SKYRIG_FROM_SOURCE) {
-  await import(pathToFileURL(compiled).href);
+// The long image commands run with glibc's mmap threshold at 128 KB, as systemd/skyrig.service does:
+// frame-sized buffers are then mmap'd and given back to the OS when freed, instead of fragmenting the
+// heap (a 100-frame live stack: 146 MB instead of 207 MB peak, flat instead of creeping up). glibc
+// reads it once at start, so the process re-runs itself with it set.
+const HEAVY = new Set(['stack', 'hdr', 'focus']);
+const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (process.platform === 'linux' && HEAVY.has(command) && process.env.MALLOC_MMAP_THRESHOLD_ === undefined) {
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
+  });
+  // Ctrl-C in a terminal reaches the whole process group already; a second SIGINT would cut the
+  // child's orderly stop short, so only signals sent to this process alone are passed on.
+  const forward = (sig) => () => { if (!(sig === 'SIGINT' && process.stdin.isTTY)) child.kill(sig); };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, forward(sig));
+  child.on('error', (err) => { process.stderr.write(`skyrig: ${err.message}\n`); process.exit(1); });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
+    } else process.exit(code ?? 1);
+  });
 } else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(pathToFileURL(join(root, 'agent', 'cli', 'main.ts')).href);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const compiled = join(root, 'dist', 'agent', 'cli', 'main.js');
+  if (existsSync(compiled) && !process.env.SKYRIG_FROM_SOURCE) {
+    await import(pathToFileURL(compiled).href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    await import(pathToFileURL(join(root, 'agent', 'cli', 'main.ts')).href);
+  }
 }

@@ -3,8 +3,7 @@
 // The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
 // split automatically (shinestacker's tiles/auto modes).
 import { basename, dirname, extname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../image/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
@@ -449,20 +448,3 @@ function maxDisplacement(t: Affine, w: number, h: number): number {
   return m;
 }
 
-/**
- * A frame's pyramids are hundreds of MB of typed arrays that die right after they are merged; V8
- * collects such external memory lazily, so without a nudge RSS runs far above the live set. A full
- * collection per frame and band costs milliseconds against seconds of work.
- */
-const collect: (() => void) | null = (() => {
-  try {
-    setFlagsFromString('--expose-gc');
-    return runInNewContext('gc') as () => void;
-  } catch {
-    return null;
-  }
-})();
-
-function releaseGarbage(): void {
-  collect?.();
-}

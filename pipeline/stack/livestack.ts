@@ -5,6 +5,7 @@
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../image/atomic.js';
+import { releaseGarbage } from '../image/gc.js';
 import { toGray } from '../image/read.js';
 import { encodePreviewJpeg, writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
@@ -281,6 +282,15 @@ export class LiveStacker {
 
   /** Stack one frame (a file path or an image in memory). Never throws for a bad frame: it is refused with a reason. */
   async push(input: PushInput): Promise<FrameResult> {
+    try {
+      return await this.pushFrame(input);
+    } finally {
+      // The frame's buffers are garbage now: collect them so the peak stays flat over a long night.
+      releaseGarbage();
+    }
+  }
+
+  private async pushFrame(input: PushInput): Promise<FrameResult> {
     const seq = ++this.seq;
     const t0 = performance.now();
     const ms: Record<string, number> = {};

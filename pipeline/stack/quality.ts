@@ -54,8 +54,12 @@ export interface RejectionOptions {
 
 export type RejectionCode = 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background' | 'signal' | 'settings';
 
-/** Codes that compare a frame with the usual: a run of them that agree with each other means the conditions changed. */
-export const CONDITION_CODES: ReadonlySet<string> = new Set(['clouds', 'hfr', 'fwhm', 'background', 'signal', 'settings']);
+/**
+ * Codes that compare a frame with the usual: a run of them that agree with each other means the
+ * conditions changed for good. Not clouds: they pass, and a stack restarted on cloudy frames would
+ * only be worse than the one it closed.
+ */
+export const CONDITION_CODES: ReadonlySet<string> = new Set(['hfr', 'fwhm', 'background', 'signal', 'settings']);
 
 export interface Verdict {
   ok: boolean;

@@ -123,7 +123,7 @@ function addStackOptions(cmd: Command): Command {
     .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
     .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1')
     .option('--warmup <n>', 'frames held and judged against each other before the stack starts (1 = off)', '3')
-    .option('--relearn <n>', 'this many agreeing frames refused in a row for sky/signal/size/ISO are the new normal: new stack (0 = never)', '5');
+    .option('--relearn <n>', 'this many agreeing frames refused in a row for sky/signal/star size/ISO are the new normal: new stack (0 = never)', '5');
 }
 
 /** A file is complete when its size is unchanged across two polls and, for FITS, the data unit is all there. */
