@@ -152,7 +152,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     const id = frameIds.get(r.path);
     if (id === undefined) return;
     ctx.runlog.updateFrame(id, {
-      stats: { stars: r.stars, hfr: num(r.hfr), fwhm: num(r.fwhm), background: num(r.background), noise: num(r.noise), shift: num(r.shift), rotation_deg: num(r.rotationDeg), residual: num(r.residual), stack_index: r.stackIndex },
+      stats: { stars: r.stars, hfr: num(r.hfr), fwhm: num(r.fwhm), background: num(r.background), noise: num(r.noise), signal: num(r.signal), shift: num(r.shift), rotation_deg: num(r.rotationDeg), residual: num(r.residual), stack_index: r.stackIndex },
       accepted: r.accepted,
       reason: r.reason,
     });

@@ -85,7 +85,7 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   t.is(runlog.frames.length, 5);
   t.is(runlog.frames[2]!.accepted, false);
   t.regex(runlog.frames[2]!.reason!, /all black/);
-  t.true(runlog.frames.filter((f) => f.accepted).every((f) => typeof f.stats?.hfr === 'number' && (f.stats.stars as number) > 10));
+  t.true(runlog.frames.filter((f) => f.accepted).every((f) => typeof f.stats?.hfr === 'number' && (f.stats.stars as number) > 10 && Math.abs((f.stats.signal as number) - 1) < 0.2));
   t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-preview']);
   // The first three good frames are judged together: the preview appears with the third, then every frame.
   t.is(published.images.length, 2);
