@@ -136,9 +136,12 @@ interface SavedState {
   refusedRun?: FrameQuality[];
   closeStack?: boolean;
   refClip?: number | null;
+  smoothedDetection?: boolean | null;
 }
 
 const HISTORY_MAX = 200;
+/** Fewer stars than this on the first frame with the raw-pixel search: try the smoothed search. */
+const FAINT_FIELD = 16;
 
 export type PushInput = string | { image: ImageF32; name?: string; exposureS?: number; date?: Date; meta?: ImageMeta; bayer?: LoadedFrame['bayer'] };
 
@@ -168,6 +171,8 @@ export class LiveStacker {
   private refusedRun: FrameQuality[] = [];
   /** Set when conditions changed: the next accepted frame archives the current stack and starts a new one. */
   private closeStack = false;
+  /** Detector of this stack, chosen on its first frame (see detect()). */
+  private smoothedDetection: boolean | null = null;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -235,6 +240,7 @@ export class LiveStacker {
     s.refusedRun = json.refusedRun ?? [];
     s.closeStack = json.closeStack ?? false;
     s.refClip = json.refClip ?? Infinity;
+    s.smoothedDetection = json.smoothedDetection ?? null;
     const len = json.width * json.height * json.channels;
     if (json.frameCount > 0) {
       s.createAccumulators();
@@ -323,7 +329,7 @@ export class LiveStacker {
     }
     t = performance.now();
     const gray = img.channels === 1 ? img : toGray(img);
-    const found = detectStarsWithBackground(gray, { maxStars: 300 });
+    const found = this.detect(gray);
     const det = { ...found, stars: withApertureFlux(gray, found.stars, summarizeStars(found.stars).fwhm, found.background.sigma) };
     let max = 0;
     for (let i = 0; i < gray.data.length; i++) { const v = gray.data[i]!; if (v > max) max = v; }
@@ -353,6 +359,21 @@ export class LiveStacker {
     }
     const r = await this.stackFrame(img, gray, det.stars, q, base);
     return this.record(r, name, q);
+  }
+
+  /**
+   * Star detection, the same for every frame of a stack (so star counts compare): the raw-pixel
+   * search, or — when the first frame shows fewer than FAINT_FIELD stars with it and more with the
+   * smoothed search — the smoothed (matched-filter) search for faint fields.
+   */
+  private detect(gray: ImageF32): ReturnType<typeof detectStarsWithBackground> {
+    if (this.smoothedDetection === true) return detectStarsWithBackground(gray, { maxStars: 300, smoothed: true });
+    const raw = detectStarsWithBackground(gray, { maxStars: 300 });
+    if (this.smoothedDetection === false) return raw;
+    if (raw.stars.length >= FAINT_FIELD) { this.smoothedDetection = false; return raw; }
+    const faint = detectStarsWithBackground(gray, { maxStars: 300, smoothed: true, background: raw.background });
+    this.smoothedDetection = faint.stars.length > raw.stars.length;
+    return this.smoothedDetection ? faint : raw;
   }
 
   private warmupSize(): number {
@@ -631,7 +652,7 @@ export class LiveStacker {
       dateBeg: this.dateBeg, dateEnd: this.dateEnd, seq: this.seq, refStars: this.refStars, refPath: this.refPath,
       history: this.history, records: this.records, processed: [...this.processed], pending: this.pending,
       refBackground: this.refBackground, refusedRun: this.refusedRun, closeStack: this.closeStack,
-      refClip: Number.isFinite(this.refClip) ? this.refClip : null,
+      refClip: Number.isFinite(this.refClip) ? this.refClip : null, smoothedDetection: this.smoothedDetection,
     };
     const buffers = this.frameCount > 0 ? this.accs.flatMap((a) => Object.entries(a.buffers).map(([n, data]) => ({ name: `${a.method}.${n}`, data }))) : [];
     if (this.refGray && this.frameCount > 0) buffers.push({ name: 'refGray', data: this.refGray.data });

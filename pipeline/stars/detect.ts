@@ -5,6 +5,7 @@
 //   FWHM = 2.3548 · σ with σ² = Σ(I·r²) / (2 Σ I) (Gaussian-equivalent width from second moments).
 import type { ImageF32 } from '../image/types.js';
 import { backgroundRow, estimateBackground, type BackgroundGrid } from './background.js';
+import { smoothedCandidates, type Candidate } from './smoothed.js';
 
 export interface Star {
   x: number; // centroid, pixel centres at integer coordinates
@@ -33,6 +34,12 @@ export interface DetectOptions {
   cell?: number;
   /** Precomputed background grid (reuse between detection and quality measures). */
   background?: BackgroundGrid;
+  /**
+   * Find peaks on the image smoothed by a σ = 1 px Gaussian (smoothed.ts): finds faint and
+   * defocused stars the raw-pixel search misses. Default false (the raw search, which the focus
+   * measures are tuned on).
+   */
+  smoothed?: boolean;
 }
 
 export interface Detection {
@@ -56,8 +63,8 @@ export function detectStarsWithBackground(img: ImageF32, opts: DetectOptions = {
   const thr = k * sigma;
   const bgRow = new Float32Array(w);
   const border = 2;
-  const candidates: { x: number; y: number; e: number; bg: number }[] = [];
-  for (let y = border; y < h - border; y++) {
+  const candidates: Candidate[] = opts.smoothed ? smoothedCandidates(img, bgGrid, k, saturation) : [];
+  for (let y = border; y < h - border && !opts.smoothed; y++) {
     backgroundRow(bgGrid, y, w, bgRow);
     const row = y * w;
     for (let x = border; x < w - border; x++) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LiveStacker, type FrameResult } from '../../pipeline/stack/index.js';
 import { readFits } from '../../pipeline/image/fits.js';
 import { makeCatalog, renderStarField } from '../../pipeline/stack/synth.js';
+import { detectStars } from '../../pipeline/stars/detect.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const W = 192, H = 160;
@@ -70,4 +71,28 @@ test('a frame of another bit depth is refused and the stack goes on', async (t) 
   const again = await LiveStacker.reload({ outDir: dir, methods: ['mean'] });
   t.is(again.count, 2);
   t.true(again.hasProcessed('b8'));
+});
+
+test('a faint field (stars the raw-pixel search misses) switches the stack to the smoothed detector', async (t) => {
+  const dir = await tempDir(t);
+  const W2 = 320, H2 = 240;
+  const faint = makeCatalog(11, 120, W2, H2, 30, [0.05, 0.8]);
+  const field = (i: number, tr: { dx: number; dy: number; rotDeg: number }) => renderStarField({ width: W2, height: H2, catalog: faint, seed: 10 + i, fwhm: 3.5, noise: 0.012, background: 0.05, transform: tr });
+  const first = field(0, { dx: 0, dy: 0, rotDeg: 0 });
+  t.true(detectStars(first).length < 8, 'the raw search should miss this field');
+  const st = new LiveStacker({ outDir: dir, methods: ['mean'], previewMaxSize: 128 });
+  const truth: { dx: number; dy: number }[] = [];
+  for (let i = 0; i < 6; i++) {
+    const tr = { dx: 3 * i, dy: -2.5 * i, rotDeg: 0 };
+    truth.push(tr);
+    await st.push({ image: i === 0 ? first : field(i, tr), name: `faint${i}` });
+  }
+  await st.finish();
+  t.is(st.count, 6, st.results.map((r) => `${r.path}: ${r.reason}`).join('; '));
+  t.true(st.results.every((r) => r.stars >= 8));
+  let e2 = 0;
+  for (const [i, r] of st.results.entries()) e2 += (r.shiftX + truth[i]!.dx) ** 2 + (r.shiftY + truth[i]!.dy) ** 2;
+  const rms = Math.sqrt(e2 / 6);
+  t.log(`faint field: ${st.results.map((r) => r.stars).join('/')} stars, shift error ${rms.toFixed(3)} px RMS`);
+  t.true(rms < 0.3);
 });
