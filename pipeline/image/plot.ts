@@ -93,7 +93,11 @@ export function niceTicks(min: number, max: number, target = 6): number[] {
   if (max <= min) return [min];
   const raw = (max - min) / Math.max(1, target);
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const count = (st: number) => Math.floor(max / st + 1e-9) - Math.ceil(min / st - 1e-9) + 1;
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  // Rounding the step up can leave a single tick inside a narrow range (26.7..33.7 → just 30):
+  // take finer steps until there are at least two.
+  if (count(step) < 2) step = [5, 2, 1, 0.5, 0.2, 0.1].map((f) => f * mag).find((st) => st < step && count(st) >= 2) ?? step;
   const ticks: number[] = [];
   // multiply rather than accumulate, so 0.1-steps do not drift into 0.30000000000000004
   const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);

@@ -424,6 +424,8 @@ export class LiveStacker {
     const qs = held.map((p) => ({ ...p.q, relFlux: p === provisional ? 1 : heldRelFlux(p, provisional, this.opts.model) }));
     const verdicts = judgeMutually(qs, needStars, this.opts.rejection);
     const kept = held.filter((_, i) => verdicts[i]!.ok);
+    const keptFlux = qs.filter((_, i) => verdicts[i]!.ok).map((q) => q.relFlux ?? NaN).filter(Number.isFinite).sort((a, b) => a - b);
+    const keptSignal = keptFlux.length ? keptFlux[keptFlux.length >> 1]! : 1;
     let best = kept[0];
     if (best && this.opts.reference !== 'first') for (const p of kept) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
     const load = async (p: PendingFrame): Promise<ImageF32> => {
@@ -437,7 +439,9 @@ export class LiveStacker {
       const base = { seq: p.seq, path: p.path, exposureS: p.exposureS, date: p.date, stars: p.q.stars, hfr: p.q.hfr, fwhm: p.q.fwhm, background: p.q.background, noise: p.q.noise, ms: p.ms };
       const v = verdicts[held.indexOf(p)]!;
       if (!v.ok) {
-        await this.record(this.result({ ...base, reason: `${v.reason ?? 'rejected'} (judged with the first ${held.length} frames)`, code: v.code ?? 'rejected' }), basename(p.path));
+        // Shown against the frames kept (the provisional reference may be this very frame).
+        const signal = (qs[held.indexOf(p)]!.relFlux ?? NaN) / keptSignal;
+        await this.record(this.result({ ...base, signal, reason: `${v.reason ?? 'rejected'} (judged with the first ${held.length} frames)`, code: v.code ?? 'rejected' }), basename(p.path));
         continue;
       }
       const img = await load(p);

@@ -1,6 +1,6 @@
-// The per-frame figures as a picture: HFR/FWHM, star count and sky level against frame number,
-// accepted frames as lines, refused ones as red dots (so clouds, a focus slip or the odd ISO
-// frame are seen at a glance). Written beside the stack as `<name>-frames.png`.
+// The per-frame figures as a picture: HFR/FWHM, star count, sky level and star signal against
+// frame number, accepted frames as lines, refused ones as red dots (so clouds, a focus slip, haze
+// or the odd ISO frame are seen at a glance). Written beside the stack as `<name>-frames.png`.
 import { plotChart, PALETTE, type Series } from '../image/plot.js';
 import { createImage, type ImageF32 } from '../image/types.js';
 import type { FrameResult } from './livestack.js';
@@ -12,6 +12,7 @@ export function plotFrameMetrics(records: readonly FrameResult[], width = 900): 
     { title: 'Star size per frame', y: 'px', pick: (r) => [r.hfr, r.fwhm], names: ['HFR', 'FWHM'] },
     { title: 'Stars detected', y: 'stars', pick: (r) => [r.stars], names: ['stars'] },
     { title: 'Sky background', y: '% of full scale', pick: (r) => [r.background * 100], names: ['sky'] },
+    { title: 'Star signal (same stars vs the reference)', y: 'ratio', pick: (r) => [r.signal], names: ['signal'] },
   ];
   const ph = 280;
   const out = createImage(width, ph * panels.length, 3, 8);

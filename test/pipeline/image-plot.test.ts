@@ -19,6 +19,9 @@ test('nice ticks and labels', (t) => {
   t.deepEqual(niceTicks(0.001, 0.0042, 4).map((v) => formatTick(v, 0.001)), ['0.001', '0.002', '0.003', '0.004']);
   t.is(formatTick(123456, 50000), '1.2e5');
   t.deepEqual(niceTicks(0, 0.35, 4), [0, 0.1, 0.2, 0.3]);
+  // a narrow range never ends up with a single labelled tick
+  t.deepEqual(niceTicks(26.7, 33.7, 3), [28, 30, 32]);
+  t.deepEqual(niceTicks(0.998, 1.003, 3), [0.998, 1, 1.002]);
 });
 
 test('chart draws series in their colours where the data are, with title text and a legend', async (t) => {
