@@ -196,11 +196,19 @@ export function plotChart(series: Series[], o: ChartOptions = {}): ImageF32 {
   if (o.xLabel) drawText(img, (left + right - textWidth(o.xLabel, scale)) / 2, H - 8 - charH, o.xLabel, fg, scale);
   if (o.yLabel) drawText(img, 10, (top + bottom + textWidth(o.yLabel, scale)) / 2, o.yLabel, fg, scale, true);
 
+  // Boxes already taken (marker labels), so the legend can keep clear of them.
+  const taken: [number, number, number, number][] = [];
   for (const m of o.markers ?? []) {
     const x = Math.round(px(m.x));
     const c = m.color ?? [0.5, 0.5, 0.5];
     for (let y = top; y < bottom; y += 6) fillRect(img, x, y, 1, 3, c);
-    if (m.label) drawText(img, x + 4, top + 4, m.label, c, scale);
+    if (m.label) {
+      // Right of the line, or left of it when it would run off the plot.
+      const tw = textWidth(m.label, scale);
+      const lx = x + 4 + tw > right ? x - 4 - tw : x + 4;
+      drawText(img, lx, top + 4, m.label, c, scale);
+      taken.push([lx, top + 4, tw, charH]);
+    }
   }
 
   series.forEach((s, si) => {
@@ -232,8 +240,19 @@ export function plotChart(series: Series[], o: ChartOptions = {}): ImageF32 {
   if ((o.legend ?? true) && named.length) {
     const lw = Math.max(...named.map(({ s }) => textWidth(s.name!, scale))) + 40;
     const lh = named.length * (charH + 6) + 8;
-    const lx = right - lw - 8;
-    const ly = top + 8;
+    // The corner whose box hides the fewest data points and no marker label (top right on a tie).
+    const pts: [number, number][] = [];
+    for (const sr of series) for (let i = 0; i < Math.min(sr.x.length, sr.y.length); i++) if (Number.isFinite(sr.x[i]!) && Number.isFinite(sr.y[i]!)) pts.push([px(sr.x[i]!), py(sr.y[i]!)]);
+    const corners: [number, number][] = [[right - lw - 8, top + 8], [left + 8, top + 8], [right - lw - 8, bottom - lh - 8], [left + 8, bottom - lh - 8]];
+    const hidden = ([cx, cy]: [number, number]) => {
+      let n = 0;
+      for (const [x, y] of pts) if (x >= cx - 4 && x <= cx + lw + 4 && y >= cy - 4 && y <= cy + lh + 4) n++;
+      for (const [tx, ty, tw, th] of taken) if (tx < cx + lw && tx + tw > cx && ty < cy + lh && ty + th > cy) n += 1e6;
+      return n;
+    };
+    let [lx, ly] = corners[0]!;
+    let best = hidden(corners[0]!);
+    for (const c of corners.slice(1)) { const h = hidden(c); if (h < best) { best = h; [lx, ly] = c; } }
     fillRect(img, lx, ly, lw, lh, bg, 0.9);
     fillRect(img, lx, ly, lw, 1, fg);
     fillRect(img, lx, ly + lh, lw, 1, fg);
