@@ -36,7 +36,13 @@ export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: numb
   const clip = 0.9 * max;
   const bright = stars.filter((s) => !s.saturated && s.peak + bg.median < clip).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
   const brightFlux = bright.length >= 5 ? bright[bright.length >> 1]! : NaN;
-  return { stars: summary.count, hfr: summary.hfr, fwhm: summary.fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
+  // Star size from the well-measured stars only (aperture SNR ≥ 20, not clipped): the HFR of faint
+  // stars is biased low (to 0.1 px on 8-bit frames), and a dim frame has mostly faint stars.
+  const sharp = stars.filter((s) => (s.apSnr ?? 0) >= 20 && !s.saturated && s.peak + bg.median < clip);
+  const med = (v: number[]) => { const x = v.filter(Number.isFinite).sort((a, b) => a - b); return x.length ? x[x.length >> 1]! : NaN; };
+  const hfr = sharp.length >= 5 ? med(sharp.map((s) => s.hfr)) : summary.hfr;
+  const fwhm = sharp.length >= 5 ? med(sharp.map((s) => s.fwhm)) : summary.fwhm;
+  return { stars: summary.count, hfr, fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
 }
 
 export interface RejectionOptions {
