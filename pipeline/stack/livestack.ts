@@ -444,7 +444,14 @@ export class LiveStacker {
         await this.record(this.result({ ...base, signal, reason: `${v.reason ?? 'rejected'} (judged with the first ${held.length} frames)`, code: v.code ?? 'rejected' }), basename(p.path));
         continue;
       }
-      const img = await load(p);
+      let img: ImageF32;
+      try {
+        img = await load(p);
+      } catch (err) {
+        // The held copy is gone (state dir cleaned, disk trouble): the frame is lost, the stack goes on.
+        await this.record(this.result({ ...base, reason: `${p.path}: held copy unreadable (${oneLine(err)})`, code: 'input' }), basename(p.path));
+        continue;
+      }
       const gray = img.channels === 1 ? img : toGray(img);
       const r = await this.stackFrame(img, gray, p.stars, p.q, base, false);
       await this.record(r, basename(p.path), p.q);

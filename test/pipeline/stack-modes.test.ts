@@ -1,5 +1,6 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LiveStacker, type FrameResult } from '../../pipeline/stack/index.js';
 import { readFits } from '../../pipeline/image/fits.js';
@@ -95,4 +96,18 @@ test('a faint field (stars the raw-pixel search misses) switches the stack to th
   const rms = Math.sqrt(e2 / 6);
   t.log(`faint field: ${st.results.map((r) => r.stars).join('/')} stars, shift error ${rms.toFixed(3)} px RMS`);
   t.true(rms < 0.3);
+});
+
+test('a held warm-up frame whose spilled copy is gone is refused with one line; the stack starts without it', async (t) => {
+  const dir = await tempDir(t);
+  const st = new LiveStacker({ outDir: dir, methods: ['mean'], previewMaxSize: 128 });
+  await st.push({ image: frame(0), name: 'h0.fits' });
+  await st.push({ image: frame(1), name: 'h1.fits' });
+  await rm(join(dir, '.livestack', 'pending', '1.f32'));
+  const r = await st.push({ image: frame(2), name: 'h2.fits' });
+  t.true(r.accepted);
+  const lost = st.results.find((x) => x.path === 'h0.fits')!;
+  t.is(lost.code, 'input');
+  t.regex(lost.reason!, /^h0\.fits: held copy unreadable/);
+  t.is(st.count, 2);
 });
