@@ -15,8 +15,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
-    throw err;
+    throw namingPath(err, path);
   }
+}
+
+/**
+ * fs errors from write/fsync do not say which file ("ENOSPC: no space left on device, write"):
+ * prefix the destination, keep the code for callers that test it.
+ */
+export function namingPath(err: unknown, path: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || e.message.includes(path)) return e as Error;
+  return Object.assign(new Error(`${path}: ${e.message}`, { cause: e }), { code: e.code });
 }
 
 /** Run `produce(tmpPath)` and rename its output into place only if it succeeds. */

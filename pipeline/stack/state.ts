@@ -6,7 +6,7 @@
 // A file that fails any check is reported as corrupt, never half-used.
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { tempPathFor } from '../image/atomic.js';
+import { namingPath, tempPathFor } from '../image/atomic.js';
 
 const MAGIC = Buffer.from('SKYSTK02', 'latin1');
 
@@ -44,7 +44,7 @@ export async function writeState(path: string, json: unknown, buffers: StateBuff
   } catch (err) {
     await fh.close().catch(() => {});
     await unlink(tmp).catch(() => {});
-    throw err;
+    throw namingPath(err, path);
   }
 }
 
