@@ -101,11 +101,16 @@ export function createAccumulator(method: StackMethod, length: number, channels:
       const N = new Float32Array(length);
       // Brightest value taken while a pixel warms up: when the warm-up is full it is tested against
       // the others (leave one out), so a trail or cosmic ray in the first frames goes too.
-      const H = nanFilled();
+      // Once most pixels are past their warm-up the plane is dropped (a quarter of sigma's memory:
+      // 288 MB on a 24 MP colour frame); pixels first covered later skip that one test.
+      let H = nanFilled();
+      let pushes = 0;
+      const buffers: Record<string, Float32Array> = { M, M2, N, H };
       return {
-        method, buffers: { M, M2, N, H },
+        method, buffers,
         push(F, info) {
           let rejected = 0;
+          const useH = H.length > 0;
           const off = info.offset;
           for (let i = 0; i < length; i++) {
             let f = F[i]!;
@@ -119,13 +124,14 @@ export function createAccumulator(method: StackMethod, length: number, channels:
               const sd = Math.max(Math.sqrt(M2[i]! / (n - 1)), noise);
               if (Math.abs(f - m) > kappa * sd) { rejected++; continue; }
             }
-            if (n === 0 || m !== m) { M[i] = f; M2[i] = 0; N[i] = 1; H[i] = f; continue; }
+            if (n === 0 || m !== m) { M[i] = f; M2[i] = 0; N[i] = 1; if (useH) H[i] = f; continue; }
             const n1 = n + 1;
             const d = f - m;
             const nm = m + d / n1;
             M[i] = nm;
             M2[i] += d * (f - nm);
             N[i] = n1;
+            if (!useH) continue;
             const h0 = H[i]!;
             if (n1 <= warm && (h0 !== h0 || f > h0)) H[i] = f;
             if (n1 === warm && warm >= 3) {
@@ -136,6 +142,10 @@ export function createAccumulator(method: StackMethod, length: number, channels:
               if (h - m1 > kappa * sd) { M[i] = m1; M2[i] = q1; N[i] = n1 - 1; rejected++; }
               H[i] = NaN;
             }
+          }
+          if (useH && ++pushes >= warm + 3) {
+            delete buffers.H;
+            H = new Float32Array(0);
           }
           return rejected;
         },
