@@ -132,24 +132,49 @@ export async function readAlignedTile(info: FrameInfo, t: Affine | null, tile: R
     w[2] = -1.5 * t3 + 2 * t2 + 0.5 * t;
     w[3] = 0.5 * t3 - 0.5 * t2;
   };
-  const cx = (i: number) => (i < 0 ? 0 : i >= src.w ? src.w - 1 : i);
-  const cy = (i: number) => (i < 0 ? 0 : i >= src.h ? src.h - 1 : i);
+  // The hot loop of a focus stack (every frame, every band): affine coordinates stepped along the
+  // row, the 4×4 neighbourhood's clamped offsets found once per pixel for all channels.
+  const sw = src.w, sh = src.h, sd = src.data;
+  const [a, b, e, d, f, g] = t;
+  const ox = new Int32Array(4), oy = new Int32Array(4);
   for (let y = 0; y < tile.h; y++) {
-    for (let x = 0; x < tile.w; x++) {
-      let [u, v] = apply(t, tile.x + x, tile.y + y);
-      u = Math.min(src.w - 1, Math.max(0, u - x0));
-      v = Math.min(src.h - 1, Math.max(0, v - y0));
+    const Y = tile.y + y;
+    let uRaw = a * tile.x + b * Y + e - x0;
+    let vRaw = d * tile.x + f * Y + g - y0;
+    for (let x = 0; x < tile.w; x++, uRaw += a, vRaw += d) {
+      const u = uRaw < 0 ? 0 : uRaw > sw - 1 ? sw - 1 : uRaw;
+      const v = vRaw < 0 ? 0 : vRaw > sh - 1 ? sh - 1 : vRaw;
       const ix = Math.floor(u), iy = Math.floor(v);
       cubic(u - ix, wx);
       cubic(v - iy, wy);
+      for (let k = 0; k < 4; k++) {
+        const xi = ix - 1 + k, yi = iy - 1 + k;
+        ox[k] = (xi < 0 ? 0 : xi >= sw ? sw - 1 : xi) * c;
+        oy[k] = (yi < 0 ? 0 : yi >= sh ? sh - 1 : yi) * sw * c;
+      }
       const o = (y * tile.w + x) * c;
+      if (c === 3) {
+        // Colour frames (the common case): the three channels share every index and weight.
+        const w0 = wx[0]!, w1 = wx[1]!, w2 = wx[2]!, w3 = wx[3]!;
+        const q0 = ox[0]!, q1 = ox[1]!, q2 = ox[2]!, q3 = ox[3]!;
+        let r = 0, gr = 0, bl = 0;
+        for (let j = 0; j < 4; j++) {
+          const row = oy[j]!, wj = wy[j]!;
+          const p0 = row + q0, p1 = row + q1, p2 = row + q2, p3 = row + q3;
+          r += wj * (w0 * sd[p0]! + w1 * sd[p1]! + w2 * sd[p2]! + w3 * sd[p3]!);
+          gr += wj * (w0 * sd[p0 + 1]! + w1 * sd[p1 + 1]! + w2 * sd[p2 + 1]! + w3 * sd[p3 + 1]!);
+          bl += wj * (w0 * sd[p0 + 2]! + w1 * sd[p1 + 2]! + w2 * sd[p2 + 2]! + w3 * sd[p3 + 2]!);
+        }
+        out[o] = r;
+        out[o + 1] = gr;
+        out[o + 2] = bl;
+        continue;
+      }
       for (let ch = 0; ch < c; ch++) {
         let acc = 0;
         for (let j = 0; j < 4; j++) {
-          const row = cy(iy - 1 + j) * src.w;
-          let r = 0;
-          for (let i = 0; i < 4; i++) r += wx[i]! * src.data[(row + cx(ix - 1 + i)) * c + ch]!;
-          acc += wy[j]! * r;
+          const row = oy[j]! + ch;
+          acc += wy[j]! * (wx[0]! * sd[row + ox[0]!]! + wx[1]! * sd[row + ox[1]!]! + wx[2]! * sd[row + ox[2]!]! + wx[3]! * sd[row + ox[3]!]!);
         }
         out[o + ch] = acc;
       }
