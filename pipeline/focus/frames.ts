@@ -109,7 +109,7 @@ async function readRegion(info: FrameInfo, r: Rect, bits: FloatBits): Promise<Pl
 
 /**
  * The part of a frame that lands on `tile` (reference coordinates) after alignment: reads just the
- * needed source rectangle and resamples it bilinearly (edges replicated).
+ * needed source rectangle and resamples it (Catmull-Rom bicubic, edges replicated).
  */
 export async function readAlignedTile(info: FrameInfo, t: Affine | null, tile: Rect, bits: FloatBits): Promise<Plane> {
   const identity = !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
