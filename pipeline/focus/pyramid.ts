@@ -41,6 +41,13 @@ export function reduce(p: Plane, k: number[], bits: FloatBits): Plane {
     for (let x = 0; x < w2; x++) {
       const b = x * 5;
       const i0 = ro + xi[b]!, i1 = ro + xi[b + 1]!, i2 = ro + xi[b + 2]!, i3 = ro + xi[b + 3]!, i4 = ro + xi[b + 4]!;
+      if (c === 3) {
+        const t0 = to + x * 3;
+        tmp[t0] = k0 * d[i0]! + k1 * d[i1]! + k2 * d[i2]! + k3 * d[i3]! + k4 * d[i4]!;
+        tmp[t0 + 1] = k0 * d[i0 + 1]! + k1 * d[i1 + 1]! + k2 * d[i2 + 1]! + k3 * d[i3 + 1]! + k4 * d[i4 + 1]!;
+        tmp[t0 + 2] = k0 * d[i0 + 2]! + k1 * d[i1 + 2]! + k2 * d[i2 + 2]! + k3 * d[i3 + 2]! + k4 * d[i4 + 2]!;
+        continue;
+      }
       for (let ch = 0; ch < c; ch++) {
         tmp[to + x * c + ch] = k0 * d[i0 + ch]! + k1 * d[i1 + ch]! + k2 * d[i2 + ch]! + k3 * d[i3 + ch]! + k4 * d[i4 + ch]!;
       }
@@ -85,6 +92,21 @@ export function expandInto(s: Plane, w: number, h: number, k: number[], out: FAr
     for (let x = 0; x < w; x++) {
       const b = x * 3;
       const a0 = so + xi[b]!, a1 = so + xi[b + 1]!, w0 = xw[b]!, w1 = xw[b + 1]!;
+      const t0 = to + x * c;
+      if (c === 3) {
+        // Colour: the three channels unrolled (the inner channel loop costs as much as the sums).
+        if (xi[b + 2]! >= 0) {
+          const a2 = so + xi[b + 2]!, w2 = xw[b + 2]!;
+          tmp[t0] = w0 * sd[a0]! + w1 * sd[a1]! + w2 * sd[a2]!;
+          tmp[t0 + 1] = w0 * sd[a0 + 1]! + w1 * sd[a1 + 1]! + w2 * sd[a2 + 1]!;
+          tmp[t0 + 2] = w0 * sd[a0 + 2]! + w1 * sd[a1 + 2]! + w2 * sd[a2 + 2]!;
+        } else {
+          tmp[t0] = w0 * sd[a0]! + w1 * sd[a1]!;
+          tmp[t0 + 1] = w0 * sd[a0 + 1]! + w1 * sd[a1 + 1]!;
+          tmp[t0 + 2] = w0 * sd[a0 + 2]! + w1 * sd[a1 + 2]!;
+        }
+        continue;
+      }
       if (xi[b + 2]! >= 0) {
         const a2 = so + xi[b + 2]!, w2 = xw[b + 2]!;
         for (let ch = 0; ch < c; ch++) tmp[to + x * c + ch] = w0 * sd[a0 + ch]! + w1 * sd[a1 + ch]! + w2 * sd[a2 + ch]!;
