@@ -29,6 +29,7 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS, 
   const gray = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
   for (let i = 0; i < w * h; i++) gray[i] = c >= 3 ? 0.299 * data[i * c]! + 0.587 * data[i * c + 1]! + 0.114 * data[i * c + 2]! : data[i]!;
   const out = pool ? pool.get(w, h, 1, false).data : new Float32Array(w * h);
+  const unitPowers = mw.contrast === 1 && mw.saturation === 1 && mw.exposedness === 1;
   for (let y = 0; y < h; y++) {
     const yu = y > 0 ? y - 1 : Math.min(1, h - 1);
     const yd = y < h - 1 ? y + 1 : Math.max(0, h - 2);
@@ -41,14 +42,18 @@ export function fusionWeights(img: Plane, mw: MertensWeights = DEFAULT_MERTENS, 
       for (let ch = 0; ch < c; ch++) mean += data[i * c + ch]!;
       mean /= c;
       let variance = 0;
-      let wellExp = 1;
+      let dist2 = 0;
       for (let ch = 0; ch < c; ch++) {
         const v = data[i * c + ch]!;
         variance += (v - mean) * (v - mean);
-        wellExp *= Math.exp(-((v - 0.5) * (v - 0.5)) / SIGMA2x2);
+        dist2 += (v - 0.5) * (v - 0.5);
       }
+      // Π exp(−d²/2σ²) over channels = exp(−Σd²/2σ²): one exp per pixel, not one per channel.
+      const wellExp = Math.exp(-dist2 / SIGMA2x2);
       const sat = c >= 3 ? Math.sqrt(variance / c) : 1;
-      out[i] = Math.pow(contrast, mw.contrast) * Math.pow(sat, mw.saturation) * Math.pow(wellExp, mw.exposedness) + 1e-12;
+      out[i] = unitPowers
+        ? contrast * sat * wellExp + 1e-12
+        : Math.pow(contrast, mw.contrast) * Math.pow(sat, mw.saturation) * Math.pow(wellExp, mw.exposedness) + 1e-12;
     }
   }
   return out;
@@ -76,7 +81,14 @@ export function fuseTiles(tiles: Plane[], levels: number, mw: MertensWeights = D
       const r = result[l]!.data;
       const band = li[l]!.data;
       const g = gw[l]!.data;
-      for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
+      if (c === 3) {
+        for (let p = 0, i = 0; p < g.length; p++, i += 3) {
+          const gp = g[p]!;
+          r[i] += gp * band[i]!;
+          r[i + 1] += gp * band[i + 1]!;
+          r[i + 2] += gp * band[i + 2]!;
+        }
+      } else for (let i = 0, p = 0; p < g.length; p++) for (let ch = 0; ch < c; ch++, i++) r[i] += g[p]! * band[i]!;
     }
     pool.releaseTo(mark);
   }
