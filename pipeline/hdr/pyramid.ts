@@ -79,6 +79,12 @@ export function pyrDown(src: Plane, pool?: PlanePool): Plane {
       const o = (y * w2 + x) * c;
       if (cx >= 2 && cx + 2 < w) {
         const b = (row + cx) * c;
+        if (c === 3) {
+          tmp[o] = k0 * (sd[b - 6]! + sd[b + 6]!) + k1 * (sd[b - 3]! + sd[b + 3]!) + k2 * sd[b]!;
+          tmp[o + 1] = k0 * (sd[b - 5]! + sd[b + 7]!) + k1 * (sd[b - 2]! + sd[b + 4]!) + k2 * sd[b + 1]!;
+          tmp[o + 2] = k0 * (sd[b - 4]! + sd[b + 8]!) + k1 * (sd[b - 1]! + sd[b + 5]!) + k2 * sd[b + 2]!;
+          continue;
+        }
         for (let ch = 0; ch < c; ch++) {
           const i = b + ch;
           tmp[o + ch] = k0 * (sd[i - 2 * c]! + sd[i + 2 * c]!) + k1 * (sd[i - c]! + sd[i + c]!) + k2 * sd[i]!;
@@ -123,12 +129,20 @@ export function pyrUp(src: Plane, w: number, h: number, pool?: PlanePool): Plane
       if (x & 1) {
         const a = (row + reflect((x - 1) >> 1, sw)) * c;
         const b = (row + reflect((x + 1) >> 1, sw)) * c;
-        for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.5 * (s[a + ch]! + s[b + ch]!);
+        if (c === 3) {
+          tmp[o] = 0.5 * (s[a]! + s[b]!);
+          tmp[o + 1] = 0.5 * (s[a + 1]! + s[b + 1]!);
+          tmp[o + 2] = 0.5 * (s[a + 2]! + s[b + 2]!);
+        } else for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.5 * (s[a + ch]! + s[b + ch]!);
       } else {
         const m = (row + reflect(half, sw)) * c;
         const l = (row + reflect(half - 1, sw)) * c;
         const r = (row + reflect(half + 1, sw)) * c;
-        for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.75 * s[m + ch]! + 0.125 * (s[l + ch]! + s[r + ch]!);
+        if (c === 3) {
+          tmp[o] = 0.75 * s[m]! + 0.125 * (s[l]! + s[r]!);
+          tmp[o + 1] = 0.75 * s[m + 1]! + 0.125 * (s[l + 1]! + s[r + 1]!);
+          tmp[o + 2] = 0.75 * s[m + 2]! + 0.125 * (s[l + 2]! + s[r + 2]!);
+        } else for (let ch = 0; ch < c; ch++) tmp[o + ch] = 0.75 * s[m + ch]! + 0.125 * (s[l + ch]! + s[r + ch]!);
       }
     }
   }
