@@ -38,6 +38,8 @@ export interface LivestackParams {
   warmup?: number;
   /** Agreeing refused frames in a row that start a new stack (default 5, 0 = never). */
   relearn?: number;
+  /** Scale the darks' thermal signal to the lights' exposure (needs darks and bias). */
+  darkScale?: boolean;
 }
 
 const KIND = 'livestack';
@@ -47,6 +49,13 @@ function stringParam(p: Record<string, unknown>, name: string, choices?: readonl
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string' || v === '') throw new ParamError(KIND, name, `must be a non-empty string, got ${JSON.stringify(v)}`);
   if (choices && !choices.includes(v)) throw new ParamError(KIND, name, `must be one of ${choices.join(', ')}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function booleanParam(p: Record<string, unknown>, name: string): boolean | undefined {
+  const v = p[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new ParamError(KIND, name, `must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -78,6 +87,7 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     outputName: stringParam(p, 'output_name'),
     warmup: optionalNumberParam(KIND, p, 'warmup', 1, 50),
     relearn: optionalNumberParam(KIND, p, 'relearn', 0, 1000),
+    darkScale: booleanParam(p, 'dark_scale'),
     resume: (resumeRaw ?? 'auto') as boolean | 'auto',
     resumeWithinS: numberParam(KIND, p, 'resume_within_s', 3600, 0),
     maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
@@ -137,7 +147,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
-    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic });
+    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale });
   } else if ((p.cosmetic ?? 10) > 0) {
     // No masters: fix isolated hot pixels so they do not stack into fixed-pattern dots.
     opts.calibration = { cosmeticSigma: p.cosmetic ?? 10 };

@@ -1,5 +1,6 @@
 // Applying calibration masters to a light (before debayering and alignment):
 //   L' = (L − D) / F̂     D = master dark (holds the bias) or, without darks, the master bias;
+//                       with darkScale D = B + (dark − B)·t_light/t_dark;
 //                       F̂ = master flat normalised to median 1,
 // then hot pixels (from the master dark) and isolated cosmetic defects are replaced by the
 // median of their same-colour neighbours.
@@ -10,6 +11,8 @@ export interface Master {
   /** Where it came from (a directory or file), for error messages. */
   source: string;
   count: number;
+  /** Median exposure of its frames (null when they carry none). */
+  exposureS?: number | null;
 }
 
 export interface Calibration {
@@ -21,6 +24,8 @@ export interface Calibration {
   hotPixels?: Uint32Array;
   /** Detect and fix isolated hot pixels in each light (k·σ above all neighbours); 0 = off. */
   cosmeticSigma?: number;
+  /** D = bias + (dark − bias) × light exposure / dark exposure (built by buildCalibration's darkScale). */
+  darkScale?: boolean;
 }
 
 export class CalibrationError extends Error {
@@ -46,13 +51,23 @@ export function checkCalibration(cal: Calibration, img: ImageF32, lightPath: str
   if (cal.flat) checkSize(cal.flat, img, 'flat', lightPath);
 }
 
-/** Calibrate in place; `cfaStep` is 2 for a Bayer mosaic (same-colour neighbours), else 1. */
-export function calibrate(img: ImageF32, cal: Calibration, lightPath: string, cfaStep = 1): { hotFixed: number; cosmeticFixed: number } {
+/**
+ * Calibrate in place; `cfaStep` is 2 for a Bayer mosaic (same-colour neighbours), else 1;
+ * `exposureS` is the light's, for a scaled dark.
+ */
+export function calibrate(img: ImageF32, cal: Calibration, lightPath: string, cfaStep = 1, exposureS?: number | null): { hotFixed: number; cosmeticFixed: number } {
   checkCalibration(cal, img, lightPath);
   const d = img.data;
   const n = d.length;
-  const sub = cal.dark?.image.data ?? cal.bias?.image.data;
-  if (sub) for (let i = 0; i < n; i++) d[i] -= sub[i]!;
+  if (cal.darkScale && cal.dark && cal.bias) {
+    if (!exposureS || !(exposureS > 0)) throw new CalibrationError(`${lightPath}: no exposure time to scale the dark by (--dark-scale); give --exposure`);
+    const r = exposureS / cal.dark.exposureS!;
+    const D = cal.dark.image.data, B = cal.bias.image.data;
+    for (let i = 0; i < n; i++) d[i] -= B[i]! + (D[i]! - B[i]!) * r;
+  } else {
+    const sub = cal.dark?.image.data ?? cal.bias?.image.data;
+    if (sub) for (let i = 0; i < n; i++) d[i] -= sub[i]!;
+  }
   if (cal.flat) {
     const f = cal.flat.image.data;
     // Vignetted corners below 5 % would amplify noise without bound; leave them as they are.

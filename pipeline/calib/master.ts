@@ -54,6 +54,10 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
       throw new Error(`${p}: ${img.width}×${img.height}×${img.channels} differs from the other frames in ${source} (${first.width}×${first.height}×${first.channels})`);
     }
   };
+  const exposures: number[] = [];
+  const noteExposure = (e: number | null) => { if (e !== null && e > 0) exposures.push(e); };
+  /** Median exposure of the frames that carry one (null when none do). */
+  const exposureS = () => (exposures.length ? exposures.sort((a, b) => a - b)[exposures.length >> 1]! : null);
   const prep = (img: ImageF32) => {
     const d = img.data;
     if (opts.subtract) {
@@ -72,6 +76,7 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
     for (const p of paths) {
       const f = await loadFrame(p);
       check(f.image, p);
+      noteExposure(f.exposureS);
       prep(f.image);
       const d = f.image.data;
       if (!acc) acc = Float32Array.from(d);
@@ -83,7 +88,7 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
     const f0 = first! as ImageF32;
     const image: ImageF32 = { width: f0.width, height: f0.height, channels: f0.channels, bitDepth: 32, data: acc! };
     if (opts.normalize) normalize(image);
-    return { image, source, count: n };
+    return { image, source, count: n, exposureS: exposureS() };
   }
   const tmp = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'skyrig-master-'));
   try {
@@ -91,6 +96,7 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
     for (const [i, p] of paths.entries()) {
       const f = await loadFrame(p);
       check(f.image, p);
+      noteExposure(f.exposureS);
       prep(f.image);
       const sp = join(tmp, `${i}.f32`);
       const fh = await open(sp, 'w');
@@ -122,7 +128,7 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
     }
     const image: ImageF32 = { width: f0.width, height: f0.height, channels: f0.channels, bitDepth: 32, data: out };
     if (opts.normalize) normalize(image);
-    return { image, source, count: n };
+    return { image, source, count: n, exposureS: exposureS() };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -169,6 +175,11 @@ export interface CalibrationDirs {
   hotSigma?: number;
   /** Cosmetic correction of isolated defects in each light, σ (default 0 = off when darks given, 10 otherwise). */
   cosmeticSigma?: number;
+  /**
+   * Scale the dark's thermal part (dark − bias) by light exposure / dark exposure, for lights shot at
+   * another exposure than the darks. Needs a bias and darks with an exposure time.
+   */
+  darkScale?: boolean;
 }
 
 /** Build every master the options name. Darks keep their bias (they are taken at the lights' settings). */
@@ -183,5 +194,11 @@ export async function buildCalibration(o: CalibrationDirs): Promise<Calibration>
   }
   if (cal.dark && (o.hotSigma ?? 8) > 0) cal.hotPixels = findHotPixels(cal.dark.image, o.hotSigma ?? 8);
   cal.cosmeticSigma = o.cosmeticSigma ?? (cal.dark ? 0 : 10);
+  if (o.darkScale) {
+    if (!cal.dark) throw new Error('--dark-scale: needs --darks');
+    if (!cal.bias) throw new Error('--dark-scale: needs --bias (the bias is kept, only dark − bias is scaled)');
+    if (!cal.dark.exposureS) throw new Error(`--dark-scale: the darks in ${o.darks} have no exposure time (EXPTIME/EXIF)`);
+    cal.darkScale = true;
+  }
   return cal;
 }

@@ -316,7 +316,7 @@ export class LiveStacker {
     // Calibration geometry errors are configuration errors, not frame errors: let them throw.
     let t = performance.now();
     const cfa = frame.bayer ? 2 : 1;
-    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa);
+    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
     const img = frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {

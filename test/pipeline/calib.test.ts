@@ -129,3 +129,32 @@ test('a BAYERPAT mosaic is calibrated then debayered into a colour stack', async
   for (let i = 0; i < 128 * 128; i++) { r = Math.max(r, s.data[i * 3]!); g = Math.max(g, s.data[i * 3 + 1]!); b = Math.max(b, s.data[i * 3 + 2]!); }
   t.true(r > 0.2 && g < 0.06 && b < 0.06, `${r} ${g} ${b}`);
 });
+
+test('--dark-scale: darks at 60 s calibrate a 30 s light (bias kept, thermal signal halved); bad setups named', async (t) => {
+  const dir = await tempDir(t);
+  const darks = join(dir, 'darks'), bias = join(dir, 'bias');
+  await mkdir(darks); await mkdir(bias);
+  const level = (v: (i: number) => number) => { const img = createImage(W, H, 1, 32); for (let i = 0; i < W * H; i++) img.data[i] = v(i); return img; };
+  const B = (i: number) => 0.05 + 0.0001 * (i % 11); // bias with a pattern
+  const thermal60 = (i: number) => 0.02 + 0.0002 * (i % 13); // dark current over 60 s, with a pattern
+  for (let k = 0; k < 3; k++) {
+    await writeFits(join(darks, `d${k}.fits`), level((i) => B(i) + thermal60(i)), { bitpix: -32, cards: { EXPTIME: 60 } });
+    await writeFits(join(bias, `b${k}.fits`), level(B), { bitpix: -32, cards: { EXPTIME: 0.001 } });
+  }
+  const light = () => level((i) => B(i) + thermal60(i) / 2 + 0.1);
+  const cal = await buildCalibration({ darks, bias, darkScale: true, hotSigma: 0 });
+  t.is(cal.dark!.exposureS, 60);
+  const a = light();
+  calibrate(a, cal, 'light30.fits', 1, 30);
+  let worst = 0;
+  for (const v of a.data) worst = Math.max(worst, Math.abs(v - 0.1));
+  t.true(worst < 1e-5, `scaled: worst ${worst}`);
+  // Without scaling the 60 s dark over-subtracts half its thermal signal.
+  const plain = await buildCalibration({ darks, bias, hotSigma: 0 });
+  const b = light();
+  calibrate(b, plain, 'light30.fits', 1, 30);
+  t.true(Math.abs(b.data[0]! - (0.1 - 0.01)) < 1e-5);
+  // A light without an exposure time, a setup without bias: one line naming what is missing.
+  t.throws(() => calibrate(light(), cal, 'noexp.fits', 1, null), { message: /^noexp\.fits: no exposure time to scale the dark by \(--dark-scale\)/ });
+  await t.throwsAsync(buildCalibration({ darks, darkScale: true }), { message: /^--dark-scale: needs --bias/ });
+});

@@ -131,6 +131,8 @@ test('stack run: bad options and darks of another size fail with one line', asyn
   t.regex(m.stderr, /--method: unknown method "median"/);
   const ref = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--reference', 'best']);
   t.regex(ref.stderr, /--reference: expected first or best:K/);
+  const ds = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--darks', darks, '--dark-scale']);
+  t.regex(ds.stderr, /^skyrig: --dark-scale: needs --darks and --bias\n$/);
 });
 
 test('stack watch: takes files once complete, in name order, and exits 0 with the stack saved on SIGTERM', async (t) => {

@@ -35,6 +35,7 @@ interface StackCliOptions {
   stateEvery: string;
   warmup: string;
   relearn: string;
+  darkScale?: boolean;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
@@ -79,10 +80,12 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     relearnAfter: nonNegative('--relearn', o.relearn),
     onResult,
   };
+  if (o.darkScale && !(o.darks && o.bias)) throw new Error('--dark-scale: needs --darks and --bias');
   if (o.darks || o.flats || o.bias) {
     opts.calibration = await buildCalibration({
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
       hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
+      darkScale: o.darkScale,
     });
   } else {
     // No masters: isolated hot pixels would otherwise stack into fixed-pattern dots.
@@ -116,6 +119,7 @@ function addStackOptions(cmd: Command): Command {
     .option('--flats <dir>', 'flat frames')
     .option('--bias <dir>', 'bias frames')
     .addOption(new Option('--dark-method <m>', 'combining calibration frames').choices(['median', 'sigma', 'mean', 'seed']).default('median'))
+    .option('--dark-scale', 'scale the darks\' thermal signal (dark − bias) to each light\'s exposure (needs --bias)')
     .option('--hot-sigma <k>', 'hot pixels in the master dark above median + k·σ (0 = off)', '8')
     .option('--cosmetic <k>', 'fix isolated defects k·σ above their neighbours (default 10 without darks, off with darks)')
     .option('--exposure <s>', 'exposure for frames whose header has none')
