@@ -647,9 +647,11 @@ export class LiveStacker {
       const s = String(v);
       return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
     };
-    const lines = [cols.join(','), ...this.records.map((r) => cols.map((c) => cell(r[c])).join(','))];
+    // In arrival order (a warm-up stacks its reference first, so verdicts can come out of order).
+    const rows = [...this.records].sort((a, b) => a.seq - b.seq);
+    const lines = [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))];
     await writeFileAtomic(csv, lines.join('\n') + '\n');
-    const clean = this.records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
+    const clean = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
     await writeFileAtomic(json, JSON.stringify({ frames: clean, stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal }, null, 1));
   }
 
