@@ -47,6 +47,8 @@ export const STATE_KEYS = {
   sunAltitudeDeg: 'sun_altitude',
   /** Frames in the running live stack (livestack job). */
   stackFrames: 'stack_frames',
+  /** Star signal of the last live-stack frame against its reference, % (transparency, gain). */
+  starSignalPct: 'star_signal_pct',
   /** Dynamic range of the last HDR merge, in stops (EV). */
   hdrDynamicRangeEv: 'hdr_dynamic_range_ev',
   /** Fraction of the last HDR merge's pixels saturated in every exposure, %. */
@@ -71,6 +73,7 @@ const SENSORS: SensorSpec[] = [
   { key: 'star_count', name: 'Star count', stateKey: STATE_KEYS.starCount, stateClass: 'measurement', icon: 'mdi:star-four-points-outline' },
   { key: 'hfr', name: 'HFR', stateKey: STATE_KEYS.hfrPx, unit: 'px', stateClass: 'measurement', icon: 'mdi:blur', precision: 2 },
   { key: 'stack_frames', name: 'Stacked frames', stateKey: STATE_KEYS.stackFrames, stateClass: 'measurement', icon: 'mdi:layers-triple' },
+  { key: 'star_signal', name: 'Star signal', stateKey: STATE_KEYS.starSignalPct, unit: '%', stateClass: 'measurement', icon: 'mdi:weather-cloudy-clock', precision: 1 },
   { key: 'hdr_dynamic_range', name: 'HDR dynamic range', stateKey: STATE_KEYS.hdrDynamicRangeEv, unit: 'EV', stateClass: 'measurement', icon: 'mdi:brightness-6', precision: 1 },
   { key: 'hdr_saturated', name: 'HDR saturated', stateKey: STATE_KEYS.hdrSaturatedPct, unit: '%', stateClass: 'measurement', icon: 'mdi:white-balance-sunny', precision: 3 },
   { key: 'focus_position', name: 'Focus position', stateKey: STATE_KEYS.focusPosition, unit: 'steps', stateClass: 'measurement', icon: 'mdi:arrow-left-right' },

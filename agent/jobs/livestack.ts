@@ -208,6 +208,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     ctx.publish.state({
       star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
       stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
+      star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
     });
     if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
   }

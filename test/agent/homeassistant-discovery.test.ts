@@ -77,6 +77,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_sky_background/config',
   'homeassistant/sensor/skyrig_roof_stack_frames/config',
   'homeassistant/sensor/skyrig_roof_star_count/config',
+  'homeassistant/sensor/skyrig_roof_star_signal/config',
   'homeassistant/sensor/skyrig_roof_sun_altitude/config',
 ];
 

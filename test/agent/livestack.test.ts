@@ -90,7 +90,8 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   // The first three good frames are judged together: the preview appears with the third, then every frame.
   t.is(published.images.length, 2);
   t.is(published.images[0]!.subarray(0, 2).toString('hex'), 'ffd8');
-  for (const k of ['star_count', 'hfr_px', 'fwhm_px', 'sky_background', 'stack_frames']) t.true(k in published.state, k);
+  for (const k of ['star_count', 'hfr_px', 'fwhm_px', 'sky_background', 'stack_frames', 'star_signal_pct']) t.true(k in published.state, k);
+  t.true(Math.abs((published.state.star_signal_pct as number) - 100) < 20, String(published.state.star_signal_pct));
   t.is(published.results.length, 1);
   const { header } = await readFits(join(ctx.productsDir, 'livestack.fits'));
   t.is(header.cards.NCOMBINE, 4);
