@@ -45,7 +45,7 @@ test('stack run: stacks good frames, refuses bad ones with one line naming the f
   await writeFile(join(lights, 'l8_junk.png'), 'not a png');
   const r = await cli(['stack', 'run', lights, '--out', out, '--method', 'mean']);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /stacked 5 frame\(s\), 4 refused/);
+  t.regex(r.stdout, /stacked 5 frame\(s\), 4 refused \(3 input, 1 black\) → /);
   const { header } = await readFits(join(out, 'stack.fits'));
   t.is(header.bitpix, -32);
   t.is(header.cards.NCOMBINE, 5);

@@ -95,6 +95,14 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
   return o.reload ? LiveStacker.reload(opts) : new LiveStacker(opts);
 }
 
+/** " (2 clouds, 1 signal)": refusals counted by their code. */
+function byReason(refused: FrameResult[]): string {
+  if (!refused.length) return '';
+  const n = new Map<string, number>();
+  for (const r of refused) n.set(r.code ?? 'other', (n.get(r.code ?? 'other') ?? 0) + 1);
+  return ` (${[...n].sort((a, b) => b[1] - a[1]).map(([c, k]) => `${k} ${c}`).join(', ')})`;
+}
+
 function describe(r: FrameResult): string {
   const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
   const name = basename(r.path);
@@ -169,8 +177,8 @@ export const registerStackCommands: RegisterCommands = (program) => {
     }
     await st.finish();
     progress.stop();
-    const refused = st.results.filter((r) => !r.accepted).length;
-    process.stdout.write(`stacked ${st.count} frame(s), ${refused} refused → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
+    const refused = st.results.filter((r) => !r.accepted);
+    process.stdout.write(`stacked ${st.count} frame(s), ${refused.length} refused${byReason(refused)} → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
   });
 
   addStackOptions(stack.command('watch <dir>').description('stack frames as they arrive in DIR until SIGINT/SIGTERM'))
