@@ -14,35 +14,30 @@ export interface FrameQuality {
   noise: number;
   /** Median flux of detected stars. */
   starFlux: number;
-  /** Median flux of the 20 brightest unsaturated stars: tracks gain/ISO and transparency (same stars every frame). */
-  brightFlux: number;
   /** Brightest pixel. */
   max: number;
   /** ISO / gain from the file header (null when the file has none). */
   iso?: number | null;
   gain?: number | null;
   /**
-   * Photometric scale against the reference frame: median flux ratio of the same stars (matched after
-   * alignment). 1 for the reference; ½ for a frame shot at half the ISO or through haze. NaN when
-   * fewer than 5 stars match.
+   * Photometric scale against the reference frame from the same stars' aperture fluxes (matched after
+   * alignment; livestack.ts matchReference). 1 for the reference; ½ for a frame shot at half the ISO
+   * or through haze. NaN when fewer than 5 stars match.
    */
   relFlux?: number;
 }
 
 export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: number, stars: Star[] = [], settings: { iso?: number | null; gain?: number | null } = {}): FrameQuality {
-  // "Unsaturated" also relative to the frame: a debayered RAW clips its green sites first, so a clipped
-  // star's luminance peaks well below full scale yet near the frame's brightest pixel. Clipped fluxes
-  // swing with the sub-pixel phase and would fake a signal drop.
-  const clip = 0.9 * max;
-  const bright = stars.filter((s) => !s.saturated && s.peak + bg.median < clip).slice(0, 20).map((s) => s.flux).sort((a, b) => a - b);
-  const brightFlux = bright.length >= 5 ? bright[bright.length >> 1]! : NaN;
   // Star size from the well-measured stars only (aperture SNR ≥ 20, not clipped): the HFR of faint
   // stars is biased low (to 0.1 px on 8-bit frames), and a dim frame has mostly faint stars.
+  // "Clipped" also relative to the frame: a debayered RAW clips its green sites first, so a clipped
+  // star's luminance peaks well below full scale yet near the frame's brightest pixel.
+  const clip = 0.9 * max;
   const sharp = stars.filter((s) => (s.apSnr ?? 0) >= 20 && !s.saturated && s.peak + bg.median < clip);
   const med = (v: number[]) => { const x = v.filter(Number.isFinite).sort((a, b) => a - b); return x.length ? x[x.length >> 1]! : NaN; };
   const hfr = sharp.length >= 5 ? med(sharp.map((s) => s.hfr)) : summary.hfr;
   const fwhm = sharp.length >= 5 ? med(sharp.map((s) => s.fwhm)) : summary.fwhm;
-  return { stars: summary.count, hfr, fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, brightFlux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
+  return { stars: summary.count, hfr, fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
 }
 
 export interface RejectionOptions {
