@@ -12,7 +12,9 @@ import { spawn } from 'node:child_process';
 // reads it once at start, so the process re-runs itself with it set.
 const HEAVY = new Set(['stack', 'hdr', 'focus']);
 const command = process.argv.slice(2).find((a) => !a.startsWith('-'));
-if (process.platform === 'linux' && HEAVY.has(command) && process.env.MALLOC_MMAP_THRESHOLD_ === undefined) {
+// Not under a debugger (the worker would want the same inspector port); set the variable yourself then.
+const debugging = process.execArgv.some((a) => a.startsWith('--inspect'));
+if (process.platform === 'linux' && HEAVY.has(command) && process.env.MALLOC_MMAP_THRESHOLD_ === undefined && !debugging) {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' },
