@@ -40,6 +40,8 @@ export interface LivestackParams {
   relearn?: number;
   /** Scale the darks' thermal signal to the lights' exposure (needs darks and bias). */
   darkScale?: boolean;
+  /** Accept frames at another ISO/gain than the stack (auto-gain cameras). */
+  mixedSettings?: boolean;
 }
 
 const KIND = 'livestack';
@@ -88,6 +90,7 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     warmup: optionalNumberParam(KIND, p, 'warmup', 1, 50),
     relearn: optionalNumberParam(KIND, p, 'relearn', 0, 1000),
     darkScale: booleanParam(p, 'dark_scale'),
+    mixedSettings: booleanParam(p, 'mixed_settings'),
     resume: (resumeRaw ?? 'auto') as boolean | 'auto',
     resumeWithinS: numberParam(KIND, p, 'resume_within_s', 3600, 0),
     maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
@@ -139,7 +142,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     align: p.align,
     model: p.model,
     reference,
-    rejection: p.minStars ? { minStars: p.minStars } : undefined,
+    rejection: { minStars: p.minStars, mixedSettings: p.mixedSettings },
     restartOnDrift: p.restartOnDrift,
     defaultExposureS: p.exposureS,
     warmup: p.warmup,

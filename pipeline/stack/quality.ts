@@ -51,6 +51,8 @@ export interface RejectionOptions {
   cloudFraction?: number;
   /** Brightest pixel below this means closed shutter / lens cap (default 0.01 of full scale). */
   blackLevel?: number;
+  /** Accept frames whose ISO/gain header differs from the stack's (auto-gain cameras); default false. */
+  mixedSettings?: boolean;
 }
 
 export type RejectionCode = 'black' | 'clouds' | 'few-stars' | 'hfr' | 'fwhm' | 'background' | 'signal' | 'settings';
@@ -88,7 +90,7 @@ export function judgeFrame(q: FrameQuality, history: FrameQuality[], needStars: 
   if (q.max < (o.blackLevel ?? 0.01) || (q.stars === 0 && bgH && q.background < 0.25 * bgH.med && q.noise < 0.5 * medMad(history.map((h) => h.noise)).med)) {
     return { ok: false, code: 'black', reason: `all black (closed shutter or cap): max ${fmt(q.max)}, sky ${fmt(q.background)}` };
   }
-  const settings = history.length ? settingsVerdict(q, history) : null;
+  const settings = history.length && !o.mixedSettings ? settingsVerdict(q, history) : null;
   if (settings) return settings;
   if (hist) {
     const starsH = medMad(history.map((h) => h.stars));

@@ -150,6 +150,12 @@ test('ISO or gain in the header: a frame at another setting is refused', async (
   t.is(r.code, 'settings');
   t.regex(r.reason!, /ISO 3200 differs from the stack's 6400/);
   t.is(st.count, 4);
+  // An auto-gain camera: --mixed-settings lets such frames in (the star signal still judges them).
+  const mixed = new LiveStacker({ outDir: await tempDir(t), methods: ['mean'], previewMaxSize: 256, rejection: { mixedSettings: true } });
+  for (const [i, iso] of isos.entries()) {
+    await mixed.push({ image: renderStarField({ width: W, height: H, catalog, transform: tr[i], seed: 90 + i }), name: `f${i}`, meta: { ISOSPEED: iso } });
+  }
+  t.is(mixed.count, 5);
 });
 
 test('conditions that change for good (the sky brightens) start a new stack instead of refusing every frame', async (t) => {

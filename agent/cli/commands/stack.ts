@@ -36,6 +36,7 @@ interface StackCliOptions {
   warmup: string;
   relearn: string;
   darkScale?: boolean;
+  mixedSettings?: boolean;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
@@ -74,7 +75,7 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     restartOnDrift: positive('--restart-on-drift', o.restartOnDrift),
     previewFormat: o.preview,
     defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
-    rejection: { minStars: positive('--min-stars', o.minStars, true) },
+    rejection: { minStars: positive('--min-stars', o.minStars, true), mixedSettings: o.mixedSettings },
     stateEvery: positive('--state-every', o.stateEvery, true),
     warmup: positive('--warmup', o.warmup, true),
     relearnAfter: nonNegative('--relearn', o.relearn),
@@ -134,6 +135,7 @@ function addStackOptions(cmd: Command): Command {
     .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
     .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
     .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1')
+    .option('--mixed-settings', 'accept frames at another ISO/gain than the stack (auto-gain cameras)')
     .option('--warmup <n>', 'frames held and judged against each other before the stack starts (1 = off)', '3')
     .option('--relearn <n>', 'this many agreeing frames refused in a row for sky/signal/star size/ISO are the new normal: new stack (0 = never)', '5');
 }
