@@ -34,9 +34,8 @@ export function frameQuality(summary: StarSummary, bg: BackgroundGrid, max: numb
   // star's luminance peaks well below full scale yet near the frame's brightest pixel.
   const clip = 0.9 * max;
   const sharp = stars.filter((s) => (s.apSnr ?? 0) >= 20 && !s.saturated && s.peak + bg.median < clip);
-  const med = (v: number[]) => { const x = v.filter(Number.isFinite).sort((a, b) => a - b); return x.length ? x[x.length >> 1]! : NaN; };
-  const hfr = sharp.length >= 5 ? med(sharp.map((s) => s.hfr)) : summary.hfr;
-  const fwhm = sharp.length >= 5 ? med(sharp.map((s) => s.fwhm)) : summary.fwhm;
+  const hfr = sharp.length >= 5 ? medMad(sharp.map((s) => s.hfr)).med : summary.hfr;
+  const fwhm = sharp.length >= 5 ? medMad(sharp.map((s) => s.fwhm)).med : summary.fwhm;
   return { stars: summary.count, hfr, fwhm, background: bg.median, noise: bg.sigma, starFlux: summary.flux, max, iso: settings.iso ?? null, gain: settings.gain ?? null };
 }
 
