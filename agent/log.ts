@@ -1,16 +1,9 @@
 // One line per event, journald-friendly: `level msg key=value ...` by default, JSON lines on request.
 // No timestamps in text mode: journald adds its own.
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, unknown>;
+import type { LogFields, Logger, LogLevel } from '../lib/log.js';
 
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  child(fields: LogFields): Logger;
-}
+export type { LogFields, Logger, LogLevel } from '../lib/log.js';
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 // sd-daemon(3) priority prefixes so journald records the level.

@@ -1,5 +1,5 @@
 // What every driver factory gets: passed in, never imported as a singleton.
-import type { Logger } from '../agent/log.js';
+import type { Logger } from '../lib/log.js';
 import type { GpioChip } from './types.js';
 
 export interface DriverContext {

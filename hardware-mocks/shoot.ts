@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createLogger } from '../agent/log.js';
 import { createDriverContext } from '../drivers/context.js';
 import type { CapturedFrame, FrameType } from '../drivers/types.js';
-import { writeFileAtomic } from '../pipeline/image/atomic.js';
+import { writeFileAtomic } from '../lib/atomic.js';
 import { writeNpy } from '../pipeline/image/npy.js';
 import { SimCamera } from './camera.js';
 import { SimFocuser } from './focuser.js';

@@ -2,7 +2,7 @@
 // configuration are deleted in HA (empty retained payload) instead of lingering forever.
 import { readFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic } from '../../pipeline/image/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import type { Logger } from '../log.js';
 import { staleDiscoveryTopics, type DiscoveryMessage } from './discovery.js';
 

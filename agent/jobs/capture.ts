@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { readImage } from '../../pipeline/image/read.js';
 import { encodePreviewJpeg } from '../../pipeline/image/write.js';
-import { writeFileAtomic } from '../../pipeline/image/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import { frameStats } from '../../pipeline/preview/stats.js';
 import { autoStretch } from '../../pipeline/preview/stretch.js';
 import { toGray } from '../../pipeline/image/read.js';

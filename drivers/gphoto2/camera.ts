@@ -3,7 +3,7 @@
 // the command line); how libgphoto2 is reached is the injected backend.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import { DeviceError } from '../types.js';
 import type { Camera, CameraCapabilities, CaptureRequest, CapturedFrame, FrameType } from '../types.js';
 import type { ConfigWidget, DetectedCamera, Gphoto2Backend, Gphoto2Session } from './backend.js';

@@ -2,7 +2,7 @@
 // limit switch at the min end used for homing, soft limits, position persisted across restarts,
 // abort with a controlled deceleration. Backlash is not handled here (drivers/backlash.ts).
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import { DeviceError } from '../types.js';
 import type { Focuser, FocuserLimits, GpioChip, GpioLine, MoveOptions } from '../types.js';
 import type { RailConfig } from './config.js';

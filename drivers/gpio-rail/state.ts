@@ -3,7 +3,7 @@
 // finding it set on start-up means the process died mid-move and the position is not trusted.
 import { readFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../pipeline/image/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 
 export interface RailState {
   position: number;

@@ -4,9 +4,9 @@
 // BLOB, streamed to a temp file next to its final name and renamed into place once complete.
 import { open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../agent/log.js';
-import { tempPathFor } from '../../pipeline/image/atomic.js';
-import { readFitsHeader } from '../../pipeline/image/fits.js';
+import type { Logger } from '../../lib/log.js';
+import { tempPathFor } from '../../lib/atomic.js';
+import { readFitsHeader } from '../../lib/fits-header.js';
 import { DeviceError, type Camera, type CameraCapabilities, type CaptureRequest, type CapturedFrame, type FrameType, type Roi } from '../types.js';
 import type { BlobResult } from './blob-file.js';
 import type { IndiClient, SetMessage } from './client.js';

@@ -4,7 +4,7 @@
 // logged and the connection reset.
 import { EventEmitter } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import { DeviceError } from '../types.js';
 import { createBlobFileSink, type BlobResult, type BlobSink } from './blob-file.js';
 import { IndiStreamParser } from './parser.js';

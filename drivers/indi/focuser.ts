@@ -1,7 +1,7 @@
 // INDI focuser behind the Focuser interface: ABS_FOCUS_POSITION where offered, else FOCUS_MOTION +
 // REL_FOCUS_POSITION with the position tracked here. A move is done when the driver's vector leaves
 // Busy; Alert is an error. Backlash is not handled here: drivers/backlash.ts wraps any Focuser.
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import { DeviceError, type Focuser, type FocuserLimits, type MoveOptions } from '../types.js';
 import type { IndiClient } from './client.js';
 import { ensureDeviceConnected } from './device.js';

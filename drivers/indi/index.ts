@@ -1,6 +1,6 @@
 // Driver factories for indi://host[:port]/Device%20Name URLs. Cameras and focusers on the same server
 // share one connection (ctx.shared).
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import type { DriverContext } from '../context.js';
 import type { Camera, Focuser } from '../types.js';
 import { IndiCamera } from './camera.js';

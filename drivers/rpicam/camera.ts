@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
-import type { Logger } from '../../agent/log.js';
+import type { Logger } from '../../lib/log.js';
 import { DeviceError, type Camera, type CameraCapabilities, type CaptureRequest, type CapturedFrame } from '../types.js';
 import { readDngInfo, type DngInfo } from './dng.js';
 import {

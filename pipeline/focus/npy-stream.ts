@@ -2,7 +2,7 @@
 // (Format: NumPy NEP 1, version 1.0, little-endian '<f4', C order.) Written to a temp name and renamed
 // into place by `finish()`.
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { tempPathFor } from '../image/atomic.js';
+import { tempPathFor } from '../../lib/atomic.js';
 
 export function npyHeader(shape: readonly number[], descr = '<f4'): Buffer {
   const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;

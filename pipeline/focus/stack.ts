@@ -5,7 +5,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
-import { withAtomicPath, writeFileAtomic } from '../image/atomic.js';
+import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';

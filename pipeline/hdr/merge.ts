@@ -17,7 +17,7 @@ import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
 import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
-import { tempPathFor } from '../image/atomic.js';
+import { tempPathFor } from '../../lib/atomic.js';
 import type { RowSinkFormat } from '../image/rows.js';
 
 export type OutputFormat = 'hdr' | 'tiff' | 'fits' | 'png16' | 'jpg';

@@ -2,7 +2,7 @@
 // asi_core-compatible .npz (`response` float32 (256, C), `metadata` JSON string).
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { writeFileAtomic } from '../image/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import { LEVELS } from './debevec.js';
 import { decodeNpz, encodeNpz, type NpyValue } from '../image/npy.js';
 

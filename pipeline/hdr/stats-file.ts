@@ -2,7 +2,7 @@
 // laid out for h5py users: /camera_samples datasets + attributes, /images, /fpn.
 import { extname } from 'node:path';
 import { rename, unlink } from 'node:fs/promises';
-import { tempPathFor, writeFileAtomic } from '../image/atomic.js';
+import { tempPathFor, writeFileAtomic } from '../../lib/atomic.js';
 import type { StatsReport } from './stats.js';
 
 export async function writeStatsReport(path: string, r: StatsReport): Promise<void> {

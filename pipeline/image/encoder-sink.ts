@@ -2,7 +2,7 @@
 // 'drain', so a slow encoder throttles the producer instead of queueing the frame in our heap.
 import { spawn } from 'node:child_process';
 import { open, rename, unlink } from 'node:fs/promises';
-import { tempPathFor } from './atomic.js';
+import { tempPathFor } from '../../lib/atomic.js';
 import { liveDecoders } from './decoder-source.js';
 import { floatToPnm, pnmHeaderText } from './pnm.js';
 import type { RowSink } from './rows.js';

@@ -2,7 +2,7 @@
 // the storage under the native row sinks (FITS, float TIFF, Radiance .hdr), and the sink lifecycle
 // they share.
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { tempPathFor } from './atomic.js';
+import { tempPathFor } from '../../lib/atomic.js';
 import type { RowCounter } from './sink-check.js';
 import type { RowSink } from './rows.js';
 

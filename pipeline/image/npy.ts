@@ -3,7 +3,7 @@
 // `metadata` string). Also a row writer, so a 6000×4000 float map never has to sit whole in memory.
 import { readFile } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import { AtomicFile } from './file-sink.js';
 
 export type NpyDtype = '<f4' | '<f8' | '|u1' | '|i1' | '<u2' | '<i2' | '<u4' | '<i4' | '|b1';

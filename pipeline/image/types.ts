@@ -17,11 +17,4 @@ export function createImage(width: number, height: number, channels: number, bit
 /** Header cards / metadata carried alongside an image (FITS keywords, EXIF fields). */
 export type ImageMeta = Record<string, string | number | boolean>;
 
-export class ImageFormatError extends Error {
-  readonly path: string;
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(`${path}: ${message}`, options);
-    this.name = 'ImageFormatError';
-    this.path = path;
-  }
-}
+export { ImageFormatError } from '../../lib/format-error.js';

@@ -1,7 +1,7 @@
 // Whole-image writers through sharp (JPEG, PNG 8/16-bit, TIFF) and FITS; all atomic.
 import { extname } from 'node:path';
 import sharp from 'sharp';
-import { withAtomicPath } from './atomic.js';
+import { withAtomicPath } from '../../lib/atomic.js';
 import { writeFits } from './fits.js';
 import { openRowSink } from './row-sink.js';
 import type { ImageF32, ImageMeta } from './types.js';

@@ -4,7 +4,7 @@
 // number of frames.
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../image/atomic.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
 import { releaseGarbage } from '../image/gc.js';
 import { toGray } from '../image/read.js';
 import { encodePreviewJpeg, writeImage } from '../image/write.js';

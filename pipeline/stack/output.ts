@@ -2,7 +2,7 @@
 // costs seconds on a 12 MP frame written after every accepted light; here rows are copied into a
 // chunk and byte-swapped natively (Buffer.swap32). Temp file + fsync + rename, like every product.
 import { open, rename, unlink } from 'node:fs/promises';
-import { tempPathFor } from '../image/atomic.js';
+import { tempPathFor } from '../../lib/atomic.js';
 import { encodeFitsHeader, FITS_BLOCK } from '../image/fits.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 

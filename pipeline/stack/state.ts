@@ -6,7 +6,7 @@
 // A file that fails any check is reported as corrupt, never half-used.
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { namingPath, tempPathFor } from '../image/atomic.js';
+import { namingPath, tempPathFor } from '../../lib/atomic.js';
 
 const MAGIC = Buffer.from('SKYSTK02', 'latin1');
 

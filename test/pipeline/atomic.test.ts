@@ -1,6 +1,6 @@
 // Write errors name the file they were writing (fs write/fsync errors do not), keeping their code.
 import test from 'ava';
-import { namingPath } from '../../pipeline/image/atomic.js';
+import { namingPath } from '../../lib/atomic.js';
 
 test('a write error without a path gets the destination prefixed, its code kept; one that has it is left alone', (t) => {
   const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
