@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import type { Logger } from '../../lib/log.js';
 import { openRowSource } from '../image/rows.js';
 import { renderDisplayFrame, SkyMeter, streamRows } from './frame-pass.js';
 import { keogramLine, sampleStrip, type KeogramLine } from './keogram-line.js';
