@@ -25,27 +25,58 @@ export class StripScaler {
     this.xs = spans(srcW, outW);
     this.ys = spans(srcH, outH);
     this.out = createImage(outW, outH, channels, bitDepth);
+    this.rowSums = new Float32Array(outW * channels);
+    if (outW <= srcW) {
+      this.xmap = new Int32Array(srcW);
+      for (let ox = 0; ox < outW; ox++) for (let x = this.xs.start[ox]!; x < this.xs.end[ox]!; x++) this.xmap[x] = ox;
+    }
   }
+
+  /** Source column → output column when shrinking (the spans then partition the row). */
+  private readonly xmap: Int32Array | null = null;
 
   add(strip: Float32Array, y0: number, rows: number): void {
     const C = this.channels;
-    const { start: xs, end: xe } = this.xs;
     const { start: ys, end: ye } = this.ys;
     const d = this.out.data;
+    const rowLen = this.srcW * C;
     for (let r = 0; r < rows; r++) {
       const y = y0 + r;
       while (this.oyFirst < this.outH && ye[this.oyFirst]! <= y) this.oyFirst++;
+      let binned = false;
       for (let oy = this.oyFirst; oy < this.outH && ys[oy]! <= y; oy++) {
         if (y >= ye[oy]!) continue;
-        const base = r * this.srcW * C;
-        const ob = oy * this.outW * C;
-        for (let ox = 0; ox < this.outW; ox++) {
-          for (let c = 0; c < C; c++) {
-            let s = 0;
-            for (let x = xs[ox]!; x < xe[ox]!; x++) s += strip[base + x * C + c]!;
-            d[ob + ox * C + c]! += s;
-          }
+        // bin the source row once (horizontal sums per output column), then add it to each output row
+        if (!binned) {
+          this.binRow(strip, r * rowLen);
+          binned = true;
         }
+        const ob = oy * this.outW * C;
+        const row = this.rowSums;
+        for (let i = 0; i < this.outW * C; i++) d[ob + i]! += row[i]!;
+      }
+    }
+  }
+
+  private readonly rowSums: Float32Array;
+
+  private binRow(strip: Float32Array, base: number): void {
+    const C = this.channels;
+    const row = this.rowSums;
+    row.fill(0);
+    if (this.xmap) {
+      // shrinking: the source columns partition into the output columns, one pass over the row
+      const xmap = this.xmap;
+      if (C === 1) for (let x = 0; x < this.srcW; x++) row[xmap[x]!]! += strip[base + x]!;
+      else for (let x = 0; x < this.srcW; x++) for (let c = 0, o = xmap[x]! * C, i = base + x * C; c < C; c++) row[o + c]! += strip[i + c]!;
+      return;
+    }
+    const { start: xs, end: xe } = this.xs;
+    for (let ox = 0; ox < this.outW; ox++) {
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let x = xs[ox]!; x < xe[ox]!; x++) sum += strip[base + x * C + c]!;
+        row[ox * C + c] = sum;
       }
     }
   }
