@@ -1,6 +1,7 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { appendFile, readFile, stat, truncate, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { readFits } from '../../pipeline/image/fits.js';
 import { NightProducts } from '../../pipeline/night/products.js';
@@ -78,7 +79,7 @@ async function night(dir: string, n: number) {
   return frames;
 }
 
-async function runNight(out: string, frames: { path: string; sky: number }[], split: number | null, between?: () => Promise<void>) {
+async function runNight(out: string, frames: { path: string; sky: number }[], split: number | null, between?: () => Promise<void>, first = 0) {
   const cfg = config({ timelapse: { enabled: false } });
   let np = await NightProducts.open(out, cfg, { log });
   const results = [];
@@ -87,7 +88,7 @@ async function runNight(out: string, frames: { path: string; sky: number }[], sp
       await between?.();
       np = await NightProducts.open(out, cfg, { log }); // the old object is dropped unfinished (kill -9)
     }
-    results.push(await np.add(frameInput(frames[i]!.path, i, frames[i]!.sky)));
+    results.push(await np.add(frameInput(frames[i]!.path, first + i, frames[i]!.sky)));
   }
   return { np, results, summary: await np.finish([]) };
 }
@@ -182,4 +183,34 @@ test('min_stars: a frame with fewer stars than configured is excluded; unknown s
   t.is((await np.add(frameInput(p, 0, 0.05, { stars: 5 }))).startrails, 'excluded');
   t.is((await np.add(frameInput(p, 1, 0.05, { stars: 50 }))).startrails, 'added');
   t.is((await np.add(frameInput(p, 2, 0.05, { stars: null }))).startrails, 'added');
+});
+
+test('kill -9 of a real process mid-night, then a restart: no column and no frame lost, same products as one go', async (t) => {
+  const dir = await tempDir(t);
+  const frames = [];
+  for (let i = 0; i < 10; i++) {
+    const sky = i === 4 ? 0.5 : 0.05;
+    frames.push({ path: await saveFrame(dir, `k${i}.fits`, starFrame(320, 240, 200 + i, sky, undefined, 3)), sky });
+  }
+  const list = join(dir, 'frames.json');
+  await writeFile(list, JSON.stringify(frames));
+  const ref = await runNight(join(dir, 'ref'), frames, null);
+  const out = join(dir, 'killed');
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'night-child.ts'), out, list], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((res) => child.once('close', res));
+  child.once('error', (err) => t.fail(err.message));
+  // kill as soon as 3 frames are on disk: the 4th is somewhere in the middle of its add()
+  let added = 0;
+  for (let k = 0; k < 6000 && added < 3; k++) {
+    await new Promise((r) => setTimeout(r, 5));
+    added = await readFile(join(out, 'night-state.json'), 'utf8').then((s) => JSON.parse(s).framesAdded as number, () => 0);
+  }
+  child.kill('SIGKILL');
+  await exited;
+  t.true(added >= 3 && added < 10, `killed after ${added} frames`);
+  const resumed = await runNight(out, frames.slice(added), null, undefined, added);
+  t.is(resumed.np.framesAdded, 10);
+  t.deepEqual(resumed.summary.errors, []);
+  t.deepEqual(await readFile(resumed.summary.startrailsFits!), await readFile(ref.summary.startrailsFits!));
+  t.deepEqual((await resumed.np.readKeogram()).values, (await ref.np.readKeogram()).values);
 });
