@@ -20,7 +20,7 @@ import { openRowSource } from '../image/rows.js';
 import { renderDisplayFrame, SkyMeter, streamRows } from './frame-pass.js';
 import { keogramLine, sampleStrip, type KeogramLine } from './keogram-line.js';
 import { columnBytes, encodeColumn, readKeogramColumns, renderKeogram, writeColumn, type KeogramGeometry } from './keogram.js';
-import { bufferPath, renderStarTrails, StarTrailsUpdate, type Buffer2 } from './startrails.js';
+import { readStarTrails, renderStarTrails, StarTrailsUpdate, type StarTrailsDisk } from './startrails.js';
 import { buildTimelapse } from './timelapse.js';
 import type { AddResult, NightFrameInput, NightProductsConfig, NightProductsDeps, NightSummary } from './types.js';
 
@@ -41,11 +41,11 @@ interface NightState {
   frame: { width: number; height: number; channels: number; displayReferred: boolean } | null;
   /** The line the keogram was started with (a config change mid-night cannot mix two lines). */
   keogram: { angle_deg: number; centre: [number, number] | null; band_px: number; length: number; columns: number } | null;
-  startrails: { current: Buffer2 | null };
+  startrails: StarTrailsDisk;
 }
 
 function emptyState(): NightState {
-  return { version: 1, framesAdded: 0, startrailsFrames: 0, excluded: 0, skipped: 0, lastTimeMs: null, firstTimeMs: null, frame: null, keogram: null, startrails: { current: null } };
+  return { version: 1, framesAdded: 0, startrailsFrames: 0, excluded: 0, skipped: 0, lastTimeMs: null, firstTimeMs: null, frame: null, keogram: null, startrails: { current: null, journal: [] } };
 }
 
 export const NIGHT_FILES = {
@@ -98,7 +98,7 @@ export class NightProducts {
 
   /** Forget everything in `dir` (the CLI's fresh rebuild). */
   static async reset(dir: string): Promise<void> {
-    for (const f of [STATE, KEOGRAM_RAW, 'startrails-a.u16', 'startrails-b.u16']) await rm(join(dir, f), { force: true });
+    for (const f of [STATE, KEOGRAM_RAW, 'startrails-a.u16', 'startrails-b.u16', 'startrails.journal']) await rm(join(dir, f), { force: true });
   }
 
   get framesAdded(): number {
@@ -121,9 +121,22 @@ export class NightProducts {
     return { ...g, ...(await readKeogramColumns(join(this.dir, KEOGRAM_RAW), g, k.columns)) };
   }
 
-  /** Path of the committed star-trails accumulator (uint16 LE plane), or null before the first frame. */
-  startrailsBuffer(): string | null {
-    return this.state.startrails.current ? bufferPath(this.dir, this.state.startrails.current) : null;
+  /** The committed star-trails maximum (plane + journal) as values 0..1, whole (tests, tools). */
+  async readStarTrails(): Promise<Float32Array | null> {
+    const s = this.state;
+    return s.frame && s.startrails.current ? readStarTrails(this.dir, s.startrails, s.frame) : null;
+  }
+
+  /** Plane rewrite or journal append for the next included frame (config startrails.rewrite_every). */
+  private updateMode(s: NightState): 'plane' | 'journal' {
+    const every = this.config.startrails.rewrite_every ?? 1;
+    if (every <= 1 || !s.frame || !s.startrails.current) return 'plane';
+    const planeBytes = s.frame.width * s.frame.height * s.frame.channels * 2;
+    const journalBytes = s.startrails.journal.reduce((a, b) => a + b, 0);
+    // Early in the night a frame raises a large share of the samples (the share falls like 1/n): when
+    // the journal with one more segment like the last would pass half a plane, rewrite the plane.
+    const last = s.startrails.journal.at(-1) ?? 0;
+    return s.startrails.journal.length + 1 >= every || journalBytes + last > planeBytes / 2 ? 'plane' : 'journal';
   }
 
   add(frame: NightFrameInput): Promise<AddResult> {
@@ -170,7 +183,7 @@ export class NightProducts {
       const measure = !Number.isFinite(frame.skyLevel);
       const meter = measure ? new SkyMeter(fr.width, fr.height, fr.channels) : null;
       if (this.config.startrails.enabled && (measure || verdict === null)) {
-        update = await StarTrailsUpdate.begin(this.dir, fr, next.startrails.current);
+        update = await StarTrailsUpdate.begin(this.dir, fr, next.startrails, this.updateMode(next));
       }
       const line = this.line;
       // nothing needs the pixels (keogram off, frame already judged too bright): no decode
@@ -190,8 +203,10 @@ export class NightProducts {
         next.keogram.columns++;
       }
       let startrails: 'added' | 'excluded' = 'excluded';
+      let bytesWritten = 0;
       if (update && verdict === null) {
-        next.startrails.current = await update.commit();
+        next.startrails = await update.commit();
+        bytesWritten = update.bytesWritten;
         next.startrailsFrames++;
         startrails = 'added';
       } else {
@@ -204,7 +219,7 @@ export class NightProducts {
       next.firstTimeMs ??= t;
       await this.commitState(next);
       log.debug('night frame added', { path: frame.path, keogramColumn, startrails, sky });
-      return { keogramColumn, startrails, ...(verdict && this.config.startrails.enabled ? { reason: verdict } : {}), skyLevel: sky };
+      return { keogramColumn, startrails, ...(verdict && this.config.startrails.enabled ? { reason: verdict } : {}), skyLevel: sky, startrailsBytes: bytesWritten };
     } catch (err) {
       await update?.close();
       this.state.skipped++;
@@ -259,7 +274,7 @@ export class NightProducts {
           const cards: Record<string, string | number> = { NCOMBINE: s.startrailsFrames, COMBINE: 'max', STATION: this.config.station };
           if (s.firstTimeMs !== null) cards['DATE-BEG'] = new Date(s.firstTimeMs).toISOString().slice(0, 23);
           if (s.lastTimeMs !== null) cards['DATE-END'] = new Date(s.lastTimeMs).toISOString().slice(0, 23);
-          await renderStarTrails(bufferPath(this.dir, s.startrails.current), fits, jpg, s.frame, s.frame.displayReferred, cards);
+          await renderStarTrails(this.dir, s.startrails, fits, jpg, s.frame, s.frame.displayReferred, cards);
           summary.startrails = jpg;
           summary.startrailsFits = fits;
         } catch (err) {

@@ -24,7 +24,11 @@ export type LabelCorner = 'top-left' | 'top-right' | 'bottom-left' | 'bottom-rig
 export interface NightProductsConfig {
   station: string;
   keogram: { enabled: boolean; angle_deg: number; centre?: [number, number] | null; band_px?: number };
-  startrails: { enabled: boolean; max_sky_level: number; min_stars?: number | null };
+  /**
+   * rewrite_every: the accumulator plane is rewritten on every Nth included frame; the frames between
+   * append only the samples they raise to a journal (card wear, docs/allsky.md). 1 = every frame.
+   */
+  startrails: { enabled: boolean; max_sky_level: number; min_stars?: number | null; rewrite_every?: number };
   timelapse: { enabled: boolean; fps: number; width: number; crf: number };
   labels: { enabled: boolean; corner: LabelCorner; scale: number };
 }
@@ -45,6 +49,8 @@ export interface AddResult {
   skipped?: boolean;
   /** The sky level used for the star-trails rule (measured when the input gave NaN). */
   skyLevel: number;
+  /** Bytes the star-trails update wrote (plane or journal segment). */
+  startrailsBytes?: number;
 }
 
 export interface NightSummary {
