@@ -2,7 +2,10 @@
 // update, the work the allsky job adds per frame) and the finish (keogram PNG, star trails, and the
 // timelapse with --timelapse). Frames are a few 16-bit FITS files reused with new timestamps.
 //   npx tsx bench/night-products.ts [--frames 1000] [--width 4000 --height 3000] [--channels 1]
-//     [--distinct 4] [--dir bench/out/night] [--timelapse] [--tl-frames 100]
+//     [--distinct 4] [--dir bench/out/night] [--timelapse] [--tl-frames 100] [--rewrite-every 1]
+// Each frame gets fresh noise through the calibrator hook (a reused file would raise no sample of the
+// maximum after the first pass, which would flatter the star-trails journal); it costs about what a
+// dark subtraction does.
 // Peak RSS: bash bench/run-with-rss.sh node --import tsx bench/night-products.ts --frames 200
 // (the in-process RSS after frame 50 and after the last frame is printed too: it should be flat).
 import { existsSync } from 'node:fs';
@@ -13,7 +16,7 @@ import sharp from 'sharp';
 import { writeFits } from '../pipeline/image/fits.js';
 import { createImage } from '../pipeline/image/types.js';
 import { NightProducts, bytesPerFrame } from '../pipeline/night/products.js';
-import { DEFAULT_NIGHT_CONFIG, type NightFrameInput } from '../pipeline/night/types.js';
+import { DEFAULT_NIGHT_CONFIG, type NightFrameInput, type RowCalibrator } from '../pipeline/night/types.js';
 import { silentLogger } from '../lib/log.js';
 
 const { values: a } = parseArgs({
@@ -26,6 +29,7 @@ const { values: a } = parseArgs({
     dir: { type: 'string', default: 'bench/out/night' },
     timelapse: { type: 'boolean', default: false },
     'tl-frames': { type: 'string', default: '100' },
+    'rewrite-every': { type: 'string', default: '1' },
   },
 });
 const N = Number(a.frames), W = Number(a.width), H = Number(a.height), C = Number(a.channels), D = Number(a.distinct);
@@ -54,23 +58,40 @@ async function generate(): Promise<string[]> {
   return paths;
 }
 
+/** Fresh per-frame noise (±0.004) from a cheap hash of (frame, row, x). */
+function freshNoise(frame: number): RowCalibrator {
+  return {
+    apply(row, y) {
+      let h = (Math.imul(frame + 1, 0x9e3779b1) ^ Math.imul(y + 1, 0x85ebca6b)) >>> 0;
+      for (let i = 0; i < row.length; i++) {
+        h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) + 0x6d2b79f5;
+        row[i] = row[i]! + ((h >>> 8) / 16777216 - 0.5) * 0.008;
+      }
+    },
+    async close() {},
+  };
+}
+
 const mb = (b: number) => (b / 1048576).toFixed(1);
 const paths = await generate();
 await rm(out, { recursive: true, force: true });
 const config = structuredClone(DEFAULT_NIGHT_CONFIG);
 config.timelapse.enabled = a.timelapse!;
+config.startrails.rewrite_every = Number(a['rewrite-every']);
 const np = await NightProducts.open(out, config, { log: silentLogger });
 const t0 = Date.now();
 const frames: NightFrameInput[] = [];
 let rss50 = 0, rssMax = 0;
 const times: number[] = [];
+let cardBytes = 0;
 for (let i = 0; i < N; i++) {
   // every 10th frame has a bright sky: keogram only, no star-trails update
-  const f: NightFrameInput = { path: paths[i % D]!, timestamp: new Date(Date.UTC(2026, 0, 10, 20) + i * 30_000), exposureS: 30, gain: 2, skyLevel: i % 10 === 9 ? 0.5 : 0.05 };
+  const f: NightFrameInput = { path: paths[i % D]!, timestamp: new Date(Date.UTC(2026, 0, 10, 20) + i * 30_000), exposureS: 30, gain: 2, skyLevel: i % 10 === 9 ? 0.5 : 0.05, calibrate: freshNoise(i) };
   const s = performance.now();
   const r = await np.add(f);
   times.push(performance.now() - s);
   if (r.skipped) throw new Error(`frame ${i} skipped: ${r.reason}`);
+  cardBytes += r.startrailsBytes ?? 0;
   frames.push(f);
   const rss = process.memoryUsage().rss;
   rssMax = Math.max(rssMax, rss);
@@ -88,4 +109,4 @@ console.log(`night products: ${N} frames of ${W}×${H}×${C} (16-bit FITS), ${su
 console.log(`add: ${(addS * 1000 / N).toFixed(0)} ms/frame mean, median ${sorted[N >> 1]!.toFixed(0)} ms, p95 ${sorted[Math.floor(N * 0.95)]!.toFixed(0)} ms (total ${addS.toFixed(1)} s)`);
 console.log(`finish: ${finishS.toFixed(1)} s (keogram ${summary.keogram ? 'ok' : '-'}, star trails ${summary.startrails ? 'ok' : '-'}${a.timelapse ? `, timelapse ${summary.timelapseFrames} frames` : ''})${summary.errors.length ? ' errors: ' + summary.errors.join('; ') : ''}`);
 console.log(`rss (in process): max after 50 frames ${mb(rss50)} MB, max after ${N} frames ${mb(rssMax)} MB`);
-console.log(`card writes per included frame: star trails ${mb(bpf.startrails)} MB + keogram ${(bpf.keogram / 1024).toFixed(1)} KB + state JSON`);
+console.log(`card writes: star trails ${mb(cardBytes / summary.startrailsFrames)} MB per included frame (rewrite_every ${config.startrails.rewrite_every}; a plane is ${mb(bpf.startrails)} MB) + keogram ${(bpf.keogram / 1024).toFixed(1)} KB + state JSON`);

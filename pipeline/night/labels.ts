@@ -23,7 +23,9 @@ export function labelLines(frame: NightFrameInput, station: string): string[] {
 /** Draw `lines` into an RGB image (3 channels) in `corner`; scale 1 = 5×7-pixel glyphs. */
 export function drawLabels(img: ImageF32, lines: string[], corner: LabelCorner, scale: number): void {
   if (img.channels !== 3) throw new Error('drawLabels: needs an RGB image');
-  const s = Math.max(1, Math.round(scale));
+  // shrink the text until the box fits the frame (small timelapse widths), never below 1
+  let s = Math.max(1, Math.round(scale));
+  while (s > 1 && Math.max(...lines.map((l) => textWidth(l, s))) + 10 * s > img.width) s--;
   const lineH = (GLYPH_H + 3) * s;
   const pad = 3 * s;
   const w = Math.max(...lines.map((l) => textWidth(l, s))) + 2 * pad;
