@@ -6,8 +6,8 @@
 // `current` (and empties the journal) atomically. A "journal" update appends only the samples the
 // frame raised — (index delta varint, uint16 value), in index order — at the journal's recorded end;
 // the state then records the segment's length. Bytes past the recorded end and the spare plane are
-// never read, so a kill at any point leaves the recorded state whole. Memory: one strip plus a 64 KB
-// buffer per journal segment.
+// never read, so a kill at any point leaves the recorded state whole. Memory: one strip plus a 16 KB
+// buffer per journal segment (at most rewrite_every − 1 of them).
 //
 // Card wear: a plane update writes 2·W·H·channels bytes; a journal update ≈ 3–4 bytes per raised
 // sample, which in a maximum stack falls like 1/n through the night. `rewrite_every` N rewrites the
@@ -46,10 +46,12 @@ export function other(which: Buffer2 | null): Buffer2 {
 }
 
 const CHUNK = 1 << 16;
+/** Read buffer per journal segment: rewrite_every of them can be open at once. */
+const CURSOR_CHUNK = 1 << 14;
 
 /** Reads one journal segment forward, applying its entries to strips as they go by. */
 class SegmentCursor {
-  private buf = Buffer.alloc(CHUNK);
+  private buf = Buffer.alloc(CURSOR_CHUNK);
   private len = 0;
   private at = 0;
   private pos: number;
@@ -66,7 +68,7 @@ class SegmentCursor {
     this.buf.copy(this.buf, 0, this.at, this.len);
     this.len -= this.at;
     this.at = 0;
-    const want = Math.min(CHUNK - this.len, this.end - this.pos);
+    const want = Math.min(CURSOR_CHUNK - this.len, this.end - this.pos);
     const { bytesRead } = await this.fh.read(this.buf, this.len, want, this.pos);
     if (bytesRead < want) throw new Error(`star trails journal ended at byte ${this.pos + bytesRead}`);
     this.len += bytesRead;
