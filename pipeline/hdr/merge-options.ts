@@ -2,6 +2,7 @@
 // (merge.ts) and Mertens fusion (mertens.ts) so neither imports the other.
 import type { BracketFrame } from './discover.js';
 import { closeAll, type HdrIo, type RowSource } from './io.js';
+import type { MergeWeighting } from './merge-kernel.js';
 import type { CameraResponse } from './response.js';
 import type { ToneMap } from './tonemap.js';
 import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
@@ -28,6 +29,8 @@ export interface MergeOptions {
   gamma?: number;
   /** Weights for the merge; default the calibration's (from the response metadata) or 5/250 triangle. */
   weights?: WeightOptions;
+  /** `hat` (default, as Debevec/asi_core) or `noise` (inverse variance from the response's slope; the clips of `weights` still apply). */
+  weighting?: MergeWeighting;
   /** lnE range for the 16-bit PNG and the log tone map; default from the response and these exposures. */
   range?: [number, number];
   quality?: number;

@@ -66,7 +66,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
   const spoolPath = tempPathFor(`${outBase}.lnE`);
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
-    const lut = buildMergeLut(response, channels, weights, bitDepth);
+    const lut = buildMergeLut(response, channels, weights, bitDepth, options.weighting ?? 'hat');
     await mkdir(dirname(outBase), { recursive: true });
     for (const f of formats) {
       if (f === 'jpg') continue;

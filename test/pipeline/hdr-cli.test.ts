@@ -95,6 +95,12 @@ test.serial('skyrig hdr calibrate → range → merge → stats on a nested fold
   t.regex(m2.stdout, /0 done, 0 failed, 2 skipped/);
   const m3 = await skyrig([...args, '--force', '--tonemap', 'log']);
   t.regex(m3.stdout, /2 done/);
+  const nw = join(dir, 'noise');
+  const m4 = await skyrig(['hdr', 'merge', input, '--out', nw, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--format', 'fits', '--merge-weights', 'noise']);
+  t.is(m4.code, 0, m4.stderr);
+  t.true((await stat(join(nw, '2025/06/01/12/20250601120000_hdr.fits'))).size > 0);
+  const m5 = await skyrig([...args, '--merge-weights', 'flat']);
+  t.regex(m5.stderr, /^skyrig: --merge-weights: expected hat or noise, got "flat"/);
   const mm = await skyrig(['hdr', 'merge', input, '--out', join(dir, 'fused'), '--expo-unit', 'ms', '--round', '1min']);
   t.regex(mm.stdout, /2 done/);
   t.true((await stat(join(dir, 'fused/2025/06/01/12/20250601120100_hdr.jpg'))).size > 0);

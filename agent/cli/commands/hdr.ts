@@ -135,6 +135,7 @@ export function registerHdrCommands(program: Command): void {
       .option('--quality <q>', 'JPEG quality', '90')
       .option('--range <min,max>', 'lnE range for png16 / log tone map (default: global range over DIR)')
       .option('--levels <n>', 'Mertens pyramid depth (halo grows as 4·2^n rows)', '5')
+      .option('--merge-weights <w>', 'Debevec merge weighting: hat (the calibration\'s triangle/sine, as asi_core) | noise (inverse variance from the response slope)', 'hat')
       .option('--workers <n>', 'brackets merged in parallel', '1')
       .option('--force', 'overwrite existing outputs (default: skip them, so a rerun resumes)'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string | boolean | undefined>) => {
@@ -151,6 +152,8 @@ export function registerHdrCommands(program: Command): void {
       if (parts.length !== 2 || !(parts[1]! > parts[0]!)) throw new Error(`--range: expected min,max with max > min, got "${String(o.range)}"`);
       range = [parts[0]!, parts[1]!];
     }
+    const weighting = o.mergeWeights as string;
+    if (weighting !== 'hat' && weighting !== 'noise') throw new Error(`--merge-weights: expected hat or noise, got "${weighting}"`);
     const brackets = await discover(dir, o);
     const workers = num(o.workers as string, '--workers', { int: true, min: 1, max: Math.max(1, cpus().length * 2) });
     const progress = createProgress('merge', brackets.length);
@@ -166,6 +169,7 @@ export function registerHdrCommands(program: Command): void {
       quality: num(o.quality as string, '--quality', { int: true, min: 1, max: 100 }),
       ...(range ? { range } : {}),
       levels: num(o.levels as string, '--levels', { int: true, min: 0, max: 12 }),
+      weighting,
       workers,
       force: Boolean(o.force),
       signal: controller.signal,
