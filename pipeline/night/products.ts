@@ -154,7 +154,8 @@ export class NightProducts {
     const t = frame.timestamp.getTime();
     if (!Number.isFinite(t)) return skip('no valid timestamp');
     if (this.state.lastTimeMs !== null && t <= this.state.lastTimeMs) {
-      return skip(`not later than the last frame added (${new Date(this.state.lastTimeMs).toISOString()})`);
+      // a restart re-offering a frame (or a clock step back): never counted twice
+      return { ...skip(`not later than the last frame added (${new Date(this.state.lastTimeMs).toISOString()})`), alreadyAdded: true };
     }
     const next = structuredClone(this.state);
     let update: StarTrailsUpdate | null = null;

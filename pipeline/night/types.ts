@@ -47,6 +47,8 @@ export interface AddResult {
   reason?: string;
   /** True when the frame could not be used at all (decode failure, other size, out of order). */
   skipped?: boolean;
+  /** Skipped because its time is not later than the last frame added (a restart re-offering it). */
+  alreadyAdded?: boolean;
   /** The sky level used for the star-trails rule (measured when the input gave NaN). */
   skyLevel: number;
   /** Bytes the star-trails update wrote (plane or journal segment). */

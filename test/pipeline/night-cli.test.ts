@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
@@ -42,12 +42,24 @@ test('night build: all three products from a folder, progress on stderr, bad fra
   const r = await cli(['night', 'build', frames, '--out', out, '--fps', '4', '--width', '80', '--station', 'roof']);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /img_003b\.jpg: skipped: /);
+  t.regex(r.stderr, /img_003b\.jpg: skipped: [^\n]*\n/);
   t.regex(r.stderr, /night: 9\/9/);
   t.regex(r.stdout, /night: 8 frame\(s\), 1 skipped · keogram .*keogram\.png · star trails .*startrails\.jpg \(7 frame\(s\), 1 excluded\) · timelapse .*timelapse\.mp4 \(8 frame\(s\), 2\.0 s\)/);
   const k = await sharp(join(out, 'keogram.png')).metadata();
   t.is(k.width, 8);
+  const state = JSON.parse(await readFile(join(out, 'night-state.json'), 'utf8')) as { lastTimeMs: number };
+  t.is(new Date(state.lastTimeMs).toISOString(), '2026-01-11T00:15:00.000Z'); // the junk file's mtime moved nothing
+  // two more frames, then --resume: the keogram grows by two columns, the timelapse has all ten
+  for (const i of [8, 9]) {
+    await saveFrame(frames, `img_${String(i).padStart(3, '0')}.fits`, starFrame(80, 60, i), { 'DATE-OBS': new Date(Date.UTC(2026, 0, 11, 0, 20 + i)).toISOString().slice(0, 23), EXPTIME: 20 });
+  }
+  const again = await cli(['night', 'build', frames, '--out', out, '--fps', '5', '--width', '80', '--resume']);
+  t.is(again.code, 0, again.stderr);
+  t.notRegex(again.stderr, /img_000\.fits: skipped/);
+  t.regex(again.stdout, /night: 10 frame\(s\), 2 skipped · .*\(9 frame\(s\), 1 excluded\) · timelapse .*\(10 frame\(s\), 2\.0 s\)/);
+  t.is((await sharp(join(out, 'keogram.png')).metadata()).width, 10);
   const { header } = await readFits(join(out, 'startrails.fits'));
-  t.is(header.cards.NCOMBINE, 7);
+  t.is(header.cards.NCOMBINE, 9);
   t.is(header.cards['DATE-BEG'], '2026-01-10T23:40:00.000');
   t.true((await stat(join(out, 'timelapse.mp4'))).size > 1000);
 });

@@ -102,9 +102,10 @@ export async function runNightBuild(dir: string, o: NightBuildOptions, stderr: N
     const f = await frameInputFromFile(path);
     // name order rules: equal or earlier times (copied files share an mtime) are nudged 1 ms on
     if (!(f.timestamp.getTime() > prev)) f.timestamp = new Date(prev + 1);
-    prev = f.timestamp.getTime();
     const r = await np.add(f);
-    if (r.skipped) {
+    if (!r.skipped) prev = f.timestamp.getTime(); // a file that failed does not move the clock
+    if (r.alreadyAdded && o.resume) frames.push(f); // in the night from the earlier run: still a timelapse frame
+    else if (r.skipped) {
       if (!stderr.isTTY) stderr.write(`${basename(path)}: skipped: ${r.reason}\n`);
     } else frames.push({ ...f, skyLevel: r.skyLevel });
     progress.tick(basename(path));
