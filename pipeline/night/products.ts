@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { openRowSource } from '../image/rows.js';
+import { openRowSource, type RowSource } from '../image/rows.js';
 import { renderDisplayFrame, SkyMeter, streamRows } from './frame-pass.js';
 import { keogramLine, sampleStrip, type KeogramLine } from './keogram-line.js';
 import { columnBytes, encodeColumn, readKeogramColumns, renderKeogram, writeColumn, type KeogramGeometry } from './keogram.js';
@@ -159,8 +159,9 @@ export class NightProducts {
     }
     const next = structuredClone(this.state);
     let update: StarTrailsUpdate | null = null;
+    let src: RowSource | null = null;
     try {
-      const src = await openRowSource(frame.path);
+      src = await openRowSource(frame.path);
       const fr = next.frame ?? { width: src.width, height: src.height, channels: src.channels, displayReferred: src.bitDepth === 8 };
       if (src.width !== fr.width || src.height !== fr.height || src.channels !== fr.channels) {
         await src.close();
@@ -171,14 +172,16 @@ export class NightProducts {
       next.frame = fr;
       const kcfg = this.config.keogram;
       let acc: Float64Array | null = null;
+      let line: KeogramLine | null = null;
       if (kcfg.enabled || next.keogram) {
         if (!next.keogram) {
           const band = kcfg.band_px ?? 1;
           const line = keogramLine(fr.width, fr.height, kcfg.angle_deg, kcfg.centre, band);
           next.keogram = { angle_deg: kcfg.angle_deg, centre: kcfg.centre ?? null, band_px: band, length: line.length, columns: 0 };
         }
-        this.line ??= keogramLine(fr.width, fr.height, next.keogram.angle_deg, next.keogram.centre, next.keogram.band_px);
-        acc = new Float64Array(this.line.length * fr.channels);
+        // the line is cached only once a frame of this size is committed (below)
+        line = this.line ?? keogramLine(fr.width, fr.height, next.keogram.angle_deg, next.keogram.centre, next.keogram.band_px);
+        acc = new Float64Array(line.length * fr.channels);
       }
       let verdict = startrailsVerdict(this.config.startrails, frame.skyLevel, frame.stars);
       const measure = !Number.isFinite(frame.skyLevel);
@@ -186,7 +189,6 @@ export class NightProducts {
       if (this.config.startrails.enabled && (measure || verdict === null)) {
         update = await StarTrailsUpdate.begin(this.dir, fr, next.startrails, this.updateMode(next));
       }
-      const line = this.line;
       // nothing needs the pixels (keogram off, frame already judged too bright): no decode
       if (!acc && !meter && !update) await src.close();
       else await streamRows(src, frame, async (data, y0, rows) => {
@@ -219,10 +221,12 @@ export class NightProducts {
       next.lastTimeMs = t;
       next.firstTimeMs ??= t;
       await this.commitState(next);
+      if (line) this.line = line;
       log.debug('night frame added', { path: frame.path, keogramColumn, startrails, sky });
       return { keogramColumn, startrails, ...(verdict && this.config.startrails.enabled ? { reason: verdict } : {}), skyLevel: sky, startrailsBytes: bytesWritten };
     } catch (err) {
       await update?.close();
+      await src?.close().catch(() => {}); // safe after the end too: kills a decoder left mid-frame
       this.state.skipped++;
       await this.commitState(this.state).catch(() => {});
       return skip((err as Error).message);

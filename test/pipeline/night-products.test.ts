@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { readFits } from '../../pipeline/image/fits.js';
 import { NightProducts } from '../../pipeline/night/products.js';
 import { keogramLine } from '../../pipeline/night/keogram-line.js';
+import { liveDecoders } from '../../pipeline/image/decoder-source.js';
 import { tempDir } from '../helpers/tmp.js';
 import { code, config, frameInput, log, saveFrame, starFrame } from './night-helpers.js';
 
@@ -156,11 +157,18 @@ test('a corrupt or odd-sized frame is skipped with its reason, add() does not th
   t.true(r2.skipped);
   const r3 = await np.add(frameInput(small, 3, 0.05));
   t.regex(r3.reason!, /20×10×1 differs from the night's 40×30×1/);
+  // a JPEG cut short: djpeg starts, fails mid-frame, and must not be left running
+  const cutJpg = join(dir, 'cut.jpg');
+  await sharp(Buffer.alloc(W * H * 3, 90), { raw: { width: W, height: H, channels: 3 } }).jpeg().toFile(cutJpg);
+  await truncate(cutJpg, 300);
+  const r5 = await np.add(frameInput(cutJpg, 3.5, 0.05));
+  t.true(r5.skipped);
+  t.is(liveDecoders.size, 0);
   const r4 = await np.add(frameInput(await saveFrame(dir, 'g2.fits', starFrame(W, H, 5)), 4, 0.05));
   t.is(r4.keogramColumn, 1);
   const s = await np.finish([]);
   t.is(s.frames, 2);
-  t.is(s.skipped, 3);
+  t.is(s.skipped, 4);
   t.is(s.startrailsFrames, 2);
 });
 
