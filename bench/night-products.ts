@@ -2,7 +2,7 @@
 // update, the work the allsky job adds per frame) and the finish (keogram PNG, star trails, and the
 // timelapse with --timelapse). Frames are a few 16-bit FITS files reused with new timestamps.
 //   npx tsx bench/night-products.ts [--frames 1000] [--width 4000 --height 3000] [--channels 1]
-//     [--distinct 4] [--dir bench/out/night] [--timelapse] [--tl-frames 100] [--rewrite-every 1]
+//     [--distinct 4] [--dir bench/out/night] [--timelapse] [--tl-frames 100] [--rewrite-every 50]
 // Each frame gets fresh noise through the calibrator hook (a reused file would raise no sample of the
 // maximum after the first pass, which would flatter the star-trails journal); it costs about what a
 // dark subtraction does.
@@ -29,7 +29,7 @@ const { values: a } = parseArgs({
     dir: { type: 'string', default: 'bench/out/night' },
     timelapse: { type: 'boolean', default: false },
     'tl-frames': { type: 'string', default: '100' },
-    'rewrite-every': { type: 'string', default: '1' },
+    'rewrite-every': { type: 'string', default: '50' },
   },
 });
 const N = Number(a.frames), W = Number(a.width), H = Number(a.height), C = Number(a.channels), D = Number(a.distinct);

@@ -74,7 +74,7 @@ export interface NightSummary {
 export const DEFAULT_NIGHT_CONFIG: NightProductsConfig = {
   station: 'skyrig',
   keogram: { enabled: true, angle_deg: 0, centre: null, band_px: 3 },
-  startrails: { enabled: true, max_sky_level: 0.25, min_stars: null },
+  startrails: { enabled: true, max_sky_level: 0.25, min_stars: null, rewrite_every: 50 },
   timelapse: { enabled: true, fps: 25, width: 1280, crf: 23 },
   labels: { enabled: true, corner: 'top-left', scale: 2 },
 };

@@ -22,6 +22,7 @@ export interface NightBuildOptions {
   band?: string;
   maxSkyLevel?: string;
   minStars?: string;
+  rewriteEvery?: string;
   fps?: string;
   width?: string;
   crf?: string;
@@ -62,6 +63,7 @@ export function nightConfigFrom(o: NightBuildOptions): NightProductsConfig {
       enabled: all || !!o.startrails,
       max_sky_level: num('--max-sky-level', o.maxSkyLevel, d.startrails.max_sky_level, (n) => n > 0 && n <= 1, 'a fraction of full scale 0 < x ≤ 1'),
       min_stars: o.minStars === undefined ? null : num('--min-stars', o.minStars, 0, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0'),
+      rewrite_every: num('--rewrite-every', o.rewriteEvery, d.startrails.rewrite_every ?? 1, (n) => Number.isInteger(n) && n >= 1 && n <= 1000, 'an integer 1..1000'),
     },
     timelapse: {
       enabled: all || !!o.timelapse,
@@ -136,6 +138,7 @@ export const registerNightCommands: RegisterCommands = (program: Command) => {
     .option('--band <px>', 'keogram: pixels averaged across the line', '3')
     .option('--max-sky-level <x>', 'star trails: frames whose sky median is above this fraction of full scale are left out', '0.25')
     .option('--min-stars <n>', 'star trails: frames with fewer stars are left out (when the count is known)')
+    .option('--rewrite-every <n>', 'star trails: rewrite the accumulator plane every N included frames, journal in between (1 = every frame)', '50')
     .option('--fps <n>', 'timelapse frame rate', '25')
     .option('--width <px>', 'timelapse width (height follows the aspect)', '1280')
     .option('--crf <n>', 'timelapse H.264 quality (0 best … 51 worst)', '23')
