@@ -96,3 +96,25 @@ test('labels: text pixels drawn in each corner inside the image', (t) => {
     t.is(sy / n < 50, corner.startsWith('top'), corner);
   }
 });
+
+test('JPEG frames are decoded already shrunk (djpeg -scale) and give the same size of timelapse and preview', async (t) => {
+  requireCommand('ffmpeg', 'ffmpeg');
+  const ffprobe = requireCommand('ffprobe', 'ffmpeg');
+  const dir = await tempDir(t);
+  const np = await NightProducts.open(join(dir, 'n'), config({ timelapse: { width: 100, fps: 5 } }), { log });
+  const frames = [];
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, `j${i}.jpg`);
+    const px = Buffer.alloc(640 * 480 * 3);
+    for (let k = 0; k < px.length; k++) px[k] = (k * 7 + i * 13) % 60;
+    await sharp(px, { raw: { width: 640, height: 480, channels: 3 } }).jpeg().toFile(p);
+    frames.push(frameInput(p, i, 0.1));
+  }
+  const s = await np.finish(frames);
+  t.deepEqual(s.errors.filter((e) => e.startsWith('timelapse')), []);
+  const { stdout } = await execFileP(ffprobe, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,nb_read_frames', '-of', 'csv=p=0', s.timelapse!]);
+  t.is(stdout.trim(), '100,74,5');
+  const prev = await sharp(await np.renderPreview(frames[0]!, 150)).metadata();
+  t.is(prev.width, 150);
+  t.is(prev.height, 113);
+});
