@@ -18,7 +18,8 @@ export interface StationTopics {
   commandResult(name: string): string;
   /** Subscription filter for every command: `<base>/<station>/cmd/+` */
   commandFilter: string;
-  /** Command name if `topic` is a command topic of this station (not a `/result`), else null. */
+  /** Command name if `topic` is a command topic of this station (not a `/result`), else null. The
+   *  name may be empty (`…/cmd/`): such a message still gets an error reply. */
   parseCommand(topic: string): string | null;
 }
 
@@ -59,7 +60,7 @@ export function stationTopics(baseTopic: string, stationId: string): StationTopi
     parseCommand(topic) {
       if (!topic.startsWith(cmdPrefix)) return null;
       const name = topic.slice(cmdPrefix.length);
-      return name.length > 0 && !name.includes('/') ? name : null;
+      return name.includes('/') ? null : name;
     },
   };
 }

@@ -58,6 +58,14 @@ const MIGRATIONS: string[] = [
      data TEXT NOT NULL DEFAULT '{}'
    );
    CREATE INDEX events_at ON events(at);`,
+  // 2: MQTT outbox — results/events published while the broker was away (agent/runlog/outbox-store.ts)
+  `CREATE TABLE mqtt_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     qos INTEGER NOT NULL CHECK (qos IN (0, 1)),
+     queued_at TEXT NOT NULL
+   );`,
 ];
 
 export interface SqliteRunLogOptions {
