@@ -138,3 +138,40 @@ test('agent process: SIGTERM publishes offline and exits 0', async (t) => {
   t.is(log.listRuns(1)[0]!.status, 'aborted'); // the 30 s exposure was aborted, not waited for
   log.close();
 });
+
+test('agent process restarted against a broker that forgot everything: the first state already carries the last run from SQLite', async (t) => {
+  const dir = await tempDir(t);
+  const configFor = (url: string) =>
+    writeConfig(dir, {
+      station: { id: 'again' },
+      paths: { data_dir: join(dir, 'data') },
+      devices: { cameras: { cam: { url: 'sim://a?scene=sky&width=160&height=120' } } },
+      jobs: [{ name: 'snap', kind: 'capture', params: { exposure_s: 1 } }],
+      mqtt: { url, keepalive: 5, discovery: false },
+      retention: { min_free_mb: 1 },
+    });
+  const first = await startMosquitto(t);
+  const agent1 = spawnAgent(t, ['run', '--config', await configFor(first.url)]);
+  await agent1.waitForLine(/agent ready/);
+  const obs1 = await observe(first.url, ['skyrig/again/cmd/+/result']);
+  t.teardown(() => obs1.client.endAsync());
+  await until(() => obs1.client.connected, 5000, 'observer');
+  await new Promise((r) => setTimeout(r, 300)); // the agent's command subscription
+  await obs1.client.publishAsync('skyrig/again/cmd/capture', JSON.stringify({ exposure_s: 3 }), { qos: 1 });
+  const reply = JSON.parse((await until(() => obs1.messages.find((m) => m.topic.endsWith('/capture/result'))?.payload, 15000, 'capture reply')).toString());
+  t.true(reply.ok, JSON.stringify(reply));
+  agent1.proc.kill('SIGTERM');
+  t.is((await agent1.exited).code, 0);
+  await first.stop();
+
+  // A new broker (no retained state at all), the same data dir.
+  const second = await startMosquitto(t);
+  const obs2 = await observe(second.url, ['skyrig/again/state']);
+  t.teardown(() => obs2.client.endAsync());
+  const agent2 = spawnAgent(t, ['run', '--config', await configFor(second.url)]);
+  t.teardown(() => void agent2.proc.kill('SIGTERM'));
+  const state = JSON.parse((await until(() => obs2.messages.find((m) => m.topic === 'skyrig/again/state')?.payload, 15000, 'first state')).toString());
+  t.like(state, { last_run_status: 'ok', last_run_kind: 'capture', last_run_id: reply.result.run_id, last_exposure_s: 3 });
+  t.is(typeof state.star_count, 'number');
+  t.regex(state.last_frame_at, /^\d{4}-\d\d-\d\dT/);
+});
