@@ -88,7 +88,7 @@ export interface MqttLink {
   image(kind: string, jpeg: Buffer): Promise<boolean>;
   /** Free-form event on `events`, QoS 0 (kept in the outbox while offline), not retained. */
   event(payload: Record<string, unknown>): void;
-  /** Subscribe `<base>/<station>/cmd/+` (kept across reconnects); messages arrive as `command` events. */
+  /** Subscribe `<base>/<station>/cmd/#` (kept across reconnects); messages arrive as `command` events. */
   subscribeCommands(): void;
   /** Reply on `cmd/<name>/result`, QoS 1, not retained; kept in the outbox while offline. */
   publishCommandResult(name: string, reply: Record<string, unknown>): void;

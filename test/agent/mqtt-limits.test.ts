@@ -64,7 +64,7 @@ test('a 5 MB request_id is refused and echoed cut to 128 characters, in the repl
   t.true(log.lines.every((l) => l.length < 4096));
 });
 
-test('a command on cmd/ with an empty name gets an error reply on cmd//result', async (t) => {
+test('every command topic answers: cmd/ with an empty name, cmd itself, cmd/a/b, a 5000-character name', async (t) => {
   const { calls, w, link } = await station(t);
   await w.publish('skyrig/roof/cmd/', JSON.stringify({ request_id: 'e1' }));
   const reply = JSON.parse((await w.waitFor((m) => m.topic === 'skyrig/roof/cmd//result')).text);
@@ -72,9 +72,20 @@ test('a command on cmd/ with an empty name gets an error reply on cmd//result', 
   t.is(reply.id, 'e1');
   t.regex(reply.error, /^empty command name: publish to cmd\/<name>, one of capture, /);
   t.deepEqual(calls, []);
+  // `…/cmd` itself (matched by the `cmd/#` subscription) and a name over two levels are answered too.
+  await w.publish('skyrig/roof/cmd', '{"request_id":"e2"}');
+  const r0 = JSON.parse((await w.waitFor((m) => m.topic === 'skyrig/roof/cmd//result' && m.text.includes('"e2"'))).text);
+  t.regex(r0.error, /^empty command name/);
+  await w.client.subscribeAsync('skyrig/roof/cmd/capture/now/result', { qos: 1 });
+  await w.publish('skyrig/roof/cmd/capture/now', '{}');
+  const r1 = JSON.parse((await w.waitFor((m) => m.topic === 'skyrig/roof/cmd/capture/now/result')).text);
+  t.regex(r1.error, /^unknown command "capture\/now"/);
   // A very long unknown name is answered too, and quoted cut.
   const long = 'n'.repeat(5000);
   await w.publish(`skyrig/roof/cmd/${long}`, '{}');
+  await new Promise((r) => setTimeout(r, 300));
+  // Our replies arrive on our own `cmd/#` subscription: they are never taken for commands (no reply loop).
+  t.is(w.messages.filter((m) => m.topic.endsWith('/result/result')).length, 0);
   const r2 = JSON.parse((await w.waitFor((m) => m.topic === `skyrig/roof/cmd/${long}/result`)).text);
   t.regex(r2.error, new RegExp(`^unknown command "${'n'.repeat(64)}…"`));
   // The outcome shows in the retained state (HA's "Last command" sensor).
