@@ -68,11 +68,12 @@ export function createConnection(options: MqttLinkOptions, topicsAvailability: s
     const delay = Math.round(base * (0.8 + Math.random() * 0.4));
     attempt++;
     log.debug('mqtt reconnect scheduled', { delay_ms: delay, attempt });
+    // Not unref'd: an agent with only command-driven jobs has nothing else pending while the broker is away,
+    // and Node would exit (status 13) under it. stopReconnecting() clears it.
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
       if (!closing) client.reconnect();
     }, delay);
-    reconnectTimer.unref();
   };
 
   client.on('connect', () => {

@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { buildDiscovery } from '../../agent/homeassistant/discovery.js';
 import { SqliteRunLog } from '../../agent/runlog/sqlite.js';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import type { ExecutionContext } from 'ava';
 import { startMosquitto } from '../helpers/mosquitto.js';
+import { freePort, waitForPort } from '../helpers/port.js';
+import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { spawnAgent, until, writeConfig } from '../helpers/agent-process.js';
 
@@ -174,4 +179,46 @@ test('agent process restarted against a broker that forgot everything: the first
   t.like(state, { last_run_status: 'ok', last_run_kind: 'capture', last_run_id: reply.result.run_id, last_exposure_s: 3 });
   t.is(typeof state.star_count, 'number');
   t.regex(state.last_frame_at, /^\d{4}-\d\d-\d\dT/);
+});
+
+/** mosquitto on a port chosen before it starts (the agent is configured for it while nothing listens). */
+async function mosquittoOn(t: ExecutionContext, port: number, dir: string) {
+  const conf = join(dir, 'mosquitto.conf');
+  await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const proc = spawn(requireCommand('mosquitto', 'mosquitto'), ['-c', conf], { stdio: 'ignore' });
+  proc.on('error', () => {});
+  t.teardown(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+  });
+  await waitForPort(port);
+  return `mqtt://127.0.0.1:${port}`;
+}
+
+test('agent process with only command-driven jobs outlives a missing broker, then answers commands when it appears', async (t) => {
+  const dir = await tempDir(t);
+  const port = await freePort();
+  const config = await writeConfig(dir, {
+    station: { id: 'cmdonly' },
+    paths: { data_dir: join(dir, 'data') },
+    devices: { cameras: { cam: { url: 'sim://c?scene=sky&width=160&height=120' } } },
+    jobs: [{ name: 'snap', kind: 'capture', params: { exposure_s: 1 } }], // no `every`: runs on command only
+    mqtt: { url: `mqtt://127.0.0.1:${port}`, discovery: false },
+    retention: { min_free_mb: 1 },
+  });
+  const agent = spawnAgent(t, ['run', '--config', config]);
+  await agent.waitForLine(/agent ready/);
+  await new Promise((r) => setTimeout(r, 12_000)); // it used to exit with status 13 ~7 s in
+  t.is(agent.proc.exitCode, null, agent.output());
+  t.is(agent.output().split('\n').filter((l) => l.includes('broker unreachable')).length, 1, 'one warning for the outage');
+
+  const url = await mosquittoOn(t, port, dir);
+  const obs = await observe(url, ['skyrig/cmdonly/cmd/+/result', 'skyrig/cmdonly/availability']);
+  t.teardown(() => obs.client.endAsync());
+  await until(() => obs.retained.get('skyrig/cmdonly/availability')?.toString() === 'online', 10_000, 'online within 10 s of the broker');
+  await new Promise((r) => setTimeout(r, 300)); // the command subscription
+  await obs.client.publishAsync('skyrig/cmdonly/cmd/job', JSON.stringify({ name: 'snap', request_id: 'late' }), { qos: 1 });
+  const reply = JSON.parse((await until(() => obs.messages.find((m) => m.topic === 'skyrig/cmdonly/cmd/job/result')?.payload, 15000, 'job reply')).toString());
+  t.like(reply, { ok: true, id: 'late' });
+  agent.proc.kill('SIGTERM');
+  t.is((await agent.exited).code, 0);
 });
