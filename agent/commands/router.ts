@@ -93,7 +93,7 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
         last_command: clip(reply.ok ? `${label}: ok` : `${label} failed: ${reply.error ?? 'error'}`, 250),
         last_command_at: (deps.now?.() ?? new Date()).toISOString(),
       });
-    });
+    }).catch((err: unknown) => log.warn('command reply not sent', { command: clip(message.name, MAX_NAME_CHARS), error: err as Error }));
   });
   deps.link.subscribeCommands();
 

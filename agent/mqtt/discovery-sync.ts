@@ -5,7 +5,7 @@
 import type { Logger } from '../log.js';
 import { ownsDiscoveryConfig, type DiscoveryMessage } from '../homeassistant/discovery.js';
 import { syncDiscovery, type PublishedDiscoveryStore } from '../homeassistant/published.js';
-import type { Connection } from './connection.js';
+import { withTimeout, type Connection } from './connection.js';
 
 export interface DiscoverySyncOptions {
   prefix: string;
@@ -38,9 +38,10 @@ export function createDiscoverySync(conn: Connection, o: DiscoverySyncOptions, l
     collecting = new Set();
     try {
       // Retained messages follow the SUBACK at once; the settle time covers a busy broker.
-      await conn.subscribe(filter);
+      // Bounded: a connection lost mid-scan must not stall every later sync queued behind this one.
+      await withTimeout(conn.subscribe(filter), 5000).catch(() => {});
       await new Promise((r) => setTimeout(r, o.scanMs));
-      await conn.unsubscribe(filter);
+      await withTimeout(conn.unsubscribe(filter), 5000).catch(() => {});
       scanned = conn.connected;
       return [...collecting];
     } finally {
