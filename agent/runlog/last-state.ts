@@ -5,6 +5,10 @@ import type Database from 'better-sqlite3';
 
 type Row = Record<string, unknown> | undefined;
 
+/** Only the newest frames are searched: a station without a focuser must not scan months of rows at start. */
+const RECENT_FRAMES = 10_000;
+const RECENT = `(SELECT coalesce(max(id), 0) - ${RECENT_FRAMES} FROM frames)`;
+
 const round = (x: unknown, digits: number): number | undefined =>
   typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : undefined;
 
@@ -31,7 +35,7 @@ export function lastKnownState(db: Database.Database): Record<string, unknown> {
       `SELECT json_extract(f.stats, '$.stars') AS stars, json_extract(f.stats, '$.hfr') AS hfr,
               json_extract(f.stats, '$.median') AS median, json_extract(f.stats, '$.background') AS background
        FROM frames f JOIN runs r ON r.id = f.run_id
-       WHERE r.kind IN ('capture', 'livestack') AND json_extract(f.stats, '$.stars') IS NOT NULL
+       WHERE f.id > ${RECENT} AND r.kind IN ('capture', 'livestack') AND json_extract(f.stats, '$.stars') IS NOT NULL
        ORDER BY f.id DESC LIMIT 1`,
     )
     .get() as Row;
@@ -52,7 +56,8 @@ export function lastKnownState(db: Database.Database): Record<string, unknown> {
   const framePos = db
     .prepare(
       `SELECT f.focus_position AS pos, f.captured_at AS at FROM frames f JOIN runs r ON r.id = f.run_id
-       WHERE f.focus_position IS NOT NULL AND r.kind NOT IN ('autofocus', 'focusbracket') ORDER BY f.id DESC LIMIT 1`,
+       WHERE f.id > ${RECENT} AND f.focus_position IS NOT NULL AND r.kind NOT IN ('autofocus', 'focusbracket')
+       ORDER BY f.id DESC LIMIT 1`,
     )
     .get() as Row;
   const candidates = [af, framePos].filter((c): c is Record<string, unknown> => typeof c?.pos === 'number');
