@@ -5,6 +5,7 @@ import { createCommandRouter, dispatchHandlers } from '../../agent/commands/rout
 import { MAX_REQUEST_ID_CHARS } from '../../agent/commands/parse.js';
 import { createMqttLink } from '../../agent/mqtt/publisher.js';
 import { memoryLogger } from '../../agent/log.js';
+import { validateConfig } from '../../agent/config/load.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { watch } from '../fixtures/mqtt-watch.js';
 import type { ExecutionContext } from 'ava';
@@ -101,4 +102,12 @@ test('a button press shows in last_command: ok or the error', async (t) => {
   await w.publish('skyrig/roof/cmd/capture', '{"exposure_s":"long"}');
   await w.waitFor((m) => m.topic === 'skyrig/roof/state' && /^capture failed: invalid capture payload: exposure_s/.test(JSON.parse(m.text).last_command ?? ''));
   t.regex(String(link.currentState().last_command), /^capture failed: /);
+});
+
+test('config: mqtt.max_payload_bytes and mqtt.outbox_max have defaults and one-line errors naming the field', (t) => {
+  const c = validateConfig({ station: { id: 'x' } });
+  t.is(c.mqtt.max_payload_bytes, 65536);
+  t.is(c.mqtt.outbox_max, 1000);
+  t.throws(() => validateConfig({ station: { id: 'x' }, mqtt: { outbox_max: 0 } }), { message: /^config: mqtt\.outbox_max: 0 is out of range/ });
+  t.throws(() => validateConfig({ station: { id: 'x' }, mqtt: { max_payload_bytes: 10 } }), { message: /^config: mqtt\.max_payload_bytes: 10 is out of range/ });
 });
