@@ -2,7 +2,7 @@
 // frames combined into a float FITS master with its bad-pixel map, all logged in the run log's
 // dark_masters table. The caller says how a frame is shot (the CLI straight from the camera, the job
 // through its logged capture), so this module only plans, combines and records.
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera, CameraCapabilities, CapturedFrame, FrameType } from '../../drivers/types.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
@@ -111,6 +111,9 @@ export async function captureDarkGrid(o: DarkGridOptions): Promise<TakenMaster[]
       throw new Error(`darks: gain ${s.gain} outside the camera's ${caps.gain.min}..${caps.gain.max}`);
     }
   }
+  await mkdir(o.darksDir, { recursive: true }).catch((err: Error) => {
+    throw new Error(`darks: cannot create ${o.darksDir}: ${err.message}`);
+  });
   const shutter = o.covered ? 'covered' : 'shutter';
   const taken: TakenMaster[] = [];
   const settings = o.settings.length ? o.settings : [{}];
@@ -158,6 +161,7 @@ async function writeMaster(o: DarkGridOptions, kind: 'dark' | 'bias', frames: Ca
   const stem = fileTag(kind, f0.exposureS, s, temperatureC, at);
   const path = join(o.darksDir, `${stem}.fits`);
   const bayer = typeof f0.bayer === 'string' ? f0.bayer : null;
+  const cannotWrite = (err: Error, file = path) => new Error(`darks: cannot write ${file}: ${err.message}`, { cause: err });
   await writeFits(path, img, {
     bitpix: -32,
     cards: {
@@ -173,6 +177,8 @@ async function writeMaster(o: DarkGridOptions, kind: 'dark' | 'bias', frames: Ca
       SHUTTER: shutter,
       'DATE-OBS': f0.timestamp.toISOString().slice(0, 23),
     },
+  }).catch((err: Error) => {
+    throw cannotWrite(err);
   });
   let badPixelsPath: string | null = null;
   let badPixels: number | null = null;
@@ -180,7 +186,9 @@ async function writeMaster(o: DarkGridOptions, kind: 'dark' | 'bias', frames: Ca
     const bad = findBadPixels(img, o.hotSigma ?? 8);
     badPixels = bad.length;
     badPixelsPath = join(o.darksDir, `${stem}.badpix.json`);
-    await writeFileAtomic(badPixelsPath, JSON.stringify({ width: img.width, height: img.height, k: o.hotSigma ?? 8, pixels: bad.map((p) => [p.x, p.y]) }) + '\n');
+    await writeFileAtomic(badPixelsPath, JSON.stringify({ width: img.width, height: img.height, k: o.hotSigma ?? 8, pixels: bad.map((p) => [p.x, p.y]) }) + '\n').catch((err: Error) => {
+      throw cannotWrite(err, badPixelsPath!);
+    });
   }
   const rec: DarkMasterRecord = {
     kind,
