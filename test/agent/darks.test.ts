@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runDarksCapture, runDarksList } from '../../agent/cli/commands/darks.js';
-import { createGapReporter, DarkLibrary, formatDarkList, selectDark, type DarkQuery } from '../../agent/darks/index.js';
+import { createGapReporter, DarkLibrary, darkProviderOf, formatDarkList, selectDark, type DarkQuery } from '../../agent/darks/index.js';
 import { createJobContext } from '../../agent/jobs/context.js';
 import { darksJob } from '../../agent/jobs/darks.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -189,6 +189,7 @@ test('darks list: coverage table; skyrig darks list and the DSLR refusal through
   t.regex(lines[1]!, /^\d+\s+bias\s+-\s+gain 1\s+13\.0\s+64×48\s+5\s+-\s+2\.0 h\s+\S+bias_g1_13\.0C_\d+T\d+\.fits$/);
   t.regex(lines[3]!, /^\d+\s+dark\s+8 s\s+gain 1\s+13\.0\s+64×48\s+5\s+25\s+2\.0 h\s+\S+dark_8s_g1_13\.0C_/);
   t.is(lines[7], '6 masters: 2 exposures × 2 gain settings, 13.0..13.0 °C');
+  t.deepEqual(await runDarksList({ dataDir: join(dataDir, 'nothing-here') }), []);
   t.is(formatDarkList([]), 'dark library is empty: skyrig darks capture --camera URL --exposures 1,5,15,30 --gains 0,100\n');
 
   const cli = await run('node', ['bin/skyrig.js', 'darks', 'list', '--data-dir', dataDir], { env });
@@ -233,6 +234,8 @@ test('the darks job: frames logged as darks, masters as products and in the libr
   t.deepEqual(frames.map((f) => f.frame_type), ['bias', 'bias', 'bias', 'dark', 'dark', 'dark']);
   t.deepEqual(runlog.productsOf(runId).map((p) => p.kind), ['master-bias', 'master-dark']);
   t.is(runlog.darkMasters().length, 2);
+  t.truthy(darkProviderOf(runlog));
+  t.is(darkProviderOf({}), null);
   t.is(published[0]!.darks_dir, join(dir, 'darks'));
   await t.throwsAsync(darksJob({ ...ctx, params: { count: 0 } }), { message: 'darks job: params.count must be within 1..1000, got 0' });
   await t.throwsAsync(darksJob({ ...ctx, params: { method: 'mean' } }), { message: 'darks job: params.method must be one of median|sigma, got "mean"' });

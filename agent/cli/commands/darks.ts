@@ -1,5 +1,6 @@
 // `skyrig darks capture|list`: take a dark library (exposures × gains at the sensor's temperature now)
 // and show its coverage. The work is in exported run* functions that tests call.
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -119,6 +120,7 @@ export async function runDarksCapture(raw: Raw, err: NodeJS.WriteStream = proces
 
 export async function runDarksList(raw: Raw): Promise<DarkMasterRow[]> {
   const w = await where(raw);
+  if (!existsSync(w.database)) return []; // no run log yet: nothing captured (and nothing created by looking)
   const runlog = new SqliteRunLog(w.database);
   try {
     return runlog.darkMasters();
