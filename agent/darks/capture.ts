@@ -11,6 +11,9 @@ import { buildMaster, type CombineMethod } from '../../pipeline/calib/master.js'
 import { findBadPixels, medianAndSigma } from '../../pipeline/calib/rows.js';
 import { writeFits } from '../../pipeline/image/fits.js';
 import type { DarkMasterRecord } from '../runlog/sqlite.js';
+import { shutterRefusal } from './shutter.js';
+
+export { shutterRefusal };
 
 /** One camera setting of the grid: a gain (INDI, sim) or an ISO (DSLR); neither = the camera's default. */
 export interface DarkSetting {
@@ -55,18 +58,6 @@ export interface DarkGridOptions {
 
 export interface TakenMaster extends DarkMasterRecord {
   id: number;
-}
-
-/**
- * Cameras that cannot shut out light on their own: gphoto2 DSLRs and Pi cameras expose with whatever
- * reaches the sensor. Returns the refusal line, or null when the camera (or a covered lens) makes darks.
- */
-export function shutterRefusal(cameraUrl: string, covered: boolean): string | null {
-  if (covered) return null;
-  const scheme = cameraUrl.split(':')[0];
-  if (scheme !== 'gphoto2' && scheme !== 'rpicam') return null;
-  const what = scheme === 'gphoto2' ? 'a DSLR' : 'a Pi camera';
-  return `${cameraUrl}: ${what} cannot close a shutter for darks — cap the lens (or close the cover) and pass --covered (job: params.covered: true)`;
 }
 
 /** Planned frames of a grid: biases per setting, then darks per setting × exposure. */
