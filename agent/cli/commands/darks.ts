@@ -1,7 +1,7 @@
 // `skyrig darks capture|list`: take a dark library (exposures × gains at the sensor's temperature now)
 // and show its coverage. The work is in exported run* functions that tests call.
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createDriverContext } from '../../../drivers/context.js';
@@ -114,7 +114,10 @@ export async function runDarksCapture(raw: Raw, err: NodeJS.WriteStream = proces
     process.off('SIGINT', onSignal);
     await camera.disconnect().catch(() => {});
     runlog.close();
-    if (raw.keepFrames !== true) await rm(framesDir, { recursive: true, force: true });
+    if (raw.keepFrames !== true) {
+      await rm(framesDir, { recursive: true, force: true });
+      await rmdir(dirname(framesDir)).catch(() => {}); // .frames itself, unless another capture runs
+    }
   }
 }
 
