@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { runDarksCapture, runDarksList } from '../../agent/cli/commands/darks.js';
-import { createGapReporter, DarkLibrary, darkProviderOf, formatDarkList, selectDark, type DarkQuery } from '../../agent/darks/index.js';
+import { captureDarkGrid, createGapReporter, DarkLibrary, darkProviderOf, formatDarkList, selectDark, type DarkQuery } from '../../agent/darks/index.js';
 import { createJobContext } from '../../agent/jobs/context.js';
 import { darksJob } from '../../agent/jobs/darks.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -239,4 +239,43 @@ test('the darks job: frames logged as darks, masters as products and in the libr
   t.is(published[0]!.darks_dir, join(dir, 'darks'));
   await t.throwsAsync(darksJob({ ...ctx, params: { count: 0 } }), { message: 'darks job: params.count must be within 1..1000, got 0' });
   await t.throwsAsync(darksJob({ ...ctx, params: { method: 'mean' } }), { message: 'darks job: params.method must be one of median|sigma, got "mean"' });
+});
+
+test('sigma-clipped masters; a "dark" that saw light fails naming the cell', async (t) => {
+  const dir = await tempDir(t);
+  const runlog = new SqliteRunLog(join(dir, 'skyrig.db'));
+  t.teardown(() => runlog.close());
+  const camera = createSimCamera(new URL(`sim://sig?${RIG}`), simContext());
+  await camera.connect();
+  const paths: string[] = [];
+  const masters = await captureDarkGrid({
+    camera, cameraUrl: camera.url, exposures: [4], settings: [{ gain: 2 }], count: 3, method: 'sigma', bias: false,
+    darksDir: join(dir, 'darks'), store: runlog, log: memoryLogger(),
+    shoot: async (r) => {
+      const f = await camera.capture({ exposureS: r.exposureS, gain: r.gain, frameType: r.frameType, outDir: join(dir, 'f'), fileStem: r.stem });
+      paths.push(f.path);
+      return f;
+    },
+  });
+  t.is(masters.length, 1);
+  t.is(masters[0]!.method, 'sigma');
+  // Three values never lie 3σ from their mean: the clipped mean is the plain mean.
+  const frames = await Promise.all(paths.map(async (p) => (await readFits(p)).image.data));
+  const master = (await readFits(masters[0]!.path)).image.data;
+  let worst = 0;
+  for (let i = 0; i < master.length; i++) worst = Math.max(worst, Math.abs(master[i]! - (frames[0]![i]! + frames[1]![i]! + frames[2]![i]!) / 3));
+  t.true(worst < 1e-6, `${worst}`);
+
+  // The cap was off: frames of a bright sky instead of darks.
+  const sky = createSimCamera(new URL(`sim://leak?${RIG}&sky_glow=2000`), simContext());
+  await sky.connect();
+  await t.throwsAsync(
+    captureDarkGrid({
+      camera: sky, cameraUrl: 'gphoto2://', covered: true, exposures: [10], settings: [{ iso: 800 }], count: 2, bias: false,
+      darksDir: join(dir, 'darks'), store: runlog, log: memoryLogger(),
+      shoot: (r) => sky.capture({ exposureS: r.exposureS, iso: r.iso, frameType: 'light', outDir: join(dir, 'f'), fileStem: `leak${r.stem}` }),
+    }),
+    { message: /^darks: dark 10 s ISO 800 is at \d+ % of full scale — light reaches the sensor \(cap the lens, close the cover\)$/ },
+  );
+  t.is(runlog.darkMasters().length, 1, 'nothing recorded for the leaking cell');
 });
