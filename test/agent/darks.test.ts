@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runDarksCapture, runDarksList } from '../../agent/cli/commands/darks.js';
+import { runDarksCapture, runDarksList, runDarksMatch } from '../../agent/cli/commands/darks.js';
 import { captureDarkGrid, createGapReporter, DarkLibrary, darkProviderOf, formatDarkList, selectDark, type DarkQuery } from '../../agent/darks/index.js';
 import { createJobContext } from '../../agent/jobs/context.js';
 import { darksJob } from '../../agent/jobs/darks.js';
@@ -200,6 +200,16 @@ test('darks list: coverage table; skyrig darks list and the DSLR refusal through
   t.regex(stderr, /gphoto2:\/\/: a DSLR cannot close a shutter for darks — cap the lens \(or close the cover\) and pass --covered/);
   await t.throwsAsync(runDarksCapture({ camera: 'sim://x', exposures: '1,-2', dataDir }), { message: '--exposures: expected exposures in seconds > 0 separated by commas, got "1,-2"' });
   await t.throwsAsync(runDarksCapture({ camera: 'rpicam://0', dataDir }), { message: /a Pi camera cannot close a shutter/ });
+
+  // darks match: what the all-sky job would get for a frame.
+  const m = await runDarksMatch({ dataDir, exposure: '6', gain: '4', temp: '14.5', size: '64x48' });
+  t.is(m.match?.scale, 0.75);
+  t.regex(m.line, /^dark #\d+ 8 s gain 4 13\.0 °C \(5 frames, .*\), scaled ×0\.750 over bias #\d+: \S+dark_8s_g4_13\.0C_\S+\.fits$/);
+  t.is((await runDarksMatch({ dataDir, exposure: '6', gain: '4', temp: '14.5', size: '64x48', window: '1' })).match, null);
+  await t.throwsAsync(runDarksMatch({ dataDir, exposure: '6', size: '64by48' }), { message: /^--size: expected WIDTHxHEIGHT/ });
+  const none = await t.throwsAsync(run('node', ['bin/skyrig.js', 'darks', 'match', '--data-dir', dataDir, '--exposure', '30', '--gain', '9', '--temp', '13', '--size', '64x48'], { env }));
+  t.is((none as unknown as { stdout: string }).stdout, 'no dark for 30 s gain 9 at 13.0 °C (64×48); frames go uncalibrated — run skyrig darks capture at this gain and temperature\n');
+  t.is((none as unknown as { code: number }).code, 1);
 });
 
 test('the darks job: frames logged as darks, masters as products and in the library', async (t) => {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { createDriverContext } from '../../../drivers/context.js';
 import { createCamera } from '../../../drivers/registry.js';
 import { loadConfig, resolvePaths } from '../../config/load.js';
-import { captureDarkGrid, darksDirOf, formatDarkList, shutterRefusal, type DarkSetting, type TakenMaster } from '../../darks/index.js';
+import { captureDarkGrid, DarkLibrary, darksDirOf, DEFAULT_TEMPERATURE_WINDOW_C, formatDarkList, gapLine, shutterRefusal, type DarkQuery, type DarkSetting, type TakenMaster } from '../../darks/index.js';
 import { createLogger } from '../../log.js';
 import { SqliteRunLog, type DarkMasterRow } from '../../runlog/sqlite.js';
 import { createProgress } from '../progress.js';
@@ -132,6 +132,42 @@ export async function runDarksList(raw: Raw): Promise<DarkMasterRow[]> {
   }
 }
 
+export interface DarksMatchResult {
+  query: DarkQuery;
+  match: { masterPath: string; exposureS: number; gain: number | null; temperatureC: number | null; scale: number; describe: string } | null;
+  line: string;
+}
+
+/** Which master a frame of these settings would get (what the all-sky job asks for each frame). */
+export async function runDarksMatch(raw: Raw): Promise<DarksMatchResult> {
+  const num = (key: string, option: string, check: (v: number) => boolean, want: string): number | null => {
+    const r = raw[key];
+    if (r === undefined || typeof r === 'boolean') return null;
+    const v = Number(r);
+    if (String(r).trim() === '' || !Number.isFinite(v) || !check(v)) throw new Error(`${option}: expected ${want}, got "${r}"`);
+    return v;
+  };
+  const exposureS = num('exposure', '--exposure', (v) => v > 0, 'seconds > 0');
+  if (exposureS === null) throw new Error('--exposure: required (seconds)');
+  const size = typeof raw.size === 'string' ? /^(\d+)x(\d+)(?:x([13]))?$/.exec(raw.size) : null;
+  if (!size) throw new Error(`--size: expected WIDTHxHEIGHT or WIDTHxHEIGHTxCHANNELS (e.g. 640x480, 640x480x3), got "${raw.size ?? ''}"`);
+  const window = num('window', '--window', (v) => v >= 0, '°C ≥ 0') ?? DEFAULT_TEMPERATURE_WINDOW_C;
+  const query: DarkQuery = {
+    exposureS,
+    gain: num('gain', '--gain', (v) => v >= 0, 'a gain ≥ 0'),
+    iso: num('iso', '--iso', (v) => v > 0, 'an ISO > 0'),
+    temperatureC: num('temp', '--temp', (v) => v > -100 && v < 100, '°C'),
+    width: Number(size[1]),
+    height: Number(size[2]),
+    channels: Number(size[3] ?? 1),
+  };
+  const rows = await runDarksList(raw);
+  const m = await new DarkLibrary({ darkMasters: () => rows }, { temperatureWindowC: window }).match(query);
+  if (!m) return { query, match: null, line: gapLine(query) };
+  const { open: _open, ...match } = m;
+  return { query, match, line: `${m.describe}: ${m.masterPath}` };
+}
+
 function fmtMaster(m: TakenMaster): string {
   const set = m.gain !== null ? `gain ${m.gain}` : m.iso !== null ? `ISO ${m.iso}` : 'default gain';
   const temp = m.temperatureC === null ? '' : ` at ${m.temperatureC.toFixed(1)} °C`;
@@ -161,6 +197,24 @@ export const registerDarksCommands: RegisterCommands = (program: Command) => {
     const r = await runDarksCapture(o);
     if (o.json) process.stdout.write(JSON.stringify(r.masters, null, 2) + '\n');
     else for (const m of r.masters) process.stdout.write(fmtMaster(m) + '\n');
+  });
+
+  configPathOption(
+    darks
+      .command('match')
+      .description('which master a frame of these settings gets (exact, scaled or none), as the all-sky job asks')
+      .requiredOption('--exposure <s>', 'frame exposure (s)')
+      .requiredOption('--size <WxH[xC]>', 'frame size, e.g. 1920x1080 or 1920x1080x3')
+      .option('--gain <g>', 'gain')
+      .option('--iso <iso>', 'ISO (DSLR)')
+      .option('--temp <°C>', 'sensor temperature')
+      .option('--window <°C>', 'temperature window', String(DEFAULT_TEMPERATURE_WINDOW_C))
+      .option('--data-dir <dir>', 'data directory (default: the config\'s paths.data_dir)')
+      .option('--json', 'JSON'),
+  ).action(async (o: Raw) => {
+    const r = await runDarksMatch(o);
+    process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : r.line + '\n');
+    if (!r.match) process.exitCode = 1;
   });
 
   configPathOption(
