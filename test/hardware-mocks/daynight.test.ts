@@ -32,6 +32,7 @@ test('noon sky is ~10^5 × the midnight sky; the camera minimum exposure holds i
   const day = await zenithRate(noon.path, caps.minExposureS * 10);
   const night = await zenithRate(midnight.path, 30);
   const ratio = day / night;
+  t.log(`zenith: noon ${day.toFixed(0)} e-/s, midnight ${night.toFixed(2)} e-/s, ratio ${ratio.toExponential(2)}`);
   t.true(ratio > 5e4 && ratio < 3e5, `noon ${day.toFixed(0)} e-/s, midnight ${night.toFixed(2)} e-/s, ratio ${ratio.toExponential(2)}`);
   // Daylight: the shortest exposure stays well below the white point, one second clips.
   const white = cam.whitePointAdu(1);
@@ -58,6 +59,7 @@ test('the moon: bright disc where suncalc puts it and a sky many times brighter 
   t.true(m.altDeg > 55 && m.fraction > 0.9, JSON.stringify(m));
   t.is(lit.f.meta.moonAltitudeDeg, m.altDeg);
   t.is(dark.f.meta.moonAltitudeDeg, null);
+  t.log(`zenith with the moon ${lit.rate.toFixed(1)} e-/s, without ${dark.rate.toFixed(1)} e-/s`);
   t.true(lit.rate > 8 * dark.rate, `zenith with moon ${lit.rate.toFixed(1)} e-/s, without ${dark.rate.toFixed(1)} e-/s`);
   // The disc: clipped at the white point where the moon projects.
   const [mx, my] = projectFisheye(allSkyGeometry(W, H), m.altDeg, m.azDeg);
