@@ -1,4 +1,4 @@
-// The MQTT outbox kept in the run log database (table `mqtt_outbox`, migration 2): a FIFO that survives
+// The MQTT outbox kept in the run log database (table `mqtt_outbox`, migration 3): a FIFO that survives
 // restarts, bounded by dropping the oldest rows. Written only while the broker is away.
 import type Database from 'better-sqlite3';
 import type { OutboxEntry, OutboxMessage, OutboxStore } from '../mqtt/outbox.js';
