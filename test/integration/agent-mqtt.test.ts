@@ -144,7 +144,7 @@ test('agent process: SIGTERM publishes offline and exits 0', async (t) => {
   log.close();
 });
 
-test('agent process restarted against a broker that forgot everything: the first state already carries the last run from SQLite', async (t) => {
+test.serial('agent process restarted against a broker that forgot everything: the first state already carries the last run from SQLite', async (t) => {
   const dir = await tempDir(t);
   const configFor = (url: string) =>
     writeConfig(dir, {
@@ -194,7 +194,7 @@ async function mosquittoOn(t: ExecutionContext, port: number, dir: string) {
   return `mqtt://127.0.0.1:${port}`;
 }
 
-test('agent process with only command-driven jobs outlives a missing broker, then answers commands when it appears', async (t) => {
+test.serial('agent process with only command-driven jobs outlives a missing broker, then answers commands when it appears', async (t) => {
   const dir = await tempDir(t);
   const port = await freePort();
   const config = await writeConfig(dir, {
