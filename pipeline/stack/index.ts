@@ -9,3 +9,6 @@ export { eccAlign } from './align/ecc.js';
 export { phaseCorrelate } from './align/phase.js';
 export { warpBilinear } from './align/warp.js';
 export { judgeFrame, frameQuality } from './quality.js';
+export { SeedStacker, seedMasterDark, readSeedImage } from './seed/stacker.js';
+export type { SeedStackOptions, SeedFrameResult, SeedImage } from './seed/stacker.js';
+export { seedDarkUpdate, seedSubtractDark, seedToUint8, toSeedDomain } from './seed/rules.js';
