@@ -1,6 +1,6 @@
 // Live stacking library API: the LiveStacker class plus the pieces others reuse.
 export { LiveStacker, CalibrationError, StateError } from './livestack.js';
-export type { LiveStackOptions, FrameResult, AlignMode, PushInput } from './livestack.js';
+export type { LiveStackOptions, FrameResult, AlignMode, PushInput } from './types.js';
 export { ALL_METHODS, SEED_METHODS, parseMethod, createAccumulator } from './methods.js';
 export type { StackMethod, SeedMethod, Accumulator } from './methods.js';
 export { autoStretch, mtf } from './stretch.js';
