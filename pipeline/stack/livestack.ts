@@ -3,7 +3,7 @@
 // metrics and the saved state. Memory is the accumulators plus one frame in flight, whatever the
 // number of frames. The pieces live beside it: types.ts (shapes), judge.ts (star signal, detector),
 // accumulate.ts (alignment choice, accumulation), products.ts (what is written), persist.ts (state).
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { releaseGarbage } from '../image/gc.js';
@@ -25,6 +25,7 @@ import { accumulate, alignFrame, channelStats, isIdentity } from './accumulate.j
 import { clipPeak, detectForStack, heldRelFlux, matchReference } from './judge.js';
 import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, writePreview, type ProductNames, type StackTotals } from './products.js';
 import { loadStackState, restoreAccumulators, saveStackState } from './persist.js';
+import { isRamDir } from './disk-io.js';
 import type { FrameResult, LiveStackOptions, PendingFrame, PushInput, SavedState } from './types.js';
 
 export type { AlignMode, FrameResult, LiveStackOptions, PushInput } from './types.js';
@@ -61,6 +62,15 @@ export class LiveStacker {
   private closeStack = false;
   /** Detector of this stack, chosen on its first frame (see detect()). */
   private smoothedDetection: boolean | null = null;
+  /** Accepted frames since the last checkpoint, and when it was (see LiveStackOptions.saveEveryFrames). */
+  private sinceCheckpoint = 0;
+  private checkpointAt = Date.now();
+  /** Files taken after the saved state, read from the journal on reload (see catchUp). */
+  private replay: string[] = [];
+  /** Bytes this stacker wrote, by product kind (SD-card wear figures). */
+  readonly bytesByKind: Record<string, number> = {};
+  /** The frame in flight came from memory (push({ image })): no file can replay it after a crash. */
+  private memoryInput = false;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -81,6 +91,25 @@ export class LiveStacker {
 
   get statePath(): string {
     return join(this.opts.stateDir, 'livestack.state');
+  }
+
+  /** Files pushed since the state was saved, one path a line (fsynced: a power cut keeps it). */
+  get journalPath(): string {
+    return join(this.opts.stateDir, 'livestack.journal');
+  }
+
+  /** Total bytes this stacker wrote (products, state, journal, held frames). */
+  get bytesWritten(): number {
+    return Object.values(this.bytesByKind).reduce((a, b) => a + b, 0);
+  }
+
+  /** True when the state dir is on tmpfs/ramfs: no card wear, but a power cut or reboot loses the state. */
+  get stateOnTmpfs(): boolean {
+    return isRamDir(this.opts.stateDir);
+  }
+
+  private addBytes(kind: string, bytes: number): void {
+    this.bytesByKind[kind] = (this.bytesByKind[kind] ?? 0) + bytes;
   }
 
   /** Frames stacked in the current stack. */
@@ -132,7 +161,28 @@ export class LiveStacker {
       const rg = buffers.get('refGray');
       if (rg) s.refGray = { width: json.width, height: json.height, channels: 1, bitDepth: 32, data: rg };
     }
+    const journal = await readFile(s.journalPath, 'utf8').catch(() => '');
+    s.replay = [...new Set(journal.split('\n').filter((l) => l && !s.hasProcessed(l)))];
     return s;
+  }
+
+  /** Files taken after the last saved state (from the journal) that are not in the stack yet. */
+  get unsaved(): readonly string[] {
+    return this.replay.filter((p) => !this.hasProcessed(p));
+  }
+
+  /**
+   * After reload: stack again the files pushed after the last checkpoint (a crash or kill lost
+   * them from the state, not from the spool). Files gone since are skipped.
+   */
+  async catchUp(): Promise<FrameResult[]> {
+    const out: FrameResult[] = [];
+    for (const p of this.unsaved) {
+      if (!(await stat(p).then((st) => st.isFile(), () => false))) continue;
+      out.push(await this.push(p));
+    }
+    this.replay = [];
+    return out;
   }
 
   private createAccumulators(): void {
@@ -173,6 +223,8 @@ export class LiveStacker {
   }
 
   private async pushFrame(input: PushInput): Promise<FrameResult> {
+    if (typeof input === 'string') await this.journal(input);
+    this.memoryInput = typeof input !== 'string';
     const seq = ++this.seq;
     const t0 = performance.now();
     const ms: Record<string, number> = {};
@@ -191,9 +243,7 @@ export class LiveStacker {
     const date = frame.date ? frame.date.toISOString() : null;
     // Calibration geometry errors are configuration errors, not frame errors: let them throw.
     let t = performance.now();
-    const cfa = frame.bayer ? 2 : 1;
-    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
-    const img = frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
+    const img = this.prepare(frame, path, exposureS);
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
@@ -269,11 +319,37 @@ export class LiveStacker {
     return `; the last ${run.length} frames agree with each other: conditions changed, the next frames start stack ${this.stackIndex + 1}`;
   }
 
+  /** Calibrate (on the mosaic) and debayer a loaded frame. */
+  private prepare(frame: LoadedFrame, path: string, exposureS: number): ImageF32 {
+    const cfa = frame.bayer ? 2 : 1;
+    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
+    return frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
+  }
+
+  /** Note a file in the journal before it is processed: resume re-reads it if no state saved it. */
+  private async journal(path: string): Promise<void> {
+    await mkdir(this.opts.stateDir, { recursive: true });
+    const line = `${path}\n`;
+    const fh = await open(this.journalPath, 'a');
+    try {
+      await fh.write(line);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    this.addBytes('journal', Buffer.byteLength(line));
+  }
+
   private async hold(p: { seq: number; path: string; img: ImageF32; q: FrameQuality; stars: Star[]; exposureS: number; date: string | null; ms: Record<string, number> }): Promise<void> {
-    const dir = join(this.opts.stateDir, 'pending');
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${p.seq}.f32`);
-    await writeFileAtomic(file, new Uint8Array(p.img.data.buffer, p.img.data.byteOffset, p.img.data.byteLength));
+    // A frame from a file is read again from it at release; only a frame from memory is spilled.
+    let file = '';
+    if (this.memoryInput) {
+      const dir = join(this.opts.stateDir, 'pending');
+      await mkdir(dir, { recursive: true });
+      file = join(dir, `${p.seq}.f32`);
+      await writeFileAtomic(file, new Uint8Array(p.img.data.buffer, p.img.data.byteOffset, p.img.data.byteLength));
+      this.addBytes('held', p.img.data.byteLength);
+    }
     this.pending.push({ seq: p.seq, path: p.path, file, width: p.img.width, height: p.img.height, channels: p.img.channels, bitDepth: p.img.bitDepth, q: p.q, stars: p.stars.slice(0, 300), exposureS: p.exposureS, date: p.date, ms: p.ms });
   }
 
@@ -297,6 +373,12 @@ export class LiveStacker {
     let best = kept[0];
     if (best && this.opts.reference !== 'first') for (const p of kept) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
     const load = async (p: PendingFrame): Promise<ImageF32> => {
+      if (!p.file) {
+        const f = await loadFrame(p.path);
+        const img = this.prepare(f, p.path, p.exposureS);
+        if (img.width !== p.width || img.height !== p.height || img.channels !== p.channels) throw new Error(`${img.width}×${img.height}×${img.channels}, held as ${p.width}×${p.height}×${p.channels}`);
+        return img;
+      }
       const buf = await readFile(p.file);
       const data = new Float32Array(p.width * p.height * p.channels);
       new Uint8Array(data.buffer).set(buf.subarray(0, data.byteLength));
@@ -324,8 +406,11 @@ export class LiveStacker {
       const r = await this.stackFrame(img, gray, p.stars, p.q, base, false);
       await this.record(r, basename(p.path), p.q);
     }
-    await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
-    await this.save();
+    // Spilled copies are removed next: a checkpoint now, so no saved state points at them.
+    // Frames held by their file name stay replayable from the state saved while they were held.
+    const spilled = held.some((p) => p.file);
+    await this.save({}, spilled, false);
+    if (spilled) await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
   }
 
   /** Align, warp and accumulate one calibrated frame that passed the quality checks. */
@@ -386,6 +471,7 @@ export class LiveStacker {
     info.offset = info.background.map((b, c) => b - (this.refBackground![c] ?? b));
     const rejectedPixels = accumulate(this.accs, aligned, info);
     this.frameCount++;
+    this.sinceCheckpoint++;
     this.exposureTotal += base.exposureS;
     if (base.date) {
       const end = new Date(new Date(base.date).getTime() + base.exposureS * 1000).toISOString();
@@ -412,7 +498,9 @@ export class LiveStacker {
 
   /** Keep the finished stack's products as `<name>-part<k>` and start counting a new one. */
   private async archiveStack(): Promise<void> {
-    await archiveProducts(this.names, this.stackIndex);
+    // Masters are written on a schedule: bring them up to date before they are kept.
+    if (this.geom && this.frameCount > 0) await this.writeMasters(true);
+    this.addBytes('archive', await archiveProducts(this.names, this.stackIndex));
     this.stackIndex++;
   }
 
@@ -446,31 +534,39 @@ export class LiveStacker {
     return s ? encodePreviewJpeg(autoStretch(s, { maxSize: maxSize * 2 }), maxSize) : null;
   }
 
-  /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
-  async save(ms: Record<string, number> = {}, force = false): Promise<void> {
+  /**
+   * Write the products and, when a checkpoint is due (or `force`), the master FITS and the state;
+   * `ms` gets the time of each part. `sync`: fsync the masters (the end of a run).
+   */
+  async save(ms: Record<string, number> = {}, force = false, sync = force): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
     let t = performance.now();
     const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
+    // A frame from memory has no file to re-read after a crash: by default it is saved at once.
+    const every = Math.max(1, this.opts.saveEveryFrames ?? this.opts.stateEvery ?? (this.memoryInput ? 1 : 10));
+    const due = force || this.sinceCheckpoint >= every || Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000;
     if (this.geom && this.frameCount > 0) {
+      if (due || this.opts.mastersEveryFrame) { await this.writeMasters(sync); lap('fits'); }
       for (const a of this.accs) {
-        const img = this.stacked(a.method)!;
-        await writeMaster(this.names, a.method, img, this.totals, true);
-        lap('fits');
-        await writePreview(this.names, a.method, img, this.opts.previewMaxSize);
+        this.addBytes('preview', await writePreview(this.names, a.method, this.stacked(a.method)!, this.opts.previewMaxSize));
         lap('preview');
       }
     }
     await this.writeMetrics();
-    await writeMetricsPlot(this.names, this.records);
+    this.addBytes('metrics', await writeMetricsPlot(this.names, this.records));
     lap('metrics');
-    if (force || this.frameCount % Math.max(1, this.opts.stateEvery ?? 1) === 0) {
+    if (due) {
       await this.saveState();
       lap('state');
     }
   }
 
+  private async writeMasters(sync: boolean): Promise<void> {
+    for (const a of this.accs) this.addBytes('fits', await writeMaster(this.names, a.method, this.stacked(a.method)!, this.totals, sync));
+  }
+
   private async writeMetrics(): Promise<void> {
-    await writeMetrics(this.names, this.records, { stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal });
+    this.addBytes('metrics', await writeMetrics(this.names, this.records, { stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal }));
   }
 
   private async saveState(): Promise<void> {
@@ -486,6 +582,11 @@ export class LiveStacker {
       refClip: Number.isFinite(this.refClip) ? this.refClip : null, smoothedDetection: this.smoothedDetection,
     };
     await saveStackState(this.statePath, json, this.accs, this.refGray);
+    this.addBytes('state', (await stat(this.statePath)).size);
+    // Everything pushed so far is in the state now: the journal starts over.
+    await writeFile(this.journalPath, '');
+    this.sinceCheckpoint = 0;
+    this.checkpointAt = Date.now();
   }
 
   /** End of input: stack any frames still held for reference selection and save. */

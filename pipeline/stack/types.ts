@@ -40,11 +40,19 @@ export interface LiveStackOptions {
   /** Exposure to assume for frames whose header has none. */
   defaultExposureS?: number;
   /**
-   * Save the state every N accepted frames (default 1). The state holds every accumulator
-   * (3 planes for sigma): on an SD card a larger N saves wear; a crash then re-stacks at most N−1
-   * frames' worth of files on --reload (they are not marked processed until saved).
+   * Checkpoint — the master FITS of every method and the --reload state (every accumulator plane) —
+   * every N accepted frames (default 10) or every `saveEveryS` seconds (default 600), whichever
+   * comes first, and always at the end, when a stack is closed and when the warm-up releases its
+   * frames. The preview and the metrics are written after every frame. Frames taken after the last
+   * checkpoint are listed in a small journal beside the state and re-read from their files on resume
+   * (`catchUp()`), so a crash loses no frame whose file still exists. SD-card wear: see docs/sd-wear.md.
    */
+  saveEveryFrames?: number;
+  saveEveryS?: number;
+  /** Old name of saveEveryFrames. */
   stateEvery?: number;
+  /** Write the master FITS after every accepted frame, not only at checkpoints (default false: SD wear). */
+  mastersEveryFrame?: boolean;
   /** Every final frame result, including frames held back while the reference is chosen. */
   onResult?: (r: FrameResult) => void;
 }
@@ -80,6 +88,7 @@ export interface FrameResult {
 export interface PendingFrame {
   seq: number;
   path: string;
+  /** The spilled calibrated frame; '' when the frame is read again from `path` (a file input: no spill, no card wear). */
   file: string;
   width: number;
   height: number;

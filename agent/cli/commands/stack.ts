@@ -32,7 +32,11 @@ interface StackCliOptions {
   preview: 'jpg' | 'png';
   minStars: string;
   poll: string;
-  stateEvery: string;
+  stateEvery?: string;
+  saveEveryFrames: string;
+  saveEveryS: string;
+  stateDir?: string;
+  mastersEveryFrame?: boolean;
   warmup: string;
   relearn: string;
   darkScale?: boolean;
@@ -85,7 +89,10 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     previewFormat: o.preview,
     defaultExposureS: o.exposure === undefined ? undefined : positive('--exposure', o.exposure),
     rejection: { minStars: positive('--min-stars', o.minStars, true), mixedSettings: o.mixedSettings },
-    stateEvery: positive('--state-every', o.stateEvery, true),
+    saveEveryFrames: positive(o.stateEvery !== undefined ? '--state-every' : '--save-every-frames', o.stateEvery ?? o.saveEveryFrames, true),
+    saveEveryS: positive('--save-every-s', o.saveEveryS),
+    stateDir: o.stateDir,
+    mastersEveryFrame: o.mastersEveryFrame,
     warmup: positive('--warmup', o.warmup, true),
     relearnAfter: nonNegative('--relearn', o.relearn),
     onResult,
@@ -143,7 +150,11 @@ function addStackOptions(cmd: Command): Command {
     .option('--exposure <s>', 'exposure for frames whose header has none')
     .addOption(new Option('--preview <fmt>', 'preview format').choices(['jpg', 'png']).default('jpg'))
     .option('--min-stars <n>', 'fewer stars refuse a frame (star alignment)', '8')
-    .option('--state-every <n>', 'save the --reload state every N accepted frames (SD-card wear)', '1')
+    .option('--save-every-frames <n>', 'checkpoint (master FITS + --reload state) every N accepted frames (SD-card wear, docs/sd-wear.md)', '10')
+    .option('--save-every-s <s>', '… or every S seconds, whichever comes first', '600')
+    .option('--state-every <n>', 'old name of --save-every-frames')
+    .option('--masters-every-frame', 'write the master FITS after every accepted frame, not only at checkpoints')
+    .option('--state-dir <dir>', 'where the --reload state lives (default OUT/.livestack; a tmpfs dir saves the card, a power cut loses it)')
     .option('--mixed-settings', 'accept frames at another ISO/gain than the stack (auto-gain cameras)')
     .option('--warmup <n>', 'frames held and judged against each other before the stack starts (1 = off)', '3')
     .option('--seed-compat', 'the seed LiveStack program\'s algorithm: 8-bit, ECC onto the previous frame, OUT/<METHOD>.png (default with ADD…ADDCOMP/ALL)')
