@@ -215,7 +215,14 @@ export class LiveStacker {
   /** Stack one frame (a file path or an image in memory). Never throws for a bad frame: it is refused with a reason. */
   async push(input: PushInput): Promise<FrameResult> {
     try {
-      return await this.pushFrame(input);
+      const r = await this.pushFrame(input);
+      // Refused frames do not checkpoint the stack, but a night of clouds still saves the state on
+      // time (their verdicts), so the journal to re-read after a crash stays short.
+      if (r.status === 'rejected' && this.frameCount > 0 && Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000) {
+        if (this.sinceCheckpoint > 0) await this.writeMasters(false);
+        await this.saveState();
+      }
+      return r;
     } finally {
       // The frame's buffers are garbage now: collect them so the peak stays flat over a long night.
       releaseGarbage();

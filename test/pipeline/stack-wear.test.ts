@@ -100,6 +100,25 @@ test('checkpoints also every T seconds, whichever comes first', async (t) => {
   t.is(await ncombine(join(dir, 'lazy', 'stack.fits')), 5);
 });
 
+test('a run of refused frames still saves the state on time (the journal stays short)', async (t) => {
+  const dir = await tempDir(t);
+  const files = await frames(dir, 2);
+  const black = join(dir, 'z-black.fits');
+  await writeFits(black, renderStarField({ width: W, height: H, catalog: [], background: 0, noise: 0, seed: 1, quantize: 16 }), { bitpix: 16 });
+  const out = join(dir, 'out');
+  const st = new LiveStacker({ outDir: out, methods: ['mean'], saveEveryFrames: 100, saveEveryS: 0.05, warmup: 1 });
+  await st.push(files[0]!); // checkpoint on time (the first frame: > 50 ms since the start)
+  await st.push(files[1]!);
+  await new Promise((r) => setTimeout(r, 80));
+  const r = await st.push(black);
+  t.is(r.code, 'black');
+  t.is(await readFile(join(out, '.livestack', 'livestack.journal'), 'utf8'), '', 'state saved after the refused frame');
+  const again = await LiveStacker.reload({ outDir: out, methods: ['mean'] });
+  t.is(again.count, 2);
+  t.true(again.hasProcessed(black));
+  t.is(await ncombine(join(out, 'stack.fits')), 2, 'the master caught up with the state');
+});
+
 test('disk-write accounting: /proc/self/io counters and the filesystem of a folder', async (t) => {
   const dir = await tempDir(t);
   const io = join(dir, 'io');
