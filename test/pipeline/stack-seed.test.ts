@@ -2,7 +2,7 @@
 // hand-computed pixels, a numpy transcription of the seed's own code, and the CLI contract
 // (OUT/<METHOD>.png uint8, --number 0 = all, exit status 4 for a missing folder).
 import test from 'ava';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -170,4 +170,34 @@ test('stack run in seed mode: a missing input, output or dark folder exits with 
   t.regex(bad.stderr, /--seed-compat: --method must be one of ADD, ADD2, ADDMAX, ADDMAX2, ADDMEAN, ADDCOMP or ALL/);
   const num = await cli(['stack', 'run', lights, '--out', out, '--number', '-1']);
   t.regex(num.stderr, /--number: expected an integer ≥ 0 \(0 = all\), got "-1"/);
+});
+
+test('stack watch in seed mode: a hot folder (the seed\'s -mode LOOP as meant), each new file stacked, exit 0 on SIGTERM', async (t) => {
+  const dir = await tempDir(t);
+  const lights = join(dir, 'input'), out = join(dir, 'output');
+  await mkdir(lights);
+  await mkdir(out);
+  const field = (i: number) => renderStarField({ width: W, height: H, catalog, seed: 20 + i, background: 0.1, noise: 0.01, quantize: 8, transform: { dx: i, dy: -0.5 * i, rotDeg: 0 } });
+  await writePng(join(lights, 'a0.png'), field(0));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'agent/cli/main.ts'), 'stack', 'watch', lights, '--out', out, '--method', 'ADDMAX', '--poll', '150'], { cwd: repo, env: { ...process.env, CI: '1' } });
+  let stderr = '', stdout = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  const waitFor = async (re: RegExp, ms = 90000) => {
+    const t0 = Date.now();
+    while (!re.test(stderr)) {
+      if (Date.now() - t0 > ms) throw new Error(`timeout waiting for ${re}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitFor(/a0\.png: #1 \(first frame\)/);
+  await writePng(join(lights, 'a1.png'), field(1));
+  await waitFor(/a1\.png: #2 ecc 0\.\d+/);
+  await writePng(join(lights, 'a2.png'), field(2));
+  await waitFor(/a2\.png: #3/);
+  child.kill('SIGTERM');
+  t.is(await exited, 0, stderr);
+  t.regex(stdout, /stacked 3 frame\(s\) \(seed mode\), 0 skipped → .*ADDMAX\.png/);
+  t.deepEqual(await readdir(out), ['ADDMAX.png']);
 });
