@@ -1,9 +1,9 @@
 // The live stack's products: the master FITS and stretched preview of each method, the per-frame
 // metrics (CSV, JSON, plot) and the archived parts of closed stacks. Names and headers are here;
 // when they are written (every frame, on a schedule, at the end) is the stacker's call.
-import { copyFile, mkdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { writeFileAtomic } from '../../lib/atomic.js';
+import { withAtomicPath } from '../../lib/atomic.js';
 import { writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 import type { StackMethod } from './methods.js';
@@ -89,10 +89,11 @@ export async function writeMetrics(n: ProductNames, records: readonly FrameResul
   const rows = [...records].sort((a, b) => a.seq - b.seq);
   const lines = [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))];
   const csvText = lines.join('\n') + '\n';
-  await writeFileAtomic(csv, csvText);
+  // Temp + rename without fsync: rewritten every frame, and rebuilt from the state after a crash.
+  await withAtomicPath(csv, (tmp) => writeFile(tmp, csvText));
   const clean = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
   const jsonText = JSON.stringify({ frames: clean, stackIndex: totals.stackIndex, frameCount: totals.frameCount, exposureTotal: totals.exposureTotal }, null, 1);
-  await writeFileAtomic(json, jsonText);
+  await withAtomicPath(json, (tmp) => writeFile(tmp, jsonText));
   return Buffer.byteLength(csvText) + Buffer.byteLength(jsonText);
 }
 
