@@ -59,12 +59,25 @@ export interface RunOutcome {
 
 /** Jobs that run until stopped; they hold the camera, so other requests are refused meanwhile. */
 const CONTINUOUS: ReadonlySet<string> = new Set(['livestack']);
+/** Commands waiting; scheduled jobs hold at most one entry each on top of this. */
 const MAX_QUEUE = 8;
+const OVERRUN_WARN_EVERY_MS = 3_600_000;
+
+interface Queued {
+  req: JobRequest;
+  resolve: (o: RunOutcome) => void;
+  /** Entered by the scheduler (one entry per job; does not count against MAX_QUEUE). */
+  scheduled: boolean;
+}
 
 export class Agent {
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
-  private readonly queue: { req: JobRequest; resolve: (o: RunOutcome) => void }[] = [];
+  // One FIFO queue for everything: a scheduled job enters when due (so the oldest due runs first), a
+  // command when received. No priorities beyond that order; a running live stack refuses the rest.
+  private readonly queue: Queued[] = [];
+  private readonly overruns = new Map<string, number>();
+  private readonly overrunWarnedAt = new Map<string, number>();
   private current: { req: JobRequest; runId: number; abort: AbortController; done: Promise<RunOutcome> } | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
@@ -76,15 +89,40 @@ export class Agent {
     this.scheduler = new Scheduler(d.config.jobs, {
       clock: this.clock,
       allowed: (job, at) => this.whenHolds(job.when, at),
-      trigger: (job) => {
-        if (this.current || this.queue.some((q) => q.req.name === job.name)) {
-          d.log.info('scheduled job skipped: agent busy', { job: job.name, busy_with: this.current?.req.name ?? this.current?.req.kind });
-          return;
-        }
-        void this.submit(this.requestFor(job, 'schedule'));
-      },
+      trigger: (job) => this.onDue(job),
       onSkip: (job, reason) => d.log.debug('scheduled job skipped', { job: job.name, reason }),
     });
+  }
+
+  /** A scheduled job is due: queue it (once), or count an overrun if its last step has not run yet. */
+  private onDue(job: JobConfig): void {
+    const { log } = this.d;
+    if (this.current && CONTINUOUS.has(this.current.req.kind)) {
+      log.debug('scheduled job skipped: camera held by a continuous job', { job: job.name, busy_with: this.current.req.kind });
+      return;
+    }
+    const stillThere = this.queue.some((q) => q.scheduled && q.req.name === job.name) || (this.current?.req.trigger === 'schedule' && this.current.req.name === job.name);
+    if (stillThere) {
+      const n = (this.overruns.get(job.name) ?? 0) + 1;
+      this.overruns.set(job.name, n);
+      const now = this.clock.now().getTime();
+      const last = this.overrunWarnedAt.get(job.name);
+      if (last === undefined || now - last >= OVERRUN_WARN_EVERY_MS) {
+        this.overrunWarnedAt.set(job.name, now);
+        log.warn('scheduled job overran: its previous step has not run yet (interval shorter than the work queued ahead of it)', {
+          job: job.name,
+          overruns: n,
+        });
+      }
+      this.d.publisher.state({ overruns: Object.fromEntries(this.overruns) });
+      return;
+    }
+    this.enqueue(this.requestFor(job, 'schedule'), true).catch((err: unknown) => log.warn('scheduled job not run', { job: job.name, error: err }));
+  }
+
+  /** Overrun counts per job since start (also in the published state as `overruns`). */
+  get overrunCounts(): Record<string, number> {
+    return Object.fromEntries(this.overruns);
   }
 
   private whenHolds(when: JobConfig['when'], at: Date): boolean {
@@ -129,7 +167,7 @@ export class Agent {
     await this.publishStatus('idle');
     this.scheduler.start();
     this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
-    this.timers.push(setInterval(() => void this.retention(), this.d.config.retention.every));
+    this.timers.push(setInterval(() => void this.retention(), Math.min(this.d.config.retention.every, 2 ** 31 - 1)));
     if (notifier.watchdogIntervalMs) this.timers.push(setInterval(() => notifier.watchdog(), notifier.watchdogIntervalMs));
     for (const t of this.timers) t.unref();
     void this.retention();
@@ -165,13 +203,17 @@ export class Agent {
 
   /** Queue a job; resolves when it has run. Refused while stopping, when the queue is full, or during a continuous job. */
   submit(req: JobRequest): Promise<RunOutcome> {
+    return this.enqueue(req, false);
+  }
+
+  private enqueue(req: JobRequest, scheduled: boolean): Promise<RunOutcome> {
     if (this.stopping) return Promise.reject(new Error('agent is stopping'));
     if (this.current && CONTINUOUS.has(this.current.req.kind)) {
       return Promise.reject(new Error(`camera busy with ${this.current.req.kind} (run ${this.current.runId}); stop it first`));
     }
-    if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error(`job queue full (${MAX_QUEUE})`));
+    if (!scheduled && this.queue.filter((q) => !q.scheduled).length >= MAX_QUEUE) return Promise.reject(new Error(`job queue full (${MAX_QUEUE})`));
     if (!this.d.runners[req.kind]) return Promise.reject(new Error(`no runner for job kind ${JSON.stringify(req.kind)}`));
-    const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve }));
+    const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve, scheduled }));
     void this.pump();
     return p;
   }
@@ -194,9 +236,25 @@ export class Agent {
     if (this.current || this.draining) return;
     const next = this.queue.shift();
     if (!next) return;
+    let runId: number;
+    try {
+      runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
+    } catch (err) {
+      // No row, no folders: a refused attempt leaves nothing behind to pile up.
+      const error = (err as Error).message ?? String(err);
+      this.d.log.error('run not started', { kind: next.req.kind, job: next.req.name, error });
+      next.resolve({ runId: -1, status: 'failed', error, metrics: {} });
+      if (!this.stopping) void this.pump();
+      return;
+    }
     const abort = new AbortController();
-    const runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
-    const done = this.execute(next.req, runId, abort);
+    const done = this.execute(next.req, runId, abort).catch((err: unknown): RunOutcome => {
+      // Only bookkeeping after the run can land here (run log unwritable): the run stays `running`
+      // in the log and is marked aborted at the next start.
+      const error = (err as Error).message ?? String(err);
+      this.d.log.error('run bookkeeping failed', { run: runId, error });
+      return { runId, status: 'failed', error, metrics: {} };
+    });
     this.current = { req: next.req, runId, abort, done };
     const outcome = await done;
     this.current = null;

@@ -26,16 +26,28 @@ export const registerRunCommand = (program: Command): void => {
       const onSignal = (signal: string) => (stopSignal ? stopSignal(signal) : (pending = signal));
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
-      process.on('uncaughtException', (err) => {
-        log.error('uncaught exception', { error: err, stack: err.stack });
-        process.exit(70);
+      // An uncaught error is a bug, but a station nobody watches must keep its schedule: one log line,
+      // one event in the run log, and on. test/reliability asserts these lines never appear.
+      let recordEvent: ((message: string, data: Record<string, unknown>) => void) | null = null;
+      const survive = (what: string, reason: unknown) => {
+        const err = reason instanceof Error ? reason : new Error(String(reason));
+        log.error(what, { error: err.message, stack: err.stack?.split('\n').slice(1, 4).join(' | ') });
+        try {
+          recordEvent?.(`${what}: ${err.message}`, { stack: err.stack });
+        } catch {
+          // the run log itself may be what failed (disk full): the log line above is the record
+        }
+      };
+      process.on('uncaughtException', (err) => survive('uncaught exception', err));
+      process.on('unhandledRejection', (reason) => survive('unhandled promise rejection', reason));
+      // The daemon lives until a signal: its own timers are unref'd and the MQTT socket comes and goes,
+      // so without this handle a command-only agent exits (status 13) once the broker is gone.
+      const keepAlive = setInterval(() => {}, 3_600_000);
+      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log }).catch((err: unknown) => {
+        clearInterval(keepAlive);
+        throw err;
       });
-      // Same for a rejected promise nobody awaited: one log line (stack as a field), exit for systemd.
-      process.on('unhandledRejection', (reason) => {
-        log.error('unhandled promise rejection', { error: reason instanceof Error ? reason : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
-        process.exit(70);
-      });
-      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log });
+      recordEvent = (message, data) => rt.runlog.addEvent('error', message, data);
       await new Promise<void>((done) => {
         let stopping = false;
         stopSignal = (signal: string) => {
@@ -53,6 +65,7 @@ export const registerRunCommand = (program: Command): void => {
         };
         if (pending) stopSignal(pending);
       });
+      clearInterval(keepAlive);
       log.info('stopped');
     });
 };
