@@ -1,6 +1,6 @@
 // Assembles a running agent from a config: run log, MQTT link + command router, drivers, job runners,
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
-import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
@@ -12,6 +12,7 @@ import { Agent } from './daemon.js';
 import { createDeviceFactory, type DriverRegistry } from './devices.js';
 import { SqliteRunLog } from './runlog/sqlite.js';
 import { lockDataDir } from './storage/pidlock.js';
+import { probeWritable } from './storage/probe.js';
 import { createNotifier, type Notifier } from './sdnotify.js';
 import { nullPublisher, teePublisher, type AgentPublisher } from './publisher.js';
 import { redactUrl, type MqttLink } from './mqtt/publisher.js';
@@ -46,24 +47,19 @@ export interface Runtime {
   shutdown(): Promise<void>;
 }
 
-/** The data dir, or a one-line error naming the config field (and, read-only, the systemd fix). */
-async function makeDataDir(dir: string, field: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint = code === 'EROFS' ? ' (read-only file system: under systemd, add it to ReadWritePaths= in the unit)' : code === 'EACCES' || code === 'EPERM' ? ' (no permission for the user the agent runs as)' : '';
-    throw new Error(`${field}: cannot create ${dir}: ${code ?? (err as Error).message}${hint}`);
-  }
-}
-
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
   sharp.cache(false);
   const { config } = o;
   const paths = resolvePaths(config, o.baseDir);
-  await makeDataDir(paths.dataDir, 'paths.data_dir');
-  await makeDataDir(paths.stateDir, 'paths.data_dir');
+  // Every folder the agent writes, created and probed with a deadline: one line naming the field,
+  // never a hang. A full disk passes (the agent starts degraded and frees space).
+  const probe = { allowFull: true };
+  await probeWritable(paths.dataDir, 'paths.data_dir', probe);
+  await probeWritable(paths.stateDir, 'paths.data_dir', probe);
+  await probeWritable(paths.spoolDir, config.paths.spool_dir ? 'paths.spool_dir' : 'paths.data_dir', probe);
+  await probeWritable(paths.productsDir, config.paths.products_dir ? 'paths.products_dir' : 'paths.data_dir', probe);
+  await probeWritable(dirname(paths.database), config.paths.database ? 'paths.database' : 'paths.data_dir', probe);
   const unlock = await lockDataDir(paths.dataDir);
   try {
     return await startLocked(o, paths, unlock);
