@@ -19,6 +19,7 @@ import { isNight, sunAltitudeDeg } from './jobs/sun.js';
 import { recoverIncoming, runDirs } from './storage/layout.js';
 import { diskSpace, sha256File } from './storage/disk.js';
 import { applyRetention } from './storage/retention.js';
+import { removeLeftovers } from './storage/leftovers.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
 
 export interface DeviceFactory {
@@ -162,6 +163,7 @@ export class Agent {
     if (incoming.moved || incoming.adopted) {
       log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
     }
+    await this.removeLeftovers();
     runlog.addEvent('info', 'agent started', { pid: process.pid });
     this.resumeLiveStack();
     await this.publishStatus('idle');
@@ -415,7 +417,13 @@ export class Agent {
     return this.lastStatus;
   }
 
+  private async removeLeftovers(): Promise<void> {
+    const p = this.d.paths;
+    await removeLeftovers([p.spoolDir, p.productsDir, p.stateDir, p.dataDir], this.d.log).catch((err) => this.d.log.warn('crash leftovers not removed', { error: err }));
+  }
+
   private async retention(): Promise<void> {
+    await this.removeLeftovers();
     const r = this.d.config.retention;
     await applyRetention(this.d.runlog, { framesDays: r.frames_days, productsDays: r.products_days }, this.d.log).catch((err) =>
       this.d.log.warn('retention failed', { error: err }),
