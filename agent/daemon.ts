@@ -1,7 +1,7 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFitsHeader } from '../pipeline/image/fits.js';
 import { isFitsPath } from '../pipeline/image/read.js';
@@ -16,10 +16,13 @@ import type { AgentPublisher, CommandReply } from './publisher.js';
 import { createJobContext } from './jobs/context.js';
 import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
 import { isNight, sunAltitudeDeg } from './jobs/sun.js';
-import { recoverIncoming, runDirs } from './storage/layout.js';
+import { INCOMING_DIR, recoverIncoming, runDirs } from './storage/layout.js';
 import { diskSpace, sha256File } from './storage/disk.js';
 import { applyRetention } from './storage/retention.js';
 import { removeLeftovers } from './storage/leftovers.js';
+import { DiskSpaceError, SpaceGuard } from './storage/space-guard.js';
+import { isDiskFull } from './runlog/sqlite.js';
+import { DiskFullError } from './storage/disk.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
 
 export interface DeviceFactory {
@@ -84,9 +87,34 @@ export class Agent {
   private stopping = false;
   private draining: Promise<void> | null = null;
   private lastStatus: Record<string, unknown> = {};
+  readonly space: SpaceGuard;
+  /** Disk below the floor or a write refused for space: scheduling paused until space returns. */
+  private diskFull = false;
+  private diskTimer: NodeJS.Timeout | null = null;
+  private runDirsNow: string[] = [];
+  private checkingSpace = false;
 
   constructor(private readonly d: AgentDeps) {
     this.clock = d.clock ?? realClock;
+    const p = d.paths;
+    const cfgPaths = d.config.paths;
+    this.space = new SpaceGuard({
+      minFreeMb: d.config.retention.min_free_mb,
+      folders: [
+        { field: cfgPaths.spool_dir ? 'paths.spool_dir' : 'paths.data_dir', path: p.spoolDir },
+        { field: cfgPaths.products_dir ? 'paths.products_dir' : 'paths.data_dir', path: p.productsDir },
+        { field: 'paths.data_dir', path: p.stateDir },
+        { field: cfgPaths.database ? 'paths.database' : 'paths.data_dir', path: dirname(p.database) },
+      ],
+      runlog: d.runlog,
+      log: d.log,
+      protect: () => this.runDirsNow,
+    });
+    // SQLITE_FULL on any run-log write: free space by priority right away and retry that write once.
+    d.runlog.onFull = (err) => {
+      this.setDiskFull(`run log write failed: ${err.message}`);
+      return this.space.freeSync();
+    };
     this.scheduler = new Scheduler(d.config.jobs, {
       clock: this.clock,
       allowed: (job, at) => this.whenHolds(job.when, at),
@@ -98,6 +126,10 @@ export class Agent {
   /** A scheduled job is due: queue it (once), or count an overrun if its last step has not run yet. */
   private onDue(job: JobConfig): void {
     const { log } = this.d;
+    if (this.diskFull) {
+      log.debug('scheduled job skipped: disk full, scheduling paused', { job: job.name });
+      return;
+    }
     if (this.current && CONTINUOUS.has(this.current.req.kind)) {
       log.debug('scheduled job skipped: camera held by a continuous job', { job: job.name, busy_with: this.current.req.kind });
       return;
@@ -121,6 +153,46 @@ export class Agent {
     this.enqueue(this.requestFor(job, 'schedule'), true).catch((err: unknown) => log.warn('scheduled job not run', { job: job.name, error: err }));
   }
 
+  /** Pause scheduling and say so (state `disk_full: true`, one warn line) until space returns. */
+  private setDiskFull(why: string): void {
+    if (!this.diskFull) {
+      this.diskFull = true;
+      this.d.log.warn('disk full: scheduling paused until space returns', { why, check_every_s: this.d.config.retention.disk_check_every / 1000 });
+      this.d.publisher.state({ disk_full: true });
+      this.d.notifier.status('disk full: scheduling paused');
+    }
+    if (!this.diskTimer && !this.stopping) {
+      this.diskTimer = setInterval(() => void this.checkDiskBack(), this.d.config.retention.disk_check_every);
+      this.diskTimer.unref();
+    }
+  }
+
+  private async checkDiskBack(): Promise<void> {
+    if (this.space.lowest()) await this.space.free().catch((err) => this.d.log.warn('freeing space failed', { error: err }));
+    if (this.space.lowest()) return;
+    this.diskFull = false;
+    if (this.diskTimer) clearInterval(this.diskTimer);
+    this.diskTimer = null;
+    this.d.log.info('disk space back: scheduling resumed');
+    this.d.publisher.state({ disk_full: false });
+    this.d.notifier.status('idle');
+    this.safely(() => this.d.runlog.addEvent('info', 'disk space back: scheduling resumed', {}));
+  }
+
+  get isDiskFull(): boolean {
+    return this.diskFull;
+  }
+
+  /** A run-log write that may fail on a full disk: logged, never thrown. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (isDiskFull(err)) this.setDiskFull((err as Error).message);
+      this.d.log.warn('run log write failed', { error: (err as Error).message });
+    }
+  }
+
   /** Overrun counts per job since start (also in the published state as `overruns`). */
   get overrunCounts(): Record<string, number> {
     return Object.fromEntries(this.overruns);
@@ -139,32 +211,47 @@ export class Agent {
 
   async start(): Promise<void> {
     const { log, runlog, notifier } = this.d;
-    await mkdir(this.d.paths.spoolDir, { recursive: true });
-    await mkdir(this.d.paths.productsDir, { recursive: true });
-    const recovered = runlog.recoverInterrupted();
-    if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
-    const incoming = await recoverIncoming(this.d.paths.spoolDir, {
-      hasRow: (p) => runlog.hasFrameAt(p),
-      adopt: async (src, finalPath, runId) => {
-        const st = await stat(src);
-        const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
-        runlog.addFrame(runId, {
-          path: finalPath,
-          sizeBytes: st.size,
-          sha256: await sha256File(src),
-          exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
-          width: header?.width ?? 0,
-          height: header?.height ?? 0,
-          timestamp: st.mtime,
-          stats: { recovered: true },
-        });
-      },
-    });
-    if (incoming.moved || incoming.adopted) {
-      log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
-    }
+    // Each start-up step survives a full disk: the agent then runs degraded (scheduling paused,
+    // `disk_full` in its state) and frees space, instead of exiting into a systemd restart loop.
     await this.removeLeftovers();
-    runlog.addEvent('info', 'agent started', { pid: process.pid });
+    for (const dir of [this.d.paths.spoolDir, this.d.paths.productsDir]) {
+      await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => log.warn('cannot create folder', { path: dir, error: err.code ?? err.message }));
+    }
+    try {
+      const recovered = runlog.recoverInterrupted();
+      if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
+      const incoming = await recoverIncoming(this.d.paths.spoolDir, {
+        hasRow: (p) => runlog.hasFrameAt(p),
+        adopt: async (src, finalPath, runId) => {
+          const st = await stat(src);
+          const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
+          runlog.addFrame(runId, {
+            path: finalPath,
+            sizeBytes: st.size,
+            sha256: await sha256File(src),
+            exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
+            width: header?.width ?? 0,
+            height: header?.height ?? 0,
+            timestamp: st.mtime,
+            stats: { recovered: true },
+          });
+        },
+      });
+      if (incoming.moved || incoming.adopted) {
+        log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+      }
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.setDiskFull(`recovery after the last stop: ${(err as Error).message}`);
+      log.warn('recovery after the last stop postponed: disk full (it runs at the next start)');
+    }
+    this.safely(() => runlog.addEvent('info', 'agent started', { pid: process.pid }));
+    if (this.space.lowest()) await this.space.free().catch(() => ({ frames: 0, products: 0 }));
+    const low = this.space.lowest();
+    if (low) {
+      this.setDiskFull(new DiskSpaceError(low.folder, low.freeMb, this.space.minFreeMb).message);
+      log.warn('starting degraded: disk full; jobs are refused until space returns', { folder: low.folder.path, free_mb: Math.round(low.freeMb) });
+    }
     this.resumeLiveStack();
     await this.publishStatus('idle');
     this.scheduler.start();
@@ -235,16 +322,27 @@ export class Agent {
   }
 
   private async pump(): Promise<void> {
-    if (this.current || this.draining) return;
+    if (this.current || this.draining || this.checkingSpace) return;
     const next = this.queue.shift();
     if (!next) return;
     let runId: number;
     try {
+      // Space first, before the run row and its folders exist: a refused attempt leaves nothing.
+      if (this.space.lowest()) {
+        this.checkingSpace = true;
+        try {
+          await this.space.ensure();
+        } finally {
+          this.checkingSpace = false;
+        }
+      }
       runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
     } catch (err) {
       // No row, no folders: a refused attempt leaves nothing behind to pile up.
       const error = (err as Error).message ?? String(err);
+      if (err instanceof DiskSpaceError || isDiskFull(err)) this.setDiskFull(error);
       this.d.log.error('run not started', { kind: next.req.kind, job: next.req.name, error });
+      this.d.publisher.result(next.req.kind, { run_id: null, status: 'failed', error });
       next.resolve({ runId: -1, status: 'failed', error, metrics: {} });
       if (!this.stopping) void this.pump();
       return;
@@ -286,6 +384,7 @@ export class Agent {
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
       const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      this.runDirsNow = [spoolDir, productsDir];
       const stateDir = join(this.d.paths.stateDir, 'jobs', req.name ?? req.kind);
       await mkdir(stateDir, { recursive: true });
       const camera = await devices.camera(cameraName);
@@ -330,14 +429,18 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
-      runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
+      if (err instanceof DiskFullError || err instanceof DiskSpaceError || isDiskFull(err)) this.setDiskFull(message);
+      this.safely(() => runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } }));
+      this.safely(() => runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId));
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });
       if (!aborted && (err as { code?: string }).code && cameraName) await devices.forget(cameraName).catch(() => {});
       publisher.result(req.kind, { run_id: runId, status, error: message });
       outcome = { runId, status, error: message, metrics: {} };
     }
+    // A run that failed before writing anything leaves no empty folders behind.
+    if (outcome.status !== 'ok') for (const dir of this.runDirsNow) await rmdir(join(dir, INCOMING_DIR)).then(() => rmdir(dir)).catch(() => rmdir(dir).catch(() => {}));
+    this.runDirsNow = [];
     publisher.state({ activity: 'idle', current_run: null, last_run_status: outcome.status, last_run_kind: req.kind, last_run_id: runId, last_run_at: new Date().toISOString() });
     notifier.status('idle');
     return outcome;
@@ -409,6 +512,8 @@ export class Agent {
       cpu_temp_c: await cpuTemperatureC(),
       ...hostLoad(),
       uptime_s: Math.round(process.uptime()),
+      disk_full: this.diskFull,
+      overruns: Object.fromEntries(this.overruns),
       updated_at: now.toISOString(),
     };
     if (activity) status.activity = activity;
@@ -438,6 +543,7 @@ export class Agent {
     this.d.notifier.status('stopping');
     this.scheduler.stop();
     for (const t of this.timers) clearInterval(t);
+    if (this.diskTimer) clearInterval(this.diskTimer);
     for (const q of this.queue.splice(0)) q.resolve({ runId: -1, status: 'aborted', error: 'agent stopping', metrics: {} });
     this.draining = (async () => {
       const cur = this.current;
@@ -448,11 +554,11 @@ export class Agent {
         await Promise.race([abortCamera, new Promise((r) => setTimeout(r, 2000).unref())]);
         const settled = await Promise.race([cur.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
         if (!settled) {
-          this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' });
+          this.safely(() => this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' }));
           this.d.log.warn('run did not stop in time; marked aborted', { run: cur.runId });
         }
       }
-      this.d.runlog.addEvent('info', 'agent stopped', {});
+      this.safely(() => this.d.runlog.addEvent('info', 'agent stopped', {}));
       await this.d.devices.closeAll().catch(() => {});
       await this.d.publisher.close().catch(() => {});
     })();

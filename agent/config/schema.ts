@@ -129,9 +129,13 @@ export const configSchema = z
         every: duration
           .refine((ms) => ms >= 1000 && ms <= 2 ** 31 - 1, { message: 'retention.every must be within 1s..24d' })
           .default(3_600_000),
+        /** While the disk is full (scheduling paused), how often free space is checked again. */
+        disk_check_every: duration
+          .refine((ms) => ms >= 1000 && ms <= 3_600_000, { message: 'retention.disk_check_every must be within 1s..1h' })
+          .default(30_000),
       })
       .strict()
-      .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000 }),
+      .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000, disk_check_every: 30_000 }),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -23,7 +23,12 @@ export const registerRunCommand = (program: Command): void => {
       // Signal handlers go in before anything starts, so a SIGTERM during startup is honoured too.
       let stopSignal: ((signal: string) => void) | null = null;
       let pending: string | null = null;
-      const onSignal = (signal: string) => (stopSignal ? stopSignal(signal) : (pending = signal));
+      const startAbort = new AbortController();
+      const onSignal = (signal: string) => {
+        if (stopSignal) return stopSignal(signal);
+        pending = signal;
+        startAbort.abort(); // a start-up waiting for disk space gives up
+      };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
       // An uncaught error is a bug, but a station nobody watches must keep its schedule: one log line,
@@ -43,10 +48,15 @@ export const registerRunCommand = (program: Command): void => {
       // The daemon lives until a signal: its own timers are unref'd and the MQTT socket comes and goes,
       // so without this handle a command-only agent exits (status 13) once the broker is gone.
       const keepAlive = setInterval(() => {}, 3_600_000);
-      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log }).catch((err: unknown) => {
+      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log, abort: startAbort.signal }).catch((err: unknown) => {
         clearInterval(keepAlive);
+        if (startAbort.signal.aborted) return null;
         throw err;
       });
+      if (!rt) {
+        log.info('stopped during start-up', { signal: pending });
+        return;
+      }
       recordEvent = (message, data) => rt.runlog.addEvent('error', message, data);
       await new Promise<void>((done) => {
         let stopping = false;
