@@ -6,7 +6,8 @@
 // the folder and how much to free.
 import { rmdirSync, statfsSync, unlinkSync } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
+import { INCOMING_DIR } from './layout.js';
 import type { Logger } from '../log.js';
 import type { SqliteRunLog } from '../runlog/sqlite.js';
 
@@ -86,7 +87,9 @@ export class SpaceGuard {
   async free(): Promise<{ frames: number; products: number }> {
     return this.freeWith(async (p) => {
       await unlink(p);
-      await rmdir(dirname(p)).catch(() => {}); // the run folder, once empty
+      // The run folder, once empty (its .incoming staging folder first).
+      await rmdir(join(dirname(p), INCOMING_DIR)).catch(() => {});
+      await rmdir(dirname(p)).catch(() => {});
     });
   }
 
@@ -102,10 +105,12 @@ export class SpaceGuard {
         if (enough()) break;
         try {
           unlinkSync(r.path);
-          try {
-            rmdirSync(dirname(r.path));
-          } catch {
-            // not empty
+          for (const d of [join(dirname(r.path), INCOMING_DIR), dirname(r.path)]) {
+            try {
+              rmdirSync(d);
+            } catch {
+              // not empty
+            }
           }
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') continue;
