@@ -3,7 +3,9 @@
 // uncaught exception is logged on the way.
 import test from 'ava';
 import { join } from 'node:path';
-import { spawnAgent, writeConfig } from '../helpers/agent-process.js';
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { spawnAgent, until, writeConfig } from '../helpers/agent-process.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/port.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -48,3 +50,37 @@ test('broker stops and is frozen (SIGSTOP): then stopped: the agent keeps runnin
   t.is((await agent.exited).code, 0);
   t.notRegex(agent.output(), BUG_LINES);
 });
+
+test('broker stopped mid-schedule: captures go on (rows and files), the agent stays up', async (t) => {
+  const dir = await tempDir(t);
+  const broker = await startMosquitto(t);
+  const data = join(dir, 'data');
+  const config = await writeConfig(dir, {
+    station: { id: 'sched' },
+    paths: { data_dir: data },
+    devices: { cameras: { cam: { url: 'sim://s?width=64&height=48' } } },
+    jobs: [{ name: 'cap', kind: 'capture', every: '1s', params: { exposure_s: 0.01 } }],
+    mqtt: { url: broker.url, keepalive: 2 },
+    retention: { min_free_mb: 0 },
+  });
+  const agent = spawnAgent(t, ['run', '--config', config]);
+  await agent.waitForLine(/agent ready/);
+  await until(() => okRuns(data) >= 1, 30_000, 'a capture');
+  await broker.stop();
+  const atOutage = okRuns(data);
+  await until(() => okRuns(data) >= atOutage + 3, 30_000, 'three captures with the broker gone');
+  t.is(agent.proc.exitCode, null);
+  agent.proc.kill('SIGTERM');
+  t.is((await agent.exited).code, 0);
+  t.notRegex(agent.output(), BUG_LINES);
+});
+
+function okRuns(data: string): number {
+  if (!existsSync(join(data, 'skyrig.db'))) return 0;
+  const db = new Database(join(data, 'skyrig.db'), { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'ok'`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}

@@ -218,3 +218,53 @@ export function table(rows: Record<string, string | number>[]): string {
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(w[i]!)).join(' | ')} |`;
   return [line(cols), `|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`, ...rows.map((r) => line(cols.map((c) => String(r[c]))))].join('\n');
 }
+
+export interface SoakSample {
+  s: number;
+  rssMb: number;
+  fds: number;
+  okRuns: number;
+  dbKb: number;
+}
+
+function okRunCount(dataDir: string): number {
+  const p = join(dataDir, 'skyrig.db');
+  if (!existsSync(p)) return 0;
+  const db = new Database(p, { readonly: true });
+  try {
+    return (db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'ok'`).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** Run the agent on a busy schedule for `durationMs`, sampling RSS, open fds and runs every `everyMs`. */
+export async function soak(dataDir: string, configPath: string, durationMs: number, everyMs: number): Promise<{ samples: SoakSample[]; agent: Agent; exit: { code: number | null; signal: NodeJS.Signals | null } }> {
+  const a = startAgent(configPath);
+  if (!(await a.waitFor(/agent ready/, 60_000))) throw new Error(`agent did not start: ${a.output()}`);
+  const t0 = Date.now();
+  const samples: SoakSample[] = [];
+  // The agent process is node itself (bin/skyrig.js imports the CLI in-process for `run`).
+  while (Date.now() - t0 < durationMs && a.proc.exitCode === null) {
+    const u = procUsage(a.proc.pid!);
+    if (u) samples.push({ s: Math.round((Date.now() - t0) / 1000), ...u, okRuns: okRunCount(dataDir), dbKb: Math.round(dbSize(dataDir) / 1024) });
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  const exit = await stopAgent(a);
+  return { samples, agent: a, exit };
+}
+
+/** A schedule that keeps the agent busy: captures every 1 s, an HDR every 5 s, retention every 10 s. */
+export function soakConfig(dataDir: string): Record<string, unknown> {
+  return {
+    station: { id: 'soak' },
+    paths: { data_dir: dataDir },
+    devices: { cameras: { cam: { url: 'sim://soak?scene=sky&width=160&height=120&seed=9' } } },
+    jobs: [
+      { name: 'cap', kind: 'capture', every: '1s', params: { exposure_s: 0.01 } },
+      { name: 'hdr', kind: 'hdr', every: '5s', params: { exposures: [0.001, 0.004, 0.016] } },
+    ],
+    mqtt: { enabled: false },
+    retention: { min_free_mb: 1, every: '10s', frames_days: 0.0001 },
+  };
+}
