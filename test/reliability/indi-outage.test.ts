@@ -14,6 +14,8 @@ function okRuns(data: string): number {
   const db = new Database(join(data, 'skyrig.db'), { readonly: true });
   try {
     return (db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'ok'`).get() as { n: number }).n;
+  } catch {
+    return 0; // created but not migrated yet
   } finally {
     db.close();
   }

@@ -233,6 +233,8 @@ function okRunCount(dataDir: string): number {
   const db = new Database(p, { readonly: true });
   try {
     return (db.prepare(`SELECT count(*) AS n FROM runs WHERE status = 'ok'`).get() as { n: number }).n;
+  } catch {
+    return 0; // created but not migrated yet
   } finally {
     db.close();
   }
