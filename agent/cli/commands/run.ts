@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createLogger, type LogLevel } from '../../log.js';
 import { startRuntime } from '../../runtime.js';
+import { installProcessGuards } from '../../process-guards.js';
 import { configPathOption } from './config.js';
 
 export const STOP_DEADLINE_MS = 9500;
@@ -31,20 +32,9 @@ export const registerRunCommand = (program: Command): void => {
       };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
-      // An uncaught error is a bug, but a station nobody watches must keep its schedule: one log line,
-      // one event in the run log, and on. test/reliability asserts these lines never appear.
+      // Logged (one line) and recorded, never fatal: see agent/process-guards.ts.
       let recordEvent: ((message: string, data: Record<string, unknown>) => void) | null = null;
-      const survive = (what: string, reason: unknown) => {
-        const err = reason instanceof Error ? reason : new Error(String(reason));
-        log.error(what, { error: err.message, stack: err.stack?.split('\n').slice(1, 4).join(' | ') });
-        try {
-          recordEvent?.(`${what}: ${err.message}`, { stack: err.stack });
-        } catch {
-          // the run log itself may be what failed (disk full): the log line above is the record
-        }
-      };
-      process.on('uncaughtException', (err) => survive('uncaught exception', err));
-      process.on('unhandledRejection', (reason) => survive('unhandled promise rejection', reason));
+      installProcessGuards(log, () => recordEvent);
       // The daemon lives until a signal: its own timers are unref'd and the MQTT socket comes and goes,
       // so without this handle a command-only agent exits (status 13) once the broker is gone.
       const keepAlive = setInterval(() => {}, 3_600_000);
