@@ -2,6 +2,7 @@
 // by `skyrig run` at start — exit 1, one line, naming the field. Generated from one valid config by
 // changing one thing per case.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { checkConfigFile } from '../../agent/cli/commands/config.js';
@@ -95,6 +96,8 @@ async function pool<T, R>(items: T[], n: number, fn: (x: T, i: number) => Promis
 
 // In-process through the exact function `config check` runs (the CLI turns its error into
 // `skyrig: <message>` and exit 1; the second test proves that on a sample through real processes).
+recordEachTest(test);
+
 test(`${CASES.length} malformed configs: config check refuses each with one line naming the field`, async (t) => {
   t.true(CASES.length >= 30);
   const dir = await tempDir(t);

@@ -2,6 +2,7 @@
 // full disk: it never exits, says `disk_full: true` in its retained state, pauses scheduling, leaves
 // no failed-run rows or empty folders per refused attempt, and resumes when space returns.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ async function stateWatcher(url: string) {
   await client.subscribeAsync('skyrig/full/state', { qos: 1 });
   return { state: () => state, close: () => client.endAsync() };
 }
+
+recordEachTest(test, () => 0); // passing means the row ↔ file audit found nothing lost
 
 test('disk filled to 100 % by another writer mid-schedule: paused, disk_full published, resumes when space returns', async (t) => {
   const fs = await mountTmpfs(t, 20);

@@ -2,6 +2,7 @@
 // (it used to exit with status 13 once nothing held the event loop), and no unhandled rejection or
 // uncaught exception is logged on the way.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -22,6 +23,8 @@ async function commandOnlyConfig(dir: string, url: string): Promise<string> {
     retention: { min_free_mb: 0 },
   });
 }
+
+recordEachTest(test);
 
 test('broker unreachable from the start: the agent keeps running past 10 s, SIGTERM exits 0', async (t) => {
   const dir = await tempDir(t);

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { recordOutcome } from './lib/summary.js';
 import { killRounds, rigConfig, seeded, table, writeYaml, type Kind, type KillStats } from './lib/rig.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -23,6 +24,7 @@ for (const [i, kind] of KINDS.entries()) {
     const config = await writeYaml(join(dir, 'config.yaml'), rigConfig(data, kind));
     const s = await killRounds(data, config, kind, KILLS_PER_KIND, seeded(SEED + i));
     results.push(s);
+    recordOutcome({ scenario: `kill -9 during ${kind}`, attempts: s.kills, failures: s.failures.length, lost: s.lostRows + s.lostFrames });
     t.deepEqual(s.failures, []);
     t.is(s.kills, KILLS_PER_KIND);
     t.true(s.frames > 0, 'frames were logged');

@@ -1,6 +1,7 @@
 // Crash leftovers (temp files of a dead writer) are removed when the agent starts, and named in the
 // log; a temp file of a live process and every real frame stay.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
@@ -9,6 +10,8 @@ import { validateConfig } from '../../agent/config/load.js';
 import { memoryLogger } from '../../agent/log.js';
 import { startRuntime } from '../../agent/runtime.js';
 import { tempDir } from '../helpers/tmp.js';
+
+recordEachTest(test);
 
 test('temp files of dead processes go at start, one log line per folder; live ones and frames stay', async (t) => {
   const dir = await tempDir(t);

@@ -1,6 +1,7 @@
 // An unhandled rejection or uncaught exception in the daemon: one log line, one recorded event, and
 // the process keeps running (it used to exit 70 into a systemd restart loop on a full disk).
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { execFile } from 'node:child_process';
 
 const SCRIPT = `
@@ -15,6 +16,8 @@ setTimeout(() => {
   process.stdout.write(JSON.stringify({ lines: log.lines, events, alive: true }));
 }, 200);
 `;
+
+recordEachTest(test);
 
 test('an unhandled rejection and an uncaught exception: one line each, recorded, the process goes on', async (t) => {
   const out = await new Promise<string>((resolve, reject) => {

@@ -2,6 +2,7 @@
 // next, oldest due first; a job whose previous step has not run yet counts an overrun (published as
 // `overruns`, warned once per job per hour). Long periods are armed in chunks, never one huge timer.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { join } from 'node:path';
 import { validateConfig, resolvePaths } from '../../agent/config/load.js';
 import { Agent, type DeviceFactory } from '../../agent/daemon.js';
@@ -21,6 +22,8 @@ const devices: DeviceFactory = { camera: async () => ({}) as Camera, focuser: as
 async function settle(): Promise<void> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 4));
 }
+
+recordEachTest(test);
 
 test('capture every 5 s listed first does not starve hdr (20 s) and livestack (30 s)', async (t) => {
   const dir = await tempDir(t);

@@ -2,12 +2,15 @@
 // its RSS and open file descriptors are sampled. npm test: 20 s, fds flat and RSS bounded; the long
 // mode (`npm run test:reliability`) 3 min, and bench/soak.ts for hours.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { join } from 'node:path';
 import { BUG_LINES, soak, soakConfig, table, writeYaml } from './lib/rig.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const LONG = process.env.SKYRIG_RELIABILITY === 'long';
 const DURATION_MS = LONG ? 180_000 : 20_000;
+
+recordEachTest(test);
 
 test(`soak ${DURATION_MS / 1000} s: open fds do not grow, RSS stays bounded, runs keep coming`, async (t) => {
   const dir = await tempDir(t);

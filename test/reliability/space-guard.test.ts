@@ -3,6 +3,7 @@
 // a job's state), and refuses with one line naming the folder and how much to free. SQLITE_FULL on a
 // real full tmpfs: the write is retried after freeing space.
 import test from 'ava';
+import { recordEachTest } from './lib/summary.js';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ async function seed(dir: string, runlog: SqliteRunLog) {
   }
   return { frames, products };
 }
+
+recordEachTest(test, () => 0); // passing means the row ↔ file audit found nothing lost
 
 test('frees frames of finished runs oldest first, then products; refuses naming folder and amount', async (t) => {
   const dir = await tempDir(t);
