@@ -123,7 +123,7 @@ export class Agent {
     });
   }
 
-  /** A scheduled job is due: queue it (once), or count an overrun if its last step has not run yet. */
+  /** A scheduled job is due: queue it (once), or count an overrun if its last step is still queued. */
   private onDue(job: JobConfig): void {
     const { log } = this.d;
     if (this.diskFull) {
@@ -134,8 +134,9 @@ export class Agent {
       log.debug('scheduled job skipped: camera held by a continuous job', { job: job.name, busy_with: this.current.req.kind });
       return;
     }
-    const stillThere = this.queue.some((q) => q.scheduled && q.req.name === job.name) || (this.current?.req.trigger === 'schedule' && this.current.req.name === job.name);
-    if (stillThere) {
+    // Still running is fine (it queues once, to run again next); still *queued* is an overrun.
+    const stillQueued = this.queue.some((q) => q.scheduled && q.req.name === job.name);
+    if (stillQueued) {
       const n = (this.overruns.get(job.name) ?? 0) + 1;
       this.overruns.set(job.name, n);
       const now = this.clock.now().getTime();
