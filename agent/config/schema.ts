@@ -19,7 +19,7 @@ const deviceUrl = z.string().refine((u) => /^(sim|indi|gphoto2|gpio-rail|rpicam)
 
 const idPattern = /^[a-z0-9][a-z0-9_-]*$/;
 
-export const jobKinds = ['capture', 'hdr', 'livestack', 'focusbracket', 'autofocus'] as const;
+export const jobKinds = ['capture', 'hdr', 'livestack', 'focusbracket', 'autofocus', 'darks'] as const;
 
 const jobSchema = z
   .object({
@@ -97,6 +97,10 @@ export const configSchema = z
         discovery: z.boolean().default(true),
         discovery_prefix: z.string().default('homeassistant'),
         image_max_bytes: z.number().int().min(1024).default(256 * 1024),
+        /** Command payloads above this are refused before parsing (with a reply naming the limit). */
+        max_payload_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /** Results/events kept in the SQLite outbox while the broker is away; the oldest go beyond this. */
+        outbox_max: z.number().int().min(1).max(1_000_000).default(1000),
         tls: z
           .object({
             ca: z.string().optional(),
@@ -116,6 +120,8 @@ export const configSchema = z
         discovery: true,
         discovery_prefix: 'homeassistant',
         image_max_bytes: 256 * 1024,
+        max_payload_bytes: 64 * 1024,
+        outbox_max: 1000,
       }),
     retention: z
       .object({

@@ -31,6 +31,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
     approach: s, refine: b, only_if_hfr_above: n,
   },
+  darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
 
 /** Longest single exposure any job takes (s); a longer one is a typo (ms for s) more often than a plan. */
@@ -60,6 +61,7 @@ export const PARAM_RANGES: Record<JobKind, Record<string, Range>> = {
     exposure_s: EXPOSURE, gain: GAIN, step: [1, 1e7], points: [5, 41, true], r2_min: [0, 0.999], overshoot: [0, 1e7],
     only_if_hfr_above: [0, 1000],
   },
+  darks: { exposures: [0, MAX_EXPOSURE_S], gains: GAIN, isos: ISO, count: [1, 1000, true], hot_sigma: [0.1, 1000] },
 };
 
 /** Why `v` is outside `r`, or null. */

@@ -10,6 +10,8 @@ import { registerStackCommands } from './stack.js';
 import { registerDeviceCommands } from './devices.js';
 import { registerSimCommands } from './sim.js';
 import { registerFocusCommands } from './focus.js';
+import { registerDarksCommands } from './darks.js';
+import { registerNightCommands } from './night.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -22,4 +24,6 @@ export const commandModules: RegisterCommands[] = [
   registerDeviceCommands,
   registerSimCommands,
   registerFocusCommands,
+  registerDarksCommands,
+  registerNightCommands,
 ];
