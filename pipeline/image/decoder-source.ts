@@ -5,7 +5,7 @@
 // that keep many decoders open at once (the HDR merge). Decoders that only warn about damage
 // (djpeg exits 2 after "Premature end of JPEG file" and pads with grey) are turned into errors:
 // stderr is checked on every read and the exit status before the last rows are handed out.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { missingToolMessage, spawnTool, type ToolExit } from './children.js';
 import { PullByteReader, StreamByteReader } from './byte-queue.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
@@ -23,13 +23,9 @@ export interface DecoderSpec {
   warningExitCodes?: number[];
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+type Exit = ToolExit;
 
-/** Live children, so tests (and shutdown paths) can check nothing is left behind. */
-export const liveDecoders = new Set<ChildProcess>();
+export { liveDecoders } from './children.js';
 
 function firstLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -51,24 +47,11 @@ interface DecoderStream {
 }
 
 async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffered' | 'pull'): Promise<DecoderStream> {
-  const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  liveDecoders.add(child);
+  const { child, exited, spawnError: spawnFailure } = spawnTool(spec.command, spec.args, ['ignore', 'pipe', 'pipe']);
   let stderr = '';
-  let spawnError: Error | null = null;
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d;
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      liveDecoders.delete(child);
-      resolve({ code, signal });
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      liveDecoders.delete(child);
-      resolve({ code: -1, signal: null });
-    });
   });
   const reader = readAhead === 'pull' ? new PullByteReader(child.stdout!) : new StreamByteReader(child.stdout!);
   /**
@@ -82,16 +65,16 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
   let closed = false;
 
   const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && !spawnFailure()) child.kill('SIGKILL');
     child.stdout!.destroy();
     await exited;
   };
 
   const failure = (what: string) => new ImageFormatError(path, what);
   const decoderFailure = (exit: Exit | null): ImageFormatError | null => {
-    if (spawnError) {
-      const e = spawnError as NodeJS.ErrnoException;
-      return failure(e.code === 'ENOENT' ? `${spec.command} not found (apt-get install -y ${spec.aptPackage})` : `${spec.command}: ${e.message}`);
+    const e = spawnFailure();
+    if (e) {
+      return failure(e.code === 'ENOENT' ? missingToolMessage(spec.command, spec.aptPackage) : `${spec.command}: ${e.message}`);
     }
     if (spec.fatalStderr && spec.fatalStderr.test(stderr)) return failure(`${spec.command}: ${firstLine(stderr)}`);
     if (exit && !closed) {
