@@ -10,7 +10,8 @@ import { PullByteReader, StreamByteReader } from './byte-queue.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
 import { batchArray } from './strip.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { DirectRowSource, RowBatch, RowSource } from './formats.js';
+export type { DirectRowSource } from './formats.js';
 
 export interface DecoderSpec {
   command: string;
@@ -198,16 +199,6 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     },
     close: () => d.close(),
   };
-}
-
-/** A decoder row source that also reads into the caller's buffer and as raw integer codes. */
-export interface DirectRowSource extends RowSource {
-  /** Decode the next `rows` rows into dst at element offset `offset` (exactly `rows`, or throws). */
-  readRowsInto(rows: number, dst: Float32Array, offset?: number): Promise<void>;
-  /** 256 (8-bit) or 65536 (16-bit) when rows can be read as raw integer codes, else null. */
-  readonly codeLevels: 256 | 65536 | null;
-  /** The next `rows` rows as raw codes (no float conversion), valid until the next read. */
-  readRowsCodes(rows: number): Promise<Uint8Array | Uint16Array>;
 }
 
 /** The decoder source with no read-ahead (see PullByteReader) and direct/raw-code reads. */

@@ -4,7 +4,7 @@ import { open, rename, unlink } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/atomic.js';
 import { missingToolMessage, spawnTool, type ToolChild } from './children.js';
 import { floatToPnm, pnmHeaderText } from './pnm.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 import { RowCounter } from './sink-check.js';
 
 export interface EncoderSpec {

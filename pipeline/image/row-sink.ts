@@ -4,7 +4,7 @@ import { openEncoderSink } from './encoder-sink.js';
 import { openFitsRowSink } from './fits-sink.js';
 import { openRadianceRowSink } from './radiance.js';
 import { openTiffF32RowSink } from './tiff-f32.js';
-import type { RowSink, RowSinkFormat, RowSinkOptions } from './rows.js';
+import type { RowSink, RowSinkFormat, RowSinkOptions } from './formats.js';
 import { checkExifBlock, insertJpegExif } from './exif.js';
 
 export function sinkFormatFor(path: string): RowSinkFormat {

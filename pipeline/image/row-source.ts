@@ -1,14 +1,13 @@
 // openRowSource: pick the streaming decoder for a file by its magic bytes (extension for camera RAW).
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage } from './read.js';
+import { readWithSharp } from './sharp-decode.js';
 import { openRadianceRowSource } from './radiance.js';
 import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
-import { ImageFormatError } from './types.js';
-import type { RowSource, RowSourceOptions } from './rows.js';
+import { sniffImageKind, type RowSource, type RowSourceOptions } from './formats.js';
+export { RAW_EXTENSIONS, sniffImageKind, type ImageKind } from './formats.js';
 import { commandOnPath } from './commands.js';
 import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
 import { grayStrip } from './strip.js';
@@ -23,34 +22,6 @@ async function readHead(path: string, n: number): Promise<Buffer> {
   } finally {
     await fh.close();
   }
-}
-
-export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
-
-export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
-
-/** Identify a file by its first bytes; camera RAW by extension (most RAWs are TIFF-shaped). */
-export async function sniffImageKind(path: string): Promise<ImageKind> {
-  let head: Buffer;
-  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
-  });
-  try {
-    head = Buffer.alloc(16);
-    const { bytesRead } = await fh.read(head, 0, 16, 0);
-    if (bytesRead === 0) throw new ImageFormatError(path, 'empty file');
-    head = head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-  if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) return 'raw';
-  if (head[0] === 0xff && head[1] === 0xd8) return 'jpeg';
-  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  const sig = head.subarray(0, 4).toString('latin1');
-  if (sig === 'II*\0' || sig === 'MM\0*') return 'tiff';
-  if (head.subarray(0, 9).toString('latin1') === 'SIMPLE  =') return 'fits';
-  if (head.subarray(0, 2).toString('latin1') === '#?') return 'hdr';
-  return 'other';
 }
 
 export const DJPEG: (path: string) => DecoderSpec = (path) => ({
@@ -122,7 +93,7 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       const native = await openTiffRowSource(path, opts);
       if (!('stripOffsets' in native)) return native;
       if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
-      const img = await readImage(path, opts);
+      const img = await readWithSharp(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
@@ -131,7 +102,7 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return openRadianceRowSource(path, opts);
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
-      const img = await readImage(path, opts);
+      const img = await readWithSharp(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
   }
