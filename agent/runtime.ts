@@ -2,6 +2,8 @@
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
 import { mkdir } from 'node:fs/promises';
 import sharp from 'sharp';
+import { setImageLimits } from '../pipeline/image/limits.js';
+import { setFallbackWarning } from '../pipeline/image/sharp-fallback.js';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
 import * as registry from '../drivers/registry.js';
@@ -61,6 +63,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
   sharp.cache(false);
   const { config } = o;
+  // image bombs refused from the header; missing codec programs: one warning in the agent's log
+  setImageLimits({
+    maxPixels: config.images.max_megapixels * 1e6,
+    maxSide: config.images.max_side,
+    fallbackMaxSamples: config.images.fallback_megasamples * 1e6,
+  });
+  setFallbackWarning((m) => o.log.warn(m));
   const paths = resolvePaths(config, o.baseDir);
   await makeDataDir(paths.dataDir, 'paths.data_dir');
   await makeDataDir(paths.stateDir, 'paths.data_dir');

@@ -2,7 +2,7 @@
 // tables (extensions, magic bytes) and path → format detection. It imports no other module of
 // pipeline/image except types.ts, so readers, writers and rows.ts can all depend on it without
 // an import circle (issue 15).
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ImageFormatError, type ImageMeta } from './types.js';
 
@@ -94,8 +94,9 @@ export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'othe
 
 export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
 
-/** Identify a file by its first bytes; camera RAW by extension (most RAWs are TIFF-shaped). */
+/** Identify a file by its first bytes (a regular file only: see assertRegularFile); camera RAW by extension (most RAWs are TIFF-shaped). */
 export async function sniffImageKind(path: string): Promise<ImageKind> {
+  await assertRegularFile(path);
   let head: Buffer;
   const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
     throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
@@ -116,4 +117,23 @@ export async function sniffImageKind(path: string): Promise<ImageKind> {
   if (head.subarray(0, 9).toString('latin1') === 'SIMPLE  =') return 'fits';
   if (head.subarray(0, 2).toString('latin1') === '#?') return 'hdr';
   return 'other';
+}
+
+function fileType(st: { isFIFO(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isSocket(): boolean; isDirectory(): boolean }): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  if (st.isDirectory()) return 'a directory';
+  return 'not a regular file';
+}
+
+/** stat before open: refuse anything but a regular, non-empty file with one line naming it. */
+export async function assertRegularFile(path: string): Promise<{ size: number; mtimeMs: number }> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
+  });
+  if (!st.isFile()) throw new ImageFormatError(path, `${fileType(st)}, not a regular file: refused`);
+  if (st.size === 0) throw new ImageFormatError(path, 'empty file');
+  return st;
 }

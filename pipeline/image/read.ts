@@ -8,6 +8,7 @@ import { readRadiance } from './radiance.js';
 import { openRowSource } from './row-source.js';
 import { RADIANCE_EXTENSIONS, RAW_EXTENSIONS, isFitsPath, type RowSource } from './formats.js';
 import { readWithSharp } from './sharp-decode.js';
+import { checkImageFile } from './header-size.js';
 import { toGray } from './strip.js';
 import type { ImageF32, ImageMeta } from './types.js';
 
@@ -38,7 +39,9 @@ export async function readAllRows(src: RowSource): Promise<ImageF32> {
   }
 }
 
+/** Read a whole frame. The file is checked first (regular file, header size within limits.ts). */
 export async function readImage(path: string, options: ReadImageOptions = {}): Promise<ImageF32 & { meta: ImageMeta }> {
+  await checkImageFile(path);
   let image: ImageF32;
   let meta: ImageMeta = {};
   if (isFitsPath(path)) {

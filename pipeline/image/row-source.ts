@@ -1,12 +1,14 @@
 // openRowSource: pick the streaming decoder for a file by its magic bytes (extension for camera RAW).
 import { open } from 'node:fs/promises';
-import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
+import { openDecoderSource, openPullDecoderSource, type DecoderSpec } from './decoder-source.js';
+import { checkImageFile, type ImageHeaderSize } from './header-size.js';
+import { openSharpFallbackSource, toolMissing } from './sharp-fallback.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
 import { readWithSharp } from './sharp-decode.js';
 import { openRadianceRowSource } from './radiance.js';
 import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
-import { sniffImageKind, type RowSource, type RowSourceOptions } from './formats.js';
+import type { RowSource, RowSourceOptions } from './formats.js';
 export { RAW_EXTENSIONS, sniffImageKind, type ImageKind } from './formats.js';
 import { commandOnPath } from './commands.js';
 import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
@@ -51,7 +53,8 @@ export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
 /** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
 export function rawDecoder(path: string, halfSize = false): DecoderSpec {
   const half = halfSize ? ['-h'] : [];
-  if (commandOnPath('dcraw_emu')) {
+  // neither installed: name LibRaw's package in the error (dcraw_emu is the one we prefer)
+  if (commandOnPath('dcraw_emu') || !commandOnPath('dcraw')) {
     return { command: 'dcraw_emu', args: [...half, '-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
   return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
@@ -64,15 +67,25 @@ export function rawDecoder(path: string, halfSize = false): DecoderSpec {
  */
 export function rawMosaicDecoder(path: string): DecoderSpec {
   const wb = ['-r', '1', '1', '1', '1'];
-  if (commandOnPath('dcraw_emu')) {
+  if (commandOnPath('dcraw_emu') || !commandOnPath('dcraw')) {
     return { command: 'dcraw_emu', args: ['-4', '-disinterp', '-o', '0', ...wb, '-t', '0', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
   return { command: 'dcraw', args: ['-c', '-d', '-4', ...wb, '-t', '0', path], aptPackage: 'dcraw' };
 }
 
+/**
+ * A decoder program's row source, or — when the program is not installed — the whole-frame sharp
+ * fallback within its memory budget (sharp-fallback.ts). `pull`: no read-ahead, direct/raw-code reads.
+ */
+export async function openCodecSource(path: string, spec: DecoderSpec, header: ImageHeaderSize, opts: { grayscale?: boolean; pull?: boolean } = {}): Promise<RowSource> {
+  if (toolMissing(spec)) return openSharpFallbackSource(path, spec, header, opts);
+  return opts.pull ? openPullDecoderSource(path, spec) : openDecoderSource(path, spec, opts);
+}
+
+/** Open a frame by rows. The file is checked first (regular file, header size within limits.ts). */
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
-  const kind = await sniffImageKind(path);
-  switch (kind) {
+  const header = await checkImageFile(path);
+  switch (header.kind) {
     case 'fits': {
       const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
       const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
@@ -81,18 +94,18 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return opts.grayscale ? grayRowSource(rgb) : rgb;
     }
     case 'jpeg':
-      return openDecoderSource(path, DJPEG(path), opts);
+      return openCodecSource(path, DJPEG(path), header, opts);
     case 'png': {
       const info = parsePngIhdr(await readHead(path, 33), path);
       // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
-      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openCodecSource(path, PNGTOPAM(path), header, opts);
     }
     case 'tiff': {
       // uncompressed strips (incl. float) natively; compressed/tiled/planar integer through
       // tifftopnm; compressed float, LogLuv or signed samples whole through sharp
       const native = await openTiffRowSource(path, opts);
       if (!('stripOffsets' in native)) return native;
-      if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
+      if (tifftopnmReadable(native)) return openCodecSource(path, TIFFTOPNM(path), header, opts);
       const img = await readWithSharp(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
