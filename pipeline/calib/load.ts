@@ -12,6 +12,7 @@ import { isFitsPath, readImage } from '../image/read.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from '../image/types.js';
 import { bayerPatternFromCards, BAYER_PATTERNS, type BayerPattern } from '../image/debayer.js';
 import { openDecoderSource } from '../image/decoder-source.js';
+import { checkImageFile } from '../image/header-size.js';
 import { RAW_EXTENSIONS, rawMosaicDecoder } from '../image/row-source.js';
 
 export { RAW_EXTENSIONS };
@@ -40,6 +41,7 @@ function num(v: unknown): number | null {
 }
 
 export async function loadFrame(path: string): Promise<LoadedFrame> {
+  await checkImageFile(path); // regular file, header size within the limits (image bombs)
   const ext = extname(path).toLowerCase();
   let image: ImageF32;
   let meta: ImageMeta = {};

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { ImageFormatError } from '../image/types.js';
 import { readFits, readFitsHeader } from '../image/fits.js';
 import { isFitsPath } from '../image/read.js';
+import { checkImageFile } from '../image/header-size.js';
 import { toUint16 } from '../image/write.js';
 import { apply, type Affine, type SmallGray } from './align.js';
 import { alloc, type FloatBits, type Plane } from './pyramid.js';
@@ -17,6 +18,7 @@ export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff
  * format: it is read natively and handed over as 16-bit raw pixels.
  */
 export async function openFrame(path: string, options: sharp.SharpOptions = {}): Promise<sharp.Sharp> {
+  await checkImageFile(path); // regular file, header size within the limits (image bombs)
   if (!isFitsPath(path)) return sharp(path, options);
   const { image } = await readFits(path);
   const channels = image.channels >= 3 ? 3 : 1;
@@ -48,6 +50,7 @@ export interface FrameInfo {
 }
 
 export async function frameInfo(path: string): Promise<FrameInfo> {
+  await checkImageFile(path);
   try {
     if (isFitsPath(path)) {
       const h = await readFitsHeader(path);
