@@ -64,10 +64,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   sharp.cache(false);
   const { config } = o;
   // image bombs refused from the header; missing codec programs: one warning in the agent's log
+  const img = config.images;
   setImageLimits({
-    maxPixels: config.images.max_megapixels * 1e6,
-    maxSide: config.images.max_side,
-    fallbackMaxSamples: config.images.fallback_megasamples * 1e6,
+    ...(img.max_megapixels !== undefined && { maxPixels: img.max_megapixels * 1e6 }),
+    ...(img.max_side !== undefined && { maxSide: img.max_side }),
+    ...(img.fallback_megasamples !== undefined && { fallbackMaxSamples: img.fallback_megasamples * 1e6 }),
   });
   setFallbackWarning((m) => o.log.warn(m));
   const paths = resolvePaths(config, o.baseDir);

@@ -127,18 +127,21 @@ export const configSchema = z
       })
       .strict()
       .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000 }),
-    /** Input limits and the sharp fallback's budget (pipeline/image/limits.ts, docs/image-io.md). */
+    /**
+     * Input limits and the sharp fallback's budget (pipeline/image/limits.ts, docs/image-io.md).
+     * Unset fields keep the SKYRIG_IMAGE_* environment values, else the defaults (200 MP, 30000 px, 100 M samples).
+     */
     images: z
       .object({
         /** Frames whose header claims more pixels are refused before decoding (image bombs). */
-        max_megapixels: z.number().positive().default(200),
+        max_megapixels: z.number().positive().optional(),
         /** Longest side accepted, in pixels. */
-        max_side: z.number().int().positive().default(30000),
+        max_side: z.number().int().positive().optional(),
         /** Without djpeg/cjpeg/netpbm, frames up to this many million samples (w×h×channels) go whole through sharp. */
-        fallback_megasamples: z.number().positive().default(100),
+        fallback_megasamples: z.number().positive().optional(),
       })
       .strict()
-      .default({ max_megapixels: 200, max_side: 30000, fallback_megasamples: 100 }),
+      .default({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -49,7 +49,7 @@ export function setImageLimits(next: Partial<ImageLimits>): ImageLimits {
   return prev;
 }
 
-const mp = (px: number) => `${(px / 1e6).toFixed(px < 10e6 ? 1 : 0)} MP`;
+const mp = (px: number) => `${Number((px / 1e6).toPrecision(3))} MP`;
 
 /** Refuse a frame whose header claims more than the limits allow, naming the file and its claim. */
 export function checkImageSize(path: string, width: number, height: number): void {

@@ -1,0 +1,81 @@
+// The CLI commands on image bombs and a FIFO, as a user runs them: exit 1, one line naming the file
+// and its claimed size (or that it is a FIFO), and no time spent decoding — measured against the
+// same command failing on a missing file (process start-up through tsx dominates both).
+import test, { type ExecutionContext } from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { makeFifo, writeJpegBomb, writePngBomb } from '../helpers/bombs.js';
+import { tempDir } from '../helpers/tmp.js';
+
+interface Run {
+  code: number | null;
+  out: string;
+  ms: number;
+}
+
+function skyrig(t: ExecutionContext, args: string[]): Promise<Run> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['bin/skyrig.js', ...args], { env: { ...process.env, SKYRIG_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000); // a hang fails the test, not the suite
+  t.teardown(() => clearTimeout(timer));
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: performance.now() - t0 });
+    });
+  });
+}
+
+const good = (path: string) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 90, g: 120, b: 200 } } }).toFile(path);
+
+const JPEG_LINE = /header claims 65500×65500 \(4290 MP\), over the input limit of 200 MP/;
+const PNG_LINE = /header claims 20000×20000 \(400 MP\), over the input limit of 200 MP/;
+const FIFO_LINE = /a FIFO, not a regular file: refused/;
+
+test('focus score, focus stack, stack run and hdr merge refuse bombs and FIFOs at once, exit 1', async (t) => {
+  const dir = await tempDir(t);
+  const d = (name: string) => join(dir, name);
+  for (const s of ['fs', 'ff', 'sj', 'sf', 'hp', 'hf']) await mkdir(d(s));
+  await writeJpegBomb(d('bomb.jpg'));
+  makeFifo(d('fifo.jpg'));
+  await good(d('fs/a.jpg'));
+  await writeJpegBomb(d('fs/b.jpg'));
+  await good(d('ff/a.jpg'));
+  makeFifo(d('ff/b.jpg'));
+  await writeJpegBomb(d('sj/bomb.jpg'));
+  makeFifo(d('sf/fifo.jpg'));
+  await good(d('hp/20261203120000_10000.png'));
+  await writePngBomb(d('hp/20261203120000_100000.png'));
+  await good(d('hf/20261203120000_10000.jpg'));
+  makeFifo(d('hf/20261203120000_100000.jpg'));
+
+  // one after another: timings on a shared 2-core machine are only comparable run by run
+  const baseline = await skyrig(t, ['focus', 'score', d('missing.jpg')]);
+  t.is(baseline.code, 1, baseline.out);
+  const cases: [string[], string, RegExp][] = [
+    [['focus', 'score', d('bomb.jpg')], d('bomb.jpg'), JPEG_LINE],
+    [['focus', 'score', d('fifo.jpg')], d('fifo.jpg'), FIFO_LINE],
+    [['focus', 'stack', d('fs'), '--out', d('out1')], d('fs/b.jpg'), JPEG_LINE],
+    [['focus', 'stack', d('ff'), '--out', d('out2')], d('ff/b.jpg'), FIFO_LINE],
+    [['stack', 'run', d('sj'), '--out', d('out3')], d('sj/bomb.jpg'), JPEG_LINE],
+    [['stack', 'run', d('sf'), '--out', d('out4')], d('sf/fifo.jpg'), FIFO_LINE],
+    [['hdr', 'merge', d('hp'), '--out', d('out5')], d('hp/20261203120000_100000.png'), PNG_LINE],
+    [['hdr', 'merge', d('hf'), '--out', d('out6')], d('hf/20261203120000_100000.jpg'), FIFO_LINE],
+  ];
+  for (const [args, file, line] of cases) {
+    const r = await skyrig(t, args);
+    const what = `skyrig ${args.slice(0, 2).join(' ')} (${file.slice(dir.length + 1)})`;
+    t.is(r.code, 1, `${what}: ${r.out}`);
+    const hit = r.out.split('\n').find((l) => l.includes(`${file}: `) && line.test(l));
+    t.truthy(hit, `${what}: no refusal line naming the file in:\n${r.out}`);
+    t.false(/\n\s+at /.test(r.out), `${what}: no stack trace`);
+    t.true(r.ms < baseline.ms + 2000, `${what}: ${r.ms.toFixed(0)} ms vs ${baseline.ms.toFixed(0)} ms for a missing file`);
+    t.log(`${what}: ${(r.ms / 1000).toFixed(1)} s (baseline ${(baseline.ms / 1000).toFixed(1)} s)`);
+  }
+});
