@@ -15,7 +15,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
   capture: { exposure_s: n, exposures: 'numbers', count: n, gain: n },
   hdr: {
     exposures: 'numbers', steps: n, ev_step: n, target: n, meter_exposure_s: n, gain: n,
-    response: s, formats: 'any', tonemap: s, gamma: n, quality: n,
+    response: s, formats: 'any', tonemap: s, gamma: n, quality: n, merge_weights: s,
   },
   livestack: {
     exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,
@@ -31,6 +31,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
     approach: s, refine: b, only_if_hfr_above: n,
   },
+  darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
 
 function typeOk(t: ParamType, v: unknown): boolean {
