@@ -33,7 +33,8 @@ export async function listImages(inputs: string[], options: { recursive?: boolea
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
-      if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(dir, e.name));
+      // not only regular files: a FIFO or device named like a frame is listed so the reader refuses it by name
+      if (!e.isDirectory() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(dir, e.name));
     }
     if (options.recursive) for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(join(dir, e.name));
   };

@@ -55,9 +55,20 @@ test('focus score, focus stack, stack run and hdr merge refuse bombs and FIFOs a
   await good(d('hf/20261203120000_10000.jpg'));
   makeFifo(d('hf/20261203120000_100000.jpg'));
 
-  // one after another: timings on a shared 2-core machine are only comparable run by run
-  const baseline = await skyrig(t, ['focus', 'score', d('missing.jpg')]);
-  t.is(baseline.code, 1, baseline.out);
+  await mkdir(d('empty'));
+  // Each command's own start-up cost: the same command failing at once on a missing or empty input.
+  // One after another: timings on a shared 2-core machine are only comparable run by run.
+  const baselines = new Map<string, number>();
+  for (const args of [
+    ['focus', 'score', d('missing.jpg')],
+    ['focus', 'stack', d('missing.jpg'), d('missing2.jpg'), '--out', d('out0')],
+    ['stack', 'run', d('empty'), '--out', d('out0')],
+    ['hdr', 'merge', d('empty'), '--out', d('out0')],
+  ]) {
+    const r = await skyrig(t, args);
+    t.is(r.code, 1, r.out);
+    baselines.set(args.slice(0, 2).join(' '), r.ms);
+  }
   const cases: [string[], string, RegExp][] = [
     [['focus', 'score', d('bomb.jpg')], d('bomb.jpg'), JPEG_LINE],
     [['focus', 'score', d('fifo.jpg')], d('fifo.jpg'), FIFO_LINE],
@@ -75,7 +86,11 @@ test('focus score, focus stack, stack run and hdr merge refuse bombs and FIFOs a
     const hit = r.out.split('\n').find((l) => l.includes(`${file}: `) && line.test(l));
     t.truthy(hit, `${what}: no refusal line naming the file in:\n${r.out}`);
     t.false(/\n\s+at /.test(r.out), `${what}: no stack trace`);
-    t.true(r.ms < baseline.ms + 2000, `${what}: ${r.ms.toFixed(0)} ms vs ${baseline.ms.toFixed(0)} ms for a missing file`);
-    t.log(`${what}: ${(r.ms / 1000).toFixed(1)} s (baseline ${(baseline.ms / 1000).toFixed(1)} s)`);
+    // The refusal itself is asserted < 2 s in image-limits.test.ts; here, on a machine where start-up
+    // alone varies by seconds, "no decoding" means within 3 s of the command's own start-up (the bomb
+    // used to take 131 s in focus score).
+    const base = baselines.get(args.slice(0, 2).join(' '))!;
+    t.true(r.ms < base + 3000, `${what}: ${r.ms.toFixed(0)} ms vs ${base.toFixed(0)} ms failing on a missing input`);
+    t.log(`${what}: ${(r.ms / 1000).toFixed(1)} s (same command on a missing input ${(base / 1000).toFixed(1)} s)`);
   }
 });
