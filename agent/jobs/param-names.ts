@@ -21,6 +21,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,
     restart_on_drift: n, darks: s, flats: s, bias: s, dark_method: s, output_name: s,
     resume: 'any', resume_within_s: n, max_frames: n, min_stars: n, cosmetic: n, warmup: n, relearn: n, dark_scale: 'any', mixed_settings: 'any',
+    save_every_frames: n, save_every_s: n, state_dir: s,
   },
   focusbracket: {
     positions: 'numbers', start: n, end: n, step: n, count: n, exposure_s: n, gain: n, iso: n,
