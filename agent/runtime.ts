@@ -2,6 +2,8 @@
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
 import { dirname } from 'node:path';
 import sharp from 'sharp';
+import { setImageLimits } from '../pipeline/image/limits.js';
+import { setFallbackWarning } from '../pipeline/image/sharp-fallback.js';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
 import * as registry from '../drivers/registry.js';
@@ -54,6 +56,14 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
   sharp.cache(false);
   const { config } = o;
+  // image bombs refused from the header; missing codec programs: one warning in the agent's log
+  const img = config.images;
+  setImageLimits({
+    ...(img.max_megapixels !== undefined && { maxPixels: img.max_megapixels * 1e6 }),
+    ...(img.max_side !== undefined && { maxSide: img.max_side }),
+    ...(img.fallback_megasamples !== undefined && { fallbackMaxSamples: img.fallback_megasamples * 1e6 }),
+  });
+  setFallbackWarning((m) => o.log.warn(m));
   const paths = resolvePaths(config, o.baseDir);
   // Every folder the agent writes, created and probed with a deadline: one line naming the field,
   // never a hang. A full disk passes (the agent starts degraded and frees space).

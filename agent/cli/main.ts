@@ -2,6 +2,15 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 
+// Output into a pipe closed early (`skyrig runs | head -1`): the reader has what it wanted, so stop
+// quietly with 0 instead of an unhandled EPIPE 'error' event and its stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 async function main(): Promise<void> {
   const program = buildProgram();
   program.exitOverride();

@@ -142,6 +142,21 @@ export const configSchema = z
       })
       .strict()
       .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000, disk_check_every: 30_000 }),
+    /**
+     * Input limits and the sharp fallback's budget (pipeline/image/limits.ts, docs/image-io.md).
+     * Unset fields keep the SKYRIG_IMAGE_* environment values, else the defaults (200 MP, 30000 px, 100 M samples).
+     */
+    images: z
+      .object({
+        /** Frames whose header claims more pixels are refused before decoding (image bombs). */
+        max_megapixels: z.number().positive().optional(),
+        /** Longest side accepted, in pixels. */
+        max_side: z.number().int().positive().optional(),
+        /** Without djpeg/cjpeg/netpbm, frames up to this many million samples (w×h×channels) go whole through sharp. */
+        fallback_megasamples: z.number().positive().optional(),
+      })
+      .strict()
+      .default({}),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -39,6 +39,11 @@ export function runProcess(bin: string, args: string[], options: RunOptions): Pr
     let stopped: RunResult['stopped'];
     let killTimer: NodeJS.Timeout | undefined;
     const child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // attached before anything else can run (a missing binary is 'error' on the next tick)
+    child.on('error', (err) => {
+      cleanup();
+      reject(err);
+    });
     options.onSpawn?.(child.pid);
     child.stdout.on('data', (c: Buffer) => (stdout = appendTail(stdout, c)));
     child.stderr.on('data', (c: Buffer) => (stderr = appendTail(stderr, c)));
@@ -59,10 +64,6 @@ export function runProcess(bin: string, args: string[], options: RunOptions): Pr
       if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
     };
-    child.on('error', (err) => {
-      cleanup();
-      reject(err);
-    });
     child.on('close', (code, signal) => {
       cleanup();
       resolve({ code, signal, stdout, stderr, stopped, durationMs: Date.now() - started });

@@ -12,6 +12,8 @@ import { isFitsPath, readImage } from '../image/read.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from '../image/types.js';
 import { bayerPatternFromCards, BAYER_PATTERNS, type BayerPattern } from '../image/debayer.js';
 import { openDecoderSource } from '../image/decoder-source.js';
+import { checkImageFile } from '../image/header-size.js';
+import { missingToolMessage } from '../image/children.js';
 import { RAW_EXTENSIONS, rawMosaicDecoder } from '../image/row-source.js';
 
 export { RAW_EXTENSIONS };
@@ -40,6 +42,7 @@ function num(v: unknown): number | null {
 }
 
 export async function loadFrame(path: string): Promise<LoadedFrame> {
+  await checkImageFile(path); // regular file, header size within the limits (image bombs)
   const ext = extname(path).toLowerCase();
   let image: ImageF32;
   let meta: ImageMeta = {};
@@ -129,7 +132,7 @@ async function readRawMosaic(path: string): Promise<{ image: ImageF32; bayer: Ba
       : (await execFileP('dcraw', ['-i', '-v', path], { maxBuffer: 1 << 20 })).stdout;
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string; stdout?: string };
-    if (e.code === 'ENOENT') throw new ImageFormatError(path, `${spec.command} is not installed (apt-get install ${spec.aptPackage})`);
+    if (e.code === 'ENOENT') throw new ImageFormatError(path, missingToolMessage(spec.command, spec.aptPackage));
     throw new ImageFormatError(path, `${spec.command} cannot decode: ${String(e.stdout || e.stderr || e.message).trim().split('\n').pop()}`);
   }
   // raw-identify exits 0 for files it cannot read and says so on stdout.

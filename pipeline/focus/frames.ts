@@ -5,18 +5,30 @@ import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { ImageFormatError } from '../image/types.js';
 import { readFits, readFitsHeader } from '../image/fits.js';
-import { isFitsPath } from '../image/read.js';
-import { toUint16 } from '../image/write.js';
+import { isFitsPath, readAllRows } from '../image/read.js';
+import { openRowSource } from '../image/row-source.js';
+import { checkImageFile } from '../image/header-size.js';
+import { toUint16, toUint8 } from '../image/write.js';
 import { apply, type Affine, type SmallGray } from './align.js';
 import { alloc, type FloatBits, type Plane } from './pyramid.js';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.fits', '.fit', '.fts']);
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.tif', '.tiff', '.webp', '.bmp', '.fits', '.fit', '.fts']);
+
+function isBmpPath(path: string): boolean {
+  return extname(path).toLowerCase() === '.bmp';
+}
 
 /**
  * A sharp pipeline over a frame. FITS (what INDI cameras and the simulated rig write) is not a sharp
  * format: it is read natively and handed over as 16-bit raw pixels.
  */
 export async function openFrame(path: string, options: sharp.SharpOptions = {}): Promise<sharp.Sharp> {
+  await checkImageFile(path); // regular file, header size within the limits (image bombs)
+  if (isBmpPath(path)) {
+    // sharp has no BMP loader: our row reader, handed over as 8-bit raw pixels.
+    const image = await readAllRows(await openRowSource(path));
+    return sharp(toUint8(image), { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 3 }, limitInputPixels: false });
+  }
   if (!isFitsPath(path)) return sharp(path, options);
   const { image } = await readFits(path);
   const channels = image.channels >= 3 ? 3 : 1;
@@ -31,7 +43,8 @@ export async function listImages(inputs: string[], options: { recursive?: boolea
     const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
-      if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(dir, e.name));
+      // not only regular files: a FIFO or device named like a frame is listed so the reader refuses it by name
+      if (!e.isDirectory() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(dir, e.name));
     }
     if (options.recursive) for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(join(dir, e.name));
   };
@@ -54,10 +67,15 @@ export interface FrameInfo {
 }
 
 export async function frameInfo(path: string): Promise<FrameInfo> {
+  await checkImageFile(path);
   try {
     if (isFitsPath(path)) {
       const h = await readFitsHeader(path);
       return { path, width: h.width, height: h.height, channels: h.planes >= 3 ? 3 : 1, is16: true };
+    }
+    if (isBmpPath(path)) {
+      const h = await checkImageFile(path);
+      return { path, width: h.width, height: h.height, channels: h.channels === 1 ? 1 : 3, is16: false };
     }
     const m = await sharp(path, { limitInputPixels: false }).metadata();
     if (!m.width || !m.height) throw new Error('no dimensions');

@@ -49,7 +49,8 @@ async function walk(dir: string, out: string[]): Promise<void> {
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) await walk(p, out);
-    else if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()) && !/\.tmp-/.test(e.name)) out.push(p);
+    // not only regular files: a FIFO or device named like a frame is listed so the reader refuses it by name
+    else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase()) && !/\.tmp-/.test(e.name)) out.push(p);
   }
 }
 
@@ -102,7 +103,12 @@ export async function findBrackets(dir: string, options: FindBracketsOptions = {
     } else {
       for (const f of g.files) {
         let expo = f.expo;
-        if (expo === null && options.exif !== false) expo = await readExposureTime(f.path).catch(() => null);
+        if (expo === null && options.exif !== false) {
+          expo = await readExposureTime(f.path).catch((err: Error) => {
+            error ??= err.message; // a FIFO or unreadable file: say so, not "no exposure time"
+            return null;
+          });
+        }
         if (expo === null) error ??= `${f.path}: no exposure time in the name or EXIF (use --exposures)`;
         frames.push({ path: f.path, timestamp: f.ts, exposureS: expo ?? NaN });
       }

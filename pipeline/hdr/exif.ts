@@ -3,6 +3,7 @@
 import { open } from 'node:fs/promises';
 import { isFitsPath } from '../image/read.js';
 import { readFitsHeader } from '../image/fits.js';
+import { assertRegularFile } from '../image/formats.js';
 
 const TAG_EXPOSURE_TIME = 0x829a;
 const TAG_EXIF_IFD = 0x8769;
@@ -66,6 +67,7 @@ export async function readExposureTime(path: string): Promise<number | null> {
     }
     return null;
   }
+  await assertRegularFile(path); // a FIFO would block open() forever
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(256 * 1024);

@@ -3,18 +3,19 @@
 // TIFF frames go through the decoder source's pull-only mode (pipeline/image/decoder-source.ts:
 // openPullDecoderSource): nothing read ahead, rows decoded straight into the caller's buffer or handed
 // over as raw 8/16-bit codes. Same decoders and damage rules as openRowSource.
-import { DJPEG, PNGTOPAM, TIFFTOPNM, sniffImageKind } from '../image/row-source.js';
-import { openPullDecoderSource, type DirectRowSource } from '../image/decoder-source.js';
+import { DJPEG, PNGTOPAM, TIFFTOPNM, openCodecSource } from '../image/row-source.js';
+import type { DirectRowSource } from '../image/decoder-source.js';
+import { checkImageFile } from '../image/header-size.js';
 import type { RowSource } from '../image/rows.js';
 
 export type LeanRowSource = DirectRowSource;
 
-/** JPEG, PNG and TIFF through the pull-only decoder source; anything else (FITS, RAW, …) through openRowSource. */
+/** JPEG, PNG and TIFF through the pull-only decoder source (sharp fallback without the program); anything else (FITS, RAW, …) through openRowSource. */
 export async function openLeanRowSource(path: string, fallback: (path: string) => Promise<RowSource>): Promise<RowSource> {
-  const kind = await sniffImageKind(path);
-  if (kind === 'jpeg') return openPullDecoderSource(path, DJPEG(path));
-  if (kind === 'png') return openPullDecoderSource(path, PNGTOPAM(path));
-  if (kind === 'tiff') return openPullDecoderSource(path, TIFFTOPNM(path));
+  // regular file, header size within the limits, before any decoder starts
+  const header = await checkImageFile(path);
+  const spec = header.kind === 'jpeg' ? DJPEG(path) : header.kind === 'png' ? PNGTOPAM(path) : header.kind === 'tiff' ? TIFFTOPNM(path) : null;
+  if (spec) return openCodecSource(path, spec, header, { pull: true });
   return fallback(path);
 }
 

@@ -3,7 +3,7 @@
 // so a strip is one positioned read — bottom-up files (the usual kind) are read from the end backwards.
 import { open } from 'node:fs/promises';
 import { ImageFormatError } from './types.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 import { batchArray, grayStrip } from './strip.js';
 
 export interface BmpHeader {

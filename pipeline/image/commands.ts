@@ -1,11 +1,12 @@
-// Is a helper program installed? Looked up once per name on PATH (no shell).
+// Is a helper program installed? Looked up once per name and PATH (no shell).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 const cache = new Map<string, string | null>();
 
 export function commandOnPath(name: string): string | null {
-  if (cache.has(name)) return cache.get(name)!;
+  const key = `${process.env.PATH ?? ''}\0${name}`;
+  if (cache.has(key)) return cache.get(key)!;
   let found: string | null = null;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
@@ -17,6 +18,6 @@ export function commandOnPath(name: string): string | null {
       // not here
     }
   }
-  cache.set(name, found);
+  cache.set(key, found);
   return found;
 }

@@ -5,7 +5,7 @@
 // it mosaic strips in order, it returns RGB rows as soon as their lower neighbour has arrived (so its
 // output lags its input by one row) and the last row at finish().
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 
 export type BayerPattern = 'RGGB' | 'BGGR' | 'GRBG' | 'GBRG';
 export const BAYER_PATTERNS: readonly BayerPattern[] = ['RGGB', 'BGGR', 'GRBG', 'GBRG'];

@@ -5,12 +5,13 @@
 // that keep many decoders open at once (the HDR merge). Decoders that only warn about damage
 // (djpeg exits 2 after "Premature end of JPEG file" and pads with grey) are turned into errors:
 // stderr is checked on every read and the exit status before the last rows are handed out.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { missingToolMessage, spawnTool, type ToolExit } from './children.js';
 import { PullByteReader, StreamByteReader } from './byte-queue.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
 import { batchArray } from './strip.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { DirectRowSource, RowBatch, RowSource } from './formats.js';
+export type { DirectRowSource } from './formats.js';
 
 export interface DecoderSpec {
   command: string;
@@ -23,13 +24,9 @@ export interface DecoderSpec {
   warningExitCodes?: number[];
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+type Exit = ToolExit;
 
-/** Live children, so tests (and shutdown paths) can check nothing is left behind. */
-export const liveDecoders = new Set<ChildProcess>();
+export { liveDecoders } from './children.js';
 
 function firstLine(text: string): string {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -51,24 +48,11 @@ interface DecoderStream {
 }
 
 async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffered' | 'pull'): Promise<DecoderStream> {
-  const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  liveDecoders.add(child);
+  const { child, exited, spawnError: spawnFailure } = spawnTool(spec.command, spec.args, ['ignore', 'pipe', 'pipe']);
   let stderr = '';
-  let spawnError: Error | null = null;
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d;
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    child.once('close', (code, signal) => {
-      liveDecoders.delete(child);
-      resolve({ code, signal });
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      liveDecoders.delete(child);
-      resolve({ code: -1, signal: null });
-    });
   });
   const reader = readAhead === 'pull' ? new PullByteReader(child.stdout!) : new StreamByteReader(child.stdout!);
   /**
@@ -82,16 +66,16 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
   let closed = false;
 
   const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && !spawnFailure()) child.kill('SIGKILL');
     child.stdout!.destroy();
     await exited;
   };
 
   const failure = (what: string) => new ImageFormatError(path, what);
   const decoderFailure = (exit: Exit | null): ImageFormatError | null => {
-    if (spawnError) {
-      const e = spawnError as NodeJS.ErrnoException;
-      return failure(e.code === 'ENOENT' ? `${spec.command} not found (apt-get install -y ${spec.aptPackage})` : `${spec.command}: ${e.message}`);
+    const e = spawnFailure();
+    if (e) {
+      return failure(e.code === 'ENOENT' ? missingToolMessage(spec.command, spec.aptPackage) : `${spec.command}: ${e.message}`);
     }
     if (spec.fatalStderr && spec.fatalStderr.test(stderr)) return failure(`${spec.command}: ${firstLine(stderr)}`);
     if (exit && !closed) {
@@ -215,16 +199,6 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
     },
     close: () => d.close(),
   };
-}
-
-/** A decoder row source that also reads into the caller's buffer and as raw integer codes. */
-export interface DirectRowSource extends RowSource {
-  /** Decode the next `rows` rows into dst at element offset `offset` (exactly `rows`, or throws). */
-  readRowsInto(rows: number, dst: Float32Array, offset?: number): Promise<void>;
-  /** 256 (8-bit) or 65536 (16-bit) when rows can be read as raw integer codes, else null. */
-  readonly codeLevels: 256 | 65536 | null;
-  /** The next `rows` rows as raw codes (no float conversion), valid until the next read. */
-  readRowsCodes(rows: number): Promise<Uint8Array | Uint16Array>;
 }
 
 /** The decoder source with no read-ahead (see PullByteReader) and direct/raw-code reads. */

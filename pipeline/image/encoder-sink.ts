@@ -1,11 +1,10 @@
 // Row sink through an encoder process reading PNM on stdin (cjpeg, pnmtopng). stdin writes await
 // 'drain', so a slow encoder throttles the producer instead of queueing the frame in our heap.
-import { spawn } from 'node:child_process';
 import { open, rename, unlink } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/atomic.js';
-import { liveDecoders } from './decoder-source.js';
+import { missingToolMessage, spawnTool, type ToolChild } from './children.js';
 import { floatToPnm, pnmHeaderText } from './pnm.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 import { RowCounter } from './sink-check.js';
 
 export interface EncoderSpec {
@@ -22,25 +21,20 @@ export async function openEncoderSink(path: string, width: number, height: numbe
   const counter = new RowCounter(path, width, height, channels);
   const tmp = tempPathFor(path);
   const out = await open(tmp, 'w');
-  const child = spawn(spec.command, spec.args, { stdio: ['pipe', out.fd, 'pipe'] });
-  liveDecoders.add(child);
+  let tool: ToolChild;
+  try {
+    tool = spawnTool(spec.command, spec.args, ['pipe', out.fd, 'pipe']);
+  } catch (err) {
+    await out.close();
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
   await out.close(); // the child holds its own copy of the descriptor
+  const { child, exited } = tool;
   let stderr = '';
-  let spawnError: NodeJS.ErrnoException | null = null;
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => {
-      liveDecoders.delete(child);
-      resolve({ code, signal });
-    });
-    child.once('error', (err) => {
-      spawnError = err;
-      liveDecoders.delete(child);
-      resolve({ code: -1, signal: null });
-    });
   });
   const stdin = child.stdin!;
   let pipeError: Error | null = null;
@@ -49,8 +43,8 @@ export async function openEncoderSink(path: string, width: number, height: numbe
 
   const failure = async (): Promise<Error> => {
     const exit = await exited;
-    const se = spawnError as NodeJS.ErrnoException | null;
-    if (se) return new Error(`${path}: ${se.code === 'ENOENT' ? `${spec.command} not found (apt-get install -y ${spec.aptPackage})` : se.message}`);
+    const se = exit.spawnError;
+    if (se) return new Error(`${path}: ${se.code === 'ENOENT' ? missingToolMessage(spec.command, spec.aptPackage) : se.message}`);
     const line = stderr.split('\n').map((l) => l.trim()).find(Boolean);
     return new Error(`${path}: ${spec.command} failed: ${line ?? (pipeError ? pipeError.message : `exit ${exit.code ?? exit.signal}`)}`);
   };
@@ -80,7 +74,7 @@ export async function openEncoderSink(path: string, width: number, height: numbe
   const abort = async () => {
     if (done) return;
     done = true;
-    if (child.exitCode === null && child.signalCode === null && !spawnError) child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null && !tool.spawnError()) child.kill('SIGKILL');
     stdin.destroy();
     await exited;
     await unlink(tmp).catch(() => {});
@@ -119,7 +113,7 @@ export async function openEncoderSink(path: string, width: number, height: numbe
       }
       stdin.end();
       const exit = await exited;
-      if (exit.code !== 0 || spawnError) {
+      if (exit.code !== 0 || exit.spawnError) {
         const err = await failure();
         await abort();
         throw err;

@@ -4,7 +4,7 @@
 import { open, readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { readFitsHeader } from './fits.js';
-import { isFitsPath } from './read.js';
+import { isFitsPath } from './formats.js';
 
 export interface ExifInfo {
   /** Seconds. */

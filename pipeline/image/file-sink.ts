@@ -4,7 +4,7 @@
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/atomic.js';
 import type { RowCounter } from './sink-check.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 
 export class AtomicFile {
   private constructor(readonly path: string, readonly tmp: string, private fh: FileHandle | null) {}

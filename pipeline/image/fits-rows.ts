@@ -3,7 +3,7 @@
 import { open } from 'node:fs/promises';
 import { bytesPerSample, decodeFitsSamples, readFitsHeader } from './fits.js';
 import { ImageFormatError } from './types.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 import { batchArray, grayStrip } from './strip.js';
 
 export async function openFitsRowSource(path: string, opts: { grayscale?: boolean } = {}): Promise<RowSource> {

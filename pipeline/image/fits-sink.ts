@@ -3,7 +3,7 @@
 import { FITS_BLOCK, bytesPerSample, encodeFitsHeader, encodeFitsRow } from './fits.js';
 import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 import type { ImageMeta } from './types.js';
 
 export async function openFitsRowSink(path: string, width: number, height: number, channels: number, bitpix: 16 | -32, cards: ImageMeta = {}): Promise<RowSink> {

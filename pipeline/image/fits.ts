@@ -2,7 +2,7 @@
 // BZERO/BSCALE. Pure functions over bytes plus file helpers; rows can be read one at a time
 // (fits-rows.ts) because the data layout is fixed once the header is parsed.
 import { open, rename, unlink } from 'node:fs/promises';
-import { FITS_BLOCK, parseFitsHeader, readFitsHeader, type FitsHeader } from '../../lib/fits-header.js';
+import { FITS_BLOCK, readFitsHeader, type FitsHeader } from '../../lib/fits-header.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
 
 export { FITS_BLOCK, parseFitsHeader, readFitsHeader, type FitsHeader } from '../../lib/fits-header.js';

@@ -2,7 +2,7 @@
 // AVIF… through sharp): memory is the full frame, which docs/image-io.md states.
 import type { ImageF32, ImageMeta } from './types.js';
 import { ImageFormatError } from './types.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 import { sliceRows } from './strip.js';
 
 export function memoryRowSource(path: string, image: ImageF32, meta: ImageMeta = {}): RowSource {

@@ -7,7 +7,7 @@ import { createInflate, type Inflate, type ZlibOptions } from 'node:zlib';
 import { StreamByteReader } from './byte-queue.js';
 import { ImageFormatError } from './types.js';
 import { batchArray } from './strip.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 
 export interface PngInfo {
   width: number;

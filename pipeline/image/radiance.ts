@@ -3,10 +3,10 @@
 // appends scanlines, and a whole-image reader.
 import { open, readFile } from 'node:fs/promises';
 import { batchArray, grayStrip } from './strip.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 import { ImageFormatError, type ImageF32 } from './types.js';
 
 const f32 = new Float32Array(1);

@@ -1,11 +1,13 @@
 // openRowSink: choose the writer by format (or extension). All write to a temp name and rename on finish.
+// JPEG/PNG go through cjpeg/pnmtopng, or whole through sharp where those are not installed.
 import { extname } from 'node:path';
 import { openEncoderSink } from './encoder-sink.js';
 import { openFitsRowSink } from './fits-sink.js';
 import { openRadianceRowSink } from './radiance.js';
 import { openTiffF32RowSink } from './tiff-f32.js';
-import type { RowSink, RowSinkFormat, RowSinkOptions } from './rows.js';
+import type { RowSink, RowSinkFormat, RowSinkOptions } from './formats.js';
 import { checkExifBlock, insertJpegExif } from './exif.js';
+import { openSharpFallbackSink, toolMissing } from './sharp-fallback.js';
 
 export function sinkFormatFor(path: string): RowSinkFormat {
   const ext = extname(path).toLowerCase();
@@ -38,16 +40,14 @@ export async function openRowSink(path: string, o: RowSinkOptions): Promise<RowS
       if (o.exif) checkExifBlock(o.exif, path);
       const q = o.quality ?? 90;
       if (!(Number.isInteger(q) && q >= 1 && q <= 100)) throw new Error(`${path}: quality must be an integer 1..100, got ${q}`);
-      return openEncoderSink(path, width, height, channels, {
-        command: 'cjpeg',
-        args: ['-quality', String(q)],
-        aptPackage: 'libjpeg-turbo-progs',
-        bytesPerSample: 1,
-        finalize: o.exif ? (tmp) => insertJpegExif(tmp, o.exif!) : undefined,
-      });
+      const finalize = o.exif ? (tmp: string) => insertJpegExif(tmp, o.exif!) : undefined;
+      const tool = { command: 'cjpeg', aptPackage: 'libjpeg-turbo-progs' };
+      if (toolMissing(tool)) return openSharpFallbackSink(path, tool, width, height, channels, { format, quality: q, finalize });
+      return openEncoderSink(path, width, height, channels, { ...tool, args: ['-quality', String(q)], bytesPerSample: 1, finalize });
     }
     case 'png8':
     case 'png16':
+      if (toolMissing({ command: 'pnmtopng' })) return openSharpFallbackSink(path, { command: 'pnmtopng', aptPackage: 'netpbm' }, width, height, channels, { format });
       // pnmtopng reads its input row by row (2.8 MB peak RSS on a 6000×4000 16-bit frame). zlib
       // level 3: 2.5× less CPU than the default 6 for files within a few % of the size.
       return openEncoderSink(path, width, height, channels, {

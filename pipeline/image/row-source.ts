@@ -1,14 +1,16 @@
 // openRowSource: pick the streaming decoder for a file by its magic bytes (extension for camera RAW).
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { openDecoderSource, type DecoderSpec } from './decoder-source.js';
+import { openDecoderSource, openPullDecoderSource, type DecoderSpec } from './decoder-source.js';
+import { checkImageFile, type ImageHeaderSize } from './header-size.js';
+import { openSharpFallbackSource, toolMissing } from './sharp-fallback.js';
 import { openFitsRowSource } from './fits-rows.js';
 import { memoryRowSource } from './memory-source.js';
-import { readImage } from './read.js';
+import { readWithSharp } from './sharp-decode.js';
 import { openRadianceRowSource } from './radiance.js';
+import { openBmpRowSource } from './bmp-rows.js';
 import { openTiffRowSource, tifftopnmReadable } from './tiff-rows.js';
-import { ImageFormatError } from './types.js';
-import type { RowSource, RowSourceOptions } from './rows.js';
+import type { RowSource, RowSourceOptions } from './formats.js';
+export { RAW_EXTENSIONS, sniffImageKind, type ImageKind } from './formats.js';
 import { commandOnPath } from './commands.js';
 import { bayerPatternFromCards, debayerRowSource } from './debayer.js';
 import { grayStrip } from './strip.js';
@@ -23,34 +25,6 @@ async function readHead(path: string, n: number): Promise<Buffer> {
   } finally {
     await fh.close();
   }
-}
-
-export type ImageKind = 'jpeg' | 'png' | 'tiff' | 'fits' | 'raw' | 'hdr' | 'other';
-
-export const RAW_EXTENSIONS = new Set(['.cr2', '.cr3', '.nef', '.arw', '.dng', '.raf', '.orf', '.rw2', '.pef', '.srw']);
-
-/** Identify a file by its first bytes; camera RAW by extension (most RAWs are TIFF-shaped). */
-export async function sniffImageKind(path: string): Promise<ImageKind> {
-  let head: Buffer;
-  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new ImageFormatError(path, err.code === 'ENOENT' ? 'no such file' : err.message);
-  });
-  try {
-    head = Buffer.alloc(16);
-    const { bytesRead } = await fh.read(head, 0, 16, 0);
-    if (bytesRead === 0) throw new ImageFormatError(path, 'empty file');
-    head = head.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
-  if (RAW_EXTENSIONS.has(extname(path).toLowerCase())) return 'raw';
-  if (head[0] === 0xff && head[1] === 0xd8) return 'jpeg';
-  if (head.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  const sig = head.subarray(0, 4).toString('latin1');
-  if (sig === 'II*\0' || sig === 'MM\0*') return 'tiff';
-  if (head.subarray(0, 9).toString('latin1') === 'SIMPLE  =') return 'fits';
-  if (head.subarray(0, 2).toString('latin1') === '#?') return 'hdr';
-  return 'other';
 }
 
 export const DJPEG: (path: string) => DecoderSpec = (path) => ({
@@ -80,7 +54,8 @@ export const PNGTOPAM: (path: string) => DecoderSpec = (path) => ({
 /** Camera RAW: LibRaw's dcraw_emu (preferred, knows newer cameras) or dcraw; 16-bit linear, camera WB. */
 export function rawDecoder(path: string, halfSize = false): DecoderSpec {
   const half = halfSize ? ['-h'] : [];
-  if (commandOnPath('dcraw_emu')) {
+  // neither installed: name LibRaw's package in the error (dcraw_emu is the one we prefer)
+  if (commandOnPath('dcraw_emu') || !commandOnPath('dcraw')) {
     return { command: 'dcraw_emu', args: [...half, '-w', '-4', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
   return { command: 'dcraw', args: ['-c', ...half, '-w', '-4', path], aptPackage: 'dcraw' };
@@ -93,15 +68,25 @@ export function rawDecoder(path: string, halfSize = false): DecoderSpec {
  */
 export function rawMosaicDecoder(path: string): DecoderSpec {
   const wb = ['-r', '1', '1', '1', '1'];
-  if (commandOnPath('dcraw_emu')) {
+  if (commandOnPath('dcraw_emu') || !commandOnPath('dcraw')) {
     return { command: 'dcraw_emu', args: ['-4', '-disinterp', '-o', '0', ...wb, '-t', '0', '-Z', '-', path], aptPackage: 'libraw-bin' };
   }
   return { command: 'dcraw', args: ['-c', '-d', '-4', ...wb, '-t', '0', path], aptPackage: 'dcraw' };
 }
 
+/**
+ * A decoder program's row source, or — when the program is not installed — the whole-frame sharp
+ * fallback within its memory budget (sharp-fallback.ts). `pull`: no read-ahead, direct/raw-code reads.
+ */
+export async function openCodecSource(path: string, spec: DecoderSpec, header: ImageHeaderSize, opts: { grayscale?: boolean; pull?: boolean } = {}): Promise<RowSource> {
+  if (toolMissing(spec)) return openSharpFallbackSource(path, spec, header, opts);
+  return opts.pull ? openPullDecoderSource(path, spec) : openDecoderSource(path, spec, opts);
+}
+
+/** Open a frame by rows. The file is checked first (regular file, header size within limits.ts). */
 export async function openRowSource(path: string, opts: RowSourceOptions = {}): Promise<RowSource> {
-  const kind = await sniffImageKind(path);
-  switch (kind) {
+  const header = await checkImageFile(path);
+  switch (header.kind) {
     case 'fits': {
       const src = await openFitsRowSource(path, { grayscale: opts.grayscale && !opts.debayer });
       const pattern = opts.debayer && src.channels === 1 ? bayerPatternFromCards(src.meta) : null;
@@ -110,28 +95,30 @@ export async function openRowSource(path: string, opts: RowSourceOptions = {}): 
       return opts.grayscale ? grayRowSource(rgb) : rgb;
     }
     case 'jpeg':
-      return openDecoderSource(path, DJPEG(path), opts);
+      return openCodecSource(path, DJPEG(path), header, opts);
     case 'png': {
       const info = parsePngIhdr(await readHead(path, 33), path);
       // native streaming decoder; pngtopam (whole image in its memory) only for interlaced/<8-bit files
-      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openDecoderSource(path, PNGTOPAM(path), opts);
+      return pngStreamable(info) ? openPngRowSource(path, info, opts) : openCodecSource(path, PNGTOPAM(path), header, opts);
     }
     case 'tiff': {
       // uncompressed strips (incl. float) natively; compressed/tiled/planar integer through
       // tifftopnm; compressed float, LogLuv or signed samples whole through sharp
       const native = await openTiffRowSource(path, opts);
       if (!('stripOffsets' in native)) return native;
-      if (tifftopnmReadable(native)) return openDecoderSource(path, TIFFTOPNM(path), opts);
-      const img = await readImage(path, opts);
+      if (tifftopnmReadable(native)) return openCodecSource(path, TIFFTOPNM(path), header, opts);
+      const img = await readWithSharp(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
     case 'raw':
       return openDecoderSource(path, rawDecoder(path, opts.rawHalfSize), opts);
     case 'hdr':
       return openRadianceRowSource(path, opts);
+    case 'bmp':
+      return openBmpRowSource(path, opts);
     default: {
       // No streaming decoder for this format: whole decode through sharp (see docs/image-io.md).
-      const img = await readImage(path, opts);
+      const img = await readWithSharp(path, opts);
       return memoryRowSource(path, img, img.meta);
     }
   }

@@ -3,7 +3,7 @@
 // is known up front, so the IFD and strip tables go first and rows are appended as they come.
 import { openAtomicRowSink } from './file-sink.js';
 import { RowCounter } from './sink-check.js';
-import type { RowSink } from './rows.js';
+import type { RowSink } from './formats.js';
 
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -4,7 +4,7 @@
 // tiled, planar or exotic TIFFs go to `tifftopnm -byrow`.
 import { open, type FileHandle } from 'node:fs/promises';
 import { ImageFormatError } from './types.js';
-import type { RowBatch, RowSource } from './rows.js';
+import type { RowBatch, RowSource } from './formats.js';
 import { batchArray, grayStrip } from './strip.js';
 
 export interface TiffLayout {

@@ -1,7 +1,12 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
+import { runFocusMap } from '../../agent/cli/commands/focus.js';
+import { readNpyF32 } from '../../pipeline/focus/npy-stream.js';
 import { openBmpRowSource } from '../../pipeline/image/bmp-rows.js';
+import { readImage } from '../../pipeline/image/read.js';
+import { openRowSource } from '../../pipeline/image/rows.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A BMP written by the rule of the format (BITMAPINFOHEADER, rows padded to 4 bytes, BGR order). */
@@ -74,4 +79,29 @@ test('BMP: truncated and compressed files fail with one line naming the file', a
   rle.writeUInt32LE(1, 30);
   await writeFile(join(dir, 'rle.bmp'), rle);
   await t.throwsAsync(openBmpRowSource(join(dir, 'rle.bmp')), { message: /rle\.bmp: compressed BMP \(method 1\)/ });
+});
+
+test('BMP inputs through readImage, openRowSource and focus map give what the same pixels as PNG give', async (t) => {
+  const dir = await tempDir(t);
+  const W = 48, H = 36;
+  const px = (x: number, y: number): [number, number, number] => {
+    const v = ((x >> 2) + (y >> 2)) % 2 ? 220 : 30; // a checkerboard: edges for the focus filter
+    return [v, (v + x) % 256, (v + y) % 256];
+  };
+  await writeFile(join(dir, 'f.bmp'), bmp(W, H, 24, px));
+  const raw = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) raw.set(px(x, y), (y * W + x) * 3);
+  await sharp(raw, { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(dir, 'f.png'));
+  const a = await readImage(join(dir, 'f.bmp'));
+  const b = await readImage(join(dir, 'f.png'));
+  t.deepEqual([a.width, a.height, a.channels], [W, H, 3]);
+  t.deepEqual([...a.data], [...b.data]);
+  const src = await openRowSource(join(dir, 'f.bmp'));
+  t.is(src.width, W);
+  await src.close();
+  const out = await tempDir(t);
+  const maps = await runFocusMap([dir], out, { workers: '1' }, { write: () => true } as unknown as NodeJS.WriteStream);
+  t.deepEqual(maps.map((m) => m.name).sort(), ['f', 'f']);
+  const [m1, m2] = await Promise.all(maps.map((m) => readNpyF32(m.files.filter!)));
+  t.deepEqual([...m1!.data], [...m2!.data]);
 });

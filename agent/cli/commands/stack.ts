@@ -293,6 +293,7 @@ export const registerStackCommands: RegisterCommands = (program) => {
     progress.stop();
     const refused = st.results.filter((r) => !r.accepted);
     process.stdout.write(`stacked ${st.count} frame(s), ${refused.length} refused${byReason(refused)} → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
+    if (st.count === 0) process.exitCode = 1; // nothing stacked (every input refused): a failed run for scripts
   });
 
   addStackOptions(stack.command('watch <dir>').description('stack frames as they arrive in DIR until SIGINT/SIGTERM'))
