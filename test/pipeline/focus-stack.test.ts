@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { stackFiles, DEFAULT_STACK, bunches, type StackOptions } from '../../pipeline/focus/stack.js';
-import { runFocusStack } from '../../agent/cli/commands/focus.js';
+import { stackFiles, DEFAULT_STACK, OURS_DEPTHMAP, bunches, type StackOptions } from '../../pipeline/focus/stack.js';
+import { bilateralPlane } from '../../pipeline/focus/bilateral.js';
+import { parseStackOptions, runFocusStack } from '../../agent/cli/commands/focus.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { meanTenengrad, psnr, readRgb, sharedData, ssim, synthBracket, toU8, writeRgbPng } from './focus-helpers.js';
@@ -31,8 +32,8 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   for (const [name, o] of [
     ['pyramid', {}],
     ['pyramid-aligned', { align: true }],
-    ['depthmap', { algorithm: 'depthmap' }],
-    ['depthmap-average', { algorithm: 'depthmap', map: 'average' }],
+    ['depthmap', { algorithm: 'depthmap', ...OURS_DEPTHMAP }],
+    ['depthmap-average', { algorithm: 'depthmap', ...OURS_DEPTHMAP, map: 'average' }],
   ] as [string, Partial<StackOptions>][]) {
     const r = await stackFiles(files, join(dir, `${name}.png`), { ...DEFAULT_STACK, align: false, ...o });
     results[name] = psnr((await readRgb(r.outputs[0]!)).data, truth, b.w, b.h);
@@ -40,6 +41,51 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   t.log(`PSNR vs truth: enfuse ${ref.toFixed(2)} dB, best input ${bestInput.toFixed(2)} dB, ${Object.entries(results).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   for (const [name, v] of Object.entries(results)) t.true(v >= ref, `${name} ${v.toFixed(2)} dB < enfuse ${ref.toFixed(2)} dB`);
   t.true(results.pyramid! > bestInput + 5);
+  // shinestacker's defaults and each of their choices swapped for ours (figures in docs/focus.md).
+  const seed: Record<string, number> = {};
+  for (const [name, o] of [
+    ['seed', {}],
+    ['seed+max(T 0.1)', { map: 'max' }],
+    ['seed+max(T 0)', { map: 'max', temperature: 0 }],
+    ['seed+laplacian', { energy: 'laplacian', dmBlurSize: 0 }],
+    ['seed+laplacian blur5', { energy: 'laplacian' }],
+    ['seed+power4', { weightPower: 4 }],
+    ['seed+gaussian2', { smoothing: 'gaussian' }],
+    ['seed+levels5', { pyramidLevels: 5 }],
+  ] as [string, Partial<StackOptions>][]) {
+    const r = await stackFiles(files, join(dir, `s${Object.keys(seed).length}.png`), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, ...o });
+    seed[name] = psnr((await readRgb(r.outputs[0]!)).data, truth, b.w, b.h);
+  }
+  t.log(`PSNR vs truth (seed defaults): ${Object.entries(seed).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  t.true(seed.seed! > bestInput, `seed defaults ${seed.seed} vs best input ${bestInput}`);
+});
+
+test('depthmap with no options is shinestacker DepthMapStack; tiling modes, bunch default, --exif none', async (t) => {
+  const o = parseStackOptions({ algorithm: 'depthmap' });
+  t.like(o, { map: 'average', energy: 'tenengrad', weightPower: 1, temperature: 0.1, smoothing: 'bilateral', smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmKernelSize: 5, dmBlurSize: 5, tiling: 'auto', tileSize: 512, nTiledLayers: 2, overlap: 0 });
+  t.like(parseStackOptions({ algorithm: 'depthmap', depthmapPreset: 'ours' }), { map: 'max', energy: 'laplacian', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, pyramidLevels: 5 });
+  t.is(parseStackOptions({ bunch: true }).bunch, 10);
+  t.is(parseStackOptions({ exif: 'none' }).exif, null);
+  t.throws(() => parseStackOptions({ tiling: 'tiles' }), { message: /--tiling: expected one of auto\|memory\|tiled/ });
+  // Bilateral: d = 1 is the identity (OpenCV); a wider window averages only similar values.
+  const plane = Float32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1]);
+  t.deepEqual(Array.from(bilateralPlane(plane, 5, 3, 1, 0.8, 2)), Array.from(plane));
+  const sm = bilateralPlane(plane, 5, 3, 3, 0.1, 2);
+  t.true(Math.abs(sm[2]! - 0) < 1e-6 && Math.abs(sm[3]! - 1) < 1e-6, 'edge kept with a small range sigma');
+  const dir = await tempDir(t);
+  const { files } = await writeBracket(dir, 3, 96, 80);
+  const mem = await stackFiles(files, join(dir, 'm.png'), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, tiling: 'memory' });
+  const tiled = await stackFiles(files, join(dir, 't.png'), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, tiling: 'tiled', tileSize: 32 });
+  t.is(mem.bands, 1);
+  t.is(tiled.bands, 3);
+  const jpgs: string[] = [];
+  for (const [i, f] of files.entries()) {
+    const p = join(dir, `j${i}.jpg`);
+    await sharp(f).withExif({ IFD0: { Make: 'SkyrigTest' } }).jpeg().toFile(p);
+    jpgs.push(p);
+  }
+  const none = await runFocusStack(jpgs, join(dir, 'none.jpg'), { algorithm: 'depthmap', exif: 'none', align: false }, devNull());
+  t.falsy((await sharp(none.outputs[0]!).metadata()).exif);
 });
 
 test('banded (tiled) stacking matches the whole-frame stack, and float 64 matches float 32', async (t) => {
