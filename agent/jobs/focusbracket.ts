@@ -6,7 +6,7 @@
 //         exposure_s=0.01, gain, iso, algorithm='pyramid'|'depthmap', align=true, quality=95,
 //         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true,
 //         depthmap_preset='shinestacker'|'ours', weight_power, temperature, smoothing, smooth_size,
-//         sigma_color, sigma_space, blur_size, dm_kernel_size, tiling, tile_size, n_tiled_layers
+//         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers
 //         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -78,6 +78,7 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     energySmooth: numberParam('focusbracket', p, 'energy_smooth', d.energySmooth, 0),
     dmBlurSize: numberParam('focusbracket', p, 'blur_size', d.dmBlurSize, 0, 31),
     dmKernelSize: numberParam('focusbracket', p, 'dm_kernel_size', d.dmKernelSize, 3, 31),
+    pyramidSmoothSize: numberParam('focusbracket', p, 'pyramid_smooth_size', d.pyramidSmoothSize, 0, 255),
     tiling: choice(p, 'tiling', ['auto', 'memory', 'tiled'] as const, d.tiling),
     tileSize: numberParam('focusbracket', p, 'tile_size', d.tileSize, 32),
     nTiledLayers: numberParam('focusbracket', p, 'n_tiled_layers', d.nTiledLayers, 0, 10),

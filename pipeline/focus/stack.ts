@@ -42,6 +42,8 @@ export interface StackOptions {
   dmBlurSize: number;
   dmKernelSize: number;
   pyramidLevels: number; // depthmap blending levels (0 = per-pixel)
+  /** Gaussian blur of each weight map before blending, in taps (shinestacker pyramid_smooth_size; ≤ 1 = none). */
+  pyramidSmoothSize: number;
   /** shinestacker's tiling modes mapped onto our bands: auto = from --memory-limit, memory = one band, tiled = bands of tileSize rows. */
   tiling: 'auto' | 'memory' | 'tiled';
   tileSize: number;
@@ -68,16 +70,16 @@ export interface StackOptions {
 /** shinestacker's DepthMapStack defaults for --algorithm depthmap (see docs/focus.md). */
 export const DEFAULT_STACK: StackOptions = {
   algorithm: 'pyramid', pyramidMinSize: 32, kernelSize: 5, genKernel: 0.4, float: 32,
-  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0.1,
+  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0,
   smoothing: 'bilateral', energySmooth: 2, smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmBlurSize: 5, dmKernelSize: 5,
-  pyramidLevels: 2, tiling: 'auto', tileSize: 512, nTiledLayers: 2,
+  pyramidLevels: 4, pyramidSmoothSize: 1, tiling: 'auto', tileSize: 512, nTiledLayers: 2,
   overlap: 0, denoise: 0, sharpen: 0, sharpenRadius: 1, sharpenThreshold: 0, prefix: '', align: true,
   memoryLimitMB: 512, quality: 95,
 };
 
 /** Our depth-map choice (chosen on PSNR vs truth; `--depthmap-preset ours`): hard max, Laplacian, Gaussian σ 2, 5 levels. */
 export const OURS_DEPTHMAP: Partial<StackOptions> = {
-  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5,
+  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
 };
 
 /** Bunch size when --bunch is given without a number (shinestacker's FocusStackBunch frames). */
@@ -112,6 +114,7 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.sigmaSpace > 0, '--sigma-space', `expected > 0, got ${o.sigmaSpace}`);
   need(Number.isInteger(o.dmBlurSize) && o.dmBlurSize >= 0 && (o.dmBlurSize <= 1 || o.dmBlurSize % 2 === 1), '--blur-size', `expected 0, 1 or an odd integer, got ${o.dmBlurSize}`);
   need(Number.isInteger(o.dmKernelSize) && o.dmKernelSize >= 3 && o.dmKernelSize % 2 === 1, '--dm-kernel-size', `expected an odd integer >= 3, got ${o.dmKernelSize}`);
+  need(Number.isInteger(o.pyramidSmoothSize) && o.pyramidSmoothSize >= 0, '--pyramid-smooth-size', `expected an integer >= 0, got ${o.pyramidSmoothSize}`);
   need(['auto', 'memory', 'tiled'].includes(o.tiling), '--tiling', `expected auto|memory|tiled, got ${o.tiling}`);
   need(Number.isInteger(o.tileSize) && o.tileSize >= 32, '--tile-size', `expected an integer >= 32, got ${o.tileSize}`);
   need(Number.isInteger(o.nTiledLayers) && o.nTiledLayers >= 0, '--n-tiled-layers', `expected an integer >= 0, got ${o.nTiledLayers}`);
@@ -389,8 +392,11 @@ async function depthMapBand(
       const m = alloc(bits, w * h);
       if (soft) {
         const e = frameEnergy(p, o, ref);
-        for (let i = 0; i < m.length; i++) m[i] = Math.exp((e[i]! - bestE![i]!) / o.temperature);
+        // shinestacker: softmax, then weights^power renormalised = exp(power·(E − Emax)/T).
+        const f = o.weightPower / o.temperature;
+        for (let i = 0; i < m.length; i++) m[i] = Math.exp((e[i]! - bestE![i]!) * f);
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
+      smoothWeights(m, w, h, o);
       if (blender) blender.add(p, m);
       else
         for (let i = 0; i < w * h; i++) {
@@ -426,6 +432,7 @@ async function depthMapBand(
       dnum![i]! += wgt[i]! * k;
     }
     releaseGarbage();
+    smoothWeights(wgt, w, h, o);
     if (blender) blender.add(p, wgt);
     else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
     tick(k, 'blend');
@@ -435,6 +442,13 @@ async function depthMapBand(
   if (blender) return { image: blender.result(), depth };
   for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]!;
   return { image: { w, h, c, data: num! }, depth };
+}
+
+/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place. */
+function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
+  if (o.pyramidSmoothSize <= 1) return;
+  const k = o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize;
+  m.set(gaussianBlurPlane(m instanceof Float32Array ? m : Float32Array.from(m), w, h, cvSigma(k), 'reflect'));
 }
 
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */

@@ -45,13 +45,15 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   const seed: Record<string, number> = {};
   for (const [name, o] of [
     ['seed', {}],
-    ['seed+max(T 0.1)', { map: 'max' }],
-    ['seed+max(T 0)', { map: 'max', temperature: 0 }],
+    ['seed+max(T 0)', { map: 'max' }],
+    ['seed+max(T 0.1)', { map: 'max', temperature: 0.1 }],
+    ['seed+pyramid smooth 7', { pyramidSmoothSize: 7 }],
     ['seed+laplacian', { energy: 'laplacian', dmBlurSize: 0 }],
     ['seed+laplacian blur5', { energy: 'laplacian' }],
     ['seed+power4', { weightPower: 4 }],
     ['seed+gaussian2', { smoothing: 'gaussian' }],
     ['seed+levels5', { pyramidLevels: 5 }],
+    ['seed+levels2', { pyramidLevels: 2 }],
   ] as [string, Partial<StackOptions>][]) {
     const r = await stackFiles(files, join(dir, `s${Object.keys(seed).length}.png`), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, ...o });
     seed[name] = psnr((await readRgb(r.outputs[0]!)).data, truth, b.w, b.h);
@@ -62,7 +64,7 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
 
 test('depthmap with no options is shinestacker DepthMapStack; tiling modes, bunch default, --exif none', async (t) => {
   const o = parseStackOptions({ algorithm: 'depthmap' });
-  t.like(o, { map: 'average', energy: 'tenengrad', weightPower: 1, temperature: 0.1, smoothing: 'bilateral', smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmKernelSize: 5, dmBlurSize: 5, tiling: 'auto', tileSize: 512, nTiledLayers: 2, overlap: 0 });
+  t.like(o, { map: 'average', energy: 'tenengrad', weightPower: 1, temperature: 0, pyramidSmoothSize: 1, pyramidLevels: 4, smoothing: 'bilateral', smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmKernelSize: 5, dmBlurSize: 5, tiling: 'auto', tileSize: 512, nTiledLayers: 2, overlap: 0 });
   t.like(parseStackOptions({ algorithm: 'depthmap', depthmapPreset: 'ours' }), { map: 'max', energy: 'laplacian', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, pyramidLevels: 5 });
   t.is(parseStackOptions({ bunch: true }).bunch, 10);
   t.is(parseStackOptions({ exif: 'none' }).exif, null);

@@ -140,6 +140,7 @@ export function parseStackOptions(raw: Raw): StackOptions {
     sigmaSpace: num(raw, 'sigmaSpace', '--sigma-space', d.sigmaSpace),
     dmBlurSize: num(raw, 'blurSize', '--blur-size', d.dmBlurSize),
     dmKernelSize: num(raw, 'dmKernelSize', '--dm-kernel-size', d.dmKernelSize),
+    pyramidSmoothSize: num(raw, 'pyramidSmoothSize', '--pyramid-smooth-size', d.pyramidSmoothSize),
     tiling: oneOf(raw, 'tiling', '--tiling', ['auto', 'memory', 'tiled'] as const, d.tiling),
     tileSize: num(raw, 'tileSize', '--tile-size', d.tileSize),
     nTiledLayers: num(raw, 'nTiledLayers', '--n-tiled-layers', d.nTiledLayers),
@@ -292,7 +293,8 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--energy <m>', `depthmap: ${ENERGY_MEASURES.join('|')} (default tenengrad)`)
     .option('--map <m>', 'depthmap: average (default) | max')
     .option('--weight-power <p>', 'depthmap average: weights = energy^p (default 1)')
-    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), 0 = hard max (default 0.1)')
+    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), 0 = hard max (default 0)')
+    .option('--pyramid-smooth-size <n>', 'depthmap: Gaussian blur of the weight maps, taps (default 1 = none)')
     .option('--smoothing <s>', 'depthmap energy smoothing: bilateral (default) | gaussian | none')
     .option('--smooth-size <px>', 'bilateral diameter (default 1)')
     .option('--sigma-color <s>', 'bilateral range sigma, energy scaled to 0..1 (default 0.8)')
@@ -300,7 +302,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--energy-smooth <sigma>', 'Gaussian sigma for --smoothing gaussian (default 2)')
     .option('--blur-size <n>', 'laplacian energies: Gaussian pre-blur taps (default 5, 0 = none)')
     .option('--dm-kernel-size <n>', 'laplacian energies: kernel size (default 5)')
-    .option('--pyramid-levels <n>', 'depthmap: blending levels (0 = per pixel; default 2 = shinestacker levels 3)')
+    .option('--pyramid-levels <n>', 'depthmap: blending levels (0 = per pixel; default 4 = shinestacker pyramid_levels 5)')
     .option('--tiling <mode>', 'auto (bands from --memory-limit) | memory (one band) | tiled (bands of --tile-size rows)', 'auto')
     .option('--tile-size <px>', 'tiled: band height', '512')
     .option('--n-tiled-layers <n>', 'shinestacker parity (no effect: every band carries all levels)', '2')
