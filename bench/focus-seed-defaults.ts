@@ -17,8 +17,9 @@ try {
   const files = names.map((n) => join(dir, n));
   const runs: [string, Partial<StackOptions>][] = [
     ['seed (no options)', {}],
-    ['seed + map max (T 0.1)', { map: 'max' }],
-    ['seed + map max (T 0)', { map: 'max', temperature: 0 }],
+    ['seed + map max (T 0)', { map: 'max' }],
+    ['seed + map max (T 0.1)', { map: 'max', temperature: 0.1 }],
+    ['seed + pyramid smooth 7', { pyramidSmoothSize: 7 }],
     ['seed + energy laplacian (no blur)', { energy: 'laplacian', dmBlurSize: 0 }],
     ['seed + energy laplacian (blur 5)', { energy: 'laplacian' }],
     ['seed + weight power 4', { weightPower: 4 }],
