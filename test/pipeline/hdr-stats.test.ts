@@ -180,3 +180,40 @@ print(json.dumps({'keys': sorted(g.keys()), 'n': g['n'].dtype.kind, 'shape': lis
   t.is(off.image.width, W);
   t.true(Math.abs(off.image.data[100]! - pat.off[100]!) < 2e-5);
 });
+
+test('hdr stats CLI: wavelength brackets end to end, one-line errors for a bad settings key, --group-by and --roi', async (t) => {
+  const dir = await tempDir(t);
+  await stack(join(dir, 'sweep', '550nm'), 0.002, 21);
+  await stack(join(dir, 'sweep', '700nm'), 0.002, 22, '', 0.5);
+  const { Command } = await import('commander');
+  const { registerHdrCommands } = await import('../../agent/cli/commands/hdr.js');
+  const cli = async (args: string[]): Promise<{ out: string; err: string }> => {
+    const program = new Command('skyrig').exitOverride();
+    registerHdrCommands(program);
+    let out = '';
+    const ow = process.stdout.write.bind(process.stdout);
+    const ew = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await program.parseAsync(['node', 'skyrig', 'hdr', 'stats', ...args]);
+      return { out, err: '' };
+    } catch (e) {
+      return { out, err: (e as Error).message };
+    } finally {
+      process.stdout.write = ow;
+      process.stderr.write = ew;
+    }
+  };
+  const js = join(dir, 'wl.json');
+  const ok = await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'wavelength', '--normalise', 'none']);
+  t.is(ok.err, '');
+  t.regex(ok.out, /stats: .*wl\.json \(12 images, 0 rejected above --max, 2 best-SNR samples\)/);
+  const cs = await loadCameraSamples(js);
+  t.deepEqual(cs.nom_wl, [550, 700]);
+  t.true(Math.abs(cs.mean[0]![0]! / cs.mean[1]![0]! - 2) < 0.01, `${cs.mean[0]![0]} / ${cs.mean[1]![0]}`);
+  await writeFile(join(dir, 'bad.yaml'), 'input: x\nexposure: 3\n');
+  t.regex((await cli(['-i', join(dir, 'bad.yaml')])).err, /bad\.yaml: unknown setting "exposure"/);
+  t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'colour'])).err, /^--group-by: expected time or wavelength, got "colour"$/);
+  t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'wavelength', '--roi', '1,2,3'])).err, /^--roi: expected x,y,width,height/);
+});
