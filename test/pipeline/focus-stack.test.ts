@@ -171,3 +171,48 @@ test('bad input: different sizes, a single frame, a corrupt file, bad options �
 function devNull(): NodeJS.WriteStream {
   return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 }
+
+test('depth-map weights follow shinestacker\'s rules per pixel: average E/ΣE, soft max exp(p·(E − Emax)/T)', async (t) => {
+  const { energyPlane } = await import('../../pipeline/focus/measures.js');
+  const { planeFromFloat } = await import('../../pipeline/focus/plane.js');
+  const dir = await tempDir(t);
+  const w = 32, h = 24;
+  const b = synthBracket(w, h, 2);
+  const files: string[] = [];
+  const grey: Float32Array[] = [];
+  for (let k = 0; k < 2; k++) {
+    // Equal channels, so the luminance is the grey value; quantised to 8 bits as the decoder will see it.
+    const g = new Float32Array(w * h);
+    const rgb = new Float32Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) {
+      g[i] = Math.round(b.frames[k]![i * 3 + 1]! * 255) / 255;
+      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g[i]!;
+    }
+    grey.push(g);
+    files.push(join(dir, `g${k}.png`));
+    await writeRgbPng(files[k]!, rgb, w, h);
+  }
+  const E = grey.map((g) => energyPlane(planeFromFloat(w, h, g), 'tenengrad', 'reflect'));
+  let ref = 0;
+  for (const v of E[0]!) ref = Math.max(ref, v);
+  const base = { ...DEFAULT_STACK, algorithm: 'depthmap' as const, align: false, pyramidLevels: 0, smoothing: 'none' as const };
+  const check = async (name: string, o: Partial<StackOptions>, weight: (e0: number, e1: number) => number) => {
+    const r = await stackFiles(files, join(dir, `${name}.png`), { ...base, ...o });
+    const out = (await readRgb(r.outputs[0]!)).data;
+    let worst = 0;
+    for (let i = 0; i < w * h; i++) {
+      const w0 = weight(E[0]![i]! / ref, E[1]![i]! / ref);
+      const want = (w0 * grey[0]![i]! + (1 - w0) * grey[1]![i]!) * 255;
+      worst = Math.max(worst, Math.abs(out[i * 3]! - want));
+    }
+    t.true(worst <= 1, `${name}: worst pixel off by ${worst.toFixed(2)} codes`);
+  };
+  await check('average', {}, (a, c) => (a + 1e-6) / (a + c + 2e-6));
+  await check('average-p2', { weightPower: 2 }, (a, c) => (a + 1e-6) ** 2 / ((a + 1e-6) ** 2 + (c + 1e-6) ** 2));
+  await check('softmax', { map: 'max', temperature: 0.05, weightPower: 2 }, (a, c) => {
+    const m = Math.max(a, c);
+    const x = Math.exp((2 * (a - m)) / 0.05), y = Math.exp((2 * (c - m)) / 0.05);
+    return x / (x + y);
+  });
+  await check('hard', { map: 'max' }, (a, c) => (a >= c ? 1 : 0));
+});
