@@ -4,10 +4,13 @@
 //
 // params: positions: number[] | { count=5, step=50, start (default: centred on the current position) }
 //         exposure_s=0.01, gain, iso, algorithm='pyramid'|'depthmap', align=true, quality=95,
-//         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true
+//         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true,
+//         depthmap_preset='shinestacker'|'ours', weight_power, temperature, smoothing, smooth_size,
+//         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers
+//         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_STACK, stackFiles, type StackOptions } from '../../pipeline/focus/stack.js';
+import { DEFAULT_STACK, OURS_DEPTHMAP, stackFiles, type StackOptions } from '../../pipeline/focus/stack.js';
 import { ENERGY_MEASURES, type EnergyMeasure } from '../../pipeline/focus/measures.js';
 import { numberListParam, numberParam, optionalNumberParam, ParamError } from './params.js';
 import type { JobContext, JobResult, JobRunner } from './types.js';
@@ -57,14 +60,28 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
   const gain = optionalNumberParam('focusbracket', p, 'gain', 0);
   const iso = optionalNumberParam('focusbracket', p, 'iso', 1);
   const depthMap = bool(p, 'depth_map', false);
+  const d: StackOptions = choice(p, 'depthmap_preset', ['shinestacker', 'ours'] as const, 'shinestacker') === 'ours' ? { ...DEFAULT_STACK, ...OURS_DEPTHMAP } : DEFAULT_STACK;
   const stackOpts: StackOptions = {
-    ...DEFAULT_STACK,
+    ...d,
     algorithm: choice(p, 'algorithm', ['pyramid', 'depthmap'] as const, 'pyramid'),
     align: bool(p, 'align', true),
     quality: numberParam('focusbracket', p, 'quality', 95, 1, 100),
-    energy: choice<EnergyMeasure>(p, 'energy', ENERGY_MEASURES, DEFAULT_STACK.energy),
-    map: choice(p, 'map', ['max', 'average'] as const, 'max'),
-    pyramidLevels: numberParam('focusbracket', p, 'pyramid_levels', DEFAULT_STACK.pyramidLevels, 0, 10),
+    energy: choice<EnergyMeasure>(p, 'energy', ENERGY_MEASURES, d.energy),
+    map: choice(p, 'map', ['max', 'average'] as const, d.map),
+    pyramidLevels: numberParam('focusbracket', p, 'pyramid_levels', d.pyramidLevels, 0, 10),
+    weightPower: numberParam('focusbracket', p, 'weight_power', d.weightPower, 1e-6),
+    temperature: numberParam('focusbracket', p, 'temperature', d.temperature, 0),
+    smoothing: choice(p, 'smoothing', ['bilateral', 'gaussian', 'none'] as const, d.smoothing),
+    smoothSize: numberParam('focusbracket', p, 'smooth_size', d.smoothSize, 0, 255),
+    sigmaColor: numberParam('focusbracket', p, 'sigma_color', d.sigmaColor, 1e-6),
+    sigmaSpace: numberParam('focusbracket', p, 'sigma_space', d.sigmaSpace, 1e-6),
+    energySmooth: numberParam('focusbracket', p, 'energy_smooth', d.energySmooth, 0),
+    dmBlurSize: numberParam('focusbracket', p, 'blur_size', d.dmBlurSize, 0, 31),
+    dmKernelSize: numberParam('focusbracket', p, 'dm_kernel_size', d.dmKernelSize, 3, 31),
+    pyramidSmoothSize: numberParam('focusbracket', p, 'pyramid_smooth_size', d.pyramidSmoothSize, 0, 255),
+    tiling: choice(p, 'tiling', ['auto', 'memory', 'tiled'] as const, d.tiling),
+    tileSize: numberParam('focusbracket', p, 'tile_size', d.tileSize, 32),
+    nTiledLayers: numberParam('focusbracket', p, 'n_tiled_layers', d.nTiledLayers, 0, 10),
     memoryLimitMB: numberParam('focusbracket', p, 'memory_limit_mb', DEFAULT_STACK.memoryLimitMB, 64),
     depthMapPath: depthMap ? join(ctx.productsDir, `focusstack_${ctx.runId}_depth.png`) : undefined,
   };

@@ -27,6 +27,8 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     positions: 'numbers', start: n, end: n, step: n, count: n, exposure_s: n, gain: n, iso: n,
     algorithm: s, align: b, quality: n, energy: s, map: s, pyramid_levels: n, memory_limit_mb: n,
     depth_map: b, return_to_start: b,
+    depthmap_preset: s, weight_power: n, temperature: n, smoothing: s, smooth_size: n, sigma_color: n, sigma_space: n,
+    energy_smooth: n, blur_size: n, dm_kernel_size: n, pyramid_smooth_size: n, tiling: s, tile_size: n, n_tiled_layers: n,
   },
   autofocus: {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,

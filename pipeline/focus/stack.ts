@@ -9,12 +9,12 @@ import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { bilateralPlane } from './bilateral.js';
 import { gaussianBlurPlane } from './gaussian.js';
 import { energyPlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
 import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
-import { LogHistogram } from './quantiles.js';
 
 /** Long side of the grayscale copies alignment is estimated on. */
 const ALIGN_SIZE = 640;
@@ -30,9 +30,27 @@ export interface StackOptions {
   energy: EnergyMeasure;
   map: 'max' | 'average';
   weightPower: number;
-  temperature: number; // 0 = power weights; > 0 = soft max exp(E/T) with E scaled to ~0..1
-  energySmooth: number; // Gaussian sigma (px) on the energy map
+  /** 'max' map only (shinestacker): 0 = one-hot sharpest frame; > 0 = soft max exp((E − Emax)/T), E scaled to 0..1. */
+  temperature: number;
+  /** Energy smoothing: shinestacker's bilateral filter, or our Gaussian of sigma `energySmooth`. */
+  smoothing: 'bilateral' | 'gaussian' | 'none';
+  energySmooth: number; // Gaussian sigma (px) on the energy map (smoothing 'gaussian')
+  smoothSize: number; // bilateral diameter (px; OpenCV d)
+  sigmaColor: number; // bilateral range sigma, energy scaled to 0..1
+  sigmaSpace: number; // bilateral spatial sigma (px)
+  /** Laplacian-type energies: Gaussian pre-blur size (odd, 0/1 = none) and kernel size (shinestacker blur_size / kernel_size). */
+  dmBlurSize: number;
+  dmKernelSize: number;
   pyramidLevels: number; // depthmap blending levels (0 = per-pixel)
+  /** Gaussian blur of each weight map before blending, in taps (shinestacker pyramid_smooth_size; ≤ 1 = none). */
+  pyramidSmoothSize: number;
+  /** shinestacker's tiling modes mapped onto our bands: auto = from --memory-limit, memory = one band, tiled = bands of tileSize rows. */
+  tiling: 'auto' | 'memory' | 'tiled';
+  tileSize: number;
+  /** Accepted for shinestacker parity; every band carries all levels with a halo, so it changes nothing here. */
+  nTiledLayers: number;
+  /** EXIF source for JPEG output: undefined = the first frame, null = none, or a file. */
+  exif?: string | null;
   depthMapPath?: string;
   bunch?: number;
   overlap: number;
@@ -49,12 +67,23 @@ export interface StackOptions {
   onProgress?: (label: string, done: number, total: number) => void;
 }
 
+/** shinestacker's DepthMapStack defaults for --algorithm depthmap (see docs/focus.md). */
 export const DEFAULT_STACK: StackOptions = {
   algorithm: 'pyramid', pyramidMinSize: 32, kernelSize: 5, genKernel: 0.4, float: 32,
-  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, energySmooth: 2, pyramidLevels: 5,
+  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0,
+  smoothing: 'bilateral', energySmooth: 2, smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmBlurSize: 5, dmKernelSize: 5,
+  pyramidLevels: 4, pyramidSmoothSize: 1, tiling: 'auto', tileSize: 512, nTiledLayers: 2,
   overlap: 0, denoise: 0, sharpen: 0, sharpenRadius: 1, sharpenThreshold: 0, prefix: '', align: true,
   memoryLimitMB: 512, quality: 95,
 };
+
+/** Our depth-map choice (chosen on PSNR vs truth; `--depthmap-preset ours`): hard max, Laplacian, Gaussian σ 2, 5 levels. */
+export const OURS_DEPTHMAP: Partial<StackOptions> = {
+  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
+};
+
+/** Bunch size when --bunch is given without a number (shinestacker's FocusStackBunch frames). */
+export const DEFAULT_BUNCH = 10;
 
 export interface StackResult {
   outputs: string[];
@@ -79,6 +108,16 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.weightPower > 0, '--weight-power', `expected > 0, got ${o.weightPower}`);
   need(o.temperature >= 0, '--temperature', `expected >= 0, got ${o.temperature}`);
   need(o.energySmooth >= 0, '--energy-smooth', `expected >= 0, got ${o.energySmooth}`);
+  need(['bilateral', 'gaussian', 'none'].includes(o.smoothing), '--smoothing', `expected bilateral|gaussian|none, got ${o.smoothing}`);
+  need(Number.isInteger(o.smoothSize) && o.smoothSize >= 0, '--smooth-size', `expected an integer >= 0, got ${o.smoothSize}`);
+  need(o.sigmaColor > 0, '--sigma-color', `expected > 0, got ${o.sigmaColor}`);
+  need(o.sigmaSpace > 0, '--sigma-space', `expected > 0, got ${o.sigmaSpace}`);
+  need(Number.isInteger(o.dmBlurSize) && o.dmBlurSize >= 0 && (o.dmBlurSize <= 1 || o.dmBlurSize % 2 === 1), '--blur-size', `expected 0, 1 or an odd integer, got ${o.dmBlurSize}`);
+  need(Number.isInteger(o.dmKernelSize) && o.dmKernelSize >= 3 && o.dmKernelSize % 2 === 1, '--dm-kernel-size', `expected an odd integer >= 3, got ${o.dmKernelSize}`);
+  need(Number.isInteger(o.pyramidSmoothSize) && o.pyramidSmoothSize >= 0, '--pyramid-smooth-size', `expected an integer >= 0, got ${o.pyramidSmoothSize}`);
+  need(['auto', 'memory', 'tiled'].includes(o.tiling), '--tiling', `expected auto|memory|tiled, got ${o.tiling}`);
+  need(Number.isInteger(o.tileSize) && o.tileSize >= 32, '--tile-size', `expected an integer >= 32, got ${o.tileSize}`);
+  need(Number.isInteger(o.nTiledLayers) && o.nTiledLayers >= 0, '--n-tiled-layers', `expected an integer >= 0, got ${o.nTiledLayers}`);
   need(Number.isInteger(o.pyramidLevels) && o.pyramidLevels >= 0 && o.pyramidLevels <= 10, '--pyramid-levels', `expected 0..10, got ${o.pyramidLevels}`);
   if (o.bunch !== undefined) {
     need(Number.isInteger(o.bunch) && o.bunch >= 2, '--bunch', `expected an integer >= 2, got ${o.bunch}`);
@@ -146,14 +185,16 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // JPEG and PNG stream out band by band (cjpeg / pnmtopng row sinks); TIFF is encoded whole by sharp.
   const streamed = ext !== '.tif' && ext !== '.tiff';
   const outBytes = is16 && ext !== '.jpg' && ext !== '.jpeg' ? 2 : 1;
-  const bandRows = o.bandRows ?? chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit);
+  const bandRows =
+    o.bandRows ??
+    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
   const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   const nb = Math.ceil(H / bandRows);
   try {
   let done = 0;
-  const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && o.pyramidLevels > 0 ? 2 : 1);
+  const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1);
   const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
   for (let b = 0; b < nb; b++) {
     const y0 = b * bandRows;
@@ -206,8 +247,9 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   }
   if (sink) {
     await sink.finish();
-    if (ext === '.jpg' || ext === '.jpeg') await copyExif(out, infos[0]!.path);
-  } else await writeOutput(out, result!, W, H, C, o.quality, infos[0]!.path);
+    const exifFrom = o.exif === undefined ? infos[0]!.path : o.exif;
+    if ((ext === '.jpg' || ext === '.jpeg') && exifFrom) await copyExif(out, exifFrom);
+  } else await writeOutput(out, result!, W, H, C, o.quality, o.exif === undefined ? infos[0]!.path : o.exif);
   await depthSink?.finish();
   } catch (err) {
     await sink?.abort();
@@ -270,9 +312,31 @@ function luminance(p: Plane): Float32Array {
   return g;
 }
 
-function frameEnergy(p: Plane, o: StackOptions): Float32Array {
-  const e = energyPlane(planeFromFloat(p.w, p.h, luminance(p)), o.energy, 'reflect');
-  return o.energySmooth > 0 ? gaussianBlurPlane(e, p.w, p.h, o.energySmooth, 'reflect') : e;
+/** OpenCV's sigma for a Gaussian kernel of `size` taps with sigma 0 (shinestacker's GaussianBlur(img, (k, k), 0)). */
+function cvSigma(size: number): number {
+  return 0.3 * ((size - 1) * 0.5 - 1) + 0.8;
+}
+
+/**
+ * Energy of one frame, scaled by `ref` (the band's reference energy, fixed by the first frame so all
+ * frames share one scale: the bilateral range sigma and the temperature are in those units), then
+ * smoothed. Laplacian-type energies get shinestacker's Gaussian pre-blur of `dmBlurSize` taps.
+ */
+function frameEnergy(p: Plane, o: StackOptions, ref: { v: number }): Float32Array {
+  let lum = luminance(p);
+  const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
+  if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
+  const e = energyPlane(planeFromFloat(p.w, p.h, lum), o.energy, 'reflect', laplacian ? o.dmKernelSize : 5);
+  if (ref.v <= 0) {
+    let mx = 0;
+    for (let i = 0; i < e.length; i++) if (e[i]! > mx) mx = e[i]!;
+    ref.v = mx > 0 ? mx : 1;
+  }
+  const inv = 1 / ref.v;
+  for (let i = 0; i < e.length; i++) e[i] = e[i]! * inv;
+  if (o.smoothing === 'gaussian' && o.energySmooth > 0) return gaussianBlurPlane(e, p.w, p.h, o.energySmooth, 'reflect');
+  if (o.smoothing === 'bilateral') return bilateralPlane(e, p.w, p.h, o.smoothSize, o.sigmaColor, o.sigmaSpace);
+  return e;
 }
 
 /**
@@ -291,6 +355,7 @@ async function depthMapBand(
   tick: (k: number, pass: string) => void,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
+  const ref = { v: 0 };
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
     let idx: Uint16Array | null = null;
@@ -298,7 +363,7 @@ async function depthMapBand(
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       ({ w, h, c } = p);
-      const e = frameEnergy(p, o);
+      const e = frameEnergy(p, o, ref);
       if (!bestE) {
         bestE = e;
         idx = new Uint16Array(w * h);
@@ -316,20 +381,36 @@ async function depthMapBand(
       tick(k, 'energy');
     }
     const depth = Float32Array.from(idx!);
-    if (levels === 0) return { image: { w, h, c, data: pix! }, depth };
-    const blender = new WeightedPyramidBlend(levels, kernel, bits);
+    const soft = o.temperature > 0;
+    if (levels === 0 && !soft) return { image: { w, h, c, data: pix! }, depth };
+    // Soft max (shinestacker): weights exp((E − Emax)/T), normalised by the blend.
+    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits) : null;
+    const num = blender ? null : alloc(bits, w * h * c);
+    const den = blender ? null : new Float64Array(w * h);
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       const m = alloc(bits, w * h);
-      for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
-      blender.add(p, m);
+      if (soft) {
+        const e = frameEnergy(p, o, ref);
+        // shinestacker: softmax, then weights^power renormalised = exp(power·(E − Emax)/T).
+        const f = o.weightPower / o.temperature;
+        for (let i = 0; i < m.length; i++) m[i] = Math.exp((e[i]! - bestE![i]!) * f);
+      } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
+      smoothWeights(m, w, h, o);
+      if (blender) blender.add(p, m);
+      else
+        for (let i = 0; i < w * h; i++) {
+          den![i] += m[i]!;
+          for (let ch = 0; ch < c; ch++) num![i * c + ch]! += m[i]! * p.data[i * c + ch]!;
+        }
       releaseGarbage();
       tick(k, 'blend');
     }
-    return { image: blender.result(), depth };
+    if (blender) return { image: blender.result(), depth };
+    for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
+    return { image: { w, h, c, data: num! }, depth };
   }
-  // average
-  let eRef = 0;
+  // average: weights E^power (shinestacker: E / ΣE, power 1)
   let blender: WeightedPyramidBlend | null = null;
   let num: FArray | null = null;
   let den: Float64Array | null = null;
@@ -337,11 +418,8 @@ async function depthMapBand(
   for (let k = 0; k < n; k++) {
     const p = await read(k);
     ({ w, h, c } = p);
-    const e = frameEnergy(p, o);
+    const e = frameEnergy(p, o, ref);
     if (k === 0) {
-      const hist = new LogHistogram();
-      hist.add(e);
-      eRef = hist.quantile(0.99) || hist.max || 1;
       den = new Float64Array(w * h);
       dnum = new Float64Array(w * h);
       if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits);
@@ -349,12 +427,12 @@ async function depthMapBand(
     }
     const wgt = alloc(bits, w * h);
     for (let i = 0; i < wgt.length; i++) {
-      const en = e[i]! / eRef;
-      wgt[i] = o.temperature > 0 ? Math.exp(Math.min(80, en / o.temperature)) : Math.pow(en + 1e-6, o.weightPower);
+      wgt[i] = Math.pow(e[i]! + 1e-6, o.weightPower);
       den![i]! += wgt[i]!;
       dnum![i]! += wgt[i]! * k;
     }
     releaseGarbage();
+    smoothWeights(wgt, w, h, o);
     if (blender) blender.add(p, wgt);
     else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
     tick(k, 'blend');
@@ -364,6 +442,13 @@ async function depthMapBand(
   if (blender) return { image: blender.result(), depth };
   for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]!;
   return { image: { w, h, c, data: num! }, depth };
+}
+
+/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place. */
+function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
+  if (o.pyramidSmoothSize <= 1) return;
+  const k = o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize;
+  m.set(gaussianBlurPlane(m instanceof Float32Array ? m : Float32Array.from(m), w, h, cvSigma(k), 'reflect'));
 }
 
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
@@ -404,7 +489,7 @@ class WeightedPyramidBlend {
 }
 
 /** Encode by extension; JPEG gets the first frame's EXIF block spliced in. */
-async function writeOutput(out: string, data: Uint8Array | Uint16Array, W: number, H: number, C: number, quality: number, exifFrom: string): Promise<void> {
+async function writeOutput(out: string, data: Uint8Array | Uint16Array, W: number, H: number, C: number, quality: number, exifFrom: string | null): Promise<void> {
   const ext = extname(out).toLowerCase();
   const raw = { width: W, height: H, channels: C as 1 | 3 };
   let s = sharp(data, { raw, limitInputPixels: false });
@@ -412,7 +497,7 @@ async function writeOutput(out: string, data: Uint8Array | Uint16Array, W: numbe
   await withAtomicPath(out, async (tmp) => {
     if (ext === '.jpg' || ext === '.jpeg') {
       const jpeg = await s.jpeg({ quality }).toBuffer();
-      const exif = (await sharp(exifFrom).metadata().catch(() => null))?.exif;
+      const exif = exifFrom ? (await sharp(exifFrom).metadata().catch(() => null))?.exif : undefined;
       const { writeFile } = await import('node:fs/promises');
       await writeFile(tmp, exif ? spliceExif(jpeg, exif) : jpeg);
     } else if (ext === '.png') await s.png({ compressionLevel: 6 }).toFile(tmp);

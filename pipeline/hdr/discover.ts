@@ -24,6 +24,8 @@ export interface Bracket {
   frames: BracketFrame[];
   /** Why this bracket cannot be merged (single exposure, duplicate times, missing exposure). */
   error?: string;
+  /** Nominal wavelength when bracketed by wavelength (`findWavelengthBrackets`). */
+  nomWl?: number;
 }
 
 export interface FindBracketsOptions {

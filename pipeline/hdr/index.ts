@@ -7,8 +7,9 @@ export { calibrateResponse, chooseGroups, type CalibrateOptions, type CalibrateR
 export { mergeBracket, parseFormats, weightsFromResponse, OUTPUT_FORMATS, FORMAT_EXT, type MergeOptions, type MergeResult, type OutputFormat, type MergeAlgorithm } from './merge.js';
 export { mergeAll, outputBase, type MergeAllOptions, type MergeSummary } from './batch.js';
 export { mergeMertens, fuseTiles, mertensGeometry, type MertensWeights } from './mertens.js';
-export { bracketStatsAll as bracketStats, statsFromMoments, type StatsOptions, type StatsReport, type CameraSamples, type ImageStats, type FpnFit, type Normalise } from './stats.js';
-export { writeStatsReport } from './stats-file.js';
+export { bracketStatsAll as bracketStats, statsFromMoments, denormalise, resolveRoi, type StatsOptions, type StatsReport, type CameraSamples, type ImageStats, type FpnFit, type FpnMaps, type Normalise, type Roi } from './stats.js';
+export { writeStatsReport, loadCameraSamples, writeFpnMaps } from './stats-file.js';
+export { findWavelengthBrackets, parseWavelength, type WlUnits } from './discover-wl.js';
 export { loadResponse, saveResponse, lnERange, responseChannel, type CameraResponse, type ResponseMetadata } from './response.js';
 export { renderResponsePlot, writeResponsePlot } from './response-plot.js';
 export { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from './debevec.js';

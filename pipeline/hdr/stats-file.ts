@@ -1,16 +1,25 @@
-// Write the bracket-analysis report: JSON, or HDF5 (h5wasm, which writes real files under Node)
-// laid out for h5py users: /camera_samples datasets + attributes, /images, /fpn.
-import { extname } from 'node:path';
-import { rename, unlink } from 'node:fs/promises';
+// Write and read the bracket-analysis report: JSON, or HDF5 (h5wasm, which writes real files under
+// Node) laid out for h5py users: /camera_samples datasets + attributes, /images, /fpn. Per-pixel FPN
+// maps go to FITS and .npy beside it.
+import { extname, join } from 'node:path';
+import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { tempPathFor, writeFileAtomic } from '../../lib/atomic.js';
-import type { StatsReport } from './stats.js';
+import { writeFits } from '../image/fits.js';
+import { writeNpy } from '../image/npy.js';
+import type { CameraSamples, FpnMaps, Normalise, StatsReport } from './stats.js';
+
+type H5 = typeof import('h5wasm/node').default;
+async function h5(): Promise<H5> {
+  const m = (await import('h5wasm/node')).default;
+  await m.ready;
+  return m;
+}
 
 export async function writeStatsReport(path: string, r: StatsReport): Promise<void> {
   const ext = extname(path).toLowerCase();
   if (ext === '.json') return writeFileAtomic(path, JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 1) + '\n');
   if (ext !== '.h5' && ext !== '.hdf5') throw new Error(`--out: ${path} must end in .json, .h5 or .hdf5`);
-  const h5wasm = (await import('h5wasm/node')).default;
-  await h5wasm.ready;
+  const h5wasm = await h5();
   const tmp = tempPathFor(path);
   try {
     const f = new h5wasm.File(tmp, 'w');
@@ -21,12 +30,14 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     const grp = f.get('camera_samples') as Group;
     grp.create_dataset({ name: 'mean', data: new Float64Array(cs.mean.flat()), shape: [cs.mean.length, C] });
     grp.create_dataset({ name: 'std', data: new Float64Array(cs.std.flat()), shape: [cs.std.length, C] });
-    grp.create_dataset({ name: 'n', data: new Float64Array(cs.n), shape: [cs.n.length] });
+    grp.create_dataset({ name: 'n', data: new Int32Array(cs.n), shape: [cs.n.length] });
     grp.create_dataset({ name: 'exp_time', data: new Float64Array(cs.exp_time), shape: [cs.exp_time.length] });
-    for (const [k, v] of Object.entries({ exp_time_units: cs.exp_time_units, camera: cs.camera, lens: cs.lens, label: cs.label, normalise: cs.normalise, settings: JSON.stringify(cs.settings) }))
+    grp.create_dataset({ name: 'nom_wl', data: new Float64Array(cs.nom_wl), shape: [cs.nom_wl.length] });
+    for (const [k, v] of Object.entries({ exp_time_units: cs.exp_time_units, wl_units: cs.wl_units, units: cs.units, camera: cs.camera, lens: cs.lens, label: cs.label, normalise: cs.normalise, settings: JSON.stringify(cs.settings) }))
       grp.create_attribute(k, v);
     grp.create_attribute('nd', cs.nd);
     grp.create_attribute('scale', cs.scale);
+    if (cs.roi.length === 4) grp.create_attribute('roi', new Int32Array(cs.roi));
     f.create_group('images');
     const im = f.get('images') as Group;
     const n = r.images.length;
@@ -37,6 +48,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     im.create_dataset({ name: 'rejected', data: new Uint8Array(r.images.map((i) => (i.rejected ? 1 : 0))), shape: [n] });
     im.create_dataset({ name: 'mean', data: new Float64Array(r.images.flatMap((i) => i.mean)), shape: [n, C] });
     im.create_dataset({ name: 'std', data: new Float64Array(r.images.flatMap((i) => i.std)), shape: [n, C] });
+    im.create_dataset({ name: 'temporal_std', data: new Float64Array(r.images.flatMap((i) => i.temporalStd ?? i.mean.map(() => NaN))), shape: [n, C] });
     im.create_attribute('paths', JSON.stringify(r.images.map((i) => i.path)));
     const fits = r.brackets.filter((b) => b.fpn);
     f.create_group('fpn');
@@ -44,11 +56,88 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     fp.create_attribute('brackets', JSON.stringify(fits.map((b) => b.id)));
     for (const key of ['offsetMean', 'offsetStd', 'gainMean', 'gainStd', 'prnu', 'temporalNoise', 'pixelsFit'] as const)
       fp.create_dataset({ name: key, data: new Float64Array(fits.flatMap((b) => b.fpn![key])), shape: [fits.length, C] });
-    f.create_attribute('report_json', JSON.stringify(r));
+    f.create_attribute('report_json', JSON.stringify(r, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v)));
     f.close();
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => {});
     throw new Error(`${path}: cannot write HDF5: ${(err as Error).message}`, { cause: err });
   }
+}
+
+function rows(flat: ArrayLike<number | bigint>, shape: number[]): number[][] {
+  const [n = 0, c = 1] = shape;
+  return Array.from({ length: n }, (_, i) => Array.from({ length: c }, (_, j) => Number(flat[i * c + j]!)));
+}
+
+/** Load CameraSamples from a stats .h5/.hdf5 or .json (as written above); `denormalise` undoes `normalise`. */
+export async function loadCameraSamples(path: string): Promise<CameraSamples> {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json') {
+    let r: StatsReport;
+    try {
+      r = JSON.parse(await readFile(path, 'utf8')) as StatsReport;
+    } catch (err) {
+      throw new Error(`${path}: cannot read stats report: ${(err as Error).message}`, { cause: err });
+    }
+    if (!r.camera_samples) throw new Error(`${path}: no camera_samples in the report`);
+    const cs = r.camera_samples;
+    return { ...cs, nom_wl: (cs.nom_wl ?? []).map((v) => (v === null ? NaN : v)), mean: cs.mean.map((row) => row.map((v) => (v === null ? NaN : v))), std: cs.std.map((row) => row.map((v) => (v === null ? NaN : v))) };
+  }
+  if (ext !== '.h5' && ext !== '.hdf5') throw new Error(`${path}: stats file must end in .json, .h5 or .hdf5`);
+  const h5wasm = await h5();
+  let f;
+  try {
+    await readFile(path, { flag: 'r' }).then(() => undefined);
+    f = new h5wasm.File(path, 'r');
+  } catch (err) {
+    throw new Error(`${path}: cannot read HDF5: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const g = f.get('camera_samples') as { get(k: string): unknown; attrs: Record<string, { value: unknown }> } | null;
+    if (!g) throw new Error(`${path}: no /camera_samples group`);
+    const ds = (k: string) => {
+      const d = g.get(k) as { value: ArrayLike<number | bigint>; shape: number[] } | null;
+      if (!d) throw new Error(`${path}: no /camera_samples/${k}`);
+      return d;
+    };
+    const attr = (k: string): unknown => g.attrs[k]?.value;
+    const mean = ds('mean');
+    const std = ds('std');
+    const roi = attr('roi') as ArrayLike<number> | undefined;
+    return {
+      mean: rows(mean.value, mean.shape),
+      std: rows(std.value, std.shape),
+      n: Array.from(ds('n').value, Number),
+      exp_time: Array.from(ds('exp_time').value, Number),
+      exp_time_units: 's',
+      nom_wl: Array.from(ds('nom_wl').value, Number),
+      wl_units: String(attr('wl_units') ?? 'nm'),
+      units: String(attr('units') ?? ''),
+      nd: Number(attr('nd') ?? 0),
+      camera: String(attr('camera') ?? ''),
+      lens: String(attr('lens') ?? ''),
+      settings: JSON.parse(String(attr('settings') ?? '{}')) as Record<string, unknown>,
+      label: String(attr('label') ?? ''),
+      scale: Number(attr('scale') ?? 1),
+      normalise: String(attr('normalise') ?? 'none') as Normalise,
+      roi: roi ? Array.from(roi, Number) : [],
+    };
+  } finally {
+    f.close();
+  }
+}
+
+/** `<dir>/<stamp>_{offset,gain,residual}.{fits,npy}`; returns the paths written. */
+export async function writeFpnMaps(dir: string, stamp: string, maps: FpnMaps): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const shape = maps.channels > 1 ? [maps.height, maps.width, maps.channels] : [maps.height, maps.width];
+  const out: string[] = [];
+  for (const [name, data] of [['offset', maps.offset], ['gain', maps.gain], ['residual', maps.residual]] as const) {
+    const base = join(dir, `${stamp.replace(/[^\w.-]+/g, '_')}_${name}`);
+    await writeNpy(`${base}.npy`, data, shape, '<f4');
+    await writeFits(`${base}.fits`, { width: maps.width, height: maps.height, channels: maps.channels, bitDepth: 32, data }, { bitpix: -32, cards: { FPNMAP: name } });
+    out.push(`${base}.fits`, `${base}.npy`);
+  }
+  return out;
 }

@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, readdir, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { stackFiles, DEFAULT_STACK, bunches, type StackOptions } from '../../pipeline/focus/stack.js';
-import { runFocusStack } from '../../agent/cli/commands/focus.js';
+import { stackFiles, DEFAULT_STACK, OURS_DEPTHMAP, bunches, type StackOptions } from '../../pipeline/focus/stack.js';
+import { bilateralPlane } from '../../pipeline/focus/bilateral.js';
+import { parseStackOptions, runFocusStack } from '../../agent/cli/commands/focus.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 import { meanTenengrad, psnr, readRgb, sharedData, ssim, synthBracket, toU8, writeRgbPng } from './focus-helpers.js';
@@ -31,8 +32,8 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   for (const [name, o] of [
     ['pyramid', {}],
     ['pyramid-aligned', { align: true }],
-    ['depthmap', { algorithm: 'depthmap' }],
-    ['depthmap-average', { algorithm: 'depthmap', map: 'average' }],
+    ['depthmap', { algorithm: 'depthmap', ...OURS_DEPTHMAP }],
+    ['depthmap-average', { algorithm: 'depthmap', ...OURS_DEPTHMAP, map: 'average' }],
   ] as [string, Partial<StackOptions>][]) {
     const r = await stackFiles(files, join(dir, `${name}.png`), { ...DEFAULT_STACK, align: false, ...o });
     results[name] = psnr((await readRgb(r.outputs[0]!)).data, truth, b.w, b.h);
@@ -40,6 +41,53 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   t.log(`PSNR vs truth: enfuse ${ref.toFixed(2)} dB, best input ${bestInput.toFixed(2)} dB, ${Object.entries(results).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   for (const [name, v] of Object.entries(results)) t.true(v >= ref, `${name} ${v.toFixed(2)} dB < enfuse ${ref.toFixed(2)} dB`);
   t.true(results.pyramid! > bestInput + 5);
+  // shinestacker's defaults and each of their choices swapped for ours (figures in docs/focus.md).
+  const seed: Record<string, number> = {};
+  for (const [name, o] of [
+    ['seed', {}],
+    ['seed+max(T 0)', { map: 'max' }],
+    ['seed+max(T 0.1)', { map: 'max', temperature: 0.1 }],
+    ['seed+pyramid smooth 7', { pyramidSmoothSize: 7 }],
+    ['seed+laplacian', { energy: 'laplacian', dmBlurSize: 0 }],
+    ['seed+laplacian blur5', { energy: 'laplacian' }],
+    ['seed+power4', { weightPower: 4 }],
+    ['seed+gaussian2', { smoothing: 'gaussian' }],
+    ['seed+levels5', { pyramidLevels: 5 }],
+    ['seed+levels2', { pyramidLevels: 2 }],
+  ] as [string, Partial<StackOptions>][]) {
+    const r = await stackFiles(files, join(dir, `s${Object.keys(seed).length}.png`), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, ...o });
+    seed[name] = psnr((await readRgb(r.outputs[0]!)).data, truth, b.w, b.h);
+  }
+  t.log(`PSNR vs truth (seed defaults): ${Object.entries(seed).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  t.true(seed.seed! > bestInput, `seed defaults ${seed.seed} vs best input ${bestInput}`);
+});
+
+test('depthmap with no options is shinestacker DepthMapStack; tiling modes, bunch default, --exif none', async (t) => {
+  const o = parseStackOptions({ algorithm: 'depthmap' });
+  t.like(o, { map: 'average', energy: 'tenengrad', weightPower: 1, temperature: 0, pyramidSmoothSize: 1, pyramidLevels: 4, smoothing: 'bilateral', smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmKernelSize: 5, dmBlurSize: 5, tiling: 'auto', tileSize: 512, nTiledLayers: 2, overlap: 0 });
+  t.like(parseStackOptions({ algorithm: 'depthmap', depthmapPreset: 'ours' }), { map: 'max', energy: 'laplacian', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, pyramidLevels: 5 });
+  t.is(parseStackOptions({ bunch: true }).bunch, 10);
+  t.is(parseStackOptions({ exif: 'none' }).exif, null);
+  t.throws(() => parseStackOptions({ tiling: 'tiles' }), { message: /--tiling: expected one of auto\|memory\|tiled/ });
+  // Bilateral: d = 1 is the identity (OpenCV); a wider window averages only similar values.
+  const plane = Float32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1]);
+  t.deepEqual(Array.from(bilateralPlane(plane, 5, 3, 1, 0.8, 2)), Array.from(plane));
+  const sm = bilateralPlane(plane, 5, 3, 3, 0.1, 2);
+  t.true(Math.abs(sm[2]! - 0) < 1e-6 && Math.abs(sm[3]! - 1) < 1e-6, 'edge kept with a small range sigma');
+  const dir = await tempDir(t);
+  const { files } = await writeBracket(dir, 3, 96, 80);
+  const mem = await stackFiles(files, join(dir, 'm.png'), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, tiling: 'memory' });
+  const tiled = await stackFiles(files, join(dir, 't.png'), { ...DEFAULT_STACK, algorithm: 'depthmap', align: false, tiling: 'tiled', tileSize: 32 });
+  t.is(mem.bands, 1);
+  t.is(tiled.bands, 3);
+  const jpgs: string[] = [];
+  for (const [i, f] of files.entries()) {
+    const p = join(dir, `j${i}.jpg`);
+    await sharp(f).withExif({ IFD0: { Make: 'SkyrigTest' } }).jpeg().toFile(p);
+    jpgs.push(p);
+  }
+  const none = await runFocusStack(jpgs, join(dir, 'none.jpg'), { algorithm: 'depthmap', exif: 'none', align: false }, devNull());
+  t.falsy((await sharp(none.outputs[0]!).metadata()).exif);
 });
 
 test('banded (tiled) stacking matches the whole-frame stack, and float 64 matches float 32', async (t) => {
@@ -123,3 +171,48 @@ test('bad input: different sizes, a single frame, a corrupt file, bad options �
 function devNull(): NodeJS.WriteStream {
   return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 }
+
+test('depth-map weights follow shinestacker\'s rules per pixel: average E/ΣE, soft max exp(p·(E − Emax)/T)', async (t) => {
+  const { energyPlane } = await import('../../pipeline/focus/measures.js');
+  const { planeFromFloat } = await import('../../pipeline/focus/plane.js');
+  const dir = await tempDir(t);
+  const w = 32, h = 24;
+  const b = synthBracket(w, h, 2);
+  const files: string[] = [];
+  const grey: Float32Array[] = [];
+  for (let k = 0; k < 2; k++) {
+    // Equal channels, so the luminance is the grey value; quantised to 8 bits as the decoder will see it.
+    const g = new Float32Array(w * h);
+    const rgb = new Float32Array(w * h * 3);
+    for (let i = 0; i < w * h; i++) {
+      g[i] = Math.round(b.frames[k]![i * 3 + 1]! * 255) / 255;
+      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g[i]!;
+    }
+    grey.push(g);
+    files.push(join(dir, `g${k}.png`));
+    await writeRgbPng(files[k]!, rgb, w, h);
+  }
+  const E = grey.map((g) => energyPlane(planeFromFloat(w, h, g), 'tenengrad', 'reflect'));
+  let ref = 0;
+  for (const v of E[0]!) ref = Math.max(ref, v);
+  const base = { ...DEFAULT_STACK, algorithm: 'depthmap' as const, align: false, pyramidLevels: 0, smoothing: 'none' as const };
+  const check = async (name: string, o: Partial<StackOptions>, weight: (e0: number, e1: number) => number) => {
+    const r = await stackFiles(files, join(dir, `${name}.png`), { ...base, ...o });
+    const out = (await readRgb(r.outputs[0]!)).data;
+    let worst = 0;
+    for (let i = 0; i < w * h; i++) {
+      const w0 = weight(E[0]![i]! / ref, E[1]![i]! / ref);
+      const want = (w0 * grey[0]![i]! + (1 - w0) * grey[1]![i]!) * 255;
+      worst = Math.max(worst, Math.abs(out[i * 3]! - want));
+    }
+    t.true(worst <= 1, `${name}: worst pixel off by ${worst.toFixed(2)} codes`);
+  };
+  await check('average', {}, (a, c) => (a + 1e-6) / (a + c + 2e-6));
+  await check('average-p2', { weightPower: 2 }, (a, c) => (a + 1e-6) ** 2 / ((a + 1e-6) ** 2 + (c + 1e-6) ** 2));
+  await check('softmax', { map: 'max', temperature: 0.05, weightPower: 2 }, (a, c) => {
+    const m = Math.max(a, c);
+    const x = Math.exp((2 * (a - m)) / 0.05), y = Math.exp((2 * (c - m)) / 0.05);
+    return x / (x + y);
+  });
+  await check('hard', { map: 'max' }, (a, c) => (a >= c ? 1 : 0));
+});

@@ -18,7 +18,7 @@ import { ENERGY_MEASURES, parseEnergyMeasure, scorePlane, type EnergyMeasure, ty
 import { DEFAULT_KDE } from '../../../pipeline/focus/kde.js';
 import { loadGrayPlane } from '../../../pipeline/focus/plane.js';
 import { parseRadii, type RdfNormalize } from '../../../pipeline/focus/rdf.js';
-import { DEFAULT_STACK, stackFiles, type StackOptions, type StackResult } from '../../../pipeline/focus/stack.js';
+import { DEFAULT_BUNCH, DEFAULT_STACK, OURS_DEPTHMAP, stackFiles, type StackOptions, type StackResult } from '../../../pipeline/focus/stack.js';
 import { imageStem } from '../../../pipeline/focus/map.js';
 import { createProgress } from '../progress.js';
 import type { RegisterCommands } from '../types.js';
@@ -120,7 +120,8 @@ function formatScore(r: ScoreRow): string {
 // ---------------------------------------------------------------- stack
 
 export function parseStackOptions(raw: Raw): StackOptions {
-  const d = DEFAULT_STACK;
+  const preset = oneOf(raw, 'depthmapPreset', '--depthmap-preset', ['shinestacker', 'ours'] as const, 'shinestacker');
+  const d: StackOptions = preset === 'ours' ? { ...DEFAULT_STACK, ...OURS_DEPTHMAP } : DEFAULT_STACK;
   const o: StackOptions = {
     ...d,
     algorithm: oneOf(raw, 'algorithm', '--algorithm', ['pyramid', 'depthmap'] as const, 'pyramid'),
@@ -129,13 +130,24 @@ export function parseStackOptions(raw: Raw): StackOptions {
     genKernel: num(raw, 'genKernel', '--gen-kernel', d.genKernel),
     float: num(raw, 'float', '--float', 32, (v) => v === 32 || v === 64, '32 or 64') as 32 | 64,
     energy: parseEnergyMeasure(typeof raw.energy === 'string' ? raw.energy : d.energy),
-    map: oneOf(raw, 'map', '--map', ['max', 'average'] as const, 'max'),
+    map: oneOf(raw, 'map', '--map', ['max', 'average'] as const, d.map),
     weightPower: num(raw, 'weightPower', '--weight-power', d.weightPower),
     temperature: num(raw, 'temperature', '--temperature', d.temperature),
     energySmooth: num(raw, 'energySmooth', '--energy-smooth', d.energySmooth),
+    smoothing: oneOf(raw, 'smoothing', '--smoothing', ['bilateral', 'gaussian', 'none'] as const, d.smoothing),
+    smoothSize: num(raw, 'smoothSize', '--smooth-size', d.smoothSize),
+    sigmaColor: num(raw, 'sigmaColor', '--sigma-color', d.sigmaColor),
+    sigmaSpace: num(raw, 'sigmaSpace', '--sigma-space', d.sigmaSpace),
+    dmBlurSize: num(raw, 'blurSize', '--blur-size', d.dmBlurSize),
+    dmKernelSize: num(raw, 'dmKernelSize', '--dm-kernel-size', d.dmKernelSize),
+    pyramidSmoothSize: num(raw, 'pyramidSmoothSize', '--pyramid-smooth-size', d.pyramidSmoothSize),
+    tiling: oneOf(raw, 'tiling', '--tiling', ['auto', 'memory', 'tiled'] as const, d.tiling),
+    tileSize: num(raw, 'tileSize', '--tile-size', d.tileSize),
+    nTiledLayers: num(raw, 'nTiledLayers', '--n-tiled-layers', d.nTiledLayers),
+    ...(raw.exif === undefined ? {} : { exif: raw.exif === 'none' ? null : resolve(String(raw.exif)) }),
     pyramidLevels: num(raw, 'pyramidLevels', '--pyramid-levels', d.pyramidLevels),
     depthMapPath: typeof raw.depthMap === 'string' ? resolve(raw.depthMap) : undefined,
-    bunch: raw.bunch === undefined ? undefined : num(raw, 'bunch', '--bunch', 0),
+    bunch: raw.bunch === undefined ? undefined : raw.bunch === true ? DEFAULT_BUNCH : num(raw, 'bunch', '--bunch', 0),
     overlap: num(raw, 'overlap', '--overlap', 0),
     denoise: num(raw, 'denoise', '--denoise', 0),
     sharpen: num(raw, 'sharpen', '--sharpen', 0),
@@ -277,15 +289,27 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--kernel-size <n>', 'pyramid: region-energy window (odd)', '5')
     .option('--gen-kernel <a>', 'pyramid: generating kernel parameter', '0.4')
     .option('--float <bits>', '32|64 working precision', '32')
-    .option('--energy <m>', `depthmap: ${ENERGY_MEASURES.join('|')}`, 'laplacian')
-    .option('--map <m>', 'depthmap: max|average', 'max')
-    .option('--weight-power <p>', 'depthmap average: weights = energy^p', '4')
-    .option('--temperature <t>', 'depthmap average: soft max exp(E/T) instead of powers (0 = off)', '0')
-    .option('--energy-smooth <sigma>', 'depthmap: Gaussian sigma on the energy maps', '2')
-    .option('--pyramid-levels <n>', 'depthmap: blending levels (0 = per pixel)', '5')
+    .option('--depthmap-preset <p>', 'depthmap defaults: shinestacker (DepthMapStack) | ours (hard max, Laplacian, Gaussian σ 2, 5 levels)', 'shinestacker')
+    .option('--energy <m>', `depthmap: ${ENERGY_MEASURES.join('|')} (default tenengrad)`)
+    .option('--map <m>', 'depthmap: average (default) | max')
+    .option('--weight-power <p>', 'depthmap average: weights = energy^p (default 1)')
+    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), 0 = hard max (default 0)')
+    .option('--pyramid-smooth-size <n>', 'depthmap: Gaussian blur of the weight maps, taps (default 1 = none)')
+    .option('--smoothing <s>', 'depthmap energy smoothing: bilateral (default) | gaussian | none')
+    .option('--smooth-size <px>', 'bilateral diameter (default 1)')
+    .option('--sigma-color <s>', 'bilateral range sigma, energy scaled to 0..1 (default 0.8)')
+    .option('--sigma-space <px>', 'bilateral spatial sigma (default 2)')
+    .option('--energy-smooth <sigma>', 'Gaussian sigma for --smoothing gaussian (default 2)')
+    .option('--blur-size <n>', 'laplacian energies: Gaussian pre-blur taps (default 5, 0 = none)')
+    .option('--dm-kernel-size <n>', 'laplacian energies: kernel size (default 5)')
+    .option('--pyramid-levels <n>', 'depthmap: blending levels (0 = per pixel; default 4 = shinestacker pyramid_levels 5)')
+    .option('--tiling <mode>', 'auto (bands from --memory-limit) | memory (one band) | tiled (bands of --tile-size rows)', 'auto')
+    .option('--tile-size <px>', 'tiled: band height', '512')
+    .option('--n-tiled-layers <n>', 'shinestacker parity (no effect: every band carries all levels)', '2')
+    .option('--exif <file|none>', 'EXIF for a JPEG output: a file, or none (default: the first frame)')
     .option('--depth-map <file>', 'depthmap: write the depth map as a PNG')
-    .option('--bunch <n>', 'stack every n frames separately')
-    .option('--overlap <m>', 'frames shared by consecutive bunches')
+    .option('--bunch [n]', 'stack every n frames separately (default 10)')
+    .option('--overlap <m>', 'frames shared by consecutive bunches (default 0)')
     .option('--denoise <amount>', 'edge-preserving denoise (8-bit code values, ~1 mild)', '0')
     .option('--sharpen <percent>', 'unsharp mask amount', '0')
     .option('--sharpen-radius <px>', 'unsharp mask radius', '1')

@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createProgress } from '../progress.js';
+import { parseRoi, readStatsSettings } from './hdr-stats-settings.js';
 import {
   calibrateResponse,
   bracketStats,
@@ -18,6 +19,8 @@ import {
   saveResponse,
   writeResponsePlot,
   writeStatsReport,
+  findWavelengthBrackets,
+  writeFpnMaps,
   type Bracket,
   type FindBracketsOptions,
   type WeightOptions,
@@ -200,44 +203,73 @@ export function registerHdrCommands(program: Command): void {
 
   addDiscovery(
     hdr
-      .command('stats <dir>')
-      .description('bracket analysis: SNR from channel covariance, clipped-frame rejection, best-SNR per bracket, FPN fit; CameraSamples record')
-      .requiredOption('--out <file>', 'stats.json or stats.h5')
+      .command('stats [dir]')
+      .description('bracket analysis (image_stats): SNR from channel covariance, clipped-frame rejection, best-SNR per bracket, per-pixel FPN fit; CameraSamples record')
+      .option('-i, --input-settings <yaml>', 'settings YAML (keys as the long options in snake_case; command-line options win)')
+      .option('--out <file>', 'stats.h5 (h5py layout) or stats.json')
+      .option('--group-by <key>', 'time (timestamp brackets) | wavelength (550nm tokens in names or folders)', 'time')
+      .option('--wl-units <u>', 'wavelength units: nm | um', 'nm')
+      .option('--roi <x,y,w,h>', 'analyse only this rectangle (pixels)')
       .option('--max <fraction>', 'reject frames with any pixel above this fraction of full scale', '0.995')
-      .option('--normalise <mode>', 'none | peak | total', 'none')
+      .option('--normalise <mode>', 'peak (image_stats default) | total | none', 'peak')
+      .option('--units <text>', 'units of mean/std once denormalised', 'DN/s')
       .option('--camera <name>', 'camera', '')
       .option('--lens <name>', 'lens', '')
       .option('--label <text>', 'label', '')
       .option('--nd <value>', 'neutral density (optical density) in front of the lens', '0')
-      .option('--scale <value>', 'scale factor recorded with the samples', '1')
-      .option('--settings <json>', 'camera settings recorded with the samples (JSON object)', '{}'),
-  ).action(async (dir: string, o: DiscoveryFlags & Record<string, string>) => {
-    const normalise = o.normalise as string;
+      .option('--scale <value>', 'factor taking DN/s to --units before normalising', '1')
+      .option('--settings <json>', 'camera settings recorded with the samples (JSON object)', '{}')
+      .option('--maps <dir>', 'write per-bracket offset/gain/residual maps (FITS and .npy) here')
+      .option('--quiet', 'no progress and no summary line (errors still go to stderr)'),
+  ).action(async (dirArg: string | undefined, o: DiscoveryFlags & Record<string, string | boolean | undefined>, cmd: Command) => {
+    if (typeof o.inputSettings === 'string') {
+      const file = await readStatsSettings(o.inputSettings);
+      for (const [k, v] of Object.entries(file)) if (k === 'input' || cmd.getOptionValueSource(k) !== 'cli') o[k] = v;
+    }
+    const dir = dirArg ?? (typeof o.input === 'string' ? o.input : undefined);
+    if (!dir) throw new Error('stats: no input folder (give DIR or `input:` in the -i settings YAML)');
+    if (typeof o.out !== 'string') throw new Error('stats: --out is required (or `out:` in the -i settings YAML)');
+    const normalise = String(o.normalise);
     if (!['none', 'peak', 'total'].includes(normalise)) throw new Error(`--normalise: expected none, peak or total, got "${normalise}"`);
+    const groupBy = String(o.groupBy);
+    if (groupBy !== 'time' && groupBy !== 'wavelength') throw new Error(`--group-by: expected time or wavelength, got "${groupBy}"`);
+    const wlUnits = String(o.wlUnits);
+    if (wlUnits !== 'nm' && wlUnits !== 'um') throw new Error(`--wl-units: expected nm or um, got "${wlUnits}"`);
     let settings: Record<string, unknown>;
     try {
-      settings = JSON.parse(o.settings!) as Record<string, unknown>;
+      settings = JSON.parse(String(o.settings)) as Record<string, unknown>;
     } catch {
-      throw new Error(`--settings: not valid JSON: ${o.settings}`);
+      throw new Error(`--settings: not valid JSON: ${String(o.settings)}`);
     }
-    const brackets = await discover(dir, o);
-    const progress = createProgress('stats', brackets.length);
+    const quiet = o.quiet === true;
+    const brackets =
+      groupBy === 'wavelength' ? await findWavelengthBrackets(dir, { expoUnit: parseExpoUnit(o.expoUnit), wlUnits }) : await discover(dir, o);
+    if (brackets.length === 0) throw new Error(`${dir}: no frames with a wavelength token (e.g. 550nm) in their name or folder`);
+    const progress = quiet ? null : createProgress('stats', brackets.length);
+    const mapsDir = typeof o.maps === 'string' ? o.maps : undefined;
+    const written: string[] = [];
     const report = await bracketStats(brackets, {
-      max: num(o.max!, '--max', { min: 0, max: 1 }),
+      max: num(String(o.max), '--max', { min: 0, max: 1 }),
       normalise: normalise as 'none',
-      camera: o.camera!,
-      lens: o.lens!,
-      label: o.label!,
-      nd: num(o.nd!, '--nd'),
-      scale: num(o.scale!, '--scale'),
+      camera: String(o.camera),
+      lens: String(o.lens),
+      label: String(o.label),
+      nd: num(String(o.nd), '--nd'),
+      scale: num(String(o.scale), '--scale'),
+      units: String(o.units),
+      wlUnits,
       settings,
+      ...(typeof o.roi === 'string' ? { roi: parseRoi(o.roi) } : {}),
+      ...(mapsDir ? { maps: true, onMaps: async (b, maps) => void written.push(...(await writeFpnMaps(mapsDir, b.id, maps))) } : {}),
       onBracket: (id, err) => {
         if (err) process.stderr.write(`failed ${err.includes(id) ? err : `${id}: ${err}`}\n`);
-        progress.tick(id);
+        progress?.tick(id);
       },
     });
-    progress.stop();
-    await writeStatsReport(o.out!, report);
+    progress?.stop();
+    await writeStatsReport(o.out, report);
+    if (quiet) return;
+    for (const p of written) process.stdout.write(`${p}\n`);
     const rejected = report.images.filter((i) => i.rejected).length;
     process.stdout.write(`stats: ${o.out} (${report.images.length} images, ${rejected} rejected above --max, ${report.camera_samples.exp_time.length} best-SNR samples)\n`);
   });

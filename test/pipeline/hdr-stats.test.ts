@@ -1,0 +1,219 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { writeFits } from '../../pipeline/image/fits.js';
+import { readNpy } from '../../pipeline/image/npy.js';
+import { bracketStats, denormalise, findBrackets, findWavelengthBrackets, loadCameraSamples, parseWavelength, writeStatsReport, type FpnMaps } from '../../pipeline/hdr/index.js';
+import { requireCommand } from '../helpers/system.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const run = promisify(execFile);
+const W = 64;
+const H = 48;
+const P = W * H;
+
+/** Deterministic normal deviates (Box–Muller on a small LCG). */
+function gauss(seed: number): () => number {
+  let s = seed >>> 0;
+  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+}
+
+/** Per-pixel offset with mean 0 and gain with mean 1, so the fit against frame means recovers them exactly. */
+function pattern(seed: number): { off: Float64Array; gain: Float64Array } {
+  const g = gauss(seed);
+  const off = Float64Array.from({ length: P }, () => 0.01 * g());
+  const gain = Float64Array.from({ length: P }, () => 1 + 0.05 * g());
+  const mo = off.reduce((a, b) => a + b, 0) / P;
+  const mg = gain.reduce((a, b) => a + b, 0) / P;
+  for (let i = 0; i < P; i++) {
+    off[i] -= mo;
+    gain[i] /= mg;
+  }
+  return { off, gain };
+}
+
+const LEVELS = [0.05, 0.15, 0.3, 0.45, 0.6, 0.75];
+const EXPOS_US = [1000, 3000, 6000, 9000, 12000, 15000];
+
+async function stack(dir: string, sigma: number, seed: number, suffix = '', scale = 1): Promise<{ off: Float64Array; gain: Float64Array }> {
+  await mkdir(dir, { recursive: true });
+  const pat = pattern(seed);
+  const g = gauss(seed + 100);
+  for (let k = 0; k < LEVELS.length; k++) {
+    const data = new Float32Array(P);
+    for (let i = 0; i < P; i++) data[i] = pat.off[i]! + pat.gain[i]! * LEVELS[k]! * scale + sigma * g();
+    await writeFits(join(dir, `20250601120000_${EXPOS_US[k]}${suffix}.fits`), { width: W, height: H, channels: 1, bitDepth: 32, data }, { bitpix: -32 });
+  }
+  return pat;
+}
+
+test('FPN fit against the frame means recovers a known per-pixel offset and gain; maps hold them', async (t) => {
+  const dir = await tempDir(t);
+  const pat = await stack(join(dir, 'in'), 0, 7);
+  const brackets = await findBrackets(join(dir, 'in'));
+  let maps: FpnMaps | null = null;
+  const r = await bracketStats(brackets, { maps: true, onMaps: async (_b, m) => void (maps = m) });
+  t.truthy(maps);
+  const m = maps as unknown as FpnMaps;
+  let eo = 0;
+  let eg = 0;
+  for (let i = 0; i < P; i++) {
+    eo = Math.max(eo, Math.abs(m.offset[i]! - pat.off[i]!));
+    eg = Math.max(eg, Math.abs(m.gain[i]! - pat.gain[i]!));
+  }
+  t.true(eo < 2e-5, `offset error ${eo}`);
+  t.true(eg < 2e-5, `gain error ${eg}`);
+  const fpn = r.brackets[0]!.fpn!;
+  t.true(Math.abs(fpn.gainMean[0]! - 1) < 1e-6);
+  t.true(Math.abs(fpn.offsetMean[0]!) < 1e-6);
+  t.true(Math.abs(fpn.prnu[0]! - 0.05) < 0.01, `PRNU ${fpn.prnu[0]}`);
+  t.true(fpn.temporalNoise[0]! < 1e-5);
+  t.is(fpn.pixelsFit[0], P);
+});
+
+test('temporal noise after FPN removal: the saved std matches the noise put in; peak normalisation and denormalise', async (t) => {
+  const dir = await tempDir(t);
+  const sigma = 0.004;
+  await stack(join(dir, 'in'), sigma, 11);
+  const r = await bracketStats(await findBrackets(join(dir, 'in')));
+  for (const im of r.images) t.true(Math.abs(im.temporalStd![0]! / sigma - 1) < 0.06, `frame ${im.expTime}: ${im.temporalStd![0]}`);
+  const fpn = r.brackets[0]!.fpn!;
+  t.true(Math.abs(fpn.temporalNoise[0]! / sigma - 1) < 0.03, `temporal noise ${fpn.temporalNoise[0]}`);
+  // Spatial std of a frame is dominated by the pattern (gain 5 % of the level), far above sigma.
+  const cs = r.camera_samples;
+  t.is(cs.normalise, 'peak');
+  const best = r.images.find((i) => i.path === r.brackets[0]!.best)!;
+  t.true(best.std[0]! > 5 * sigma);
+  // One bracket: the peak is its own mean/t, so mean = 1 and scale = mean/t.
+  t.is(cs.mean[0]![0], 1);
+  t.true(Math.abs(cs.scale - best.mean[0]! / best.expTime) < 1e-9 * cs.scale);
+  t.true(Math.abs(cs.std[0]![0]! - best.temporalStd![0]! / best.expTime / cs.scale) < 1e-12);
+  const d = denormalise(cs);
+  t.true(Math.abs(d.mean[0]![0]! - best.mean[0]! / best.expTime) < 1e-9 * d.mean[0]![0]!);
+  t.true(Math.abs(d.std[0]![0]! - best.temporalStd![0]! / best.expTime) < 1e-12 * 1e6);
+  t.is(d.normalise, 'none');
+  t.deepEqual(cs.n, [P]);
+  t.true(Number.isInteger(cs.n[0]));
+});
+
+test('brackets by wavelength: tokens in names and folders, units converted, nom_wl per sample', async (t) => {
+  t.is(parseWavelength('frame_550nm'), 550);
+  t.is(parseWavelength('0.65um', 'nm'), 650);
+  t.is(parseWavelength('550nm', 'um'), 0.55);
+  t.is(parseWavelength('wl700'), 700);
+  t.is(parseWavelength('20250601120000_1000'), null);
+  const dir = await tempDir(t);
+  await stack(join(dir, 'sweep'), 0.002, 3, '_550nm', 1);
+  await stack(join(dir, 'sweep', '650nm'), 0.002, 4, '', 0.5);
+  const br = await findWavelengthBrackets(join(dir, 'sweep'));
+  t.deepEqual(br.map((b) => [b.id, b.nomWl, b.frames.length]), [
+    ['550nm', 550, 6],
+    ['650nm', 650, 6],
+  ]);
+  const r = await bracketStats(br, { normalise: 'none' });
+  t.deepEqual(r.camera_samples.nom_wl, [550, 650]);
+  t.is(r.camera_samples.wl_units, 'nm');
+  // Best SNR is the brightest frame: level/t = 0.75 / 15 ms for 550 nm, half that for 650 nm.
+  t.true(Math.abs(r.camera_samples.mean[0]![0]! - 0.75 / 0.015) < 1e-3 * 50);
+  t.true(Math.abs(r.camera_samples.mean[1]![0]! - 0.375 / 0.015) < 1e-3 * 25);
+});
+
+test('ROI crop: statistics and n over the rectangle only', async (t) => {
+  const dir = await tempDir(t);
+  await stack(join(dir, 'in'), 0, 5);
+  const roi = { x: 10, y: 7, width: 20, height: 13 };
+  const r = await bracketStats(await findBrackets(join(dir, 'in')), { roi, normalise: 'none', stripRows: 4 });
+  t.deepEqual(r.camera_samples.n, [260]);
+  t.deepEqual(r.camera_samples.roi, [10, 7, 20, 13]);
+  // Hand mean over the rectangle of the brightest frame.
+  const pat = pattern(5);
+  let s = 0;
+  for (let y = roi.y; y < roi.y + roi.height; y++) for (let x = roi.x; x < roi.x + roi.width; x++) s += pat.off[y * W + x]! + pat.gain[y * W + x]! * 0.75;
+  const im = r.images.find((i) => i.expTime === 0.015)!;
+  t.true(Math.abs(im.mean[0]! - s / 260) < 1e-6, `${im.mean[0]} vs ${s / 260}`);
+  const errors: string[] = [];
+  await bracketStats(await findBrackets(join(dir, 'in')), { roi: { x: 60, y: 0, width: 10, height: 5 }, onBracket: (_id, e) => void (e && errors.push(e)) });
+  t.deepEqual(errors, ['20250601120000: ROI 60,0,10,5 is outside the 64×48 frame']);
+});
+
+test('HDF5 for h5py with the seed field names; loader round trip; CLI -i settings YAML, --quiet, maps as FITS/.npy', async (t) => {
+  const python = requireCommand('/usr/bin/python3', 'python3-h5py');
+  const dir = await tempDir(t);
+  const pat = await stack(join(dir, 'in'), 0, 9);
+  const out = join(dir, 'stats.h5');
+  const maps = join(dir, 'maps');
+  await writeFile(join(dir, 'settings.yaml'), `input: ${join(dir, 'in')}\nout: ${out}\ncamera: asi178\nnd: 2\nunits: W/m2/sr\nroi: [0, 0, ${W}, ${H}]\nmaps: ${maps}\nquiet: true\nsettings:\n  gain: 100\n`);
+  const { Command } = await import('commander');
+  const { registerHdrCommands } = await import('../../agent/cli/commands/hdr.js');
+  const program = new Command('skyrig').exitOverride();
+  registerHdrCommands(program);
+  let stdout = '';
+  const ow = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((c: string) => ((stdout += c), true)) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'skyrig', 'hdr', 'stats', '-i', join(dir, 'settings.yaml'), '--camera', 'cli-wins']);
+  } finally {
+    process.stdout.write = ow;
+  }
+  t.is(stdout, '');
+  const py = `import h5py, json
+f = h5py.File('${out}', 'r'); g = f['camera_samples']
+print(json.dumps({'keys': sorted(g.keys()), 'n': g['n'].dtype.kind, 'shape': list(g['mean'].shape), 'camera': g.attrs['camera'], 'units': g.attrs['units'], 'wl_units': g.attrs['wl_units'], 'nd': float(g.attrs['nd']), 'normalise': g.attrs['normalise'], 'settings': json.loads(g.attrs['settings']), 'mean': float(g['mean'][0, 0])}))`;
+  const res = JSON.parse((await run(python, ['-c', py])).stdout) as Record<string, unknown>;
+  t.deepEqual(res, { keys: ['exp_time', 'mean', 'n', 'nom_wl', 'std'], n: 'i', shape: [1, 1], camera: 'cli-wins', units: 'W/m2/sr', wl_units: 'nm', nd: 2, normalise: 'peak', settings: { gain: 100 }, mean: 1 });
+  const cs = await loadCameraSamples(out);
+  t.is(cs.camera, 'cli-wins');
+  t.deepEqual(cs.n, [P]);
+  t.is(cs.mean[0]![0], 1);
+  const json = join(dir, 'stats.json');
+  await writeStatsReport(json, await bracketStats(await findBrackets(join(dir, 'in'))));
+  const cj = await loadCameraSamples(json);
+  t.true(Math.abs(denormalise(cj).mean[0]![0]! - denormalise(cs).mean[0]![0]!) < 1e-9 * cj.scale);
+  const gain = await readNpy(join(maps, '20250601120000_gain.npy'));
+  t.deepEqual(gain.shape, [H, W]);
+  t.true(Math.abs((gain.data[100] as number) - pat.gain[100]!) < 2e-5);
+  const { readFits } = await import('../../pipeline/image/fits.js');
+  const off = await readFits(join(maps, '20250601120000_offset.fits'));
+  t.is(off.image.width, W);
+  t.true(Math.abs(off.image.data[100]! - pat.off[100]!) < 2e-5);
+});
+
+test('hdr stats CLI: wavelength brackets end to end, one-line errors for a bad settings key, --group-by and --roi', async (t) => {
+  const dir = await tempDir(t);
+  await stack(join(dir, 'sweep', '550nm'), 0.002, 21);
+  await stack(join(dir, 'sweep', '700nm'), 0.002, 22, '', 0.5);
+  const { Command } = await import('commander');
+  const { registerHdrCommands } = await import('../../agent/cli/commands/hdr.js');
+  const cli = async (args: string[]): Promise<{ out: string; err: string }> => {
+    const program = new Command('skyrig').exitOverride();
+    registerHdrCommands(program);
+    let out = '';
+    const ow = process.stdout.write.bind(process.stdout);
+    const ew = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string) => ((out += c), true)) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      await program.parseAsync(['node', 'skyrig', 'hdr', 'stats', ...args]);
+      return { out, err: '' };
+    } catch (e) {
+      return { out, err: (e as Error).message };
+    } finally {
+      process.stdout.write = ow;
+      process.stderr.write = ew;
+    }
+  };
+  const js = join(dir, 'wl.json');
+  const ok = await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'wavelength', '--normalise', 'none']);
+  t.is(ok.err, '');
+  t.regex(ok.out, /stats: .*wl\.json \(12 images, 0 rejected above --max, 2 best-SNR samples\)/);
+  const cs = await loadCameraSamples(js);
+  t.deepEqual(cs.nom_wl, [550, 700]);
+  t.true(Math.abs(cs.mean[0]![0]! / cs.mean[1]![0]! - 2) < 0.01, `${cs.mean[0]![0]} / ${cs.mean[1]![0]}`);
+  await writeFile(join(dir, 'bad.yaml'), 'input: x\nexposure: 3\n');
+  t.regex((await cli(['-i', join(dir, 'bad.yaml')])).err, /bad\.yaml: unknown setting "exposure"/);
+  t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'colour'])).err, /^--group-by: expected time or wavelength, got "colour"$/);
+  t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'wavelength', '--roi', '1,2,3'])).err, /^--roi: expected x,y,width,height/);
+});
