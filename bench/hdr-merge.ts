@@ -110,10 +110,10 @@ async function main(): Promise<void> {
       );
       if (profile) {
         const { readdir, readFile } = await import('node:fs/promises');
-        // The main thread's profile is the one with the most samples (workers write their own when profiled).
+        // The main thread's profile is the one that ran merge.ts (tsx's loader thread writes one too).
         const profs = await Promise.all((await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => JSON.parse(await readFile(join(profDir, f), 'utf8')) as Parameters<typeof summarise>[0]));
-        const main = profs.sort((a, b) => b.samples.length - a.samples.length)[0];
-        if (main) rows.push(formatSummary(summarise(main), childrenCpuS));
+        const main = profs.find((p) => p.nodes.some((x) => x.callFrame.url.endsWith('/pipeline/hdr/merge.ts')));
+        if (main) rows.push(formatSummary(summarise(main), childrenCpuS, oursJson.ownCpuS));
       }
     }
     figures[`n${n}`] = perN;

@@ -97,7 +97,17 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     const spoolScale = 65535 / (bounds[1] - bounds[0]);
     // The SIMD WebAssembly kernels on `threads` cores for raw codes; lnE then lives in their shared memory.
     if (rawCodes && (options.kernels ?? 'wasm') === 'wasm') {
-      wasm = createWasmDebevec({ lut, tables, lnT, samples: stripRows * rowLen, threads: options.threads ?? availableParallelism() });
+      // exp for the linear outputs and the spool's quantisation run in the bands too, on every core.
+      const linear = [...sinks.keys()].some((f) => f !== 'png16');
+      wasm = createWasmDebevec({
+        lut,
+        tables,
+        lnT,
+        samples: stripRows * rowLen,
+        threads: options.threads ?? availableParallelism(),
+        linear,
+        ...(needJpeg ? { spool: { lo: bounds[0], scale: spoolScale } } : {}),
+      });
       if (wasm) lnE = wasm.lnE;
     }
     let saturated = 0;
@@ -130,11 +140,16 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
           await sink.writeRows(logOut.subarray(0, count), rows);
           continue;
         }
+        if (wasm?.linear) {
+          await sink.writeRows(wasm.linear.subarray(0, count), rows);
+          continue;
+        }
         if (!linearReady) for (let i = 0; i < count; i++) tmp[i] = Math.exp(lnE[i]!);
         linearReady = true;
         await sink.writeRows(tmp.subarray(0, count), rows);
       }
-      if (spool) {
+      if (spool !== null && wasm?.spool) writeFully(spool, new Uint8Array(wasm.spool.buffer, wasm.spool.byteOffset, count * 2));
+      else if (spool !== null) {
         for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnE[i]! - bounds[0]) * spoolScale)));
         writeFully(spool, new Uint8Array(codes.buffer, 0, count * 2));
       }

@@ -44,6 +44,8 @@ interface Exports {
   accumulateCodes8: Kernel;
   accumulateCodes16: Kernel;
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
+  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number): void;
+  heapBase(): number;
 }
 type Kernel = (codes: number, start: number, end: number, channels: number, wg: number, w: number, num: number, den: number, keep: number, first: number) => void;
 
@@ -65,6 +67,12 @@ interface Layout {
   lnTLong: number;
   half: number;
   satLevel: number;
+  /** exp(lnE) out (0: not wanted). */
+  linear: number;
+  /** 16-bit spool codes out (0: not wanted), round((lnE − spoolLo)·spoolScale) clamped. */
+  spool: number;
+  spoolLo: number;
+  spoolScale: number;
 }
 
 // One band: every frame folded in, then lnE. The same source runs in the calling thread and, as
@@ -75,7 +83,9 @@ const BAND_SOURCE = `function runBand(ex, L, start, end) {
     const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
     acc(L.codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
   }
-  return ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
+  const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
+  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale);
+  return saturated;
 }`;
 const runBand = new Function(`${BAND_SOURCE}; return runBand;`)() as (ex: Exports, L: Layout, start: number, end: number) => number;
 
@@ -104,6 +114,10 @@ export interface WasmDebevec {
   run(count: number, rowLen: number): Promise<number>;
   /** lnE of the last run (strip samples long). */
   readonly lnE: Float32Array;
+  /** exp(lnE) of the last run, when asked for with `linear` (else null). */
+  readonly linear: Float32Array | null;
+  /** lnE of the last run as spool codes, when asked for with `spool` (else null). */
+  readonly spool: Uint16Array | null;
   close(): Promise<void>;
 }
 
@@ -116,6 +130,10 @@ export interface WasmDebevecSpec {
   samples: number;
   /** Total threads including the caller's (1 = no workers). */
   threads: number;
+  /** Also compute exp(lnE) (for the linear outputs) in the bands: within 1 f32 ulp of Math.exp. */
+  linear?: boolean;
+  /** Also quantise lnE to 16-bit codes round((lnE − lo)·scale), clamped to 0..65535, as merge.ts's spool. */
+  spool?: { lo: number; scale: number };
 }
 
 export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
@@ -125,7 +143,15 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const n = tables.length;
   const wide = lut.levels > 256;
   const tableBytes = lut.levels * lut.channels * 4;
-  let top = 0;
+  // Our buffers start past the module's static data, which each instantiation (re)writes.
+  let top: number;
+  try {
+    const probe = new WA.Memory({ initial: 1, maximum: 1, shared: true });
+    top = Math.ceil((new WA.Instance(module, { env: { memory: probe } }).exports as Exports).heapBase() / 16) * 16;
+  } catch (err) {
+    wasmUnavailable = (err as Error).message;
+    return null;
+  }
   const take = (bytes: number) => {
     const at = top;
     top += Math.ceil(bytes / 16) * 16;
@@ -140,6 +166,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const shortLevel = take(samples * 2);
   const longLevel = take(samples * 2);
   const out = take(samples * 4);
+  const linear = spec.linear ? take(samples * 4) : 0;
+  const spool = spec.spool ? take(samples * 2) : 0;
   const pages = Math.ceil(top / 65536) + 1;
   let memory: WasmMemory;
   let ex: Exports;
@@ -172,6 +200,10 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     lnTLong: lnT[n - 1]!,
     half: (lut.levels - 1) / 2,
     satLevel: lut.satLevel,
+    linear,
+    spool,
+    spoolLo: spec.spool?.lo ?? 0,
+    spoolScale: spec.spool?.scale ?? 0,
   };
   const workers: Worker[] = [];
   const threads = Math.max(1, Math.floor(spec.threads));
@@ -201,6 +233,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     threads,
     codes: (j) => codeViews[j]!,
     lnE: new Float32Array(buf, out, samples),
+    linear: linear ? new Float32Array(buf, linear, samples) : null,
+    spool: spool ? new Uint16Array(buf, spool, samples) : null,
     async run(count, rowLen) {
       const rows = count / rowLen;
       const bands = Math.min(threads, rows);

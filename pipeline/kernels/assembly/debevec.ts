@@ -143,3 +143,26 @@ function fallback(rel: i32, i: i32, channels: i32, g: usize, shortLevel: usize, 
   const ll = <i32>load<u16>(longLevel + (<usize>i << 1));
   return <f32>(<f64>load<f32>(g + (<usize>(ll * channels + c) << 2)) - lnTLong);
 }
+
+// After finish, per sample of [start, end): the linear radiance exp(lnE) for the .hdr/.tif/.fits
+// outputs (`linear`, 0: none) and lnE quantised to the tone-map spool's 16-bit codes (`spool`, 0:
+// none) as merge.ts does: clamp(round((lnE − lo)·scale), 0, 65535) with JavaScript's Math.round
+// (ties toward +∞). exp is this library's (within an ulp of V8's before the f32 rounding).
+export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, spool: usize, lo: f64, scale: f64): void {
+  for (let i = start; i < end; i++) {
+    const v = <f64>load<f32>(lnE + (<usize>i << 2));
+    if (linear) store<f32>(linear + (<usize>i << 2), <f32>Math.exp(v));
+    if (spool) {
+      const x = (v - lo) * scale;
+      let r = Math.floor(x);
+      if (x - r >= 0.5) r += 1;
+      store<u16>(spool + (<usize>i << 1), <u16>(<i32>Math.max(0, Math.min(65535, r))));
+    }
+  }
+}
+
+// Where the caller's buffers may start: past this module's static data (the exp tables), which
+// every instantiation writes into the shared memory.
+export function heapBase(): usize {
+  return __heap_base;
+}
