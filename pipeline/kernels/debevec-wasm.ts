@@ -205,29 +205,46 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     spoolLo: spec.spool?.lo ?? 0,
     spoolScale: spec.spool?.scale ?? 0,
   };
-  const workers: Worker[] = [];
+  // Listeners go on before a worker can fail: an 'error' with none would take the process down, and
+  // a worker that dies mid-band must fail the merge, not leave it waiting.
+  interface Slot {
+    worker: Worker;
+    failed: Error | null;
+    pending: { resolve: (n: number) => void; reject: (e: Error) => void } | null;
+  }
+  const slots: Slot[] = [];
   const threads = Math.max(1, Math.floor(spec.threads));
   for (let k = 1; k < threads; k++) {
     // execArgv: [] — a kernel worker needs no loader hooks (tsx) or inspector of the parent.
-    const wk = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
-    wk.unref();
-    wk.postMessage({ init: true, module, memory, layout });
-    workers.push(wk);
+    const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }), failed: null, pending: null };
+    // Referenced only while a band is out: an idle pool must not keep the process alive, a busy one must.
+    const settle = () => {
+      const p = slot.pending;
+      slot.pending = null;
+      slot.worker.unref();
+      return p;
+    };
+    const fail = (err: Error) => {
+      slot.failed ??= err;
+      settle()?.reject(slot.failed);
+    };
+    slot.worker.on('error', (err) => fail(new Error(`debevec kernel worker: ${err.message}`)));
+    slot.worker.on('exit', (code) => fail(new Error(`debevec kernel worker exited (code ${code})`)));
+    slot.worker.on('message', (m: { saturated?: number; error?: string }) => {
+      const p = settle();
+      if (m.error !== undefined) p?.reject(new Error(`debevec kernel worker: ${m.error}`));
+      else p?.resolve(m.saturated!);
+    });
+    slot.worker.unref();
+    slot.worker.postMessage({ init: true, module, memory, layout });
+    slots.push(slot);
   }
-  const ask = (wk: Worker, start: number, end: number) =>
+  const ask = (slot: Slot, start: number, end: number) =>
     new Promise<number>((resolve, reject) => {
-      const onMessage = (m: { saturated?: number; error?: string }) => {
-        wk.off('error', onError);
-        if (m.error !== undefined) reject(new Error(`debevec kernel worker: ${m.error}`));
-        else resolve(m.saturated!);
-      };
-      const onError = (err: Error) => {
-        wk.off('message', onMessage);
-        reject(err);
-      };
-      wk.once('message', onMessage);
-      wk.once('error', onError);
-      wk.postMessage({ start, end });
+      if (slot.failed) return reject(slot.failed);
+      slot.pending = { resolve, reject };
+      slot.worker.ref();
+      slot.worker.postMessage({ start, end });
     });
   return {
     threads,
@@ -240,13 +257,14 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
       const bands = Math.min(threads, rows);
       // Bands at row (so pixel) boundaries; the caller's band is the first, computed while the workers run.
       const edge = (b: number) => Math.round((rows * b) / bands) * rowLen;
-      const pending = workers.slice(0, bands - 1).map((wk, k) => ask(wk, edge(k + 1), edge(k + 2)));
+      const pending = slots.slice(0, bands - 1).map((slot, k) => ask(slot, edge(k + 1), edge(k + 2)));
       let saturated = runBand(ex, layout, 0, edge(1));
       for (const s of await Promise.all(pending)) saturated += s;
       return saturated;
     },
     async close() {
-      await Promise.all(workers.map((wk) => wk.terminate()));
+      for (const slot of slots) slot.failed ??= new Error('debevec kernels closed');
+      await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };
 }

@@ -142,3 +142,13 @@ test('the committed debevec.wasm is what `npm run build:wasm` makes of the curre
   execFileSync(process.execPath, [join(repoRoot, 'node_modules/assemblyscript/bin/asc.js'), ...args], { cwd: repoRoot, stdio: 'pipe' });
   t.true(readFileSync(join(dir, 'fresh.wasm')).equals(readFileSync(committed)), `${committed} is stale: run npm run build:wasm and commit it`);
 });
+
+test('a kernel pool whose workers are gone fails the strip with a line naming it instead of waiting', async (t) => {
+  const lut = buildMergeLut(response(3), 3, { kind: 'triangle', lowClip: 5, highClip: 250 }, 8);
+  const lnT = [1 / 100, 1 / 10].map(Math.log);
+  const k = createWasmDebevec({ lut, tables: lnT.map((l) => frameTable(lut, l)), lnT, samples: 4 * 30, threads: 2 })!;
+  t.is(await k.run(4 * 30, 30), 0);
+  await k.close();
+  const e = await t.throwsAsync(k.run(4 * 30, 30));
+  t.regex(e!.message, /debevec kernel/);
+});
