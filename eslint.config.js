@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'bench/out/**', 'bin/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'var/**', 'bench/out/**', 'bin/**', '.tmp/**', 'pipeline/kernels/assembly/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

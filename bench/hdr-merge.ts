@@ -2,8 +2,12 @@
 // and with OpenCV's Python pipeline (imread ×N, MergeDebevec with the same response, Reinhard tone
 // map, imwrite .hdr + .jpg), side by side; peak RSS from /usr/bin/time -v.
 //
-//   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9]
+//   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile]
 // Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
+// --threads: one skyrig run per entry — `js` is the plain-TS kernels on one thread (the code before
+// the WASM kernels), a number the SIMD WebAssembly kernels on that many threads. --profile: each run
+// also under `node --cpu-prof`, summarised by bench/profile-summary.ts (decode/kernels/encode/I/O/GC),
+// with the decoder processes' CPU (total minus the node process's own).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +15,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { calibrateResponse, findBrackets, mergeBracket, saveResponse, loadResponse } from '../pipeline/hdr/index.js';
 import { makeScene, renderFrame } from '../pipeline/hdr/synth.js';
+import { formatSummary, summarise } from './profile-summary.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outRoot = join(root, 'bench', 'out', 'hdr');
@@ -37,8 +42,8 @@ async function generate(dir: string, width: number, height: number, n: number): 
   return files;
 }
 
-function timed(cmd: string, args: string[]): { stdout: string; seconds: number; cpuS: number; rssMB: number } {
-  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { stdout: string; seconds: number; cpuS: number; rssMB: number } {
+  const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, env });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(r.stderr);
@@ -54,8 +59,12 @@ function timed(cmd: string, args: string[]): { stdout: string; seconds: number; 
 async function runOne(dir: string, response: string, out: string): Promise<void> {
   // Child mode: one merge, the thing /usr/bin/time measures.
   const [b] = await findBrackets(dir);
-  const r = await mergeBracket(b!.frames, join(out, 'skyrig_hdr'), { response: await loadResponse(response), formats: ['hdr', 'jpg'] });
-  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction }) + '\n');
+  const variant = process.env.SKYRIG_BENCH_THREADS ?? '';
+  const threads = /^\d+$/.test(variant) ? { threads: Number(variant) } : {};
+  const kernels = variant === 'js' ? { kernels: 'js' as const } : {};
+  const r = await mergeBracket(b!.frames, join(out, `skyrig_hdr${variant ? `_${variant}` : ''}`), { response: await loadResponse(response), formats: ['hdr', 'jpg'], ...threads, ...kernels });
+  const own = process.cpuUsage();
+  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction, kernels: r.kernels, threads: r.threads, ownCpuS: (own.user + own.system) / 1e6 }) + '\n');
 }
 
 async function main(): Promise<void> {
@@ -63,6 +72,8 @@ async function main(): Promise<void> {
   const width = Number(arg('width', '6000'));
   const height = Number(arg('height', '4000'));
   const ns = arg('n', '3,9').split(',').map(Number);
+  const variants = arg('threads', '').split(',');
+  const profile = process.argv.includes('--profile');
   const rows: string[] = [];
   const figures: Record<string, unknown> = { width, height, machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores` };
   for (const n of ns) {
@@ -77,24 +88,43 @@ async function main(): Promise<void> {
     const out = join(dir, 'merged');
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
-    const ours = timed(process.execPath, ['--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out]);
     const times = timesFor(n).map(String);
     const cv = timed('/usr/bin/python3', [join(root, 'bench', 'hdr_opencv.py'), 'bench', response, out, ...times, '--', ...files]);
     const cvJson = JSON.parse(cv.stdout.trim().split('\n').pop()!) as Record<string, number>;
-    const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number };
-    figures[`n${n}`] = { skyrig: { wallS: ours.seconds, cpuS: ours.cpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB }, opencv: { wallS: cv.seconds, cpuS: cv.cpuS, ...cvJson, rssMB: cv.rssMB } };
-    rows.push(
-      `N=${n}: skyrig ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (merge+write ${(oursJson.ms / 1000).toFixed(2)} s), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
-        `OpenCV ${cv.seconds.toFixed(2)} s wall, ${cv.cpuS.toFixed(2)} s CPU (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB | ` +
-        `skyrig/OpenCV wall ${(ours.seconds / cv.seconds).toFixed(2)}, CPU ${(ours.cpuS / cv.cpuS).toFixed(2)}, RSS ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
-    );
+    const perN: Record<string, unknown> = { opencv: { wallS: cv.seconds, cpuS: cv.cpuS, ...cvJson, rssMB: cv.rssMB } };
+    rows.push(`N=${n}: OpenCV ${cv.seconds.toFixed(2)} s wall, ${cv.cpuS.toFixed(2)} s CPU (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB`);
+    for (const variant of variants) {
+      const profDir = join(outRoot, 'prof', `n${n}_${variant || 'default'}`);
+      if (profile) {
+        await rm(profDir, { recursive: true, force: true });
+        await mkdir(profDir, { recursive: true });
+      }
+      const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out];
+      const ours = timed(process.execPath, nodeArgs, { ...process.env, SKYRIG_BENCH_THREADS: variant });
+      const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; ownCpuS: number };
+      const childrenCpuS = Math.max(0, ours.cpuS - oursJson.ownCpuS);
+      perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: oursJson.ownCpuS, childrenCpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB, kernels: oursJson.kernels, threads: oursJson.threads };
+      rows.push(
+        `N=${n} skyrig ${oursJson.kernels} ×${oursJson.threads}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${oursJson.ownCpuS.toFixed(2)} + decoders ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+          `/OpenCV: wall ${(ours.seconds / cv.seconds).toFixed(2)}, CPU ${(ours.cpuS / cv.cpuS).toFixed(2)}, RSS ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
+      );
+      if (profile) {
+        const { readdir, readFile } = await import('node:fs/promises');
+        // The main thread's profile is the one that ran merge.ts (tsx's loader thread writes one too).
+        const profs = await Promise.all((await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => JSON.parse(await readFile(join(profDir, f), 'utf8')) as Parameters<typeof summarise>[0]));
+        const main = profs.find((p) => p.nodes.some((x) => x.callFrame.url.endsWith('/pipeline/hdr/merge.ts')));
+        if (main) rows.push(formatSummary(summarise(main), childrenCpuS, oursJson.ownCpuS));
+      }
+    }
+    figures[`n${n}`] = perN;
   }
-  const a = figures[`n${ns[0]}`] as { skyrig: { rssMB: number } } | undefined;
-  const b = figures[`n${ns[ns.length - 1]}`] as { skyrig: { rssMB: number } } | undefined;
-  if (a && b && ns.length > 1) rows.push(`skyrig peak RSS N=${ns[ns.length - 1]} vs N=${ns[0]}: ${(((b.skyrig.rssMB - a.skyrig.rssMB) / a.skyrig.rssMB) * 100).toFixed(1)} %`);
+  const key = `skyrig_${variants[0] || 'default'}`;
+  const a = figures[`n${ns[0]}`] as Record<string, { rssMB: number }> | undefined;
+  const b = figures[`n${ns[ns.length - 1]}`] as Record<string, { rssMB: number }> | undefined;
+  if (a && b && ns.length > 1) rows.push(`skyrig peak RSS N=${ns[ns.length - 1]} vs N=${ns[0]}: ${(((b[key]!.rssMB - a[key]!.rssMB) / a[key]!.rssMB) * 100).toFixed(1)} %`);
   process.stdout.write(rows.join('\n') + '\n');
   await mkdir(outRoot, { recursive: true });
-  await writeFile(join(outRoot, `figures-${width}x${height}.json`), JSON.stringify(figures, null, 1));
+  await writeFile(join(outRoot, `figures-${width}x${height}${profile ? '-profile' : ''}.json`), JSON.stringify(figures, null, 1));
 }
 
 await main();

@@ -72,6 +72,9 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
   const quality = numberParam('hdr', p, 'quality', 90, 1, 100);
   const weighting = stringParam(p, 'merge_weights') ?? 'hat';
   if (weighting !== 'hat' && weighting !== 'noise') throw new ParamError('hdr', 'merge_weights', `must be hat or noise, got "${weighting}"`);
+  // Threads for the merge's SIMD kernels; default the cores.
+  const threads = optionalNumberParam('hdr', p, 'threads', 1, 64);
+  if (threads !== undefined && !Number.isInteger(threads)) throw new ParamError('hdr', 'threads', `must be a whole number, got ${threads}`);
 
   const caps = await ctx.camera.capabilities();
   const { exposures, autoS } = await planBracket(ctx, caps.minExposureS, caps.maxExposureS, gain);
@@ -98,6 +101,7 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
     gamma,
     quality,
     weighting,
+    ...(threads ? { threads } : {}),
     signal: ctx.signal,
     id: `run ${ctx.runId}`,
   });
@@ -112,6 +116,8 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
     lne_max: result.lnE ? Number(result.lnE[1].toFixed(4)) : null,
     saturated_fraction: Number(result.saturatedFraction.toFixed(6)),
     merge_ms: Math.round(result.ms),
+    merge_kernels: result.kernels ?? 'js',
+    merge_threads: result.threads ?? 1,
     peak_rss_mb: peakRssMb,
     width: result.width,
     height: result.height,

@@ -36,6 +36,10 @@ export interface MergeOptions {
   quality?: number;
   /** Rows per strip (default 16). */
   stripRows?: number;
+  /** Threads for the merge kernels, the caller's included (default: the cores, os.availableParallelism()). */
+  threads?: number;
+  /** `wasm` (default): SIMD WebAssembly kernels where they load, else the plain-TS ones; `js`: the plain-TS reference. */
+  kernels?: 'wasm' | 'js';
   /** Mertens pyramid depth (default 5; the halo is 4·2^levels rows and columns). */
   levels?: number;
   io?: HdrIo;
@@ -55,6 +59,9 @@ export interface MergeResult {
   /** Fraction of pixels saturated even in the shortest exposure. */
   saturatedFraction: number;
   ms: number;
+  /** Which kernels merged (Debevec): the SIMD WebAssembly ones on `threads` threads, or the plain-TS ones on 1. */
+  kernels?: 'wasm' | 'js';
+  threads?: number;
 }
 
 export function weightsFromResponse(r: CameraResponse | undefined): WeightOptions {

@@ -17,6 +17,8 @@ import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
+import { createWasmDebevec, type WasmDebevec } from '../kernels/debevec-wasm.js';
+import { availableParallelism } from 'node:os';
 import type { RowSinkFormat } from '../image/rows.js';
 
 export {
@@ -63,6 +65,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
   const bitDepth = Math.max(...sources.map((s) => s.bitDepth));
   const sinks = new Map<OutputFormat, RowSink>();
   let spool: number | null = null;
+  let wasm: WasmDebevec | null = null;
   const spoolPath = tempPathFor(`${outBase}.lnE`);
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
@@ -81,7 +84,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     const stripRows = Math.max(1, Math.min(height, options.stripRows ?? 16));
     const rowLen = width * channels;
     const buf = new Float32Array(stripRows * rowLen);
-    const lnE = new Float32Array(stripRows * rowLen);
+    let lnE: Float32Array<ArrayBufferLike> = new Float32Array(stripRows * rowLen);
     const tmp = new Float32Array(stripRows * rowLen);
     const logOut = formats.includes('png16') ? new Float32Array(stripRows * rowLen) : tmp;
     const codes = new Uint16Array(stripRows * rowLen);
@@ -92,20 +95,43 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     // Raw integer codes straight from the decoders when every frame offers them at the LUT's depth.
     const rawCodes = sources.every((s) => hasReadInto(s) && s.codeLevels === lut.levels);
     const spoolScale = 65535 / (bounds[1] - bounds[0]);
+    // The SIMD WebAssembly kernels on `threads` cores for raw codes; lnE then lives in their shared memory.
+    if (rawCodes && (options.kernels ?? 'wasm') === 'wasm') {
+      // exp for the linear outputs and the spool's quantisation run in the bands too, on every core.
+      const linear = [...sinks.keys()].some((f) => f !== 'png16');
+      wasm = createWasmDebevec({
+        lut,
+        tables,
+        lnT,
+        samples: stripRows * rowLen,
+        threads: options.threads ?? availableParallelism(),
+        linear,
+        ...(needJpeg ? { spool: { lo: bounds[0], scale: spoolScale } } : {}),
+      });
+      if (wasm) lnE = wasm.lnE;
+    }
     let saturated = 0;
     for (let y = 0; y < height; y += stripRows) {
       checkAbort(options.signal, id);
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
-      for (let j = 0; j < sources.length; j++) {
-        const src = sources[j]!;
-        if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
-        else {
-          await readExactRows(src, rows, buf);
-          accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+      if (wasm) {
+        for (let j = 0; j < sources.length; j++) {
+          const src = sources[j]!;
+          if (hasReadInto(src)) wasm.codes(j).set(await src.readRowsCodes(rows));
         }
+        saturated += await wasm.run(count, rowLen);
+      } else {
+        for (let j = 0; j < sources.length; j++) {
+          const src = sources[j]!;
+          if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
+          else {
+            await readExactRows(src, rows, buf);
+            accumulateDebevec(strip, buf, count, lut, lnT[j]!, j, sources.length, tables[j]);
+          }
+        }
+        saturated += finishDebevec(strip, count, lut, lnE);
       }
-      saturated += finishDebevec(strip, count, lut, lnE);
       accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
       let linearReady = false;
       for (const [f, sink] of sinks) {
@@ -114,11 +140,16 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
           await sink.writeRows(logOut.subarray(0, count), rows);
           continue;
         }
+        if (wasm?.linear) {
+          await sink.writeRows(wasm.linear.subarray(0, count), rows);
+          continue;
+        }
         if (!linearReady) for (let i = 0; i < count; i++) tmp[i] = Math.exp(lnE[i]!);
         linearReady = true;
         await sink.writeRows(tmp.subarray(0, count), rows);
       }
-      if (spool) {
+      if (spool !== null && wasm?.spool) writeFully(spool, new Uint8Array(wasm.spool.buffer, wasm.spool.byteOffset, count * 2));
+      else if (spool !== null) {
         for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnE[i]! - bounds[0]) * spoolScale)));
         writeFully(spool, new Uint8Array(codes.buffer, 0, count * 2));
       }
@@ -140,12 +171,15 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       lnE: [stats.minLnE, stats.maxLnE],
       saturatedFraction: saturated / (width * height),
       ms: performance.now() - t0,
+      kernels: wasm ? 'wasm' : 'js',
+      threads: wasm?.threads ?? 1,
     };
   } catch (err) {
     for (const sink of sinks.values()) await sink.abort().catch(() => {});
     const msg = (err as Error).message;
     throw new Error(msg.includes(id) || frames.some((f) => msg.includes(f.path)) ? msg : `${id}: ${msg}`, { cause: err });
   } finally {
+    await wasm?.close();
     await closeAll(sources);
     if (spool !== null) {
       try {

@@ -71,9 +71,11 @@ test('hdr job: fixed bracket + response → radiance and JPEG products, metrics,
   const responsePath = join(pre.dir, 'response.npz');
   await saveResponse(responsePath, cal.response);
 
-  const h = await harness(t, { exposures: [1 / 512, 1 / 64, 1 / 8, 1], response: responsePath, formats: ['hdr', 'fits'] });
+  const h = await harness(t, { exposures: [1 / 512, 1 / 64, 1 / 8, 1], response: responsePath, formats: ['hdr', 'fits'], threads: 2 });
   const res = await hdrJob(h.ctx);
   t.is(res.metrics.algorithm, 'debevec');
+  t.is(res.metrics.merge_kernels, 'wasm');
+  t.is(res.metrics.merge_threads, 2);
   t.is(res.metrics.frames, 4);
   t.true((res.metrics.lne_max as number) > (res.metrics.lne_min as number));
   t.true((res.metrics.merge_ms as number) >= 0);
@@ -116,6 +118,9 @@ test('hdr job: bad params name the field', async (t) => {
   const h3 = await harness(t, { exposures: [0.01, 0.1], formats: ['bmp'] });
   const e3 = await t.throwsAsync(hdrJob(h3.ctx));
   t.regex(e3!.message, /params\.formats/);
+  const h4 = await harness(t, { exposures: [0.01, 0.1], threads: 0 });
+  const e4 = await t.throwsAsync(hdrJob(h4.ctx));
+  t.regex(e4!.message, /params\.threads/);
 });
 
 test('hdr job on the simulated rig (day scene): metered bracket, merge; the response recovered from it matches the rig curve', async (t) => {

@@ -111,9 +111,16 @@ test.serial('skyrig hdr calibrate → range → merge → stats on a nested fold
   const floor = await skyrig([...args, '--grouping', 'floor', '--out', join(dir, 'floor'), '--format', 'jpg']);
   t.true(floor.stdout.includes('20250601120100_hdr.jpg'), floor.stdout);
   const nw = join(dir, 'noise');
-  const m4 = await skyrig(['hdr', 'merge', input, '--out', nw, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--format', 'fits', '--merge-weights', 'noise']);
+  const m4 = await skyrig(['hdr', 'merge', input, '--out', nw, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--format', 'fits', '--merge-weights', 'noise', '--threads', '2']);
   t.is(m4.code, 0, m4.stderr);
   t.true((await stat(join(nw, '2025/06/01/12/20250601120000_hdr.fits'))).size > 0);
+  // One thread or two: the same bytes (row bands of one strip on a worker pool).
+  const nw1 = join(dir, 'noise1');
+  const m4b = await skyrig(['hdr', 'merge', input, '--out', nw1, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--format', 'fits', '--merge-weights', 'noise', '--threads', '1']);
+  t.is(m4b.code, 0, m4b.stderr);
+  t.true((await readFile(join(nw1, '2025/06/01/12/20250601120000_hdr.fits'))).equals(await readFile(join(nw, '2025/06/01/12/20250601120000_hdr.fits'))));
+  const m4c = await skyrig([...args, '--threads', '0']);
+  t.regex(m4c.stderr, /^skyrig: --threads: /);
   const m5 = await skyrig([...args, '--merge-weights', 'flat']);
   t.regex(m5.stderr, /^skyrig: --merge-weights: expected hat or noise, got "flat"/);
   const mm = await skyrig(['hdr', 'merge', input, '--out', join(dir, 'fused'), '--expo-unit', 'ms', '--round', '1min']);

@@ -146,6 +146,7 @@ export function registerHdrCommands(program: Command): void {
       .option('--levels <n>', 'Mertens pyramid depth (halo grows as 4·2^n rows)', '5')
       .option('--merge-weights <w>', 'Debevec merge weighting: hat (the calibration\'s triangle/sine, as asi_core) | noise (inverse variance from the response slope)', 'hat')
       .option('--workers <n>', 'brackets merged in parallel', '1')
+      .option('--threads <n>', 'threads per Debevec merge for its SIMD kernels (default: the cores)')
       .option('--force', 'overwrite existing outputs (default: skip them, so a rerun resumes)')
       .option('--json', 'print the summary and the files written as JSON'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string | boolean | undefined>) => {
@@ -166,6 +167,7 @@ export function registerHdrCommands(program: Command): void {
     if (weighting !== 'hat' && weighting !== 'noise') throw new Error(`--merge-weights: expected hat or noise, got "${weighting}"`);
     const brackets = await discover(dir, o);
     const workers = num(o.workers as string, '--workers', { int: true, min: 1, max: Math.max(1, cpus().length * 2) });
+    const threads = o.threads === undefined ? undefined : num(o.threads as string, '--threads', { int: true, min: 1, max: 64 });
     const progress = createProgress('merge', brackets.length);
     const controller = new AbortController();
     const onSig = () => controller.abort();
@@ -181,6 +183,7 @@ export function registerHdrCommands(program: Command): void {
       levels: num(o.levels as string, '--levels', { int: true, min: 0, max: 12 }),
       weighting,
       workers,
+      ...(threads ? { threads } : {}),
       force: Boolean(o.force),
       signal: controller.signal,
       onBracket: (id, status, detail) => {

@@ -1,0 +1,168 @@
+// AssemblyScript (compiled by `asc`, see package.json "build:wasm") — the Debevec merge's hot loops
+// with 128-bit SIMD. The reference is pipeline/hdr/merge-kernel.ts (accumulateDebevecCodes,
+// finishDebevec); the results are bit-exact equal to it (test/pipeline/kernels-debevec.test.ts):
+// f32 adds and f32 divides are correctly rounded in both, and the fallback subtracts ln t in f64
+// and rounds once, as JavaScript does.
+//
+// Memory is imported and shared: the caller lays out tables, codes and sums in it, and several
+// workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
+// All pointers are byte addresses; `start`/`end` are sample indices at pixel boundaries.
+
+// Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `first` starts the
+// sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference); `keep` (0: none)
+// receives the LUT level of every sample (the shortest and the longest exposure).
+@inline
+function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  const zero = f32x4.splat(0);
+  let i = start;
+  if (channels == 3) {
+    // 4 pixels = 12 samples = 3 vectors per step; lane channels repeat every 12 samples.
+    for (; i + 12 <= end; i += 12) {
+      for (let k = 0; k < 3; k++) {
+        const b = i + k * 4;
+        const c0 = <i32>load<T>(codes + (<usize>b << alignof<T>()));
+        const c1 = <i32>load<T>(codes + (<usize>(b + 1) << alignof<T>()));
+        const c2 = <i32>load<T>(codes + (<usize>(b + 2) << alignof<T>()));
+        const c3 = <i32>load<T>(codes + (<usize>(b + 3) << alignof<T>()));
+        // Channel of lane 0 is (b − start) mod 3 = k (4k mod 3 = k).
+        const ch0 = k;
+        const ch1 = (k + 1) % 3;
+        const ch2 = (k + 2) % 3;
+        const ch3 = k;
+        const x0 = <usize>(c0 * 3 + ch0) << 2;
+        const x1 = <usize>(c1 * 3 + ch1) << 2;
+        const x2 = <usize>(c2 * 3 + ch2) << 2;
+        const x3 = <usize>(c3 * 3 + ch3) << 2;
+        let a = f32x4.splat(load<f32>(wg + x0));
+        a = f32x4.replace_lane(a, 1, load<f32>(wg + x1));
+        a = f32x4.replace_lane(a, 2, load<f32>(wg + x2));
+        a = f32x4.replace_lane(a, 3, load<f32>(wg + x3));
+        let d = f32x4.splat(load<f32>(w + x0));
+        d = f32x4.replace_lane(d, 1, load<f32>(w + x1));
+        d = f32x4.replace_lane(d, 2, load<f32>(w + x2));
+        d = f32x4.replace_lane(d, 3, load<f32>(w + x3));
+        const p = num + (<usize>b << 2);
+        const q = den + (<usize>b << 2);
+        v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
+        v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+        if (keep) {
+          const kp = keep + (<usize>b << 1);
+          store<u16>(kp, <u16>c0);
+          store<u16>(kp, <u16>c1, 2);
+          store<u16>(kp, <u16>c2, 4);
+          store<u16>(kp, <u16>c3, 6);
+        }
+      }
+    }
+  } else if (channels == 1) {
+    for (; i + 4 <= end; i += 4) {
+      const c0 = <i32>load<T>(codes + (<usize>i << alignof<T>()));
+      const c1 = <i32>load<T>(codes + (<usize>(i + 1) << alignof<T>()));
+      const c2 = <i32>load<T>(codes + (<usize>(i + 2) << alignof<T>()));
+      const c3 = <i32>load<T>(codes + (<usize>(i + 3) << alignof<T>()));
+      let a = f32x4.splat(load<f32>(wg + (<usize>c0 << 2)));
+      a = f32x4.replace_lane(a, 1, load<f32>(wg + (<usize>c1 << 2)));
+      a = f32x4.replace_lane(a, 2, load<f32>(wg + (<usize>c2 << 2)));
+      a = f32x4.replace_lane(a, 3, load<f32>(wg + (<usize>c3 << 2)));
+      let d = f32x4.splat(load<f32>(w + (<usize>c0 << 2)));
+      d = f32x4.replace_lane(d, 1, load<f32>(w + (<usize>c1 << 2)));
+      d = f32x4.replace_lane(d, 2, load<f32>(w + (<usize>c2 << 2)));
+      d = f32x4.replace_lane(d, 3, load<f32>(w + (<usize>c3 << 2)));
+      const p = num + (<usize>i << 2);
+      const q = den + (<usize>i << 2);
+      v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
+      v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+      if (keep) {
+        const kp = keep + (<usize>i << 1);
+        store<u16>(kp, <u16>c0);
+        store<u16>(kp, <u16>c1, 2);
+        store<u16>(kp, <u16>c2, 4);
+        store<u16>(kp, <u16>c3, 6);
+      }
+    }
+  }
+  // Tail (and channel counts without a vector path), one sample at a time.
+  for (; i < end; i++) {
+    const c = (i - start) % channels;
+    const code = <i32>load<T>(codes + (<usize>i << alignof<T>()));
+    const x = <usize>(code * channels + c) << 2;
+    const p = num + (<usize>i << 2);
+    const q = den + (<usize>i << 2);
+    store<f32>(p, (first ? <f32>0 : load<f32>(p)) + load<f32>(wg + x));
+    store<f32>(q, (first ? <f32>0 : load<f32>(q)) + load<f32>(w + x));
+    if (keep) store<u16>(keep + (<usize>i << 1), <u16>code);
+  }
+}
+
+export function accumulateCodes8(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u8>(codes, start, end, channels, wg, w, num, den, keep, first);
+}
+
+export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u16>(codes, start, end, channels, wg, w, num, den, keep, first);
+}
+
+// lnE = num/den over samples [start, end); where den is 0 (every code clipped) the shortest
+// exposure's estimate when bright, else the longest's. Returns the pixels with any channel at or
+// above `satLevel` in the shortest exposure.
+export function finish(start: i32, end: i32, channels: i32, g: usize, num: usize, den: usize, shortLevel: usize, longLevel: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
+  const zero = f32x4.splat(0);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const d = v128.load(den + o);
+    const r = f32x4.div(v128.load(num + o), d);
+    v128.store(out + o, r);
+    // Rare: a lane with no usable exposure — redo those lanes one by one.
+    if (v128.any_true(f32x4.le(d, zero))) {
+      for (let k = i; k < i + 4; k++) {
+        if (load<f32>(den + (<usize>k << 2)) > 0) continue;
+        store<f32>(out + (<usize>k << 2), fallback(k - start, k, channels, g, shortLevel, longLevel, lnTShort, lnTLong, half));
+      }
+    }
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const d = load<f32>(den + o);
+    store<f32>(out + o, d > 0 ? load<f32>(num + o) / d : fallback(i - start, i, channels, g, shortLevel, longLevel, lnTShort, lnTLong, half));
+  }
+  let saturated = 0;
+  for (let p = start; p < end; p += channels) {
+    let sat = 0;
+    for (let c = 0; c < channels; c++) if (<i32>load<u16>(shortLevel + (<usize>(p + c) << 1)) >= satLevel) sat = 1;
+    saturated += sat;
+  }
+  return saturated;
+}
+
+@inline
+function fallback(rel: i32, i: i32, channels: i32, g: usize, shortLevel: usize, longLevel: usize, lnTShort: f64, lnTLong: f64, half: f64): f32 {
+  const c = rel % channels;
+  const ls = <i32>load<u16>(shortLevel + (<usize>i << 1));
+  if (<f64>ls > half) return <f32>(<f64>load<f32>(g + (<usize>(ls * channels + c) << 2)) - lnTShort);
+  const ll = <i32>load<u16>(longLevel + (<usize>i << 1));
+  return <f32>(<f64>load<f32>(g + (<usize>(ll * channels + c) << 2)) - lnTLong);
+}
+
+// After finish, per sample of [start, end): the linear radiance exp(lnE) for the .hdr/.tif/.fits
+// outputs (`linear`, 0: none) and lnE quantised to the tone-map spool's 16-bit codes (`spool`, 0:
+// none) as merge.ts does: clamp(round((lnE − lo)·scale), 0, 65535) with JavaScript's Math.round
+// (ties toward +∞). exp is this library's (within an ulp of V8's before the f32 rounding).
+export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, spool: usize, lo: f64, scale: f64): void {
+  for (let i = start; i < end; i++) {
+    const v = <f64>load<f32>(lnE + (<usize>i << 2));
+    if (linear) store<f32>(linear + (<usize>i << 2), <f32>Math.exp(v));
+    if (spool) {
+      const x = (v - lo) * scale;
+      let r = Math.floor(x);
+      if (x - r >= 0.5) r += 1;
+      store<u16>(spool + (<usize>i << 1), <u16>(<i32>Math.max(0, Math.min(65535, r))));
+    }
+  }
+}
+
+// Where the caller's buffers may start: past this module's static data (the exp tables), which
+// every instantiation writes into the shared memory.
+export function heapBase(): usize {
+  return __heap_base;
+}

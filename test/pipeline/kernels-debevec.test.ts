@@ -1,0 +1,154 @@
+// The SIMD WebAssembly Debevec kernels (pipeline/kernels/) against the plain-TS reference
+// (pipeline/hdr/merge-kernel.ts): bit-exact lnE, spool codes and saturated counts on every thread
+// count, exp(lnE) within one f32 ulp, identical merge outputs end to end on these frames, and the
+// committed .wasm built from the current sources.
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import sharp from 'sharp';
+import { accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from '../../pipeline/hdr/merge-kernel.js';
+import { findBrackets, mergeBracket, type CameraResponse } from '../../pipeline/hdr/index.js';
+import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
+import { mulberry32 } from '../../pipeline/hdr/random.js';
+import { createWasmDebevec, debevecModule, wasmUnavailable } from '../../pipeline/kernels/debevec-wasm.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const repoRoot = resolve(import.meta.dirname, '../..');
+
+/** A smooth increasing response per channel, like a calibrated one (ln exposure per code). */
+function response(channels: number): CameraResponse {
+  const g = new Float32Array(256 * channels);
+  for (let z = 0; z < 256; z++) for (let c = 0; c < channels; c++) g[z * channels + c] = 2.2 * Math.log((z + 0.5) / 255.5) + 0.05 * c;
+  return { channels, g, metadata: {} };
+}
+
+/** Random codes with a share of fully clipped pixels (0 or top in every frame) so the fallback runs. */
+function brackets(n: number, samples: number, channels: number, top: number, seed: number): (Uint8Array | Uint16Array)[] {
+  const rnd = mulberry32(seed);
+  const frames = Array.from({ length: n }, () => (top > 255 ? new Uint16Array(samples) : new Uint8Array(samples)));
+  for (let p = 0; p < samples; p += channels) {
+    const kind = rnd();
+    for (let c = 0; c < channels && p + c < samples; c++) {
+      for (let j = 0; j < n; j++) frames[j]![p + c] = kind < 0.05 ? 0 : kind < 0.1 ? top : Math.floor(rnd() * (top + 1));
+    }
+  }
+  return frames;
+}
+
+function reference(frames: (Uint8Array | Uint16Array)[], count: number, lut: ReturnType<typeof buildMergeLut>, lnT: number[]) {
+  const s = createDebevecStrip(count);
+  const tables = lnT.map((l) => frameTable(lut, l));
+  frames.forEach((f, j) => accumulateDebevecCodes(s, f, count, lut, lnT[j]!, j, frames.length, tables[j]!));
+  const lnE = new Float32Array(count);
+  const saturated = finishDebevec(s, count, lut, lnE);
+  // What merge.ts does after the kernel in plain TS: exp for the linear outputs, the spool codes.
+  const linear = Float32Array.from(lnE, (v) => Math.exp(v));
+  const spool = Uint16Array.from(lnE, (v) => Math.max(0, Math.min(65535, Math.round((v - SPOOL.lo) * SPOOL.scale))));
+  return { lnE, saturated, tables, linear, spool };
+}
+
+const SPOOL = { lo: -12, scale: 65535 / 17 };
+/** exp in WebAssembly is AssemblyScript's, not V8's: both within an ulp in f64, so the f32 results may differ by one ulp. */
+const LINEAR_ULPS = 1;
+
+/** Samples of `a` further than LINEAR_ULPS f32 ulps from `b`. */
+function maxUlps(a: Float32Array, b: Float32Array): number {
+  const ia = new Int32Array(a.buffer, a.byteOffset, a.length);
+  const ib = new Int32Array(b.buffer, b.byteOffset, b.length);
+  let bad = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(ia[i]! - ib[i]!) > LINEAR_ULPS) bad++;
+  return bad;
+}
+
+test('the WebAssembly kernel module loads (SIMD and shared memory available)', (t) => {
+  t.truthy(debevecModule(), `debevec.wasm did not load: ${wasmUnavailable}`);
+});
+
+for (const [label, channels, bitDepth] of [
+  ['8-bit RGB', 3, 8],
+  ['8-bit mono', 1, 8],
+  ['16-bit RGB', 3, 16],
+  ['8-bit 2-channel (scalar path)', 2, 8],
+] as const) {
+  test(`wasm Debevec strip equals the TS reference (bit for bit; exp within 1 ulp): ${label}, 1/2/3 threads`, async (t) => {
+    const width = 37; // 111 samples a row in RGB: not a multiple of the 12-sample vector step
+    const rows = 9;
+    const rowLen = width * channels;
+    const count = rows * rowLen;
+    const lut = buildMergeLut(response(channels), channels, { kind: 'triangle', lowClip: 5, highClip: 250 }, bitDepth);
+    const lnT = [1 / 1000, 1 / 100, 1 / 10, 1].map(Math.log);
+    const frames = brackets(lnT.length, count, channels, lut.levels - 1, 7 + channels);
+    const ref = reference(frames, count, lut, lnT);
+    t.true(ref.saturated > 0, 'the data has saturated pixels');
+    for (const threads of [1, 2, 3]) {
+      const k = createWasmDebevec({ lut, tables: ref.tables, lnT, samples: count + 5 * rowLen, threads, linear: true, spool: SPOOL })!;
+      t.truthy(k, String(wasmUnavailable));
+      try {
+        // Two strips through the same kernel: the second must not see the first's sums.
+        for (let pass = 0; pass < 2; pass++) {
+          frames.forEach((f, j) => k.codes(j).set(f));
+          const saturated = await k.run(count, rowLen);
+          t.is(saturated, ref.saturated, `saturated, ${threads} threads`);
+          t.deepEqual(Buffer.from(k.lnE.buffer, k.lnE.byteOffset, count * 4), Buffer.from(ref.lnE.buffer), `lnE bytes, ${threads} threads, pass ${pass}`);
+          t.deepEqual(Array.from(k.spool!.subarray(0, count)), Array.from(ref.spool), `spool codes, ${threads} threads`);
+          t.is(maxUlps(k.linear!.subarray(0, count), ref.linear), 0, `exp(lnE) within ${LINEAR_ULPS} f32 ulp, ${threads} threads`);
+        }
+      } finally {
+        await k.close();
+      }
+    }
+  });
+}
+
+test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS reference and the wasm kernels on 1, 2 and 4 threads', async (t) => {
+  const dir = await tempDir(t);
+  const scene = makeScene(96, 61, { lnMin: -1, lnMax: 7 });
+  const times = [1 / 256, 1 / 64, 1 / 16];
+  await mkdir(join(dir, 'in'), { recursive: true });
+  for (let j = 0; j < times.length; j++) {
+    const codes = renderFrame(scene, times[j]!, { seed: 3 + j });
+    await sharp(Buffer.from(codes), { raw: { width: scene.width, height: scene.height, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toFile(join(dir, 'in', `20250601120000_${Math.round(times[j]! * 1e6)}.jpg`));
+  }
+  const [b] = await findBrackets(join(dir, 'in'));
+  const resp = response(3);
+  const run = async (name: string, extra: object) => {
+    const r = await mergeBracket(b!.frames, join(dir, name), { response: resp, formats: ['hdr', 'fits', 'jpg'], stripRows: 8, ...extra });
+    return { r, files: await Promise.all(['.hdr', '.fits', '.jpg'].map((e) => readFile(join(dir, name + e)))) };
+  };
+  const ref = await run('js', { kernels: 'js' });
+  t.is(ref.r.kernels, 'js');
+  for (const threads of [1, 2, 4]) {
+    const w = await run(`wasm${threads}`, { threads });
+    t.is(w.r.kernels, 'wasm');
+    t.is(w.r.threads, threads);
+    t.is(w.r.saturatedFraction, ref.r.saturatedFraction);
+    t.deepEqual(w.r.lnE, ref.r.lnE);
+    for (let k = 0; k < 3; k++) t.true(w.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits', '.jpg'][k]} identical at ${threads} threads`);
+  }
+});
+
+test('the committed debevec.wasm is what `npm run build:wasm` makes of the current AssemblyScript source', async (t) => {
+  const dir = await tempDir(t);
+  const script = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts['build:wasm']!;
+  const args = script.split(/\s+/).slice(1);
+  const o = args.indexOf('-o');
+  t.true(o > 0, 'build:wasm names its output with -o');
+  const committed = join(repoRoot, args[o + 1]!);
+  args[o + 1] = join(dir, 'fresh.wasm');
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules/assemblyscript/bin/asc.js'), ...args], { cwd: repoRoot, stdio: 'pipe' });
+  t.true(readFileSync(join(dir, 'fresh.wasm')).equals(readFileSync(committed)), `${committed} is stale: run npm run build:wasm and commit it`);
+});
+
+test('a kernel pool whose workers are gone fails the strip with a line naming it instead of waiting', async (t) => {
+  const lut = buildMergeLut(response(3), 3, { kind: 'triangle', lowClip: 5, highClip: 250 }, 8);
+  const lnT = [1 / 100, 1 / 10].map(Math.log);
+  const k = createWasmDebevec({ lut, tables: lnT.map((l) => frameTable(lut, l)), lnT, samples: 4 * 30, threads: 2 })!;
+  t.is(await k.run(4 * 30, 30), 0);
+  await k.close();
+  const e = await t.throwsAsync(k.run(4 * 30, 30));
+  t.regex(e!.message, /debevec kernel/);
+});
