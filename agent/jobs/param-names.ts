@@ -4,6 +4,7 @@
 // stay the authority on ranges and choices; test/agent/job-params.test.ts keeps this list in step
 // with what they read.
 import type { JobKind } from '../config/schema.js';
+import { ALLSKY_PARAM_TYPES, checkAllskyParams } from './allsky-params.js';
 
 type ParamType = 'number' | 'numbers' | 'string' | 'boolean' | 'any';
 
@@ -31,6 +32,8 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
     approach: s, refine: b, only_if_hfr_above: n,
   },
+  // One table (allsky-params.ts) gives names, types and ranges.
+  allsky: ALLSKY_PARAM_TYPES,
 };
 
 function typeOk(t: ParamType, v: unknown): boolean {
@@ -79,5 +82,6 @@ export function checkJobParams(kind: JobKind, params: Record<string, unknown>): 
       problems.push(`params.${name}: ${JSON.stringify(value)} is not ${TYPE_WORDS[type]}`);
     }
   }
+  if (kind === 'allsky' && !problems.length) problems.push(...checkAllskyParams(params));
   return problems;
 }

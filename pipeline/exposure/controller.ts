@@ -10,8 +10,9 @@
 //   |step| ≤ maxStepEv per frame.
 // damping < 1 on a plant that is linear in P makes each step undershoot: the level approaches the
 // target from one side and never oscillates; the deadband keeps the exposure still once there (no
-// flicker from noise); the trend term only acts when the frame is near the target (tracking), so a
-// response that is not exactly the assumed gamma cannot feed a runaway.
+// flicker from noise); the trend term only acts when the frame is within 1.5 stops of the target
+// (tracking, not converging from black or clipped), so a response that is not exactly the assumed
+// gamma cannot feed a runaway.
 // P is split into exposure and gain by mode: exposure first from the mode's lowest gain up to its
 // longest exposure, then gain (night); by day the gain range is the fixed day gain (gain 0 / ISO 100).
 
@@ -94,6 +95,8 @@ export function gainForFactor(factor: number, model: GainModel): number {
 }
 
 const LEVEL_CLIPPED = 0.97;
+/** The trend term acts while the frame is within this many stops of the target (tracking, not converging). */
+const TREND_WINDOW_EV = 1.5;
 const LEVEL_FLOOR = 1e-5;
 
 /** Linear signal above black of a level in the frame's encoding. */
@@ -184,7 +187,7 @@ export function decideExposure(history: readonly FrameMeasurement[], req: Exposu
     step = clipped ? -s.maxStepEv : s.maxStepEv;
   } else {
     const inBand = Math.abs(errorEv) <= s.deadbandEv;
-    if (Math.abs(errorEv) <= 2 * s.deadbandEv) {
+    if (Math.abs(errorEv) <= Math.max(2 * s.deadbandEv, TREND_WINDOW_EV)) {
       const prev = history.at(-2);
       const interval = prev ? last.at - prev.at : 0;
       trendEv = Math.max(-s.maxStepEv / 2, Math.min(s.maxStepEv / 2, -skyTrend(history, s) * interval));

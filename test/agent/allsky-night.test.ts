@@ -1,0 +1,189 @@
+// A compressed night on the simulated all-sky rig through the agent (real SQLite, run folders, state):
+// exposure follows dusk and dawn, every frame row carries exposure/gain/sky level/mode/target, the
+// night opens below the night altitude, every night frame becomes one keogram column, and at dawn the
+// night is closed as a `night` run with its products, published as retained images and a result.
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { validateConfig } from '../../agent/config/load.js';
+import { memoryLogger } from '../../agent/log.js';
+import { RecordingPublisher } from '../../agent/publisher.js';
+import { startRuntime } from '../../agent/runtime.js';
+import { createAllskyJob } from '../../agent/jobs/allsky.js';
+import { jobRunners } from '../../agent/jobs/runners.js';
+import { sunAltitudeDeg } from '../../agent/jobs/sun.js';
+import type { NightFrameInput, NightProductsHandle, NightSummary, OpenNightProducts } from '../../agent/night/types.js';
+import * as registry from '../../drivers/registry.js';
+import type { DriverContext } from '../../drivers/context.js';
+import type { Camera } from '../../drivers/types.js';
+import { simRigOf } from '../../hardware-mocks/index.js';
+import { writeFileAtomic } from '../../lib/atomic.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * Stand-in for pipeline/night's NightProducts (same contract): one keogram column per added frame,
+ * saved after every frame; at finish a keogram PNG whose width is the number of columns.
+ */
+class TestNightProducts implements NightProductsHandle {
+  private constructor(
+    private readonly dir: string,
+    private columns: string[],
+  ) {}
+  static readonly open: OpenNightProducts = async (dir) => {
+    await mkdir(dir, { recursive: true });
+    const f = join(dir, 'progress.json');
+    const columns = existsSync(f) ? (JSON.parse(await readFile(f, 'utf8')) as string[]) : [];
+    return new TestNightProducts(dir, columns);
+  };
+  get framesAdded(): number {
+    return this.columns.length;
+  }
+  async add(frame: NightFrameInput) {
+    this.columns.push(frame.timestamp.toISOString());
+    await writeFileAtomic(join(this.dir, 'progress.json'), JSON.stringify(this.columns));
+    return { keogramColumn: this.columns.length - 1, startrails: frame.skyLevel <= 0.35 ? ('added' as const) : ('excluded' as const) };
+  }
+  async renderPreview(_frame: NightFrameInput, width: number): Promise<Buffer> {
+    return sharp({ create: { width, height: Math.round(width * 0.75), channels: 3, background: '#112' } }).jpeg().toBuffer();
+  }
+  async finish(frames: NightFrameInput[]): Promise<NightSummary> {
+    const keogram = join(this.dir, 'keogram.png');
+    await sharp({ create: { width: this.columns.length, height: 64, channels: 3, background: '#000' } }).png().toFile(keogram);
+    const startrails = join(this.dir, 'startrails.png');
+    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000' } }).png().toFile(startrails);
+    return { keogram, startrails, frames: frames.length, startrailsFrames: frames.length, excluded: 0, errors: [] };
+  }
+}
+
+const LAT = 45;
+const LON = 0;
+const STEP_S = 600; // ten minutes of sky per frame
+
+/** The driver registry, with the simulated clock stepped to STEP_S per frame (a compressed night). */
+const steppedRegistry = {
+  async createCamera(url: string, ctx: DriverContext): Promise<Camera> {
+    const cam = await registry.createCamera(url, ctx);
+    const capture = cam.capture.bind(cam);
+    cam.capture = async (req) => {
+      const f = await capture(req);
+      simRigOf(ctx, 'night')!.advanceClock(STEP_S - f.exposureS - 0.1);
+      return f;
+    };
+    return cam;
+  },
+  createFocuser: registry.createFocuser,
+};
+
+async function boot(t: import('ava').ExecutionContext, dir: string, start: string) {
+  const config = validateConfig({
+    station: { id: 'sky', name: 'Test Station' },
+    site: { latitude: LAT, longitude: LON, night_sun_altitude: -6 },
+    paths: { data_dir: dir },
+    devices: { cameras: { allsky: { url: `sim://night?lens=fisheye&lat=${LAT}&lon=${LON}&start=${start}&scene=auto&width=200&height=150&seed=5` } } },
+    jobs: [{ name: 'sky', kind: 'allsky', camera: 'allsky', params: { black_level: 1000, initial_exposure_s: 0.001, night_max_exposure_s: 10, target_day: 0.3, target_night: 0.15, preview_width: 160 } }],
+    mqtt: { enabled: false },
+    retention: { min_free_mb: 1 },
+  });
+  const publisher = new RecordingPublisher();
+  const images: { kind: string; jpeg: Buffer }[] = [];
+  const image = publisher.image.bind(publisher);
+  publisher.image = (kind, jpeg) => {
+    images.push({ kind, jpeg });
+    image(kind, jpeg);
+  };
+  const rt = await startRuntime({
+    config,
+    baseDir: dir,
+    log: memoryLogger('info'),
+    alsoPublishTo: publisher,
+    registry: steppedRegistry,
+    runners: { ...jobRunners, allsky: createAllskyJob({ openNightProducts: TestNightProducts.open }) },
+  });
+  t.teardown(() => rt.shutdown());
+  return { rt, publisher, images };
+}
+
+test('a compressed night: auto-exposure through dusk and dawn, the night opened, one column per frame, closed at dawn', async (t) => {
+  const dir = await tempDir(t);
+  // 2026-03-20 at 45° N: sunset ≈ 18:00 UTC, sunrise ≈ 06:00 UTC. 17:00 → 07:00 in 10-minute steps.
+  const { rt, publisher, images } = await boot(t, dir, '2026-03-20T17:00:00Z');
+  const frames = 85;
+  for (let i = 0; i < frames; i++) {
+    const r = await rt.agent.command('job', { name: 'sky' });
+    t.true(r.ok, r.error);
+  }
+  const runs = rt.runlog.listRuns(200);
+  const skyRuns = runs.filter((r) => r.kind === 'allsky').reverse();
+  t.is(skyRuns.length, frames);
+  t.true(skyRuns.every((r) => r.status === 'ok'));
+  const rows = skyRuns.flatMap((r) => rt.runlog.framesOf(r.id));
+  t.is(rows.length, frames);
+  for (const f of rows) {
+    for (const k of ['exposure_s', 'gain', 'sky_level', 'mode', 'target', 'stars', 'sun_alt']) t.not(f.stats[k], undefined, `frame ${f.id} has ${k}`);
+  }
+  const sun = rows.map((f) => sunAltitudeDeg(new Date(f.capturedAt), LAT, LON));
+  if (process.env.ALLSKY_DEBUG) for (const [i, f] of rows.entries()) console.log(f.capturedAt, sun[i]!.toFixed(1), f.stats.mode, f.exposureS, f.stats.gain, f.stats.sky_level, f.stats.target, f.stats.error_ev, f.stats.ae, f.stats.stars, f.stats.night ?? '');
+  // Exposure follows dusk: day frames short at the camera minimum gain, night frames long and gained.
+  // (The very first frame has no camera time yet: it is decided on the wall clock, so it is left out.)
+  const day = rows.filter((_, i) => i > 0 && sun[i]! > 5);
+  const deepNight = rows.filter((_, i) => sun[i]! < -20);
+  t.true(day.length >= 3 && deepNight.length >= 20, `day ${day.length}, night ${deepNight.length}`);
+  t.true(day.every((f) => f.stats.mode === 'day' && f.stats.gain === 1));
+  t.true(deepNight.every((f) => f.stats.mode === 'night' && f.exposureS === 10 && (f.stats.gain as number) > 2), JSON.stringify(deepNight.map((f) => [f.exposureS, f.stats.gain])));
+  // The controller holds the target: after the first frames, with ten minutes of twilight between
+  // frames (a stop or more of sky change each), every frame is within 0.75 stop of its target — except
+  // the two frames after sunset and sunrise, where the simulator switches between the day landscape
+  // and the night sky (a ×3 step of the scene on top of the twilight), and even those stay within 2 stops.
+  const err = (f: (typeof rows)[number]) => Math.log2(((f.stats.sky_level as number) - 1000 / 65535) / ((f.stats.target as number) - 1000 / 65535));
+  const switchAt = (i: number) => i > 0 && Math.sign(sun[i]!) !== Math.sign(sun[i - 1]!);
+  const switchFrame = (i: number) => switchAt(i) || switchAt(i - 1);
+  const settled = rows.map((f, i) => ({ f, i })).slice(8);
+  const worst = Math.max(...settled.filter(({ i }) => !switchFrame(i)).map(({ f }) => Math.abs(err(f))));
+  t.true(worst < 0.75, `worst error ${worst.toFixed(2)} EV: ${settled.map(({ f }) => err(f).toFixed(2)).join(' ')}`);
+  t.true(settled.filter(({ i }) => switchFrame(i)).every(({ f }) => Math.abs(err(f)) < 2));
+  t.is(settled.filter(({ i }) => switchFrame(i)).length, 3); // 18:20 (sunset at 18:10 is before frame 8), 06:10, 06:20
+  t.true(deepNight.every((f) => Math.abs(err(f)) < 0.5), deepNight.map((f) => err(f).toFixed(2)).join(' '));
+  // Stars at night, and fewer (none) by day.
+  t.true(deepNight.every((f) => (f.stats.stars as number) > 10), deepNight.map((f) => f.stats.stars).join(','));
+
+  // The night: frames below −6° tagged with the night's date, one keogram column each, in order.
+  const nightRows = rows.filter((f) => f.stats.night === '2026-03-20');
+  const expected = rows.filter((_, i) => sun[i]! < -6);
+  t.is(nightRows.length, expected.length);
+  t.deepEqual(nightRows.map((f) => f.stats.keogram_column), nightRows.map((_, i) => i));
+
+  // Dawn closed it: a `night` run with keogram and star-trails products; the keogram has one column per frame.
+  const nightRun = runs.find((r) => r.kind === 'night');
+  t.truthy(nightRun, 'a night run');
+  t.is(nightRun!.status, 'ok');
+  const products = rt.runlog.productsOf(nightRun!.id);
+  t.deepEqual(products.map((p) => p.kind).sort(), ['keogram', 'startrails']);
+  const keogram = products.find((p) => p.kind === 'keogram')!;
+  t.true(keogram.path.startsWith(join(dir, 'products', 'night', '2026-03-20')));
+  t.is((await sharp(keogram.path).metadata()).width, nightRows.length);
+  t.is(nightRun!.metrics.frames, nightRows.length);
+  t.is(typeof nightRun!.metrics.clear_fraction, 'number');
+  t.true((nightRun!.metrics.clear_fraction as number) > 0.8);
+  t.true((nightRun!.metrics.darkest_sky as number) > 0);
+  // Published: retained keogram and star-trails images, the night result, the night's state figures.
+  t.true(images.some((i) => i.kind === 'keogram'));
+  t.true(images.some((i) => i.kind === 'startrails'));
+  t.is((await sharp(images.find((i) => i.kind === 'keogram')!.jpeg).metadata()).format, 'jpeg');
+  const result = publisher.results.find((r) => r.kind === 'night');
+  t.truthy(result);
+  t.is(result!.payload.frames, nightRows.length);
+  t.is(result!.payload.night, '2026-03-20');
+  t.is(publisher.current.night_clear_fraction, nightRun!.metrics.clear_fraction);
+  t.is(publisher.current.night_darkest_sky, nightRun!.metrics.darkest_sky);
+  // Per-frame state and the all-sky preview.
+  t.is(typeof publisher.current.allsky_exposure_s, 'number');
+  t.is(publisher.current.allsky_mode, 'day');
+  t.true(images.filter((i) => i.kind === 'allsky').length === frames);
+  // The dawn frames after the close do not reopen the night.
+  t.is(runs.filter((r) => r.kind === 'night').length, 1);
+  const state = JSON.parse(await readFile(join(dir, 'state', 'jobs', 'sky', 'night.json'), 'utf8'));
+  t.deepEqual(state, { open: null, lastClosed: '2026-03-20' });
+  t.true((await readdir(join(dir, 'products', 'night', '2026-03-20'))).includes('keogram.png'));
+});
