@@ -1,6 +1,7 @@
 // Home Assistant MQTT discovery payloads: pure functions from station facts to
 // `<prefix>/<component>/<unique_id>/config` messages. The publisher decides when to send them.
 import { checkBaseTopic, checkTopicId, stationTopics } from '../mqtt/topics.js';
+import { allskyEntities } from './allsky-entities.js';
 
 export type DiscoveryComponent = 'sensor' | 'binary_sensor' | 'camera' | 'button';
 
@@ -196,6 +197,9 @@ export function buildDiscovery(options: DiscoveryOptions): DiscoveryMessage[] {
     const key = `image_${kind}`;
     push('camera', key, { ...common(key, `${titleCase(kind)} preview`), topic: topics.image(kind) });
   }
+
+  // An all-sky station (an `allsky` job publishes previews) gets its night and auto-exposure entities.
+  if (imageKinds.includes('allsky')) for (const e of allskyEntities(topics, common)) push(e.component, e.key, e.payload);
 
   for (const b of BUTTONS) {
     push('button', b.key, {

@@ -12,6 +12,7 @@ import { memoryLogger } from '../../agent/log.js';
 import { RecordingPublisher } from '../../agent/publisher.js';
 import { startRuntime } from '../../agent/runtime.js';
 import { createAllskyJob } from '../../agent/jobs/allsky.js';
+import { ALLSKY_STATE_KEYS } from '../../agent/homeassistant/allsky-entities.js';
 import { jobRunners } from '../../agent/jobs/runners.js';
 import { sunAltitudeDeg } from '../../agent/jobs/sun.js';
 import type { NightFrameInput, NightProductsHandle, NightSummary, OpenNightProducts } from '../../agent/night/types.js';
@@ -177,6 +178,8 @@ test('a compressed night: auto-exposure through dusk and dawn, the night opened,
   t.is(result!.payload.night, '2026-03-20');
   t.is(publisher.current.night_clear_fraction, nightRun!.metrics.clear_fraction);
   t.is(publisher.current.night_darkest_sky, nightRun!.metrics.darkest_sky);
+  // Every state key the Home Assistant entities read has been published.
+  for (const key of Object.values(ALLSKY_STATE_KEYS)) t.not(publisher.current[key], undefined, `state ${key}`);
   // Per-frame state and the all-sky preview.
   t.is(typeof publisher.current.allsky_exposure_s, 'number');
   t.is(publisher.current.allsky_mode, 'day');
