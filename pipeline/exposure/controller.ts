@@ -144,7 +144,7 @@ export function splitProduct(p: number, lim: ModeLimits, s: Pick<ControllerSetti
 }
 
 /**
- * Sky brightness trend, in stops per millisecond, from the last frames: the mean rate of
+ * Sky brightness trend, in stops per millisecond, from the last frames: the slowest rate of
  * log2(signal / P) over up to 3 intervals, only when every interval agrees in sign and none is a gap.
  */
 function skyTrend(history: readonly FrameMeasurement[], s: ControllerSettings): number {
@@ -161,7 +161,9 @@ function skyTrend(history: readonly FrameMeasurement[], s: ControllerSettings): 
   }
   if (Math.max(...gaps) > 3 * Math.min(...gaps)) return 0;
   if (!(rates.every((r) => r > 0) || rates.every((r) => r < 0))) return 0;
-  return rates.reduce((a, r) => a + r, 0) / rates.length;
+  // The slowest of the agreeing rates: a one-off jump in the scene (a light switched on, a cloud
+  // edge) is not extrapolated as a trend.
+  return rates.reduce((a, r) => (Math.abs(r) < Math.abs(a) ? r : a));
 }
 
 export function decideExposure(history: readonly FrameMeasurement[], req: ExposureRequest, s: ControllerSettings): ExposureDecision {

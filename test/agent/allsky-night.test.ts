@@ -3,8 +3,7 @@
 // night opens below the night altitude, every night frame becomes one keogram column, and at dawn the
 // night is closed as a `night` run with its products, published as retained images and a result.
 import test from 'ava';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { validateConfig } from '../../agent/config/load.js';
@@ -15,77 +14,22 @@ import { createAllskyJob } from '../../agent/jobs/allsky.js';
 import { ALLSKY_STATE_KEYS } from '../../agent/homeassistant/allsky-entities.js';
 import { jobRunners } from '../../agent/jobs/runners.js';
 import { sunAltitudeDeg } from '../../agent/jobs/sun.js';
-import type { NightFrameInput, NightProductsHandle, NightSummary, OpenNightProducts } from '../../agent/night/types.js';
-import * as registry from '../../drivers/registry.js';
-import type { DriverContext } from '../../drivers/context.js';
-import type { Camera } from '../../drivers/types.js';
-import { simRigOf } from '../../hardware-mocks/index.js';
-import { writeFileAtomic } from '../../lib/atomic.js';
 import { tempDir } from '../helpers/tmp.js';
-
-/**
- * Stand-in for pipeline/night's NightProducts (same contract): one keogram column per added frame,
- * saved after every frame; at finish a keogram PNG whose width is the number of columns.
- */
-class TestNightProducts implements NightProductsHandle {
-  private constructor(
-    private readonly dir: string,
-    private columns: string[],
-  ) {}
-  static readonly open: OpenNightProducts = async (dir) => {
-    await mkdir(dir, { recursive: true });
-    const f = join(dir, 'progress.json');
-    const columns = existsSync(f) ? (JSON.parse(await readFile(f, 'utf8')) as string[]) : [];
-    return new TestNightProducts(dir, columns);
-  };
-  get framesAdded(): number {
-    return this.columns.length;
-  }
-  async add(frame: NightFrameInput) {
-    this.columns.push(frame.timestamp.toISOString());
-    await writeFileAtomic(join(this.dir, 'progress.json'), JSON.stringify(this.columns));
-    return { keogramColumn: this.columns.length - 1, startrails: frame.skyLevel <= 0.35 ? ('added' as const) : ('excluded' as const) };
-  }
-  async renderPreview(_frame: NightFrameInput, width: number): Promise<Buffer> {
-    return sharp({ create: { width, height: Math.round(width * 0.75), channels: 3, background: '#112' } }).jpeg().toBuffer();
-  }
-  async finish(frames: NightFrameInput[]): Promise<NightSummary> {
-    const keogram = join(this.dir, 'keogram.png');
-    await sharp({ create: { width: this.columns.length, height: 64, channels: 3, background: '#000' } }).png().toFile(keogram);
-    const startrails = join(this.dir, 'startrails.png');
-    await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000' } }).png().toFile(startrails);
-    return { keogram, startrails, frames: frames.length, startrailsFrames: frames.length, excluded: 0, errors: [] };
-  }
-}
+import { TestNightProducts, steppedRegistry } from '../helpers/allsky.js';
 
 const LAT = 45;
 const LON = 0;
 const STEP_S = 600; // ten minutes of sky per frame
 
-/** The driver registry, with the simulated clock stepped to STEP_S per frame (a compressed night). */
-const steppedRegistry = {
-  async createCamera(url: string, ctx: DriverContext): Promise<Camera> {
-    const cam = await registry.createCamera(url, ctx);
-    const capture = cam.capture.bind(cam);
-    cam.capture = async (req) => {
-      const f = await capture(req);
-      simRigOf(ctx, 'night')!.advanceClock(STEP_S - f.exposureS - 0.1);
-      return f;
-    };
-    return cam;
-  },
-  createFocuser: registry.createFocuser,
-};
-
-async function boot(t: import('ava').ExecutionContext, dir: string, start: string) {
+async function boot(t: import('ava').ExecutionContext, dir: string, start: string, params: Record<string, unknown> = { initial_exposure_s: 0.001 }) {
   const config = validateConfig({
     station: { id: 'sky', name: 'Test Station' },
     site: { latitude: LAT, longitude: LON, night_sun_altitude: -6 },
     paths: { data_dir: dir },
     devices: { cameras: { allsky: { url: `sim://night?lens=fisheye&lat=${LAT}&lon=${LON}&start=${start}&scene=auto&width=200&height=150&seed=5` } } },
-    jobs: [{ name: 'sky', kind: 'allsky', camera: 'allsky', params: { black_level: 1000, initial_exposure_s: 0.001, night_max_exposure_s: 10, target_day: 0.3, target_night: 0.15, preview_width: 160 } }],
+    jobs: [{ name: 'sky', kind: 'allsky', camera: 'allsky', params: { black_level: 1000, ...params, night_max_exposure_s: 10, target_day: 0.3, target_night: 0.15, preview_width: 160 } }],
     mqtt: { enabled: false },
-    retention: { min_free_mb: 1 },
+    retention: { min_free_mb: 1, frames_days: 100000 }, // the simulated night is months before the wall clock
   });
   const publisher = new RecordingPublisher();
   const images: { kind: string; jpeg: Buffer }[] = [];
@@ -99,7 +43,7 @@ async function boot(t: import('ava').ExecutionContext, dir: string, start: strin
     baseDir: dir,
     log: memoryLogger('info'),
     alsoPublishTo: publisher,
-    registry: steppedRegistry,
+    registry: steppedRegistry('night', STEP_S),
     runners: { ...jobRunners, allsky: createAllskyJob({ openNightProducts: TestNightProducts.open }) },
   });
   t.teardown(() => rt.shutdown());
@@ -189,4 +133,30 @@ test('a compressed night: auto-exposure through dusk and dawn, the night opened,
   const state = JSON.parse(await readFile(join(dir, 'state', 'jobs', 'sky', 'night.json'), 'utf8'));
   t.deepEqual(state, { open: null, lastClosed: '2026-03-20' });
   t.true((await readdir(join(dir, 'products', 'night', '2026-03-20'))).includes('keogram.png'));
+});
+
+test('a restart mid-night continues the same night: frames logged but not in the products are added first, no column lost, the exposure carries on', async (t) => {
+  const dir = await tempDir(t);
+  const a = await boot(t, dir, '2026-03-20T21:00:00Z', {}); // first frame at the default 5 s (the wall clock says night)
+  for (let i = 0; i < 8; i++) t.true((await a.rt.agent.command('job', { name: 'sky' })).ok);
+  const lastBefore = a.rt.runlog.framesWithStat('night', '2026-03-20').at(-1)!;
+  await a.rt.shutdown();
+  // As after a kill -9 between the frame rows and the products' save: the products lack the last 2 frames.
+  const progress = join(dir, 'products', 'night', '2026-03-20', 'progress.json');
+  const saved = JSON.parse(await readFile(progress, 'utf8')) as string[];
+  t.is(saved.length, 8);
+  await writeFile(progress, JSON.stringify(saved.slice(0, -2)));
+
+  const b = await boot(t, dir, '2026-03-20T22:20:00Z', {});
+  for (let i = 0; i < 3; i++) t.true((await b.rt.agent.command('job', { name: 'sky' })).ok);
+  const rows = b.rt.runlog.framesWithStat('night', '2026-03-20');
+  t.is(rows.length, 11);
+  t.deepEqual(rows.map((f) => f.stats.keogram_column), rows.map((_, i) => i));
+  t.deepEqual(rows.filter((f) => f.stats.caught_up).map((f) => f.id), rows.slice(6, 8).map((f) => f.id));
+  t.is((JSON.parse(await readFile(progress, 'utf8')) as string[]).length, 11);
+  // The loop's history survived: the first frame after the restart is a hold or a small step from the last one.
+  const first = rows[8]!;
+  t.not(first.stats.ae, 'initial');
+  t.true(Math.abs(Math.log2((first.exposureS * (first.stats.gain as number)) / (lastBefore.exposureS * (lastBefore.stats.gain as number)))) < 0.5);
+  t.false(b.rt.runlog.listRuns(50).some((r) => r.kind === 'night'));
 });
