@@ -15,7 +15,11 @@ function child(dir: string, start: string, frames: number) {
   const onData = (d: Buffer) => {
     out += d.toString();
     const count = (out.match(/^frame \d+ ok$/gm) ?? []).length;
-    for (const w of [...seen]) if (count >= w.n) (seen.splice(seen.indexOf(w), 1), w.resolve());
+    for (const w of [...seen]) {
+      if (count < w.n) continue;
+      seen.splice(seen.indexOf(w), 1);
+      w.resolve();
+    }
   };
   proc.stdout.on('data', onData);
   proc.stderr.on('data', onData);
