@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CameraCapabilities, CapturedFrame } from '../../drivers/types.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
-import { readImage, toGray } from '../../pipeline/image/read.js';
+import { toGray } from '../../pipeline/image/read.js';
+import { openRowSource } from '../../pipeline/image/rows.js';
 import { encodePreviewJpeg } from '../../pipeline/image/write.js';
 import { autoStretch } from '../../pipeline/preview/stretch.js';
 import { detectStars } from '../../pipeline/stars/detect.js';
@@ -20,7 +21,7 @@ import {
   CONTROLLER_DEFAULTS,
   decideExposure,
   gainFactor,
-  meterImage,
+  meterAndBin,
   shutterLadder,
   skyTarget,
   type ControllerSettings,
@@ -189,8 +190,15 @@ export function createAllskyJob(deps: AllskyDeps = {}): JobRunner {
       const request = gainKind === 'gain' ? { gain: decision.gain } : gainKind === 'iso' ? { iso: decision.gain } : {};
       const { frame, frameId } = await ctx.capture({ exposureS: decision.exposureS, ...request });
 
-      const img = await readImage(frame.path, { grayscale: false });
-      const metering = meterImage(img, { region });
+      // One streamed pass: the sky metering and a binned copy (≤ 2048 px) for stars and the preview.
+      const src = await openRowSource(frame.path);
+      let pass: Awaited<ReturnType<typeof meterAndBin>>;
+      try {
+        pass = await meterAndBin(src, { region, maxSize: 2048 });
+      } finally {
+        await src.close();
+      }
+      const { metering, binned: img } = pass;
       const level = metering.median;
       const frameGain = frame.gain ?? frame.iso ?? decision.gain;
       const gf = gainFactor(frameGain, settings.gainModel);

@@ -153,3 +153,46 @@ export async function meterRows(src: RowSource, opts: MeterOptions = {}): Promis
   }
   return m.result(src.bitDepth);
 }
+
+export interface MeteredFrame {
+  metering: Metering;
+  /** The frame binned by `bin` (mean of bin×bin cells), same channels: stars and the preview use it. */
+  binned: ImageF32;
+  bin: number;
+}
+
+/**
+ * One streamed pass over a frame: the sky metering plus a binned copy no larger than `maxSize` on its
+ * long edge (bin 1 below that) — so a 24 MP frame costs a few MB here, never the decoded frame.
+ */
+export async function meterAndBin(src: RowSource, opts: MeterOptions & { maxSize?: number } = {}): Promise<MeteredFrame> {
+  const { width: w, height: h, channels: C } = src;
+  const bin = Math.max(1, Math.ceil(Math.max(w, h) / (opts.maxSize ?? 2048)));
+  const bw = Math.ceil(w / bin);
+  const bh = Math.ceil(h / bin);
+  const sum = new Float32Array(bw * bh * C);
+  const meter = new SkyMeter(w, h, opts);
+  const batch = Math.max(1, Math.min(64, Math.floor((1 << 20) / Math.max(1, w * C))));
+  for (;;) {
+    const b = await src.readRows(batch);
+    if (!b) break;
+    meter.addRows(b.data, b.y0, b.rows, C);
+    for (let r = 0; r < b.rows; r++) {
+      const out = Math.floor((b.y0 + r) / bin) * bw * C;
+      const row = r * w * C;
+      for (let x = 0; x < w; x++) {
+        const o = out + Math.floor(x / bin) * C;
+        for (let c = 0; c < C; c++) sum[o + c] += b.data[row + x * C + c]!;
+      }
+    }
+  }
+  // Mean per cell (edge cells hold fewer pixels).
+  for (let by = 0; by < bh; by++) {
+    const ch = Math.min(bin, h - by * bin);
+    for (let bx = 0; bx < bw; bx++) {
+      const n = ch * Math.min(bin, w - bx * bin);
+      for (let c = 0; c < C; c++) sum[(by * bw + bx) * C + c]! /= n;
+    }
+  }
+  return { metering: meter.result(src.bitDepth), binned: { width: bw, height: bh, channels: C, bitDepth: src.bitDepth, data: sum }, bin };
+}

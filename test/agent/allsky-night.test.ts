@@ -137,7 +137,7 @@ test('a compressed night: auto-exposure through dusk and dawn, the night opened,
 
 test('a restart mid-night continues the same night: frames logged but not in the products are added first, no column lost, the exposure carries on', async (t) => {
   const dir = await tempDir(t);
-  const a = await boot(t, dir, '2026-03-20T21:00:00Z', {}); // first frame at the default 5 s (the wall clock says night)
+  const a = await boot(t, dir, '2026-03-20T21:00:00Z', { initial_exposure_s: 5 });
   for (let i = 0; i < 8; i++) t.true((await a.rt.agent.command('job', { name: 'sky' })).ok);
   const lastBefore = a.rt.runlog.framesWithStat('night', '2026-03-20').at(-1)!;
   await a.rt.shutdown();
@@ -147,7 +147,7 @@ test('a restart mid-night continues the same night: frames logged but not in the
   t.is(saved.length, 8);
   await writeFile(progress, JSON.stringify(saved.slice(0, -2)));
 
-  const b = await boot(t, dir, '2026-03-20T22:20:00Z', {});
+  const b = await boot(t, dir, '2026-03-20T22:20:00Z', { initial_exposure_s: 5 });
   for (let i = 0; i < 3; i++) t.true((await b.rt.agent.command('job', { name: 'sky' })).ok);
   const rows = b.rt.runlog.framesWithStat('night', '2026-03-20');
   t.is(rows.length, 11);

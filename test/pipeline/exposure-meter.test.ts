@@ -3,7 +3,7 @@
 import test from 'ava';
 import { createImage } from '../../pipeline/image/types.js';
 import { memoryRowSource } from '../../pipeline/image/memory-source.js';
-import { meterImage, meterRows } from '../../pipeline/exposure/index.js';
+import { meterAndBin, meterImage, meterRows } from '../../pipeline/exposure/index.js';
 
 /** An all-sky-like frame: sky 0.2 inside the horizon circle, 0.9 (a lit wall) outside, a saturated moon. */
 function allSkyFrame(w = 200, h = 150) {
@@ -46,4 +46,17 @@ test('mask metering and subsampling', (t) => {
   t.throws(() => meterImage(img, { region: { shape: 'mask', mask, width: 10, height: 10 } }), { message: /mask is 10×10, the frame 64×48/ });
   const sub = meterImage(img, { rowStep: 4, colStep: 2 });
   t.is(sub.samples, 12 * 32);
+});
+
+test('meterAndBin: one streamed pass gives the same metering and a binned copy with cell means', async (t) => {
+  const img = allSkyFrame(301, 200);
+  // A gradient in the first channel so the cell means can be checked.
+  for (let y = 0; y < 200; y++) for (let x = 0; x < 301; x++) img.data[(y * 301 + x) * 3] = x / 300;
+  const { metering, binned, bin } = await meterAndBin(memoryRowSource('mem', img), { region: { shape: 'circle' }, maxSize: 100 });
+  t.deepEqual(metering, meterImage(img, { region: { shape: 'circle' } }));
+  t.is(bin, 4);
+  t.deepEqual([binned.width, binned.height, binned.channels], [76, 50, 3]);
+  // Cell (2, 0) covers x 8..11: mean x/300 = 9.5/300; the last column holds only x = 300.
+  t.true(Math.abs(binned.data[2 * 3]! - 9.5 / 300) < 1e-6);
+  t.true(Math.abs(binned.data[75 * 3]! - 1) < 1e-6);
 });
