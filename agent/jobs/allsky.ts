@@ -202,7 +202,9 @@ export function createAllskyJob(deps: AllskyDeps = {}): JobRunner {
       const level = metering.median;
       const frameGain = frame.gain ?? frame.iso ?? decision.gain;
       const gf = gainFactor(frameGain, settings.gainModel);
-      const brightness = (Math.max(0, level - settings.blackLevel) * fullScale) / Math.max(1e-9, frame.exposureS * gf);
+      // Sky brightness in linear ADU per second at unit gain (an encoded 8-bit frame through its gamma).
+      const linear = Math.pow(Math.max(0, level - settings.blackLevel) / Math.max(1e-6, 1 - settings.blackLevel), settings.gamma);
+      const brightness = (linear * fullScale) / Math.max(1e-9, frame.exposureS * gf);
       const gray = img.channels === 1 ? img : toGray(img);
       const stars = level < 0.5 ? detectStars(gray).length : 0;
       const frameAt = frame.timestamp;
