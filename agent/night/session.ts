@@ -176,9 +176,17 @@ export class NightSession {
       summary = await products.finish(rows.map(frameInputOf), opts);
     } catch (err) {
       const message = (err as Error).message;
-      runlog.finishRun(runId, 'failed', { error: message, metrics: { frames: rows.length } });
-      publish.resultAs?.('night', { run_id: runId, night: open.night, status: 'failed', error: message });
+      const aborted = opts.signal?.aborted ?? false;
+      runlog.finishRun(runId, aborted ? 'aborted' : 'failed', { error: message, metrics: { frames: rows.length } });
+      publish.resultAs?.('night', { run_id: runId, night: open.night, status: aborted ? 'aborted' : 'failed', error: message });
       this.products = null;
+      // A stop (SIGTERM) leaves the night open for the next start to finish; a failure closes it —
+      // retrying on every daytime frame could not do better and would log a failed run each time.
+      if (!aborted) {
+        this.state = { open: null, lastClosed: open.night };
+        await this.save();
+        publish.state({ night_open: false });
+      }
       throw err;
     }
     const stars = rows.map((r) => r.stats.stars).filter((s): s is number => typeof s === 'number');

@@ -15,13 +15,14 @@ import { ALLSKY_STATE_KEYS } from '../../agent/homeassistant/allsky-entities.js'
 import { jobRunners } from '../../agent/jobs/runners.js';
 import { sunAltitudeDeg } from '../../agent/jobs/sun.js';
 import { tempDir } from '../helpers/tmp.js';
+import type { OpenNightProducts } from '../../agent/night/types.js';
 import { TestNightProducts, steppedRegistry } from '../helpers/allsky.js';
 
 const LAT = 45;
 const LON = 0;
 const STEP_S = 600; // ten minutes of sky per frame
 
-async function boot(t: import('ava').ExecutionContext, dir: string, start: string, params: Record<string, unknown> = { initial_exposure_s: 0.001 }) {
+async function boot(t: import('ava').ExecutionContext, dir: string, start: string, params: Record<string, unknown> = { initial_exposure_s: 0.001 }, open: OpenNightProducts = TestNightProducts.open) {
   const config = validateConfig({
     station: { id: 'sky', name: 'Test Station' },
     site: { latitude: LAT, longitude: LON, night_sun_altitude: -6 },
@@ -44,7 +45,7 @@ async function boot(t: import('ava').ExecutionContext, dir: string, start: strin
     log: memoryLogger('info'),
     alsoPublishTo: publisher,
     registry: steppedRegistry('night', STEP_S),
-    runners: { ...jobRunners, allsky: createAllskyJob({ openNightProducts: TestNightProducts.open }) },
+    runners: { ...jobRunners, allsky: createAllskyJob({ openNightProducts: open }) },
   });
   t.teardown(() => rt.shutdown());
   return { rt, publisher, images };
@@ -159,4 +160,25 @@ test('a restart mid-night continues the same night: frames logged but not in the
   t.not(first.stats.ae, 'initial');
   t.true(Math.abs(Math.log2((first.exposureS * (first.stats.gain as number)) / (lastBefore.exposureS * (lastBefore.stats.gain as number)))) < 0.5);
   t.false(b.rt.runlog.listRuns(50).some((r) => r.kind === 'night'));
+});
+
+test('night products that cannot open (a missing tool, a full disk): the frames go on, dawn logs one failed night run, not one per frame', async (t) => {
+  const dir = await tempDir(t);
+  const broken: OpenNightProducts = async (d) => {
+    throw new Error(`${d}: ENOSPC: no space left on device`);
+  };
+  const { rt, publisher } = await boot(t, dir, '2026-03-21T04:30:00Z', { initial_exposure_s: 5 }, broken);
+  for (let i = 0; i < 14; i++) t.true((await rt.agent.command('job', { name: 'sky' })).ok);
+  const runs = rt.runlog.listRuns(50);
+  t.is(runs.filter((r) => r.kind === 'allsky' && r.status === 'ok').length, 14);
+  const nights = runs.filter((r) => r.kind === 'night');
+  t.is(nights.length, 1);
+  t.is(nights[0]!.status, 'failed');
+  t.regex(nights[0]!.error!, /night\/2026-03-20: ENOSPC/);
+  t.is(publisher.results.filter((r) => r.kind === 'night').length, 1);
+  t.is(publisher.results.find((r) => r.kind === 'night')!.payload.status, 'failed');
+  // Every frame still has its exposure figures; the night frames are tagged (the timelapse could be rebuilt).
+  const rows = runs.filter((r) => r.kind === 'allsky').flatMap((r) => rt.runlog.framesOf(r.id));
+  t.true(rows.every((f) => typeof f.stats.sky_level === 'number'));
+  t.true(rows.filter((f) => f.stats.night === '2026-03-20').length >= 5);
 });
