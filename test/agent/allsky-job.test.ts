@@ -137,3 +137,33 @@ test('DSLR: ISO and shutter speeds from the ladders; darks matched per night fra
   t.is(opened.length, 4);
   t.true(opened.every((c) => c.closed));
 });
+
+test('moon-aware target: under a high full moon the night target is lowered, and the loop holds the lower level', async (t) => {
+  const run = async (startIso: string) => {
+    const dir = await tempDir(t);
+    const runlog = new SqliteRunLog(join(dir, 'runs.db'));
+    t.teardown(() => runlog.close());
+    const stateDir = join(dir, 'state');
+    await mkdir(stateDir, { recursive: true });
+    const camera = dslr(() => 2e-3, Date.parse(startIso));
+    const job = createAllskyJob({ darks: null, openNightProducts: TestNightProducts.open });
+    const runs: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const { ctx, runId } = await harness(t, camera, stateDir, runlog, dir);
+      await job(ctx);
+      runs.push(runId);
+    }
+    return runs.flatMap((id) => runlog.framesOf(id)).slice(-3);
+  };
+  // 2026-03-02 23:00 UTC at 45° N: moon full (1.00) at 52°; 2026-03-20: new moon, below the horizon.
+  const moonlit = await run('2026-03-02T23:00:00Z');
+  const dark = await run('2026-03-20T23:00:00Z');
+  t.true(moonlit.every((f) => (f.stats.moon_illumination as number) > 0.95 && (f.stats.moon_alt as number) > 30));
+  for (const f of dark) t.is(f.stats.target, 0.15);
+  // Default moon_reduction 0.5: the target halves under a full moon at 30° or higher.
+  for (const f of moonlit) t.true(Math.abs((f.stats.target as number) - 0.075) < 0.002, `target ${f.stats.target}`);
+  // Held: the sky level (8-bit, gamma 2.2) within 0.5 stop of each target, and the moonlit frames darker.
+  const stops = (f: (typeof dark)[number]) => 2.2 * Math.log2((f.stats.sky_level as number) / (f.stats.target as number));
+  for (const f of [...moonlit, ...dark]) t.true(Math.abs(stops(f)) < 0.5, `${f.stats.sky_level} vs ${f.stats.target}`);
+  t.true((moonlit[2]!.stats.sky_level as number) < (dark[2]!.stats.sky_level as number));
+});
