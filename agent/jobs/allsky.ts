@@ -50,7 +50,7 @@ interface LoopState {
 export interface AllskyDeps {
   /** Opens the night products (pipeline/night); null = no night products. */
   openNightProducts?: OpenNightProducts | null;
-  /** Master darks; overrides ctx.darks. */
+  /** Master darks; overrides ctx.darks and the dark library over the run log (agent/darks). */
   darks?: DarkProvider | null;
   /** Wall clock (tests). */
   now?: () => number;
@@ -69,6 +69,17 @@ export const defaultOpenNightProducts: OpenNightProducts = async (dir, config, d
   if (!mod.NightProducts) throw new Error('night products are not available in this build (no NightProducts export)');
   return mod.NightProducts.open(dir, config, deps);
 };
+
+// The dark library (agent/darks) is built in parallel too: its provider over the run log when present.
+const DARKS_MODULE = '../darks/index.js';
+export async function defaultDarkProvider(runlog: object): Promise<DarkProvider | null> {
+  try {
+    const mod = (await import(DARKS_MODULE)) as { darkProviderOf?: (runlog: object) => DarkProvider | null };
+    return mod.darkProviderOf?.(runlog) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 async function loadState(file: string): Promise<LoopState> {
   const empty: LoopState = { history: [], lastFrameAt: null, lastWallAt: null };
@@ -150,7 +161,7 @@ export function createAllskyJob(deps: AllskyDeps = {}): JobRunner {
     const region = meterRegion(p);
     const stateFile = join(ctx.stateDir, 'allsky.json');
     const state = await loadState(stateFile);
-    const darks = deps.darks !== undefined ? deps.darks : (ctx.darks ?? null);
+    const darks = deps.darks !== undefined ? deps.darks : (ctx.darks ?? (await defaultDarkProvider(ctx.runlog)));
     const openProducts = deps.openNightProducts !== undefined ? deps.openNightProducts : defaultOpenNightProducts;
     const session =
       p.products && openProducts
