@@ -49,6 +49,7 @@ export const ALLSKY_PARAM_SPECS = {
   preview_width: { type: 'number', def: 1024, min: 64, max: 8192, doc: 'width of the published preview' },
   clear_min_stars: { type: 'number', def: 20, min: 0, max: 1e6, doc: 'a night frame with at least this many stars counts as clear' },
   ffmpeg: { type: 'string', doc: 'ffmpeg executable (default: ffmpeg on PATH)' },
+  dark_temperature_window_c: { type: 'number', min: 0, max: 50, doc: 'a master dark matches within this many °C of the sensor (default: the dark library default)' },
 } as const satisfies Record<string, Spec>;
 
 export type AllskyParamName = keyof typeof ALLSKY_PARAM_SPECS;
@@ -117,6 +118,7 @@ export interface AllskyParams {
   previewWidth: number;
   clearMinStars: number;
   ffmpeg?: string;
+  darkTemperatureWindowC?: number;
 }
 
 /** Read and check the params; the first problem is thrown as a ParamError naming the field. */
@@ -170,5 +172,6 @@ export function parseAllskyParams(params: Record<string, unknown>): AllskyParams
     previewWidth: Math.round(num('preview_width')),
     clearMinStars: num('clear_min_stars'),
     ffmpeg: get('ffmpeg') as string | undefined,
+    darkTemperatureWindowC: opt('dark_temperature_window_c'),
   };
 }

@@ -29,6 +29,7 @@ import {
   type FrameMeasurement,
   type MeterRegion,
 } from '../../pipeline/exposure/index.js';
+import { darkProviderOf } from '../darks/index.js';
 import { NightSession, NIGHT_STAT, nightDateOf } from '../night/session.js';
 import type { DarkProvider, NightFrameInput, NightProductsConfig, OpenNightProducts, RowCalibrator } from '../night/types.js';
 import type { Metrics } from '../runlog/types.js';
@@ -69,17 +70,6 @@ export const defaultOpenNightProducts: OpenNightProducts = async (dir, config, d
   if (!mod.NightProducts) throw new Error('night products are not available in this build (no NightProducts export)');
   return mod.NightProducts.open(dir, config, deps);
 };
-
-// The dark library (agent/darks) is built in parallel too: its provider over the run log when present.
-const DARKS_MODULE = '../darks/index.js';
-export async function defaultDarkProvider(runlog: object): Promise<DarkProvider | null> {
-  try {
-    const mod = (await import(DARKS_MODULE)) as { darkProviderOf?: (runlog: object) => DarkProvider | null };
-    return mod.darkProviderOf?.(runlog) ?? null;
-  } catch {
-    return null;
-  }
-}
 
 async function loadState(file: string): Promise<LoopState> {
   const empty: LoopState = { history: [], lastFrameAt: null, lastWallAt: null };
@@ -161,7 +151,7 @@ export function createAllskyJob(deps: AllskyDeps = {}): JobRunner {
     const region = meterRegion(p);
     const stateFile = join(ctx.stateDir, 'allsky.json');
     const state = await loadState(stateFile);
-    const darks = deps.darks !== undefined ? deps.darks : (ctx.darks ?? (await defaultDarkProvider(ctx.runlog)));
+    const darks = deps.darks !== undefined ? deps.darks : (ctx.darks ?? darkProviderOf(ctx.runlog, { temperatureWindowC: p.darkTemperatureWindowC }));
     const openProducts = deps.openNightProducts !== undefined ? deps.openNightProducts : defaultOpenNightProducts;
     const session =
       p.products && openProducts

@@ -34,6 +34,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
   },
   // One table (allsky-params.ts) gives names, types and ranges.
   allsky: ALLSKY_PARAM_TYPES,
+  darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
 
 function typeOk(t: ParamType, v: unknown): boolean {

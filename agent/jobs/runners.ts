@@ -7,6 +7,7 @@ import { hdrJob } from './hdr.js';
 import { focusbracketJob } from './focusbracket.js';
 import { autofocusJob } from './autofocus.js';
 import { allskyJob } from './allsky.js';
+import { darksJob } from './darks.js';
 
 export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
   capture: captureJob,
@@ -15,4 +16,5 @@ export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
   focusbracket: focusbracketJob,
   autofocus: autofocusJob,
   allsky: allskyJob,
+  darks: darksJob,
 };

@@ -56,26 +56,5 @@ export interface NightProductsHandle {
 
 export type OpenNightProducts = (dir: string, config: NightProductsConfig, deps: { log: Logger; ffmpegPath?: string }) => Promise<NightProductsHandle>;
 
-export interface DarkQuery {
-  exposureS: number;
-  gain: number | null;
-  iso?: number | null;
-  temperatureC: number | null;
-  width: number;
-  height: number;
-  channels: number;
-}
-
-export interface DarkMatch {
-  masterPath: string;
-  exposureS: number;
-  gain: number | null;
-  temperatureC: number | null;
-  scale: number;
-  describe: string;
-  open(): Promise<RowCalibrator>;
-}
-
-export interface DarkProvider {
-  match(q: DarkQuery): Promise<DarkMatch | null>;
-}
+// The dark library's side of the contract lives with it.
+export type { DarkMatch, DarkProvider, DarkQuery } from '../darks/types.js';
