@@ -1,14 +1,9 @@
-// Test doubles for the all-sky tests: the night products' contract over a tiny on-disk progress file,
-// and a driver registry whose simulated clock steps a fixed time per frame (a compressed night).
+// Test double for the all-sky tests: the night products' contract over a tiny on-disk progress file.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import type { NightFrameInput, NightProductsHandle, NightSummary, OpenNightProducts } from '../../agent/night/types.js';
-import * as registry from '../../drivers/registry.js';
-import type { DriverContext } from '../../drivers/context.js';
-import type { Camera } from '../../drivers/types.js';
-import { simRigOf } from '../../hardware-mocks/index.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 
 /**
@@ -44,22 +39,4 @@ export class TestNightProducts implements NightProductsHandle {
     await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000' } }).png().toFile(startrails);
     return { keogram, startrails, frames: frames.length, startrailsFrames: frames.length, excluded: 0, errors: [] };
   }
-}
-
-
-/** The driver registry, with the simulated clock of rig `rig` stepped to `stepS` per frame. */
-export function steppedRegistry(rig: string, stepS: number) {
-  return {
-    async createCamera(url: string, ctx: DriverContext): Promise<Camera> {
-      const cam = await registry.createCamera(url, ctx);
-      const capture = cam.capture.bind(cam);
-      cam.capture = async (req) => {
-        const f = await capture(req);
-        simRigOf(ctx, rig)!.advanceClock(stepS - f.exposureS - 0.1);
-        return f;
-      };
-      return cam;
-    },
-    createFocuser: registry.createFocuser,
-  };
 }
