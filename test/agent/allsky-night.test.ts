@@ -84,6 +84,8 @@ test('a compressed night: auto-exposure through dusk and dawn, the night opened,
   const worst = Math.max(...settled.map((f) => Math.abs(err(f))));
   t.true(worst < 0.75, `worst error ${worst.toFixed(2)} EV: ${settled.map((f) => err(f).toFixed(2)).join(' ')}`);
   if (process.env.ALLSKY_DEBUG) t.log(`worst ${worst.toFixed(3)} EV`);
+  // No flicker: through the dark hours the setting does not change at all.
+  t.is(new Set(deepNight.map((f) => `${f.exposureS}/${f.stats.gain}`)).size, 1);
   t.true(deepNight.every((f) => Math.abs(err(f)) < 0.5), deepNight.map((f) => err(f).toFixed(2)).join(' '));
   // Stars at night, and fewer (none) by day.
   t.true(deepNight.every((f) => (f.stats.stars as number) > 10), deepNight.map((f) => f.stats.stars).join(','));
