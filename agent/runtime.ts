@@ -84,6 +84,7 @@ async function startLocked(o: RuntimeOptions, paths: ResolvedPaths, unlock: () =
     log,
     stateDir: paths.stateDir,
     swVersion: VERSION,
+    runlog,
     dispatch: (name, args) => (agent ? agent.command(name, args) : Promise.resolve({ ok: false, error: 'agent is starting' })),
   });
   if (mqtt) log.info('mqtt', { url: redactUrl(config.mqtt.url), base: `${config.mqtt.base_topic}/${config.station.id}` });

@@ -94,6 +94,10 @@ export const configSchema = z
         discovery: z.boolean().default(true),
         discovery_prefix: z.string().default('homeassistant'),
         image_max_bytes: z.number().int().min(1024).default(256 * 1024),
+        /** Command payloads above this are refused before parsing (with a reply naming the limit). */
+        max_payload_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /** Results/events kept in the SQLite outbox while the broker is away; the oldest go beyond this. */
+        outbox_max: z.number().int().min(1).max(1_000_000).default(1000),
         tls: z
           .object({
             ca: z.string().optional(),
@@ -113,6 +117,8 @@ export const configSchema = z
         discovery: true,
         discovery_prefix: 'homeassistant',
         image_max_bytes: 256 * 1024,
+        max_payload_bytes: 64 * 1024,
+        outbox_max: 1000,
       }),
     retention: z
       .object({

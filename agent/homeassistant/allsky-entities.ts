@@ -3,6 +3,7 @@
 // the last night's clear fraction and darkest sky, and the auto-exposure loop's exposure, gain, sky
 // level and day/night mode. They read the retained `state` keys the allsky job and its night session
 // publish (ALLSKY_STATE_KEYS), like every other entity.
+import type { EntityProvider } from './entity-builder.js';
 
 export const ALLSKY_STATE_KEYS = {
   exposureS: 'allsky_exposure_s',
@@ -23,45 +24,35 @@ export const ALLSKY_STATE_KEYS = {
 /** The image kinds (topics image/<kind>) that get a camera entity. */
 export const ALLSKY_IMAGE_KINDS = ['keogram', 'startrails'] as const;
 
-export interface AllskyEntity {
-  component: 'sensor' | 'camera';
-  key: string;
-  payload: Record<string, unknown>;
-}
 
-const value = (k: string) => `{{ value_json.${k} | default(None) }}`;
-
-/**
- * `common(key, name)` gives the fields every entity carries (unique id, device, availability);
- * `topics` the station's state and image topics.
- */
-export function allskyEntities(topics: { state: string; image(kind: string): string }, common: (key: string, name: string) => Record<string, unknown>): AllskyEntity[] {
-  const sensor = (key: string, name: string, extra: Record<string, unknown>): AllskyEntity => ({
-    component: 'sensor',
-    key,
-    payload: { ...common(key, name), state_topic: topics.state, ...extra },
-  });
-  const names: Record<(typeof ALLSKY_IMAGE_KINDS)[number], string> = { keogram: 'Keogram', startrails: 'Star trails' };
+/** Entity provider (providers.ts): announces the all-sky entities when an `allsky` job is configured. */
+export const allskyEntities: EntityProvider = (b) => {
+  if (!(b.options.imageKinds ?? []).includes('allsky')) return;
   const k = ALLSKY_STATE_KEYS;
-  return [
-    ...ALLSKY_IMAGE_KINDS.map((kind): AllskyEntity => ({ component: 'camera', key: `image_${kind}`, payload: { ...common(`image_${kind}`, names[kind]), topic: topics.image(kind) } })),
-    sensor('night_clear_fraction', 'Night clear fraction', {
-      value_template: `{% if value_json.${k.nightClearFraction} is number %}{{ (value_json.${k.nightClearFraction} * 100) | round(1) }}{% else %}None{% endif %}`,
-      unit_of_measurement: '%',
-      state_class: 'measurement',
-      icon: 'mdi:weather-night',
-      suggested_display_precision: 0,
-    }),
-    sensor('night_darkest_sky', 'Night darkest sky', { value_template: value(k.nightDarkestSky), unit_of_measurement: 'ADU/s', state_class: 'measurement', icon: 'mdi:moon-new', suggested_display_precision: 1 }),
-    sensor('night_frames', 'Night frames', { value_template: value(k.nightFrames), state_class: 'measurement', icon: 'mdi:filmstrip' }),
-    sensor('allsky_exposure', 'All-sky exposure', { value_template: value(k.exposureS), unit_of_measurement: 's', device_class: 'duration', state_class: 'measurement', suggested_display_precision: 4 }),
-    sensor('allsky_gain', 'All-sky gain', { value_template: value(k.gain), state_class: 'measurement', icon: 'mdi:amplifier', suggested_display_precision: 1 }),
-    sensor('allsky_sky_level', 'All-sky sky level', { value_template: value(k.skyLevelPct), unit_of_measurement: '%', state_class: 'measurement', icon: 'mdi:brightness-5', suggested_display_precision: 1 }),
-    sensor('allsky_mode', 'All-sky mode', { value_template: value(k.mode), icon: 'mdi:theme-light-dark' }),
-    sensor('moon_illumination', 'Moon illumination', {
-      value_template: `{% if value_json.${k.moonIllumination} is number %}{{ (value_json.${k.moonIllumination} * 100) | round(0) }}{% else %}None{% endif %}`,
-      unit_of_measurement: '%',
-      icon: 'mdi:moon-waxing-gibbous',
-    }),
-  ];
-}
+  const names: Record<(typeof ALLSKY_IMAGE_KINDS)[number], string> = { keogram: 'Keogram', startrails: 'Star trails' };
+  for (const kind of ALLSKY_IMAGE_KINDS) {
+    const key = `image_${kind}`;
+    // The preview-kind cameras (core-entities) may already cover a kind: announce each once.
+    if ((b.options.imageKinds ?? []).includes(kind)) continue;
+    b.add('camera', key, { ...b.common(key, names[kind]), topic: b.topics.image(kind) });
+  }
+  const sensor = (key: string, name: string, extra: Record<string, unknown>) => b.add('sensor', key, { ...b.common(key, name), state_topic: b.topics.state, ...extra });
+  sensor('night_clear_fraction', 'Night clear fraction', {
+    value_template: `{% if value_json.${k.nightClearFraction} is number %}{{ (value_json.${k.nightClearFraction} * 100) | round(1) }}{% else %}None{% endif %}`,
+    unit_of_measurement: '%',
+    state_class: 'measurement',
+    icon: 'mdi:weather-night',
+    suggested_display_precision: 0,
+  });
+  b.sensor({ key: 'night_darkest_sky', name: 'Night darkest sky', stateKey: k.nightDarkestSky, unit: 'ADU/s', stateClass: 'measurement', icon: 'mdi:moon-new', precision: 1 });
+  b.sensor({ key: 'night_frames', name: 'Night frames', stateKey: k.nightFrames, stateClass: 'measurement', icon: 'mdi:filmstrip' });
+  b.sensor({ key: 'allsky_exposure', name: 'All-sky exposure', stateKey: k.exposureS, unit: 's', deviceClass: 'duration', stateClass: 'measurement', precision: 4 });
+  b.sensor({ key: 'allsky_gain', name: 'All-sky gain', stateKey: k.gain, stateClass: 'measurement', icon: 'mdi:amplifier', precision: 1 });
+  b.sensor({ key: 'allsky_sky_level', name: 'All-sky sky level', stateKey: k.skyLevelPct, unit: '%', stateClass: 'measurement', icon: 'mdi:brightness-5', precision: 1 });
+  b.sensor({ key: 'allsky_mode', name: 'All-sky mode', stateKey: k.mode, deviceClass: 'enum', options: ['day', 'night'], icon: 'mdi:theme-light-dark' });
+  sensor('moon_illumination', 'Moon illumination', {
+    value_template: `{% if value_json.${k.moonIllumination} is number %}{{ (value_json.${k.moonIllumination} * 100) | round(0) }}{% else %}None{% endif %}`,
+    unit_of_measurement: '%',
+    icon: 'mdi:moon-waxing-gibbous',
+  });
+};

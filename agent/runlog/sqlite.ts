@@ -83,6 +83,14 @@ const MIGRATIONS: string[] = [
      deleted_at TEXT
    );
    CREATE INDEX dark_masters_match ON dark_masters(width, height, gain, exposure_s);`,
+  // 3: MQTT outbox — results/events published while the broker was away (agent/runlog/outbox-store.ts)
+  `CREATE TABLE mqtt_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     qos INTEGER NOT NULL CHECK (qos IN (0, 1)),
+     queued_at TEXT NOT NULL
+   );`,
 ];
 
 /** A master in the dark library (table dark_masters). */
