@@ -30,6 +30,7 @@ import {
   type MeterRegion,
 } from '../../pipeline/exposure/index.js';
 import { darkProviderOf } from '../darks/index.js';
+import { NightProducts } from '../../pipeline/night/products.js';
 import { NightSession, NIGHT_STAT, nightDateOf } from '../night/session.js';
 import type { DarkProvider, NightFrameInput, NightProductsConfig, OpenNightProducts, RowCalibrator } from '../night/types.js';
 import type { Metrics } from '../runlog/types.js';
@@ -57,19 +58,8 @@ export interface AllskyDeps {
   now?: () => number;
 }
 
-// The night products module is built in parallel (pipeline/night); until it is part of the tree the
-// job runs without night products and says so once.
-const NIGHT_PRODUCTS_MODULE = '../../pipeline/night/products.js';
-export const defaultOpenNightProducts: OpenNightProducts = async (dir, config, deps) => {
-  let mod: { NightProducts?: { open: OpenNightProducts } };
-  try {
-    mod = (await import(NIGHT_PRODUCTS_MODULE)) as typeof mod;
-  } catch (err) {
-    throw new Error(`night products are not available in this build (${(err as Error).message.split('\n')[0]})`);
-  }
-  if (!mod.NightProducts) throw new Error('night products are not available in this build (no NightProducts export)');
-  return mod.NightProducts.open(dir, config, deps);
-};
+/** The night products of pipeline/night (keogram, star trails, timelapse, labelled previews). */
+export const defaultOpenNightProducts: OpenNightProducts = (dir, config, deps) => NightProducts.open(dir, config, deps);
 
 async function loadState(file: string): Promise<LoopState> {
   const empty: LoopState = { history: [], lastFrameAt: null, lastWallAt: null };
