@@ -3,9 +3,11 @@
 // has its keogram column — none lost, none doubled.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SqliteRunLog } from '../../agent/runlog/sqlite.js';
+import { NightProducts } from '../../pipeline/night/products.js';
+import { DEFAULT_NIGHT_CONFIG } from '../../pipeline/night/types.js';
+import { silentLogger } from '../../lib/log.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function child(dir: string, start: string, frames: number) {
@@ -56,9 +58,12 @@ test('kill -9 mid-night, restart: the same night goes on and no keogram column i
   const rows = log.framesWithStat('night', '2026-03-20');
   t.true(rows.length >= 9, `${rows.length} night frames`);
   t.deepEqual(rows.map((f) => f.stats.keogram_column), rows.map((_, i) => i));
-  const progress = JSON.parse(await readFile(join(dir, 'products', 'night', '2026-03-20', 'progress.json'), 'utf8')) as string[];
-  t.is(progress.length, rows.length);
-  t.deepEqual(progress, rows.map((f) => new Date(f.capturedAt).toISOString()));
+  // The night products hold exactly those frames (their own saved progress, as the next frame reopens it).
+  const products = await NightProducts.open(join(dir, 'products', 'night', '2026-03-20'), DEFAULT_NIGHT_CONFIG, { log: silentLogger });
+  t.is(products.framesAdded, rows.length);
+  const keogram = await products.readKeogram();
+  t.is(keogram.times.length, rows.length);
+  t.deepEqual(keogram.times, rows.map((f) => Date.parse(f.capturedAt)));
   // A run the kill interrupted was marked aborted at the restart; no night run yet (still night).
   t.false(log.listRuns(100).some((r) => r.kind === 'night' || r.status === 'running'));
 });

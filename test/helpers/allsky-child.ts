@@ -1,12 +1,9 @@
-// A real agent process on the simulated all-sky rig for the kill -9 test: shoots `frames` allsky
-// frames (ten minutes of sky each: the rig's time_step) through the agent, printing one line per frame, then exits.
+// A real agent process (the runtime `skyrig run` starts, with the real night products) on the simulated
+// all-sky rig for the kill -9 test: shoots `frames` allsky frames (ten minutes of sky each: the rig's time_step) through the agent, printing one line per frame, then exits.
 // usage: node --import=tsx test/helpers/allsky-child.ts <data dir> <start ISO> <frames>
 import { validateConfig } from '../../agent/config/load.js';
 import { createLogger } from '../../agent/log.js';
 import { startRuntime } from '../../agent/runtime.js';
-import { createAllskyJob } from '../../agent/jobs/allsky.js';
-import { jobRunners } from '../../agent/jobs/runners.js';
-import { TestNightProducts } from './allsky.js';
 
 const [dir, start, frames] = process.argv.slice(2) as [string, string, string];
 const config = validateConfig({
@@ -22,7 +19,6 @@ const rt = await startRuntime({
   config,
   baseDir: dir,
   log: createLogger({ level: 'warn' }),
-  runners: { ...jobRunners, allsky: createAllskyJob({ openNightProducts: TestNightProducts.open }) },
 });
 process.once('SIGTERM', () => void rt.shutdown().then(() => process.exit(0)));
 for (let i = 0; i < Number(frames); i++) {
