@@ -27,7 +27,7 @@ export class TestNightProducts implements NightProductsHandle {
   async add(frame: NightFrameInput) {
     this.columns.push(frame.timestamp.toISOString());
     await writeFileAtomic(join(this.dir, 'progress.json'), JSON.stringify(this.columns));
-    return { keogramColumn: this.columns.length - 1, startrails: frame.skyLevel <= 0.35 ? ('added' as const) : ('excluded' as const) };
+    return { keogramColumn: this.columns.length - 1, startrails: frame.skyLevel <= 0.35 ? ('added' as const) : ('excluded' as const), skyLevel: frame.skyLevel };
   }
   async renderPreview(_frame: NightFrameInput, width: number): Promise<Buffer> {
     return sharp({ create: { width, height: Math.round(width * 0.75), channels: 3, background: '#112' } }).jpeg().toBuffer();
@@ -37,6 +37,6 @@ export class TestNightProducts implements NightProductsHandle {
     await sharp({ create: { width: this.columns.length, height: 64, channels: 3, background: '#000' } }).png().toFile(keogram);
     const startrails = join(this.dir, 'startrails.png');
     await sharp({ create: { width: 64, height: 48, channels: 3, background: '#000' } }).png().toFile(startrails);
-    return { keogram, startrails, frames: frames.length, startrailsFrames: frames.length, excluded: 0, errors: [] };
+    return { keogram, startrails, frames: frames.length, startrailsFrames: frames.length, excluded: 0, skipped: 0, errors: [] };
   }
 }
