@@ -1,7 +1,6 @@
 // The `allsky` job's parameters: names, defaults and ranges in one table, read by the job and checked
 // at config check (a wrong range fails `skyrig config check` naming the field, not the first night).
 import type { LabelCorner } from '../night/types.js';
-import { ParamError } from './params.js';
 
 type Spec =
   | { type: 'number'; def?: number; min: number; max: number; doc: string }
@@ -121,12 +120,13 @@ export interface AllskyParams {
   darkTemperatureWindowC?: number;
 }
 
-/** Read and check the params; the first problem is thrown as a ParamError naming the field. */
+/** Read and check the params; the first problem is thrown naming the field. */
 export function parseAllskyParams(params: Record<string, unknown>): AllskyParams {
   for (const [name, value] of Object.entries(params)) {
     const spec = (ALLSKY_PARAM_SPECS as Record<string, Spec>)[name];
     if (!spec || value === null || value === undefined) continue;
-    if (typeof value !== spec.type) throw new ParamError('allsky', name, `must be a ${spec.type}, got ${JSON.stringify(value)}`);
+    // (A plain Error in ParamError's words: params.ts imports param-names.ts, which imports this file.)
+    if (typeof value !== spec.type) throw new Error(`allsky job: params.${name} must be a ${spec.type}, got ${JSON.stringify(value)}`);
   }
   const problems = checkAllskyParams(params);
   if (problems.length) throw new Error(`allsky job: ${problems[0]}`);
