@@ -12,6 +12,7 @@ import type { Logger } from './log.js';
 import type { Notifier } from './sdnotify.js';
 import type { SqliteRunLog } from './runlog/sqlite.js';
 import type { JobRunner } from './jobs/types.js';
+import type { DarkProvider } from './night/types.js';
 import type { AgentPublisher, CommandReply } from './publisher.js';
 import { createJobContext } from './jobs/context.js';
 import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
@@ -43,6 +44,8 @@ export interface AgentDeps {
   devices: DeviceFactory;
   runners: Partial<Record<JobKind, JobRunner>>;
   clock?: Clock;
+  /** Master darks for the all-sky job's night frames (agent/darks); absent = none. */
+  darks?: DarkProvider | null;
 }
 
 export interface JobRequest {
@@ -411,7 +414,20 @@ export class Agent {
           result: (p) => publisher.result(req.kind, { run_id: runId, ...p }),
           image: (jpeg) => publisher.image(req.kind, jpeg),
           state: (p) => publisher.state(p),
+          imageAs: (kind, jpeg) => publisher.image(kind, jpeg),
+          resultAs: (kind, p) => publisher.result(kind, p),
         },
+        station: {
+          id: config.station.id,
+          name: config.station.name ?? config.station.id,
+          latitude: config.site.latitude,
+          longitude: config.site.longitude,
+          elevation: config.site.elevation,
+          nightSunAltitude: config.site.night_sun_altitude,
+          productsRoot: this.d.paths.productsDir,
+          jobName: req.name ?? null,
+        },
+        darks: this.d.darks ?? null,
         minFreeMb: config.retention.min_free_mb,
       });
       const result = await this.d.runners[req.kind]!(ctx);

@@ -79,6 +79,8 @@ export interface CameraCapabilities {
   maxExposureS: number;
   gain?: { min: number; max: number };
   isoValues?: number[];
+  /** Discrete shutter speeds the camera offers (s, ascending), where it has a ladder (DSLR); absent = continuous. */
+  exposureValues?: number[];
   frameTypes: FrameType[];
   canAbort: boolean;
   hasCooler: boolean;

@@ -4,6 +4,7 @@
 // stay the authority on ranges and choices; test/agent/job-params.test.ts keeps this list in step
 // with what they read.
 import type { JobKind } from '../config/schema.js';
+import { ALLSKY_PARAM_TYPES, checkAllskyParams } from './allsky-params.js';
 
 type ParamType = 'number' | 'numbers' | 'string' | 'boolean' | 'any';
 
@@ -34,6 +35,8 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
     approach: s, refine: b, only_if_hfr_above: n,
   },
+  // One table (allsky-params.ts) gives names, types and ranges.
+  allsky: ALLSKY_PARAM_TYPES,
   darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
 
@@ -65,6 +68,8 @@ export const PARAM_RANGES: Record<JobKind, Record<string, Range>> = {
     only_if_hfr_above: [0, 1000],
   },
   darks: { exposures: [0, MAX_EXPOSURE_S], gains: GAIN, isos: ISO, count: [1, 1000, true], hot_sigma: [0.1, 1000] },
+  // allsky ranges live with its names and defaults (allsky-params.ts, checked below).
+  allsky: {},
 };
 
 /** Why `v` is outside `r`, or null. */
@@ -129,5 +134,6 @@ export function checkJobParams(kind: JobKind, params: Record<string, unknown>): 
       }
     }
   }
+  if (kind === 'allsky' && !problems.length) problems.push(...checkAllskyParams(params));
   return problems;
 }

@@ -3,6 +3,7 @@
 import type { Camera, CaptureRequest, CapturedFrame, Focuser } from '../../drivers/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics, RunLog } from '../runlog/types.js';
+import type { DarkProvider } from '../night/types.js';
 
 export type CaptureOptions = Omit<CaptureRequest, 'outDir' | 'fileStem' | 'signal'> & {
   /** File name stem; default `<timestamp>_<exposure µs>`. */
@@ -23,6 +24,25 @@ export interface JobPublisher {
   image(jpeg: Buffer): void;
   /** Merge fields into the retained `state` (sensors: hfr, star_count, focus_position, ...). */
   state(patch: Record<string, unknown>): void;
+  /** Retained image under another kind (`image/keogram` from the all-sky job). */
+  imageAs?(kind: string, jpeg: Buffer): void;
+  /** Result message under another kind (`run/night` from the all-sky job). */
+  resultAs?(kind: string, payload: Record<string, unknown>): void;
+}
+
+/** The station and its site, for jobs that follow the sun (allsky) and write outside their run folder. */
+export interface JobStation {
+  id: string;
+  name: string;
+  latitude: number;
+  longitude: number;
+  elevation: number;
+  /** site.night_sun_altitude */
+  nightSunAltitude: number;
+  /** The products root (`<products>/night/<date>/` lives under it). */
+  productsRoot: string;
+  /** The job's name in the config (null for an ad-hoc command run). */
+  jobName: string | null;
 }
 
 export interface JobContext {
@@ -47,6 +67,10 @@ export interface JobContext {
   publish: JobPublisher;
   /** Human status line (sd_notify STATUS=, state.activity). */
   progress(status: string): void;
+  /** Station and site; set by the agent. */
+  station?: JobStation;
+  /** Master darks for night frames (agent/darks); absent or null = frames are processed without. */
+  darks?: DarkProvider | null;
   /** Capture one frame into spoolDir and log its row (size, sha256) before returning. */
   capture(options: CaptureOptions): Promise<LoggedFrame>;
 }

@@ -44,6 +44,17 @@ export interface RunRow {
   productCount: number;
 }
 
+/** A frame row as queries return it. */
+export interface LoggedFrameRow {
+  id: number;
+  runId: number;
+  path: string;
+  exposureS: number;
+  gain: number | null;
+  capturedAt: string;
+  stats: Metrics;
+}
+
 export interface RunLog {
   beginRun(kind: RunKind, params: Record<string, unknown>): number;
   addFrame(runId: number, frame: FrameRecord): number;
@@ -51,4 +62,6 @@ export interface RunLog {
   addProduct(runId: number, product: ProductRecord): number;
   addEvent(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>, runId?: number): void;
   finishRun(runId: number, status: Exclude<RunStatus, 'running'>, result?: { error?: string; metrics?: Metrics }): void;
+  /** Frames (not deleted) whose stats carry `key = value`, in capture order (the night's frames). */
+  framesWithStat?(key: string, value: string | number): LoggedFrameRow[];
 }

@@ -1,50 +1,15 @@
-// Quick metering of one frame for auto-exposure: a luminance histogram over every 4th row, streamed.
+// Quick metering of one frame for the HDR auto-bracket: the whole frame's luminance median over every
+// 4th row and 2nd column, streamed — the same meter and exposure step as the all-sky auto-exposure
+// (pipeline/exposure), undamped here because the bracket search wants the answer in a few frames.
+import { exposureRatio, meterRows, type Metering } from '../exposure/index.js';
 import { defaultIo, type HdrIo } from './io.js';
 
-export interface Metering {
-  median: number;
-  mean: number;
-  saturatedFraction: number;
-  bitDepth: number;
-}
+export type { Metering };
 
 export async function meterFrame(path: string, io: HdrIo = defaultIo): Promise<Metering> {
   const src = await io.openRowSource(path);
   try {
-    const hist = new Float64Array(1024);
-    let n = 0;
-    let sum = 0;
-    let sat = 0;
-    const C = src.channels;
-    for (;;) {
-      const b = await src.readRows(4);
-      if (!b) break;
-      // First row of each batch of 4 is enough for metering.
-      for (let x = 0; x < src.width; x += 2) {
-        let v = 0;
-        let s = 0;
-        for (let c = 0; c < C; c++) {
-          const u = b.data[x * C + c]!;
-          if (u >= 0.98) s = 1;
-          v += C >= 3 ? [0.2126, 0.7152, 0.0722][c]! * u : u / C;
-        }
-        const vc = Math.max(0, Math.min(1, v));
-        hist[Math.min(1023, Math.floor(vc * 1024))]++;
-        sum += vc;
-        sat += s;
-        n++;
-      }
-    }
-    let acc = 0;
-    let median = 0;
-    for (let i = 0; i < 1024; i++) {
-      acc += hist[i]!;
-      if (acc >= n / 2) {
-        median = (i + 0.5) / 1024;
-        break;
-      }
-    }
-    return { median, mean: sum / Math.max(1, n), saturatedFraction: sat / Math.max(1, n), bitDepth: src.bitDepth };
+    return await meterRows(src, { region: { shape: 'full' }, rowStep: 4, colStep: 2, bins: 1024 });
   } finally {
     await src.close();
   }
@@ -55,8 +20,5 @@ export async function meterFrame(path: string, io: HdrIo = defaultIo): Promise<M
  * gamma 2.2, linear sensors (16/32-bit FITS) are linear; clipped or black frames jump 16×.
  */
 export function nextExposure(t: number, m: Metering, target = 0.3): number {
-  if (m.median >= 0.97 || m.saturatedFraction > 0.5) return t / 16;
-  if (m.median <= 0.003) return t * 16;
-  const gamma = m.bitDepth === 8 ? 2.2 : 1;
-  return t * Math.pow(target / m.median, gamma);
+  return t * exposureRatio(m, target, m.bitDepth === 8 ? 2.2 : 1);
 }
