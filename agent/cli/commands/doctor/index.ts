@@ -10,6 +10,7 @@ import { CONFIG_HELP, defaultStateDir } from '../device-common.js';
 import { configCheck, configIndiServers } from './config.js';
 import { diskCheck, groupChecks, stateDirCheck } from './host.js';
 import { indiCheck, mqttCheck } from './network.js';
+import { toolChecks } from './tools.js';
 
 export interface DoctorOptions {
   indi?: string;
@@ -47,7 +48,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     diskCheck(resolve(opts.dataDir ?? paths?.dataDir ?? process.env.SKYRIG_DATA_DIR ?? '.')),
     stateDirCheck(resolve(opts.stateDir ?? paths?.stateDir ?? defaultStateDir())),
   ]);
-  const checks = [platform, config, ...cams, ...picams, ...gpio, ...indi, ...groups, mqtt, disk, state];
+  const tools = toolChecks(loaded?.config ?? null);
+  const checks = [platform, config, ...tools, ...cams, ...picams, ...gpio, ...indi, ...groups, mqtt, disk, state];
   const hardware = checks.some((c) => c.hardware);
   if (!hardware) {
     checks.push({ name: 'hardware', level: 'ok', message: 'no camera, GPIO or INDI device visible on this machine (sim:// needs none)' });

@@ -58,5 +58,12 @@ export async function mqttCheck(url: string | undefined): Promise<DoctorCheck> {
   const r = await tcpReachable(host, port);
   return r.ok
     ? { name: 'mqtt broker', level: 'ok', message: `broker ${host}:${port} accepts TCP connections` }
-    : { name: 'mqtt broker', level: 'fail', message: `broker ${host}:${port} not reachable (${r.error})`, fix: 'start mosquitto (systemctl start mosquitto) or fix the URL' };
+    : {
+        name: 'mqtt broker',
+        level: 'fail',
+        message: `broker ${host}:${port} not reachable (${r.error})`,
+        fix: ['localhost', '127.0.0.1', '::1'].includes(host)
+          ? 'sudo apt-get install -y mosquitto && sudo systemctl enable --now mosquitto (or fix mqtt.url)'
+          : `start the broker on ${host} or fix mqtt.url`,
+      };
 }
