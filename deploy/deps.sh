@@ -29,6 +29,7 @@ RUNTIME=(
   python3              # node-gyp
   ca-certificates      # npm over https
   procps               # pgrep (install.sh looks for gvfs)
+  systemd              # the service; systemd-analyze verify/security of the unit
 )
 TEST=(
   mosquitto            # real broker in the MQTT tests (and a local broker for the agent)
@@ -39,7 +40,6 @@ TEST=(
   enfuse               # focus-stack reference
   time                 # /usr/bin/time -v: peak RSS in the memory tests
   openssl              # TLS broker certificates
-  systemd              # systemd-analyze verify/security of the unit
 )
 
 set_name=runtime
