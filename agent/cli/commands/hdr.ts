@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { cpus } from 'node:os';
 import { createProgress } from '../progress.js';
+import { ensureParentDir } from '../out-dir.js';
 import {
   calibrateResponse,
   bracketStats,
@@ -74,6 +75,8 @@ export function registerHdrCommands(program: Command): void {
       .option('--camera <name>', 'camera name recorded in the metadata')
       .option('--plot <png>', 'plot path (default: <out without extension>.png)'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string>) => {
+    await ensureParentDir(o.out!, '--out');
+    if (o.plot) await ensureParentDir(o.plot, '--plot');
     const brackets = await discover(dir, o);
     const weights: WeightOptions = {
       kind: o.weight === 'sine' ? 'sine' : o.weight === 'triangle' ? 'triangle' : (o.weight as 'triangle'),
