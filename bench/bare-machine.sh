@@ -56,6 +56,13 @@ cp -a "$NPM_DIR" "$ROOT/usr/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOT/usr/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOT/usr/bin/npx"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# A network that intercepts TLS (a sandbox's egress proxy) signs with its own CA: node/npm in the
+# chroot trust it only if told, as they are on the host. Not needed on a real bare machine.
+EXTRA_CA=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+  cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/host-extra-ca.pem"
+  EXTRA_CA="NODE_EXTRA_CA_CERTS=/etc/host-extra-ca.pem"
+fi
 git clone -q --no-hardlinks "$REPO" "$ROOT/root/skyrig"
 git -C "$ROOT/root/skyrig" checkout -q "$(git -C "$REPO" rev-parse "$REF")"
 COMMIT="$(git -C "$REPO" rev-parse --short "$REF")"
@@ -66,9 +73,9 @@ mount --bind /dev "$ROOT/dev"
 mount -t devpts devpts "$ROOT/dev/pts"
 mount -t tmpfs shm "$ROOT/dev/shm"
 
-in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true /bin/bash -c "$1"; }
+in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true $EXTRA_CA /bin/bash -c "$1"; }
 
-echo "bare machine: Debian $(cat "$ROOT/etc/debian_version"), $(in_root 'node -v') npm $(in_root 'npm -v'), skyrig $COMMIT; no other tool:"
+echo "bare machine: Debian $(cat "$ROOT/etc/debian_version"), $(in_root 'node -v') npm $(in_root 'npm -v'), skyrig $COMMIT${EXTRA_CA:+, host TLS CA passed in}; none of these tools:"
 in_root 'for t in djpeg cjpeg pngtopam dcraw_emu dcraw ffmpeg mosquitto indiserver gphoto2 g++ make python3 git; do command -v $t >/dev/null && echo "  present: $t"; done; true'
 
 results=()
