@@ -25,7 +25,8 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "bare-machine.sh: run as root (chroot, mounts)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "bare-machine.sh: apt-get install -y debootstrap" >&2; exit 1; }
 
-REPO="$(cd "$(dirname "$0")/.." && pwd)"
+# SKYRIG_REPO: the checkout to clone (default: the one this script is in; set it when running a copy).
+REPO="${SKYRIG_REPO:-$(cd "$(dirname "$0")/.." && pwd)}"
 CACHE=/var/cache/skyrig-bare
 BASE="$CACHE/bookworm-base"
 WORK="$(mktemp -d /var/tmp/skyrig-bare.XXXXXX)"
