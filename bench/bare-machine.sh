@@ -3,14 +3,16 @@
 # minbase root (cached), a fresh copy of it per run, the host's node + npm copied in, a fresh git clone
 # of this checkout's HEAD. Then, inside the chroot, as root:
 #   1. npm ci && npm run demo
+#   1b. deploy/deps.sh --build && npm ci && npm run demo — compilers only, for a machine where npm cannot
+#      fetch better-sqlite3's prebuilt binary from github.com (this sandbox); still no image tools
 #   2. deploy/deps.sh --test && npm ci && npm test
 #   3. (--install) deploy/install.sh twice, a file deleted between: the upgrade removes it
 # Prints one line per step with its exit code and wall time; full logs under the work dir.
-# Usage: sudo bench/bare-machine.sh [--steps 1,2,3] [--keep] [--ref HEAD]
+# Usage: sudo bench/bare-machine.sh [--steps 1,1b,2,3] [--keep] [--ref HEAD]
 # Needs: root, debootstrap (apt-get install debootstrap), a reachable Debian mirror and npm registry.
 set -euo pipefail
 
-STEPS=1,2,3
+STEPS=1,1b,2,3
 KEEP=0
 REF=HEAD
 while (($#)); do
@@ -18,7 +20,7 @@ while (($#)); do
     --steps) STEPS="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --ref) REF="$2"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "bare-machine.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -94,6 +96,7 @@ step() {
 }
 
 [[ ",$STEPS," == *",1,"* ]] && step 1 'npm ci && npm run demo'
+[[ ",$STEPS," == *",1b,"* ]] && step 1b 'deploy/deps.sh --build && npm ci && npm run demo'
 [[ ",$STEPS," == *",2,"* ]] && step 2 'deploy/deps.sh --test && npm ci && npm test'
 if [[ ",$STEPS," == *",3,"* ]]; then
   # An upgrade removes what upstream deleted: plant a stale file, delete a tracked one, re-install.

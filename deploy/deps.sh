@@ -2,7 +2,9 @@
 # The one list of system packages skyrig uses (Debian 12 / Raspberry Pi OS Bookworm), by set, and
 # their installation. deploy/install.sh installs --runtime, .ci/run installs --test.
 #
-# Usage: deploy/deps.sh [--runtime | --test] [--list] [--check]
+# Usage: deploy/deps.sh [--build | --runtime | --test] [--list] [--check]
+#   --build    only the compilers npm needs when it cannot download a prebuilt better-sqlite3 (no
+#              access to github.com, or a platform without prebuilds): g++ make python3
 #   --runtime  what the agent spawns or links: image codecs, camera RAW, ffmpeg, INDI, gphoto2, and
 #              the compilers npm needs for the native addons (gphoto2, unix-dgram, better-sqlite3 without a prebuild)
 #   --test     --runtime plus what the test suite runs against: mosquitto, OpenCV/numpy/h5py for the
@@ -13,7 +15,14 @@
 set -euo pipefail
 
 # package — what needs it (keep one line each; doctor's tool table names the same packages)
+BUILD=(
+  g++                  # native addons: gphoto2, unix-dgram (sd_notify), better-sqlite3 without a prebuild
+  make
+  python3              # node-gyp
+  pkg-config
+)
 RUNTIME=(
+  "${BUILD[@]}"
   libjpeg-turbo-progs  # djpeg/cjpeg: JPEG frames and products, streamed row by row
   netpbm               # pngtopam/pnmtopng/tifftopnm: PNG and TIFF, streamed row by row
   libtiff-tools        # tiffinfo: TIFF checks
@@ -23,10 +32,6 @@ RUNTIME=(
   indi-bin             # indiserver and the INDI drivers (indi:// cameras and focusers)
   gphoto2              # DSLRs (command line; the npm binding links libgphoto2)
   libgphoto2-dev       # headers for the npm gphoto2 binding
-  g++                  # native addons: gphoto2, unix-dgram (sd_notify), better-sqlite3 without a prebuild
-  make
-  pkg-config
-  python3              # node-gyp
   ca-certificates      # npm over https
   procps               # pgrep (install.sh looks for gvfs)
   systemd              # the service; systemd-analyze verify/security of the unit
@@ -47,18 +52,22 @@ list=0
 check=0
 while (($#)); do
   case "$1" in
+    --build) set_name=build ;;
     --runtime) set_name=runtime ;;
     --test) set_name=test ;;
     --list) list=1 ;;
     --check) check=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "deps.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 
-packages=("${RUNTIME[@]}")
-[ "$set_name" = test ] && packages+=("${TEST[@]}")
+case "$set_name" in
+  build) packages=("${BUILD[@]}") ;;
+  runtime) packages=("${RUNTIME[@]}") ;;
+  test) packages=("${RUNTIME[@]}" "${TEST[@]}") ;;
+esac
 
 if [ "$list" = 1 ]; then printf '%s\n' "${packages[@]}"; exit 0; fi
 
