@@ -3,7 +3,7 @@
 // `skyrig sim shoot` command is a thin wrapper.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger } from '../agent/log.js';
+import { silentLogger, type Logger } from '../lib/log.js';
 import { createDriverContext } from '../drivers/context.js';
 import type { CapturedFrame, FrameType } from '../drivers/types.js';
 import { writeFileAtomic } from '../lib/atomic.js';
@@ -31,6 +31,8 @@ export interface ShootOptions {
   /** Write truth.json (and truth-radiance.npy / truth-focus-offset.npy for the day scene). */
   truth?: boolean;
   onFrame?: (frame: CapturedFrame, index: number, total: number) => void;
+  /** Driver warnings go here (the CLI passes its logger); default: dropped. */
+  log?: Logger;
 }
 
 export interface ShootResult {
@@ -58,7 +60,7 @@ export function parseExposureList(text: string, what = '--exposures'): number[] 
 export async function shoot(o: ShootOptions): Promise<ShootResult> {
   if (!Number.isInteger(o.count) || o.count < 1) throw new Error(`--count: expected a whole number ≥ 1, got ${o.count}`);
   await mkdir(o.outDir, { recursive: true });
-  const ctx = createDriverContext({ log: createLogger({ level: 'warn' }), stateDir: o.outDir });
+  const ctx = createDriverContext({ log: o.log ?? silentLogger, stateDir: o.outDir });
   const cam = new SimCamera(o.url, ctx);
   await cam.connect();
   let focuser: SimFocuser | null = null;

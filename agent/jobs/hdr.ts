@@ -70,6 +70,8 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
   if (tonemapRaw !== 'reinhard' && tonemapRaw !== 'log') throw new ParamError('hdr', 'tonemap', `must be reinhard or log, got "${tonemapRaw}"`);
   const gamma = numberParam('hdr', p, 'gamma', 2.2, 0.1, 10);
   const quality = numberParam('hdr', p, 'quality', 90, 1, 100);
+  const weighting = stringParam(p, 'merge_weights') ?? 'hat';
+  if (weighting !== 'hat' && weighting !== 'noise') throw new ParamError('hdr', 'merge_weights', `must be hat or noise, got "${weighting}"`);
 
   const caps = await ctx.camera.capabilities();
   const { exposures, autoS } = await planBracket(ctx, caps.minExposureS, caps.maxExposureS, gain);
@@ -95,6 +97,7 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
     tonemap: tonemapRaw,
     gamma,
     quality,
+    weighting,
     signal: ctx.signal,
     id: `run ${ctx.runId}`,
   });

@@ -15,7 +15,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
   capture: { exposure_s: n, exposures: 'numbers', count: n, gain: n },
   hdr: {
     exposures: 'numbers', steps: n, ev_step: n, target: n, meter_exposure_s: n, gain: n,
-    response: s, formats: 'any', tonemap: s, gamma: n, quality: n,
+    response: s, formats: 'any', tonemap: s, gamma: n, quality: n, merge_weights: s,
   },
   livestack: {
     exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,

@@ -10,7 +10,6 @@
 //      it started and the error names the step.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Camera, CapturedFrame, Focuser } from '../../drivers/types.js';
 import { plotChart, type Series } from '../image/plot.js';
 import { readImage } from '../image/read.js';
 import { writeImage } from '../image/write.js';
@@ -20,6 +19,23 @@ import { scorePlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
 
 export type AutofocusMeasure = 'hfr' | 'fwhm' | EnergyMeasure;
+
+// The pipeline's own view of the hardware: autofocus needs a rail it can move and a way to take one
+// frame. Any driver's Focuser/Camera fits these shapes, so the V-curve code never imports drivers.
+export interface AutofocusRail {
+  position(): Promise<number>;
+  limits(): Promise<{ min: number; max: number }>;
+  moveTo(position: number, options?: { signal?: AbortSignal }): Promise<number>;
+}
+
+/** A frame on disk, as autofocus needs it. */
+export interface AutofocusFrame {
+  path: string;
+}
+
+export interface AutofocusCamera {
+  capture(request: { exposureS: number; gain?: number; outDir: string; fileStem: string; signal?: AbortSignal }): Promise<AutofocusFrame>;
+}
 
 export interface AutofocusOptions {
   exposureS: number;
@@ -42,7 +58,7 @@ export interface AutofocusOptions {
   signal?: AbortSignal;
   onPoint?: (p: FocusPoint) => void;
   /** Capture through the caller (an agent job logs every frame); default camera.capture into outDir. */
-  capture?: (stem: string, position: number) => Promise<CapturedFrame>;
+  capture?: (stem: string, position: number) => Promise<AutofocusFrame>;
   /** Accepted distance between requested and reached position (steps). */
   tolerance: number;
 }
@@ -91,7 +107,7 @@ export async function measureFrame(path: string, measure: AutofocusMeasure): Pro
   return { value: scorePlane(planeFromFloat(img.width, img.height, img.data), measure).score, stars: 0 };
 }
 
-export async function autofocus(camera: Camera, focuser: Focuser, opts: Partial<AutofocusOptions> & { outDir: string }): Promise<AutofocusResult> {
+export async function autofocus(camera: AutofocusCamera, focuser: AutofocusRail, opts: Partial<AutofocusOptions> & { outDir: string }): Promise<AutofocusResult> {
   const o: AutofocusOptions = { ...DEFAULT_AUTOFOCUS, ...opts };
   if (!(o.step >= 1)) throw new Error(`--step: expected >= 1, got ${o.step}`);
   if (!(Number.isInteger(o.points) && o.points >= 5)) throw new Error(`--points: expected an integer >= 5, got ${o.points}`);
@@ -115,7 +131,7 @@ export async function autofocus(camera: Camera, focuser: Focuser, opts: Partial<
     throw new AutofocusError(step, message, at);
   };
 
-  const shoot = (stem: string, pos: number): Promise<CapturedFrame> =>
+  const shoot = (stem: string, pos: number): Promise<AutofocusFrame> =>
     o.capture ? o.capture(stem, pos) : camera.capture({ exposureS: o.exposureS, gain: o.gain, outDir: o.outDir, fileStem: stem, signal: o.signal });
 
   const clamp = (p: number) => Math.min(limits.max, Math.max(limits.min, Math.round(p)));

@@ -49,3 +49,13 @@ export function overlayHeatRows(px: Float32Array, channels: number, density: Flo
   }
   return out;
 }
+
+/** Plain jet colour map of density rows (0..1) → RGB float rows: focus_response's kde_vis image. */
+export function jetRows(density: Float32Array): Float32Array {
+  const out = new Float32Array(density.length * 3);
+  for (let i = 0; i < density.length; i++) {
+    const k = Math.max(0, Math.min(255, Math.round(density[i]! * 255)));
+    for (let c = 0; c < 3; c++) out[i * 3 + c] = LUT[k * 3 + c]! / 255;
+  }
+  return out;
+}

@@ -24,17 +24,23 @@ export async function openFrame(path: string, options: sharp.SharpOptions = {}):
   return sharp(toUint16(img), { raw: { width: image.width, height: image.height, channels }, limitInputPixels: false });
 }
 
-/** Image files of a directory, or the given files, sorted by name. */
-export async function listImages(inputs: string[]): Promise<string[]> {
+/** Image files of a directory (and its sub-folders with `recursive`), or the given files, sorted by name. */
+export async function listImages(inputs: string[], options: { recursive?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isFile() && IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) out.push(join(dir, e.name));
+    }
+    if (options.recursive) for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) await walk(join(dir, e.name));
+  };
   for (const p of inputs) {
     const st = await stat(p).catch(() => {
       throw new Error(`${p}: no such file or directory`);
     });
-    if (st.isDirectory()) {
-      const names = (await readdir(p)).filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort();
-      out.push(...names.map((n) => join(p, n)));
-    } else out.push(p);
+    if (st.isDirectory()) await walk(p);
+    else out.push(p);
   }
   return out;
 }

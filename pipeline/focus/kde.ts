@@ -11,10 +11,17 @@ export interface KdeOptions {
   bandwidthPx: number;
   includeStrength: boolean;
   clipPercentile: number | null; // e.g. 99.5; null = no clip
+  /**
+   * Which map the clip percentile is taken over: `filter` (focus_response: the percentile of the fused
+   * filter map caps the density) or `density` (ours: the density's own percentile, so the cap always
+   * falls inside the density's range whatever the filter's scale).
+   */
+  clipOver?: 'filter' | 'density';
   normalize: boolean;
 }
 
-export const DEFAULT_KDE: KdeOptions = { topPercent: 20, bandwidthPx: 10, includeStrength: false, clipPercentile: 99.5, normalize: true };
+/** focus_response's defaults (top 25 %, bandwidth 10 px, clip at the filter map's 99.5th percentile). */
+export const DEFAULT_KDE: KdeOptions = { topPercent: 25, bandwidthPx: 10, includeStrength: false, clipPercentile: 99.5, clipOver: 'filter', normalize: true };
 
 export function validateKde(o: KdeOptions): void {
   if (!(o.topPercent > 0 && o.topPercent <= 100)) throw new Error(`--top-percent: expected 0 < p <= 100, got ${o.topPercent}`);

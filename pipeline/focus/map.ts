@@ -5,13 +5,13 @@
 //   pass 4  clip + scale the KDE to 0..1 in place → kde_vis heat map over the image
 // Layout is focus_response's: filter_arrays/<name>_filter.npy, kde_arrays/<name>_kde.npy,
 // filter_vis/<name>_filter.png, kde_vis/<name>_kde.png.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
 import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
-import { overlayHeatRows } from './colormap.js';
+import { jetRows, overlayHeatRows } from './colormap.js';
 import { boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
@@ -27,6 +27,10 @@ export interface FocusMapOptions {
   downsample: number; // 1 = full resolution
   kde: KdeOptions;
   saveScales: boolean;
+  /** Keep filter_arrays/ and kde_arrays/ (focus_response's save_arrays; default true). */
+  saveArrays?: boolean;
+  /** Write filter_vis/ and kde_vis/ (focus_response's save_visualizations; default true). */
+  saveVisualizations?: boolean;
   /** Rows per band (memory/speed trade). */
   bandRows?: number;
 }
@@ -39,7 +43,8 @@ export interface FocusMapResult {
   threshold: number;
   filterMs: number;
   kdeMs: number;
-  files: { filter: string; kde: string; filterVis: string; kdeVis: string; scales: string[] };
+  /** Files kept (a path is null when its switch is off). kdeVis is the plain jet map, kdeOverlay the map over the image. */
+  files: { filter: string | null; kde: string | null; filterVis: string | null; kdeVis: string | null; kdeOverlay: string | null; scales: string[] };
 }
 
 export function imageStem(path: string): string {
@@ -83,15 +88,55 @@ async function fusedRows(
 export async function focusMapFile(input: string, outDir: string, o: FocusMapOptions): Promise<FocusMapResult> {
   validateKde(o.kde);
   const name = imageStem(input);
-  const dirs = { filter: join(outDir, 'filter_arrays'), kde: join(outDir, 'kde_arrays'), fvis: join(outDir, 'filter_vis'), kvis: join(outDir, 'kde_vis') };
-  for (const d of Object.values(dirs)) await mkdir(d, { recursive: true });
+  const saveArrays = o.saveArrays ?? true;
+  const saveVis = o.saveVisualizations ?? true;
+  // The .npy files are also the passes' working storage: without save_arrays they live in a scratch
+  // folder under OUT and go when the image is done.
+  const scratch = saveArrays ? null : join(outDir, `.scratch-${process.pid}-${name}`);
+  const dirs = {
+    filter: scratch ?? join(outDir, 'filter_arrays'),
+    kde: scratch ?? join(outDir, 'kde_arrays'),
+    fvis: join(outDir, 'filter_vis'),
+    kvis: join(outDir, 'kde_vis'),
+  };
+  for (const d of [dirs.filter, dirs.kde, ...(saveVis ? [dirs.fvis, dirs.kvis] : [])]) await mkdir(d, { recursive: true });
+  const work = { filter: join(dirs.filter, `${name}_filter.npy`), kde: join(dirs.kde, `${name}_kde.npy`) };
   const files = {
-    filter: join(dirs.filter, `${name}_filter.npy`),
-    kde: join(dirs.kde, `${name}_kde.npy`),
-    filterVis: join(dirs.fvis, `${name}_filter.png`),
-    kdeVis: join(dirs.kvis, `${name}_kde.png`),
+    filter: saveArrays ? work.filter : null,
+    kde: saveArrays ? work.kde : null,
+    filterVis: saveVis ? join(dirs.fvis, `${name}_filter.png`) : null,
+    kdeVis: saveVis ? join(dirs.kvis, `${name}_kde.png`) : null,
+    kdeOverlay: saveVis ? join(dirs.kvis, `${name}_kde_overlay.png`) : null,
     scales: [] as string[],
   };
+  try {
+    return await focusMapPasses(input, name, o, dirs, work, files);
+  } finally {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The value the density is clipped at (and divided by): the clip percentile of the fused filter map
+ * (focus_response) or of the density itself, never above the density's maximum.
+ */
+export function kdeCap(kde: KdeOptions, filter: LogHistogram, density: LogHistogram): number {
+  let hi = Infinity;
+  if (kde.clipPercentile !== null && kde.clipPercentile < 100) {
+    const over = (kde.clipOver ?? 'filter') === 'filter' ? filter : density;
+    hi = over.quantile(kde.clipPercentile / 100) || Infinity;
+  }
+  return Math.min(hi, density.max);
+}
+
+async function focusMapPasses(
+  input: string,
+  name: string,
+  o: FocusMapOptions,
+  dirs: { filter: string },
+  work: { filter: string; kde: string },
+  files: FocusMapResult['files'],
+): Promise<FocusMapResult> {
   const t0 = performance.now();
   const ds = Math.max(1, Math.floor(o.downsample));
   let plane: GrayPlane | null = await loadGrayPlane(input, { downsample: ds });
@@ -100,7 +145,7 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
   const fullH = full ? full.height : plane.height;
   const radii = ds > 1 ? o.radii.map(([a, b]) => [Math.max(1, Math.floor(a / ds)), Math.max(2, Math.floor(b / ds))] as const) : o.radii;
 
-  const filterNpy = await NpyRowFile.create(files.filter, fullW, fullH);
+  const filterNpy = await NpyRowFile.create(work.filter, fullW, fullH);
   const scaleNpys: NpyRowFile[] = [];
   const fusedHist = new LogHistogram();
   try {
@@ -151,11 +196,11 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
   const t1 = performance.now();
   const threshold = kdeThreshold(fusedHist, o.kde.topPercent);
   const visScale = 1 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
-  const filterVis = await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' });
+  const filterVis = files.filterVis ? await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }) : null;
   const k = gaussianKernel(o.kde.bandwidthPx);
   const halo = kernelRadius(k);
-  const fusedReader = await openReader(files.filter, fullW);
-  const kdeNpy = await NpyRowFile.create(files.kde, fullW, fullH);
+  const fusedReader = await openReader(work.filter, fullW);
+  const kdeNpy = await NpyRowFile.create(work.kde, fullW, fullH);
   const dHist = new LogHistogram();
   const bandRows = Math.max(o.bandRows ?? 64, halo);
   try {
@@ -167,12 +212,14 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
       const data = new Float32Array(stored * fullW); // rows outside the image stay 0 (constant border)
       const chunk = await fusedReader.readRows(top, bottom - top);
       data.set(chunk, (top - (y0 - halo)) * fullW);
-      const vis = new Float32Array(rows * fullW);
-      for (let i = 0; i < vis.length; i++) {
-        const v = data[halo * fullW + i]! * visScale;
-        vis[i] = v >= 1 ? 1 : v <= 0 ? 0 : v;
+      if (filterVis) {
+        const vis = new Float32Array(rows * fullW);
+        for (let i = 0; i < vis.length; i++) {
+          const v = data[halo * fullW + i]! * visScale;
+          vis[i] = v >= 1 ? 1 : v <= 0 ? 0 : v;
+        }
+        await filterVis.writeRows(vis, rows);
       }
-      await filterVis.writeRows(vis, rows);
       impulses(data, threshold, o.kde.includeStrength, data);
       const band: Band = { width: fullW, y0, rows, halo, data, inside: new Uint8Array(stored) };
       // Exact taps for narrow bandwidths, five box passes (O(1) per pixel) for wide ones.
@@ -180,42 +227,46 @@ export async function focusMapFile(input: string, outDir: string, o: FocusMapOpt
       dHist.add(dens);
       await kdeNpy.writeRows(y0, dens);
     }
-    await filterVis.finish();
+    await filterVis?.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await filterVis.abort();
+    await filterVis?.abort();
     throw err;
   } finally {
     await fusedReader.close();
   }
 
   // Pass 4: clip and normalise in place, paint the heat map.
-  let hi = Infinity;
-  if (o.kde.clipPercentile !== null && o.kde.clipPercentile < 100) hi = dHist.quantile(o.kde.clipPercentile / 100) || Infinity;
-  const max = Math.min(hi, dHist.max);
+  const max = kdeCap(o.kde, fusedHist, dHist);
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
-  // The heat map is painted over the image as its rows stream in (row source → row sink).
-  const image = await openRowSource(input).catch((err: Error) => {
-    throw new ImageFormatError(input, `cannot decode: ${err.message.split('\n')[0]}`, { cause: err });
-  });
-  const heat = await openRowSink(files.kdeVis, { width: fullW, height: fullH, channels: 3, format: 'png8' });
+  // kde_vis: the plain jet map (focus_response) and the map over the image (ours), painted as the
+  // image's rows stream in (row source → row sinks).
+  const image = files.kdeOverlay
+    ? await openRowSource(input).catch((err: Error) => {
+        throw new ImageFormatError(input, `cannot decode: ${err.message.split('\n')[0]}`, { cause: err });
+      })
+    : null;
+  const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
+  const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
       const d = await kdeNpy.readRows(y0, rows);
       for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, max) * gain;
       await kdeNpy.writeRows(y0, d);
-      const px = await readRowsExactly(image, rows);
-      await heat.writeRows(overlayHeatRows(px, image.channels, d), rows);
+      if (heat) await heat.writeRows(jetRows(d), rows);
+      if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
     }
     await kdeNpy.finish();
-    await heat.finish();
+    await heat?.finish();
+    await overlay?.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await heat.abort();
+    await heat?.abort();
+    await overlay?.abort();
     throw err;
   } finally {
-    await image.close();
+    await image?.close();
   }
   const kdeMs = performance.now() - t1;
   return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files };

@@ -193,8 +193,13 @@ export async function calibrateResponse(brackets: Bracket[], options: CalibrateO
   }
   const g = new Float32Array(LEVELS * channels);
   const repairs: number[] = [];
+  // λ is per bracket: the data term grows with every bracket added while the smoothness rows do not,
+  // so a fixed λ let ten brackets fit the noise-induced bias of the codes that one bracket smoothed
+  // over (3 brackets gave ln-radiance RMSE 0.062 where each alone gave 0.060). Scaling λ² with the
+  // brackets used keeps the balance: more brackets only average the noise down.
+  const lambda = smoothness * Math.sqrt(used.length);
   for (let c = 0; c < channels; c++) {
-    const gc = acc[c]!.solve(smoothness);
+    const gc = acc[c]!.solve(lambda);
     repairs.push(isStrictlyIncreasing(gc) ? 0 : enforceMonotonic(gc));
     for (let z = 0; z < LEVELS; z++) g[z * channels + c] = gc[z]!;
   }

@@ -5,7 +5,7 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join, relative, dirname } from 'node:path';
 import { readExposureTime } from './exif.js';
-import { IMAGE_EXTENSIONS, floorTime, formatStamp, parseFrameName, type ExpoUnit } from './names.js';
+import { IMAGE_EXTENSIONS, formatStamp, groupTime, parseFrameName, type ExpoUnit, type Grouping } from './names.js';
 
 export interface BracketFrame {
   path: string;
@@ -30,6 +30,8 @@ export interface FindBracketsOptions {
   expoUnit?: ExpoUnit;
   /** Grouping window in seconds (default 30). */
   roundS?: number;
+  /** `round` (default, asi_core: nearest window, ties to even) or `floor` (window start). */
+  grouping?: Grouping;
   /** Explicit exposure list (seconds), assigned in file-name order within each bracket. */
   exposures?: number[];
   /** Read EXIF ExposureTime / FITS EXPTIME when the name has no exposure (default true). */
@@ -73,7 +75,7 @@ export async function findBrackets(dir: string, options: FindBracketsOptions = {
       loose.set(relDir, list);
       continue;
     }
-    const stamp = formatStamp(floorTime(parsed.timestamp, roundS));
+    const stamp = formatStamp(groupTime(parsed.timestamp, roundS, options.grouping ?? 'round'));
     const key = `${relDir}\0${stamp}`;
     const g = groups.get(key) ?? { stamp, relDir, files: [] };
     g.files.push({ path, ts: parsed.timestamp, expo: parsed.exposureS });

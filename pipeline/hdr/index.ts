@@ -12,6 +12,7 @@ export { writeStatsReport } from './stats-file.js';
 export { loadResponse, saveResponse, lnERange, responseChannel, type CameraResponse, type ResponseMetadata } from './response.js';
 export { renderResponsePlot, writeResponsePlot } from './response-plot.js';
 export { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from './debevec.js';
+export { noiseWeights, type MergeWeighting } from './merge-kernel.js';
 export { weightAt, weightTable, DEFAULT_WEIGHTS, type WeightKind, type WeightOptions } from './weights.js';
 export { toneMapStrip, type ToneMap } from './tonemap.js';
 export { parseExposure, parseExposureList, parseRound, parseExpoUnit, parseFrameName, formatStamp, type ExpoUnit } from './names.js';

@@ -12,25 +12,56 @@ export interface MergeLut {
   channels: number;
   /** g at [level·channels + c]. */
   g: Float32Array;
+  /** Weight at [level·channels + c] (per channel: the noise weights follow each channel's curve). */
   w: Float32Array;
   /** Level at or above which a sample counts as saturated. */
   satLevel: number;
 }
 
-export function buildMergeLut(r: CameraResponse, channels: number, weights: WeightOptions, bitDepth: number): MergeLut {
+/**
+ * How exposures are weighed in the merge. `hat`: the calibration's triangle/sine over codes (Debevec &
+ * Malik, asi_core, OpenCV). `noise`: inverse variance of each estimate g(z) − ln t. A code step is the
+ * unit of noise an 8-bit frame carries (quantisation plus the read and shot noise it hides), and it
+ * spans g′(z) in ln exposure, so var(ln E) ∝ g′(z)² and the weight is 1/g′(z)² — per channel, zero
+ * outside the clips. Bright unsaturated codes, which hold the most photons, count most.
+ */
+export type MergeWeighting = 'hat' | 'noise';
+
+/** Noise weights per 8-bit code for channel `c` of a response, peak scaled to 127.5 like the hat. */
+export function noiseWeights(r: CameraResponse, c: number, clips: WeightOptions): Float64Array {
+  const C = r.channels;
+  const rc = C === 1 ? 0 : c;
+  const out = new Float64Array(256);
+  let peak = 0;
+  for (let z = 0; z < 256; z++) {
+    if (z <= clips.lowClip || z >= clips.highClip) continue;
+    // Slope over ±2 codes: a one-code difference of a solved curve is too noisy to invert.
+    const a = Math.max(0, z - 2);
+    const b = Math.min(255, z + 2);
+    const slope = (r.g[b * C + rc]! - r.g[a * C + rc]!) / (b - a);
+    out[z] = slope > 0 ? 1 / (slope * slope) : 0;
+    peak = Math.max(peak, out[z]!);
+  }
+  if (peak > 0) for (let z = 0; z < 256; z++) out[z] = (127.5 * out[z]!) / peak;
+  return out;
+}
+
+export function buildMergeLut(r: CameraResponse, channels: number, weights: WeightOptions, bitDepth: number, weighting: MergeWeighting = 'hat'): MergeLut {
   if (r.channels !== 1 && r.channels !== channels) throw new Error(`response has ${r.channels} channels, images have ${channels}`);
   const levels = bitDepth === 16 ? 65536 : 256;
   const g = new Float32Array(levels * channels);
-  const w = new Float32Array(levels);
+  const w = new Float32Array(levels * channels);
   const scale = 255 / (levels - 1);
+  const noise = weighting === 'noise' ? Array.from({ length: channels }, (_, c) => noiseWeights(r, c, weights)) : null;
   for (let i = 0; i < levels; i++) {
     const z = i * scale;
     const z0 = Math.min(254, Math.floor(z));
     const f = z - z0;
-    w[i] = weightAt(z, weights);
+    const hat = noise ? 0 : weightAt(z, weights);
     for (let c = 0; c < channels; c++) {
       const rc = r.channels === 1 ? 0 : c;
       g[i * channels + c] = (1 - f) * r.g[z0 * r.channels + rc]! + f * r.g[(z0 + 1) * r.channels + rc]!;
+      w[i * channels + c] = noise ? (z <= weights.lowClip || z >= weights.highClip ? 0 : (1 - f) * noise[c]![z0]! + f * noise[c]![z0 + 1]!) : hat;
     }
   }
   return { levels, channels, g, w, satLevel: Math.ceil(weights.highClip / scale) };
@@ -61,7 +92,7 @@ export function createDebevecStrip(samples: number): DebevecStrip {
 export function frameTable(lut: MergeLut, lnT: number, out?: Float32Array): Float32Array {
   const { g, w, channels, levels } = lut;
   const t = out ?? new Float32Array(levels * channels);
-  for (let lv = 0; lv < levels; lv++) for (let c = 0; c < channels; c++) t[lv * channels + c] = w[lv]! * (g[lv * channels + c]! - lnT);
+  for (let lv = 0; lv < levels; lv++) for (let c = 0; c < channels; c++) t[lv * channels + c] = w[lv * channels + c]! * (g[lv * channels + c]! - lnT);
   return t;
 }
 
@@ -84,7 +115,7 @@ export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: nu
         const v = data[i]!;
         const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
         num[i] += wg[lv * channels + c]!;
-        den[i] += w[lv]!;
+        den[i] += w[lv * channels + c]!;
         keep[i] = lv;
       }
     }
@@ -95,7 +126,7 @@ export function accumulateDebevec(s: DebevecStrip, data: Float32Array, count: nu
       const v = data[i]!;
       const lv = v <= 0 ? 0 : v >= 1 ? top : (v * top + 0.5) | 0;
       num[i] += wg[lv * channels + c]!;
-      den[i] += w[lv]!;
+      den[i] += w[lv * channels + c]!;
     }
   }
 }
@@ -118,14 +149,14 @@ export function accumulateDebevecCodes(s: DebevecStrip, codes: Uint8Array | Uint
       for (let i = c; i < count; i += channels) {
         const lv = codes[i]!;
         num[i] += wg[lv * channels + c]!;
-        den[i] += w[lv]!;
+        den[i] += w[lv * channels + c]!;
         keep[i] = lv;
       }
     } else {
       for (let i = c; i < count; i += channels) {
         const lv = codes[i]!;
         num[i] += wg[lv * channels + c]!;
-        den[i] += w[lv]!;
+        den[i] += w[lv * channels + c]!;
       }
     }
   }

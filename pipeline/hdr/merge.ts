@@ -11,88 +11,28 @@ import { openSync, closeSync, writeSync, readSync } from 'node:fs';
 import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
-import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink, type RowSource } from './io.js';
+import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink } from './io.js';
 import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
 import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats, type ToneMap } from './tonemap.js';
-import { DEFAULT_WEIGHTS, type WeightOptions } from './weights.js';
+import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import type { RowSinkFormat } from '../image/rows.js';
 
-export type OutputFormat = 'hdr' | 'tiff' | 'fits' | 'png16' | 'jpg';
-export const OUTPUT_FORMATS: OutputFormat[] = ['hdr', 'tiff', 'fits', 'png16', 'jpg'];
-export type MergeAlgorithm = 'debevec' | 'mertens';
+export {
+  FORMAT_EXT,
+  OUTPUT_FORMATS,
+  openBracket,
+  parseFormats,
+  weightsFromResponse,
+  type MergeAlgorithm,
+  type MergeOptions,
+  type MergeResult,
+  type OutputFormat,
+} from './merge-options.js';
+import { FORMAT_EXT, openBracket, weightsFromResponse, type MergeOptions, type MergeResult, type OutputFormat } from './merge-options.js';
 
-export const FORMAT_EXT: Record<OutputFormat, string> = { hdr: '.hdr', tiff: '.tif', fits: '.fits', png16: '.png', jpg: '.jpg' };
 const SINK_FORMAT: Record<OutputFormat, RowSinkFormat> = { hdr: 'hdr', tiff: 'tiff-f32', fits: 'fits-f32', png16: 'png16', jpg: 'jpeg' };
-
-export function parseFormats(value: string): OutputFormat[] {
-  const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean).map((s) => (s === 'jpeg' ? 'jpg' : s === 'tif' ? 'tiff' : s));
-  for (const f of list) if (!OUTPUT_FORMATS.includes(f as OutputFormat)) throw new Error(`--format: unknown "${f}" (hdr, tiff, fits, png16, jpg)`);
-  if (list.length === 0) throw new Error('--format: empty list');
-  return [...new Set(list)] as OutputFormat[];
-}
-
-export interface MergeOptions {
-  algorithm?: MergeAlgorithm;
-  /** Required for Debevec. */
-  response?: CameraResponse;
-  formats?: OutputFormat[];
-  tonemap?: ToneMap;
-  gamma?: number;
-  /** Weights for the merge; default the calibration's (from the response metadata) or 5/250 triangle. */
-  weights?: WeightOptions;
-  /** lnE range for the 16-bit PNG and the log tone map; default from the response and these exposures. */
-  range?: [number, number];
-  quality?: number;
-  /** Rows per strip (default 16). */
-  stripRows?: number;
-  /** Mertens pyramid depth (default 5; the halo is 4·2^levels rows and columns). */
-  levels?: number;
-  io?: HdrIo;
-  /** Name used in messages (bracket id). */
-  id?: string;
-  signal?: AbortSignal;
-}
-
-export interface MergeResult {
-  outputs: Partial<Record<OutputFormat, string>>;
-  width: number;
-  height: number;
-  channels: number;
-  frames: number;
-  /** Actual lnE min/max in the merged image (Debevec) — null for Mertens. */
-  lnE: [number, number] | null;
-  /** Fraction of pixels saturated even in the shortest exposure. */
-  saturatedFraction: number;
-  ms: number;
-}
-
-export function weightsFromResponse(r: CameraResponse | undefined): WeightOptions {
-  const m = r?.metadata ?? {};
-  const kind = m.weight === 'sine' ? 'sine' : 'triangle';
-  const lowClip = typeof m.lowClip === 'number' ? m.lowClip : DEFAULT_WEIGHTS.lowClip;
-  const highClip = typeof m.highClip === 'number' ? m.highClip : DEFAULT_WEIGHTS.highClip;
-  return { kind, lowClip, highClip };
-}
-
-/** Open every frame and check they agree in size and channels; names the odd one out. */
-export async function openBracket(frames: BracketFrame[], io: HdrIo): Promise<RowSource[]> {
-  const sources: RowSource[] = [];
-  try {
-    for (const f of frames) sources.push(await io.openRowSource(f.path));
-    const a = sources[0]!;
-    for (const s of sources.slice(1)) {
-      if (s.width !== a.width || s.height !== a.height) throw new Error(`${s.path}: size ${s.width}×${s.height} differs from ${a.path} (${a.width}×${a.height})`);
-      if (s.channels !== a.channels) throw new Error(`${s.path}: ${s.channels} channels, ${a.path} has ${a.channels}`);
-    }
-    return sources;
-  } catch (err) {
-    await closeAll(sources);
-    throw err;
-  }
-}
 
 function checkAbort(signal: AbortSignal | undefined, id: string): void {
   if (signal?.aborted) throw new Error(`${id}: merge aborted`);
@@ -126,7 +66,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
   const spoolPath = tempPathFor(`${outBase}.lnE`);
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
-    const lut = buildMergeLut(response, channels, weights, bitDepth);
+    const lut = buildMergeLut(response, channels, weights, bitDepth, options.weighting ?? 'hat');
     await mkdir(dirname(outBase), { recursive: true });
     for (const f of formats) {
       if (f === 'jpg') continue;

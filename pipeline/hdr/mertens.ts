@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
 import { hasReadInto } from './lean-source.js';
-import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge.js';
+import { FORMAT_EXT, openBracket, type MergeOptions, type MergeResult, type OutputFormat } from './merge-options.js';
 import { collapse, gaussianPyramid, laplacianPyramid, plane, PlanePool, type Plane } from './pyramid.js';
 
 export interface MertensWeights {

@@ -73,6 +73,26 @@ export function formatStamp(d: Date): string {
 }
 
 /** Floor a time to a multiple of `roundS` seconds (UTC epoch based, like pandas' dt.floor). */
+/**
+ * Nearest multiple of the window, ties to the even multiple: pandas' `Series.dt.round`, which is how
+ * asi_core groups a bracket's frames (12:00:14 and 12:00:16 with a 30 s window go to 12:00:00 and
+ * 12:00:30; 12:00:15 to 12:00:00 and 12:00:45 to 12:01:00).
+ */
+export function roundTime(d: Date, roundS: number): Date {
+  const ms = roundS * 1000;
+  const q = d.getTime() / ms;
+  const lo = Math.floor(q);
+  const frac = q - lo;
+  const k = frac > 0.5 || (frac === 0.5 && lo % 2 !== 0) ? lo + 1 : lo;
+  return new Date(k * ms);
+}
+
+export type Grouping = 'round' | 'floor';
+
+export function groupTime(d: Date, roundS: number, grouping: Grouping): Date {
+  return grouping === 'round' ? roundTime(d, roundS) : floorTime(d, roundS);
+}
+
 export function floorTime(d: Date, roundS: number): Date {
   const ms = roundS * 1000;
   return new Date(Math.floor(d.getTime() / ms) * ms);

@@ -48,6 +48,7 @@ export function renderResponsePlot(r: CameraResponse, width = 800, height = 500)
   });
 }
 
+/** 960×720: matplotlib's default 6.4×4.8 in figure at dpi 150, the size of asi_core's response_curve.jpg. */
 export async function writeResponsePlot(path: string, r: CameraResponse): Promise<void> {
-  await writeImage(path, renderResponsePlot(r));
+  await writeImage(path, renderResponsePlot(r, 960, 720));
 }

@@ -1,12 +1,15 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { runFocusMap, runFocusScore } from '../../agent/cli/commands/focus.js';
 import { borderIndex } from '../../pipeline/focus/border.js';
 import { boxGaussianBand, gaussianBlurPlane, gaussianKernel, kernelRadius } from '../../pipeline/focus/gaussian.js';
-import { kdeOnFused } from '../../pipeline/focus/kde.js';
+import { DEFAULT_KDE, kdeOnFused } from '../../pipeline/focus/kde.js';
+import { jet } from '../../pipeline/focus/colormap.js';
+import { kdeCap } from '../../pipeline/focus/map.js';
 import { ENERGY_MEASURES, energyPlane, scorePlane } from '../../pipeline/focus/measures.js';
 import { readNpyF32 } from '../../pipeline/focus/npy-stream.js';
 import { bandFromPlane, planeFromFloat } from '../../pipeline/focus/plane.js';
@@ -119,13 +122,21 @@ test('focus map CLI writes the focus_response layout: float32 .npy numpy loads, 
   t.is(results.length, 3);
   for (const r of results) {
     t.true(r.filterMs > 0 && r.kdeMs > 0);
-    for (const f of [r.files.filter, r.files.kde, r.files.filterVis, r.files.kdeVis, ...r.files.scales]) t.true(existsSync(f), f);
+    for (const f of [r.files.filter, r.files.kde, r.files.filterVis, r.files.kdeVis, r.files.kdeOverlay, ...r.files.scales]) t.true(f !== null && existsSync(f), String(f));
     t.is(r.files.scales.length, 2);
-    const kde = await readNpyF32(r.files.kde);
+    const kde = await readNpyF32(r.files.kde!);
     t.deepEqual(kde.shape, [96, 128]);
     t.true(Math.abs(Math.max(...kde.data) - 1) < 1e-6);
-    t.is((await sharp(r.files.filterVis).metadata()).channels, 1);
-    t.is((await sharp(r.files.kdeVis).metadata()).channels, 3);
+    t.is((await sharp(r.files.filterVis!).metadata()).channels, 1);
+    t.is((await sharp(r.files.kdeVis!).metadata()).channels, 3);
+    // kde_vis is focus_response's plain jet map: every pixel is jet(density) of the saved density.
+    const vis = await sharp(r.files.kdeVis!).raw().toBuffer();
+    let worst = 0;
+    for (let i = 0; i < kde.data.length; i += 97) {
+      const [jr, jg, jb] = jet(kde.data[i]!);
+      worst = Math.max(worst, Math.abs(vis[i * 3]! - jr), Math.abs(vis[i * 3 + 1]! - jg), Math.abs(vis[i * 3 + 2]! - jb));
+    }
+    t.true(worst <= 2.5, `jet map off by ${worst} codes`);
   }
   t.true(existsSync(join(out, 'filter_arrays', 'frame0_filter.npy')));
   t.true(existsSync(join(out, 'kde_arrays', 'frame2_kde.npy')));
@@ -135,7 +146,7 @@ test('focus map CLI writes the focus_response layout: float32 .npy numpy loads, 
   }
   // Downsampled maps come back at full size.
   const ds = await runFocusMap([files[0]!], join(dir, 'ds'), { downsample: '2' }, devNull());
-  t.deepEqual((await readNpyF32(ds[0]!.files.filter)).shape, [96, 128]);
+  t.deepEqual((await readNpyF32(ds[0]!.files.filter!)).shape, [96, 128]);
   await t.throwsAsync(runFocusMap(files, out, { power: '3' }, devNull()), { message: /--power/ });
   await t.throwsAsync(runFocusMap([join(dir, 'missing.png')], out, {}, devNull()), { message: /missing\.png: no such file/ });
 });
@@ -157,3 +168,40 @@ test('focus score: sharpest frame of a bracket, 3×3 grid, tilt and curvature fi
 function devNull(): NodeJS.WriteStream {
   return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 }
+
+test('focus_response defaults: top 25 %, clip at the filter map\'s percentile (or the density\'s), switches and --recursive', async (t) => {
+  t.is(DEFAULT_KDE.topPercent, 25);
+  t.is(DEFAULT_KDE.clipOver, 'filter');
+  // The cap is the 99th percentile of whichever map the rule names, never above the density's maximum.
+  const filter = new LogHistogram();
+  const density = new LogHistogram();
+  filter.add(Float32Array.from({ length: 1000 }, (_, i) => i / 1000)); // p99 ≈ 0.99
+  density.add(Float32Array.from({ length: 1000 }, (_, i) => (i / 1000) * 5)); // p99 ≈ 4.95, max 4.995
+  const kde = { ...DEFAULT_KDE, clipPercentile: 99 };
+  t.true(Math.abs(kdeCap(kde, filter, density) - 0.99) < 0.01);
+  t.true(Math.abs(kdeCap({ ...kde, clipOver: 'density' }, filter, density) - 4.95) < 0.05);
+  t.true(Math.abs(kdeCap({ ...kde, clipPercentile: null }, filter, density) - density.max) < 1e-9);
+  const big = new LogHistogram();
+  big.add(Float32Array.from({ length: 100 }, () => 100));
+  t.is(kdeCap(kde, big, density), density.max);
+
+  const dir = await tempDir(t);
+  const b = synthBracket(64, 48, 2);
+  await sharp(toU8(b.frames[0]!), { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(join(dir, 'top.png'));
+  await mkdir(join(dir, 'sub'));
+  await sharp(toU8(b.frames[1]!), { raw: { width: 64, height: 48, channels: 3 } }).png().toFile(join(dir, 'sub', 'deep.png'));
+  t.is((await runFocusMap([dir], join(dir, 'o1'), { workers: '1' }, devNull())).length, 1);
+  // o1's maps (under the input folder) are not inputs of the next run; o2 is outside it.
+  const rec = await runFocusMap([dir], join(dir, 'o1'), { recursive: true, workers: '1' }, devNull());
+  t.deepEqual(rec.map((r) => r.name), ['top', 'deep']);
+  const out2 = await tempDir(t);
+  const rec2 = await runFocusMap([dir], join(out2, 'o2'), { recursive: true, saveArrays: false, workers: '1' }, devNull());
+  for (const r of rec2) {
+    t.is(r.files.filter, null);
+    t.true(existsSync(r.files.kdeVis!) && existsSync(r.files.kdeOverlay!));
+  }
+  t.deepEqual((await readdir(join(out2, 'o2'))).sort(), ['filter_vis', 'kde_vis']);
+  const novis = await runFocusMap([join(dir, 'top.png')], join(dir, 'o3'), { saveVisualizations: false, workers: '1' }, devNull());
+  t.is(novis[0]!.files.kdeVis, null);
+  t.deepEqual((await readdir(join(dir, 'o3'))).sort(), ['filter_arrays', 'kde_arrays']);
+});

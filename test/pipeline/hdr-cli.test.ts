@@ -75,7 +75,15 @@ test.serial('skyrig hdr calibrate → range → merge → stats on a nested fold
   t.is(cal.code, 0, cal.stderr);
   t.regex(cal.stdout, /2 brackets, 0 skipped/);
   t.regex(cal.stdout, /monotonic: yes/);
-  t.true((await stat(join(dir, 'response.png'))).size > 1000);
+  const curve = await sharp(join(dir, 'response_curve.jpg')).metadata();
+  t.deepEqual([curve.format, curve.width, curve.height], ['jpeg', 960, 720]);
+  // No --seed: a fresh seed each run, recorded in the metadata so the run can be repeated.
+  await mkdir(join(dir, 'r2'));
+  const cal2 = await skyrig(['hdr', 'calibrate', input, '--out', join(dir, 'r2', 'response.json'), '--expo-unit', 'ms', '--round', '1min', '--samples', '200']);
+  t.is(cal2.code, 0, cal2.stderr);
+  const meta2 = (JSON.parse(await readFile(join(dir, 'r2', 'response.json'), 'utf8')) as { metadata: { seed: number } }).metadata;
+  t.true(Number.isInteger(meta2.seed) && meta2.seed >= 0);
+  t.true((await stat(join(dir, 'r2', 'response_curve.jpg'))).size > 1000);
   const npz = await run(py, ['-c', `import numpy as np, json; d=np.load('${resp}'); print(d['response'].shape, d['response'].dtype, json.loads(str(d['metadata']))['technique'])`]);
   t.is(npz.stdout.trim(), '(256, 3) float32 histogram');
 
@@ -90,14 +98,27 @@ test.serial('skyrig hdr calibrate → range → merge → stats on a nested fold
   const m1 = await skyrig(args);
   t.is(m1.code, 0, m1.stderr);
   t.regex(m1.stdout, /2 done, 0 failed, 0 skipped/);
+  // Grouped by rounding to the minute (asi_core): 12:00:00–06 → 12:00, 12:01:30–36 → 12:02 (ties to even).
+  t.true(m1.stdout.split('\n').includes(join(out, '2025/06/01/12/20250601120200_hdr.hdr')), m1.stdout);
+  t.is(m1.stdout.split('\n').filter((l) => l.startsWith(out)).length, 10);
   for (const ext of ['hdr', 'tif', 'fits', 'png', 'jpg']) t.true((await stat(join(out, '2025/06/01/12', `20250601120000_hdr.${ext}`))).size > 0, ext);
   const m2 = await skyrig(args);
   t.regex(m2.stdout, /0 done, 0 failed, 2 skipped/);
-  const m3 = await skyrig([...args, '--force', '--tonemap', 'log']);
-  t.regex(m3.stdout, /2 done/);
+  const m3 = await skyrig([...args, '--force', '--tonemap', 'log', '--json']);
+  const j3 = JSON.parse(m3.stdout) as { done: number; written: string[] };
+  t.is(j3.done, 2);
+  t.is(j3.written.length, 10);
+  const floor = await skyrig([...args, '--grouping', 'floor', '--out', join(dir, 'floor'), '--format', 'jpg']);
+  t.true(floor.stdout.includes('20250601120100_hdr.jpg'), floor.stdout);
+  const nw = join(dir, 'noise');
+  const m4 = await skyrig(['hdr', 'merge', input, '--out', nw, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--format', 'fits', '--merge-weights', 'noise']);
+  t.is(m4.code, 0, m4.stderr);
+  t.true((await stat(join(nw, '2025/06/01/12/20250601120000_hdr.fits'))).size > 0);
+  const m5 = await skyrig([...args, '--merge-weights', 'flat']);
+  t.regex(m5.stderr, /^skyrig: --merge-weights: expected hat or noise, got "flat"/);
   const mm = await skyrig(['hdr', 'merge', input, '--out', join(dir, 'fused'), '--expo-unit', 'ms', '--round', '1min']);
   t.regex(mm.stdout, /2 done/);
-  t.true((await stat(join(dir, 'fused/2025/06/01/12/20250601120100_hdr.jpg'))).size > 0);
+  t.true((await stat(join(dir, 'fused/2025/06/01/12/20250601120200_hdr.jpg'))).size > 0);
 
   const h5 = join(dir, 'stats.h5');
   const st = await skyrig(['hdr', 'stats', input, '--out', h5, '--expo-unit', 'ms', '--round', '1min', '--camera', 'synth', '--normalise', 'peak']);

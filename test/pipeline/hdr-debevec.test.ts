@@ -12,7 +12,7 @@ import {
   saveResponse,
   lnERange,
 } from '../../pipeline/hdr/response.js';
-import { parseExposureList, parseRound, parseFrameName, floorTime, formatStamp } from '../../pipeline/hdr/names.js';
+import { parseExposureList, parseRound, parseFrameName, floorTime, formatStamp, roundTime } from '../../pipeline/hdr/names.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -134,6 +134,14 @@ test('names, rounds and exposure lists', (t) => {
   t.deepEqual(parseExposureList('1/1000,1/250, 0.5,4ms'), [0.001, 0.004, 0.5, 0.004]);
   t.throws(() => parseExposureList('1/0'), { message: /--exposures/ });
   t.is(formatStamp(floorTime(p.timestamp, 60)), '20250101123000');
+  // pandas Timestamp.round (asi_core's grouping): nearest multiple, exact halves to the even multiple.
+  const at = (hms: string) => parseFrameName(`20250101${hms}_1.jpg`)!.timestamp;
+  t.is(formatStamp(roundTime(at('123014'), 30)), '20250101123000');
+  t.is(formatStamp(roundTime(at('123016'), 30)), '20250101123030');
+  t.is(formatStamp(roundTime(at('123015'), 30)), '20250101123000'); // an exact half: the even multiple (…820 of 30 s)
+  t.is(formatStamp(roundTime(at('123045'), 30)), '20250101123100');
+  t.is(formatStamp(roundTime(at('123130'), 60)), '20250101123200');
+  t.is(formatStamp(roundTime(at('123030'), 60)), '20250101123000');
 });
 
 test('fast RGBE encoder writes exactly the bytes of the reference encoder', async (t) => {

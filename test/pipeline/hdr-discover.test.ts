@@ -60,16 +60,22 @@ test('EXIF ExposureTime fills in names without an exposure; --exposures with fra
   t.regex(noExpo[0]!.error!, /no exposure time in the name or EXIF \(use --exposures\)/);
 });
 
-test('grouping by --round: 30s splits, 1min joins; seconds and ms units', async (t) => {
+test('grouping by --round: rounded to the nearest window as asi_core (or floored); seconds and ms units', async (t) => {
   const dir = await tempDir(t);
   const scene = makeScene(16, 12);
   const px = Buffer.from(renderFrame(scene, 0.01));
   for (const name of ['20250601120010_1.png', '20250601120020_4.png', '20250601120040_16.png', '20250601120050_64.png'])
     await sharp(px, { raw: { width: 16, height: 12, channels: 3 } }).png().toFile(join(dir, name));
+  // Rounded: :10 → :00, :20 and :40 → :30, :50 → 01:00 (30 s); :10 :20 → 00, :40 :50 → 01 (1 min).
   const b30 = await findBrackets(dir, { roundS: 30, expoUnit: 'ms' });
-  t.deepEqual(b30.map((b) => [b.stamp, b.frames.length]), [['20250601120000', 2], ['20250601120030', 2]]);
+  t.deepEqual(b30.map((b) => [b.stamp, b.frames.length]), [['20250601120000', 1], ['20250601120030', 2], ['20250601120100', 1]]);
   const b60 = await findBrackets(dir, { roundS: 60, expoUnit: 's' });
-  t.deepEqual(b60.map((b) => [b.stamp, b.frames.map((f) => f.exposureS)]), [['20250601120000', [1, 4, 16, 64]]]);
+  t.deepEqual(b60.map((b) => [b.stamp, b.frames.map((f) => f.exposureS)]), [['20250601120000', [1, 4]], ['20250601120100', [16, 64]]]);
+  // Floored (the window start): 30 s splits the minute in two, 1 min joins all four.
+  const f30 = await findBrackets(dir, { roundS: 30, expoUnit: 'ms', grouping: 'floor' });
+  t.deepEqual(f30.map((b) => [b.stamp, b.frames.length]), [['20250601120000', 2], ['20250601120030', 2]]);
+  const f60 = await findBrackets(dir, { roundS: 60, expoUnit: 's', grouping: 'floor' });
+  t.deepEqual(f60.map((b) => [b.stamp, b.frames.map((f) => f.exposureS)]), [['20250601120000', [1, 4, 16, 64]]]);
 });
 
 test('16-bit PNG and FITS brackets merge to the same radiance as 8-bit (fractional codes interpolated)', async (t) => {

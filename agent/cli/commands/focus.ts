@@ -2,8 +2,8 @@
 // focus stacking of a bracket, and autofocus on a camera + focuser. The work is in exported
 // run* functions that tests call; the commander actions only parse options and print.
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { homedir } from 'node:os';
+import { join, resolve, sep } from 'node:path';
+import { cpus, homedir } from 'node:os';
 import type { Command } from 'commander';
 import { createDriverContext } from '../../../drivers/context.js';
 import { createCamera, createFocuser } from '../../../drivers/registry.js';
@@ -15,6 +15,7 @@ import { listImages } from '../../../pipeline/focus/frames.js';
 import { focusMapBatch } from '../../../pipeline/focus/map-batch.js';
 import type { FocusMapOptions, FocusMapResult } from '../../../pipeline/focus/map.js';
 import { ENERGY_MEASURES, parseEnergyMeasure, scorePlane, type EnergyMeasure, type GridScore } from '../../../pipeline/focus/measures.js';
+import { DEFAULT_KDE } from '../../../pipeline/focus/kde.js';
 import { loadGrayPlane } from '../../../pipeline/focus/plane.js';
 import { parseRadii, type RdfNormalize } from '../../../pipeline/focus/rdf.js';
 import { DEFAULT_STACK, stackFiles, type StackOptions, type StackResult } from '../../../pipeline/focus/stack.js';
@@ -51,20 +52,25 @@ export function parseMapOptions(raw: Raw): FocusMapOptions & { workers: number }
     border: parseBorderMode(typeof raw.border === 'string' ? raw.border : 'reflect'),
     downsample: num(raw, 'downsample', '--downsample', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 16, 'an integer 1..16'),
     kde: {
-      topPercent: num(raw, 'topPercent', '--top-percent', 20, (v) => v > 0 && v <= 100, '0 < p <= 100'),
+      topPercent: num(raw, 'topPercent', '--top-percent', DEFAULT_KDE.topPercent, (v) => v > 0 && v <= 100, '0 < p <= 100'),
       bandwidthPx: num(raw, 'bandwidthPx', '--bandwidth-px', 10, (v) => v > 0 && v <= 500, '0 < px <= 500'),
       includeStrength: raw.includeStrength === true,
       clipPercentile: clip,
+      clipOver: oneOf(raw, 'clipOver', '--clip-over', ['filter', 'density'] as const, 'filter'),
       normalize: true,
     },
     saveScales: raw.saveScales === true,
-    workers: num(raw, 'workers', '--workers', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64'),
+    saveArrays: raw.saveArrays !== false,
+    saveVisualizations: raw.saveVisualizations !== false,
+    // focus_response uses every CPU by default.
+    workers: num(raw, 'workers', '--workers', cpus().length, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64'),
   };
 }
 
 export async function runFocusMap(inputs: string[], out: string, raw: Raw, err: NodeJS.WriteStream = process.stderr): Promise<FocusMapResult[]> {
   const o = parseMapOptions(raw);
-  const files = await listImages(inputs);
+  // Never the maps of an earlier run written inside the input folder.
+  const files = (await listImages(inputs, { recursive: raw.recursive === true })).filter((f) => !resolve(f).startsWith(resolve(out) + sep));
   if (files.length === 0) throw new Error(`${inputs.join(' ')}: no images found`);
   await mkdir(out, { recursive: true });
   const progress = createProgress('focus map', files.length, err);
@@ -220,17 +226,29 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--normalize <mode>', 'per-scale normalisation: none|p99|mad', 'p99')
     .option('--border <mode>', 'reflect|replicate|constant', 'reflect')
     .option('--downsample <n>', 'compute at 1/n size, upsample the result', '1')
-    .option('--top-percent <p>', 'KDE: keep the strongest p % of pixels', '20')
+    .option('--top-percent <p>', 'KDE: keep the strongest p % of pixels', '25')
     .option('--bandwidth-px <px>', 'KDE Gaussian sigma', '10')
     .option('--include-strength', 'KDE: weight pixels by their focus response')
     .option('--clip-percentile <p>', 'KDE: clip the density at this percentile (or none)', '99.5')
+    .option('--clip-over <map>', 'KDE: percentile of the filter map (focus_response) or of the density itself', 'filter')
     .option('--save-scales', 'also write each scale\'s RDF map (filter_arrays/<name>_rdf_<in>-<out>.npy)')
-    .option('--workers <n>', 'images processed in parallel (worker threads)', '1')
+    .option('--workers <n>', 'images processed in parallel (worker threads; default: the CPU count)')
+    .option('--recursive', 'look for images in sub-folders of a folder input too')
+    .option('--no-save-arrays', 'do not keep filter_arrays/ and kde_arrays/')
+    .option('--no-save-visualizations', 'do not write filter_vis/ and kde_vis/')
     .option('--json', 'print results as JSON')
     .action(async (inputs: string[], opts: Raw & { out: string }) => {
+      const t0 = performance.now();
       const results = await runFocusMap(inputs, resolve(opts.out), opts);
-      if (opts.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-      else for (const r of results) process.stdout.write(`${r.files.filter}\t${r.files.kde}\tthreshold ${r.threshold.toPrecision(4)}\tfilter ${r.filterMs.toFixed(0)} ms\tkde ${r.kdeMs.toFixed(0)} ms\n`);
+      const totalS = (performance.now() - t0) / 1000;
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ images: results.length, total_s: Number(totalS.toFixed(3)), results }, null, 2) + '\n');
+        return;
+      }
+      for (const r of results) process.stdout.write(`${r.name}\tthreshold ${r.threshold.toPrecision(4)}\tfilter ${r.filterMs.toFixed(0)} ms\tkde ${r.kdeMs.toFixed(0)} ms\t${r.files.kdeVis ?? r.files.kde ?? ''}\n`);
+      // focus_response's closing summary.
+      const sum = (k: 'filterMs' | 'kdeMs') => results.reduce((a, r) => a + r[k], 0) / 1000;
+      process.stdout.write(`${results.length} image${results.length === 1 ? '' : 's'} in ${totalS.toFixed(1)} s (filter ${sum('filterMs').toFixed(1)} s, kde ${sum('kdeMs').toFixed(1)} s); results in ${resolve(opts.out)}\n`);
     });
 
   focus

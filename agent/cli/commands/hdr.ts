@@ -1,6 +1,8 @@
 // `skyrig hdr calibrate | range | merge | stats` — HDR from exposure brackets on disk.
 import type { Command } from 'commander';
+import { randomInt } from 'node:crypto';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
 import { createProgress } from '../progress.js';
 import { ensureParentDir } from '../out-dir.js';
 import {
@@ -25,20 +27,24 @@ import {
 interface DiscoveryFlags {
   expoUnit: string;
   round: string;
+  grouping: string;
   exposures?: string;
 }
 
 function addDiscovery(cmd: Command): Command {
   return cmd
     .option('--expo-unit <unit>', 'unit of the exposure in file names: us, ms, s', 'us')
-    .option('--round <duration>', 'group frames whose timestamps floor to the same window: 30s, 1min, 5min', '30s')
+    .option('--round <duration>', 'group frames whose timestamps round to the same window: 30s, 1min, 5min', '30s')
+    .option('--grouping <how>', 'round (nearest window, ties to even, as asi_core) | floor (window start)', 'round')
     .option('--exposures <list>', 'explicit exposure list in name order, e.g. 1/1000,1/250,1/60 (overrides names/EXIF)');
 }
 
 function discoveryOptions(o: DiscoveryFlags): FindBracketsOptions {
+  if (o.grouping !== 'round' && o.grouping !== 'floor') throw new Error(`--grouping: expected round or floor, got "${o.grouping}"`);
   return {
     expoUnit: parseExpoUnit(o.expoUnit),
     roundS: parseRound(o.round),
+    grouping: o.grouping,
     ...(o.exposures ? { exposures: parseExposureList(o.exposures) } : {}),
   };
 }
@@ -71,9 +77,9 @@ export function registerHdrCommands(program: Command): void {
       .option('--weight <kind>', 'pixel weight: triangle | sine', 'triangle')
       .option('--low-clip <code>', 'codes at or below get weight 0', '5')
       .option('--high-clip <code>', 'codes at or above get weight 0', '250')
-      .option('--seed <n>', 'random seed', '0')
+      .option('--seed <n>', 'random seed for the sample pixels (default: a fresh one each run, as asi_core; the one used is recorded in the metadata)')
       .option('--camera <name>', 'camera name recorded in the metadata')
-      .option('--plot <png>', 'plot path (default: <out without extension>.png)'),
+      .option('--plot <image>', 'plot path, .jpg or .png (default: response_curve.jpg beside the response file, as asi_core)'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string>) => {
     await ensureParentDir(o.out!, '--out');
     if (o.plot) await ensureParentDir(o.plot, '--plot');
@@ -91,7 +97,7 @@ export function registerHdrCommands(program: Command): void {
       technique: o.technique as 'random',
       smoothness: num(o.smoothness!, '--smoothness', { min: 0 }),
       weights,
-      seed: num(o.seed!, '--seed', { int: true }),
+      seed: o.seed === undefined ? randomInt(2 ** 31) : num(o.seed, '--seed', { int: true, min: 0 }),
       ...(o.camera ? { camera: o.camera } : {}),
       onBracket: (id, err) => {
         if (err) process.stderr.write(`skipped ${err.includes(id) ? err : `${id}: ${err}`}\n`);
@@ -100,7 +106,7 @@ export function registerHdrCommands(program: Command): void {
     });
     progress.stop();
     await saveResponse(o.out!, res.response);
-    const plot = o.plot ?? o.out!.replace(/\.(json|npz)$/i, '') + '.png';
+    const plot = o.plot ?? join(dirname(o.out!), 'response_curve.jpg');
     await writeResponsePlot(plot, res.response);
     const [lo, hi] = res.response.metadata.lnERange as [number, number];
     const repairs = (res.response.metadata.monotonicRepairs as number[]).reduce((a, b) => a + b, 0);
@@ -138,8 +144,10 @@ export function registerHdrCommands(program: Command): void {
       .option('--quality <q>', 'JPEG quality', '90')
       .option('--range <min,max>', 'lnE range for png16 / log tone map (default: global range over DIR)')
       .option('--levels <n>', 'Mertens pyramid depth (halo grows as 4·2^n rows)', '5')
+      .option('--merge-weights <w>', 'Debevec merge weighting: hat (the calibration\'s triangle/sine, as asi_core) | noise (inverse variance from the response slope)', 'hat')
       .option('--workers <n>', 'brackets merged in parallel', '1')
-      .option('--force', 'overwrite existing outputs (default: skip them, so a rerun resumes)'),
+      .option('--force', 'overwrite existing outputs (default: skip them, so a rerun resumes)')
+      .option('--json', 'print the summary and the files written as JSON'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string | boolean | undefined>) => {
     const algorithm = (o.algorithm as string | undefined) ?? (o.response ? 'debevec' : 'mertens');
     if (algorithm !== 'debevec' && algorithm !== 'mertens') throw new Error(`--algorithm: expected debevec or mertens, got "${algorithm}"`);
@@ -154,6 +162,8 @@ export function registerHdrCommands(program: Command): void {
       if (parts.length !== 2 || !(parts[1]! > parts[0]!)) throw new Error(`--range: expected min,max with max > min, got "${String(o.range)}"`);
       range = [parts[0]!, parts[1]!];
     }
+    const weighting = o.mergeWeights as string;
+    if (weighting !== 'hat' && weighting !== 'noise') throw new Error(`--merge-weights: expected hat or noise, got "${weighting}"`);
     const brackets = await discover(dir, o);
     const workers = num(o.workers as string, '--workers', { int: true, min: 1, max: Math.max(1, cpus().length * 2) });
     const progress = createProgress('merge', brackets.length);
@@ -169,6 +179,7 @@ export function registerHdrCommands(program: Command): void {
       quality: num(o.quality as string, '--quality', { int: true, min: 1, max: 100 }),
       ...(range ? { range } : {}),
       levels: num(o.levels as string, '--levels', { int: true, min: 0, max: 12 }),
+      weighting,
       workers,
       force: Boolean(o.force),
       signal: controller.signal,
@@ -179,7 +190,14 @@ export function registerHdrCommands(program: Command): void {
     });
     process.off('SIGINT', onSig);
     progress.stop();
-    process.stdout.write(`merged ${brackets.length} bracket${brackets.length === 1 ? '' : 's'}: ${summary.done} done, ${summary.failed.length} failed, ${summary.skipped} skipped\n`);
+    // The files written, bracket by bracket, as asi_core's merge returns its HDR paths.
+    const written = summary.results.flatMap((r) => Object.values(r.result.outputs).filter((p): p is string => typeof p === 'string'));
+    if (o.json) {
+      process.stdout.write(JSON.stringify({ brackets: brackets.length, done: summary.done, skipped: summary.skipped, failed: summary.failed, written }, null, 2) + '\n');
+    } else {
+      for (const p of written) process.stdout.write(`${p}\n`);
+      process.stdout.write(`merged ${brackets.length} bracket${brackets.length === 1 ? '' : 's'}: ${summary.done} done, ${summary.failed.length} failed, ${summary.skipped} skipped\n`);
+    }
     if (summary.failed.length > 0) process.exitCode = 1;
   });
 

@@ -8,7 +8,7 @@ import { registerMqttCommands } from './mqtt.js';
 import { registerHdrCommands } from './hdr.js';
 import { registerStackCommands } from './stack.js';
 import { registerDeviceCommands } from './devices.js';
-import { registerSimCommands } from '../../../hardware-mocks/cli.js';
+import { registerSimCommands } from './sim.js';
 import { registerFocusCommands } from './focus.js';
 
 export const commandModules: RegisterCommands[] = [

@@ -1,10 +1,11 @@
 // `skyrig sim shoot URL --out DIR`: frames from the simulated rig with their truth, for trying the HDR,
 // stacking and focus commands without hardware.
 import { Command, Option } from 'commander';
-import type { RegisterCommands } from '../agent/cli/types.js';
-import { createProgress } from '../agent/cli/progress.js';
-import type { FrameType } from '../drivers/types.js';
-import { parseExposureList, shoot } from './shoot.js';
+import type { RegisterCommands } from '../types.js';
+import { createProgress } from '../progress.js';
+import { createLogger } from '../../log.js';
+import type { FrameType } from '../../../drivers/types.js';
+import { parseExposureList, shoot } from '../../../hardware-mocks/shoot.js';
 
 interface ShootCli {
   out: string;
@@ -60,6 +61,7 @@ export const registerSimCommands: RegisterCommands = (program) => {
           const progress = createProgress('sim shoot', Number.isFinite(total) ? total : 0);
           try {
             const r = await shoot({
+              log: createLogger({ level: 'warn' }),
               url,
               outDir: o.out,
               exposures,
