@@ -55,6 +55,12 @@ test('config check and status as a member of the group the files belong to (agen
   t.regex(status.stdout, /^runs 1 \(failed 0\)/);
   const runs = await skyrig(['runs', '--config', s.config], member);
   t.regex(runs.stdout, /capture\s+ok/);
+  await mkdir(join(s.data, 'state'), { mode: 0o750 });
+  await chown(join(s.data, 'state'), 0, STAFF);
+  const doctor = await skyrig(['doctor', '--config', s.config], member);
+  t.is(doctor.code, 0, doctor.stdout + doctor.stderr);
+  t.regex(doctor.stdout, /\[ ok \] config +.*config\.yaml: 0 camera\(s\)/);
+  t.regex(doctor.stdout, /\[warn\] state dir +.*state belongs to root \(the agent keeps rail positions there\)/);
 });
 
 test('without the group: one line naming the file, its group and the fix', async (t) => {

@@ -1,6 +1,6 @@
 // Doctor checks of this machine: group membership for device access, free disk, a writable state dir.
 import { existsSync } from 'node:fs';
-import { access, constants, mkdir, readFile, statfs } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, stat, statfs } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import type { DoctorCheck } from '../../../../drivers/gpio-rail/doctor.js';
@@ -52,7 +52,23 @@ export async function diskCheck(dir: string): Promise<DoctorCheck> {
 export async function stateDirCheck(dir: string): Promise<DoctorCheck> {
   await mkdir(dir, { recursive: true }).catch(() => {});
   const ok = await access(dir, constants.W_OK).then(() => true, () => false);
-  return ok
-    ? { name: 'state dir', level: 'ok', message: `${dir} writable (rail positions are kept here)` }
-    : { name: 'state dir', level: 'warn', message: `${dir} not writable: a gpio-rail cannot persist its position`, fix: 'pass --state-dir or set SKYRIG_STATE_DIR' };
+  if (ok) return { name: 'state dir', level: 'ok', message: `${dir} writable (rail positions are kept here)` };
+  // On an installed station the agent's state dir belongs to the service user: fine for the agent,
+  // only a rail moved from this shell could not record its position there.
+  const owner = await stat(dir).then((s) => s.uid, () => null);
+  const ownerName = owner === null ? null : await userName(owner);
+  if (owner !== null && owner !== process.getuid?.()) {
+    return {
+      name: 'state dir',
+      level: 'warn',
+      message: `${dir} belongs to ${ownerName ?? `uid ${owner}`} (the agent keeps rail positions there); \`skyrig focuser\` from this shell cannot record a move`,
+      fix: ownerName ? `sudo -u ${ownerName} skyrig focuser …` : 'run skyrig focuser as the agent\'s user',
+    };
+  }
+  return { name: 'state dir', level: 'warn', message: `${dir} not writable: a gpio-rail cannot persist its position`, fix: 'pass --state-dir or set SKYRIG_STATE_DIR' };
+}
+
+async function userName(uid: number): Promise<string | null> {
+  const text = await readFile('/etc/passwd', 'utf8').catch(() => '');
+  return text.split('\n').find((l) => l.split(':')[2] === String(uid))?.split(':')[0] ?? null;
 }
