@@ -50,12 +50,17 @@ fi
 
 echo "== fresh root $ROOT"
 cp -a "$BASE" "$ROOT"
-# Node only: the host's node binary and npm, nothing else of the host.
-NODE="$(readlink -f "$(command -v node)")"
-NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
-install -m 0755 "$NODE" "$ROOT/usr/bin/node"
-mkdir -p "$ROOT/usr/lib/node_modules"
-cp -a "$NPM_DIR" "$ROOT/usr/lib/node_modules/npm"
+# Node only: the files of the host's nodejs package (node, its headers, npm as upgraded here).
+if dpkg -s nodejs >/dev/null 2>&1; then
+  dpkg -L nodejs | while read -r f; do [ -f "$f" ] && [ ! -e "$ROOT$f" ] && cp -a --parents "$f" "$ROOT"; done
+  [ -d /usr/lib/node_modules/npm ] && rm -rf "$ROOT/usr/lib/node_modules/npm" && cp -a /usr/lib/node_modules/npm "$ROOT/usr/lib/node_modules/npm"
+else
+  NODE="$(readlink -f "$(command -v node)")"
+  NPM_DIR="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")"
+  install -m 0755 "$NODE" "$ROOT/usr/bin/node"
+  mkdir -p "$ROOT/usr/lib/node_modules"
+  cp -a "$NPM_DIR" "$ROOT/usr/lib/node_modules/npm"
+fi
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$ROOT/usr/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$ROOT/usr/bin/npx"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
@@ -66,6 +71,9 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
   cp "$NODE_EXTRA_CA_CERTS" "$ROOT/etc/host-extra-ca.pem"
   EXTRA_CA="NODE_EXTRA_CA_CERTS=/etc/host-extra-ca.pem"
 fi
+# Where nodejs.org is out of reach, node-gyp takes the headers from the nodejs package (as on the host).
+NODEDIR="$(npm config get nodedir 2>/dev/null || true)"
+[ -n "$NODEDIR" ] && [ "$NODEDIR" != undefined ] && [ "$NODEDIR" != null ] && EXTRA_CA="$EXTRA_CA npm_config_nodedir=$NODEDIR"
 git clone -q --no-hardlinks "$REPO" "$ROOT/root/skyrig"
 git -C "$ROOT/root/skyrig" checkout -q "$(git -C "$REPO" rev-parse "$REF")"
 COMMIT="$(git -C "$REPO" rev-parse --short "$REF")"
@@ -78,7 +86,7 @@ mount -t tmpfs shm "$ROOT/dev/shm"
 
 in_root() { chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 CI=true $EXTRA_CA /bin/bash -c "$1"; }
 
-echo "bare machine: Debian $(cat "$ROOT/etc/debian_version"), $(in_root 'node -v') npm $(in_root 'npm -v'), skyrig $COMMIT${EXTRA_CA:+, host TLS CA passed in}; none of these tools:"
+echo "bare machine: Debian $(cat "$ROOT/etc/debian_version"), $(in_root 'node -v') npm $(in_root 'npm -v'), skyrig $COMMIT${EXTRA_CA:+, passed in from the host: $EXTRA_CA}; none of these tools:"
 in_root 'for t in djpeg cjpeg pngtopam dcraw_emu dcraw ffmpeg mosquitto indiserver gphoto2 g++ make python3 git; do command -v $t >/dev/null && echo "  present: $t"; done; true'
 
 results=()
@@ -90,7 +98,7 @@ step() {
   in_root "cd /root/skyrig && $cmd" > "$log" 2>&1
   rc=$?
   set -e
-  results+=("step $n  exit $rc  $(( $(date +%s) - t0 )) s  $cmd")
+  results+=("step $n  exit $rc  $(( $(date +%s) - t0 )) s  $(head -n 1 <<< "$cmd")")
   tail -n 6 "$log" | sed 's/^/    /'
   return 0
 }
@@ -99,8 +107,18 @@ step() {
 [[ ",$STEPS," == *",1b,"* ]] && step 1b 'deploy/deps.sh --build && npm ci && npm run demo'
 [[ ",$STEPS," == *",2,"* ]] && step 2 'deploy/deps.sh --test && npm ci && npm test'
 if [[ ",$STEPS," == *",3,"* ]]; then
-  # An upgrade removes what upstream deleted: plant a stale file, delete a tracked one, re-install.
-  step 3 'deploy/install.sh --no-enable && test -f /opt/skyrig/docs/hardware.md && touch /opt/skyrig/dist/stale-module.js && rm docs/hardware.md && deploy/install.sh --no-enable && ! test -e /opt/skyrig/docs/hardware.md && ! test -e /opt/skyrig/dist/stale-module.js && stat -c "%U:%G %a %n" /etc/skyrig /etc/skyrig/config.yaml /var/lib/skyrig && skyrig doctor --config /etc/skyrig/config.yaml; echo "doctor exit $?"'
+  # An upgrade removes what upstream deleted: plant a stale module, delete a tracked file, re-install.
+  step 3 'set -e
+deploy/install.sh --no-enable
+test -f /opt/skyrig/docs/hardware.md
+touch /opt/skyrig/dist/stale-module.js
+rm docs/hardware.md
+deploy/install.sh --no-enable
+test ! -e /opt/skyrig/docs/hardware.md
+test ! -e /opt/skyrig/dist/stale-module.js
+echo "upgrade: the deleted doc and the stale module are gone from /opt/skyrig"
+stat -c "%U:%G %a %n" /etc/skyrig /etc/skyrig/config.yaml /var/lib/skyrig
+skyrig doctor --config /etc/skyrig/config.yaml || echo "(doctor exit $?)"'
 fi
 
 echo
