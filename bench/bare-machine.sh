@@ -52,7 +52,7 @@ echo "== fresh root $ROOT"
 cp -a "$BASE" "$ROOT"
 # Node only: the files of the host's nodejs package (node, its headers, npm as upgraded here).
 if dpkg -s nodejs >/dev/null 2>&1; then
-  dpkg -L nodejs | while read -r f; do [ -f "$f" ] && [ ! -e "$ROOT$f" ] && cp -a --parents "$f" "$ROOT"; done
+  dpkg -L nodejs | grep -v '^/\.$' | tar -C / --no-recursion -cf - -T - 2>/dev/null | tar -C "$ROOT" --keep-old-files -xf - 2>/dev/null || true
   [ -d /usr/lib/node_modules/npm ] && rm -rf "$ROOT/usr/lib/node_modules/npm" && cp -a /usr/lib/node_modules/npm "$ROOT/usr/lib/node_modules/npm"
 else
   NODE="$(readlink -f "$(command -v node)")"
