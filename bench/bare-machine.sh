@@ -75,7 +75,7 @@ fi
 NODEDIR="$(npm config get nodedir 2>/dev/null || true)"
 [ -n "$NODEDIR" ] && [ "$NODEDIR" != undefined ] && [ "$NODEDIR" != null ] && EXTRA_CA="$EXTRA_CA npm_config_nodedir=$NODEDIR"
 git clone -q --no-hardlinks "$REPO" "$ROOT/root/skyrig"
-git -C "$ROOT/root/skyrig" checkout -q "$(git -C "$REPO" rev-parse "$REF")"
+git -C "$ROOT/root/skyrig" -c advice.detachedHead=false checkout -q "$(git -C "$REPO" rev-parse "$REF")"
 COMMIT="$(git -C "$REPO" rev-parse --short "$REF")"
 rm -rf "$ROOT/root/skyrig/.git"   # git is not on the bare machine; install.sh then copies the tree as is
 mount -t proc proc "$ROOT/proc"
