@@ -239,6 +239,7 @@ export class Agent {
         spoolDir,
         productsDir,
         stateDir,
+        dataDir: this.d.paths.dataDir,
         runlog,
         log,
         signal: abort.signal,

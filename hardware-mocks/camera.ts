@@ -16,6 +16,8 @@ import { applyResponse, responseLnTable } from './response.js';
 import { getOrCreateRig, type SimRig } from './rig.js';
 import { hotPixelMap, normalisedSignal, prnuMap, whitePointAdu, type SensorModel } from './sensor.js';
 import { starsInFrame, type FrameStar, type FrameTransform } from './stars.js';
+import { CLOUD_WIND_PX_PER_MIN, moonAt, moonGlowFactor, passingCover, sunAt, sunGlowFactor, type MoonState } from './sky-light.js';
+import { mixSeed, STREAM } from './random.js';
 
 export interface SimCameraConfig {
   scene: Scene;
@@ -34,6 +36,10 @@ export interface SimCameraConfig {
   sensor: SensorModel;
   sky: SkyModel;
   lens: 'rect' | 'fisheye';
+  /** Passing clouds: minutes over which the cover changes (0 = fixed cover). */
+  cloudPeriodMin: number;
+  /** Render the moon (needs lat/lon). */
+  moon: boolean;
   /** Whole-sky catalogue for lens=fisheye. */
   allSkyStars: { count: number; magMin: number; magMax: number; zeroPointFlux: number };
 }
@@ -60,6 +66,8 @@ export function cameraConfigFrom(p: ParsedParams, seed: number): SimCameraConfig
       magMax: num0(p, 'mag_max', 7),
       zeroPointFlux: num0(p, 'zero_point', 3e5),
     },
+    cloudPeriodMin: num0(p, 'cloud_period', 0),
+    moon: bool0(p, 'moon', true),
     scene: str0(p, 'scene', 'sky'),
     format: str0(p, 'format', 'fits'),
     depth: num0(p, 'depth', 8) === 16 ? 16 : 8,
@@ -181,13 +189,40 @@ export class SimCamera implements Camera {
     this.config.sky.clouds = Math.max(0, Math.min(1, cover));
   }
 
-  /** Scene the camera renders at a time: `auto` picks day when the sun is above the horizon. */
+  /**
+   * Scene the camera renders at a time: `auto` picks day when the sun is above the horizon — except on
+   * the fisheye, which looks at the sky day and night (its sky glow follows the sun).
+   */
   sceneAt(at: Date = this.rig.now()): 'sky' | 'day' {
     if (this.config.scene !== 'auto') return this.config.scene;
+    if (this.config.lens === 'fisheye') return 'sky';
     return (this.rig.sunAltitudeDeg(at) ?? -90) > 0 ? 'day' : 'sky';
   }
 
   // ---- truth for tests ---------------------------------------------------------------------------
+
+  /** The moon at a time (null without a site or with moon=0). */
+  moonAt(at: Date = this.rig.now()): MoonState | null {
+    const { lat, lon } = this.rig.config;
+    if (!this.config.moon || lat === null || lon === null) return null;
+    return moonAt(at, lat, lon);
+  }
+
+  /** Cloud cover of frame `i` shot at `at`: passing clouds by the clock, else `clouds` / `cloudy_frames`. */
+  cloudCoverAt(i: number, at: Date = this.rig.now()): number {
+    const c = this.config;
+    if (c.cloudPeriodMin > 0) {
+      const cover = passingCover(mixSeed(this.rig.config.seed, STREAM.clouds), c.sky.clouds, c.cloudPeriodMin, this.rig.minutesSinceStart(at));
+      return c.sky.cloudyFrames.has(i) ? Math.max(0.9, cover) : cover;
+    }
+    return cloudCoverOf(c.sky, i);
+  }
+
+  /** Sky glow (e-/s/px at gain 1, before vignetting, at the zenith, clear) at a time: night glow × sun + moon. */
+  skyGlowAt(at: Date = this.rig.now()): number {
+    const g = this.config.sky.skyGlow;
+    return g * sunGlowFactor(this.rig.sunAltitudeDeg(at)) + g * moonGlowFactor(this.moonAt(at));
+  }
 
   /** Field transform of frame `i` (sky = frame-0 pixel coordinates → frame i). */
   frameTransform(i: number): FrameTransform {
@@ -320,6 +355,8 @@ export class SimCamera implements Camera {
       check();
       const sensorTempC = this.rig.ambientTemperature(timestamp) + SENSOR_SELF_HEATING_C;
       const defocusSteps = this.rig.defocusSteps(timestamp);
+      const moon = this.moonAt(timestamp);
+      const cover = this.cloudCoverAt(frameIndex, timestamp);
       const frame = renderFrame({
         seed: this.rig.config.seed,
         scene,
@@ -340,13 +377,17 @@ export class SimCamera implements Camera {
         roi,
         binning,
         check,
-        dayRadiance: scene === 'day' ? this.dayRadianceFor(cloudCoverOf(c.sky, frameIndex)) : undefined,
-        allSky: scene === 'sky' && c.lens === 'fisheye' ? { at: timestamp, lat: this.rig.config.lat ?? 0, lon: this.rig.config.lon ?? 0, ...this.allSky() } : undefined,
+        dayRadiance: scene === 'day' ? this.dayRadianceFor(cover) : undefined,
+        allSky: scene === 'sky' && c.lens === 'fisheye' ? { at: timestamp, lat: this.rig.config.lat ?? 0, lon: this.rig.config.lon ?? 0, zeroPointFlux: c.allSkyStars.zeroPointFlux, ...this.allSky() } : undefined,
+        moon,
+        sun: c.lens === 'fisheye' && this.rig.config.lat !== null ? sunAt(timestamp, this.rig.config.lat, this.rig.config.lon ?? 0) : null,
+        cover,
+        ...(c.cloudPeriodMin > 0 ? { cloudShiftPx: CLOUD_WIND_PX_PER_MIN * this.rig.minutesSinceStart(timestamp) } : {}),
         scale: scene === 'day' ? this.rig.scaleAt(defocusSteps) : 1,
         focusOffsets: scene === 'day' && this.rig.config.nearFocus !== 0 ? this.focusOffsetMap() : undefined,
       });
       check();
-      this.rig.advanceClock(exposureS + READOUT_S);
+      this.rig.advanceAfterCapture(exposureS + READOUT_S);
 
       const path = join(req.outDir, req.fileStem + EXT[c.format]);
       const bitDepth: 8 | 16 = c.format === 'fits' ? 16 : c.format === 'png' ? c.depth : 8;
@@ -397,6 +438,9 @@ export class SimCamera implements Camera {
           sensorTempC,
           ambientTempC: this.rig.ambientTemperature(timestamp),
           sunAltitudeDeg: this.rig.sunAltitudeDeg(timestamp),
+          moonAltitudeDeg: moon ? moon.altDeg : null,
+          moonIllumination: moon ? moon.fraction : null,
+          skyGlow: this.skyGlowAt(timestamp),
           biasAdu: c.sensor.biasAdu,
           whitePointAdu: frame.whitePointAdu,
           binning,

@@ -31,3 +31,4 @@ export { starsInBox, starsInFrame, skyToFrame, frameToSky, type SimStar, type Fr
 export { hotPixelMap, prnuMap, normalisedSignal, whitePointAdu, ADC_MAX, type SensorModel } from './sensor.js';
 export { PARAM_SPECS, parseSimUrl, rigName, type Scene, type SimFormat, type BayerPattern, type ResponseName } from './params.js';
 export { altAz, allSkyGeometry, localSiderealDeg, projectFisheye, unprojectFisheye, sphereCatalogue, type SphereStar } from './allsky.js';
+export { moonAt, moonGlowFactor, passingCover, sunAt, sunGlowFactor, type MoonState } from './sky-light.js';

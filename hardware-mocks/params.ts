@@ -43,6 +43,7 @@ export const PARAM_SPECS: Record<string, Spec> = {
   lon: { scope: 'rig', type: num(-180, 180), help: 'site longitude (deg)' },
   temp: { scope: 'rig', type: num(-60, 60), help: 'ambient temperature at start (°C)' },
   temp_drift: { scope: 'rig', type: num(-100, 100), help: 'ambient temperature change (°C per hour of clock)' },
+  time_step: { scope: 'rig', type: num(0, 86400), help: 'simulated clock advance per capture (s), whatever the exposure; needs start=' },
   temp_coeff: { scope: 'rig', type: num(-1e6, 1e6), help: 'best-focus shift with temperature (steps per °C)' },
   // Camera
   scene: { scope: 'camera', type: { kind: 'enum', values: SCENES }, help: 'sky (stars), day (HDR landscape) or auto (sun altitude)' },
@@ -69,6 +70,8 @@ export const PARAM_SPECS: Record<string, Spec> = {
   jitter: { scope: 'camera', type: num(0, 1000), help: 'random extra shift per frame (px, standard deviation)' },
   clouds: { scope: 'camera', type: num(0, 1), help: 'cloud cover 0..1' },
   cloudy_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices that are overcast (comma list)' },
+  cloud_period: { scope: 'camera', type: num(0, 1e6), help: 'passing clouds: cover varies with the clock over about this many minutes, up to `clouds` (0 = fixed cover)' },
+  moon: { scope: 'camera', type: { kind: 'bool' }, help: '0: no moon (its glow and disc need lat/lon)' },
   trail_frames: { scope: 'camera', type: { kind: 'intlist' }, help: 'frame indices crossed by a satellite/plane trail (comma list)' },
   breathing: { scope: 'rig', type: num(-0.01, 0.01), help: 'day scene: image scale change per step of defocus (focus breathing)' },
   near_focus: { scope: 'rig', type: num(-1e6, 1e6), help: 'day scene: best-focus offset of the nearest ground (bottom row), steps' },

@@ -2,7 +2,7 @@
 // vignetting, clouds) → sensor (PRNU, dark current, hot pixels, noise, gain, bias, ADC). Pure: inputs
 // in, ADU out; the camera adds clock, abort and file I/O around it.
 import type { FrameType, Roi } from '../drivers/types.js';
-import { allSkyGeometry, allSkyStars, treeLineAt, unprojectFisheye, type SphereStar } from './allsky.js';
+import { airmass, allSkyGeometry, allSkyStars, EXTINCTION_MAG, projectFisheye, treeLineAt, unprojectFisheye, type SphereStar } from './allsky.js';
 import { renderRadiance } from './day.js';
 import type { BayerPattern, PsfName, ResponseName, SimFormat } from './params.js';
 import { fwhmAt, gaussianBlur, stampStar, variableBlur, type DefocusModel, FWHM_PER_SIGMA } from './psf.js';
@@ -10,6 +10,7 @@ import { Rng, STREAM, fbm, mixSeed } from './random.js';
 import { applyResponse } from './response.js';
 import { cfaIndices, darkRateAt, exposeToAdu, vignetteAt, whitePointAdu, type DarkSignal, type HotPixels, type SensorModel } from './sensor.js';
 import { starsInFrame, type FrameStar, type FrameTransform, type StarFieldOptions } from './stars.js';
+import { angularDistanceDeg, aureole, moonGlowFactor, sunGlowFactor, SUN_MAG, type MoonState } from './sky-light.js';
 
 export interface SkyModel {
   stars: StarFieldOptions;
@@ -70,9 +71,17 @@ export interface RenderInput {
   /** Day scene: per-pixel best-focus offset (steps) from focusOffsetMap; absent = all at infinity. */
   focusOffsets?: Float32Array;
   /** All-sky fisheye view (lens=fisheye): stars from the sphere at this time and site instead of the drifting plane. */
-  allSky?: { at: Date; lat: number; lon: number; catalogue: SphereStar[]; trees: Float32Array };
+  allSky?: { at: Date; lat: number; lon: number; catalogue: SphereStar[]; trees: Float32Array; zeroPointFlux?: number };
   /** Day radiance already rendered for this seed, size and cloud cover (the scene is static): skips the render. */
   dayRadiance?: Float32Array;
+  /** The moon (site known, `moon=1`): its glow over the sky, and on the fisheye its disc and aureole. */
+  moon?: MoonState | null;
+  /** The sun's direction for the fisheye's daytime disc and aureole. */
+  sun?: { altDeg: number; azDeg: number } | null;
+  /** Cloud cover of this frame when clouds pass with time (else from `sky.clouds` / `cloudy_frames`). */
+  cover?: number;
+  /** Cloud field shift (px) when clouds drift with the clock (else 3 px per frame). */
+  cloudShiftPx?: number;
 }
 
 export interface RenderedFrame {
@@ -146,11 +155,8 @@ export function frameTransform(sky: SkyModel, seed: number, width: number, heigh
   return { dx: sky.driftX * i + jx, dy: sky.driftY * i + jy, rotationDeg: sky.rotationDeg * i, cx: (width - 1) / 2, cy: (height - 1) / 2 };
 }
 
-/** Sky glow multiplier for the sun below the horizon: ×1 in astronomical night, ×1000 at sunset. */
-export function twilightFactor(sunAltitudeDeg: number | null): number {
-  if (sunAltitudeDeg === null || sunAltitudeDeg <= -18) return 1;
-  return 10 ** (3 * Math.min(1, (sunAltitudeDeg + 18) / 18));
-}
+/** Sky glow multiplier from the sun: ×1 in astronomical night, ×1000 at sunset, ×10⁵ by day (sky-light.ts). */
+export const twilightFactor = sunGlowFactor;
 
 export function cloudCoverOf(sky: SkyModel, frameIndex: number): number {
   return sky.cloudyFrames.has(frameIndex) ? Math.max(0.9, sky.clouds) : sky.clouds;
@@ -166,7 +172,7 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   const transform = frameTransform(inp.sky, inp.seed, W, H, inp.scene === 'sky' && !inp.allSky ? inp.frameIndex : 0);
   const geo = inp.allSky ? allSkyGeometry(W, H) : null;
   const fwhmPx = fwhmAt(inp.optics.defocus, inp.defocusSteps);
-  const cover = cloudCoverOf(inp.sky, inp.frameIndex);
+  const cover = inp.cover ?? cloudCoverOf(inp.sky, inp.frameIndex);
   let stars: FrameStar[] = [];
   let trail: Trail | null = null;
   const photons = inp.frameType === 'light' && !inp.shutterClosed;
@@ -180,8 +186,14 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
     for (const s of stars) stampStar({ width: W, height: H, channels: ch, data: rate, cfa }, s.fx, s.fy, s.flux, s.colour, fwhmPx, inp.optics.psf);
     trail = trailOf(inp.sky, inp.seed, W, H, inp.frameIndex);
     if (trail) drawTrail(rate, W, H, ch, trail, fwhmPx, inp.exposureS, (x, y) => cfaColour([1, 1, 1], x, y));
+    if (inp.allSky && geo) stampBodies(inp, geo, rate, ch, cfa, fwhmPx);
     inp.check?.();
-    const glow = inp.sky.skyGlow * twilightFactor(inp.sunAltitudeDeg);
+    const sunGlow = inp.sky.skyGlow * sunGlowFactor(inp.sunAltitudeDeg);
+    const moonGlow = inp.sky.skyGlow * moonGlowFactor(inp.moon ?? null);
+    const glow = sunGlow + moonGlow;
+    const moonUp = inp.moon && inp.moon.altDeg > 0 ? inp.moon : null;
+    const sunUp = inp.sun && inp.sun.altDeg > 0 ? inp.sun : null;
+    const cloudShift = inp.cloudShiftPx ?? 3 * inp.frameIndex;
     const cloudSeed = mixSeed(inp.seed, STREAM.clouds);
     const scale = Math.max(16, W / 4);
     for (let y = 0; y < H; y++) {
@@ -199,9 +211,12 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
             continue;
           }
           g = glow * (1 + 1.5 * (1 - Math.sin((alt * Math.PI) / 180)));
+          // Forward scattering: a halo around the moon and, by day, the sun.
+          if (moonUp) g += moonGlow * aureole(angularDistanceDeg(alt, az, moonUp.altDeg, moonUp.azDeg), 10);
+          if (sunUp) g += sunGlow * aureole(angularDistanceDeg(alt, az, sunUp.altDeg, sunUp.azDeg), 15);
         }
         let opacity = 0;
-        if (cover > 0) opacity = smoothstep(1 - cover - 0.08, 1 - cover + 0.12, fbm(cloudSeed, x + 3 * inp.frameIndex, y, scale, 4));
+        if (cover > 0) opacity = smoothstep(1 - cover - 0.08, 1 - cover + 0.12, fbm(cloudSeed, x + cloudShift, y, scale, 4));
         const trans = 1 - 0.97 * opacity;
         const lit = g * (1 + 4 * opacity); // clouds reflect the light pollution
         const f = illum[y * W + x]!;
@@ -270,6 +285,23 @@ export function renderFrame(inp: RenderInput): RenderedFrame {
   let bayer: BayerPattern | null = null;
   if (cfa && inp.bayer && b === 1) bayer = shiftPattern(inp.bayer, roi.x & 1, roi.y & 1);
   return { adu, width: outW, height: outH, channels: ch, bayer, transform, stars, cloudCover: cover, trail, fwhmPx, whitePointAdu: whitePointAdu(inp.sensor, inp.gain) };
+}
+
+/** Moon and sun discs on the fisheye: point sources of their magnitude (they saturate), behind the trees like stars. */
+function stampBodies(inp: RenderInput, geo: ReturnType<typeof allSkyGeometry>, rate: Float32Array, ch: 1 | 3, cfa: Uint8Array | undefined, fwhmPx: number): void {
+  const sky = inp.allSky!;
+  const zp = sky.zeroPointFlux ?? 3e5;
+  // Discs a little wider than a star: half a degree across on the fisheye scale, at least the seeing.
+  const discPx = Math.max(fwhmPx, (geo.radius * 0.5) / 90);
+  const bodies: { altDeg: number; azDeg: number; mag: number; colour: [number, number, number] }[] = [];
+  if (inp.moon && inp.moon.altDeg > 0) bodies.push({ altDeg: inp.moon.altDeg, azDeg: inp.moon.azDeg, mag: inp.moon.mag, colour: [1, 1, 0.95] });
+  if (inp.sun && inp.sun.altDeg > 0) bodies.push({ altDeg: inp.sun.altDeg, azDeg: inp.sun.azDeg, mag: SUN_MAG, colour: [1, 1, 0.9] });
+  for (const b of bodies) {
+    if (b.altDeg < treeLineAt(sky.trees, b.azDeg)) continue;
+    const [fx, fy] = projectFisheye(geo, b.altDeg, b.azDeg);
+    const flux = zp * 10 ** (-0.4 * (b.mag + EXTINCTION_MAG * airmass(b.altDeg)));
+    stampStar({ width: geo.width, height: geo.height, channels: ch, data: rate, cfa }, fx, fy, flux, b.colour, discPx, 'gaussian');
+  }
 }
 
 /** Crop to `roi` (full-frame px) and sum b×b blocks. */

@@ -20,6 +20,8 @@ export interface RigConfig {
   tempDriftPerHour: number;
   /** Best-focus shift per °C of ambient temperature change (steps/°C). */
   tempCoeff: number;
+  /** Clock advance per capture (s) regardless of exposure; null = exposure + readout. */
+  timeStepS: number | null;
   psf: PsfName;
   defocus: DefocusModel;
   /** Day scene: best-focus offset of the nearest ground (steps); 0 = everything at infinity. */
@@ -55,6 +57,7 @@ export function rigConfigFrom(p: ParsedParams): RigConfig {
     tempStartC: num0(p, 'temp', RIG_DEFAULTS.tempStartC),
     tempDriftPerHour: num0(p, 'temp_drift', RIG_DEFAULTS.tempDriftPerHour),
     tempCoeff: num0(p, 'temp_coeff', RIG_DEFAULTS.tempCoeff),
+    timeStepS: typeof p.get('time_step') === 'number' ? (p.get('time_step') as number) : null,
     psf: str0(p, 'psf', 'gaussian'),
     defocus: { fwhmInFocusPx: num0(p, 'fwhm', RIG_DEFAULTS.fwhm), blurPxPerStep: num0(p, 'defocus_blur', RIG_DEFAULTS.defocusBlur) },
     nearFocus: num0(p, 'near_focus', 0),
@@ -95,6 +98,7 @@ export class SimRig {
       throw new DeviceError('invalid', where, `focus_best=${c.focusBest} outside focus_min..focus_max (${c.focusMin}..${c.focusMax})`);
     }
     if ((c.lat === null) !== (c.lon === null)) throw new DeviceError('invalid', where, 'lat and lon must be given together');
+    if (c.timeStepS !== null && !c.start) throw new DeviceError('invalid', where, 'time_step needs a simulated clock: add start= (ISO time)');
     this.given = new Map([...params].filter(([k]) => PARAM_SPECS[k]?.scope === 'rig'));
     this.startedAtMs = c.start ? c.start.getTime() : Date.now();
     this.simNowMs = c.start ? c.start.getTime() : null;
@@ -130,6 +134,15 @@ export class SimRig {
 
   advanceClock(seconds: number): void {
     if (this.simNowMs !== null) this.simNowMs += Math.round(seconds * 1000);
+  }
+
+  /** After a capture: `time_step` when set (a compressed night: one step per frame), else exposure + readout. */
+  advanceAfterCapture(exposureAndReadoutS: number): void {
+    this.advanceClock(this.config.timeStepS ?? exposureAndReadoutS);
+  }
+
+  minutesSinceStart(at = this.now()): number {
+    return (at.getTime() - this.startedAtMs) / 60000;
   }
 
   hoursSinceStart(at = this.now()): number {

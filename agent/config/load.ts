@@ -7,6 +7,7 @@ import { configSchema, type Config } from './schema.js';
 import { checkDeviceUrl } from '../../drivers/registry.js';
 import { checkJobParams } from '../jobs/param-names.js';
 import { accessProblem, isAccessError } from '../../lib/access-hint.js';
+import { shutterRefusal } from '../darks/shutter.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/skyrig/config.yaml';
 
@@ -86,6 +87,11 @@ export function validateConfig(input: unknown, source = 'config'): Config {
     if (needsFocuser && !foc) problems.push(`jobs[${i}].focuser: a ${job.kind} job needs a focuser (add one under devices.focusers)`);
     else if (foc && !focs.includes(foc)) problems.push(`jobs[${i}].focuser: ${JSON.stringify(foc)} is not a configured focuser (have: ${focs.join(', ') || 'none'})`);
     for (const p of checkJobParams(job.kind, job.params)) problems.push(`jobs[${i}].${p}`);
+    // A darks job on a camera without a shutter would shoot the sky: refuse at config check, not at night.
+    const url = cam ? cfg.devices.cameras[cam]?.url : undefined;
+    if (job.kind === 'darks' && url && shutterRefusal(url, job.params.covered === true)) {
+      problems.push(`jobs[${i}].params.covered: ${url} cannot close a shutter for darks — set covered: true when the lens is capped or a cover closes`);
+    }
   });
   if (problems.length) throw new ConfigError(source, problems);
   return cfg;

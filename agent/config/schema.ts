@@ -19,7 +19,7 @@ const deviceUrl = z.string().refine((u) => /^(sim|indi|gphoto2|gpio-rail|rpicam)
 
 const idPattern = /^[a-z0-9][a-z0-9_-]*$/;
 
-export const jobKinds = ['capture', 'hdr', 'livestack', 'focusbracket', 'autofocus'] as const;
+export const jobKinds = ['capture', 'hdr', 'livestack', 'focusbracket', 'autofocus', 'darks'] as const;
 
 const jobSchema = z
   .object({

@@ -31,6 +31,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
     approach: s, refine: b, only_if_hfr_above: n,
   },
+  darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
 
 function typeOk(t: ParamType, v: unknown): boolean {

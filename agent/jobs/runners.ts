@@ -6,6 +6,7 @@ import { livestackJob } from './livestack.js';
 import { hdrJob } from './hdr.js';
 import { focusbracketJob } from './focusbracket.js';
 import { autofocusJob } from './autofocus.js';
+import { darksJob } from './darks.js';
 
 export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
   capture: captureJob,
@@ -13,4 +14,5 @@ export const jobRunners: Partial<Record<JobKind, JobRunner>> = {
   hdr: hdrJob,
   focusbracket: focusbracketJob,
   autofocus: autofocusJob,
+  darks: darksJob,
 };

@@ -38,6 +38,8 @@ export interface JobContext {
   productsDir: string;
   /** Per-job state that outlives runs (live stack state for resume); created by the agent. */
   stateDir: string;
+  /** The station's data directory (paths.data_dir): shared libraries such as <data_dir>/darks. */
+  dataDir?: string;
   runlog: RunLog;
   log: Logger;
   /** Aborted on SIGTERM or a stop command; a job finishes or abandons its current frame and returns. */

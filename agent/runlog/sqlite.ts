@@ -58,7 +58,61 @@ const MIGRATIONS: string[] = [
      data TEXT NOT NULL DEFAULT '{}'
    );
    CREATE INDEX events_at ON events(at);`,
+  // dark library (agent/darks/): one row per master dark or bias, with its bad-pixel map beside it
+  `CREATE TABLE dark_masters (
+     id INTEGER PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('dark','bias')),
+     camera TEXT NOT NULL,
+     exposure_s REAL NOT NULL,
+     gain REAL,
+     iso REAL,
+     temperature_c REAL,
+     width INTEGER NOT NULL,
+     height INTEGER NOT NULL,
+     channels INTEGER NOT NULL,
+     bayer TEXT,
+     frame_count INTEGER NOT NULL,
+     method TEXT NOT NULL,
+     path TEXT NOT NULL,
+     size_bytes INTEGER NOT NULL,
+     bad_pixels_path TEXT,
+     bad_pixels INTEGER,
+     median REAL,
+     run_id INTEGER REFERENCES runs(id),
+     created_at TEXT NOT NULL,
+     deleted_at TEXT
+   );
+   CREATE INDEX dark_masters_match ON dark_masters(width, height, gain, exposure_s);`,
 ];
+
+/** A master in the dark library (table dark_masters). */
+export interface DarkMasterRecord {
+  kind: 'dark' | 'bias';
+  /** Camera URL it was taken with. */
+  camera: string;
+  exposureS: number;
+  gain: number | null;
+  iso: number | null;
+  temperatureC: number | null;
+  width: number;
+  height: number;
+  channels: number;
+  bayer: string | null;
+  frameCount: number;
+  method: string;
+  path: string;
+  sizeBytes: number;
+  badPixelsPath: string | null;
+  badPixels: number | null;
+  /** Median level of the master (normalised units), for `darks list`. */
+  median: number | null;
+  runId?: number | null;
+}
+
+export interface DarkMasterRow extends DarkMasterRecord {
+  id: number;
+  createdAt: string;
+}
 
 export interface SqliteRunLogOptions {
   /** 'FULL' (default) or 'NORMAL'. See docs/architecture.md for why FULL. */
@@ -281,6 +335,37 @@ export class SqliteRunLog implements RunLog {
 
   hasFrameAt(path: string): boolean {
     return this.db.prepare(`SELECT 1 FROM frames WHERE path = ? LIMIT 1`).get(path) !== undefined;
+  }
+
+  // ---- dark library --------------------------------------------------------------------------------
+
+  addDarkMaster(m: DarkMasterRecord): number {
+    const r = this.db
+      .prepare(
+        `INSERT INTO dark_masters (kind, camera, exposure_s, gain, iso, temperature_c, width, height, channels, bayer, frame_count, method, path, size_bytes, bad_pixels_path, bad_pixels, median, run_id, created_at)
+         VALUES (@kind, @camera, @exposure_s, @gain, @iso, @temperature_c, @width, @height, @channels, @bayer, @frame_count, @method, @path, @size_bytes, @bad_pixels_path, @bad_pixels, @median, @run_id, @created_at)`,
+      )
+      .run({
+        kind: m.kind, camera: m.camera, exposure_s: m.exposureS, gain: m.gain, iso: m.iso, temperature_c: m.temperatureC,
+        width: m.width, height: m.height, channels: m.channels, bayer: m.bayer, frame_count: m.frameCount, method: m.method,
+        path: m.path, size_bytes: m.sizeBytes, bad_pixels_path: m.badPixelsPath, bad_pixels: m.badPixels, median: m.median,
+        run_id: m.runId ?? null, created_at: this.now().toISOString(),
+      });
+    return Number(r.lastInsertRowid);
+  }
+
+  /** Masters not deleted, newest first. */
+  darkMasters(): DarkMasterRow[] {
+    return (this.db.prepare(`SELECT * FROM dark_masters WHERE deleted_at IS NULL ORDER BY id DESC`).all() as any[]).map((r) => ({
+      id: r.id, kind: r.kind, camera: r.camera, exposureS: r.exposure_s, gain: r.gain, iso: r.iso, temperatureC: r.temperature_c,
+      width: r.width, height: r.height, channels: r.channels, bayer: r.bayer, frameCount: r.frame_count, method: r.method,
+      path: r.path, sizeBytes: r.size_bytes, badPixelsPath: r.bad_pixels_path, badPixels: r.bad_pixels, median: r.median,
+      runId: r.run_id, createdAt: r.created_at,
+    }));
+  }
+
+  markDarkMasterDeleted(id: number): void {
+    this.db.prepare(`UPDATE dark_masters SET deleted_at = ? WHERE id = ?`).run(this.now().toISOString(), id);
   }
 
   integrityCheck(): string {

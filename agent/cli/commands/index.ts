@@ -10,6 +10,7 @@ import { registerStackCommands } from './stack.js';
 import { registerDeviceCommands } from './devices.js';
 import { registerSimCommands } from './sim.js';
 import { registerFocusCommands } from './focus.js';
+import { registerDarksCommands } from './darks.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -22,4 +23,5 @@ export const commandModules: RegisterCommands[] = [
   registerDeviceCommands,
   registerSimCommands,
   registerFocusCommands,
+  registerDarksCommands,
 ];
