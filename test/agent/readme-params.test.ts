@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { JOB_PARAMS } from '../../agent/jobs/param-names.js';
 
 // Backticked words in the table that are values or file names, not parameter names.
-const VALUES = new Set(['pyramid', 'depthmap', 'skyrig hdr calibrate']);
+const VALUES = new Set(['skyrig hdr calibrate']);
 
 test('every parameter the README names for a job kind is one the schema knows', async (t) => {
   const readme = await readFile('README.md', 'utf8');
@@ -16,7 +16,10 @@ test('every parameter the README names for a job kind is one the schema knows', 
     if (!row) continue;
     rows++;
     const cells = row.split('|')[2]!.replace(/docs\/\S+/g, '');
-    const words = [...cells.matchAll(/`([^`]+)`/g)].map((m) => m[1]!.replace(/:.*$/, '').trim());
+    // A word written as one of alternatives (`a` or `b`, `a`/`b`) is a value, not a name.
+    const words = [...cells.matchAll(/`([^`]+)`/g)]
+      .filter((m) => !/( or |\/)$/.test(cells.slice(0, m.index)) && !/^( or |\/)/.test(cells.slice(m.index! + m[0].length)))
+      .map((m) => m[1]!.replace(/:.*$/, '').trim());
     for (const w of words) {
       if (VALUES.has(w) || /^[\d.]+$/.test(w) || w.startsWith('.')) continue;
       t.true(w in names, `README names ${kind} param "${w}", not in JOB_PARAMS.${kind}`);
