@@ -80,4 +80,12 @@ test('without the group: one line naming the file, its group and the fix', async
   t.is(status.code, 1);
   t.is(status.stderr.trim().split('\n').length, 1, status.stderr);
   t.regex(status.stderr, new RegExp(`^skyrig: ${s.db}: permission denied \\(mode 0600, group staff\\); add yourself to group staff`));
+
+  // The data dir itself closed to others (0750): named as the reason, not "no run log yet".
+  await chmod(s.db, 0o640);
+  await chown(s.data, 0, STAFF);
+  await chmod(s.data, 0o750);
+  const closed = await skyrig(['status', '--config', s.config], outsider);
+  t.is(closed.code, 1);
+  t.is(closed.stderr.trim(), `skyrig: ${s.db}: permission denied (its directory mode 0750, group staff); add yourself to group staff (sudo usermod -aG staff nobody, then log out and in) or run it with sudo`);
 });

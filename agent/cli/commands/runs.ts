@@ -13,12 +13,13 @@ async function openLog(o: { config: string; db?: string }): Promise<SqliteRunLog
   // Relative paths in the config are relative to the config file, as for `skyrig run`.
   const loaded = o.db ? null : await loadConfig(o.config);
   const db = o.db ?? resolvePaths(loaded!.config, dirname(resolve(loaded!.path))).database;
-  if (!existsSync(db)) throw new Error(`${db}: no run log yet (the agent creates it on first start)`);
+  // A data dir the user may not enter hides the file: say so instead of "no run log yet".
   try {
     await access(db, constants.R_OK);
   } catch (err) {
     if (isAccessError(err)) throw new Error(accessHint(db));
   }
+  if (!existsSync(db)) throw new Error(`${db}: no run log yet (the agent creates it on first start)`);
   try {
     return new SqliteRunLog(db, { readonly: true });
   } catch (err) {
