@@ -1,6 +1,6 @@
 // What the hardware commands (capture, focuser, doctor) share: output streams, the optional config
 // file and device names in it, the driver context, option parsing and Ctrl-C handling.
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths, type LoadedConfig } from '../../config/load.js';
@@ -28,8 +28,18 @@ export function defaultStateDir(): string {
  * (so a rail moved from the CLI and by jobs keeps one position) and accept device names.
  */
 export async function optionalConfig(path: string | undefined): Promise<LoadedConfig | null> {
-  const chosen = path ?? process.env.SKYRIG_CONFIG ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  const chosen = path ?? process.env.SKYRIG_CONFIG ?? (presentOrHidden(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
   return chosen ? loadConfig(chosen) : null;
+}
+
+/** The file exists, or a directory the user may not enter hides it (loading it then names the fix). */
+function presentOrHidden(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES';
+  }
 }
 
 export function configStateDir(loaded: LoadedConfig | null): string | undefined {
