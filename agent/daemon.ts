@@ -1,7 +1,7 @@
 // The agent: scheduler + one-at-a-time job queue + run bookkeeping + status. Everything it talks to is
 // passed in (config, run log, publisher, device factory, job runners, notifier, clock).
-import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readFitsHeader } from '../pipeline/image/fits.js';
 import { isFitsPath } from '../pipeline/image/read.js';
@@ -16,9 +16,13 @@ import type { AgentPublisher, CommandReply } from './publisher.js';
 import { createJobContext } from './jobs/context.js';
 import { realClock, Scheduler, type Clock } from './jobs/scheduler.js';
 import { isNight, sunAltitudeDeg } from './jobs/sun.js';
-import { recoverIncoming, runDirs } from './storage/layout.js';
+import { INCOMING_DIR, recoverIncoming, runDirs } from './storage/layout.js';
 import { diskSpace, sha256File } from './storage/disk.js';
 import { applyRetention } from './storage/retention.js';
+import { removeLeftovers } from './storage/leftovers.js';
+import { DiskSpaceError, SpaceGuard } from './storage/space-guard.js';
+import { isDiskFull } from './runlog/sqlite.js';
+import { DiskFullError } from './storage/disk.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
 
 export interface DeviceFactory {
@@ -59,32 +63,140 @@ export interface RunOutcome {
 
 /** Jobs that run until stopped; they hold the camera, so other requests are refused meanwhile. */
 const CONTINUOUS: ReadonlySet<string> = new Set(['livestack']);
+/** Commands waiting; scheduled jobs hold at most one entry each on top of this. */
 const MAX_QUEUE = 8;
+const OVERRUN_WARN_EVERY_MS = 3_600_000;
+
+interface Queued {
+  req: JobRequest;
+  resolve: (o: RunOutcome) => void;
+  /** Entered by the scheduler (one entry per job; does not count against MAX_QUEUE). */
+  scheduled: boolean;
+}
 
 export class Agent {
   private readonly clock: Clock;
   private readonly scheduler: Scheduler;
-  private readonly queue: { req: JobRequest; resolve: (o: RunOutcome) => void }[] = [];
+  // One FIFO queue for everything: a scheduled job enters when due (so the oldest due runs first), a
+  // command when received. No priorities beyond that order; a running live stack refuses the rest.
+  private readonly queue: Queued[] = [];
+  private readonly overruns = new Map<string, number>();
+  private readonly overrunWarnedAt = new Map<string, number>();
   private current: { req: JobRequest; runId: number; abort: AbortController; done: Promise<RunOutcome> } | null = null;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
   private draining: Promise<void> | null = null;
   private lastStatus: Record<string, unknown> = {};
+  readonly space: SpaceGuard;
+  /** Disk below the floor or a write refused for space: scheduling paused until space returns. */
+  private diskFull = false;
+  private diskTimer: NodeJS.Timeout | null = null;
+  private runDirsNow: string[] = [];
+  private checkingSpace = false;
 
   constructor(private readonly d: AgentDeps) {
     this.clock = d.clock ?? realClock;
+    const p = d.paths;
+    const cfgPaths = d.config.paths;
+    this.space = new SpaceGuard({
+      minFreeMb: d.config.retention.min_free_mb,
+      folders: [
+        { field: cfgPaths.spool_dir ? 'paths.spool_dir' : 'paths.data_dir', path: p.spoolDir },
+        { field: cfgPaths.products_dir ? 'paths.products_dir' : 'paths.data_dir', path: p.productsDir },
+        { field: 'paths.data_dir', path: p.stateDir },
+        { field: cfgPaths.database ? 'paths.database' : 'paths.data_dir', path: dirname(p.database) },
+      ],
+      runlog: d.runlog,
+      log: d.log,
+      protect: () => this.runDirsNow,
+    });
+    // SQLITE_FULL on any run-log write: free space by priority right away and retry that write once.
+    d.runlog.onFull = (err) => {
+      this.setDiskFull(`run log write failed: ${err.message}`);
+      return this.space.freeSync();
+    };
     this.scheduler = new Scheduler(d.config.jobs, {
       clock: this.clock,
       allowed: (job, at) => this.whenHolds(job.when, at),
-      trigger: (job) => {
-        if (this.current || this.queue.some((q) => q.req.name === job.name)) {
-          d.log.info('scheduled job skipped: agent busy', { job: job.name, busy_with: this.current?.req.name ?? this.current?.req.kind });
-          return;
-        }
-        void this.submit(this.requestFor(job, 'schedule'));
-      },
+      trigger: (job) => this.onDue(job),
       onSkip: (job, reason) => d.log.debug('scheduled job skipped', { job: job.name, reason }),
     });
+  }
+
+  /** A scheduled job is due: queue it (once), or count an overrun if its last step is still queued. */
+  private onDue(job: JobConfig): void {
+    const { log } = this.d;
+    if (this.diskFull) {
+      log.debug('scheduled job skipped: disk full, scheduling paused', { job: job.name });
+      return;
+    }
+    if (this.current && CONTINUOUS.has(this.current.req.kind)) {
+      log.debug('scheduled job skipped: camera held by a continuous job', { job: job.name, busy_with: this.current.req.kind });
+      return;
+    }
+    // Still running is fine (it queues once, to run again next); still *queued* is an overrun.
+    const stillQueued = this.queue.some((q) => q.scheduled && q.req.name === job.name);
+    if (stillQueued) {
+      const n = (this.overruns.get(job.name) ?? 0) + 1;
+      this.overruns.set(job.name, n);
+      const now = this.clock.now().getTime();
+      const last = this.overrunWarnedAt.get(job.name);
+      if (last === undefined || now - last >= OVERRUN_WARN_EVERY_MS) {
+        this.overrunWarnedAt.set(job.name, now);
+        log.warn('scheduled job overran: its previous step has not run yet (interval shorter than the work queued ahead of it)', {
+          job: job.name,
+          overruns: n,
+        });
+      }
+      this.d.publisher.state({ overruns: Object.fromEntries(this.overruns) });
+      return;
+    }
+    this.enqueue(this.requestFor(job, 'schedule'), true).catch((err: unknown) => log.warn('scheduled job not run', { job: job.name, error: err }));
+  }
+
+  /** Pause scheduling and say so (state `disk_full: true`, one warn line) until space returns. */
+  private setDiskFull(why: string): void {
+    if (!this.diskFull) {
+      this.diskFull = true;
+      this.d.log.warn('disk full: scheduling paused until space returns', { why, check_every_s: this.d.config.retention.disk_check_every / 1000 });
+      this.d.publisher.state({ disk_full: true });
+      this.d.notifier.status('disk full: scheduling paused');
+    }
+    if (!this.diskTimer && !this.stopping) {
+      this.diskTimer = setInterval(() => void this.checkDiskBack(), this.d.config.retention.disk_check_every);
+      this.diskTimer.unref();
+    }
+  }
+
+  private async checkDiskBack(): Promise<void> {
+    if (this.space.lowest()) await this.space.free().catch((err) => this.d.log.warn('freeing space failed', { error: err }));
+    if (this.space.lowest()) return;
+    this.diskFull = false;
+    if (this.diskTimer) clearInterval(this.diskTimer);
+    this.diskTimer = null;
+    this.d.log.info('disk space back: scheduling resumed');
+    this.d.publisher.state({ disk_full: false });
+    this.d.notifier.status('idle');
+    this.safely(() => this.d.runlog.addEvent('info', 'disk space back: scheduling resumed', {}));
+  }
+
+  get isDiskFull(): boolean {
+    return this.diskFull;
+  }
+
+  /** A run-log write that may fail on a full disk: logged, never thrown. */
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (isDiskFull(err)) this.setDiskFull((err as Error).message);
+      this.d.log.warn('run log write failed', { error: (err as Error).message });
+    }
+  }
+
+  /** Overrun counts per job since start (also in the published state as `overruns`). */
+  get overrunCounts(): Record<string, number> {
+    return Object.fromEntries(this.overruns);
   }
 
   private whenHolds(when: JobConfig['when'], at: Date): boolean {
@@ -100,36 +212,52 @@ export class Agent {
 
   async start(): Promise<void> {
     const { log, runlog, notifier } = this.d;
-    await mkdir(this.d.paths.spoolDir, { recursive: true });
-    await mkdir(this.d.paths.productsDir, { recursive: true });
-    const recovered = runlog.recoverInterrupted();
-    if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
-    const incoming = await recoverIncoming(this.d.paths.spoolDir, {
-      hasRow: (p) => runlog.hasFrameAt(p),
-      adopt: async (src, finalPath, runId) => {
-        const st = await stat(src);
-        const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
-        runlog.addFrame(runId, {
-          path: finalPath,
-          sizeBytes: st.size,
-          sha256: await sha256File(src),
-          exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
-          width: header?.width ?? 0,
-          height: header?.height ?? 0,
-          timestamp: st.mtime,
-          stats: { recovered: true },
-        });
-      },
-    });
-    if (incoming.moved || incoming.adopted) {
-      log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+    // Each start-up step survives a full disk: the agent then runs degraded (scheduling paused,
+    // `disk_full` in its state) and frees space, instead of exiting into a systemd restart loop.
+    await this.removeLeftovers();
+    for (const dir of [this.d.paths.spoolDir, this.d.paths.productsDir]) {
+      await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => log.warn('cannot create folder', { path: dir, error: err.code ?? err.message }));
     }
-    runlog.addEvent('info', 'agent started', { pid: process.pid });
+    try {
+      const recovered = runlog.recoverInterrupted();
+      if (recovered) log.warn('runs interrupted by the previous stop marked aborted', { runs: recovered });
+      const incoming = await recoverIncoming(this.d.paths.spoolDir, {
+        hasRow: (p) => runlog.hasFrameAt(p),
+        adopt: async (src, finalPath, runId) => {
+          const st = await stat(src);
+          const header = isFitsPath(src) ? await readFitsHeader(src).catch(() => null) : null;
+          runlog.addFrame(runId, {
+            path: finalPath,
+            sizeBytes: st.size,
+            sha256: await sha256File(src),
+            exposureS: Number(/_(\d+)us\./.exec(src)?.[1] ?? 0) / 1e6,
+            width: header?.width ?? 0,
+            height: header?.height ?? 0,
+            timestamp: st.mtime,
+            stats: { recovered: true },
+          });
+        },
+      });
+      if (incoming.moved || incoming.adopted) {
+        log.warn('frames recovered after an unclean stop', { moved: incoming.moved, adopted: incoming.adopted });
+      }
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      this.setDiskFull(`recovery after the last stop: ${(err as Error).message}`);
+      log.warn('recovery after the last stop postponed: disk full (it runs at the next start)');
+    }
+    this.safely(() => runlog.addEvent('info', 'agent started', { pid: process.pid }));
+    if (this.space.lowest()) await this.space.free().catch(() => ({ frames: 0, products: 0 }));
+    const low = this.space.lowest();
+    if (low) {
+      this.setDiskFull(new DiskSpaceError(low.folder, low.freeMb, this.space.minFreeMb).message);
+      log.warn('starting degraded: disk full; jobs are refused until space returns', { folder: low.folder.path, free_mb: Math.round(low.freeMb) });
+    }
     this.resumeLiveStack();
     await this.publishStatus('idle');
     this.scheduler.start();
     this.timers.push(setInterval(() => void this.publishStatus(), 60_000));
-    this.timers.push(setInterval(() => void this.retention(), this.d.config.retention.every));
+    this.timers.push(setInterval(() => void this.retention(), Math.min(this.d.config.retention.every, 2 ** 31 - 1)));
     if (notifier.watchdogIntervalMs) this.timers.push(setInterval(() => notifier.watchdog(), notifier.watchdogIntervalMs));
     for (const t of this.timers) t.unref();
     void this.retention();
@@ -165,13 +293,17 @@ export class Agent {
 
   /** Queue a job; resolves when it has run. Refused while stopping, when the queue is full, or during a continuous job. */
   submit(req: JobRequest): Promise<RunOutcome> {
+    return this.enqueue(req, false);
+  }
+
+  private enqueue(req: JobRequest, scheduled: boolean): Promise<RunOutcome> {
     if (this.stopping) return Promise.reject(new Error('agent is stopping'));
     if (this.current && CONTINUOUS.has(this.current.req.kind)) {
       return Promise.reject(new Error(`camera busy with ${this.current.req.kind} (run ${this.current.runId}); stop it first`));
     }
-    if (this.queue.length >= MAX_QUEUE) return Promise.reject(new Error(`job queue full (${MAX_QUEUE})`));
+    if (!scheduled && this.queue.filter((q) => !q.scheduled).length >= MAX_QUEUE) return Promise.reject(new Error(`job queue full (${MAX_QUEUE})`));
     if (!this.d.runners[req.kind]) return Promise.reject(new Error(`no runner for job kind ${JSON.stringify(req.kind)}`));
-    const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve }));
+    const p = new Promise<RunOutcome>((resolve) => this.queue.push({ req, resolve, scheduled }));
     void this.pump();
     return p;
   }
@@ -191,12 +323,39 @@ export class Agent {
   }
 
   private async pump(): Promise<void> {
-    if (this.current || this.draining) return;
+    if (this.current || this.draining || this.checkingSpace) return;
     const next = this.queue.shift();
     if (!next) return;
+    let runId: number;
+    try {
+      // Space first, before the run row and its folders exist: a refused attempt leaves nothing.
+      if (this.space.lowest()) {
+        this.checkingSpace = true;
+        try {
+          await this.space.ensure();
+        } finally {
+          this.checkingSpace = false;
+        }
+      }
+      runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
+    } catch (err) {
+      // No row, no folders: a refused attempt leaves nothing behind to pile up.
+      const error = (err as Error).message ?? String(err);
+      if (err instanceof DiskSpaceError || isDiskFull(err)) this.setDiskFull(error);
+      this.d.log.error('run not started', { kind: next.req.kind, job: next.req.name, error });
+      this.d.publisher.result(next.req.kind, { run_id: null, status: 'failed', error });
+      next.resolve({ runId: -1, status: 'failed', error, metrics: {} });
+      if (!this.stopping) void this.pump();
+      return;
+    }
     const abort = new AbortController();
-    const runId = this.d.runlog.beginRun(next.req.kind, { ...next.req.params, trigger: next.req.trigger }, next.req.name);
-    const done = this.execute(next.req, runId, abort);
+    const done = this.execute(next.req, runId, abort).catch((err: unknown): RunOutcome => {
+      // Only bookkeeping after the run can land here (run log unwritable): the run stays `running`
+      // in the log and is marked aborted at the next start.
+      const error = (err as Error).message ?? String(err);
+      this.d.log.error('run bookkeeping failed', { run: runId, error });
+      return { runId, status: 'failed', error, metrics: {} };
+    });
     this.current = { req: next.req, runId, abort, done };
     const outcome = await done;
     this.current = null;
@@ -226,6 +385,7 @@ export class Agent {
     try {
       if (!cameraName) throw new Error('no camera configured (devices.cameras)');
       const { spoolDir, productsDir } = await runDirs(this.d.paths.spoolDir, this.d.paths.productsDir, req.kind, runId);
+      this.runDirsNow = [spoolDir, productsDir];
       const stateDir = join(this.d.paths.stateDir, 'jobs', req.name ?? req.kind);
       await mkdir(stateDir, { recursive: true });
       const camera = await devices.camera(cameraName);
@@ -271,14 +431,18 @@ export class Agent {
       const aborted = abort.signal.aborted;
       const message = (err as Error).message ?? String(err);
       const status = aborted ? 'aborted' : 'failed';
-      runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } });
-      runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId);
+      if (err instanceof DiskFullError || err instanceof DiskSpaceError || isDiskFull(err)) this.setDiskFull(message);
+      this.safely(() => runlog.finishRun(runId, status, { error: message, metrics: { duration_s: (Date.now() - started) / 1000, ...loopMetrics() } }));
+      this.safely(() => runlog.addEvent(aborted ? 'info' : 'error', `run ${status}: ${message}`, {}, runId));
       if (aborted) log.info('run aborted', { reason: message });
       else log.error('run failed', { error: message });
       if (!aborted && (err as { code?: string }).code && cameraName) await devices.forget(cameraName).catch(() => {});
       publisher.result(req.kind, { run_id: runId, status, error: message });
       outcome = { runId, status, error: message, metrics: {} };
     }
+    // A run that failed before writing anything leaves no empty folders behind.
+    if (outcome.status !== 'ok') for (const dir of this.runDirsNow) await rmdir(join(dir, INCOMING_DIR)).then(() => rmdir(dir)).catch(() => rmdir(dir).catch(() => {}));
+    this.runDirsNow = [];
     publisher.state({ activity: 'idle', current_run: null, last_run_status: outcome.status, last_run_kind: req.kind, last_run_id: runId, last_run_at: new Date().toISOString() });
     notifier.status('idle');
     return outcome;
@@ -350,6 +514,8 @@ export class Agent {
       cpu_temp_c: await cpuTemperatureC(),
       ...hostLoad(),
       uptime_s: Math.round(process.uptime()),
+      disk_full: this.diskFull,
+      overruns: Object.fromEntries(this.overruns),
       updated_at: now.toISOString(),
     };
     if (activity) status.activity = activity;
@@ -358,7 +524,13 @@ export class Agent {
     return this.lastStatus;
   }
 
+  private async removeLeftovers(): Promise<void> {
+    const p = this.d.paths;
+    await removeLeftovers([p.spoolDir, p.productsDir, p.stateDir, p.dataDir], this.d.log).catch((err) => this.d.log.warn('crash leftovers not removed', { error: err }));
+  }
+
   private async retention(): Promise<void> {
+    await this.removeLeftovers();
     const r = this.d.config.retention;
     await applyRetention(this.d.runlog, { framesDays: r.frames_days, productsDays: r.products_days }, this.d.log).catch((err) =>
       this.d.log.warn('retention failed', { error: err }),
@@ -373,6 +545,7 @@ export class Agent {
     this.d.notifier.status('stopping');
     this.scheduler.stop();
     for (const t of this.timers) clearInterval(t);
+    if (this.diskTimer) clearInterval(this.diskTimer);
     for (const q of this.queue.splice(0)) q.resolve({ runId: -1, status: 'aborted', error: 'agent stopping', metrics: {} });
     this.draining = (async () => {
       const cur = this.current;
@@ -383,11 +556,11 @@ export class Agent {
         await Promise.race([abortCamera, new Promise((r) => setTimeout(r, 2000).unref())]);
         const settled = await Promise.race([cur.done.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
         if (!settled) {
-          this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' });
+          this.safely(() => this.d.runlog.finishRun(cur.runId, 'aborted', { error: 'agent stopped before the run finished' }));
           this.d.log.warn('run did not stop in time; marked aborted', { run: cur.runId });
         }
       }
-      this.d.runlog.addEvent('info', 'agent stopped', {});
+      this.safely(() => this.d.runlog.addEvent('info', 'agent stopped', {}));
       await this.d.devices.closeAll().catch(() => {});
       await this.d.publisher.close().catch(() => {});
     })();

@@ -1,6 +1,6 @@
 // Assembles a running agent from a config: run log, MQTT link + command router, drivers, job runners,
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
-import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { createDriverContext } from '../drivers/context.js';
 import type { GpioChip } from '../drivers/types.js';
@@ -10,8 +10,10 @@ import { resolvePaths, type ResolvedPaths } from './config/load.js';
 import type { Logger } from './log.js';
 import { Agent } from './daemon.js';
 import { createDeviceFactory, type DriverRegistry } from './devices.js';
-import { SqliteRunLog } from './runlog/sqlite.js';
+import { isDiskFull, SqliteRunLog } from './runlog/sqlite.js';
+import { removeLeftovers } from './storage/leftovers.js';
 import { lockDataDir } from './storage/pidlock.js';
+import { probeWritable } from './storage/probe.js';
 import { createNotifier, type Notifier } from './sdnotify.js';
 import { nullPublisher, teePublisher, type AgentPublisher } from './publisher.js';
 import { redactUrl, type MqttLink } from './mqtt/publisher.js';
@@ -33,6 +35,8 @@ export interface RuntimeOptions {
   registry?: DriverRegistry;
   runners?: Partial<Record<JobKind, JobRunner>>;
   gpioChip?: GpioChip;
+  /** Aborts a start-up that is waiting (disk full at start) when a stop signal arrives. */
+  abort?: AbortSignal;
   /** Extra publisher (the demo records what it published). */
   alsoPublishTo?: AgentPublisher;
 }
@@ -46,25 +50,20 @@ export interface Runtime {
   shutdown(): Promise<void>;
 }
 
-/** The data dir, or a one-line error naming the config field (and, read-only, the systemd fix). */
-async function makeDataDir(dir: string, field: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const hint = code === 'EROFS' ? ' (read-only file system: under systemd, add it to ReadWritePaths= in the unit)' : code === 'EACCES' || code === 'EPERM' ? ' (no permission for the user the agent runs as)' : '';
-    throw new Error(`${field}: cannot create ${dir}: ${code ?? (err as Error).message}${hint}`);
-  }
-}
-
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
   sharp.cache(false);
   const { config } = o;
   const paths = resolvePaths(config, o.baseDir);
-  await makeDataDir(paths.dataDir, 'paths.data_dir');
-  await makeDataDir(paths.stateDir, 'paths.data_dir');
-  const unlock = await lockDataDir(paths.dataDir);
+  // Every folder the agent writes, created and probed with a deadline: one line naming the field,
+  // never a hang. A full disk passes (the agent starts degraded and frees space).
+  const probe = { allowFull: true };
+  await probeWritable(paths.dataDir, 'paths.data_dir', probe);
+  await probeWritable(paths.stateDir, 'paths.data_dir', probe);
+  await probeWritable(paths.spoolDir, config.paths.spool_dir ? 'paths.spool_dir' : 'paths.data_dir', probe);
+  await probeWritable(paths.productsDir, config.paths.products_dir ? 'paths.products_dir' : 'paths.data_dir', probe);
+  await probeWritable(dirname(paths.database), config.paths.database ? 'paths.database' : 'paths.data_dir', probe);
+  const unlock = await lockDataDir(paths.dataDir, process.pid, () => o.log.warn('disk full: data dir lock file not written; starting anyway', { dir: paths.dataDir }));
   try {
     return await startLocked(o, paths, unlock);
   } catch (err) {
@@ -73,10 +72,43 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   }
 }
 
+/**
+ * Open the run log; on a full disk (the journal, WAL or a migration cannot be written) wait degraded,
+ * saying so once, removing crash leftovers and retrying every `retention.disk_check_every`, until
+ * it opens or `o.abort` fires (a signal during start-up).
+ */
+async function openRunLog(paths: ResolvedPaths, o: RuntimeOptions, notifier: Notifier): Promise<SqliteRunLog> {
+  let warned = false;
+  for (;;) {
+    try {
+      const runlog = new SqliteRunLog(paths.database);
+      if (warned) o.log.info('run log opened: disk space is back', { db: paths.database });
+      return runlog;
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      if (!warned) {
+        warned = true;
+        o.log.warn('starting degraded: disk full, the run log cannot be opened; retrying until space returns', {
+          db: paths.database,
+          error: (err as Error).message,
+          retry_s: o.config.retention.disk_check_every / 1000,
+        });
+        notifier.status(`degraded: disk full (${paths.dataDir}); waiting for space`);
+      }
+      await removeLeftovers([paths.spoolDir, paths.productsDir, paths.stateDir, paths.dataDir], o.log);
+      await new Promise<void>((resolve, reject) => {
+        if (o.abort?.aborted) return reject(new Error('stopped during start-up'));
+        const t = setTimeout(resolve, o.config.retention.disk_check_every);
+        o.abort?.addEventListener('abort', () => (clearTimeout(t), reject(new Error('stopped during start-up'))), { once: true });
+      });
+    }
+  }
+}
+
 async function startLocked(o: RuntimeOptions, paths: ResolvedPaths, unlock: () => Promise<void>): Promise<Runtime> {
   const { config, log } = o;
-  const runlog = new SqliteRunLog(paths.database);
   const notifier = o.notifier ?? createNotifier(o.env ?? process.env, (err) => log.warn('sd_notify', { error: err }));
+  const runlog = await openRunLog(paths, o, notifier);
 
   // The agent exists before MQTT so commands can be dispatched to it; the publisher is late-bound.
   let agent: Agent | null = null;
@@ -84,6 +116,7 @@ async function startLocked(o: RuntimeOptions, paths: ResolvedPaths, unlock: () =
     log,
     stateDir: paths.stateDir,
     swVersion: VERSION,
+    runlog,
     dispatch: (name, args) => (agent ? agent.command(name, args) : Promise.resolve({ ok: false, error: 'agent is starting' })),
   });
   if (mqtt) log.info('mqtt', { url: redactUrl(config.mqtt.url), base: `${config.mqtt.base_topic}/${config.station.id}` });

@@ -1,8 +1,8 @@
 // Command dispatch: parse, validate, call the handler, reply on `cmd/<name>/result`.
 // Anything wrong with a command is answered with an error reply and never reaches a handler.
 import type { Logger } from '../log.js';
-import type { CommandMessage } from '../mqtt/publisher.js';
-import { parseCommand, type RequestId } from './parse.js';
+import type { CommandMessage } from '../mqtt/link-types.js';
+import { clip, parseCommand, type RequestId } from './parse.js';
 import { COMMAND_NAMES, type CommandArgs, type CommandName } from './schemas.js';
 
 export interface CommandMeta {
@@ -26,12 +26,22 @@ export interface CommandTransport {
   subscribeCommands(): void;
   on(event: 'command', listener: (message: CommandMessage) => void): () => void;
   publishCommandResult(name: string, reply: Record<string, unknown>): void;
+  /** Where the outcome of each MQTT command is shown (`last_command` in the retained state, for HA). */
+  state?(patch: Record<string, unknown>): void;
 }
 
 export interface CommandRouterDeps {
   link: CommandTransport;
   log: Logger;
+  /** Command payloads above this are refused unread (default DEFAULT_MAX_PAYLOAD_BYTES). */
+  maxPayloadBytes?: number;
+  now?: () => Date;
 }
+
+/** Error texts can quote sender input (zod names unknown keys): bounded in replies and logs. */
+const MAX_ERROR_CHARS = 300;
+/** A command name is a topic level of up to 64 KiB: logged and shown cut. */
+const MAX_NAME_CHARS = 64;
 
 export interface CommandRouter {
   /** Run one command as if it had arrived on MQTT (without publishing the reply). */
@@ -48,10 +58,12 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
   type Outcome = { reply: CommandReply; stage: 'done' | 'rejected' | 'failed' };
 
   async function dispatch(name: string, payload: Buffer | string): Promise<Outcome> {
-    const parsed = parseCommand(name, payload);
+    const parsed = parseCommand(name, payload, { maxPayloadBytes: deps.maxPayloadBytes });
     const id = parsed.id;
-    const withId = ({ ok, ...rest }: Omit<CommandReply, 'id'>): CommandReply =>
-      id === undefined ? { ok, ...rest } : { ok, id, ...rest };
+    const withId = ({ ok, error, ...rest }: Omit<CommandReply, 'id'>): CommandReply => {
+      const bounded = error === undefined ? {} : { error: clip(error, MAX_ERROR_CHARS) };
+      return id === undefined ? { ok, ...bounded, ...rest } : { ok, id, ...bounded, ...rest };
+    };
     if (!parsed.ok) return { stage: 'rejected', reply: withId({ ok: false, error: parsed.error }) };
     const handler = handlers[parsed.name] as CommandHandler<CommandName> | undefined;
     if (!handler) return { stage: 'rejected', reply: withId({ ok: false, error: `command ${JSON.stringify(name)} is not available on this station` }) };
@@ -69,12 +81,19 @@ export function createCommandRouter(handlers: CommandHandlers, deps: CommandRout
 
   const off = deps.link.on('command', (message) => {
     void dispatch(message.name, message.payload).then(({ reply, stage }) => {
-      const fields = { command: message.name, id: reply.id, error: reply.error };
-      if (stage === 'done') log.info('command done', { command: message.name, id: reply.id });
+      const command = clip(message.name, MAX_NAME_CHARS);
+      const fields = { command, id: reply.id, error: reply.error };
+      if (stage === 'done') log.info('command done', { command, id: reply.id });
       else if (stage === 'rejected') log.info('command rejected', fields);
       else log.warn('command failed', fields);
       deps.link.publishCommandResult(message.name, reply as unknown as Record<string, unknown>);
-    });
+      // Feedback a dashboard shows after a button press (HA buttons have no state of their own).
+      const label = command || '(empty)';
+      deps.link.state?.({
+        last_command: clip(reply.ok ? `${label}: ok` : `${label} failed: ${reply.error ?? 'error'}`, 250),
+        last_command_at: (deps.now?.() ?? new Date()).toISOString(),
+      });
+    }).catch((err: unknown) => log.warn('command reply not sent', { command: clip(message.name, MAX_NAME_CHARS), error: err as Error }));
   });
   deps.link.subscribeCommands();
 

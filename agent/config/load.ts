@@ -1,13 +1,18 @@
 // Load and validate the YAML config. Every error names the field, the bad value and what is allowed.
 import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { checkDeviceUrl } from '../../drivers/registry.js';
 import { checkJobParams } from '../jobs/param-names.js';
 import { accessProblem, isAccessError } from '../../lib/access-hint.js';
+import { parseSimUrl } from '../../hardware-mocks/params.js';
+import { checkConfigFiles } from './files.js';
 import { shutterRefusal } from '../darks/shutter.js';
+
+/** Largest simulated frame (pixels): 100 MP, the biggest sensors the pipelines are sized for. */
+export const MAX_SIM_PIXELS = 100e6;
 
 export const DEFAULT_CONFIG_PATH = '/etc/skyrig/config.yaml';
 
@@ -72,6 +77,19 @@ export function validateConfig(input: unknown, source = 'config'): Config {
       } catch (err) {
         const why = (err as Error).message.replace(/^device URL "[^"]*": /, '');
         problems.push(`devices.${role === 'camera' ? 'cameras' : 'focusers'}.${name}.url: ${JSON.stringify(dev.url)} — ${why}`);
+        continue;
+      }
+      // sim:// parameters are checked as the simulator would read them, plus a frame-size cap.
+      if (dev.url.startsWith('sim:')) {
+        const field = `devices.${role === 'camera' ? 'cameras' : 'focusers'}.${name}.url`;
+        try {
+          const sim = parseSimUrl(new URL(dev.url));
+          const w = Number(sim.get('width') ?? 0);
+          const h = Number(sim.get('height') ?? 0);
+          if (w * h > MAX_SIM_PIXELS) problems.push(`${field}: width×height = ${w}×${h} is over ${MAX_SIM_PIXELS / 1e6} MP`);
+        } catch (err) {
+          problems.push(`${field}: ${JSON.stringify(dev.url)} — ${(err as Error).message}`);
+        }
       }
     }
   }
@@ -132,7 +150,10 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
     if (isAccessError(err)) throw new ConfigError(path, [accessProblem(path)]);
     throw new ConfigError(path, [code === 'ENOENT' ? 'file not found (create it from deploy/config.example.yaml, or pass --config PATH)' : (err as Error).message]);
   }
-  return { config: parseConfigText(text, path, env), path };
+  const config = parseConfigText(text, path, env);
+  const missing = checkConfigFiles(config, dirname(resolve(path)));
+  if (missing.length) throw new ConfigError(path, missing);
+  return { config, path };
 }
 
 export function parseConfigText(text: string, source: string, env: NodeJS.ProcessEnv = process.env): Config {

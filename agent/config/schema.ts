@@ -27,8 +27,11 @@ const jobSchema = z
     kind: z.enum(jobKinds),
     camera: z.string().optional(),
     focuser: z.string().optional(),
-    /** Run on this interval; absent = only on command. */
-    every: duration.optional(),
+    /** Run on this interval (≥ 1 s); absent = only on command. Long periods are scheduled by date. */
+    every: duration
+      .refine((ms) => ms >= 1000, { message: 'every must be at least 1s (leave it out for a job run only on command)' })
+      .refine((ms) => ms <= 366 * 86_400_000, { message: 'every must be at most 366d' })
+      .optional(),
     /** Restrict scheduled runs to night (sun below site.night_sun_altitude), day, or always. */
     when: z.enum(['always', 'night', 'day']).default('always'),
     /** Job-specific parameters, passed to the job runner (see README "Jobs"). */
@@ -94,6 +97,10 @@ export const configSchema = z
         discovery: z.boolean().default(true),
         discovery_prefix: z.string().default('homeassistant'),
         image_max_bytes: z.number().int().min(1024).default(256 * 1024),
+        /** Command payloads above this are refused before parsing (with a reply naming the limit). */
+        max_payload_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+        /** Results/events kept in the SQLite outbox while the broker is away; the oldest go beyond this. */
+        outbox_max: z.number().int().min(1).max(1_000_000).default(1000),
         tls: z
           .object({
             ca: z.string().optional(),
@@ -113,6 +120,8 @@ export const configSchema = z
         discovery: true,
         discovery_prefix: 'homeassistant',
         image_max_bytes: 256 * 1024,
+        max_payload_bytes: 64 * 1024,
+        outbox_max: 1000,
       }),
     retention: z
       .object({
@@ -122,11 +131,17 @@ export const configSchema = z
         products_days: z.number().min(0).default(0),
         /** Refuse to start a capture when free space is below this (MB); retention runs first. */
         min_free_mb: z.number().min(0).default(500),
-        /** How often retention runs. */
-        every: duration.default(3_600_000),
+        /** How often retention runs (1 s .. 24 d, within one Node timer). */
+        every: duration
+          .refine((ms) => ms >= 1000 && ms <= 2 ** 31 - 1, { message: 'retention.every must be within 1s..24d' })
+          .default(3_600_000),
+        /** While the disk is full (scheduling paused), how often free space is checked again. */
+        disk_check_every: duration
+          .refine((ms) => ms >= 1000 && ms <= 3_600_000, { message: 'retention.disk_check_every must be within 1s..1h' })
+          .default(30_000),
       })
       .strict()
-      .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000 }),
+      .default({ frames_days: 7, products_days: 0, min_free_mb: 500, every: 3_600_000, disk_check_every: 30_000 }),
     log: z
       .object({
         level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),

@@ -57,15 +57,17 @@ export function memoryDiscoveryStore(initial: string[] = []): PublishedDiscovery
 export type PublishRetained = (topic: string, payload: string) => Promise<void>;
 
 /**
- * Publish every config (retained), clear configs that disappeared since the last sync, then record
- * the new set. The record is written only after the broker acknowledged the clears, so a failed
- * sync is retried in full on the next connect.
+ * Publish every config (retained), clear configs that disappeared since the last sync (from the record,
+ * plus `foundOnBroker`: our own configs seen retained on the broker), then record the new set. The
+ * record is written only after the broker acknowledged the clears, so a failed sync is retried in full
+ * on the next connect.
  */
 export async function syncDiscovery(
   messages: readonly DiscoveryMessage[],
   store: PublishedDiscoveryStore,
   publish: PublishRetained,
   log: Logger,
+  foundOnBroker: readonly string[] = [],
 ): Promise<{ published: number; cleared: string[] }> {
   let previous: string[] = [];
   try {
@@ -74,7 +76,7 @@ export async function syncDiscovery(
     log.warn('home assistant discovery record unreadable; stale entities will not be cleared', { error: err as Error });
   }
   await Promise.all(messages.map((m) => publish(m.topic, JSON.stringify(m.payload))));
-  const cleared = staleDiscoveryTopics(previous, messages);
+  const cleared = staleDiscoveryTopics([...previous, ...foundOnBroker], messages);
   await Promise.all(cleared.map((t) => publish(t, '')));
   if (cleared.length) log.info('home assistant entities removed', { count: cleared.length });
   try {

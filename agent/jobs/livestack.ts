@@ -3,12 +3,17 @@
 // over MQTT. The stack state lives in the job's state dir (`<data>/state/jobs/<job>/livestack`),
 // so a restarted agent continues the same stack: `resume: "auto"` (default) reopens a stack
 // saved within `resume_within_s` (1 h), `true` always, `false` never. Params are snake_case.
+// SD-card wear: the master FITS and the state are checkpointed every `save_every_frames` (10) or
+// `save_every_s` (600 s); frames taken after the last checkpoint are re-read from the spool on
+// resume. `disk_writes_mb` (this process's writes to storage during the run) goes to the run log
+// and MQTT state.
 import { rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobContext, JobResult, JobRunner } from './types.js';
 import { buildCalibration, type CombineMethod } from '../../pipeline/calib/master.js';
 import { numberParam, optionalNumberParam, ParamError } from './params.js';
 import { LiveStacker, parseMethod, StateError, type AlignMode, type FrameResult, type LiveStackOptions } from '../../pipeline/stack/index.js';
+import { readProcessWrites } from '../../pipeline/stack/disk-io.js';
 
 export interface LivestackParams {
   exposureS: number;
@@ -42,6 +47,11 @@ export interface LivestackParams {
   darkScale?: boolean;
   /** Accept frames at another ISO/gain than the stack (auto-gain cameras). */
   mixedSettings?: boolean;
+  /** Checkpoint (master FITS + state) every N stacked frames or every S seconds (defaults 10, 600). */
+  saveEveryFrames?: number;
+  saveEveryS?: number;
+  /** Where the state lives instead of the job's state dir (e.g. a tmpfs: no card wear, lost on power cut). */
+  stateDir?: string;
 }
 
 const KIND = 'livestack';
@@ -96,6 +106,9 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     maxFrames: optionalNumberParam(KIND, p, 'max_frames', 1),
     minStars: optionalNumberParam(KIND, p, 'min_stars', 3),
     cosmetic: optionalNumberParam(KIND, p, 'cosmetic', 0),
+    saveEveryFrames: optionalNumberParam(KIND, p, 'save_every_frames', 1),
+    saveEveryS: optionalNumberParam(KIND, p, 'save_every_s', 1),
+    stateDir: stringParam(p, 'state_dir'),
   };
 }
 
@@ -114,6 +127,12 @@ async function openStacker(ctx: JobContext, p: LivestackParams, opts: LiveStackO
   try {
     const s = await LiveStacker.reload(opts);
     ctx.log.info(`livestack: resumed stack with ${s.count} frame(s) from ${opts.stateDir}`);
+    // Frames taken after the last checkpoint (the agent was killed): stack them again from the spool.
+    if (s.unsaved.length) {
+      const n = s.unsaved.length;
+      const again = await s.catchUp();
+      ctx.log.info(`livestack: re-stacked ${again.length} of ${n} frame(s) taken after the last saved state (${s.count} in the stack)`);
+    }
     return s;
   } catch (err) {
     if (!(err instanceof StateError)) throw err;
@@ -135,7 +154,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   const reference = p.reference === undefined || p.reference === 'first' ? 'first' : { best: Number(p.reference.slice(5)) };
   const opts: LiveStackOptions = {
     outDir: ctx.productsDir,
-    stateDir: livestackStateDir(ctx.stateDir),
+    stateDir: p.stateDir ?? livestackStateDir(ctx.stateDir),
     outputName: p.outputName ?? 'livestack',
     methods: parseMethod(p.method ?? 'sigma'),
     kappa: p.kappa,
@@ -147,7 +166,12 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     defaultExposureS: p.exposureS,
     warmup: p.warmup,
     relearnAfter: p.relearn,
+    saveEveryFrames: p.saveEveryFrames,
+    saveEveryS: p.saveEveryS,
   };
+  // Storage writes of this process during the run (it counts everything the agent writes meanwhile).
+  const io0 = readProcessWrites();
+  const diskMb = () => { const io = readProcessWrites(); return io && io0 ? Number(((io.net - io0.net) / 1e6).toFixed(2)) : null; };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
     opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale });
@@ -214,6 +238,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
       star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
       stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
       star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
+      disk_writes_mb: diskMb(),
     });
     if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
   }
@@ -221,6 +246,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   const metrics = {
     frames_shot: shot, frames_accepted: accepted, frames_refused: refused, stack_frames: stacker.count,
     stack_index: last?.stackIndex ?? 1, stack_fits: stacker.outputPath(stacker.opts.methods[0]!, 'fits'),
+    disk_writes_mb: diskMb(), stack_writes_mb: Number((stacker.bytesWritten / 1e6).toFixed(2)), state_on_tmpfs: stacker.stateOnTmpfs,
   };
   ctx.publish.result({ ...metrics, aborted: ctx.signal.aborted });
   return { metrics };

@@ -21,6 +21,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,
     restart_on_drift: n, darks: s, flats: s, bias: s, dark_method: s, output_name: s,
     resume: 'any', resume_within_s: n, max_frames: n, min_stars: n, cosmetic: n, warmup: n, relearn: n, dark_scale: 'any', mixed_settings: 'any',
+    save_every_frames: n, save_every_s: n, state_dir: s,
   },
   focusbracket: {
     positions: 'numbers', start: n, end: n, step: n, count: n, exposure_s: n, gain: n, iso: n,
@@ -33,6 +34,43 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
   },
   darks: { exposures: 'numbers', gains: 'numbers', isos: 'numbers', count: n, covered: b, bias: b, method: s, hot_sigma: n },
 };
+
+/** Longest single exposure any job takes (s); a longer one is a typo (ms for s) more often than a plan. */
+export const MAX_EXPOSURE_S = 3600;
+const GAIN: Range = [0, 100_000];
+const EXPOSURE: Range = [1e-6, MAX_EXPOSURE_S];
+const ISO: Range = [1, 409_600];
+
+/** [min, max, integer?] of numeric params (each element of a list): config check and the runners use both. */
+export type Range = readonly [number, number, boolean?];
+export const PARAM_RANGES: Record<JobKind, Record<string, Range>> = {
+  capture: { exposure_s: EXPOSURE, exposures: EXPOSURE, count: [1, 10_000, true], gain: GAIN },
+  hdr: {
+    exposures: EXPOSURE, steps: [2, 15, true], ev_step: [0.3, 4], target: [0.05, 0.9], meter_exposure_s: EXPOSURE, gain: GAIN,
+    gamma: [0.1, 10], quality: [1, 100, true],
+  },
+  livestack: {
+    exposure_s: EXPOSURE, gain: GAIN, iso: ISO, binning: [1, 16, true], kappa: [0.1, 20], restart_on_drift: [0.1, 1e6],
+    resume_within_s: [0, 366 * 86_400], max_frames: [1, 1e7, true], min_stars: [3, 1e6, true], cosmetic: [0, 1e6], warmup: [1, 50, true],
+    relearn: [0, 1000, true],
+  },
+  focusbracket: {
+    step: [1, 1e7], count: [2, 200, true], exposure_s: EXPOSURE, gain: GAIN, iso: ISO, quality: [1, 100, true],
+    pyramid_levels: [0, 10, true], memory_limit_mb: [64, 1e6],
+  },
+  autofocus: {
+    exposure_s: EXPOSURE, gain: GAIN, step: [1, 1e7], points: [5, 41, true], r2_min: [0, 0.999], overshoot: [0, 1e7],
+    only_if_hfr_above: [0, 1000],
+  },
+  darks: { exposures: [0, MAX_EXPOSURE_S], gains: GAIN, isos: ISO, count: [1, 1000, true], hot_sigma: [0.1, 1000] },
+};
+
+/** Why `v` is outside `r`, or null. */
+export function rangeProblem(v: number, r: Range): string | null {
+  if (v < r[0] || v > r[1]) return `is out of range (allowed ${r[0]}..${r[1]})`;
+  if (r[2] && !Number.isInteger(v)) return 'must be a whole number';
+  return null;
+}
 
 function typeOk(t: ParamType, v: unknown): boolean {
   switch (t) {
@@ -78,6 +116,15 @@ export function checkJobParams(kind: JobKind, params: Record<string, unknown>): 
       problems.push(`params.${name}: unknown ${kind} parameter${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}; known: ${names.join(', ')}`);
     } else if (value !== null && !typeOk(type, value)) {
       problems.push(`params.${name}: ${JSON.stringify(value)} is not ${TYPE_WORDS[type]}`);
+    } else if (value !== null && PARAM_RANGES[kind][name]) {
+      const r = PARAM_RANGES[kind][name];
+      for (const v of Array.isArray(value) ? (value as number[]) : typeof value === 'number' ? [value] : []) {
+        const why = rangeProblem(v, r);
+        if (why) {
+          problems.push(`params.${name}: ${JSON.stringify(value)} ${why}`);
+          break;
+        }
+      }
     }
   }
   return problems;

@@ -1,6 +1,8 @@
 // Interval scheduler: each enabled job with `every` becomes due at fixed steps from agent start
 // (no drift from run durations); a due job whose `when` (night/day) does not hold is skipped until its
 // next step. The scheduler only decides; the agent's queue runs jobs one at a time per camera.
+// Long periods (`every: 30d`) are kept as due dates and the timer is re-armed in chunks of at most
+// MAX_TIMER_CHUNK_MS, since Node's setTimeout overflows past 2^31-1 ms (it then fires after 1 ms).
 import type { JobConfig } from '../config/schema.js';
 
 export interface Clock {
@@ -15,6 +17,9 @@ export const realClock: Clock = {
     return { cancel: () => clearTimeout(t) };
   },
 };
+
+/** Longest single timer the scheduler arms; a later due date is reached by re-arming. */
+export const MAX_TIMER_CHUNK_MS = 24 * 3_600_000;
 
 export interface SchedulerDeps {
   clock: Clock;
@@ -61,7 +66,7 @@ export class Scheduler {
     let soonest = Infinity;
     for (const v of this.next.values()) soonest = Math.min(soonest, v);
     if (soonest === Infinity) return;
-    this.timer = this.deps.clock.setTimeout(() => this.tick(), Math.max(0, soonest - now));
+    this.timer = this.deps.clock.setTimeout(() => this.tick(), Math.min(MAX_TIMER_CHUNK_MS, Math.max(0, soonest - now)));
   }
 
   private tick(): void {

@@ -3,6 +3,9 @@
 import type { Config } from '../config/schema.js';
 import type { MqttLinkOptions } from './publisher.js';
 
+/** Job kinds that never publish a preview image: no camera entity for them. */
+export const KINDS_WITHOUT_IMAGE: ReadonlySet<string> = new Set(['autofocus']);
+
 export interface LinkIdentity {
   swVersion?: string;
   model?: string;
@@ -10,8 +13,9 @@ export interface LinkIdentity {
 
 export function mqttLinkOptionsFromConfig(config: Config, identity: LinkIdentity = {}): MqttLinkOptions {
   const m = config.mqtt;
-  // Every job kind may publish a preview; `capture` always exists (the HA "Capture now" button).
-  const imageKinds = [...new Set(['capture', ...config.jobs.map((j) => j.kind)])];
+  // Every job kind that makes a picture gets a camera entity; `capture` always exists (the HA "Capture
+  // now" button). Autofocus only moves the focuser and never publishes an image.
+  const imageKinds = [...new Set(['capture', ...config.jobs.map((j) => j.kind)])].filter((k) => !KINDS_WITHOUT_IMAGE.has(k));
   return {
     url: m.url,
     username: m.username,
@@ -22,6 +26,7 @@ export function mqttLinkOptionsFromConfig(config: Config, identity: LinkIdentity
     stationName: config.station.name ?? config.station.id,
     keepaliveS: m.keepalive,
     imageMaxBytes: m.image_max_bytes,
+    outboxMax: m.outbox_max,
     discovery: {
       enabled: m.discovery,
       prefix: m.discovery_prefix,

@@ -16,9 +16,12 @@ export interface StationTopics {
   image(kind: string): string;
   command(name: string): string;
   commandResult(name: string): string;
-  /** Subscription filter for every command: `<base>/<station>/cmd/+` */
+  /** Subscription filter for every command topic, at any depth: `<base>/<station>/cmd/#` (our own
+   *  `/result` replies arrive too and are told apart by parseCommand). */
   commandFilter: string;
-  /** Command name if `topic` is a command topic of this station (not a `/result`), else null. */
+  /** Command name if `topic` is a command topic of this station (not a `/result`), else null. The
+   *  name may be empty (`…/cmd/`, `…/cmd`) or span levels (`…/cmd/a/b`): such messages still get an
+   *  error reply, so every command topic answers. */
   parseCommand(topic: string): string | null;
 }
 
@@ -55,11 +58,13 @@ export function stationTopics(baseTopic: string, stationId: string): StationTopi
     command: (name) => `${cmdPrefix}${level('command name', name)}`,
     // Not validated: replies go to whatever name arrived (even an unknown one) so the sender hears back.
     commandResult: (name) => `${cmdPrefix}${name}/result`,
-    commandFilter: `${cmdPrefix}+`,
+    commandFilter: `${cmdPrefix}#`,
     parseCommand(topic) {
+      if (topic === `${root}/cmd`) return ''; // `cmd/#` matches its parent level too
       if (!topic.startsWith(cmdPrefix)) return null;
       const name = topic.slice(cmdPrefix.length);
-      return name.length > 0 && !name.includes('/') ? name : null;
+      // A reply (ours or anyone's): `cmd/<name>/result`, including `cmd//result` for the empty name.
+      return name.endsWith('/result') ? null : name;
     },
   };
 }

@@ -83,6 +83,14 @@ const MIGRATIONS: string[] = [
      deleted_at TEXT
    );
    CREATE INDEX dark_masters_match ON dark_masters(width, height, gain, exposure_s);`,
+  // 3: MQTT outbox — results/events published while the broker was away (agent/runlog/outbox-store.ts)
+  `CREATE TABLE mqtt_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     topic TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     qos INTEGER NOT NULL CHECK (qos IN (0, 1)),
+     queued_at TEXT NOT NULL
+   );`,
 ];
 
 /** A master in the dark library (table dark_masters). */
@@ -145,8 +153,19 @@ export interface ProductRow {
   createdAt: string;
 }
 
+/** better-sqlite3's code for "database or disk is full" (also on the WAL or journal file). */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === 'SQLITE_IOERR_WRITE' || code === 'SQLITE_IOERR_SHMSIZE';
+}
+
 export class SqliteRunLog implements RunLog {
   readonly db: Database.Database;
+  /**
+   * Called (synchronously) when a write fails because the disk is full; returns true when it freed
+   * space, and the write is then tried once more. Unset: the error goes to the caller.
+   */
+  onFull: ((err: Error) => boolean) | null = null;
   private readonly now: () => Date;
   private readonly stmts;
 
@@ -184,17 +203,27 @@ export class SqliteRunLog implements RunLog {
     }
   }
 
+  /** Run a write; on SQLITE_FULL let `onFull` free space and try once more. */
+  private write<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isDiskFull(err) || !this.onFull?.(err as Error)) throw err;
+      return fn();
+    }
+  }
+
   get schemaVersion(): number {
     return this.db.pragma('user_version', { simple: true }) as number;
   }
 
   beginRun(kind: RunKind, params: Record<string, unknown>, job?: string): number {
-    const r = this.stmts.beginRun.run(kind, job ?? null, JSON.stringify(params), this.now().toISOString());
+    const r = this.write(() => this.stmts.beginRun.run(kind, job ?? null, JSON.stringify(params), this.now().toISOString()));
     return Number(r.lastInsertRowid);
   }
 
   addFrame(runId: number, f: FrameRecord): number {
-    const r = this.stmts.addFrame.run({
+    const r = this.write(() => this.stmts.addFrame.run({
       run_id: runId,
       path: f.path,
       size_bytes: f.sizeBytes,
@@ -208,39 +237,43 @@ export class SqliteRunLog implements RunLog {
       height: f.height,
       captured_at: f.timestamp.toISOString(),
       stats: JSON.stringify(f.stats ?? {}),
-    });
+    }));
     return Number(r.lastInsertRowid);
   }
 
   updateFrame(frameId: number, u: FrameUpdate): void {
-    this.db.transaction(() => {
-      const row = this.stmts.getFrameStats.get(frameId) as { stats: string } | undefined;
-      if (!row) throw new Error(`run log: no frame ${frameId}`);
-      const stats = { ...JSON.parse(row.stats), ...(u.stats ?? {}) };
-      this.stmts.updateFrame.run(JSON.stringify(stats), u.accepted === undefined ? null : u.accepted ? 1 : 0, u.reason ?? null, frameId);
-    })();
+    this.write(() =>
+      this.db.transaction(() => {
+        const row = this.stmts.getFrameStats.get(frameId) as { stats: string } | undefined;
+        if (!row) throw new Error(`run log: no frame ${frameId}`);
+        const stats = { ...JSON.parse(row.stats), ...(u.stats ?? {}) };
+        this.stmts.updateFrame.run(JSON.stringify(stats), u.accepted === undefined ? null : u.accepted ? 1 : 0, u.reason ?? null, frameId);
+      })(),
+    );
   }
 
   addProduct(runId: number, p: ProductRecord): number {
-    const r = this.stmts.addProduct.run(runId, p.kind, p.path, JSON.stringify(p.metrics ?? {}), this.now().toISOString());
+    const r = this.write(() => this.stmts.addProduct.run(runId, p.kind, p.path, JSON.stringify(p.metrics ?? {}), this.now().toISOString()));
     return Number(r.lastInsertRowid);
   }
 
   addEvent(level: 'info' | 'warn' | 'error', message: string, data: Record<string, unknown> = {}, runId?: number): void {
-    this.stmts.addEvent.run(runId ?? null, this.now().toISOString(), level, message, JSON.stringify(data));
+    this.write(() => this.stmts.addEvent.run(runId ?? null, this.now().toISOString(), level, message, JSON.stringify(data)));
   }
 
   finishRun(runId: number, status: Exclude<RunStatus, 'running'>, result: { error?: string; metrics?: Metrics } = {}): void {
     const prev = this.stmts.getMetrics.get(runId) as { metrics: string } | undefined;
     const metrics = { ...(prev ? JSON.parse(prev.metrics) : {}), ...(result.metrics ?? {}) };
-    this.stmts.finishRun.run(status, this.now().toISOString(), result.error ?? null, JSON.stringify(metrics), runId);
+    this.write(() => this.stmts.finishRun.run(status, this.now().toISOString(), result.error ?? null, JSON.stringify(metrics), runId));
   }
 
   /** Runs left 'running' by a process that died: mark them aborted. Returns how many. */
   recoverInterrupted(): number {
-    const r = this.db
-      .prepare(`UPDATE runs SET status = 'aborted', ended_at = ?, error = 'agent stopped before the run finished' WHERE status = 'running'`)
-      .run(this.now().toISOString());
+    const r = this.write(() =>
+      this.db
+        .prepare(`UPDATE runs SET status = 'aborted', ended_at = ?, error = 'agent stopped before the run finished' WHERE status = 'running'`)
+        .run(this.now().toISOString()),
+    );
     return r.changes;
   }
 
@@ -323,9 +356,11 @@ export class SqliteRunLog implements RunLog {
   markDeleted(table: 'frames' | 'products', ids: number[]): void {
     const stmt = this.db.prepare(`UPDATE ${table} SET deleted_at = ? WHERE id = ?`);
     const at = this.now().toISOString();
-    this.db.transaction(() => {
-      for (const id of ids) stmt.run(at, id);
-    })();
+    this.write(() =>
+      this.db.transaction(() => {
+        for (const id of ids) stmt.run(at, id);
+      })(),
+    );
   }
 
   lastRunOf(kind: string): { id: number; job: string | null; status: RunStatus; params: Record<string, unknown> } | null {

@@ -18,7 +18,7 @@ export async function diskSpace(path: string): Promise<DiskSpace> {
 
 export class DiskFullError extends Error {
   constructor(path: string, freeMb: number, minMb: number) {
-    super(`${path}: only ${freeMb.toFixed(0)} MB free, below retention.min_free_mb=${minMb}; capture refused (free space or lower the limit)`);
+    super(`${path}: only ${freeMb.toFixed(0)} MB free, below retention.min_free_mb=${minMb}; capture refused (free at least ${Math.max(1, Math.ceil(minMb - freeMb))} MB there or lower the limit)`);
     this.name = 'DiskFullError';
   }
 }

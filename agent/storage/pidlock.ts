@@ -23,7 +23,7 @@ async function isAgent(pid: number): Promise<boolean> {
 }
 
 /** Take the data dir; resolves with the release function. Throws naming the other agent's pid. */
-export async function lockDataDir(dataDir: string, pid = process.pid): Promise<() => Promise<void>> {
+export async function lockDataDir(dataDir: string, pid = process.pid, onFull?: () => void): Promise<() => Promise<void>> {
   const path = join(dataDir, PID_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -33,7 +33,15 @@ export async function lockDataDir(dataDir: string, pid = process.pid): Promise<(
         if (owner === pid) await unlink(path).catch(() => {});
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        // A full disk must not stop the start (the agent runs degraded and frees space): go unlocked.
+        // The empty file left behind reads as stale next time.
+        await unlink(path).catch(() => {});
+        onFull?.();
+        return async () => {};
+      }
+      if (code !== 'EEXIST') throw err;
     }
     const owner = Number((await readFile(path, 'utf8').catch(() => '')).trim());
     if (owner === pid) return async () => {};

@@ -4,7 +4,7 @@
 //   median  per-pixel median (default)
 //   sigma   kappa-sigma clipped mean (iterated 3×)
 //   mean    plain mean
-//   seed    the seed's pairwise rule, M ← (M + Dᵢ) / 2 in name order (newest weighs most)
+//   seed    the seed's rising rule in name order: M = D₁, then M ← Dᵢ > M ? (M + Dᵢ)/2 : M
 // Flats are divided by their own median before combining (flats of varying level combine) and
 // the master is normalised to median 1. Bias (when given) is subtracted from darks' and flats'
 // frames only when the light calibration uses the bias separately (see buildCalibration).
@@ -80,7 +80,7 @@ export async function buildMaster(paths: string[], source: string, opts: MasterO
       prep(f.image);
       const d = f.image.data;
       if (!acc) acc = Float32Array.from(d);
-      else if (method === 'seed') for (let i = 0; i < d.length; i++) acc[i] = 0.5 * (acc[i]! + d[i]!);
+      else if (method === 'seed') for (let i = 0; i < d.length; i++) { const v = d[i]!, m = acc[i]!; if (v > m) acc[i] = 0.5 * (v + m); }
       else for (let i = 0; i < d.length; i++) acc[i] += d[i]!;
       n++;
     }

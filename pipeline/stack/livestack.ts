@@ -1,149 +1,38 @@
 // LiveStacker: one frame at a time — load, calibrate, debayer, measure, judge, align to one
 // reference, warp, accumulate — then write the master FITS, the stretched preview, the per-frame
 // metrics and the saved state. Memory is the accumulators plus one frame in flight, whatever the
-// number of frames.
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+// number of frames. The pieces live beside it: types.ts (shapes), judge.ts (star signal, detector),
+// accumulate.ts (alignment choice, accumulation), products.ts (what is written), persist.ts (state).
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { releaseGarbage } from '../image/gc.js';
 import { toGray } from '../image/read.js';
-import { encodePreviewJpeg, writeImage } from '../image/write.js';
+import { encodePreviewJpeg } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
-import { calibrate, CalibrationError, type Calibration } from '../calib/apply.js';
+import { calibrate, CalibrationError } from '../calib/apply.js';
 import { debayerImage } from '../image/debayer.js';
 import { loadFrame, type LoadedFrame } from '../calib/load.js';
-import { detectStarsWithBackground, summarizeStars, type Star } from '../stars/detect.js';
+import { summarizeStars, type Star } from '../stars/detect.js';
 import { withApertureFlux } from '../stars/photometry.js';
-import { eccAlign } from './align/ecc.js';
-import { phaseCorrelate } from './align/phase.js';
-import { matchStars } from './align/triangles.js';
-import { apply, identity, invert, summarize, type Mat3 } from './align/transform.js';
+import { identity, invert, summarize, type Mat3 } from './align/transform.js';
 import { warpBilinear } from './align/warp.js';
-import { createAccumulator, type Accumulator, type FrameInfo, type StackMethod } from './methods.js';
-import { CONDITION_CODES, frameQuality, judgeFrame, judgeMutually, judgeSignal, referenceScore, type FrameQuality, type RejectionOptions } from './quality.js';
-import { readState, StateError, writeState } from './state.js';
+import { createAccumulator, type Accumulator, type StackMethod } from './methods.js';
+import { CONDITION_CODES, frameQuality, judgeFrame, judgeMutually, judgeSignal, referenceScore, type FrameQuality } from './quality.js';
+import { StateError } from './state.js';
 import { autoStretch } from './stretch.js';
-import { writeFitsFloat } from './output.js';
-import { plotFrameMetrics } from './metrics-plot.js';
+import { accumulate, alignFrame, channelStats, isIdentity } from './accumulate.js';
+import { clipPeak, detectForStack, heldRelFlux, matchReference } from './judge.js';
+import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, writePreview, type ProductNames, type StackTotals } from './products.js';
+import { loadStackState, restoreAccumulators, saveStackState } from './persist.js';
+import { isRamDir } from './disk-io.js';
+import type { FrameResult, LiveStackOptions, PendingFrame, PushInput, SavedState } from './types.js';
 
-export type AlignMode = 'star' | 'ecc' | 'phase' | 'none';
-
-export interface LiveStackOptions {
-  outDir: string;
-  outputName?: string;
-  methods?: StackMethod[];
-  kappa?: number;
-  align?: AlignMode;
-  model?: 'similarity' | 'affine';
-  /** 'first' or the best of the first K frames. */
-  reference?: 'first' | { best: number };
-  /** Start a new stack when the field moved further than this (px). */
-  restartOnDrift?: number;
-  /**
-   * Frames held at the start and judged against each other before the stack begins (default 3; 1 =
-   * stack the first frame at once, unjudged). With `best:K` the larger of the two.
-   */
-  warmup?: number;
-  /**
-   * This many refused frames in a row for a conditions reason (sky, star signal, size, clouds, ISO/gain)
-   * that agree with each other are the new normal: a new stack starts from them on (default 5, 0 = never).
-   */
-  relearnAfter?: number;
-  calibration?: Calibration;
-  rejection?: RejectionOptions;
-  previewFormat?: 'jpg' | 'png';
-  /** Longest side of the preview file (default 2048). */
-  previewMaxSize?: number;
-  /** Where the state file lives (default `<outDir>/.livestack`). */
-  stateDir?: string;
-  /** Exposure to assume for frames whose header has none. */
-  defaultExposureS?: number;
-  /**
-   * Save the state every N accepted frames (default 1). The state holds every accumulator
-   * (3 planes for sigma): on an SD card a larger N saves wear; a crash then re-stacks at most N−1
-   * frames' worth of files on --reload (they are not marked processed until saved).
-   */
-  stateEvery?: number;
-  /** Every final frame result, including frames held back while the reference is chosen. */
-  onResult?: (r: FrameResult) => void;
-}
-
-export interface FrameResult {
-  seq: number;
-  path: string;
-  status: 'accepted' | 'rejected' | 'pending';
-  accepted: boolean;
-  reason: string | null;
-  code: string | null;
-  stars: number;
-  hfr: number;
-  fwhm: number;
-  background: number;
-  noise: number;
-  /** Star signal against the reference (relFlux): 1 = as bright as the reference frame. */
-  signal: number;
-  shiftX: number;
-  shiftY: number;
-  shift: number;
-  rotationDeg: number;
-  residual: number;
-  inliers: number;
-  rejectedPixels: number;
-  stackIndex: number;
-  frameCount: number;
-  exposureS: number;
-  date: string | null;
-  ms: Record<string, number>;
-}
-
-interface PendingFrame {
-  seq: number;
-  path: string;
-  file: string;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: 8 | 16 | 32;
-  q: FrameQuality;
-  stars: Star[];
-  exposureS: number;
-  date: string | null;
-  ms: Record<string, number>;
-}
-
-interface SavedState {
-  version: 1;
-  methods: StackMethod[];
-  kappa: number;
-  align: AlignMode;
-  width: number;
-  height: number;
-  channels: number;
-  bitDepth: 8 | 16 | 32;
-  frameCount: number;
-  stackIndex: number;
-  exposureTotal: number;
-  dateBeg: string | null;
-  dateEnd: string | null;
-  seq: number;
-  refStars: Star[] | null;
-  refPath: string | null;
-  history: FrameQuality[];
-  records: FrameResult[];
-  processed: string[];
-  pending: PendingFrame[];
-  refBackground?: number[] | null;
-  refusedRun?: FrameQuality[];
-  closeStack?: boolean;
-  refClip?: number | null;
-  smoothedDetection?: boolean | null;
-}
+export type { AlignMode, FrameResult, LiveStackOptions, PushInput } from './types.js';
+export { matchReference } from './judge.js';
 
 const HISTORY_MAX = 200;
-/** Fewer stars than this on the first frame with the raw-pixel search: try the smoothed search. */
-const FAINT_FIELD = 16;
 
-export type PushInput = string | { image: ImageF32; name?: string; exposureS?: number; date?: Date; meta?: ImageMeta; bayer?: LoadedFrame['bayer'] };
 
 export class LiveStacker {
   readonly opts: Required<Pick<LiveStackOptions, 'outDir' | 'outputName' | 'methods' | 'kappa' | 'align' | 'model' | 'reference' | 'previewFormat' | 'previewMaxSize' | 'stateDir'>> & LiveStackOptions;
@@ -173,6 +62,15 @@ export class LiveStacker {
   private closeStack = false;
   /** Detector of this stack, chosen on its first frame (see detect()). */
   private smoothedDetection: boolean | null = null;
+  /** Accepted frames since the last checkpoint, and when it was (see LiveStackOptions.saveEveryFrames). */
+  private sinceCheckpoint = 0;
+  private checkpointAt = Date.now();
+  /** Files taken after the saved state, read from the journal on reload (see catchUp). */
+  private replay: string[] = [];
+  /** Bytes this stacker wrote, by product kind (SD-card wear figures). */
+  readonly bytesByKind: Record<string, number> = {};
+  /** The frame in flight came from memory (push({ image })): no file can replay it after a crash. */
+  private memoryInput = false;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -193,6 +91,25 @@ export class LiveStacker {
 
   get statePath(): string {
     return join(this.opts.stateDir, 'livestack.state');
+  }
+
+  /** Files pushed since the state was saved, one path a line (fsynced: a power cut keeps it). */
+  get journalPath(): string {
+    return join(this.opts.stateDir, 'livestack.journal');
+  }
+
+  /** Total bytes this stacker wrote (products, state, journal, held frames). */
+  get bytesWritten(): number {
+    return Object.values(this.bytesByKind).reduce((a, b) => a + b, 0);
+  }
+
+  /** True when the state dir is on tmpfs/ramfs: no card wear, but a power cut or reboot loses the state. */
+  get stateOnTmpfs(): boolean {
+    return isRamDir(this.opts.stateDir);
+  }
+
+  private addBytes(kind: string, bytes: number): void {
+    this.bytesByKind[kind] = (this.bytesByKind[kind] ?? 0) + bytes;
   }
 
   /** Frames stacked in the current stack. */
@@ -218,11 +135,7 @@ export class LiveStacker {
   /** Restore a saved stack (throws StateError naming the file when it is missing or corrupt). */
   static async reload(opts: LiveStackOptions): Promise<LiveStacker> {
     const s = new LiveStacker(opts);
-    const { json, buffers } = await readState<SavedState>(s.statePath);
-    if (json.version !== 1) throw new StateError(`${s.statePath}: unsupported state version ${json.version}`);
-    if (json.methods.join(',') !== s.opts.methods.join(',')) {
-      throw new StateError(`${s.statePath}: saved stack uses --method ${json.methods.join(',')}, not ${s.opts.methods.join(',')}`);
-    }
+    const { json, buffers } = await loadStackState(s.statePath, s.opts.methods);
     s.geom = { width: json.width, height: json.height, channels: json.channels, bitDepth: json.bitDepth };
     s.frameCount = json.frameCount;
     s.stackIndex = json.stackIndex;
@@ -244,19 +157,32 @@ export class LiveStacker {
     const len = json.width * json.height * json.channels;
     if (json.frameCount > 0) {
       s.createAccumulators();
-      for (const a of s.accs) {
-        for (const [name, buf] of Object.entries(a.buffers)) {
-          const saved = buffers.get(`${a.method}.${name}`);
-          // sigma.H (warm-up maxima) came later: a state without it only loses that test.
-          if (!saved && name === 'H') continue;
-          if (!saved || saved.length !== len) throw new StateError(`${s.statePath}: corrupt stack state (missing ${a.method}.${name})`);
-          buf.set(saved);
-        }
-      }
+      restoreAccumulators(s.statePath, s.accs, buffers, len);
       const rg = buffers.get('refGray');
       if (rg) s.refGray = { width: json.width, height: json.height, channels: 1, bitDepth: 32, data: rg };
     }
+    const journal = await readFile(s.journalPath, 'utf8').catch(() => '');
+    s.replay = [...new Set(journal.split('\n').filter((l) => l && !s.hasProcessed(l)))];
     return s;
+  }
+
+  /** Files taken after the last saved state (from the journal) that are not in the stack yet. */
+  get unsaved(): readonly string[] {
+    return this.replay.filter((p) => !this.hasProcessed(p));
+  }
+
+  /**
+   * After reload: stack again the files pushed after the last checkpoint (a crash or kill lost
+   * them from the state, not from the spool). Files gone since are skipped.
+   */
+  async catchUp(): Promise<FrameResult[]> {
+    const out: FrameResult[] = [];
+    for (const p of this.unsaved) {
+      if (!(await stat(p).then((st) => st.isFile(), () => false))) continue;
+      out.push(await this.push(p));
+    }
+    this.replay = [];
+    return out;
   }
 
   private createAccumulators(): void {
@@ -289,7 +215,14 @@ export class LiveStacker {
   /** Stack one frame (a file path or an image in memory). Never throws for a bad frame: it is refused with a reason. */
   async push(input: PushInput): Promise<FrameResult> {
     try {
-      return await this.pushFrame(input);
+      const r = await this.pushFrame(input);
+      // Refused frames do not checkpoint the stack, but a night of clouds still saves the state on
+      // time (their verdicts), so the journal to re-read after a crash stays short.
+      if (r.status === 'rejected' && this.frameCount > 0 && Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000) {
+        if (this.sinceCheckpoint > 0) await this.writeMasters(false);
+        await this.saveState();
+      }
+      return r;
     } finally {
       // The frame's buffers are garbage now: collect them so the peak stays flat over a long night.
       releaseGarbage();
@@ -297,6 +230,8 @@ export class LiveStacker {
   }
 
   private async pushFrame(input: PushInput): Promise<FrameResult> {
+    if (typeof input === 'string') await this.journal(input);
+    this.memoryInput = typeof input !== 'string';
     const seq = ++this.seq;
     const t0 = performance.now();
     const ms: Record<string, number> = {};
@@ -315,9 +250,7 @@ export class LiveStacker {
     const date = frame.date ? frame.date.toISOString() : null;
     // Calibration geometry errors are configuration errors, not frame errors: let them throw.
     let t = performance.now();
-    const cfa = frame.bayer ? 2 : 1;
-    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
-    const img = frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
+    const img = this.prepare(frame, path, exposureS);
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
@@ -361,19 +294,11 @@ export class LiveStacker {
     return this.record(r, name, q);
   }
 
-  /**
-   * Star detection, the same for every frame of a stack (so star counts compare): the raw-pixel
-   * search, or — when the first frame shows fewer than FAINT_FIELD stars with it and more with the
-   * smoothed search — the smoothed (matched-filter) search for faint fields.
-   */
-  private detect(gray: ImageF32): ReturnType<typeof detectStarsWithBackground> {
-    if (this.smoothedDetection === true) return detectStarsWithBackground(gray, { maxStars: 300, smoothed: true });
-    const raw = detectStarsWithBackground(gray, { maxStars: 300 });
-    if (this.smoothedDetection === false) return raw;
-    if (raw.stars.length >= FAINT_FIELD) { this.smoothedDetection = false; return raw; }
-    const faint = detectStarsWithBackground(gray, { maxStars: 300, smoothed: true, background: raw.background });
-    this.smoothedDetection = faint.stars.length > raw.stars.length;
-    return this.smoothedDetection ? faint : raw;
+  /** Star detection, the same for every frame of a stack (see detectForStack). */
+  private detect(gray: ImageF32): ReturnType<typeof detectForStack>['found'] {
+    const { found, smoothed } = detectForStack(gray, this.smoothedDetection);
+    this.smoothedDetection = smoothed;
+    return found;
   }
 
   private warmupSize(): number {
@@ -401,11 +326,37 @@ export class LiveStacker {
     return `; the last ${run.length} frames agree with each other: conditions changed, the next frames start stack ${this.stackIndex + 1}`;
   }
 
+  /** Calibrate (on the mosaic) and debayer a loaded frame. */
+  private prepare(frame: LoadedFrame, path: string, exposureS: number): ImageF32 {
+    const cfa = frame.bayer ? 2 : 1;
+    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
+    return frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
+  }
+
+  /** Note a file in the journal before it is processed: resume re-reads it if no state saved it. */
+  private async journal(path: string): Promise<void> {
+    await mkdir(this.opts.stateDir, { recursive: true });
+    const line = `${path}\n`;
+    const fh = await open(this.journalPath, 'a');
+    try {
+      await fh.write(line);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    this.addBytes('journal', Buffer.byteLength(line));
+  }
+
   private async hold(p: { seq: number; path: string; img: ImageF32; q: FrameQuality; stars: Star[]; exposureS: number; date: string | null; ms: Record<string, number> }): Promise<void> {
-    const dir = join(this.opts.stateDir, 'pending');
-    await mkdir(dir, { recursive: true });
-    const file = join(dir, `${p.seq}.f32`);
-    await writeFileAtomic(file, new Uint8Array(p.img.data.buffer, p.img.data.byteOffset, p.img.data.byteLength));
+    // A frame from a file is read again from it at release; only a frame from memory is spilled.
+    let file = '';
+    if (this.memoryInput) {
+      const dir = join(this.opts.stateDir, 'pending');
+      await mkdir(dir, { recursive: true });
+      file = join(dir, `${p.seq}.f32`);
+      await writeFileAtomic(file, new Uint8Array(p.img.data.buffer, p.img.data.byteOffset, p.img.data.byteLength));
+      this.addBytes('held', p.img.data.byteLength);
+    }
     this.pending.push({ seq: p.seq, path: p.path, file, width: p.img.width, height: p.img.height, channels: p.img.channels, bitDepth: p.img.bitDepth, q: p.q, stars: p.stars.slice(0, 300), exposureS: p.exposureS, date: p.date, ms: p.ms });
   }
 
@@ -429,6 +380,12 @@ export class LiveStacker {
     let best = kept[0];
     if (best && this.opts.reference !== 'first') for (const p of kept) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
     const load = async (p: PendingFrame): Promise<ImageF32> => {
+      if (!p.file) {
+        const f = await loadFrame(p.path);
+        const img = this.prepare(f, p.path, p.exposureS);
+        if (img.width !== p.width || img.height !== p.height || img.channels !== p.channels) throw new Error(`${img.width}×${img.height}×${img.channels}, held as ${p.width}×${p.height}×${p.channels}`);
+        return img;
+      }
       const buf = await readFile(p.file);
       const data = new Float32Array(p.width * p.height * p.channels);
       new Uint8Array(data.buffer).set(buf.subarray(0, data.byteLength));
@@ -456,8 +413,11 @@ export class LiveStacker {
       const r = await this.stackFrame(img, gray, p.stars, p.q, base, false);
       await this.record(r, basename(p.path), p.q);
     }
-    await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
-    await this.save();
+    // Spilled copies are removed next: a checkpoint now, so no saved state points at them.
+    // Frames held by their file name stay replayable from the state saved while they were held.
+    const spilled = held.some((p) => p.file);
+    await this.save({}, spilled, false);
+    if (spilled) await rm(join(this.opts.stateDir, 'pending'), { recursive: true, force: true });
   }
 
   /** Align, warp and accumulate one calibrated frame that passed the quality checks. */
@@ -471,7 +431,8 @@ export class LiveStacker {
     let relFlux = 1;
     if (!isReference) {
       try {
-        const a = this.align(gray, stars);
+        const g0 = this.geom!;
+        const a = alignFrame({ mode: this.opts.align, model: this.opts.model, minStars: this.opts.rejection?.minStars, width: g0.width, height: g0.height, refStars: this.refStars, refGray: this.refGray }, gray, stars);
         if (!a) return this.result({ ...base, reason: 'alignment failed: no consistent star pattern with the reference', code: 'align' });
         ({ transform, residual, inliers } = a);
       } catch (err) {
@@ -515,9 +476,9 @@ export class LiveStacker {
     const info = channelStats(aligned, q);
     if (isReference || restarted || !this.refBackground) this.refBackground = info.background.slice();
     info.offset = info.background.map((b, c) => b - (this.refBackground![c] ?? b));
-    let rejectedPixels = 0;
-    for (const a of this.accs) rejectedPixels += a.push(aligned.data, info);
+    const rejectedPixels = accumulate(this.accs, aligned, info);
     this.frameCount++;
+    this.sinceCheckpoint++;
     this.exposureTotal += base.exposureS;
     if (base.date) {
       const end = new Date(new Date(base.date).getTime() + base.exposureS * 1000).toISOString();
@@ -542,47 +503,29 @@ export class LiveStacker {
     return r;
   }
 
-  private align(gray: ImageF32, stars: Star[]): { transform: Mat3; residual: number; inliers: number } | null {
-    const g = this.geom!;
-    switch (this.opts.align) {
-      case 'star': {
-        const m = matchStars(stars, this.refStars!, { model: this.opts.model, minInliers: this.opts.rejection?.minStars ? Math.min(6, this.opts.rejection.minStars) : 6 });
-        return m ? { transform: m.transform, residual: m.residual, inliers: m.inliers } : null;
-      }
-      case 'phase': {
-        const p = phaseCorrelate(this.refGray!, gray);
-        const m = Float64Array.of(1, 0, p.dx, 0, 1, p.dy, 0, 0, 1);
-        return { transform: m, ...residualOf(matchReference(m, stars, this.refStars ?? [])) };
-      }
-      case 'ecc': {
-        const p = phaseCorrelate(this.refGray!, gray);
-        const init = Float64Array.of(1, 0, -p.dx, 0, 1, -p.dy, 0, 0, 1);
-        const e = eccAlign(this.refGray!, gray, { init, maxSize: Math.min(1024, Math.max(g.width, g.height)) });
-        return { transform: e.transform, ...residualOf(matchReference(e.transform, stars, this.refStars ?? [])) };
-      }
-      case 'none':
-        return { transform: identity(), ...residualOf(matchReference(identity(), stars, this.refStars ?? [])) };
-    }
-  }
-
   /** Keep the finished stack's products as `<name>-part<k>` and start counting a new one. */
   private async archiveStack(): Promise<void> {
-    for (const m of this.opts.methods) {
-      for (const ext of ['fits', this.opts.previewFormat]) {
-        const from = this.outputPath(m, ext);
-        await copyFile(from, from.replace(new RegExp(`\\.${ext}$`), `-part${this.stackIndex}.${ext}`)).catch(() => {});
-      }
-    }
+    // Masters are written on a schedule: bring them up to date before they are kept.
+    if (this.geom && this.frameCount > 0) await this.writeMasters(true);
+    this.addBytes('archive', await archiveProducts(this.names, this.stackIndex));
     this.stackIndex++;
   }
 
+  private get names(): ProductNames {
+    return { outDir: this.opts.outDir, outputName: this.opts.outputName, methods: this.opts.methods, previewFormat: this.opts.previewFormat };
+  }
+
+  private get totals(): StackTotals {
+    return { frameCount: this.frameCount, exposureTotal: this.exposureTotal, stackIndex: this.stackIndex, dateBeg: this.dateBeg, dateEnd: this.dateEnd, refPath: this.refPath, align: this.opts.align, kappa: this.opts.kappa };
+  }
+
   outputPath(method: StackMethod, ext: string): string {
-    const n = this.opts.outputName;
-    return join(this.opts.outDir, this.opts.methods.length > 1 ? `${n}-${method}.${ext}` : `${n}.${ext}`);
+    return outputPath(this.names, method, ext);
   }
 
   get metricsPaths(): { csv: string; json: string } {
-    return { csv: join(this.opts.outDir, `${this.opts.outputName}-frames.csv`), json: join(this.opts.outDir, `${this.opts.outputName}-frames.json`) };
+    const { csv, json } = metricsPaths(this.names);
+    return { csv, json };
   }
 
   /** The stacked image of one method (NaN where no frame covered the pixel). */
@@ -598,67 +541,45 @@ export class LiveStacker {
     return s ? encodePreviewJpeg(autoStretch(s, { maxSize: maxSize * 2 }), maxSize) : null;
   }
 
-  /** Write every product (FITS masters, previews, metrics) and the state; `ms` gets the time of each part. */
-  async save(ms: Record<string, number> = {}, force = false): Promise<void> {
+  /**
+   * Write the products and, when a checkpoint is due (or `force`), the master FITS and the state;
+   * `ms` gets the time of each part. `sync`: fsync the masters (the end of a run).
+   */
+  async save(ms: Record<string, number> = {}, force = false, sync = force): Promise<void> {
     await mkdir(this.opts.outDir, { recursive: true });
     let t = performance.now();
     const lap = (k: string) => { const n = performance.now(); ms[k] = (ms[k] ?? 0) + n - t; t = n; };
+    // A frame from memory has no file to re-read after a crash: by default it is saved at once.
+    const every = Math.max(1, this.opts.saveEveryFrames ?? this.opts.stateEvery ?? (this.memoryInput ? 1 : 10));
+    const due = force || this.sinceCheckpoint >= every || Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000;
     if (this.geom && this.frameCount > 0) {
+      if (due || this.opts.mastersEveryFrame) { await this.writeMasters(sync); lap('fits'); }
       for (const a of this.accs) {
-        const img = this.stacked(a.method)!;
-        await writeFitsFloat(this.outputPath(a.method, 'fits'), img, this.fitsCards(a.method));
-        lap('fits');
-        await writeImage(this.outputPath(a.method, this.opts.previewFormat), autoStretch(img, { maxSize: this.opts.previewMaxSize }), { quality: 90 });
+        this.addBytes('preview', await writePreview(this.names, a.method, this.stacked(a.method)!, this.opts.previewMaxSize));
         lap('preview');
       }
     }
     await this.writeMetrics();
-    await writeImage(join(this.opts.outDir, `${this.opts.outputName}-frames.png`), plotFrameMetrics(this.records));
+    this.addBytes('metrics', await writeMetricsPlot(this.names, this.records));
     lap('metrics');
-    if (force || this.frameCount % Math.max(1, this.opts.stateEvery ?? 1) === 0) {
+    if (due) {
       await this.saveState();
       lap('state');
     }
   }
 
-  private fitsCards(method: StackMethod): ImageMeta {
-    const c: ImageMeta = {
-      NCOMBINE: this.frameCount,
-      EXPTIME: Number(this.exposureTotal.toFixed(6)),
-      STACKMTH: method,
-      ALIGNMTH: this.opts.align,
-      STACKNO: this.stackIndex,
-      CREATOR: 'skyrig livestack',
-    };
-    if (method === 'sigma') c.KAPPA = this.opts.kappa;
-    if (this.dateBeg) { c['DATE-BEG'] = this.dateBeg.replace(/Z$/, ''); c['DATE-OBS'] = c['DATE-BEG']; }
-    if (this.dateEnd) c['DATE-END'] = this.dateEnd.replace(/Z$/, '');
-    if (this.refPath) c.REFFRAME = basename(this.refPath).slice(0, 60);
-    return c;
+  private async writeMasters(sync: boolean): Promise<void> {
+    for (const a of this.accs) this.addBytes('fits', await writeMaster(this.names, a.method, this.stacked(a.method)!, this.totals, sync));
   }
 
   private async writeMetrics(): Promise<void> {
-    await mkdir(this.opts.outDir, { recursive: true });
-    const { csv, json } = this.metricsPaths;
-    const cols = ['seq', 'path', 'status', 'reason', 'stars', 'hfr', 'fwhm', 'background', 'noise', 'signal', 'shiftX', 'shiftY', 'shift', 'rotationDeg', 'residual', 'inliers', 'rejectedPixels', 'stackIndex', 'frameCount', 'exposureS', 'date'] as const;
-    const cell = (v: unknown) => {
-      if (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))) return '';
-      if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(4);
-      const s = String(v);
-      return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    };
-    // In arrival order (a warm-up stacks its reference first, so verdicts can come out of order).
-    const rows = [...this.records].sort((a, b) => a.seq - b.seq);
-    const lines = [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))];
-    await writeFileAtomic(csv, lines.join('\n') + '\n');
-    const clean = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? null : v])));
-    await writeFileAtomic(json, JSON.stringify({ frames: clean, stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal }, null, 1));
+    this.addBytes('metrics', await writeMetrics(this.names, this.records, { stackIndex: this.stackIndex, frameCount: this.frameCount, exposureTotal: this.exposureTotal }));
   }
 
   private async saveState(): Promise<void> {
     await mkdir(this.opts.stateDir, { recursive: true });
     const g = this.geom ?? { width: 0, height: 0, channels: 0, bitDepth: 32 as const };
-    const json: Omit<SavedState, 'buffers'> = {
+    const json: SavedState = {
       version: 1, methods: this.opts.methods, kappa: this.opts.kappa, align: this.opts.align,
       width: g.width, height: g.height, channels: g.channels, bitDepth: g.bitDepth,
       frameCount: this.frameCount, stackIndex: this.stackIndex, exposureTotal: this.exposureTotal,
@@ -667,9 +588,12 @@ export class LiveStacker {
       refBackground: this.refBackground, refusedRun: this.refusedRun, closeStack: this.closeStack,
       refClip: Number.isFinite(this.refClip) ? this.refClip : null, smoothedDetection: this.smoothedDetection,
     };
-    const buffers = this.frameCount > 0 ? this.accs.flatMap((a) => Object.entries(a.buffers).map(([n, data]) => ({ name: `${a.method}.${n}`, data }))) : [];
-    if (this.refGray && this.frameCount > 0) buffers.push({ name: 'refGray', data: this.refGray.data });
-    await writeState(this.statePath, json, buffers);
+    await saveStackState(this.statePath, json, this.accs, this.refGray);
+    this.addBytes('state', (await stat(this.statePath)).size);
+    // Everything pushed so far is in the state now: the journal starts over.
+    await writeFile(this.journalPath, '');
+    this.sinceCheckpoint = 0;
+    this.checkpointAt = Date.now();
   }
 
   /** End of input: stack any frames still held for reference selection and save. */
@@ -677,88 +601,6 @@ export class LiveStacker {
     if (this.pending.length) await this.releasePending();
     await this.save({}, true);
   }
-}
-
-function isIdentity(m: Mat3): boolean {
-  const id = identity();
-  for (let i = 0; i < 9; i++) if (Math.abs(m[i]! - id[i]!) > 1e-9) return false;
-  return true;
-}
-
-/**
- * Frame stars mapped onto their nearest reference star (within 3 px): the RMS distance (residual)
- * and the star signal (relFlux, see fluxScale) from the pairs' aperture fluxes where neither star
- * is clipped (saturated, or its peak within 10 % of its frame's brightest pixel — `clip`).
- */
-export function matchReference(m: Mat3, stars: Star[], ref: Star[], clip: { frame?: number; ref?: number } = {}): { residual: number; inliers: number; relFlux: number } {
-  let s = 0, n = 0;
-  const pairs: FluxPair[] = [];
-  const refs = ref.slice(0, 300);
-  const clipF = clip.frame ?? Infinity, clipR = clip.ref ?? Infinity;
-  for (const st of stars.slice(0, 100)) {
-    const [x, y] = apply(m, st.x, st.y);
-    let bd = 9, best: Star | null = null;
-    for (const r of refs) { const d = (r.x - x) ** 2 + (r.y - y) ** 2; if (d < bd) { bd = d; best = r; } }
-    if (!best) continue;
-    s += bd; n++;
-    const f = st.apFlux ?? NaN, fr = best.apFlux ?? NaN;
-    if (!st.saturated && !best.saturated && st.peak < clipF && best.peak < clipR && f > 0 && fr > 0) {
-      pairs.push({ f, fr, snr: Math.min(st.apSnr ?? 0, best.apSnr ?? 0) });
-    }
-  }
-  return { residual: n ? Math.sqrt(s / n) : NaN, inliers: n, relFlux: fluxScale(pairs) };
-}
-
-interface FluxPair { f: number; fr: number; snr: number }
-
-/**
- * Scale between two frames from matched star fluxes: a least-squares line through the origin over
- * the pairs with SNR ≥ 10 (bright stars weigh most, so the noise of faint ones and their selection
- * bias hardly matter), refitted once without the pairs whose ratio is > 3 MAD off (variables,
- * blends, a star under a trail). NaN with fewer than 5 pairs.
- */
-function fluxScale(pairs: FluxPair[]): number {
-  let use = pairs.filter((p) => p.snr >= 10);
-  if (use.length < 5) return NaN;
-  const fit = (ps: FluxPair[]) => { let a = 0, b = 0; for (const p of ps) { a += p.f * p.fr; b += p.fr * p.fr; } return a / b; };
-  const k = fit(use);
-  const dev = use.map((p) => Math.abs(p.f / p.fr - k)).sort((a, b) => a - b);
-  const mad = 1.4826 * dev[dev.length >> 1]!;
-  const kept = use.filter((p) => Math.abs(p.f / p.fr - k) <= Math.max(3 * mad, 0.02 * k));
-  use = kept.length >= 5 ? kept : use;
-  return fit(use);
-}
-
-/** Peak (above the sky) from which a star of this frame counts as clipped. */
-function clipPeak(q: FrameQuality): number {
-  return 0.9 * (q.max - q.background);
-}
-
-function residualOf(r: { residual: number; inliers: number }): { residual: number; inliers: number } {
-  return { residual: r.residual, inliers: r.inliers };
-}
-
-/** Star signal of a held frame against a provisional reference, from their star lists alone. */
-function heldRelFlux(p: PendingFrame, ref: PendingFrame, model: 'similarity' | 'affine'): number {
-  const m = matchStars(p.stars, ref.stars, { model });
-  return m ? matchReference(m.transform, p.stars, ref.stars, { frame: clipPeak(p.q), ref: clipPeak(ref.q) }).relFlux : NaN;
-}
-
-function channelStats(img: ImageF32, q: FrameQuality): FrameInfo {
-  if (img.channels === 1) return { background: [q.background], noise: [q.noise] };
-  const bg: number[] = [], noise: number[] = [];
-  const ch = img.channels;
-  const stride = Math.max(1, Math.floor(img.width * img.height / 50000));
-  for (let c = 0; c < ch; c++) {
-    const s: number[] = [];
-    for (let i = 0; i < img.width * img.height; i += stride) { const v = img.data[i * ch + c]!; if (v === v) s.push(v); }
-    s.sort((a, b) => a - b);
-    const m = s[s.length >> 1] ?? 0;
-    const d = s.map((v) => Math.abs(v - m)).sort((a, b) => a - b);
-    bg.push(m);
-    noise.push(1.4826 * (d[d.length >> 1] ?? 0));
-  }
-  return { background: bg, noise };
 }
 
 function metaNumber(meta: ImageMeta | undefined, ...keys: string[]): number | null {

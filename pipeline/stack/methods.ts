@@ -2,15 +2,16 @@
 // hold its running result; nothing else grows with the number of frames). NaN in a frame means
 // "no data here" (outside the warped frame) and leaves that pixel of the stack untouched.
 //
-// The seed's six methods. Their original source was not available to us; these are the
-// formulas we use, on 0..1 data, S = stack so far, F = new aligned frame, n = frames so far at
-// that pixel including F, b = the frame's median background (per channel):
-//   ADD      S ← S + F                       plain sum (float, no clipping)
-//   ADD2     S ← S + F − S·F                 saturating sum ("screen"): stays within 0..1
-//   ADDMAX   S ← max(S, F)                   lighten
-//   ADDMAX2  S ← F > S ? F : (S + F) / 2     lighten, but averages where the frame is darker
-//   ADDMEAN  S ← S + (F − S) / n             running mean
-//   ADDCOMP  S ← S + (F − b)                 sum with each frame's sky removed (first frame kept whole)
+// The seed's six methods, as the seed program's code runs them (digest:
+// shared/reference/livestack-seed.md), on 0..1 data, float32 arithmetic, S = stack so far,
+// I = new aligned frame, n = 1-based index of I (per pixel: frames that covered it). The first
+// frame initialises S = I.
+//   ADD      S ← S + I > 1 ? 1 : S + I           add, clip at saturation
+//   ADD2     S ← S + I < 1 ? S + I : S           a pixel that would saturate keeps its old value
+//   ADDMAX   S ← I > S ? I : S                   keep the maximum
+//   ADDMAX2  same update as ADDMAX; the output is rescaled by 255 / max(S) (see seed/rules.ts)
+//   ADDMEAN  S ← I > 0 ? (S + I) / 2 : S         pairwise average: the last frame weighs ½
+//   ADDCOMP  T = (S·(n − 1) + I) / n; S ← T > 0 ? T : S    running mean
 // Plus mean (running mean, Welford), sigma (running kappa-sigma: a value further than κ·σ from
 // the running mean is rejected; σ from Welford variance, floored at the frame's noise; frames are
 // compared at the reference's sky level; the brightest warm-up value is tested leave-one-out) and max.
@@ -57,25 +58,48 @@ export interface AccumulatorOptions {
 export function createAccumulator(method: StackMethod, length: number, channels: number, opts: AccumulatorOptions = {}): Accumulator {
   const nanFilled = () => new Float32Array(length).fill(NaN);
   switch (method) {
-    case 'ADD': case 'ADD2': case 'ADDMAX': case 'ADDMAX2': case 'ADDCOMP': case 'max': {
+    case 'ADD': case 'ADD2': case 'ADDMAX': case 'ADDMAX2': case 'ADDMEAN': case 'max': {
       const S = nanFilled();
       const buffers = { S };
       const op = seedOp(method);
       return {
         method, buffers,
-        push(F, info) {
+        push(F) {
           for (let i = 0; i < length; i++) {
             const f = F[i]!;
             if (f !== f) continue;
             const s = S[i]!;
-            S[i] = s !== s ? f : op(s, f, info.background[i % channels]!);
+            S[i] = s !== s ? f : op(s, f);
           }
           return 0;
         },
         result: () => S,
       };
     }
-    case 'ADDMEAN': case 'mean': {
+    case 'ADDCOMP': {
+      // The seed's n is the frame's index in the run; per pixel it is the frames that covered it
+      // (the same wherever every frame has data, as in the seed, whose warp fills with 0).
+      const S = nanFilled();
+      const N = new Float32Array(length);
+      const f32 = Math.fround;
+      return {
+        method, buffers: { S, N },
+        push(F) {
+          for (let i = 0; i < length; i++) {
+            const f = F[i]!;
+            if (f !== f) continue;
+            const n = ++N[i]!;
+            const s = S[i]!;
+            if (n === 1 || s !== s) { S[i] = f; continue; }
+            const T = f32(f32(f32(s * (n - 1)) + f) / n);
+            if (T > 0) S[i] = T;
+          }
+          return 0;
+        },
+        result: () => S,
+      };
+    }
+    case 'mean': {
       const S = nanFilled();
       const N = new Float32Array(length);
       return {
@@ -155,13 +179,14 @@ export function createAccumulator(method: StackMethod, length: number, channels:
   }
 }
 
-function seedOp(method: StackMethod): (s: number, f: number, b: number) => number {
+/** One pixel's update, in float32 as the seed computes it (a sum that rounds to 1 counts as saturated). */
+function seedOp(method: StackMethod): (s: number, f: number) => number {
+  const f32 = Math.fround;
   switch (method) {
-    case 'ADD': return (s, f) => s + f;
-    case 'ADD2': return (s, f) => s + f - s * f;
-    case 'ADDMAX': case 'max': return (s, f) => (f > s ? f : s);
-    case 'ADDMAX2': return (s, f) => (f > s ? f : (s + f) / 2);
-    case 'ADDCOMP': return (s, f, b) => s + (f - b);
+    case 'ADD': return (s, f) => { const t = f32(s + f); return t > 1 ? 1 : t; };
+    case 'ADD2': return (s, f) => { const t = f32(s + f); return t < 1 ? t : s; };
+    case 'ADDMAX': case 'ADDMAX2': case 'max': return (s, f) => (f > s ? f : s);
+    case 'ADDMEAN': return (s, f) => (f > 0 ? f32(f32(s + f) / 2) : s);
     default: throw new Error(`no per-pixel op for ${method}`);
   }
 }

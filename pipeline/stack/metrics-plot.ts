@@ -3,7 +3,7 @@
 // or the odd ISO frame are seen at a glance). Written beside the stack as `<name>-frames.png`.
 import { plotChart, PALETTE, type Series } from '../image/plot.js';
 import { createImage, type ImageF32 } from '../image/types.js';
-import type { FrameResult } from './livestack.js';
+import type { FrameResult } from './types.js';
 
 const RED: [number, number, number] = [0.84, 0.15, 0.16];
 

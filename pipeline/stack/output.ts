@@ -1,12 +1,13 @@
 // Float32 FITS writer for the stack masters: the generic writer encodes sample by sample, which
 // costs seconds on a 12 MP frame written after every accepted light; here rows are copied into a
-// chunk and byte-swapped natively (Buffer.swap32). Temp file + fsync + rename, like every product.
+// chunk and byte-swapped natively (Buffer.swap32). Temp file + rename, like every product; fsync
+// only when asked (the end of a run): a checkpoint lost to a power cut is rewritten from the state.
 import { open, rename, unlink } from 'node:fs/promises';
 import { tempPathFor } from '../../lib/atomic.js';
 import { encodeFitsHeader, FITS_BLOCK } from '../image/fits.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 
-export async function writeFitsFloat(path: string, img: ImageF32, cards: ImageMeta = {}): Promise<void> {
+export async function writeFitsFloat(path: string, img: ImageF32, cards: ImageMeta = {}, opts: { sync?: boolean } = {}): Promise<void> {
   const tmp = tempPathFor(path);
   const fh = await open(tmp, 'w');
   try {
@@ -29,7 +30,7 @@ export async function writeFitsFloat(path: string, img: ImageF32, cards: ImageMe
     const written = plane * ch * 4;
     const pad = (FITS_BLOCK - (written % FITS_BLOCK)) % FITS_BLOCK;
     if (pad) await fh.write(Buffer.alloc(pad));
-    await fh.sync();
+    if (opts.sync ?? true) await fh.sync();
     await fh.close();
     await rename(tmp, path);
   } catch (err) {

@@ -121,6 +121,30 @@ test('livestack job stops on abort and a restarted job resumes the same stack', 
   t.is((await livestackJob(third.ctx)).metrics.stack_frames, 2);
 });
 
+test('livestack job killed between checkpoints: the restarted job re-stacks the frames taken since from the spool', async (t) => {
+  const root = await tempDir(t);
+  const cam = fakeCamera();
+  // The camera dies on the 6th shot: the job fails without finishing (as a killed agent would).
+  const dying = Object.assign(Object.create(cam) as typeof cam, {
+    async capture(req: CaptureRequest) { if (cam.shots >= 5) throw new Error('camera gone'); return cam.capture(req); },
+  });
+  const first = await context(t, root, 1, { exposure_s: 10, method: 'mean', resume: false }, dying);
+  await t.throwsAsync(livestackJob(first.ctx), { message: 'camera gone' });
+  // Five frames stacked, no checkpoint yet (every 10 frames): no master FITS written
+  t.is(first.runlog.frames.filter((f) => f.accepted).length, 5);
+  t.false(await import('node:fs').then((fs) => fs.existsSync(join(first.ctx.productsDir, 'livestack.fits'))));
+  const second = await context(t, root, 2, { exposure_s: 10, method: 'mean', max_frames: 7 }, cam);
+  const r2 = await livestackJob(second.ctx);
+  t.is(r2.metrics.frames_shot, 2);
+  t.is(r2.metrics.stack_frames, 7);
+  t.is((await readFits(join(second.ctx.productsDir, 'livestack.fits'))).header.cards.NCOMBINE, 7);
+  // The write figures are in the run's metrics and the MQTT state
+  t.is(typeof r2.metrics.disk_writes_mb, 'number');
+  t.true((r2.metrics.stack_writes_mb as number) > 0);
+  t.is(typeof r2.metrics.state_on_tmpfs, 'boolean');
+  t.is(typeof second.published.state.disk_writes_mb, 'number');
+});
+
 test('livestack job rejects bad params with a message naming the param', async (t) => {
   const root = await tempDir(t);
   const { ctx } = await context(t, root, 1, { exposure_s: 'long' }, fakeCamera());

@@ -63,6 +63,9 @@ test('availability online and merged state are retained; close() publishes offli
     activity: 'capturing',
     night: true,
     hfr_px: 2.5,
+    // The outbox counts are always in the state (HA's "Queued messages"; nothing queued here).
+    outbox_pending: 0,
+    outbox_dropped: 0,
     updated_at: '2026-01-02T03:04:05.000Z',
   });
 
@@ -236,6 +239,7 @@ test('link options from the config file: station, topics, discovery buttons per 
     stationName: 'Roof all-sky',
     keepaliveS: 20,
     imageMaxBytes: 256 * 1024,
+    outboxMax: 1000,
     discovery: { enabled: true, prefix: 'homeassistant', model: undefined, swVersion: '0.1.0', imageKinds: ['capture', 'hdr'], jobs: ['allsky', 'dawn-hdr'] },
   });
 });

@@ -8,7 +8,7 @@ import { loadConfig, resolvePaths } from '../../agent/config/load.js';
 import { startAgentMqtt } from '../../agent/mqtt/agent.js';
 import { sendCommand } from '../../agent/mqtt/send.js';
 import { tempDir } from '../helpers/tmp.js';
-import { retainedSnapshot } from '../fixtures/mqtt-watch.js';
+import { retainedSnapshot, watch } from '../fixtures/mqtt-watch.js';
 import { createCommandRouter } from '../../agent/commands/router.js';
 import { createMqttLink } from '../../agent/mqtt/publisher.js';
 import { memoryLogger } from '../../agent/log.js';
@@ -107,14 +107,21 @@ test('skyrig mqtt send/discovery/forget with the config file', async (t) => {
   const shown = await skyrig(['mqtt', 'discovery', '-c', configPath]);
   t.is(shown.code, 0, shown.stderr);
   t.true(shown.stdout.includes('homeassistant/button/skyrig_yard_job_allsky/config\n{\n'));
-  t.regex(shown.stdout, /\n22 entities\n$/);
+  t.regex(shown.stdout, /\n26 entities\n$/);
 
   await mqttSide.close();
   let retained = await retainedSnapshot(t, broker.url, ['skyrig/yard/#', 'homeassistant/#']);
   t.true(retained.size >= 21, `${retained.size} retained before forget`);
+  // An entity of ours in no record (older version, lost state dir) and another device's entity.
+  const legacy = 'homeassistant/sensor/skyrig_yard_legacy/config';
+  const foreign = 'homeassistant/sensor/zigbee_0x1_temp/config';
+  const w = await watch(t, broker.url, [legacy, foreign]);
+  await w.publish(legacy, JSON.stringify({ name: 'old', device: { identifiers: ['skyrig_yard'] } }), { retain: true });
+  await w.publish(foreign, JSON.stringify({ name: 'temp', device: { identifiers: ['zigbee_0x1'] } }), { retain: true });
+  await w.close();
   const forgot = await skyrig(['mqtt', 'forget', '-c', configPath]);
   t.is(forgot.code, 0, forgot.stderr);
   t.regex(forgot.stdout, /^cleared \d+ retained topics of station yard on mqtt:\/\/127\.0\.0\.1:\d+\n$/);
   retained = await retainedSnapshot(t, broker.url, ['skyrig/yard/#', 'homeassistant/#']);
-  t.deepEqual([...retained.keys()], []);
+  t.deepEqual([...retained.keys()], [foreign]);
 });

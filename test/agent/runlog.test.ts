@@ -6,7 +6,7 @@ import { tempDir } from '../helpers/tmp.js';
 test('runs, frames, products and events round trip; migrations set user_version', async (t) => {
   const dir = await tempDir(t);
   const log = new SqliteRunLog(join(dir, 'r.db'));
-  t.is(log.schemaVersion, 2); // 2: dark_masters (agent/darks)
+  t.is(log.schemaVersion, 3); // 2: dark_masters (agent/darks), 3: mqtt_outbox
   t.is(log.db.pragma('journal_mode', { simple: true }), 'wal');
   t.is(log.db.pragma('synchronous', { simple: true }), 2); // FULL
   const run = log.beginRun('capture', { exposure_s: 2 }, 'night');

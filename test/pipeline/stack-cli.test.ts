@@ -96,13 +96,13 @@ test('stack run --reload continues the saved stack; corrupt state is reported, n
   t.regex(other.stderr, /no saved stack state/);
 });
 
-test('stack run --method ALL writes one result per seed method; --number takes the last N', async (t) => {
+test('stack run --method ALL --no-seed-compat writes one result per seed method through our pipeline; --number takes the last N', async (t) => {
   const dir = await tempDir(t);
   const lights = join(dir, 'lights');
   await mkdir(lights);
   for (let i = 0; i < 4; i++) await writeFrame(lights, `b${i}.fits`, i);
   const out = join(dir, 'out');
-  const r = await cli(['stack', 'run', lights, '--out', out, '--method', 'ALL', '--number', '3', '--output-name', 'm31', '--preview', 'png']);
+  const r = await cli(['stack', 'run', lights, '--out', out, '--method', 'ALL', '--no-seed-compat', '--number', '3', '--output-name', 'm31', '--preview', 'png']);
   t.is(r.code, 0, r.stderr);
   const files = (await readdir(out)).sort();
   for (const m of ['ADD', 'ADD2', 'ADDMAX', 'ADDMAX2', 'ADDMEAN', 'ADDCOMP']) {

@@ -9,21 +9,41 @@ function run(method: StackMethod, frames: number[][], bgs: number[]): number[] {
   return Array.from(acc.result());
 }
 
-test('seed methods follow their documented per-pixel formulas on 0..1 data', (t) => {
-  const F = [[0.2, 0.5, NaN], [0.4, 0.1, 0.3], [0.1, 0.3, 0.6]];
+// Expected values below are worked by hand from the seed digest's rules
+// (shared/reference/livestack-seed.md), not from our code. f = Math.fround (the seed is float32).
+const f = Math.fround;
+const close = (t: { true(c: boolean, m?: string): void }, a: number[], e: number[], tol = 0) =>
+  a.forEach((v, i) => t.true(Number.isNaN(e[i]!) ? Number.isNaN(v) : Math.abs(v - e[i]!) <= tol, `${i}: ${v} vs ${e[i]}`));
+
+test('seed methods follow the seed code to the letter on 0..1 data, near 0 and near 1', (t) => {
+  // pixel: 0 1 2 3 4 5
+  const F = [
+    [0.6, 0.2, 0.5, 0, 0.9, NaN],
+    [0.5, 0.3, 0, 0.01, 0.05, 0.3],
+    [0.3, 0.45, 0.2, 0, 0.2, 0.6],
+  ].map((r) => r.map(f));
   const b = [0.1, 0.05, 0.2];
-  const close = (a: number[], e: number[]) => a.forEach((v, i) => t.true(Math.abs(v - e[i]!) < 1e-6, `${i}: ${v} vs ${e[i]}`));
-  close(run('ADD', F, b), [0.7, 0.9, 0.9]);
-  const add2 = (s: number, f: number) => s + f - s * f;
-  close(run('ADD2', F, b), [add2(add2(0.2, 0.4), 0.1), add2(add2(0.5, 0.1), 0.3), add2(0.3, 0.6)]);
-  close(run('ADDMAX', F, b), [0.4, 0.5, 0.6]);
-  const am2 = (s: number, f: number) => (f > s ? f : (s + f) / 2);
-  close(run('ADDMAX2', F, b), [am2(am2(0.2, 0.4), 0.1), am2(am2(0.5, 0.1), 0.3), am2(0.3, 0.6)]);
-  close(run('ADDMEAN', F, b), [0.7 / 3, 0.9 / 3, 0.45]);
-  // ADDCOMP: first frame whole, later frames minus their sky.
-  close(run('ADDCOMP', F, b), [0.2 + (0.4 - 0.05) + (0.1 - 0.2), 0.5 + (0.1 - 0.05) + (0.3 - 0.2), 0.3 + (0.6 - 0.2)]);
-  close(run('max', F, b), [0.4, 0.5, 0.6]);
-  close(run('mean', F, b), [0.7 / 3, 0.9 / 3, 0.45]);
+  // ADD: S + I > 1 ? 1 : S + I  → 0.6+0.5 clips at 1 and stays there; 0.2+0.3+0.45 = 0.95
+  close(t, run('ADD', F, b), [1, f(f(f(0.2) + f(0.3)) + f(0.45)), f(f(0.5) + f(0.2)), f(0.01), 1, f(f(0.3) + f(0.6))]);
+  // ADD2: S + I < 1 ? S + I : S  → 0.6+0.5 would saturate: keeps 0.6, then 0.6+0.3 = 0.9;
+  // 0.9+0.05 = 0.95, +0.2 would saturate: 0.95 stays
+  close(t, run('ADD2', F, b), [f(f(0.6) + f(0.3)), f(f(f(0.2) + f(0.3)) + f(0.45)), f(f(0.5) + f(0.2)), f(0.01), f(f(0.9) + f(0.05)), f(f(0.3) + f(0.6))]);
+  // ADD2: a sum that is exactly 1 in float32 is not < 1: the old value stays
+  close(t, run('ADD2', [[f(0.5)], [f(0.5)]], [0, 0]), [f(0.5)]);
+  close(t, run('ADD', [[f(0.5)], [f(0.5)], [f(0.5)]], [0, 0, 0]), [1]);
+  // ADDMAX and ADDMAX2 update alike (the rescale is on output)
+  close(t, run('ADDMAX', F, b), [0.6, 0.45, 0.5, 0.01, 0.9, 0.6].map(f));
+  close(t, run('ADDMAX2', F, b), [0.6, 0.45, 0.5, 0.01, 0.9, 0.6].map(f));
+  // ADDMEAN: I > 0 ? (S + I)/2 : S → ((0.6+0.5)/2 + 0.3)/2 = 0.425, ((0.2+0.3)/2 + 0.45)/2 = 0.35; pixel 2: I = 0 leaves S = 0.5,
+  // then (0.5+0.2)/2 = 0.35; pixel 3: 0, then (0 + 0.01)/2 = 0.005, then I = 0 leaves it
+  close(t, run('ADDMEAN', F, b), [0.425, 0.35, 0.35, 0.005, 0.3375, 0.45].map(f), 1e-7);
+  // ADDCOMP: T = (S·(n−1) + I)/n, S = T > 0 ? T : S → the running mean; pixel 3: T = (0·1 + 0.01)/2
+  // = 0.005, then T = (0.005·2 + 0)/3 = 0.00333
+  close(t, run('ADDCOMP', F, b), [1.4 / 3, 0.95 / 3, 0.7 / 3, 0.01 / 3, 1.15 / 3, 0.45].map(f), 1e-7);
+  // ADDCOMP keeps S where T = 0 (a black frame on a black pixel)
+  close(t, run('ADDCOMP', [[0], [0]], [0, 0]), [0]);
+  close(t, run('max', F, b), [0.6, 0.45, 0.5, 0.01, 0.9, 0.6].map(f));
+  close(t, run('mean', F, b), [1.4 / 3, 0.95 / 3, 0.7 / 3, 0.01 / 3, 1.15 / 3, 0.45], 1e-6);
 });
 
 test('sigma: running kappa-sigma rejects an outlier after warm-up and keeps the clean mean', (t) => {

@@ -11,6 +11,7 @@ import { registerDeviceCommands } from './devices.js';
 import { registerSimCommands } from './sim.js';
 import { registerFocusCommands } from './focus.js';
 import { registerDarksCommands } from './darks.js';
+import { registerNightCommands } from './night.js';
 
 export const commandModules: RegisterCommands[] = [
   registerRunCommand,
@@ -24,4 +25,5 @@ export const commandModules: RegisterCommands[] = [
   registerSimCommands,
   registerFocusCommands,
   registerDarksCommands,
+  registerNightCommands,
 ];

@@ -87,7 +87,7 @@ export function registerMqttCommands(program: Command): void {
     const store = fileDiscoveryStore(join(resolvePaths(config, dirname(resolve(path))).stateDir, 'ha-discovery.json'));
     const recorded = await store.load().catch(() => [] as string[]);
     const current = buildDiscovery({ ...opts.discovery, baseTopic: opts.baseTopic, stationId: opts.stationId, stationName: opts.stationName }).map((m) => m.topic);
-    const cleared = await forgetStation({ ...opts, discoveryTopics: [...recorded, ...current] });
+    const cleared = await forgetStation({ ...opts, discoveryTopics: [...recorded, ...current], discoveryPrefix: opts.discovery.prefix });
     await store.save([]).catch(() => {});
     process.stdout.write(`cleared ${cleared.length} retained topics of station ${opts.stationId} on ${opts.url.replace(/\/\/[^@/]*@/, '//')}\n`);
   });

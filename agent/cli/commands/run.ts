@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { createLogger, type LogLevel } from '../../log.js';
 import { startRuntime } from '../../runtime.js';
+import { installProcessGuards } from '../../process-guards.js';
 import { configPathOption } from './config.js';
 
 export const STOP_DEADLINE_MS = 9500;
@@ -23,19 +24,30 @@ export const registerRunCommand = (program: Command): void => {
       // Signal handlers go in before anything starts, so a SIGTERM during startup is honoured too.
       let stopSignal: ((signal: string) => void) | null = null;
       let pending: string | null = null;
-      const onSignal = (signal: string) => (stopSignal ? stopSignal(signal) : (pending = signal));
+      const startAbort = new AbortController();
+      const onSignal = (signal: string) => {
+        if (stopSignal) return stopSignal(signal);
+        pending = signal;
+        startAbort.abort(); // a start-up waiting for disk space gives up
+      };
       process.once('SIGTERM', () => onSignal('SIGTERM'));
       process.once('SIGINT', () => onSignal('SIGINT'));
-      process.on('uncaughtException', (err) => {
-        log.error('uncaught exception', { error: err, stack: err.stack });
-        process.exit(70);
+      // Logged (one line) and recorded, never fatal: see agent/process-guards.ts.
+      let recordEvent: ((message: string, data: Record<string, unknown>) => void) | null = null;
+      installProcessGuards(log, () => recordEvent);
+      // The daemon lives until a signal: its own timers are unref'd and the MQTT socket comes and goes,
+      // so without this handle a command-only agent exits (status 13) once the broker is gone.
+      const keepAlive = setInterval(() => {}, 3_600_000);
+      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log, abort: startAbort.signal }).catch((err: unknown) => {
+        clearInterval(keepAlive);
+        if (startAbort.signal.aborted) return null;
+        throw err;
       });
-      // Same for a rejected promise nobody awaited: one log line (stack as a field), exit for systemd.
-      process.on('unhandledRejection', (reason) => {
-        log.error('unhandled promise rejection', { error: reason instanceof Error ? reason : String(reason), stack: reason instanceof Error ? reason.stack : undefined });
-        process.exit(70);
-      });
-      const rt = await startRuntime({ config, baseDir: dirname(resolve(path)), log });
+      if (!rt) {
+        log.info('stopped during start-up', { signal: pending });
+        return;
+      }
+      recordEvent = (message, data) => rt.runlog.addEvent('error', message, data);
       await new Promise<void>((done) => {
         let stopping = false;
         stopSignal = (signal: string) => {
@@ -53,6 +65,7 @@ export const registerRunCommand = (program: Command): void => {
         };
         if (pending) stopSignal(pending);
       });
+      clearInterval(keepAlive);
       log.info('stopped');
     });
 };

@@ -1,0 +1,6 @@
+// Every group of Home Assistant entities the station announces, in order. A feature with entities of
+// its own adds its provider here (one import, one list entry); discovery.ts needs no change.
+import { coreEntities } from './core-entities.js';
+import type { EntityProvider } from './entity-builder.js';
+
+export const ENTITY_PROVIDERS: readonly EntityProvider[] = [coreEntities];
