@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { configSchema, type Config } from './schema.js';
 import { checkDeviceUrl } from '../../drivers/registry.js';
 import { checkJobParams } from '../jobs/param-names.js';
+import { accessProblem, isAccessError } from '../../lib/access-hint.js';
 import { parseSimUrl } from '../../hardware-mocks/params.js';
 import { checkConfigFiles } from './files.js';
 import { shutterRefusal } from '../darks/shutter.js';
@@ -146,6 +147,7 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
     text = await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (isAccessError(err)) throw new ConfigError(path, [accessProblem(path)]);
     throw new ConfigError(path, [code === 'ENOENT' ? 'file not found (create it from deploy/config.example.yaml, or pass --config PATH)' : (err as Error).message]);
   }
   const config = parseConfigText(text, path, env);

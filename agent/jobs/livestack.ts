@@ -207,7 +207,9 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
         ctx.runlog.addProduct(ctx.runId, { kind, path, metrics: { method: m, stack_index: r.stackIndex } });
       }
     }
-    for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json]] as const) {
+    // The per-frame plot (<name>-frames.png) is written beside the CSV by every save.
+    const plot = stacker.metricsPaths.csv.replace(/\.csv$/, '.png');
+    for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json], ['stack-metrics-plot', plot]] as const) {
       if (!known.has(path)) { known.add(path); ctx.runlog.addProduct(ctx.runId, { kind, path }); }
     }
   };

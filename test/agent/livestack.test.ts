@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdir, utimes } from 'node:fs/promises';
+import { mkdir, readFile, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Camera, CaptureRequest, CapturedFrame } from '../../drivers/types.js';
 import type { JobContext } from '../../agent/jobs/types.js';
@@ -86,7 +86,10 @@ test('livestack job: shoots, stacks, refuses a capped frame, logs frames/product
   t.is(runlog.frames[2]!.accepted, false);
   t.regex(runlog.frames[2]!.reason!, /all black/);
   t.true(runlog.frames.filter((f) => f.accepted).every((f) => typeof f.stats?.hfr === 'number' && (f.stats.stars as number) > 10 && Math.abs((f.stats.signal as number) - 1) < 0.2));
-  t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-preview']);
+  t.deepEqual(runlog.products.map((p) => p.kind).sort(), ['stack-fits', 'stack-metrics-csv', 'stack-metrics-json', 'stack-metrics-plot', 'stack-preview']);
+  const plot = runlog.products.find((p) => p.kind === 'stack-metrics-plot')!.path;
+  t.regex(plot, /stack-frames\.png$/);
+  t.is((await readFile(plot)).subarray(1, 4).toString('latin1'), 'PNG');
   // The first three good frames are judged together: the preview appears with the third, then every frame.
   t.is(published.images.length, 2);
   t.is(published.images[0]!.subarray(0, 2).toString('hex'), 'ffd8');

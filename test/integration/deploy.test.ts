@@ -29,12 +29,27 @@ test('install.sh renders the unit with the absolute node path and prefix, and it
   t.is((stdout + stderr).trim(), '');
 });
 
-test('install.sh refuses a per-user node and checks the native modules the service needs', async (t) => {
+test('install.sh refuses a per-user node, installs deps.sh --runtime and requires the native modules the service needs', async (t) => {
   const script = await readFile('deploy/install.sh', 'utf8');
   t.regex(script, /\/root\/\*\|\/home\/\*/);
-  t.regex(script, /for m in better-sqlite3 sharp unix-dgram; do/);
+  t.regex(script, /^required=\(better-sqlite3 sharp\)$/m);
+  t.regex(script, /^\[ "\$HAVE_SYSTEMD" = 1 \] && required\+=\(unix-dgram\)$/m, 'sd_notify is required where systemd runs the service');
   t.regex(script, /--exclude=\.\/var /, 'only the top-level var/ is left out');
-  t.regex(script, /\bdcraw\b/, 'dcraw (DSLR raw probing, raw calibration frames) is installed');
+  t.regex(script, /"\$SRC\/deploy\/deps\.sh" --runtime/);
+  t.regex(script, /mv "\$STAGE" "\$PREFIX"/, 'the new tree replaces the old one whole');
+});
+
+test('deps.sh lists every tool doctor knows about, in the runtime set', async (t) => {
+  const { TOOLS } = await import('../../agent/cli/commands/doctor/tools.js');
+  const { stdout: runtime } = await run('bash', ['deploy/deps.sh', '--runtime', '--list']);
+  const { stdout: all } = await run('bash', ['deploy/deps.sh', '--test', '--list']);
+  const pkgs = new Set(runtime.trim().split('\n'));
+  for (const need of Object.values(TOOLS)) t.true(pkgs.has(need.apt), `${need.tool}: ${need.apt}`);
+  for (const p of ['dcraw', 'libraw-bin', 'ffmpeg', 'indi-bin', 'gphoto2', 'libgphoto2-dev', 'g++', 'make', 'pkg-config']) t.true(pkgs.has(p), p);
+  const test = new Set(all.trim().split('\n'));
+  for (const p of [...pkgs, 'mosquitto', 'python3-numpy', 'python3-opencv', 'python3-h5py', 'enfuse', 'time', 'openssl']) t.true(test.has(p), `--test has ${p}`);
+  const ci = await readFile('.ci/run', 'utf8');
+  t.regex(ci, /^deploy\/deps\.sh --test$/m, '.ci/run installs the same set');
 });
 
 test('the unit keeps /sys writable for sysfs GPIO and allows libcamera devices', async (t) => {

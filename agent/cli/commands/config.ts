@@ -1,4 +1,5 @@
 // `skyrig config check|show|path`
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
@@ -14,13 +15,26 @@ export async function checkConfigFile(file: string): Promise<string> {
   const { config: cfg, path } = await loadConfig(file);
   const paths = resolvePaths(cfg, dirname(resolve(path)));
   // The folders the agent writes: created and probed (bounded) as the daemon's start would.
-  await probeWritable(paths.dataDir, 'paths.data_dir', { allowFull: true });
-  if (cfg.paths.spool_dir) await probeWritable(paths.spoolDir, 'paths.spool_dir', { allowFull: true });
-  if (cfg.paths.products_dir) await probeWritable(paths.productsDir, 'paths.products_dir', { allowFull: true });
-  if (cfg.paths.database) await probeWritable(dirname(paths.database), 'paths.database', { allowFull: true });
+  const others: string[] = [];
+  const probe = async (dir: string, field: string) => {
+    try {
+      await probeWritable(dir, field, { allowFull: true });
+    } catch (err) {
+      // The login user checking an installed station's config: the folder belongs to the service
+      // user, who is the one that must write it (the agent probes it again at start).
+      const owner = (err as { code?: string }).code === 'EACCES' ? await stat(dir).then((s) => s.uid, () => null) : null;
+      if (owner === null || owner === process.getuid?.()) throw err;
+      others.push(dir);
+    }
+  };
+  await probe(paths.dataDir, 'paths.data_dir');
+  if (cfg.paths.spool_dir) await probe(paths.spoolDir, 'paths.spool_dir');
+  if (cfg.paths.products_dir) await probe(paths.productsDir, 'paths.products_dir');
+  if (cfg.paths.database) await probe(dirname(paths.database), 'paths.database');
   return (
     `${path}: ok — station ${cfg.station.id}, ${Object.keys(cfg.devices.cameras).length} camera(s), ${Object.keys(cfg.devices.focusers).length} focuser(s), ` +
-    `${cfg.jobs.length} job(s), mqtt ${cfg.mqtt.enabled ? cfg.mqtt.url : 'off'}, data ${paths.dataDir}`
+    `${cfg.jobs.length} job(s), mqtt ${cfg.mqtt.enabled ? cfg.mqtt.url : 'off'}, data ${paths.dataDir}` +
+    (others.length ? ` (${others.join(', ')}: another user's, not writable by you; the agent checks it at start)` : '')
   );
 }
 

@@ -2,7 +2,8 @@
 // with SQLite and files under ./var/demo, MQTT when a broker is reachable, and a closing summary.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { resolve, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join, resolve, relative } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../config/load.js';
@@ -44,6 +45,12 @@ export function brokerReachable(url: string, timeoutMs = 1500): Promise<boolean>
       done(false);
     });
   });
+}
+
+/** How to call the CLI from here: `skyrig` when installed on PATH, else through npx in the checkout. */
+function cliName(): string {
+  const onPath = (process.env.PATH ?? '').split(delimiter).some((d) => d && existsSync(join(d, 'skyrig')));
+  return onPath ? 'skyrig' : 'npx skyrig';
 }
 
 export function demoConfig(o: DemoOptions, mqttUrl: string | null): ConfigInput {
@@ -107,6 +114,8 @@ export async function runDemo(o: DemoOptions, write: (s: string) => void = (s) =
   const runtime = await startRuntime({ config, baseDir: dataDir, log, alsoPublishTo: recorder, env: {} });
   const { agent } = runtime;
   const started = Date.now();
+  // A demo re-run into the same folder appends to its run log: the summary covers this run only.
+  const firstRunId = (runtime.runlog.listRuns(1)[0]?.id ?? 0) + 1;
   try {
     if (runtime.link) await runtime.link.waitConnected(5000).catch(() => log.warn('demo: MQTT did not connect in 5 s'));
     for (let cycle = 1; cycle <= o.cycles; cycle++) {
@@ -126,21 +135,29 @@ export async function runDemo(o: DemoOptions, write: (s: string) => void = (s) =
   }
   const { SqliteRunLog } = await import('../../runlog/sqlite.js');
   const db = new SqliteRunLog(runtime.paths.database, { readonly: true });
-  const runs = db.listRuns(1000);
+  const runs = db.listRuns(1000).filter((r) => r.id >= firstRunId);
   const products = runs.flatMap((r) => db.productsOf(r.id));
-  const totals = db.totals();
+  const earlier = firstRunId - 1;
   db.close();
+  const totals = {
+    runs: runs.length,
+    failed: runs.filter((r) => r.status === 'failed').length,
+    frames: runs.reduce((n, r) => n + r.frameCount, 0),
+    products: products.length,
+  };
   const rel = (p: string) => {
     const r = relative(process.cwd(), p);
     return !r ? '.' : r.startsWith('..') ? p : r;
   };
-  write(`\nskyrig demo: ${totals.runs} runs (${totals.failed} failed), ${totals.frames} frames, ${totals.products} products in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  write(`\nskyrig demo: ${totals.runs} runs (${totals.failed} failed), ${totals.frames} frames, ${totals.products} products in ${((Date.now() - started) / 1000).toFixed(1)} s${earlier ? ` (the run log also holds ${earlier} earlier run${earlier === 1 ? '' : 's'})` : ''}\n`);
   for (const r of runs.slice().reverse()) {
     const m = r.metrics;
     const keys = Object.entries(m).filter(([k]) => !['duration_s', 'peak_rss_mb'].includes(k)).slice(0, 4);
     write(`  run ${String(r.id).padStart(3)} ${r.kind.padEnd(12)} ${r.status.padEnd(7)} frames ${String(r.frameCount).padStart(3)}  ${keys.map(([k, v]) => `${k}=${v}`).join(' ')}${r.error ? '  ' + r.error : ''}\n`);
   }
   write(`  run log : ${rel(runtime.paths.database)}\n  frames  : ${rel(runtime.paths.spoolDir)}\n  products: ${rel(runtime.paths.productsDir)}\n`);
+  const configPath = rel(resolve(dataDir, 'demo-config.yaml'));
+  write(`  look    : ${cliName()} runs --config ${configPath}   (and: status, doctor --config ${configPath})\n`);
   const byKind = new Map<string, string>();
   for (const p of products) byKind.set(p.kind, p.path);
   for (const [k, p] of byKind) write(`    ${k.padEnd(16)} ${rel(p)}\n`);

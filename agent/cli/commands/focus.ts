@@ -22,6 +22,7 @@ import { DEFAULT_BUNCH, DEFAULT_STACK, OURS_DEPTHMAP, stackFiles, type StackOpti
 import { imageStem } from '../../../pipeline/focus/map.js';
 import { createProgress } from '../progress.js';
 import type { RegisterCommands } from '../types.js';
+import { ensureParentDir } from '../out-dir.js';
 
 type Raw = Record<string, string | boolean | undefined>;
 
@@ -319,6 +320,8 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--memory-limit <MB>', 'working memory budget; bigger frames are processed in bands', '512')
     .option('--quality <q>', 'JPEG quality', '95')
     .action(async (inputs: string[], opts: Raw & { out: string }) => {
+      await ensureParentDir(opts.out, '--out');
+      if (typeof opts.depthMap === 'string') await ensureParentDir(opts.depthMap, '--depth-map');
       const r = await runFocusStack(inputs, opts.out, opts);
       for (const o of r.outputs) process.stdout.write(`${o}\n`);
       process.stderr.write(`focus stack: ${r.frames} frames ${r.width}×${r.height} in ${r.bands} band(s) of ${r.bandRows} rows, ${(r.ms / 1000).toFixed(1)} s\n`);

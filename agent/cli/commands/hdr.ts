@@ -5,6 +5,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createProgress } from '../progress.js';
 import { parseRoi, readStatsSettings } from './hdr-stats-settings.js';
+import { ensureParentDir } from '../out-dir.js';
 import {
   calibrateResponse,
   bracketStats,
@@ -83,6 +84,8 @@ export function registerHdrCommands(program: Command): void {
       .option('--camera <name>', 'camera name recorded in the metadata')
       .option('--plot <image>', 'plot path, .jpg or .png (default: response_curve.jpg beside the response file, as asi_core)'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string>) => {
+    await ensureParentDir(o.out!, '--out');
+    if (o.plot) await ensureParentDir(o.plot, '--plot');
     const brackets = await discover(dir, o);
     const weights: WeightOptions = {
       kind: o.weight === 'sine' ? 'sine' : o.weight === 'triangle' ? 'triangle' : (o.weight as 'triangle'),

@@ -1,6 +1,9 @@
 // `skyrig runs` and `skyrig status`: read the run log (read-only, safe while the agent runs).
-import { dirname, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { access, constants, copyFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { accessHint, isAccessError } from '../../../lib/access-hint.js';
 import type { Command } from 'commander';
 import { loadConfig, resolvePaths } from '../../config/load.js';
 import { SqliteRunLog } from '../../runlog/sqlite.js';
@@ -10,8 +13,25 @@ async function openLog(o: { config: string; db?: string }): Promise<SqliteRunLog
   // Relative paths in the config are relative to the config file, as for `skyrig run`.
   const loaded = o.db ? null : await loadConfig(o.config);
   const db = o.db ?? resolvePaths(loaded!.config, dirname(resolve(loaded!.path))).database;
+  // A data dir the user may not enter hides the file: say so instead of "no run log yet".
+  try {
+    await access(db, constants.R_OK);
+  } catch (err) {
+    if (isAccessError(err)) throw new Error(accessHint(db));
+  }
   if (!existsSync(db)) throw new Error(`${db}: no run log yet (the agent creates it on first start)`);
-  return new SqliteRunLog(db, { readonly: true });
+  try {
+    return new SqliteRunLog(db, { readonly: true });
+  } catch (err) {
+    // A WAL database read by a group member while the agent is stopped: SQLite wants to create the
+    // -shm index in a directory only the agent may write. Read a private copy instead.
+    if ((err as { code?: string }).code !== 'SQLITE_READONLY_DIRECTORY' && (err as { code?: string }).code !== 'SQLITE_CANTOPEN') throw err;
+    const dir = await mkdtemp(join(tmpdir(), 'skyrig-runlog-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    await copyFile(db, join(dir, 'skyrig.db'));
+    if (existsSync(`${db}-wal`)) await copyFile(`${db}-wal`, join(dir, 'skyrig.db-wal')).catch(() => {});
+    return new SqliteRunLog(join(dir, 'skyrig.db'), { readonly: true });
+  }
 }
 
 function fmtRun(r: ReturnType<SqliteRunLog['listRuns']>[number]): string {
