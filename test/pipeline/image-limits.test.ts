@@ -75,7 +75,8 @@ test('a device and a directory are refused by name', async (t) => {
   await t.throwsAsync(() => readImage(sub), { message: `${sub}: a directory, not a regular file: refused` });
 });
 
-test('limits are configurable; frames within them decode as before', async (t) => {
+// Serial: the limits are process-wide, and the other tests of this file assert the defaults.
+test.serial('limits are configurable; frames within them decode as before', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'ok.png');
   await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toFile(path);

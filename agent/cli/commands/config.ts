@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolvePaths } from '../../config/load.js';
 import { probeWritable } from '../../storage/probe.js';
+import type { Config } from '../../config/schema.js';
+import { checkFfmpeg } from '../../../pipeline/night/timelapse.js';
 
 export function configPathOption(cmd: Command): Command {
   return cmd.option('-c, --config <path>', 'config file', process.env.SKYRIG_CONFIG ?? DEFAULT_CONFIG_PATH);
@@ -31,11 +33,27 @@ export async function checkConfigFile(file: string): Promise<string> {
   if (cfg.paths.spool_dir) await probe(paths.spoolDir, 'paths.spool_dir');
   if (cfg.paths.products_dir) await probe(paths.productsDir, 'paths.products_dir');
   if (cfg.paths.database) await probe(dirname(paths.database), 'paths.database');
+  await checkTimelapseTool(cfg.jobs);
   return (
     `${path}: ok — station ${cfg.station.id}, ${Object.keys(cfg.devices.cameras).length} camera(s), ${Object.keys(cfg.devices.focusers).length} focuser(s), ` +
     `${cfg.jobs.length} job(s), mqtt ${cfg.mqtt.enabled ? cfg.mqtt.url : 'off'}, data ${paths.dataDir}` +
     (others.length ? ` (${others.join(', ')}: another user's, not writable by you; the agent checks it at start)` : '')
   );
+}
+
+/**
+ * An all-sky job that makes a timelapse needs ffmpeg: found missing here, not at dawn. The agent itself
+ * still starts without it (the night then closes with the keogram and star trails only).
+ */
+async function checkTimelapseTool(jobs: Config['jobs']): Promise<void> {
+  for (const [i, job] of jobs.entries()) {
+    const p = job.params;
+    if (job.kind !== 'allsky' || !job.enabled || p.products === false || p.timelapse === false) continue;
+    const ffmpeg = typeof p.ffmpeg === 'string' ? p.ffmpeg : 'ffmpeg';
+    await checkFfmpeg(ffmpeg).catch((err: Error) => {
+      throw new Error(`jobs[${i}] (${job.name}): the timelapse needs ${err.message}; or set params.timelapse: false`);
+    });
+  }
 }
 
 export const registerConfigCommands = (program: Command): void => {
