@@ -23,7 +23,7 @@ test('demo on the simulated rig with MQTT', async (t) => {
   const log = new SqliteRunLog(join(dir, 'demo', 'skyrig.db'), { readonly: true });
   const runs = log.listRuns(100);
   t.true(runs.length >= 4, `${runs.length} runs`);
-  t.deepEqual([...new Set(runs.map((r) => r.kind))].sort(), ['autofocus', 'capture', 'focusbracket', 'hdr', 'livestack']);
+  t.deepEqual([...new Set(runs.map((r) => r.kind))].sort(), ['allsky', 'autofocus', 'capture', 'focusbracket', 'hdr', 'livestack', 'night']);
   for (const r of runs) {
     t.is(r.status, 'ok', `${r.kind}: ${r.error}`);
     for (const f of log.framesOf(r.id)) t.true(existsSync(f.path), f.path);
