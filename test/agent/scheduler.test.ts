@@ -1,32 +1,9 @@
 import test from 'ava';
-import { Scheduler, type Clock } from '../../agent/jobs/scheduler.js';
+import { Scheduler } from '../../agent/jobs/scheduler.js';
+import { fakeClock } from '../helpers/fake-clock.js';
 import { isNight, sunAltitudeDeg } from '../../agent/jobs/sun.js';
 import type { JobConfig } from '../../agent/config/schema.js';
 
-function fakeClock(start: number): Clock & { advance(ms: number): void } {
-  let now = start;
-  let timers: { at: number; fn: () => void }[] = [];
-  return {
-    now: () => new Date(now),
-    setTimeout(fn, ms) {
-      const t = { at: now + ms, fn };
-      timers.push(t);
-      return { cancel: () => (timers = timers.filter((x) => x !== t)) };
-    },
-    advance(ms) {
-      const end = now + ms;
-      for (;;) {
-        timers.sort((a, b) => a.at - b.at);
-        const t = timers[0];
-        if (!t || t.at > end) break;
-        timers.shift();
-        now = t.at;
-        t.fn();
-      }
-      now = end;
-    },
-  };
-}
 
 const job = (name: string, every: number, when: JobConfig['when'] = 'always'): JobConfig => ({ name, kind: 'capture', every, when, params: {}, enabled: true });
 

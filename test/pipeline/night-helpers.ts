@@ -3,20 +3,12 @@ import { join } from 'node:path';
 import { writeFits } from '../../pipeline/image/fits.js';
 import { createImage, type ImageF32 } from '../../pipeline/image/types.js';
 import { silentLogger } from '../../lib/log.js';
+import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { DEFAULT_NIGHT_CONFIG, type NightFrameInput, type NightProductsConfig } from '../../pipeline/night/types.js';
 
 export const log = silentLogger;
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../pipeline/hdr/random.js';
 
 export const code = (v: number) => Math.round(v * 65535) / 65535;
 

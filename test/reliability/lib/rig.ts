@@ -201,16 +201,7 @@ export async function killRounds(dataDir: string, configPath: string, kind: Kind
 }
 
 /** Deterministic random numbers (mulberry32) so a failing round can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as seeded } from '../../../pipeline/hdr/random.js';
 
 export function table(rows: Record<string, string | number>[]): string {
   const cols = Object.keys(rows[0] ?? {});
