@@ -56,6 +56,7 @@ const common = {
 };
 
 const EXPECTED_TOPICS = [
+  'homeassistant/binary_sensor/skyrig_roof_disk_full/config',
   'homeassistant/binary_sensor/skyrig_roof_night/config',
   'homeassistant/button/skyrig_roof_autofocus/config',
   'homeassistant/button/skyrig_roof_capture_now/config',
@@ -68,6 +69,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_cpu_temperature/config',
   'homeassistant/sensor/skyrig_roof_disk_free/config',
   'homeassistant/sensor/skyrig_roof_disk_free_gb/config',
+  'homeassistant/sensor/skyrig_roof_disk_writes/config',
   'homeassistant/sensor/skyrig_roof_focus_position/config',
   'homeassistant/sensor/skyrig_roof_hdr_dynamic_range/config',
   'homeassistant/sensor/skyrig_roof_hdr_saturated/config',
@@ -78,6 +80,7 @@ const EXPECTED_TOPICS = [
   'homeassistant/sensor/skyrig_roof_last_run/config',
   'homeassistant/sensor/skyrig_roof_last_run_status/config',
   'homeassistant/sensor/skyrig_roof_outbox_pending/config',
+  'homeassistant/sensor/skyrig_roof_overruns/config',
   'homeassistant/sensor/skyrig_roof_sky_background/config',
   'homeassistant/sensor/skyrig_roof_stack_frames/config',
   'homeassistant/sensor/skyrig_roof_star_count/config',
@@ -87,6 +90,17 @@ const EXPECTED_TOPICS = [
 
 // Written out by hand: these are the contract with Home Assistant.
 const EXPECTED_PAYLOADS: Record<string, Record<string, unknown>> = {
+  'homeassistant/binary_sensor/skyrig_roof_disk_full/config': {
+    name: 'Disk full',
+    unique_id: 'skyrig_roof_disk_full',
+    ...common,
+    state_topic: 'skyrig/roof/state',
+    value_template: "{% if value_json.disk_full is defined %}{{ 'ON' if value_json.disk_full else 'OFF' }}{% else %}None{% endif %}",
+    payload_on: 'ON',
+    payload_off: 'OFF',
+    device_class: 'problem',
+    entity_category: 'diagnostic',
+  },
   'homeassistant/sensor/skyrig_roof_hfr/config': {
     name: 'HFR',
     unique_id: 'skyrig_roof_hfr',

@@ -107,7 +107,7 @@ test('skyrig mqtt send/discovery/forget with the config file', async (t) => {
   const shown = await skyrig(['mqtt', 'discovery', '-c', configPath]);
   t.is(shown.code, 0, shown.stderr);
   t.true(shown.stdout.includes('homeassistant/button/skyrig_yard_job_allsky/config\n{\n'));
-  t.regex(shown.stdout, /\n26 entities\n$/);
+  t.regex(shown.stdout, /\n29 entities\n$/);
 
   await mqttSide.close();
   let retained = await retainedSnapshot(t, broker.url, ['skyrig/yard/#', 'homeassistant/#']);
