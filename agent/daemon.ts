@@ -25,6 +25,7 @@ import { DiskSpaceError, SpaceGuard } from './storage/space-guard.js';
 import { isDiskFull } from './runlog/sqlite.js';
 import { DiskFullError } from './storage/disk.js';
 import { cpuTemperatureC, hostLoad } from './system-info.js';
+import { readProcessWrites } from '../pipeline/stack/disk-io.js';
 
 export interface DeviceFactory {
   camera(name: string): Promise<Camera>;
@@ -370,6 +371,13 @@ export class Agent {
     const { log: rootLog, runlog, publisher, config, notifier, devices } = this.d;
     const log = rootLog.child({ run: runId, kind: req.kind, job: req.name });
     const started = Date.now();
+    // Bytes this process wrote to storage during the run (SD-card wear, docs/sd-wear.md): the whole
+    // process counts, which is what the card sees while one job runs at a time.
+    const writesBefore = readProcessWrites();
+    const diskWritesMb = () => {
+      const now = readProcessWrites();
+      return now && writesBefore ? Number(((now.net - writesBefore.net) / 1e6).toFixed(2)) : null;
+    };
     const cameraName = req.camera ?? Object.keys(config.devices.cameras)[0];
     const focuserName = req.focuser ?? (req.kind === 'focusbracket' || req.kind === 'autofocus' ? Object.keys(config.devices.focusers)[0] : undefined);
     const activity = `${req.kind}${req.name ? ` (${req.name})` : ''} run ${runId}`;
@@ -432,6 +440,7 @@ export class Agent {
       });
       const result = await this.d.runners[req.kind]!(ctx);
       const metrics = {
+        disk_writes_mb: diskWritesMb(),
         ...result.metrics,
         duration_s: (Date.now() - started) / 1000,
         peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -459,7 +468,15 @@ export class Agent {
     // A run that failed before writing anything leaves no empty folders behind.
     if (outcome.status !== 'ok') for (const dir of this.runDirsNow) await rmdir(join(dir, INCOMING_DIR)).then(() => rmdir(dir)).catch(() => rmdir(dir).catch(() => {}));
     this.runDirsNow = [];
-    publisher.state({ activity: 'idle', current_run: null, last_run_status: outcome.status, last_run_kind: req.kind, last_run_id: runId, last_run_at: new Date().toISOString() });
+    publisher.state({
+      activity: 'idle',
+      current_run: null,
+      last_run_status: outcome.status,
+      last_run_kind: req.kind,
+      last_run_id: runId,
+      last_run_at: new Date().toISOString(),
+      disk_writes_mb: typeof outcome.metrics.disk_writes_mb === 'number' ? outcome.metrics.disk_writes_mb : diskWritesMb(),
+    });
     notifier.status('idle');
     return outcome;
   }

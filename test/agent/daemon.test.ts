@@ -1,6 +1,7 @@
 // The agent in-process on the simulated rig: runs, frames, products, state; failures are logged and
 // the agent goes on; a full disk refuses captures naming the folder; a live stack holds the camera.
 import test from 'ava';
+import { fsTypeOf } from '../../pipeline/stack/disk-io.js';
 import { existsSync } from 'node:fs';
 import { validateConfig, resolvePaths } from '../../agent/config/load.js';
 import type { ConfigInput } from '../../agent/config/schema.js';
@@ -70,6 +71,14 @@ test('a capture run logs frames with stats, a preview product, and publishes sta
   t.true(existsSync(products[0]!.path));
   t.is(publisher.images.at(-1)!.kind, 'capture');
   t.is(publisher.current.last_run_status, 'ok');
+  // Every run says what it wrote to storage (docs/sd-wear.md); here at least the two frames' bytes.
+  const run = rt.runlog.listRuns(5).find((r) => r.id === runId)!;
+  const frameBytes = frames.reduce((n, f) => n + f.sizeBytes, 0);
+  // /proc/self/io counts what reaches a block device: not on tmpfs.
+  if (process.platform === 'linux' && fsTypeOf(frames[0]!.path) !== 'tmpfs') {
+    t.true((run.metrics.disk_writes_mb as number) * 1e6 >= frameBytes * 0.9, `${run.metrics.disk_writes_mb} MB for ${frameBytes} B of frames`);
+    t.is(publisher.current.disk_writes_mb, run.metrics.disk_writes_mb);
+  }
   t.true((publisher.current.star_count as number) > 5);
   t.is(typeof publisher.current.hfr_px, 'number');
   t.true(notifier.sent.some((s) => s.startsWith('STATUS=capture (snap) run')));
