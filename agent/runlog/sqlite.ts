@@ -301,38 +301,12 @@ export class SqliteRunLog implements RunLog {
   }
 
   framesOf(runId: number): FrameRow[] {
-    return (this.db.prepare(`SELECT * FROM frames WHERE run_id = ? ORDER BY id`).all(runId) as any[]).map((r) => ({
-      id: r.id,
-      runId: r.run_id,
-      path: r.path,
-      sizeBytes: r.size_bytes,
-      sha256: r.sha256,
-      exposureS: r.exposure_s,
-      gain: r.gain,
-      focusPosition: r.focus_position,
-      capturedAt: r.captured_at,
-      stats: JSON.parse(r.stats),
-      accepted: r.accepted === null ? null : r.accepted === 1,
-      reason: r.reason,
-    }));
+    return (this.db.prepare(`SELECT * FROM frames WHERE run_id = ? ORDER BY id`).all(runId) as any[]).map(frameRow);
   }
 
   framesWithStat(key: string, value: string | number): FrameRow[] {
     if (!/^[a-z0-9_]+$/i.test(key)) throw new Error(`run log: bad stats key ${JSON.stringify(key)}`);
-    return (this.db.prepare(`SELECT * FROM frames WHERE json_extract(stats, '$.${key}') = ? AND deleted_at IS NULL ORDER BY captured_at, id`).all(value) as any[]).map((r) => ({
-      id: r.id,
-      runId: r.run_id,
-      path: r.path,
-      sizeBytes: r.size_bytes,
-      sha256: r.sha256,
-      exposureS: r.exposure_s,
-      gain: r.gain,
-      focusPosition: r.focus_position,
-      capturedAt: r.captured_at,
-      stats: JSON.parse(r.stats),
-      accepted: r.accepted === null ? null : r.accepted === 1,
-      reason: r.reason,
-    }));
+    return (this.db.prepare(`SELECT * FROM frames WHERE json_extract(stats, '$.${key}') = ? AND deleted_at IS NULL ORDER BY captured_at, id`).all(value) as any[]).map(frameRow);
   }
 
   productsOf(runId: number): ProductRow[] {
@@ -428,4 +402,22 @@ export class SqliteRunLog implements RunLog {
   close(): void {
     this.db.close();
   }
+}
+
+/** A `frames` table row as the run log hands it out. */
+function frameRow(r: any): FrameRow {
+  return {
+    id: r.id,
+    runId: r.run_id,
+    path: r.path,
+    sizeBytes: r.size_bytes,
+    sha256: r.sha256,
+    exposureS: r.exposure_s,
+    gain: r.gain,
+    focusPosition: r.focus_position,
+    capturedAt: r.captured_at,
+    stats: JSON.parse(r.stats),
+    accepted: r.accepted === null ? null : r.accepted === 1,
+    reason: r.reason,
+  };
 }
