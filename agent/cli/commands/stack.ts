@@ -1,5 +1,6 @@
 // `skyrig stack run DIR` / `skyrig stack watch DIR`: live stacking of a folder (the seed's
 // -mode 1 and -mode LOOP), with calibration masters, alignment, rejection and a saved state.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
@@ -254,11 +255,7 @@ async function seedRun(dir: string, o: StackCliOptions, cmd: Command, n: number 
           process.stderr.write(`${describeSeed(r)}\n`);
           if (r.accepted) await st.write();
         }
-        await new Promise<void>((res) => {
-          const onAbort = () => { clearTimeout(timer); res(); };
-          const timer = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); res(); }, poll);
-          stop.signal.addEventListener('abort', onAbort, { once: true });
-        });
+        await pollPause(poll, stop.signal);
       }
     } finally {
       process.off('SIGINT', onSignal);
@@ -322,11 +319,7 @@ export const registerStackCommands: RegisterCommands = (program) => {
             const r = await st.push(f);
             if (r.status === 'pending') process.stderr.write(`${describe(r)}\n`);
           }
-          await new Promise<void>((res) => {
-            const onAbort = () => { clearTimeout(timer); res(); };
-            const timer = setTimeout(() => { stop.signal.removeEventListener('abort', onAbort); res(); }, poll);
-            stop.signal.addEventListener('abort', onAbort, { once: true });
-          });
+          await pollPause(poll, stop.signal);
         }
       } finally {
         process.off('SIGINT', onSignal);
@@ -336,3 +329,10 @@ export const registerStackCommands: RegisterCommands = (program) => {
       process.stdout.write(`stopped: stacked ${st.count} frame(s) → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
     });
 };
+
+/** The hot folder's wait between scans; a stop (SIGINT/SIGTERM) ends it at once. */
+async function pollPause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch((err: Error) => {
+    if (err.name !== 'AbortError') throw err;
+  });
+}
