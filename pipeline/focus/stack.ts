@@ -2,6 +2,7 @@
 // rows) with frames streaming through; only the fused state of the current band is in memory.
 // The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
 // split automatically (shinestacker's tiles/auto modes).
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
@@ -9,6 +10,7 @@ import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
 import { bilateralPlane } from './bilateral.js';
 import { gaussianBlurPlane } from './gaussian.js';
 import { energyPlane, type EnergyMeasure } from './measures.js';
@@ -64,6 +66,10 @@ export interface StackOptions {
   quality: number;
   /** Forced band height (tests of the tiled path); normally derived from memoryLimitMB. */
   bandRows?: number;
+  /** Threads for the kernels and parallel decoding (default: the cores). */
+  threads?: number;
+  /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
+  frameStore?: FrameStoreKind;
   onProgress?: (label: string, done: number, total: number) => void;
 }
 
@@ -94,6 +100,10 @@ export interface StackResult {
   bandRows: number;
   transforms: Affine[];
   alignEcc: number[];
+  /** Where the decoded frames were kept, and the bytes written to the spill file (SD-card wear). */
+  frameStore: FrameStoreKind;
+  spillBytes: number;
+  threads: number;
   ms: number;
 }
 
@@ -127,6 +137,7 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.sharpen >= 0, '--sharpen', `expected >= 0, got ${o.sharpen}`);
   need(o.sharpenRadius > 0, '--sharpen-radius', `expected > 0, got ${o.sharpenRadius}`);
   need(o.memoryLimitMB >= 64, '--memory-limit', `expected >= 64 (MB), got ${o.memoryLimitMB}`);
+  if (o.threads !== undefined) need(Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 64, '--threads', `expected an integer 1..64, got ${o.threads}`);
   need(/^[\w.-]*$/.test(o.prefix), '--prefix', `only letters, digits, '.', '_' and '-' allowed, got '${o.prefix}'`);
 }
 
@@ -189,13 +200,31 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     o.bandRows ??
     (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
-  const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
-  const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   const nb = Math.ceil(H / bandRows);
-  try {
+  const passes = o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1;
+  const threads = o.threads ?? availableParallelism();
   let done = 0;
-  const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1);
+  const total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
   const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
+  // Each frame decoded once: kept in memory when the bracket's codes fit beside the largest band's
+  // working set, else spilled to a file beside the output (frame-store.ts).
+  const budget = o.memoryLimitMB * 2 ** 20 - fixedBytes(W, H, C, streamed ? 0 : outBytes);
+  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit));
+  const frameBytes = Math.max(...infos.map(frameCodeBytes));
+  const store: FrameStore = await openFrameStore({
+    infos,
+    out,
+    readsPerFrame: nb * passes,
+    memoryBytes: budget - bandSet,
+    parallel: Math.max(1, Math.min(threads, Math.floor(budget / (2 * frameBytes)))),
+    ...(o.frameStore ? { kind: o.frameStore } : {}),
+    onDecoded: (k) => tick(`decode frame ${k + 1}`),
+  });
+  let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
+  let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
+  try {
+  sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
+  depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   for (let b = 0; b < nb; b++) {
     const y0 = b * bandRows;
     const y1 = Math.min(H, y0 + bandRows);
@@ -203,7 +232,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const e0 = Math.max(0, Math.floor((y0 - halo) / unit) * unit);
     const e1 = Math.min(H, y1 + halo);
     const rect: Rect = { x: 0, y: e0, w: W, h: e1 - e0 };
-    const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits);
+    const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits, (r) => store.region(k, r, bits));
     let fusedPlane: Plane;
     let depthBand: Float32Array | null = null;
     if (o.algorithm === 'pyramid') {
@@ -255,8 +284,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     await sink?.abort();
     await depthSink?.abort();
     throw err;
+  } finally {
+    await store.close();
   }
-  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc };
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads };
 }
 
 async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {
@@ -286,22 +317,33 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
 
 /** Band height that keeps the per-band working set within the memory limit. */
 export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number): number {
+  const perPx = bandBytes(W, C, bits, o, 1) / W;
+  const fixed = fixedBytes(W, H, C, outBytes);
+  const budget = o.memoryLimitMB * 2 ** 20 - fixed;
+  const rowsTotal = Math.floor(budget / (perPx * W));
+  if (rowsTotal >= H) return H;
+  const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
+  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
+  return core;
+}
+
+/** Memory outside the bands: the runtime, and the whole output when it is encoded at the end (TIFF). */
+function fixedBytes(W: number, H: number, C: number, outBytes: number): number {
+  return 120 * 2 ** 20 + W * H * C * outBytes;
+}
+
+/** Working set of a band of `rows` rows (with halo), heap fragmentation included. */
+function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number): number {
   const fb = bits / 8;
   // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
   const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8;
-  const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
-  const budget = o.memoryLimitMB * 2 ** 20 - fixed;
   // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
   // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
   const fragmentation = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
-  const rowsTotal = Math.floor(budget / (perPx * fragmentation * W));
-  if (rowsTotal >= H) return H;
-  const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
-  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
-  return core;
+  return perPx * fragmentation * W * rows;
 }
 
 function luminance(p: Plane): Float32Array {
