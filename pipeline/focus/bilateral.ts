@@ -1,10 +1,14 @@
 // Bilateral filter of a single-channel float plane with OpenCV's parameters (diameter d, sigma
 // colour, sigma space; d ≤ 0 takes the radius from sigma space), used to smooth depth-map energies
 // as shinestacker does. Borders reflect without repeating the edge (OpenCV's BORDER_REFLECT_101).
-export function bilateralPlane(src: Float32Array, w: number, h: number, d: number, sigmaColor: number, sigmaSpace: number): Float32Array {
+import { borderIndex } from './border.js';
+
+// This is the reference of the WebAssembly kernel (pipeline/kernels/assembly/focus.ts bilateralRows).
+
+/** The filter's round window: (dx, dy) pairs, their spatial weights, and −1/(2σc²); null = the identity. */
+export function bilateralWindow(d: number, sigmaColor: number, sigmaSpace: number): { offs: Int32Array; spatial: Float64Array; gc: number } | null {
   const r = d > 0 ? Math.floor(d / 2) : Math.max(1, Math.round(1.5 * sigmaSpace));
-  if (r === 0 || sigmaColor <= 0 || sigmaSpace <= 0) return src.slice();
-  const gc = -0.5 / (sigmaColor * sigmaColor);
+  if (r === 0 || sigmaColor <= 0 || sigmaSpace <= 0) return null;
   const gs = -0.5 / (sigmaSpace * sigmaSpace);
   const offs: number[] = [];
   const spatial: number[] = [];
@@ -14,7 +18,15 @@ export function bilateralPlane(src: Float32Array, w: number, h: number, d: numbe
       offs.push(dx, dy);
       spatial.push(Math.exp((dx * dx + dy * dy) * gs));
     }
-  const refl = (v: number, n: number) => (n === 1 ? 0 : v < 0 ? -v : v >= n ? 2 * n - 2 - v : v);
+  return { offs: Int32Array.from(offs), spatial: Float64Array.from(spatial), gc: -0.5 / (sigmaColor * sigmaColor) };
+}
+
+export function bilateralPlane(src: Float32Array, w: number, h: number, d: number, sigmaColor: number, sigmaSpace: number): Float32Array {
+  const win = bilateralWindow(d, sigmaColor, sigmaSpace);
+  if (!win) return src.slice();
+  const { offs, spatial, gc } = win;
+  // Reflect-101 however far out (a window wider than the plane reflects more than once).
+  const refl = (v: number, n: number) => borderIndex(v, n, 'reflect');
   const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {

@@ -11,8 +11,9 @@ import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
-import { bilateralPlane } from './bilateral.js';
-import { gaussianBlurPlane } from './gaussian.js';
+import { bilateralPlane, bilateralWindow } from './bilateral.js';
+import { gaussianBlurPlane, gaussianKernel } from './gaussian.js';
+import { createWasmDepthMap, type DepthEnergyOptions, type WasmDepthMap } from '../kernels/focus-wasm.js';
 import { energyPlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
@@ -70,6 +71,8 @@ export interface StackOptions {
   threads?: number;
   /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
   frameStore?: FrameStoreKind;
+  /** Depth-map kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
+  kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
 }
 
@@ -104,6 +107,8 @@ export interface StackResult {
   frameStore: FrameStoreKind;
   spillBytes: number;
   threads: number;
+  /** Which depth-map kernels ran ('js' for the pyramid algorithm, whose kernels are pyramid.ts's). */
+  kernels: 'wasm' | 'js';
   ms: number;
 }
 
@@ -222,7 +227,15 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   });
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
+  let wasm: WasmDepthMap | null = null;
   try {
+  if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
+    const rows = Math.min(H, bandRows + 2 * halo + unit);
+    wasm = createWasmDepthMap({
+      maxPx: W * rows, c: C, rows, map: o.map, pix: o.map === 'max' && levels === 0, threads,
+      maxTaps: maxTaps(o), maxWindow: bilateralWindow(o.smoothSize, o.sigmaColor, o.sigmaSpace)?.spatial.length ?? 1,
+    });
+  }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   for (let b = 0; b < nb; b++) {
@@ -244,7 +257,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       }
       fusedPlane = fuser.result();
     } else {
-      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
+      const bandTick = (k: number, pass: string) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`);
+      const r = wasm ? await depthMapBandWasm(wasm, infos.length, read, o, levels, kernel, bandTick) : await depthMapBand(infos.length, read, o, levels, kernel, bits, bandTick);
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -285,9 +299,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     await depthSink?.abort();
     throw err;
   } finally {
+    await wasm?.close();
     await store.close();
   }
-  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads };
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads: wasm?.threads ?? 1, kernels: wasm ? 'wasm' : 'js' };
 }
 
 async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {
@@ -364,7 +379,7 @@ function cvSigma(size: number): number {
  * frames share one scale: the bilateral range sigma and the temperature are in those units), then
  * smoothed. Laplacian-type energies get shinestacker's Gaussian pre-blur of `dmBlurSize` taps.
  */
-function frameEnergy(p: Plane, o: StackOptions, ref: { v: number }): Float32Array {
+export function frameEnergy(p: Plane, o: StackOptions, ref: { v: number }): Float32Array {
   let lum = luminance(p);
   const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
   if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
@@ -491,6 +506,104 @@ function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
   if (o.pyramidSmoothSize <= 1) return;
   const k = o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize;
   m.set(gaussianBlurPlane(m instanceof Float32Array ? m : Float32Array.from(m), w, h, cvSigma(k), 'reflect'));
+}
+
+/** Taps the WASM kernels need room for: the widest Gaussian (pre-blur, energy smoothing, weight smoothing). */
+function maxTaps(o: StackOptions): number {
+  const sigmas = [o.energySmooth, o.dmBlurSize > 1 ? cvSigma(o.dmBlurSize) : 0, o.pyramidSmoothSize > 1 ? cvSigma(o.pyramidSmoothSize | 1) : 0];
+  return Math.max(...sigmas.map((s) => (s > 0 ? gaussianKernel(s).length : 1)));
+}
+
+/** What frameEnergy does, as the WASM kernels take it. */
+function energyOptions(o: StackOptions): DepthEnergyOptions {
+  const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
+  return {
+    energy: o.energy,
+    preBlur: laplacian && o.dmBlurSize > 1 ? gaussianKernel(cvSigma(o.dmBlurSize)) : null,
+    window: laplacian ? o.dmKernelSize : 5,
+    smoothing: o.smoothing,
+    smooth: o.smoothing === 'gaussian' && o.energySmooth > 0 ? gaussianKernel(o.energySmooth) : null,
+    bilateral: o.smoothing === 'bilateral' ? bilateralWindow(o.smoothSize, o.sigmaColor, o.sigmaSpace) : null,
+  };
+}
+
+/**
+ * depthMapBand on the WASM kernels (pipeline/kernels/focus-wasm.ts): the same steps in the same
+ * order — energy, map, weights — on the shared memory, with the pyramid blend as in the reference.
+ * Equal to depthMapBand bit for bit (exp/pow within an ulp; test/pipeline/kernels-focus.test.ts).
+ */
+async function depthMapBandWasm(
+  K: WasmDepthMap,
+  n: number,
+  read: (k: number) => Promise<Plane>,
+  o: StackOptions,
+  levels: number,
+  kernel: number[],
+  tick: (k: number, pass: string) => void,
+): Promise<{ image: Plane; depth: Float32Array }> {
+  let w = 0, h = 0, c = 0;
+  const ref = { v: 0 };
+  const eo = energyOptions(o);
+  const load = async (k: number): Promise<Plane> => {
+    const p = await read(k);
+    ({ w, h, c } = p);
+    K.frame(p.data.length).set(p.data);
+    return p;
+  };
+  const smoothTaps = o.pyramidSmoothSize > 1 ? gaussianKernel(cvSigma(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize)) : null;
+  const smooth = (m: Float32Array) => (smoothTaps ? K.blurWeights(m, w, h, smoothTaps) : m);
+  if (o.map === 'max') {
+    for (let k = 0; k < n; k++) {
+      await load(k);
+      const e = await K.energy(w, h, c, eo, ref);
+      await K.argmax(e, w, h, c, k, levels === 0);
+      releaseGarbage();
+      tick(k, 'energy');
+    }
+    const depth = Float32Array.from(K.idx(w * h));
+    const soft = o.temperature > 0;
+    if (levels === 0 && !soft) return { image: { w, h, c, data: K.pix(w * h * c).slice() }, depth };
+    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, 32) : null;
+    const num = blender ? null : new Float32Array(w * h * c);
+    const den = blender ? null : new Float64Array(w * h);
+    for (let k = 0; k < n; k++) {
+      const p = await load(k);
+      const e = soft ? await K.energy(w, h, c, eo, ref) : 0;
+      const m = await smooth(await K.mask(e, w, h, k, soft ? o.weightPower / o.temperature : 0));
+      if (blender) blender.add(p, m);
+      else
+        for (let i = 0; i < w * h; i++) {
+          den![i] += m[i]!;
+          for (let ch = 0; ch < c; ch++) num![i * c + ch]! += m[i]! * p.data[i * c + ch]!;
+        }
+      releaseGarbage();
+      tick(k, 'blend');
+    }
+    if (blender) return { image: blender.result(), depth };
+    for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
+    return { image: { w, h, c, data: num! }, depth };
+  }
+  let blender: WeightedPyramidBlend | null = null;
+  let num: Float32Array | null = null;
+  for (let k = 0; k < n; k++) {
+    const p = await load(k);
+    const e = await K.energy(w, h, c, eo, ref);
+    if (k === 0) {
+      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, 32);
+      else num = new Float32Array(w * h * c);
+    }
+    const wgt = await smooth(await K.average(e, w, h, k, o.weightPower));
+    releaseGarbage();
+    if (blender) blender.add(p, wgt);
+    else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
+    tick(k, 'blend');
+  }
+  const den = K.den(w * h), dnum = K.dnum(w * h);
+  const depth = new Float32Array(w * h);
+  for (let i = 0; i < depth.length; i++) depth[i] = dnum[i]! / den[i]!;
+  if (blender) return { image: blender.result(), depth };
+  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den[i]!;
+  return { image: { w, h, c, data: num! }, depth };
 }
 
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
