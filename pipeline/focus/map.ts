@@ -6,6 +6,7 @@
 // Layout is focus_response's: filter_arrays/<name>_filter.npy, kde_arrays/<name>_kde.npy,
 // filter_vis/<name>_filter.png, kde_vis/<name>_kde.png.
 import { mkdir, rm } from 'node:fs/promises';
+import { releaseGarbage } from '../image/gc.js';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
@@ -177,9 +178,9 @@ async function focusMapPasses(
 
   const threads = o.threads ?? availableParallelism();
   const kdeHalo = kernelRadius(gaussianKernel(o.kde.bandwidthPx));
-  // RDF bands of 256 rows on the kernels (any banding gives the same maps); the KDE keeps 64-row
+  // RDF bands of 128 rows on the kernels (any banding gives the same maps); the KDE keeps 64-row
   // bands (its box passes see zeros past a band's halo, so its banding shows in the last bits).
-  const bandRows = o.bandRows ?? (o.kernels === 'js' ? 64 : 256);
+  const bandRows = o.bandRows ?? (o.kernels === 'js' ? 64 : 128);
   const kdeRows = Math.max(o.bandRows ?? 64, kdeHalo);
   const K =
     o.kernels === 'js'
@@ -313,6 +314,11 @@ async function focusMapWithKernels(
   } finally {
     await fusedReader.close();
   }
+
+  // The kernels are done: their workers and shared memory go before the painting pass's decoder and
+  // encoders start (the map's memory peak).
+  await K?.close();
+  releaseGarbage();
 
   // Pass 4: clip and normalise in place, paint the heat map.
   const max = kdeCap(o.kde, fusedHist, dHist);
