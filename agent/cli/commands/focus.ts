@@ -329,7 +329,8 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
       if (typeof opts.depthMap === 'string') await ensureParentDir(opts.depthMap, '--depth-map');
       const r = await runFocusStack(inputs, opts.out, opts);
       for (const o of r.outputs) process.stdout.write(`${o}\n`);
-      process.stderr.write(`focus stack: ${r.frames} frames ${r.width}×${r.height} in ${r.bands} band(s) of ${r.bandRows} rows, ${(r.ms / 1000).toFixed(1)} s\n`);
+      const spill = r.frameStore === 'file' ? `, frames spilled once (${(r.spillBytes / 1e6).toFixed(0)} MB written)` : r.frameStore === 'memory' ? ', frames decoded once into memory' : '';
+      process.stderr.write(`focus stack: ${r.frames} frames ${r.width}×${r.height} in ${r.bands} band(s) of ${r.bandRows} rows${spill}, ${r.kernels === 'wasm' ? `SIMD kernels on ${r.threads} thread(s)` : 'plain-TS kernels'}, ${(r.ms / 1000).toFixed(1)} s\n`);
     });
 
   focus
