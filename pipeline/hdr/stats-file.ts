@@ -1,12 +1,15 @@
 // Write and read the bracket-analysis report: JSON, or HDF5 (h5wasm, which writes real files under
-// Node) laid out for h5py users: /camera_samples datasets + attributes, /images, /fpn. Per-pixel FPN
-// maps go to FITS and .npy beside it.
+// Node). The HDF5 root is the seed tool's CameraSamples file to the letter (image_stats.py's
+// `_h5members`: root attributes camera/lens/settings/label, /nominal_wavelength, /exposure_time,
+// /samples and /samples_std with `units` and `n`, dimension scales, /ND), so its `CameraSamples(path)`
+// loads it; our own record sits beside it in /camera_samples, /images, /fpn. Per-pixel FPN maps go
+// to FITS and .npy beside it.
 import { extname, join } from 'node:path';
 import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { tempPathFor, writeFileAtomic } from '../../lib/atomic.js';
 import { writeFits } from '../image/fits.js';
 import { writeNpy } from '../image/npy.js';
-import type { CameraSamples, FpnMaps, Normalise, StatsReport } from './stats.js';
+import type { CameraSamples, FpnMaps, Normalise, SeedSamples, StatsReport } from './stats.js';
 
 type H5 = typeof import('h5wasm/node').default;
 async function h5(): Promise<H5> {
@@ -23,6 +26,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
   const tmp = tempPathFor(path);
   try {
     const f = new h5wasm.File(tmp, 'w');
+    if (r.seed_samples) writeSeedSamples(f, r.seed_samples);
     const cs = r.camera_samples;
     const C = cs.mean[0]?.length ?? 0;
     type Group = ReturnType<typeof f.create_group>;
@@ -63,6 +67,39 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
     await unlink(tmp).catch(() => {});
     throw new Error(`${path}: cannot write HDF5: ${(err as Error).message}`, { cause: err });
   }
+}
+
+type H5File = InstanceType<H5['File']>;
+interface H5Dataset {
+  create_attribute(name: string, value: unknown, shape?: number[] | null, dtype?: string | null): void;
+  make_scale(name?: string): void;
+  attach_scale(index: number, path: string): void;
+  set_dimension_label(index: number, label: string): void;
+}
+
+/** The seed's CameraSamples layout at the file root (see the header comment). */
+function writeSeedSamples(f: H5File, s: SeedSamples): void {
+  const N = s.samples.length;
+  const C = s.samples[0]?.length ?? 0;
+  for (const [k, v] of Object.entries({ camera: s.camera, lens: s.lens, settings: s.settings, label: s.label })) f.create_attribute(k, v);
+  const ds = (name: string) => f.get(name) as unknown as H5Dataset;
+  f.create_dataset({ name: 'nominal_wavelength', data: new Float64Array(s.nominal_wavelength), shape: [N] });
+  ds('nominal_wavelength').create_attribute('units', s.wl_units);
+  f.create_dataset({ name: 'exposure_time', data: new Float64Array(s.exposure_time), shape: [N] });
+  ds('exposure_time').create_attribute('units', s.exp_time_units);
+  for (const [name, rows] of [['samples', s.samples], ['samples_std', s.samples_std]] as const) {
+    f.create_dataset({ name, data: new Float64Array(rows.flat()), shape: [N, C] });
+    const d = ds(name);
+    d.create_attribute('units', s.units);
+    d.create_attribute('n', BigInt(s.n), null, '<q');
+    d.set_dimension_label(0, 'nominal_wavelength');
+    d.set_dimension_label(1, 'channel');
+  }
+  f.create_dataset({ name: 'ND', data: new Float64Array([s.ND]), shape: [] });
+  // After every dataset exists, as the seed does: the wavelengths become the samples' first axis.
+  ds('nominal_wavelength').make_scale();
+  ds('samples').attach_scale(0, 'nominal_wavelength');
+  ds('samples_std').attach_scale(0, 'nominal_wavelength');
 }
 
 function rows(flat: ArrayLike<number | bigint>, shape: number[]): number[][] {

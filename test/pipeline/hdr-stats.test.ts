@@ -139,7 +139,7 @@ test('ROI crop: statistics and n over the rectangle only', async (t) => {
   t.deepEqual(errors, ['20250601120000: ROI 60,0,10,5 is outside the 64×48 frame']);
 });
 
-test('HDF5 for h5py with the seed field names; loader round trip; CLI -i settings YAML, --quiet, maps as FITS/.npy', async (t) => {
+test('HDF5 for h5py: our /camera_samples record; loader round trip; CLI -i settings YAML, --quiet, maps as FITS/.npy', async (t) => {
   const python = requireCommand('/usr/bin/python3', 'python3-h5py');
   const dir = await tempDir(t);
   const pat = await stack(join(dir, 'in'), 0, 9);
@@ -216,4 +216,67 @@ test('hdr stats CLI: wavelength brackets end to end, one-line errors for a bad s
   t.regex((await cli(['-i', join(dir, 'bad.yaml')])).err, /bad\.yaml: unknown setting "exposure"/);
   t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'colour'])).err, /^--group-by: expected time or wavelength, got "colour"$/);
   t.regex((await cli([join(dir, 'sweep'), '--out', js, '--group-by', 'wavelength', '--roi', '1,2,3'])).err, /^--roi: expected x,y,width,height/);
+});
+
+test('the HDF5 root is the seed tool\'s CameraSamples file: h5py reads its field names, values by its rules (counts/s, fit across samples)', async (t) => {
+  const python = requireCommand('/usr/bin/python3', 'python3-h5py');
+  const dir = await tempDir(t);
+  const w = 8, h = 6, n = w * h;
+  // One 16-bit frame per wavelength (written out of wavelength order): integer counts
+  // off + gain·L + a small frame-specific wobble, so the per-pixel line through the samples leaves residuals.
+  const waves = [[650, 4000, 20000], [450, 2000, 9000], [550, 8000, 30000]] as const; // nm, exposure µs, level
+  const counts = new Map<number, Int32Array>();
+  for (const [k, [wl, us, level]] of waves.entries()) {
+    const c = Int32Array.from({ length: n }, (_, i) => 100 + (i % 7) * 3 + Math.round(level * (1 + 0.01 * (i % 5))) + ((i * (k + 3)) % 11));
+    counts.set(wl, c);
+    await mkdir(join(dir, 'sweep'), { recursive: true });
+    await writeFits(join(dir, 'sweep', `20250601120000_${us}_${wl}nm.fits`), { width: w, height: h, channels: 1, bitDepth: 16, data: Float32Array.from(c, (v) => v / 65535) }, { bitpix: 16 });
+  }
+  const report = await bracketStats(await findWavelengthBrackets(join(dir, 'sweep')), { camera: 'asi178', lens: 'fisheye', label: 'sweep1', nd: 0.5, settings: { gain: 100 } });
+  const out = join(dir, 'samples.h5');
+  await writeStatsReport(out, report);
+  // The seed's rules, by hand: samples sorted by wavelength; y = counts / t; x_k = mean over the ROI;
+  // per pixel b = cov(x, y)/var(x), a = ȳ − b·x̄ (population moments); std_k = np.std of y_k − a − b·x_k.
+  const order = [...waves].sort((a, b) => a[0] - b[0]);
+  const y = order.map(([wl, us]) => Array.from(counts.get(wl)!, (v) => v / (us / 1e6)));
+  const x = y.map((r) => r.reduce((a, b) => a + b, 0) / n);
+  const xm = x.reduce((a, b) => a + b, 0) / 3;
+  const xv = x.reduce((a, b) => a + (b - xm) ** 2, 0) / 3;
+  const res = y.map(() => new Float64Array(n));
+  for (let i = 0; i < n; i++) {
+    const ym = (y[0]![i]! + y[1]![i]! + y[2]![i]!) / 3;
+    const b = x.reduce((s, xk, k) => s + (xk - xm) * (y[k]![i]! - ym), 0) / 3 / xv;
+    const a = ym - b * xm;
+    for (let k = 0; k < 3; k++) res[k]![i] = y[k]![i]! - a - b * x[k]!;
+  }
+  const std = res.map((r) => {
+    const m = r.reduce((a, b) => a + b, 0) / n;
+    return Math.sqrt(r.reduce((a, b) => a + (b - m) ** 2, 0) / n);
+  });
+  t.true(std.every((s) => s > 1), `residual std ${std}`);
+  const py = `import h5py, json
+f = h5py.File('${out}', 'r'); s = f['samples']
+print(json.dumps({
+  'root': {k: str(v) for k, v in f.attrs.items() if k != 'report_json'},
+  'wl': f['nominal_wavelength'][()].tolist(), 'wl_units': f['nominal_wavelength'].attrs['units'],
+  't': f['exposure_time'][()].tolist(), 't_units': f['exposure_time'].attrs['units'],
+  'samples': s[()].tolist(), 'std': f['samples_std'][()].tolist(),
+  'units': s.attrs['units'], 'n': int(s.attrs['n']), 'n_kind': s.attrs['n'].dtype.kind, 'std_units': f['samples_std'].attrs['units'], 'std_n': int(f['samples_std'].attrs['n']),
+  'dims': [s.dims[0].label, s.dims[1].label, [d.name for d in s.dims[0].values()], len(s.dims[1])],
+  'ND': float(f['ND'][()]), 'ND_shape': list(f['ND'].shape)}))`;
+  const got = JSON.parse((await run(python, ['-c', py])).stdout) as Record<string, unknown> & { samples: number[][]; std: number[][] };
+  t.deepEqual(got.root, { camera: 'asi178', lens: 'fisheye', settings: '{"gain":100}', label: 'sweep1' });
+  t.deepEqual(got.wl, [450, 550, 650]);
+  t.is(got.wl_units, 'nm');
+  t.deepEqual(got.t, [0.002, 0.008, 0.004]);
+  t.is(got.t_units, 's');
+  t.deepEqual([got.units, got.n, got.n_kind, got.std_units, got.std_n], ['counts/s', n, 'i', 'counts/s', n]);
+  t.deepEqual(got.dims, ['nominal_wavelength', 'channel', ['/nominal_wavelength'], 0]);
+  t.deepEqual([got.ND, got.ND_shape], [0.5, []]);
+  for (let k = 0; k < 3; k++) {
+    t.true(Math.abs(got.samples[k]![0]! - x[k]!) < 1e-9 * x[k]!, `samples[${k}] ${got.samples[k]![0]} vs ${x[k]}`);
+    t.true(Math.abs(got.std[k]![0]! - std[k]!) < 1e-6 * std[k]!, `samples_std[${k}] ${got.std[k]![0]} vs ${std[k]}`);
+  }
+  // Our own record is still there beside it, normalised by peak as before.
+  t.is((await loadCameraSamples(out)).normalise, 'peak');
 });
