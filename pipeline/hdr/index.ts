@@ -26,3 +26,4 @@ export function globalRange(response: CameraResponse, brackets: Bracket[]): [num
   if (times.length === 0) throw new Error('global range: no frames with an exposure time');
   return lnERange(response, times);
 }
+export { formatImageName, isSeedSettings, parseSeedSettings, seedBrackets, type SeedSettings } from './seed-settings.js';

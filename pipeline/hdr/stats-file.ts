@@ -154,7 +154,7 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
       nd: Number(attr('nd') ?? 0),
       camera: String(attr('camera') ?? ''),
       lens: String(attr('lens') ?? ''),
-      settings: JSON.parse(String(attr('settings') ?? '{}')) as Record<string, unknown>,
+      settings: JSON.parse(String(attr('settings') ?? '{}')) as Record<string, unknown> | string,
       label: String(attr('label') ?? ''),
       scale: Number(attr('scale') ?? 1),
       normalise: String(attr('normalise') ?? 'none') as Normalise,

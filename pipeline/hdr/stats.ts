@@ -85,7 +85,8 @@ export interface CameraSamples {
   nd: number;
   camera: string;
   lens: string;
-  settings: Record<string, unknown>;
+  /** Ours: a JSON object; from the seed's settings file: its free text. */
+  settings: Record<string, unknown> | string;
   label: string;
   /** Denormalisation factor: physical = stored · scale (the peak/total divided out, 1 for none). */
   scale: number;
@@ -140,7 +141,7 @@ export interface StatsOptions {
   scale?: number;
   units?: string;
   wlUnits?: string;
-  settings?: Record<string, unknown>;
+  settings?: Record<string, unknown> | string;
   roi?: Roi;
   /** Keep per-pixel maps (returned through onMaps). */
   maps?: boolean;

@@ -139,7 +139,7 @@ test('ROI crop: statistics and n over the rectangle only', async (t) => {
   t.deepEqual(errors, ['20250601120000: ROI 60,0,10,5 is outside the 64×48 frame']);
 });
 
-test('HDF5 for h5py: our /camera_samples record; loader round trip; CLI -i settings YAML, --quiet, maps as FITS/.npy', async (t) => {
+test.serial('HDF5 for h5py: our /camera_samples record; loader round trip; CLI -i settings YAML, --quiet, maps as FITS/.npy', async (t) => {
   const python = requireCommand('/usr/bin/python3', 'python3-h5py');
   const dir = await tempDir(t);
   const pat = await stack(join(dir, 'in'), 0, 9);
@@ -181,7 +181,7 @@ print(json.dumps({'keys': sorted(g.keys()), 'n': g['n'].dtype.kind, 'shape': lis
   t.true(Math.abs(off.image.data[100]! - pat.off[100]!) < 2e-5);
 });
 
-test('hdr stats CLI: wavelength brackets end to end, one-line errors for a bad settings key, --group-by and --roi', async (t) => {
+test.serial('hdr stats CLI: wavelength brackets end to end, one-line errors for a bad settings key, --group-by and --roi', async (t) => {
   const dir = await tempDir(t);
   await stack(join(dir, 'sweep', '550nm'), 0.002, 21);
   await stack(join(dir, 'sweep', '700nm'), 0.002, 22, '', 0.5);
@@ -279,4 +279,96 @@ print(json.dumps({
   }
   // Our own record is still there beside it, normalised by peak as before.
   t.is((await loadCameraSamples(out)).normalise, 'peak');
+});
+
+/** A baseline 16-bit grey TIFF (little-endian, one strip) with IFD0 → Exif IFD → ExposureTime = num/den, as dcraw writes them. */
+function tiff16(w: number, h: number, px: Uint16Array, num: number, den: number): Buffer {
+  const tags: [number, number, number, number][] = []; // tag, type, count, value
+  const dataOff = 8;
+  const dataLen = w * h * 2;
+  const ifd = dataOff + dataLen;
+  const entries = 10;
+  const exifIfd = ifd + 2 + entries * 12 + 4;
+  const rational = exifIfd + 2 + 12 + 4;
+  tags.push([256, 3, 1, w], [257, 3, 1, h], [258, 3, 1, 16], [259, 3, 1, 1], [262, 3, 1, 1], [273, 4, 1, dataOff], [277, 3, 1, 1], [278, 3, 1, h], [279, 4, 1, dataLen], [34665, 4, 1, exifIfd]);
+  const b = Buffer.alloc(rational + 8);
+  b.write('II', 0, 'latin1');
+  b.writeUInt16LE(42, 2);
+  b.writeUInt32LE(ifd, 4);
+  for (let i = 0; i < px.length; i++) b.writeUInt16LE(px[i]!, dataOff + 2 * i);
+  b.writeUInt16LE(entries, ifd);
+  tags.forEach(([tag, type, count, value], i) => {
+    const e = ifd + 2 + 12 * i;
+    b.writeUInt16LE(tag, e);
+    b.writeUInt16LE(type, e + 2);
+    b.writeUInt32LE(count, e + 4);
+    if (type === 3) b.writeUInt16LE(value, e + 8);
+    else b.writeUInt32LE(value, e + 8);
+  });
+  b.writeUInt16LE(1, exifIfd);
+  b.writeUInt16LE(33434, exifIfd + 2);
+  b.writeUInt16LE(5, exifIfd + 4);
+  b.writeUInt32LE(1, exifIfd + 6);
+  b.writeUInt32LE(rational, exifIfd + 10);
+  b.writeUInt32LE(num, rational);
+  b.writeUInt32LE(den, rational + 4);
+  return b;
+}
+
+test.serial('the seed\'s own settings YAML (-i): image_dir + image_name pattern + images per wavelength, .tiff with EXIF exposure, ROI, ND; -o gets .h5', async (t) => {
+  const python = requireCommand('/usr/bin/python3', 'python3-h5py');
+  const dir = await tempDir(t);
+  const w = 10, h = 8;
+  await mkdir(join(dir, 'raw'), { recursive: true });
+  // Wavelength 500: images 1 (1/100 s, level 1000) and 2 (1/50 s, level 3000: brighter, less relative noise → best SNR);
+  // wavelength 600: image 3 (1/25 s) and image 4 with a pixel inside the ROI above 0.995 of full scale (rejected).
+  const frame = (level: number, hot = false) => Uint16Array.from({ length: w * h }, (_, i) => (hot && i === 23 ? 65535 : level + (i % 4) * 10 + (i % 3) * 7));
+  await writeFile(join(dir, 'raw', 'DSC_0001.tiff'), tiff16(w, h, frame(1000), 1, 100));
+  await writeFile(join(dir, 'raw', 'DSC_0002.tiff'), tiff16(w, h, frame(3000), 1, 50));
+  await writeFile(join(dir, 'raw', 'DSC_0003.tiff'), tiff16(w, h, frame(2000), 1, 25));
+  await writeFile(join(dir, 'raw', 'DSC_0004.tiff'), tiff16(w, h, frame(9000, true), 1, 10));
+  await writeFile(join(dir, 'cam.yaml'), [
+    'camera: Nikon D850', 'lens: Nikkor 50mm', 'settings: ISO 100, f/8', 'label: d850', 'ND: 1.0', 'crop: [0, 0, 10, 8]', 'dcraw: -4 -T',
+    'roi: [2, 1, 6, 5]', 'non_negative: True', 'source_spectra: mono', 'image_dir: raw', 'image_name: DSC_{:04}.NEF',
+    'images:', '  600: [3, 4]', '  500: [1, 2]', '',
+  ].join('\n'));
+  const { Command } = await import('commander');
+  const { registerHdrCommands } = await import('../../agent/cli/commands/hdr.js');
+  const program = new Command('skyrig').exitOverride();
+  registerHdrCommands(program);
+  const ow = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'skyrig', 'hdr', 'stats', '-i', join(dir, 'cam.yaml'), '-o', join(dir, 'samples.out'), '--quiet']);
+  } finally {
+    process.stdout.write = ow;
+  }
+  // Hand values over the ROI (x 2..7, y 1..5): mean of the chosen frame's counts ÷ its exposure.
+  const roiMean = (level: number) => {
+    let s = 0;
+    for (let y = 1; y < 6; y++) for (let x = 2; x < 8; x++) { const i = y * w + x; s += level + (i % 4) * 10 + (i % 3) * 7; }
+    return s / 30;
+  };
+  const py = `import h5py, json
+f = h5py.File('${join(dir, 'samples.h5')}', 'r')
+print(json.dumps({'root': {k: str(v) for k, v in f.attrs.items() if k != 'report_json'}, 'wl': f['nominal_wavelength'][()].tolist(),
+  't': f['exposure_time'][()].tolist(), 'samples': f['samples'][()].tolist(), 'n': int(f['samples'].attrs['n']), 'ND': float(f['ND'][()])}))`;
+  const got = JSON.parse((await run(python, ['-c', py])).stdout) as { root: Record<string, string>; wl: number[]; t: number[]; samples: number[][]; n: number; ND: number };
+  t.deepEqual(got.root, { camera: 'Nikon D850', lens: 'Nikkor 50mm', settings: 'ISO 100, f/8', label: 'd850' });
+  t.deepEqual(got.wl, [500, 600]);
+  t.deepEqual(got.t, [0.02, 0.04]);
+  t.is(got.n, 30);
+  t.is(got.ND, 1);
+  t.true(Math.abs(got.samples[0]![0]! - roiMean(3000) / 0.02) < 1e-6, `500 nm: ${got.samples[0]![0]} vs ${roiMean(3000) / 0.02}`);
+  t.true(Math.abs(got.samples[1]![0]! - roiMean(2000) / 0.04) < 1e-6, `600 nm: ${got.samples[1]![0]} vs ${roiMean(2000) / 0.04}`);
+  // A missing image fails its wavelength with one line naming the file.
+  await writeFile(join(dir, 'bad.yaml'), 'camera: x\nimage_dir: raw\nimage_name: DSC_{:04}.NEF\nimages:\n  700: [9]\n');
+  const { isSeedSettings, parseSeedSettings, seedBrackets, formatImageName } = await import('../../pipeline/hdr/index.js');
+  const { parse } = await import('yaml');
+  const doc = parse('camera: x\nimage_dir: raw\nimage_name: DSC_{:04}.NEF\nimages:\n  700: [9]\n') as Record<string, unknown>;
+  t.true(isSeedSettings(doc));
+  const [b] = await seedBrackets(parseSeedSettings(doc, join(dir, 'bad.yaml')));
+  t.is(b!.error, `700nm: ${join(dir, 'raw', 'DSC_0009.tiff')}: no such image (image 9 of the settings)`);
+  t.is(formatImageName('IMG_{}.CR2', 7), 'IMG_7.CR2');
+  t.is(formatImageName('x{:4}', 7), 'x   7');
 });
