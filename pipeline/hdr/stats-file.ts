@@ -132,7 +132,8 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
   }
   try {
     const g = f.get('camera_samples') as { get(k: string): unknown; attrs: Record<string, { value: unknown }> } | null;
-    if (!g) throw new Error(`${path}: no /camera_samples group`);
+    if (!g && f.get('samples')) return seedFileSamples(f as unknown as H5Node, path);
+    if (!g) throw new Error(`${path}: no /camera_samples group (nor the seed's /samples)`);
     const ds = (k: string) => {
       const d = g.get(k) as { value: ArrayLike<number | bigint>; shape: number[] } | null;
       if (!d) throw new Error(`${path}: no /camera_samples/${k}`);
@@ -163,6 +164,47 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
   } finally {
     f.close();
   }
+}
+
+interface H5Node {
+  get(k: string): { value: ArrayLike<number | bigint> | number | bigint; shape: number[]; attrs: Record<string, { value: unknown }> } | null;
+  attrs: Record<string, { value: unknown }>;
+}
+
+/**
+ * A file the seed image_stats.py wrote (only its root layout): read as its CameraSamples(path) loads
+ * it — counts/s, scale 1, nothing normalised — into our record; `n` repeated per sample.
+ */
+function seedFileSamples(f: H5Node, path: string): CameraSamples {
+  const ds = (k: string) => {
+    const d = f.get(k);
+    if (!d) throw new Error(`${path}: no /${k} (the seed's CameraSamples layout)`);
+    return d;
+  };
+  const arr = (k: string) => Array.from(ds(k).value as ArrayLike<number | bigint>, Number);
+  const samples = ds('samples');
+  const std = ds('samples_std');
+  const N = samples.shape[0] ?? 0;
+  const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  const nd = f.get('ND');
+  return {
+    mean: rows(samples.value as ArrayLike<number | bigint>, samples.shape),
+    std: rows(std.value as ArrayLike<number | bigint>, std.shape),
+    n: Array.from({ length: N }, () => Number(samples.attrs.n?.value ?? 0)),
+    exp_time: arr('exposure_time'),
+    exp_time_units: 's',
+    nom_wl: arr('nominal_wavelength'),
+    wl_units: text(ds('nominal_wavelength').attrs.units?.value) || 'nm',
+    units: text(samples.attrs.units?.value),
+    nd: nd ? Number(nd.value) : 0,
+    camera: text(f.attrs.camera?.value),
+    lens: text(f.attrs.lens?.value),
+    settings: text(f.attrs.settings?.value),
+    label: text(f.attrs.label?.value),
+    scale: 1,
+    normalise: 'none',
+    roi: [],
+  };
 }
 
 /** `<dir>/<stamp>_{offset,gain,residual}.{fits,npy}`; returns the paths written. */

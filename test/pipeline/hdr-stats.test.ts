@@ -372,3 +372,28 @@ print(json.dumps({'root': {k: str(v) for k, v in f.attrs.items() if k != 'report
   t.is(formatImageName('IMG_{}.CR2', 7), 'IMG_7.CR2');
   t.is(formatImageName('x{:4}', 7), 'x   7');
 });
+
+test('a file the seed wrote (its root layout only, made here with h5py) loads as its CameraSamples does: counts/s, scale 1', async (t) => {
+  const python = requireCommand('/usr/bin/python3', 'python3-h5py');
+  const dir = await tempDir(t);
+  const path = join(dir, 'seed.h5');
+  const py = `import h5py, numpy as np
+f = h5py.File('${path}', 'w')
+for k, v in {'camera': 'D850', 'lens': '50mm', 'settings': 'ISO 100', 'label': 'run1'}.items(): f.attrs[k] = v
+f.create_dataset('nominal_wavelength', data=np.array([400, 410])); f['nominal_wavelength'].attrs['units'] = 'nm'
+f.create_dataset('exposure_time', data=np.array([0.5, 0.25])); f['exposure_time'].attrs['units'] = 's'
+for name, d in (('samples', [[10.0, 20.0, 30.0], [11.0, 21.0, 31.0]]), ('samples_std', [[1.0, 2.0, 3.0], [1.5, 2.5, 3.5]])):
+    f.create_dataset(name, data=np.array(d)); f[name].attrs['units'] = 'counts/s'; f[name].attrs['n'] = 4096
+f.create_dataset('ND', data=0.3)
+f['nominal_wavelength'].make_scale()
+f['samples'].dims[0].attach_scale(f['nominal_wavelength'])
+f.close()`;
+  await run(python, ['-c', py]);
+  const cs = await loadCameraSamples(path);
+  t.deepEqual(cs.mean, [[10, 20, 30], [11, 21, 31]]);
+  t.deepEqual(cs.std, [[1, 2, 3], [1.5, 2.5, 3.5]]);
+  t.deepEqual(cs.n, [4096, 4096]);
+  t.deepEqual(cs.nom_wl, [400, 410]);
+  t.deepEqual(cs.exp_time, [0.5, 0.25]);
+  t.like(cs, { units: 'counts/s', wl_units: 'nm', nd: 0.3, camera: 'D850', lens: '50mm', settings: 'ISO 100', label: 'run1', scale: 1, normalise: 'none' });
+});
