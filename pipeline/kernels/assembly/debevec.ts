@@ -161,8 +161,4 @@ export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, 
   }
 }
 
-// Where the caller's buffers may start: past this module's static data (the exp tables), which
-// every instantiation writes into the shared memory.
-export function heapBase(): usize {
-  return __heap_base;
-}
+export { heapBase } from './lib/heap';
