@@ -11,9 +11,10 @@ import { openRowSink } from '../image/row-sink.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
-import { bilateralPlane, bilateralWindow } from './bilateral.js';
-import { gaussianBlurPlane, gaussianKernel } from './gaussian.js';
-import { createWasmDepthMap, type DepthEnergyOptions, type WasmDepthMap } from '../kernels/focus-wasm.js';
+import { createWasmEnergy, type WasmEnergy } from '../kernels/focus-wasm.js';
+import { bilateralPlane } from './bilateral.js';
+import { cvGaussianKernel, grayNative, sepFilter, shineEnergy } from './shine-energy.js';
+import { gaussianBlurPlane } from './gaussian.js';
 import { energyPlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
@@ -33,13 +34,19 @@ export interface StackOptions {
   energy: EnergyMeasure;
   map: 'max' | 'average';
   weightPower: number;
-  /** 'max' map only (shinestacker): 0 = one-hot sharpest frame; > 0 = soft max exp((E − Emax)/T), E scaled to 0..1. */
+  /** 'max' map only (shinestacker): < 1e-4 = hard max, ties shared equally; else soft max exp((E − Emax)/T), E in the frame's units. */
   temperature: number;
+  /**
+   * How energies, weights and the blend are computed. `shinestacker`: its OpenCV calls on the gray
+   * frame in its own units (0..255 / 0..65535), weights E^p/ΣE^p, cv2.pyrDown's kernel, output
+   * truncated as numpy's astype does. `ours`: our measures (pipeline/focus/measures.ts) in one pass.
+   */
+  energyKernels: 'shinestacker' | 'ours';
   /** Energy smoothing: shinestacker's bilateral filter, or our Gaussian of sigma `energySmooth`. */
   smoothing: 'bilateral' | 'gaussian' | 'none';
   energySmooth: number; // Gaussian sigma (px) on the energy map (smoothing 'gaussian')
   smoothSize: number; // bilateral diameter (px; OpenCV d)
-  sigmaColor: number; // bilateral range sigma, energy scaled to 0..1
+  sigmaColor: number; // bilateral range sigma, in energy units (frame units²for tenengrad)
   sigmaSpace: number; // bilateral spatial sigma (px)
   /** Laplacian-type energies: Gaussian pre-blur size (odd, 0/1 = none) and kernel size (shinestacker blur_size / kernel_size). */
   dmBlurSize: number;
@@ -79,7 +86,7 @@ export interface StackOptions {
 /** shinestacker's DepthMapStack defaults for --algorithm depthmap (see docs/focus.md). */
 export const DEFAULT_STACK: StackOptions = {
   algorithm: 'pyramid', pyramidMinSize: 32, kernelSize: 5, genKernel: 0.4, float: 32,
-  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0,
+  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0, energyKernels: 'shinestacker',
   smoothing: 'bilateral', energySmooth: 2, smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmBlurSize: 5, dmKernelSize: 5,
   pyramidLevels: 4, pyramidSmoothSize: 1, tiling: 'auto', tileSize: 512, nTiledLayers: 2,
   overlap: 0, denoise: 0, sharpen: 0, sharpenRadius: 1, sharpenThreshold: 0, prefix: '', align: true,
@@ -88,7 +95,7 @@ export const DEFAULT_STACK: StackOptions = {
 
 /** Our depth-map choice (chosen on PSNR vs truth; `--depthmap-preset ours`): hard max, Laplacian, Gaussian σ 2, 5 levels. */
 export const OURS_DEPTHMAP: Partial<StackOptions> = {
-  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
+  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, energyKernels: 'ours', smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
 };
 
 /** Bunch size when --bunch is given without a number (shinestacker's FocusStackBunch frames). */
@@ -122,6 +129,8 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.float === 32 || o.float === 64, '--float', `expected 32 or 64, got ${o.float}`);
   need(o.weightPower > 0, '--weight-power', `expected > 0, got ${o.weightPower}`);
   need(o.temperature >= 0, '--temperature', `expected >= 0, got ${o.temperature}`);
+  need(o.energyKernels === 'shinestacker' || o.energyKernels === 'ours', 'energyKernels', `expected shinestacker or ours, got ${String(o.energyKernels)}`);
+  need(o.algorithm !== 'depthmap' || o.energyKernels !== 'shinestacker' || o.energy !== 'brenner', '--energy', 'brenner is not one of shinestacker\'s energies (tenengrad|laplacian|modified-laplacian|sobel|variance); add --depthmap-preset ours to use it');
   need(o.energySmooth >= 0, '--energy-smooth', `expected >= 0, got ${o.energySmooth}`);
   need(['bilateral', 'gaussian', 'none'].includes(o.smoothing), '--smoothing', `expected bilateral|gaussian|none, got ${o.smoothing}`);
   need(Number.isInteger(o.smoothSize) && o.smoothSize >= 0, '--smooth-size', `expected an integer >= 0, got ${o.smoothSize}`);
@@ -190,7 +199,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   const { transforms, ecc } = await alignFrames(infos, o, label);
 
   const bits = o.float;
-  const kernel = genKernel(o.genKernel);
+  const seedDm = o.algorithm === 'depthmap' && o.energyKernels === 'shinestacker';
+  // shinestacker's depth map blends through cv2.pyrDown/pyrUp: the 5-tap binomial, a = 0.375.
+  const kernel = genKernel(seedDm ? 0.375 : o.genKernel);
+  const native = is16 ? 65535 : 255;
   const levels = o.algorithm === 'pyramid' ? levelsFor(W, H, o.pyramidMinSize) : o.pyramidLevels;
   const unit = 1 << levels;
   const postHalo = Math.ceil(3 * Math.max(o.sharpen > 0 ? o.sharpenRadius : 0, o.energySmooth)) + 3;
@@ -206,7 +218,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
   const nb = Math.ceil(H / bandRows);
-  const passes = o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1;
+  const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
+  const passes = twoPass ? 2 : 1;
   const threads = o.threads ?? availableParallelism();
   let done = 0;
   const total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
@@ -227,14 +240,11 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   });
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
-  let wasm: WasmDepthMap | null = null;
+  let wasm: WasmEnergy | null = null;
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmDepthMap({
-      maxPx: W * rows, c: C, rows, map: o.map, pix: o.map === 'max' && levels === 0, threads,
-      maxTaps: maxTaps(o), maxWindow: bilateralWindow(o.smoothSize, o.sigmaColor, o.sigmaSpace)?.spatial.length ?? 1,
-    });
+    wasm = createWasmEnergy({ maxPx: W * rows, rows, c: C, threads });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -257,8 +267,9 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       }
       fusedPlane = fuser.result();
     } else {
-      const bandTick = (k: number, pass: string) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`);
-      const r = wasm ? await depthMapBandWasm(wasm, infos.length, read, o, levels, kernel, bandTick) : await depthMapBand(infos.length, read, o, levels, kernel, bits, bandTick);
+      // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
+      const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -269,16 +280,18 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const n = (y1 - y0) * W * C;
     if (sink) {
       const rows = new Float32Array(n);
+      const q = outBytes === 2 ? 65535 : 255;
       for (let i = 0; i < n; i++) {
         const v = fusedPlane.data[from + i]!;
-        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+        // shinestacker: np.clip(result·255, 0, 255).astype(uint8) truncates.
+        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : seedDm ? Math.floor(v * q) / q : v;
       }
       await sink.writeRows(rows, y1 - y0);
     } else {
       const scale = outBytes === 2 ? 65535 : 255;
       for (let i = 0; i < n; i++) {
         const v = fusedPlane.data[from + i]! * scale;
-        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : Math.round(v);
+        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : seedDm ? Math.floor(v) : Math.round(v);
       }
     }
     if (depthSink && depthBand) {
@@ -354,9 +367,8 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
-  // Depth map on the WASM kernels: their shared memory adds the frame, three planes and the map's
-  // state (f64 sums, or best energy + index + sharpest pixels).
-  const wasm = o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' ? C * 4 + 12 + (o.map === 'average' ? 16 : 6 + C * 4) : 0;
+  // Depth map on the WASM kernels: their shared memory adds the frame, four f32 planes and an f64 one.
+  const wasm = o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' ? C * 4 + 24 : 0;
   const perPx = (o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8) + wasm;
   // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
   // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
@@ -378,32 +390,32 @@ function cvSigma(size: number): number {
 }
 
 /**
- * Energy of one frame, scaled by `ref` (the band's reference energy, fixed by the first frame so all
- * frames share one scale: the bilateral range sigma and the temperature are in those units), then
- * smoothed. Laplacian-type energies get shinestacker's Gaussian pre-blur of `dmBlurSize` taps.
+ * Energy of one frame, then smoothed. `shinestacker`: its energy on the gray frame in the frame's own
+ * units (0..255 / 0..65535), never rescaled, so its tenengrad threshold, bilateral sigma colour and
+ * temperature mean what they mean there; bilateral smoothing only when its size is > 0. `ours`: our
+ * measures on the luminance (0..1), Laplacian-type ones after a Gaussian pre-blur of `dmBlurSize` taps.
  */
-export function frameEnergy(p: Plane, o: StackOptions, ref: { v: number }): Float32Array {
-  let lum = luminance(p);
-  const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
-  if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
-  const e = energyPlane(planeFromFloat(p.w, p.h, lum), o.energy, 'reflect', laplacian ? o.dmKernelSize : 5);
-  if (ref.v <= 0) {
-    let mx = 0;
-    for (let i = 0; i < e.length; i++) if (e[i]! > mx) mx = e[i]!;
-    ref.v = mx > 0 ? mx : 1;
+export function frameEnergy(p: Plane, o: StackOptions, native: number): Float32Array {
+  let e: Float32Array;
+  if (o.energyKernels === 'shinestacker') {
+    e = shineEnergy(grayNative(p, native), p.w, p.h, o.energy, { blurSize: o.dmBlurSize, kernelSize: o.dmKernelSize });
+  } else {
+    let lum = luminance(p);
+    const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
+    if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
+    e = energyPlane(planeFromFloat(p.w, p.h, lum), o.energy, 'reflect', laplacian ? o.dmKernelSize : 5);
   }
-  const inv = 1 / ref.v;
-  for (let i = 0; i < e.length; i++) e[i] = e[i]! * inv;
   if (o.smoothing === 'gaussian' && o.energySmooth > 0) return gaussianBlurPlane(e, p.w, p.h, o.energySmooth, 'reflect');
-  if (o.smoothing === 'bilateral') return bilateralPlane(e, p.w, p.h, o.smoothSize, o.sigmaColor, o.sigmaSpace);
+  if (o.smoothing === 'bilateral' && o.smoothSize > 0) return bilateralPlane(e, p.w, p.h, o.smoothSize, o.sigmaColor, o.sigmaSpace);
   return e;
 }
 
 /**
- * Depth-map stacking of one band. 'max': pass 1 finds the sharpest frame per pixel (the depth map),
- * pass 2 blends frames with those one-hot masks through Laplacian pyramids (or copies pixels when
- * --pyramid-levels 0, then one pass is enough). 'average': one pass of energy-weighted blending,
- * weights E^power or exp(E/T).
+ * Depth-map stacking of one band. 'max': pass 1 finds each pixel's highest energy and how many frames
+ * reach it (shinestacker shares ties equally: weight 1/count each); pass 2 blends frames with those
+ * masks (or the soft max exp((E − Emax)/T)) through Laplacian pyramids. With --pyramid-levels 0 and a
+ * hard max pass 1 alone gives the image (the mean of the tied frames). 'average': shinestacker's
+ * E^p / ΣE^p (0 where every frame has E = 0) needs ΣE^p first, so two passes; `ours` blends E^p in one.
  */
 async function depthMapBand(
   n: number,
@@ -412,49 +424,68 @@ async function depthMapBand(
   levels: number,
   kernel: number[],
   bits: FloatBits,
+  energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
-  const ref = { v: 0 };
+  const seed = o.energyKernels === 'shinestacker';
+  const blendFloor = seed ? 1e-8 : 1e-12;
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
     let idx: Uint16Array | null = null;
+    let count: Uint16Array | null = null;
+    let sumIdx: Float64Array | null = null;
     let pix: FArray | null = null;
+    let ties = false;
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       ({ w, h, c } = p);
-      const e = frameEnergy(p, o, ref);
+      const e = await energy(p);
       if (!bestE) {
         bestE = e;
         idx = new Uint16Array(w * h);
+        count = new Uint16Array(w * h).fill(1);
+        sumIdx = new Float64Array(w * h);
         if (levels === 0) pix = p.data;
       } else {
         for (let i = 0; i < e.length; i++) {
           if (e[i]! > bestE[i]!) {
             bestE[i] = e[i]!;
             idx![i] = k;
+            count![i] = 1;
+            sumIdx![i] = k;
             if (pix) for (let ch = 0; ch < c; ch++) pix[i * c + ch] = p.data[i * c + ch]!;
+          } else if (e[i] === bestE[i]) {
+            ties = true;
+            const m = ++count![i]!;
+            sumIdx![i] += k;
+            if (pix) for (let ch = 0; ch < c; ch++) pix[i * c + ch]! += (p.data[i * c + ch]! - pix[i * c + ch]!) / m;
           }
         }
       }
       releaseGarbage();
       tick(k, 'energy');
     }
-    const depth = Float32Array.from(idx!);
-    const soft = o.temperature > 0;
+    const depth = new Float32Array(w * h);
+    for (let i = 0; i < depth.length; i++) depth[i] = sumIdx![i]! / count![i]!;
+    // shinestacker: a temperature below 1e-4 is the hard max.
+    const soft = o.temperature >= 1e-4;
     if (levels === 0 && !soft) return { image: { w, h, c, data: pix! }, depth };
-    // Soft max (shinestacker): weights exp((E − Emax)/T), normalised by the blend.
-    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits) : null;
+    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
     const num = blender ? null : alloc(bits, w * h * c);
     const den = blender ? null : new Float64Array(w * h);
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       const m = alloc(bits, w * h);
       if (soft) {
-        const e = frameEnergy(p, o, ref);
+        const e = await energy(p);
         // shinestacker: softmax, then weights^power renormalised = exp(power·(E − Emax)/T).
         const f = o.weightPower / o.temperature;
         for (let i = 0; i < m.length; i++) m[i] = Math.exp((e[i]! - bestE![i]!) * f);
+      } else if (ties) {
+        // Recomputed energies are bit-identical to pass 1's, so equality finds the tied frames.
+        const e = await energy(p);
+        for (let i = 0; i < m.length; i++) m[i] = e[i] === bestE![i] ? 1 / count![i]! : 0;
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
       smoothWeights(m, w, h, o);
       if (blender) blender.add(p, m);
@@ -470,26 +501,51 @@ async function depthMapBand(
     for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
     return { image: { w, h, c, data: num! }, depth };
   }
-  // average: weights E^power (shinestacker: E / ΣE, power 1)
+  // average. shinestacker: weights E^p / ΣE^p (the power applied to E/ΣE and renormalised is the
+  // same), zero where ΣE = 0; the sum needs a first pass. ours: E^p (+1e-6) normalised by the blend.
+  let total: Float64Array | null = null;
+  let dnum: Float64Array | null = null;
+  if (seed) {
+    for (let k = 0; k < n; k++) {
+      const p = await read(k);
+      ({ w, h, c } = p);
+      const e = await energy(p);
+      if (!total) {
+        total = new Float64Array(w * h);
+        dnum = new Float64Array(w * h);
+      }
+      for (let i = 0; i < e.length; i++) {
+        const v = o.weightPower === 1 ? e[i]! : Math.pow(e[i]!, o.weightPower);
+        total[i] += v;
+        dnum![i] += v * k;
+      }
+      releaseGarbage();
+      tick(k, 'energy');
+    }
+  }
   let blender: WeightedPyramidBlend | null = null;
   let num: FArray | null = null;
   let den: Float64Array | null = null;
-  let dnum: Float64Array | null = null;
   for (let k = 0; k < n; k++) {
     const p = await read(k);
     ({ w, h, c } = p);
-    const e = frameEnergy(p, o, ref);
+    const e = await energy(p);
     if (k === 0) {
       den = new Float64Array(w * h);
-      dnum = new Float64Array(w * h);
-      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits);
+      if (!seed) dnum = new Float64Array(w * h);
+      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed);
       else num = alloc(bits, w * h * c);
     }
     const wgt = alloc(bits, w * h);
     for (let i = 0; i < wgt.length; i++) {
-      wgt[i] = Math.pow(e[i]! + 1e-6, o.weightPower);
+      if (seed) {
+        const v = o.weightPower === 1 ? e[i]! : Math.pow(e[i]!, o.weightPower);
+        wgt[i] = total![i]! !== 0 ? v / total![i]! : 0;
+      } else {
+        wgt[i] = Math.pow(e[i]! + 1e-6, o.weightPower);
+        dnum![i]! += wgt[i]! * k;
+      }
       den![i]! += wgt[i]!;
-      dnum![i]! += wgt[i]! * k;
     }
     releaseGarbage();
     smoothWeights(wgt, w, h, o);
@@ -498,122 +554,27 @@ async function depthMapBand(
     tick(k, 'blend');
   }
   const depth = new Float32Array(w * h);
-  for (let i = 0; i < depth.length; i++) depth[i] = dnum![i]! / den![i]!;
+  const dden = seed ? total! : den!;
+  for (let i = 0; i < depth.length; i++) depth[i] = dden[i]! > 0 ? dnum![i]! / dden[i]! : 0;
   if (blender) return { image: blender.result(), depth };
-  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]!;
+  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
   return { image: { w, h, c, data: num! }, depth };
 }
 
-/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place. */
+/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place (OpenCV's kernel). */
 function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
   if (o.pyramidSmoothSize <= 1) return;
-  const k = o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize;
-  m.set(gaussianBlurPlane(m instanceof Float32Array ? m : Float32Array.from(m), w, h, cvSigma(k), 'reflect'));
-}
-
-/** Taps the WASM kernels need room for: the widest Gaussian (pre-blur, energy smoothing, weight smoothing). */
-function maxTaps(o: StackOptions): number {
-  const sigmas = [o.energySmooth, o.dmBlurSize > 1 ? cvSigma(o.dmBlurSize) : 0, o.pyramidSmoothSize > 1 ? cvSigma(o.pyramidSmoothSize | 1) : 0];
-  return Math.max(...sigmas.map((s) => (s > 0 ? gaussianKernel(s).length : 1)));
-}
-
-/** What frameEnergy does, as the WASM kernels take it. */
-function energyOptions(o: StackOptions): DepthEnergyOptions {
-  const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
-  return {
-    energy: o.energy,
-    preBlur: laplacian && o.dmBlurSize > 1 ? gaussianKernel(cvSigma(o.dmBlurSize)) : null,
-    window: laplacian ? o.dmKernelSize : 5,
-    smoothing: o.smoothing,
-    smooth: o.smoothing === 'gaussian' && o.energySmooth > 0 ? gaussianKernel(o.energySmooth) : null,
-    bilateral: o.smoothing === 'bilateral' ? bilateralWindow(o.smoothSize, o.sigmaColor, o.sigmaSpace) : null,
-  };
-}
-
-/**
- * depthMapBand on the WASM kernels (pipeline/kernels/focus-wasm.ts): the same steps in the same
- * order — energy, map, weights — on the shared memory, with the pyramid blend as in the reference.
- * Equal to depthMapBand bit for bit (exp/pow within an ulp; test/pipeline/kernels-focus.test.ts).
- */
-async function depthMapBandWasm(
-  K: WasmDepthMap,
-  n: number,
-  read: (k: number) => Promise<Plane>,
-  o: StackOptions,
-  levels: number,
-  kernel: number[],
-  tick: (k: number, pass: string) => void,
-): Promise<{ image: Plane; depth: Float32Array }> {
-  let w = 0, h = 0, c = 0;
-  const ref = { v: 0 };
-  const eo = energyOptions(o);
-  const load = async (k: number): Promise<Plane> => {
-    const p = await read(k);
-    ({ w, h, c } = p);
-    K.frame(p.data.length).set(p.data);
-    return p;
-  };
-  const smoothTaps = o.pyramidSmoothSize > 1 ? gaussianKernel(cvSigma(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize)) : null;
-  const smooth = (m: Float32Array) => (smoothTaps ? K.blurWeights(m, w, h, smoothTaps) : m);
-  if (o.map === 'max') {
-    for (let k = 0; k < n; k++) {
-      await load(k);
-      const e = await K.energy(w, h, c, eo, ref);
-      await K.argmax(e, w, h, c, k, levels === 0);
-      releaseGarbage();
-      tick(k, 'energy');
-    }
-    const depth = Float32Array.from(K.idx(w * h));
-    const soft = o.temperature > 0;
-    if (levels === 0 && !soft) return { image: { w, h, c, data: K.pix(w * h * c).slice() }, depth };
-    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, 32) : null;
-    const num = blender ? null : new Float32Array(w * h * c);
-    const den = blender ? null : new Float64Array(w * h);
-    for (let k = 0; k < n; k++) {
-      const p = await load(k);
-      const e = soft ? await K.energy(w, h, c, eo, ref) : 0;
-      const m = await smooth(await K.mask(e, w, h, k, soft ? o.weightPower / o.temperature : 0));
-      if (blender) blender.add(p, m);
-      else
-        for (let i = 0; i < w * h; i++) {
-          den![i] += m[i]!;
-          for (let ch = 0; ch < c; ch++) num![i * c + ch]! += m[i]! * p.data[i * c + ch]!;
-        }
-      releaseGarbage();
-      tick(k, 'blend');
-    }
-    if (blender) return { image: blender.result(), depth };
-    for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
-    return { image: { w, h, c, data: num! }, depth };
-  }
-  let blender: WeightedPyramidBlend | null = null;
-  let num: Float32Array | null = null;
-  for (let k = 0; k < n; k++) {
-    const p = await load(k);
-    const e = await K.energy(w, h, c, eo, ref);
-    if (k === 0) {
-      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, 32);
-      else num = new Float32Array(w * h * c);
-    }
-    const wgt = await smooth(await K.average(e, w, h, k, o.weightPower));
-    releaseGarbage();
-    if (blender) blender.add(p, wgt);
-    else for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! += wgt[i]! * p.data[i * c + ch]!;
-    tick(k, 'blend');
-  }
-  const den = K.den(w * h), dnum = K.dnum(w * h);
-  const depth = new Float32Array(w * h);
-  for (let i = 0; i < depth.length; i++) depth[i] = dnum[i]! / den[i]!;
-  if (blender) return { image: blender.result(), depth };
-  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den[i]!;
-  return { image: { w, h, c, data: num! }, depth };
+  const k = cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+  m.set(sepFilter(m instanceof Float32Array ? m : Float32Array.from(m), w, h, k, k));
 }
 
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
 class WeightedPyramidBlend {
   private num: Plane[] | null = null;
   private den: FArray[] = [];
-  constructor(private readonly levels: number, private readonly kernel: number[], private readonly bits: FloatBits) {}
+  /** A level's summed weight at or below `floor` zeroes the pixel's coefficients, or with `keepBelow`
+   *  leaves them unnormalised (shinestacker: divide only where the sum exceeds 1e-8). */
+  constructor(private readonly levels: number, private readonly kernel: number[], private readonly bits: FloatBits, private readonly floor = 1e-12, private readonly keepBelow = false) {}
 
   add(p: Plane, weight: FArray): void {
     const L = laplacianPyramid(p, this.levels, this.kernel, this.bits);
@@ -637,7 +598,7 @@ class WeightedPyramidBlend {
     const pyr = this.num!.map((N, l) => {
       const D = this.den[l]!;
       for (let i = 0; i < D.length; i++) {
-        const d = D[i]! > 1e-12 ? 1 / D[i]! : 0;
+        const d = D[i]! > this.floor ? 1 / D[i]! : this.keepBelow ? 1 : 0;
         for (let ch = 0; ch < N.c; ch++) N.data[i * N.c + ch]! *= d;
       }
       return N;

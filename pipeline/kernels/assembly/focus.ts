@@ -1,14 +1,15 @@
-// AssemblyScript (built to pipeline/kernels/focus.wasm) — the depth-map stack's per-frame kernels
-// with 128-bit SIMD: luminance, the energy measures, Gaussian blur, the bilateral filter and the map
-// building (average weights, sharpest-frame index, masks). References, which these equal:
-//   luminance, energy scaling, map building  pipeline/focus/stack.ts (depthMapBand, frameEnergy)
-//   energies                                  pipeline/focus/measures.ts energyBand
-//   Gaussian blur                             pipeline/focus/gaussian.ts blurRowsH / blurColsPlane
-//   bilateral                                 pipeline/focus/bilateral.ts bilateralPlane
+// AssemblyScript (built to pipeline/kernels/focus.wasm) — the depth-map stack's per-frame energy
+// kernels with 128-bit SIMD: luminance and shinestacker's native gray, our energy measures,
+// separable filters (its Sobel/Laplacian/box/Gaussian), Gaussian blur and the bilateral filter.
+// References, which these equal bit for bit (test/pipeline/kernels-focus.test.ts):
+//   luminance                    pipeline/focus/stack.ts luminance (frameEnergy, `ours`)
+//   energyRows                   pipeline/focus/measures.ts energyBand
+//   blurH / blurV                pipeline/focus/gaussian.ts blurRowsH / blurColsPlane
+//   grayNative, sepH/sepV, combine   pipeline/focus/shine-energy.ts (frameEnergy, `shinestacker`)
+//   bilateralRows                pipeline/focus/bilateral.ts bilateralPlane
 // The references compute in f64 (JavaScript numbers) from f32 samples and round to f32 on store;
-// so do these, with f64x2 lanes, in the same order — bit for bit the same results. Only exp and pow
-// (bilateral range weights, soft max, weight powers other than 1) are this library's, within an ulp
-// of V8's before the f32 rounding (test/pipeline/kernels-focus.test.ts).
+// so do these, with f64x2 lanes, in the same order. exp is never needed here: the bilateral filter's
+// tables come from the caller.
 //
 // A plane is w×h f32, rows contiguous, at a byte address; borders reflect without repeating the edge
 // (reflect-101), as the references do. Every function works on output rows [y0, y1) or samples
@@ -162,32 +163,6 @@ export function energyRows(m: i32, p: usize, w: i32, h: i32, out: usize, y0: i32
   }
 }
 
-/** Largest sample of [start, end) (0 when none is positive), as stack.ts takes the band's reference energy. */
-export function maxOf(p: usize, start: i32, end: i32): f32 {
-  let mx: f32 = 0;
-  for (let i = start; i < end; i++) {
-    const v = load<f32>(p + (<usize>i << 2));
-    if (v > mx) mx = v;
-  }
-  return mx;
-}
-
-/** maxOf into the f32 at `slot` (a band's share of the plane's maximum). */
-export function maxInto(p: usize, start: i32, end: i32, slot: usize): void {
-  store<f32>(slot, maxOf(p, start, end));
-}
-
-/** p[i] = f32(p[i] · s) over [start, end) (s in f64, as JavaScript multiplies). */
-export function scale(p: usize, s: f64, start: i32, end: i32): void {
-  const sv = f64x2.splat(s);
-  let i = start;
-  for (; i + 2 <= end; i += 2) {
-    const a = p + (<usize>i << 2);
-    st2(a, f64x2.mul(f2(a), sv));
-  }
-  for (; i < end; i++) store<f32>(p + (<usize>i << 2), <f32>(f(p, i) * s));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Separable Gaussian blur (gaussian.ts gaussianBlurPlane with reflect borders): blurH then blurV,
 // each over output rows [y0, y1); `k` holds `taps` f32 weights.
@@ -241,74 +216,129 @@ export function blurV(src: usize, dst: usize, w: i32, h: i32, k: usize, taps: i3
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bilateral filter (bilateral.ts): `count` window taps as (dx, dy) i32 pairs at `offs` with their
-// spatial weights (f64) at `spatial`; gc = −1/(2σc²).
+// shinestacker's energies (shine-energy.ts) and bilateral filter (bilateral.ts).
 
-export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, gc: f64, y0: i32, y1: i32): void {
+/** grayNative over pixels [start, end): channels rounded to integer codes, OpenCV's fixed-point gray. */
+export function grayNative(src: usize, c: i32, scale: f64, dst: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const p = src + (<usize>(i * c) << 2);
+    let g: f64;
+    if (c == 1) g = q(<f64>load<f32>(p), scale);
+    else g = Math.floor((q(<f64>load<f32>(p), scale) * 4899 + q(<f64>load<f32>(p, 4), scale) * 9617 + q(<f64>load<f32>(p, 8), scale) * 1868 + 8192) / 16384);
+    store<f32>(dst + (<usize>i << 2), <f32>g);
+  }
+}
+
+// Math.round (ties toward +∞) of v·scale, clamped to 0..scale.
+@inline
+function q(v: f64, scale: f64): f64 {
+  const x = v * scale;
+  let r = Math.floor(x);
+  if (x - r >= 0.5) r += 1;
+  return r < 0 ? 0 : r > scale ? scale : r;
+}
+
+/** sepFilter's horizontal pass: tmp (f64) = Σ_j kx[j]·src[refl(x + j − r)] over rows [y0, y1). kx: n f64. */
+export function sepH(src: usize, tmp: usize, w: i32, kx: usize, n: i32, y0: i32, y1: i32): void {
+  const r = (n - 1) >> 1;
+  for (let y = y0; y < y1; y++) {
+    const s = src + (<usize>(y * w) << 2);
+    const o = tmp + (<usize>(y * w) << 3);
+    let x = r;
+    for (; x + 2 <= w - r; x += 2) {
+      let acc = f64x2.splat(0);
+      for (let j = 0; j < n; j++) acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(kx + (<usize>j << 3))), f2(s + (<usize>(x - r + j) << 2))));
+      v128.store(o + (<usize>x << 3), acc);
+    }
+    for (let xx = 0; xx < w; xx++) {
+      if (xx >= r && xx < x) continue;
+      let acc: f64 = 0;
+      for (let j = 0; j < n; j++) acc += load<f64>(kx + (<usize>j << 3)) * f(s, refl(xx + j - r, w));
+      store<f64>(o + (<usize>xx << 3), acc);
+    }
+  }
+}
+
+/** sepFilter's vertical pass: dst (f32) = Σ_j ky[j]·tmp[refl(y + j − r)] over rows [y0, y1). */
+export function sepV(tmp: usize, dst: usize, w: i32, h: i32, ky: usize, n: i32, y0: i32, y1: i32): void {
+  const r = (n - 1) >> 1;
+  for (let y = y0; y < y1; y++) {
+    const o = dst + (<usize>(y * w) << 2);
+    let x = 0;
+    for (; x + 2 <= w; x += 2) {
+      let acc = f64x2.splat(0);
+      for (let j = 0; j < n; j++) acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(ky + (<usize>j << 3))), v128.load(tmp + (<usize>(refl(y + j - r, h) * w + x) << 3))));
+      st2(o + (<usize>x << 2), acc);
+    }
+    for (; x < w; x++) {
+      let acc: f64 = 0;
+      for (let j = 0; j < n; j++) acc += load<f64>(ky + (<usize>j << 3)) * load<f64>(tmp + (<usize>(refl(y + j - r, h) * w + x) << 3));
+      store<f32>(o + (<usize>x << 2), <f32>acc);
+    }
+  }
+}
+
+/**
+ * Per-sample combinations over [start, end): 0 tenengrad (t = f32(a² + b²), 0 where ≤ 5); 1 |a| + |b|;
+ * 2 |a + b|; 3 a² (b unused); 4 a − b² (variance: meanSq − mean²).
+ */
+export function combine(op: i32, a: usize, b: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const x = f(a, i);
+    let v: f64;
+    if (op == 0) {
+      const y = f(b, i);
+      const t = <f64><f32>(x * x + y * y);
+      v = t > 5 ? t : 0;
+    } else if (op == 1) v = Math.abs(x) + Math.abs(f(b, i));
+    else if (op == 2) v = Math.abs(x + f(b, i));
+    else if (op == 3) v = x * x;
+    else {
+      const y = f(b, i);
+      v = x - y * y;
+    }
+    store<f32>(out + (<usize>i << 2), <f32>v);
+  }
+}
+
+/** Smallest and largest sample of [start, end) into the two f32 at `slot` (bilateral.ts's range). */
+export function minMaxInto(p: usize, start: i32, end: i32, slot: usize): void {
+  let lo: f32 = Infinity;
+  let hi: f32 = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = load<f32>(p + (<usize>i << 2));
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  store<f32>(slot, lo);
+  store<f32>(slot, hi, 4);
+}
+
+/**
+ * cv2.bilateralFilter as bilateral.ts computes it, rows [y0, y1): `count` taps (dx, dy i32 pairs at
+ * offs, f32 spatial weights), colour weights from the f32 table `lut` interpolated at |Δ|·scaleIndex.
+ */
+export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, lut: usize, scaleIndex: f64, y0: i32, y1: i32): void {
   for (let y = y0; y < y1; y++) {
     for (let x = 0; x < w; x++) {
       const c = f(src, y * w + x);
-      let num: f64 = 0;
-      let den: f64 = 0;
+      let num = c;
+      let den: f64 = 1;
       for (let j = 0; j < count; j++) {
         const dx = load<i32>(offs + (<usize>(2 * j) << 2));
         const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
         const v = f(src, refl(y + dy, h) * w + refl(x + dx, w));
-        const wt = load<f64>(spatial + (<usize>j << 3)) * Math.exp((v - c) * (v - c) * gc);
-        num += wt * v;
+        if (isNaN(v)) continue;
+        let a = <f64><f32>(Math.abs(v - c) * scaleIndex);
+        const idx = <i32>Math.floor(a);
+        a -= <f64>idx;
+        const l0 = f(lut, idx);
+        const wt = f(spatial, j) * (l0 + a * (f(lut, idx + 1) - l0));
+        num += v * wt;
         den += wt;
       }
       store<f32>(dst + (<usize>(y * w + x) << 2), <f32>(num / den));
     }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Map building over pixels [start, end).
-
-/**
- * Average map, frame k: wgt = f32((e + 1e-6)^power); den += wgt, dnum += wgt·k (f64 sums, set on the
- * first frame).
- */
-export function averageWeights(e: usize, wgt: usize, den: usize, dnum: usize, k: f64, power: f64, first: bool, start: i32, end: i32): void {
-  for (let i = start; i < end; i++) {
-    const x = f(e, i) + 1e-6;
-    const g = <f32>(power == 1 ? x : Math.pow(x, power));
-    store<f32>(wgt + (<usize>i << 2), g);
-    const d = den + (<usize>i << 3);
-    const q = dnum + (<usize>i << 3);
-    store<f64>(d, (first ? 0 : load<f64>(d)) + <f64>g);
-    store<f64>(q, (first ? 0 : load<f64>(q)) + <f64>g * k);
-  }
-}
-
-/**
- * Max map, pass 1, frame k: where e beats the best so far, keep e, the frame index and (pix ≠ 0) the
- * frame's c samples. Frame 0 starts the maps.
- */
-export function argmax(e: usize, best: usize, idx: usize, k: i32, src: usize, pix: usize, c: i32, start: i32, end: i32): void {
-  if (k == 0) {
-    memory.copy(best + (<usize>start << 2), e + (<usize>start << 2), <usize>(end - start) << 2);
-    memory.fill(idx + (<usize>start << 1), 0, <usize>(end - start) << 1);
-    if (pix) memory.copy(pix + (<usize>(start * c) << 2), src + (<usize>(start * c) << 2), <usize>((end - start) * c) << 2);
-    return;
-  }
-  for (let i = start; i < end; i++) {
-    const v = load<f32>(e + (<usize>i << 2));
-    if (v > load<f32>(best + (<usize>i << 2))) {
-      store<f32>(best + (<usize>i << 2), v);
-      store<u16>(idx + (<usize>i << 1), <u16>k);
-      if (pix) for (let ch = 0; ch < c; ch++) store<f32>(pix + (<usize>(i * c + ch) << 2), load<f32>(src + (<usize>(i * c + ch) << 2)));
-    }
-  }
-}
-
-/** Max map, pass 2, frame k: one-hot mask (t = 0) or soft max exp((e − best)·t) (t = power / temperature). */
-export function maxMask(e: usize, best: usize, idx: usize, k: i32, t: f64, out: usize, start: i32, end: i32): void {
-  for (let i = start; i < end; i++) {
-    const o = out + (<usize>i << 2);
-    if (t > 0) store<f32>(o, <f32>Math.exp((f(e, i) - f(best, i)) * t));
-    else store<f32>(o, <i32>load<u16>(idx + (<usize>i << 1)) == k ? 1 : 0);
   }
 }
 
