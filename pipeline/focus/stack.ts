@@ -367,8 +367,9 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
-  // Depth map on the WASM kernels: their shared memory adds the frame, four f32 planes and an f64 one.
-  const wasm = o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' ? C * 4 + 24 : 0;
+  // Depth map on the WASM kernels: their shared memory adds the frame, four f32 planes and an f64 one
+  // (36 B/px), and each energy comes back as a copy; measured peaks at 24 MP ask for this much.
+  const wasm = o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' ? C * 4 + 48 : 0;
   const perPx = (o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8) + wasm;
   // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
   // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
