@@ -8,6 +8,8 @@
 // workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
 // All pointers are byte addresses; `start`/`end` are sample indices at pixel boundaries.
 
+import { encodeRgbeRow, rleRow } from './lib/rgbe';
+
 // Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `first` starts the
 // sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference); `keep` (0: none)
 // receives the LUT level of every sample (the shortest and the longest exposure).
@@ -158,6 +160,78 @@ export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, 
       if (x - r >= 0.5) r += 1;
       store<u16>(spool + (<usize>i << 1), <u16>(<i32>Math.max(0, Math.min(65535, r))));
     }
+  }
+}
+
+// Per-row statistics for the tone map over the rows of [start, end) (`rowLen` samples a row; `row0`
+// is the strip row of `start`). Each row's record (ROW_STATS bytes at out + row·ROW_STATS): f64 Σ
+// ln(1e-6 + L) and f64 max L over every other pixel (L = Rec.709 luminance of exp(lnE), f64 as
+// tonemap.ts's luminanceAt), f32 min and max lnE over every sample, i32 1 when the row was sampled —
+// rows whose image row has the parity `sampleParity`. Per row, so the caller's fold (rows in order)
+// gives the same sums at every thread count.
+export const ROW_STATS: i32 = 32;
+
+@inline function pminf(m: f32, x: f32): f32 {
+  return x < m ? x : m;
+}
+@inline function pmaxf(m: f32, x: f32): f32 {
+  return x > m ? x : m;
+}
+
+export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels: i32, row0: i32, sampleParity: i32, out: usize): void {
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const rec = out + <usize>(row * ROW_STATS);
+    const b = a + rowLen;
+    // min/max: `v < min ? v : min` (pmin) as the reference's `if (v < min)`, so NaN is skipped.
+    let vmin = f32x4.splat(Infinity);
+    let vmax = f32x4.splat(-Infinity);
+    let i = a;
+    for (; i + 4 <= b; i += 4) {
+      const v = v128.load(lnE + (<usize>i << 2));
+      vmin = f32x4.pmin(vmin, v);
+      vmax = f32x4.pmax(vmax, v);
+    }
+    let mn = f32x4.extract_lane(vmin, 0);
+    let mx = f32x4.extract_lane(vmax, 0);
+    mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
+    mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
+    for (; i < b; i++) {
+      const v = load<f32>(lnE + (<usize>i << 2));
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    store<f32>(rec, mn, 16);
+    store<f32>(rec, mx, 20);
+    if (((row0 + row) & 1) != sampleParity) {
+      store<i32>(rec, 0, 24);
+      continue;
+    }
+    let sum: f64 = 0;
+    let maxL: f64 = 0;
+    const step = channels * 2;
+    for (let p = a; p < b; p += step) {
+      const q = lnE + (<usize>p << 2);
+      const L = channels < 3 ? Math.exp(<f64>load<f32>(q)) : 0.2126 * Math.exp(<f64>load<f32>(q)) + 0.7152 * Math.exp(<f64>load<f32>(q, 4)) + 0.0722 * Math.exp(<f64>load<f32>(q, 8));
+      sum += Math.log(1e-6 + L);
+      if (L > maxL) maxL = L;
+    }
+    store<f64>(rec, sum);
+    store<f64>(rec, maxL, 8);
+    store<i32>(rec, 1, 24);
+  }
+}
+
+// The .hdr scanlines of the rows of [start, end) from the linear floats: RGBE into `rgbe` (4 bytes a
+// pixel, strip-sized), then, when `rle`, new-style RLE into row slots of `slot` bytes at `out`, the
+// length of each in lens (i32 per row); flat RGBE otherwise (the caller reads `rgbe`).
+export function rgbeRows(linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, rgbe: usize, rle: bool, out: usize, slot: i32, lens: usize): void {
+  const width = rowLen / channels;
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const q = rgbe + (<usize>(row * width) << 2);
+    encodeRgbeRow(linear + (<usize>a << 2), channels, width, q);
+    if (rle) store<i32>(lens + (<usize>row << 2), rleRow(q, width, out + <usize>(row * slot)));
   }
 }
 
