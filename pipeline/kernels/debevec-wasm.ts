@@ -14,8 +14,8 @@ interface Exports {
   accumulateCodes8: Kernel;
   accumulateCodes16: Kernel;
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
-  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number): void;
-  rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number): void;
+  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
+  rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number, expTab: number): void;
   rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number): void;
   heapBase(): number;
 }
@@ -55,6 +55,15 @@ interface Layout {
   rleOut: number;
   slot: number;
   lens: number;
+  /** exp table for the vector exp (assembly/lib/vexp.ts expTabF64x2). */
+  expTab: number;
+}
+
+/** exp(−88 + k/256), k = 0 … 176·256: the table assembly/lib/vexp.ts's expTabF64x2 reads. */
+let expTable: Float64Array | null = null;
+function expTab(): Float64Array {
+  expTable ??= Float64Array.from({ length: 176 * 256 + 1 }, (_, k) => Math.exp(-88 + k / 256));
+  return expTable;
 }
 
 /** Bytes of one row's statistics record (assembly/debevec.ts rowStats). */
@@ -68,8 +77,8 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
     acc(L.codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
   }
   const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
-  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale);
-  if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats);
+  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
+  if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
   if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens);
   return saturated;
 }`;
@@ -148,12 +157,14 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const rgbe = wantRgbe ? take(rows * width * 4) : 0;
   const rleOut = rle ? take(rows * slot) : 0;
   const lens = rle ? take(rows * 4) : 0;
+  const expTabAt = take(expTab().length * 8);
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
   new Float32Array(buf, g, lut.g.length).set(lut.g);
   new Float32Array(buf, w, lut.w.length).set(lut.w);
   tables.forEach((t, j) => new Float32Array(buf, wg[j]!, t.length).set(t));
+  new Float64Array(buf, expTabAt, expTab().length).set(expTab());
   const codeViews = codes.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples)));
   const layout: Layout = {
     frames: n,
@@ -183,6 +194,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     rleOut,
     slot,
     lens,
+    expTab: expTabAt,
   };
   const pool = createBandPool({
     name: 'debevec',
