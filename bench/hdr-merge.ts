@@ -60,11 +60,12 @@ async function runOne(dir: string, response: string, out: string): Promise<void>
   // Child mode: one merge, the thing /usr/bin/time measures.
   const [b] = await findBrackets(dir);
   const variant = process.env.SKYRIG_BENCH_THREADS ?? '';
-  const threads = /^\d+$/.test(variant) ? { threads: Number(variant) } : {};
+  // `2` = 2 kernel threads with decode overlap, `2s` = the same without (the caller computes a band).
+  const threads = /^\d+s?$/.test(variant) ? { threads: parseInt(variant, 10), overlap: !variant.endsWith('s') } : {};
   const kernels = variant === 'js' ? { kernels: 'js' as const } : {};
   const r = await mergeBracket(b!.frames, join(out, `skyrig_hdr${variant ? `_${variant}` : ''}`), { response: await loadResponse(response), formats: ['hdr', 'jpg'], ...threads, ...kernels });
   const own = process.cpuUsage();
-  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction, kernels: r.kernels, threads: r.threads, ownCpuS: (own.user + own.system) / 1e6 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction, kernels: r.kernels, threads: r.threads, overlap: threads.overlap ?? true, ownCpuS: (own.user + own.system) / 1e6 }) + '\n');
 }
 
 async function main(): Promise<void> {

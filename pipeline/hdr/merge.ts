@@ -111,6 +111,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
         linear,
         rowLen,
         rgbe,
+        overlap: options.overlap ?? true,
         ...(needJpeg ? { spool: { lo: bounds[0], scale: spoolScale } } : {}),
       });
       if (wasm) lnE = wasm.lnE;
@@ -121,11 +122,22 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       if (wasm) {
-        for (let j = 0; j < sources.length; j++) {
-          const src = sources[j]!;
-          if (hasReadInto(src)) wasm.codes(j).set(await src.readRowsCodes(rows));
+        const k = wasm;
+        const readCodes = async (n: number) => {
+          for (const [j, src] of sources.entries()) if (hasReadInto(src)) k.codes(j).set(await src.readRowsCodes(n));
+        };
+        if (y === 0) await readCodes(rows);
+        const next = Math.min(stripRows, height - y - rows);
+        const running = k.run(count, rowLen, y);
+        if (k.overlap && next > 0) {
+          // Decode strip k + 1 into the other code buffers while the workers compute strip k.
+          running.catch(() => {}); // awaited below; a read failure must not leave it unhandled
+          await readCodes(next);
+          saturated += await running;
+        } else {
+          saturated += await running;
+          if (next > 0) await readCodes(next);
         }
-        saturated += await wasm.run(count, rowLen, y);
       } else {
         for (let j = 0; j < sources.length; j++) {
           const src = sources[j]!;

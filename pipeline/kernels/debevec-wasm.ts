@@ -29,7 +29,8 @@ interface Layout {
   g: number;
   w: number;
   wg: number[];
-  codes: number[];
+  /** Per code set (two when double-buffered), per frame. */
+  codes: number[][];
   num: number;
   den: number;
   shortLevel: number;
@@ -72,9 +73,10 @@ export const ROW_STATS = 32;
 // One band: every frame folded in, then lnE. Runs in the calling thread and, as text, in each worker.
 const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
   const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
+  const codes = L.codes[job.set];
   for (let j = 0; j < L.frames; j++) {
     const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
-    acc(L.codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
+    acc(codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
   }
   const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
@@ -85,8 +87,14 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
 
 export interface WasmDebevec {
   readonly threads: number;
-  /** Where frame j's codes for the current strip go (strip samples long). */
+  /**
+   * Where frame j's codes for the next run go (strip samples long). Double-buffered (`overlap`),
+   * run() switches to the other set as soon as it has started, so the caller can fill the next
+   * strip while the kernels work on this one.
+   */
   codes(j: number): Uint8Array | Uint16Array;
+  /** true when the code sets are double-buffered (see codes). */
+  readonly overlap: boolean;
   /**
    * Accumulate every frame and finish the first `count` samples (`rowLen` per row); returns saturated
    * pixels. `row0`: the strip's first image row (the statistics sample the even image rows).
@@ -125,6 +133,11 @@ export interface WasmDebevecSpec {
   rowLen?: number;
   /** Also encode the linear radiance as .hdr scanlines (needs `linear` and `rowLen`). */
   rgbe?: boolean;
+  /**
+   * Double-buffer the codes and run every band in `threads` workers, so that the caller reads the
+   * next strip while this one is computed (decoding overlaps the kernels).
+   */
+  overlap?: boolean;
 }
 
 export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
@@ -138,7 +151,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const g = take(tableBytes);
   const w = take(tableBytes);
   const wg = tables.map(() => take(tableBytes));
-  const codes = tables.map(() => take(samples * (wide ? 2 : 1)));
+  const sets = spec.overlap ? 2 : 1;
+  const codes = Array.from({ length: sets }, () => tables.map(() => take(samples * (wide ? 2 : 1))));
   const num = take(samples * 4);
   const den = take(samples * 4);
   const shortLevel = take(samples * 2);
@@ -165,7 +179,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   new Float32Array(buf, w, lut.w.length).set(lut.w);
   tables.forEach((t, j) => new Float32Array(buf, wg[j]!, t.length).set(t));
   new Float64Array(buf, expTabAt, expTab().length).set(expTab());
-  const codeViews = codes.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples)));
+  const codeViews = codes.map((set) => set.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples))));
+  let fill = 0;
   const layout: Layout = {
     frames: n,
     channels: lut.channels,
@@ -204,10 +219,12 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     bandSource: BAND_SOURCE,
     layout,
     threads: spec.threads,
+    callerBand: !spec.overlap,
   });
   return {
     threads: pool.threads,
-    codes: (j) => codeViews[j]!,
+    overlap: sets === 2,
+    codes: (j) => codeViews[fill]![j]!,
     lnE: new Float32Array(buf, out, samples),
     linear: linear ? new Float32Array(buf, linear, samples) : null,
     spool: spool ? new Uint16Array(buf, spool, samples) : null,
@@ -224,7 +241,9 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     },
     run: (count, stripRowLen, row0 = 0) => {
       if (rowLen && stripRowLen !== rowLen) throw new Error(`debevec kernels: rows of ${stripRowLen} samples, made for ${rowLen}`);
-      return pool.run(rowBands(count / stripRowLen, stripRowLen, pool.threads), { row0: row0 & 1 });
+      const set = fill;
+      fill = (fill + 1) % sets;
+      return pool.run(rowBands(count / stripRowLen, stripRowLen, pool.threads), { row0: row0 & 1, set });
     },
     close: () => pool.close(),
   };
