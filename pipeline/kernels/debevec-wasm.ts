@@ -16,7 +16,7 @@ interface Exports {
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
   rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number, expTab: number): void;
-  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number): void;
+  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
   heapBase(): number;
 }
 type Kernel = (codes: number, start: number, end: number, channels: number, wg: number, w: number, num: number, den: number, keep: number, first: number) => void;
@@ -56,6 +56,8 @@ interface Layout {
   rleOut: number;
   slot: number;
   lens: number;
+  /** Byte planes of each row's quadruples for the RLE (strip-sized as `rgbe`). */
+  planes: number;
   /** exp table for the vector exp (assembly/lib/vexp.ts expTabF64x2). */
   expTab: number;
 }
@@ -81,7 +83,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
   const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
   if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
-  if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens);
+  if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens, L.planes);
   return saturated;
 }`;
 
@@ -171,6 +173,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const rgbe = wantRgbe ? take(rows * width * 4) : 0;
   const rleOut = rle ? take(rows * slot) : 0;
   const lens = rle ? take(rows * 4) : 0;
+  const planes = rle ? take(rows * width * 4) : 0;
   const expTabAt = take(expTab().length * 8);
   const made = arena.instantiate<Exports>();
   if (!made) return null;
@@ -209,6 +212,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     rleOut,
     slot,
     lens,
+    planes,
     expTab: expTabAt,
   };
   const pool = createBandPool({

@@ -91,7 +91,7 @@ for (const [label, channels, width] of [
 }
 
 interface RawExports {
-  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number): void;
+  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
 }
 
@@ -106,10 +106,11 @@ test('wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives
   const slot = width * 4 + 4 + 4 * Math.ceil(width / 128);
   const out = arena.take(slot);
   const lens = arena.take(4);
+  const planes = arena.take(width * 4);
   const made = arena.instantiate<RawExports>()!;
   const buf = made.memory.buffer;
   new Float32Array(buf, lin, linear.length).set(linear);
-  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens);
+  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
   const want = new Uint8Array(width * 4);
   encodeRgbe(linear, 0, 3, width, want);
   t.deepEqual(Array.from(new Uint8Array(buf, rgbe, width * 4)), Array.from(want));
@@ -117,6 +118,37 @@ test('wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives
   const n = rleScanline(want, width, rle);
   t.is(new Int32Array(buf, lens, 1)[0], n);
   t.deepEqual(Array.from(new Uint8Array(buf, out, n)), Array.from(rle.subarray(0, n)));
+});
+
+test('wasm RLE equals rleScanline on runs longer than 127, literals longer than 128, short equal stretches and runs at the row end', (t) => {
+  const rnd = mulberry32(11);
+  const width = 1203;
+  // Per pixel one value for all three channels, so the R, G, B planes carry the pattern.
+  const values: number[] = [];
+  const push = (v: number, n: number) => {
+    for (let k = 0; k < n; k++) values.push(v);
+  };
+  push(0.5, 300); // a run over the 127 cap
+  for (let k = 0; k < 300; k++) values.push(0.25 + rnd() * 0.7); // a long literal
+  for (let k = 0; k < 40; k++) push(0.3 + 0.01 * (k % 5), 1 + (k % 4)); // equal stretches of 1–4
+  push(0.9, 3);
+  while (values.length < width - 5) values.push(0.25 + rnd() * 0.7);
+  push(0.75, width - values.length); // a run reaching the last pixel
+  const linear = Float32Array.from({ length: width * 3 }, (_, i) => values[Math.floor(i / 3)]!);
+  const arena = kernelArena('debevec')!;
+  const lin = arena.take(linear.length * 4);
+  const rgbe = arena.take(width * 4);
+  const slot = width * 4 + 4 + 4 * Math.ceil(width / 128);
+  const out = arena.take(slot);
+  const lens = arena.take(4);
+  const planes = arena.take(width * 4);
+  const made = arena.instantiate<RawExports>()!;
+  const buf = made.memory.buffer;
+  new Float32Array(buf, lin, linear.length).set(linear);
+  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
+  const want = referenceScanlines(linear, 1, width, 3);
+  t.is(new Int32Array(buf, lens, 1)[0], want.length);
+  t.true(Buffer.from(new Uint8Array(buf, out, want.length)).equals(want));
 });
 
 test('wasm exp (table + polynomial) is within one f32 ulp of Math.exp, in and out of the table; spool codes exact', (t) => {

@@ -8,7 +8,7 @@
 // workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
 // All pointers are byte addresses; `start`/`end` are sample indices at pixel boundaries.
 
-import { encodeRgbeRow, rleRow } from './lib/rgbe';
+import { encodeRgbeRow, rgbePlanes, rlePlanes } from './lib/rgbe';
 import { expTabF64x2 } from './lib/vexp';
 
 // Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `first` starts the
@@ -270,14 +270,18 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
 
 // The .hdr scanlines of the rows of [start, end) from the linear floats: RGBE into `rgbe` (4 bytes a
 // pixel, strip-sized), then, when `rle`, new-style RLE into row slots of `slot` bytes at `out`, the
-// length of each in lens (i32 per row); flat RGBE otherwise (the caller reads `rgbe`).
-export function rgbeRows(linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, rgbe: usize, rle: bool, out: usize, slot: i32, lens: usize): void {
+// length of each in lens (i32 per row), through the byte planes at `planes` (strip-sized as `rgbe`); flat RGBE otherwise (the caller reads `rgbe`).
+export function rgbeRows(linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, rgbe: usize, rle: bool, out: usize, slot: i32, lens: usize, planes: usize): void {
   const width = rowLen / channels;
   for (let a = start; a < end; a += rowLen) {
     const row = a / rowLen;
     const q = rgbe + (<usize>(row * width) << 2);
     encodeRgbeRow(linear + (<usize>a << 2), channels, width, q);
-    if (rle) store<i32>(lens + (<usize>row << 2), rleRow(q, width, out + <usize>(row * slot)));
+    if (!rle) continue;
+    // The row's planes go where its quadruples are (each row owns 4·width bytes of `planes`).
+    const pl = planes + (<usize>(row * width) << 2);
+    rgbePlanes(q, width, pl);
+    store<i32>(lens + (<usize>row << 2), rlePlanes(pl, width, out + <usize>(row * slot)));
   }
 }
 

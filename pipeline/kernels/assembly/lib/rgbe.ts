@@ -42,12 +42,50 @@ export function encodeRgbeRow(src: usize, channels: i32, width: i32, out: usize)
   }
 }
 
-const MINRUN = 4;
+// The four byte planes (R, G, B, E) of `width` RGBE quadruples at `rgbe`, one after another at
+// `planes` (4·width bytes): what the run-length encoder scans.
+export function rgbePlanes(rgbe: usize, width: i32, planes: usize): void {
+  const w = <usize>width;
+  let x = 0;
+  for (; x + 4 <= width; x += 4) {
+    const v = i8x16.shuffle(v128.load(rgbe + (<usize>x << 2)), i8x16.splat(0), 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    const o = planes + <usize>x;
+    v128.store32_lane(o, v, 0);
+    v128.store32_lane(o + w, v, 1);
+    v128.store32_lane(o + 2 * w, v, 2);
+    v128.store32_lane(o + 3 * w, v, 3);
+  }
+  for (; x < width; x++) {
+    const q = rgbe + (<usize>x << 2);
+    for (let c: usize = 0; c < 4; c++) store<u8>(planes + c * w + <usize>x, load<u8>(q + c));
+  }
+}
 
-// New-style RLE of one scanline of RGBE quadruples (8 ≤ width ≤ 32767) into `out`; returns the bytes
-// written. The same packetisation as rleScanline: runs of ≥ 4 equal bytes (≤ 127), literals in
-// packets of ≤ 128 up to each run.
-export function rleRow(rgbe: usize, width: i32, out: usize): i32 {
+// First q ≥ i where bytes q … q+3 of the plane (width bytes) are equal — where rleScanline's scan
+// finds its next run of ≥ 4 (it skips equal stretches shorter than 4, which cannot hold one) —
+// else width. Sixteen candidate positions a step.
+@inline
+function nextRun(b: usize, i: i32, width: i32): i32 {
+  let q = i;
+  for (; q + 19 <= width; q += 16) {
+    const a0 = v128.load(b + <usize>q);
+    const a1 = v128.load(b + <usize>q, 1);
+    const a2 = v128.load(b + <usize>q, 2);
+    const a3 = v128.load(b + <usize>q, 3);
+    const m = v128.and(v128.and(i8x16.eq(a0, a1), i8x16.eq(a1, a2)), i8x16.eq(a2, a3));
+    if (v128.any_true(m)) return q + ctz(i8x16.bitmask(m));
+  }
+  for (; q + 3 < width; q++) {
+    const v = load<u8>(b + <usize>q);
+    if (load<u8>(b + <usize>q, 1) == v && load<u8>(b + <usize>q, 2) == v && load<u8>(b + <usize>q, 3) == v) return q;
+  }
+  return width;
+}
+
+// New-style RLE of one scanline from its byte planes (rgbePlanes; 8 ≤ width ≤ 32767) into `out`;
+// returns the bytes written. The same packets as rleScanline (radiance.ts): runs of 4 … 127 equal
+// bytes, literals in packets of ≤ 128 up to each run.
+export function rlePlanes(planes: usize, width: i32, out: usize): i32 {
   let o: usize = out;
   store<u8>(o, 2);
   store<u8>(o, 2, 1);
@@ -55,27 +93,26 @@ export function rleRow(rgbe: usize, width: i32, out: usize): i32 {
   store<u8>(o, <u8>(width & 255), 3);
   o += 4;
   for (let c = 0; c < 4; c++) {
-    const base = rgbe + <usize>c;
+    const b = planes + <usize>(c * width);
     let i = 0;
     while (i < width) {
-      let runStart = i;
+      const runStart = nextRun(b, i, width);
       let runLen = 0;
-      while (runStart < width) {
-        runLen = 1;
-        const v = load<u8>(base + (<usize>runStart << 2));
-        while (runLen < 127 && runStart + runLen < width && load<u8>(base + (<usize>(runStart + runLen) << 2)) == v) runLen++;
-        if (runLen >= MINRUN) break;
-        runStart += runLen;
+      if (runStart < width) {
+        const v = load<u8>(b + <usize>runStart);
+        runLen = 4;
+        while (runLen < 127 && runStart + runLen < width && load<u8>(b + <usize>(runStart + runLen)) == v) runLen++;
       }
       while (i < runStart) {
         const n = min(128, runStart - i);
         store<u8>(o++, <u8>n);
-        for (let k = 0; k < n; k++) store<u8>(o++, load<u8>(base + (<usize>(i + k) << 2)));
+        memory.copy(o, b + <usize>i, <usize>n);
+        o += <usize>n;
         i += n;
       }
-      if (runStart < width && runLen >= MINRUN) {
+      if (runStart < width) {
         store<u8>(o++, <u8>(128 + runLen));
-        store<u8>(o++, load<u8>(base + (<usize>runStart << 2)));
+        store<u8>(o++, load<u8>(b + <usize>runStart));
         i = runStart + runLen;
       }
     }
