@@ -5,7 +5,8 @@
 //   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile]
 // Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
 // --threads: one skyrig run per entry — `js` is the plain-TS kernels on one thread (the code before
-// the WASM kernels), a number the SIMD WebAssembly kernels on that many threads. --profile: each run
+// the WASM kernels), a number the SIMD WebAssembly kernels on that many threads (decoding the next
+// strip meanwhile), `Ns` the same without the decode overlap. --profile: each run
 // also under `node --cpu-prof`, summarised by bench/profile-summary.ts (decode/kernels/encode/I/O/GC),
 // with the decoder processes' CPU (total minus the node process's own).
 import { spawnSync } from 'node:child_process';
@@ -102,11 +103,11 @@ async function main(): Promise<void> {
       }
       const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out];
       const ours = timed(process.execPath, nodeArgs, { ...process.env, SKYRIG_BENCH_THREADS: variant });
-      const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; ownCpuS: number };
+      const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; overlap: boolean; ownCpuS: number };
       const childrenCpuS = Math.max(0, ours.cpuS - oursJson.ownCpuS);
-      perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: oursJson.ownCpuS, childrenCpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB, kernels: oursJson.kernels, threads: oursJson.threads };
+      perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: oursJson.ownCpuS, childrenCpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB, kernels: oursJson.kernels, threads: oursJson.threads, overlap: oursJson.overlap };
       rows.push(
-        `N=${n} skyrig ${oursJson.kernels} ×${oursJson.threads}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${oursJson.ownCpuS.toFixed(2)} + decoders ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+        `N=${n} skyrig ${oursJson.kernels} ×${oursJson.threads}${oursJson.kernels === 'wasm' && !oursJson.overlap ? ' (no decode overlap)' : ''}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${oursJson.ownCpuS.toFixed(2)} + decoders ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
           `/OpenCV: wall ${(ours.seconds / cv.seconds).toFixed(2)}, CPU ${(ours.cpuS / cv.cpuS).toFixed(2)}, RSS ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
       );
       if (profile) {
