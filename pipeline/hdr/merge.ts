@@ -251,7 +251,10 @@ async function toneMapFromSpool(
           const count = rows * rowLen;
           readFully(spool, codeBytes, count * 2, y * rowLen * 2, path);
           await kernel.run(count, rowLen);
-          await sink.writeEncoded(kernel.bytes.slice(0, count), rows);
+          // The sink keeps the bytes while cjpeg reads them: a copy (not zeroed first), since the next strip overwrites these.
+          const bytes = Buffer.allocUnsafe(count);
+          bytes.set(kernel.bytes.subarray(0, count));
+          await sink.writeEncoded(bytes, rows);
         }
         await sink.finish();
         return;

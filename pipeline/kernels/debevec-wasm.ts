@@ -19,7 +19,7 @@ interface Exports {
   rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
   heapBase(): number;
 }
-type Kernel = (codes: number, start: number, end: number, channels: number, wg: number, w: number, num: number, den: number, keep: number, first: number) => void;
+type Kernel = (codes: number, start: number, end: number, channels: number, pairs: number, num: number, den: number, keep: number, first: number) => void;
 
 /** Byte addresses of everything in the shared memory, plus the strip constants: all a band needs. */
 interface Layout {
@@ -27,8 +27,8 @@ interface Layout {
   channels: number;
   wide: boolean;
   g: number;
-  w: number;
-  wg: number[];
+  /** Per frame: the table as (w·(g − ln t), w) f32 pairs. */
+  pairs: number[];
   /** Per code set (two when double-buffered), per frame. */
   codes: number[][];
   num: number;
@@ -78,7 +78,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
   const codes = L.codes[job.set];
   for (let j = 0; j < L.frames; j++) {
     const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
-    acc(codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
+    acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
   }
   const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
@@ -151,8 +151,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const tableBytes = lut.levels * lut.channels * 4;
   const take = (bytes: number) => arena.take(bytes);
   const g = take(tableBytes);
-  const w = take(tableBytes);
-  const wg = tables.map(() => take(tableBytes));
+  const pairs = tables.map(() => take(2 * tableBytes));
   const sets = spec.overlap ? 2 : 1;
   const codes = Array.from({ length: sets }, () => tables.map(() => take(samples * (wide ? 2 : 1))));
   const num = take(samples * 4);
@@ -179,8 +178,13 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   if (!made) return null;
   const buf = made.memory.buffer;
   new Float32Array(buf, g, lut.g.length).set(lut.g);
-  new Float32Array(buf, w, lut.w.length).set(lut.w);
-  tables.forEach((t, j) => new Float32Array(buf, wg[j]!, t.length).set(t));
+  tables.forEach((t, j) => {
+    const pair = new Float32Array(buf, pairs[j]!, 2 * t.length);
+    for (let e = 0; e < t.length; e++) {
+      pair[2 * e] = t[e]!;
+      pair[2 * e + 1] = lut.w[e]!;
+    }
+  });
   new Float64Array(buf, expTabAt, expTab().length).set(expTab());
   const codeViews = codes.map((set) => set.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples))));
   let fill = 0;
@@ -189,8 +193,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     channels: lut.channels,
     wide,
     g,
-    w,
-    wg,
+    pairs,
     codes,
     num,
     den,
@@ -239,7 +242,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
       const len = new Int32Array(buf, lens, n);
       let total = 0;
       for (let r = 0; r < n; r++) total += len[r]!;
-      const bytes = new Uint8Array(total);
+      // Every byte is written below: no need to zero it (one such buffer a strip).
+      const bytes = Buffer.allocUnsafe(total);
       for (let r = 0, at = 0; r < n; at += len[r]!, r++) bytes.set(new Uint8Array(buf, rleOut + r * slot, len[r]!), at);
       return bytes;
     },

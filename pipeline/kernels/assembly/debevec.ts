@@ -11,11 +11,12 @@
 import { encodeRgbeRow, rgbePlanes, rlePlanes } from './lib/rgbe';
 import { expTabF64x2 } from './lib/vexp';
 
-// Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `first` starts the
-// sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference); `keep` (0: none)
-// receives the LUT level of every sample (the shortest and the longest exposure).
+// Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `pairs` holds the
+// frame's table entries as (w·(g − ln t), w) f32 pairs, so one 64-bit load fetches both of a sample.
+// `first` starts the sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference);
+// `keep` (0: none) receives the LUT level of every sample (the shortest and the longest exposure).
 @inline
-function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
+function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
   const zero = f32x4.splat(0);
   let i = start;
   if (channels == 3) {
@@ -28,26 +29,11 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
         const c2 = <i32>load<T>(codes + (<usize>(b + 2) << alignof<T>()));
         const c3 = <i32>load<T>(codes + (<usize>(b + 3) << alignof<T>()));
         // Channel of lane 0 is (b − start) mod 3 = k (4k mod 3 = k).
-        const ch0 = k;
-        const ch1 = (k + 1) % 3;
-        const ch2 = (k + 2) % 3;
-        const ch3 = k;
-        const x0 = <usize>(c0 * 3 + ch0) << 2;
-        const x1 = <usize>(c1 * 3 + ch1) << 2;
-        const x2 = <usize>(c2 * 3 + ch2) << 2;
-        const x3 = <usize>(c3 * 3 + ch3) << 2;
-        let a = f32x4.splat(load<f32>(wg + x0));
-        a = f32x4.replace_lane(a, 1, load<f32>(wg + x1));
-        a = f32x4.replace_lane(a, 2, load<f32>(wg + x2));
-        a = f32x4.replace_lane(a, 3, load<f32>(wg + x3));
-        let d = f32x4.splat(load<f32>(w + x0));
-        d = f32x4.replace_lane(d, 1, load<f32>(w + x1));
-        d = f32x4.replace_lane(d, 2, load<f32>(w + x2));
-        d = f32x4.replace_lane(d, 3, load<f32>(w + x3));
-        const p = num + (<usize>b << 2);
-        const q = den + (<usize>b << 2);
-        v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
-        v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+        const x0 = <usize>(c0 * 3 + k) << 3;
+        const x1 = <usize>(c1 * 3 + (k + 1) % 3) << 3;
+        const x2 = <usize>(c2 * 3 + (k + 2) % 3) << 3;
+        const x3 = <usize>(c3 * 3 + k) << 3;
+        add4(pairs, x0, x1, x2, x3, num + (<usize>b << 2), den + (<usize>b << 2), first, zero);
         if (keep) {
           const kp = keep + (<usize>b << 1);
           store<u16>(kp, <u16>c0);
@@ -63,18 +49,7 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
       const c1 = <i32>load<T>(codes + (<usize>(i + 1) << alignof<T>()));
       const c2 = <i32>load<T>(codes + (<usize>(i + 2) << alignof<T>()));
       const c3 = <i32>load<T>(codes + (<usize>(i + 3) << alignof<T>()));
-      let a = f32x4.splat(load<f32>(wg + (<usize>c0 << 2)));
-      a = f32x4.replace_lane(a, 1, load<f32>(wg + (<usize>c1 << 2)));
-      a = f32x4.replace_lane(a, 2, load<f32>(wg + (<usize>c2 << 2)));
-      a = f32x4.replace_lane(a, 3, load<f32>(wg + (<usize>c3 << 2)));
-      let d = f32x4.splat(load<f32>(w + (<usize>c0 << 2)));
-      d = f32x4.replace_lane(d, 1, load<f32>(w + (<usize>c1 << 2)));
-      d = f32x4.replace_lane(d, 2, load<f32>(w + (<usize>c2 << 2)));
-      d = f32x4.replace_lane(d, 3, load<f32>(w + (<usize>c3 << 2)));
-      const p = num + (<usize>i << 2);
-      const q = den + (<usize>i << 2);
-      v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
-      v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+      add4(pairs, <usize>c0 << 3, <usize>c1 << 3, <usize>c2 << 3, <usize>c3 << 3, num + (<usize>i << 2), den + (<usize>i << 2), first, zero);
       if (keep) {
         const kp = keep + (<usize>i << 1);
         store<u16>(kp, <u16>c0);
@@ -88,21 +63,33 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
   for (; i < end; i++) {
     const c = (i - start) % channels;
     const code = <i32>load<T>(codes + (<usize>i << alignof<T>()));
-    const x = <usize>(code * channels + c) << 2;
+    const x = pairs + (<usize>(code * channels + c) << 3);
     const p = num + (<usize>i << 2);
     const q = den + (<usize>i << 2);
-    store<f32>(p, (first ? <f32>0 : load<f32>(p)) + load<f32>(wg + x));
-    store<f32>(q, (first ? <f32>0 : load<f32>(q)) + load<f32>(w + x));
+    store<f32>(p, (first ? <f32>0 : load<f32>(p)) + load<f32>(x));
+    store<f32>(q, (first ? <f32>0 : load<f32>(q)) + load<f32>(x, 4));
     if (keep) store<u16>(keep + (<usize>i << 1), <u16>code);
   }
 }
 
-export function accumulateCodes8(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
-  accumulate<u8>(codes, start, end, channels, wg, w, num, den, keep, first);
+// Four samples' table pairs (byte offsets x0…x3 into `pairs`) added to num[p…] and den[q…].
+@inline
+function add4(pairs: usize, x0: usize, x1: usize, x2: usize, x3: usize, p: usize, q: usize, first: bool, zero: v128): void {
+  const v01 = v128.load64_lane(pairs + x1, v128.load64_zero(pairs + x0), 1);
+  const v23 = v128.load64_lane(pairs + x3, v128.load64_zero(pairs + x2), 1);
+  // (a0 d0 a1 d1) (a2 d2 a3 d3) → a0 a1 a2 a3 and d0 d1 d2 d3
+  const a = i8x16.shuffle(v01, v23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const d = i8x16.shuffle(v01, v23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
+  v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
 }
 
-export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
-  accumulate<u16>(codes, start, end, channels, wg, w, num, den, keep, first);
+export function accumulateCodes8(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u8>(codes, start, end, channels, pairs, num, den, keep, first);
+}
+
+export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u16>(codes, start, end, channels, pairs, num, den, keep, first);
 }
 
 // lnE = num/den over samples [start, end); where den is 0 (every code clipped) the shortest
