@@ -294,7 +294,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--energy <m>', `depthmap: ${ENERGY_MEASURES.join('|')} (default tenengrad)`)
     .option('--map <m>', 'depthmap: average (default) | max')
     .option('--weight-power <p>', 'depthmap average: weights = energy^p (default 1)')
-    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), 0 = hard max (default 0)')
+    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), E in frame units; < 1e-4 = hard max, ties shared (default 0)')
     .option('--pyramid-smooth-size <n>', 'depthmap: Gaussian blur of the weight maps, taps (default 1 = none)')
     .option('--smoothing <s>', 'depthmap energy smoothing: bilateral (default) | gaussian | none')
     .option('--smooth-size <px>', 'bilateral diameter (default 1)')
