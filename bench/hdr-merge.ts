@@ -5,7 +5,8 @@
 //   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile]
 // Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
 // --threads: one skyrig run per entry — `js` is the plain-TS kernels on one thread (the code before
-// the WASM kernels), a number the SIMD WebAssembly kernels on that many threads. --profile: each run
+// the WASM kernels), a number the SIMD WebAssembly kernels on that many threads (decoding the next
+// strip meanwhile), `Ns` the same without the decode overlap. --profile: each run
 // also under `node --cpu-prof`, summarised by bench/profile-summary.ts (decode/kernels/encode/I/O/GC),
 // with the decoder processes' CPU (total minus the node process's own).
 import { spawnSync } from 'node:child_process';
@@ -60,11 +61,12 @@ async function runOne(dir: string, response: string, out: string): Promise<void>
   // Child mode: one merge, the thing /usr/bin/time measures.
   const [b] = await findBrackets(dir);
   const variant = process.env.SKYRIG_BENCH_THREADS ?? '';
-  const threads = /^\d+$/.test(variant) ? { threads: Number(variant) } : {};
+  // `2` = 2 kernel threads with decode overlap, `2s` = the same without (the caller computes a band).
+  const threads = /^\d+s?$/.test(variant) ? { threads: parseInt(variant, 10), overlap: !variant.endsWith('s') } : {};
   const kernels = variant === 'js' ? { kernels: 'js' as const } : {};
   const r = await mergeBracket(b!.frames, join(out, `skyrig_hdr${variant ? `_${variant}` : ''}`), { response: await loadResponse(response), formats: ['hdr', 'jpg'], ...threads, ...kernels });
   const own = process.cpuUsage();
-  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction, kernels: r.kernels, threads: r.threads, ownCpuS: (own.user + own.system) / 1e6 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms: r.ms, lnE: r.lnE, saturated: r.saturatedFraction, kernels: r.kernels, threads: r.threads, overlap: threads.overlap ?? true, ownCpuS: (own.user + own.system) / 1e6 }) + '\n');
 }
 
 async function main(): Promise<void> {
@@ -101,11 +103,11 @@ async function main(): Promise<void> {
       }
       const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out];
       const ours = timed(process.execPath, nodeArgs, { ...process.env, SKYRIG_BENCH_THREADS: variant });
-      const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; ownCpuS: number };
+      const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; overlap: boolean; ownCpuS: number };
       const childrenCpuS = Math.max(0, ours.cpuS - oursJson.ownCpuS);
-      perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: oursJson.ownCpuS, childrenCpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB, kernels: oursJson.kernels, threads: oursJson.threads };
+      perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: oursJson.ownCpuS, childrenCpuS, mergeS: oursJson.ms / 1000, rssMB: ours.rssMB, kernels: oursJson.kernels, threads: oursJson.threads, overlap: oursJson.overlap };
       rows.push(
-        `N=${n} skyrig ${oursJson.kernels} ×${oursJson.threads}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${oursJson.ownCpuS.toFixed(2)} + decoders ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+        `N=${n} skyrig ${oursJson.kernels} ×${oursJson.threads}${oursJson.kernels === 'wasm' && !oursJson.overlap ? ' (no decode overlap)' : ''}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${oursJson.ownCpuS.toFixed(2)} + decoders ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
           `/OpenCV: wall ${(ours.seconds / cv.seconds).toFixed(2)}, CPU ${(ours.cpuS / cv.cpuS).toFixed(2)}, RSS ${(ours.rssMB / cv.rssMB).toFixed(3)}`,
       );
       if (profile) {

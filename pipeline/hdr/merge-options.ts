@@ -40,6 +40,12 @@ export interface MergeOptions {
   threads?: number;
   /** `wasm` (default): SIMD WebAssembly kernels where they load, else the plain-TS ones; `js`: the plain-TS reference. */
   kernels?: 'wasm' | 'js';
+  /**
+   * WebAssembly kernels only: decode the next strip while the kernels compute this one (default
+   * true). The `threads` kernel threads are then all workers and the calling thread reads the
+   * decoders; false: the caller computes one band itself and reads between strips.
+   */
+  overlap?: boolean;
   /** Mertens pyramid depth (default 5; the halo is 4·2^levels rows and columns). */
   levels?: number;
   io?: HdrIo;

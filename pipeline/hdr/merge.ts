@@ -15,9 +15,10 @@ import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink } from './
 import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
 import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, normaliseLog, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
+import { accumulateStats, emptyStats, foldRowStats, gammaLut, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import { createWasmDebevec, type WasmDebevec } from '../kernels/debevec-wasm.js';
+import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
 import { availableParallelism } from 'node:os';
 import type { RowSinkFormat } from '../image/rows.js';
 
@@ -99,6 +100,8 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     if (rawCodes && (options.kernels ?? 'wasm') === 'wasm') {
       // exp for the linear outputs and the spool's quantisation run in the bands too, on every core.
       const linear = [...sinks.keys()].some((f) => f !== 'png16');
+      // The .hdr scanlines too (RGBE + RLE per row), when the sink takes them encoded.
+      const rgbe = Boolean(sinks.get('hdr')?.writeEncoded);
       wasm = createWasmDebevec({
         lut,
         tables,
@@ -106,6 +109,9 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
         samples: stripRows * rowLen,
         threads: options.threads ?? availableParallelism(),
         linear,
+        rowLen,
+        rgbe,
+        overlap: options.overlap ?? true,
         ...(needJpeg ? { spool: { lo: bounds[0], scale: spoolScale } } : {}),
       });
       if (wasm) lnE = wasm.lnE;
@@ -116,11 +122,22 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
       if (wasm) {
-        for (let j = 0; j < sources.length; j++) {
-          const src = sources[j]!;
-          if (hasReadInto(src)) wasm.codes(j).set(await src.readRowsCodes(rows));
+        const k = wasm;
+        const readCodes = async (n: number) => {
+          for (const [j, src] of sources.entries()) if (hasReadInto(src)) k.codes(j).set(await src.readRowsCodes(n));
+        };
+        if (y === 0) await readCodes(rows);
+        const next = Math.min(stripRows, height - y - rows);
+        const running = k.run(count, rowLen, y);
+        if (k.overlap && next > 0) {
+          // Decode strip k + 1 into the other code buffers while the workers compute strip k.
+          running.catch(() => {}); // awaited below; a read failure must not leave it unhandled
+          await readCodes(next);
+          saturated += await running;
+        } else {
+          saturated += await running;
+          if (next > 0) await readCodes(next);
         }
-        saturated += await wasm.run(count, rowLen);
       } else {
         for (let j = 0; j < sources.length; j++) {
           const src = sources[j]!;
@@ -132,9 +149,15 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
         }
         saturated += finishDebevec(strip, count, lut, lnE);
       }
-      accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
+      if (wasm?.stats) foldRowStats(stats, wasm.stats, rows, width);
+      else accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
       let linearReady = false;
       for (const [f, sink] of sinks) {
+        const encoded = f === 'hdr' && sink.writeEncoded ? wasm?.scanlines(rows) : null;
+        if (encoded) {
+          await sink.writeEncoded!(encoded, rows);
+          continue;
+        }
         if (f === 'png16') {
           normaliseLog(lnE, count, range, logOut);
           await sink.writeRows(logOut.subarray(0, count), rows);
@@ -159,6 +182,8 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     sinks.clear();
     if (spool !== null) {
       const path = outBase + FORMAT_EXT.jpg;
+      // The first pass's workers are done: end them before the second pass starts its own.
+      await wasm?.close();
       await toneMapFromSpool(spool, path, { width, height, channels, stripRows, bounds, stats, options, io });
       outputs.jpg = path;
     }
@@ -202,29 +227,53 @@ async function toneMapFromSpool(
   path: string,
   a: { width: number; height: number; channels: number; stripRows: number; bounds: [number, number]; stats: RadianceStats; options: MergeOptions; io: HdrIo },
 ): Promise<void> {
-  const { width, height, channels, stripRows, bounds, stats, options, io } = a;
+  const { width, height, channels, bounds, stats, options, io } = a;
   const rowLen = width * channels;
   const sink = await io.openRowSink(path, { width, height, channels, format: 'jpeg', quality: options.quality ?? 90 });
+  let kernel: WasmToneMap | null = null;
   try {
+    const step = (bounds[1] - bounds[0]) / 65535;
+    const op = options.tonemap ?? 'reinhard';
+    const gamma = options.gamma ?? 2.2;
+    // exp of every spool code, once: the second pass then needs no exp at all.
+    const expLut = new Float32Array(65536);
+    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
+    // Reinhard straight to the encoder's 8-bit samples in WebAssembly on every core, when the sink
+    // takes encoded rows; bigger strips than the first pass (this one holds no decoders).
+    if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
+      const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      if (kernel) {
+        const codeBytes = new Uint8Array(kernel.codes.buffer, kernel.codes.byteOffset, kernel.codes.byteLength);
+        for (let y = 0; y < height; y += stripRows) {
+          checkAbort(options.signal, path);
+          const rows = Math.min(stripRows, height - y);
+          const count = rows * rowLen;
+          readFully(spool, codeBytes, count * 2, y * rowLen * 2, path);
+          await kernel.run(count, rowLen);
+          // The sink keeps the bytes while cjpeg reads them: a copy (not zeroed first), since the next strip overwrites these.
+          const bytes = Buffer.allocUnsafe(count);
+          bytes.set(kernel.bytes.subarray(0, count));
+          await sink.writeEncoded(bytes, rows);
+        }
+        await sink.finish();
+        return;
+      }
+    }
+    const stripRows = a.stripRows;
     const bytes = new Uint8Array(stripRows * rowLen * 2);
     const codes = new Uint16Array(bytes.buffer);
     const lnE = new Float32Array(stripRows * rowLen);
     const out = new Float32Array(stripRows * rowLen);
-    const step = (bounds[1] - bounds[0]) / 65535;
-    const op = options.tonemap ?? 'reinhard';
-    // exp of every spool code, once: the second pass then needs no exp at all.
-    const expLut = new Float32Array(65536);
-    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     for (let y = 0; y < height; y += stripRows) {
       checkAbort(options.signal, path);
       const rows = Math.min(stripRows, height - y);
       const count = rows * rowLen;
-      const bytesRead = readSync(spool, bytes, 0, count * 2, y * rowLen * 2);
-      if (bytesRead !== count * 2) throw new Error(`${path}: spool read short`);
-      if (op === 'reinhard') toneMapCodes(codes, count, channels, expLut, stats, options.gamma ?? 2.2, out);
+      readFully(spool, bytes, count * 2, y * rowLen * 2, path);
+      if (op === 'reinhard') toneMapCodes(codes, count, channels, expLut, stats, gamma, out);
       else {
         for (let i = 0; i < count; i++) lnE[i] = bounds[0] + codes[i]! * step;
-        toneMapStrip(lnE, count, channels, stats, { op, gamma: options.gamma ?? 2.2, range: options.range }, out);
+        toneMapStrip(lnE, count, channels, stats, { op, gamma, range: options.range }, out);
       }
       await sink.writeRows(out.subarray(0, count), rows);
     }
@@ -232,5 +281,19 @@ async function toneMapFromSpool(
   } catch (err) {
     await sink.abort().catch(() => {});
     throw err;
+  } finally {
+    await kernel?.close();
+  }
+}
+
+/** Rows a strip of the WebAssembly tone-map pass. */
+const TONE_MAP_ROWS = 64;
+
+function readFully(fd: number, into: Uint8Array, length: number, position: number, path: string): void {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, into, got, length - got, position + got);
+    if (n === 0) throw new Error(`${path}: spool read short`);
+    got += n;
   }
 }

@@ -25,26 +25,55 @@ function luminanceAt(lnE: Float32Array, p: number, channels: number): number {
 
 /**
  * Fold a strip into the global stats. min/max lnE use every sample; the luminance statistics
- * (three exp per pixel) use every other pixel of every other row (`sampleRows` says whether this
- * strip starts on an even row) — a quarter of the cost, and the log-average barely moves.
+ * (three exp per pixel) use every other pixel of every other row (`evenStart` says whether this
+ * strip starts on an even row) — a quarter of the cost, and the log-average barely moves. Each row
+ * is summed on its own and the row sums are added in order: the WebAssembly kernel
+ * (assembly/debevec.ts rowStats) sums the rows of its bands the same way, so the totals do not
+ * depend on how a strip is split between threads.
  */
 export function accumulateStats(st: RadianceStats, lnE: Float32Array, count: number, channels: number, width = count / channels, evenStart = true): void {
-  for (let i = 0; i < count; i++) {
-    const v = lnE[i]!;
-    if (v < st.minLnE) st.minLnE = v;
-    if (v > st.maxLnE) st.maxLnE = v;
-  }
   const rowLen = width * channels;
   const rows = count / rowLen;
-  for (let r = evenStart ? 0 : 1; r < rows; r += 2) accumulateLuminance(st, lnE, r * rowLen, (r + 1) * rowLen, channels * 2, channels);
+  for (let r = 0; r < rows; r++) {
+    const from = r * rowLen;
+    const to = from + rowLen;
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = from; i < to; i++) {
+      const v = lnE[i]!;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    const sampled = (r & 1) === (evenStart ? 0 : 1);
+    let sum = 0;
+    let maxL = 0;
+    if (sampled) {
+      for (let p = from; p < to; p += channels * 2) {
+        const L = luminanceAt(lnE, p, channels);
+        sum += Math.log(DELTA + L);
+        if (L > maxL) maxL = L;
+      }
+    }
+    foldRow(st, mn, mx, sampled, sum, maxL, width);
+  }
 }
 
-function accumulateLuminance(st: RadianceStats, lnE: Float32Array, from: number, to: number, step: number, channels: number): void {
-  for (let p = from; p < to; p += step) {
-    const L = luminanceAt(lnE, p, channels);
-    st.sumLogLum += Math.log(DELTA + L);
-    if (L > st.maxLum) st.maxLum = L;
-    st.pixels++;
+function foldRow(st: RadianceStats, mn: number, mx: number, sampled: boolean, sum: number, maxL: number, width: number): void {
+  if (mn < st.minLnE) st.minLnE = mn;
+  if (mx > st.maxLnE) st.maxLnE = mx;
+  if (!sampled) return;
+  st.sumLogLum += sum;
+  if (maxL > st.maxLum) st.maxLum = maxL;
+  st.pixels += Math.ceil(width / 2);
+}
+
+/**
+ * Fold `rows` per-row records as the WebAssembly kernel writes them (32 bytes a row: f64 Σ ln(δ + L),
+ * f64 max L, f32 min lnE, f32 max lnE, i32 sampled), in row order: the same totals as accumulateStats.
+ */
+export function foldRowStats(st: RadianceStats, rec: DataView, rows: number, width: number): void {
+  for (let r = 0, o = 0; r < rows; r++, o += 32) {
+    foldRow(st, rec.getFloat32(o + 16, true), rec.getFloat32(o + 20, true), rec.getInt32(o + 24, true) !== 0, rec.getFloat64(o, true), rec.getFloat64(o + 8, true), width);
   }
 }
 
@@ -103,12 +132,17 @@ export function toneMapStrip(lnE: Float32Array, count: number, channels: number,
   }
 }
 
-/** Reinhard from spooled 16-bit lnE codes: linear values come from `expLut[code]` (no exp calls). */
-export function toneMapCodes(codes: Uint16Array, count: number, channels: number, expLut: Float32Array, st: RadianceStats, gamma: number, out: Float32Array, key = 0.18): void {
+/** Reinhard's scale a = key / log-average luminance and (a·L_white)², from the global stats. */
+export function reinhardConstants(st: RadianceStats, key = 0.18): { a: number; w2: number } {
   const avg = Math.exp(st.sumLogLum / Math.max(1, st.pixels));
   const a = key / avg;
   const white = Math.max(1e-12, a * st.maxLum);
-  const w2 = white * white;
+  return { a, w2: white * white };
+}
+
+/** Reinhard from spooled 16-bit lnE codes: linear values come from `expLut[code]` (no exp calls). */
+export function toneMapCodes(codes: Uint16Array, count: number, channels: number, expLut: Float32Array, st: RadianceStats, gamma: number, out: Float32Array, key = 0.18): void {
+  const { a, w2 } = reinhardConstants(st, key);
   const lut = gammaLut(gamma);
   const top = lut.length - 2;
   for (let p = 0; p < count; p += channels) {
@@ -132,7 +166,7 @@ const gammaLuts = new Map<number, Float32Array>();
 
 /** v^(1/gamma) tabulated over u = √v (4096 steps + guard) and interpolated: in u the curve is
  *  u^(2/gamma), nearly straight even at the darkest values, so the error stays far below one 8-bit code. */
-function gammaLut(gamma: number): Float32Array {
+export function gammaLut(gamma: number): Float32Array {
   let t = gammaLuts.get(gamma);
   if (!t) {
     t = new Float32Array(4097 + 1);

@@ -40,6 +40,8 @@ export async function openEncoderSink(path: string, width: number, height: numbe
   let pipeError: Error | null = null;
   stdin.on('error', (err) => (pipeError = err)); // EPIPE when the encoder died; reported via its exit
   let done = false;
+  /** writeEncoded's last write, still draining into the encoder's pipe. */
+  let behind: Promise<void> = Promise.resolve();
 
   const failure = async (): Promise<Error> => {
     const exit = await exited;
@@ -103,8 +105,37 @@ export async function openEncoderSink(path: string, width: number, height: numbe
         throw err;
       }
     },
+    async writeEncoded(bytes: Uint8Array, rows: number): Promise<void> {
+      if (done) throw new Error(`${path}: sink already finished or aborted`);
+      try {
+        counter.addRows(rows);
+        if (bytes.length !== rows * width * channels * spec.bytesPerSample) throw new Error(`${path}: writeEncoded got ${bytes.length} bytes for ${rows} rows`);
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+      // The encoder works on this strip while the caller computes the next: wait only for the
+      // previous strip to have drained into the pipe (one strip queued at most).
+      const previous = behind;
+      behind = write(bytes);
+      behind.catch(() => {});
+      try {
+        await previous;
+      } catch {
+        const err = await failure();
+        await abort();
+        throw err;
+      }
+    },
     async finish(): Promise<void> {
       if (done) throw new Error(`${path}: sink already finished or aborted`);
+      try {
+        await behind;
+      } catch {
+        const err = await failure();
+        await abort();
+        throw err;
+      }
       try {
         counter.complete();
       } catch (err) {

@@ -51,9 +51,16 @@ export class AtomicFile {
 export interface StripWriter {
   /** Encode and write `rows` rows starting at image row y0 (already validated and counted). */
   writeStrip(file: AtomicFile, data: Float32Array, rows: number, y0: number): Promise<void>;
+  /**
+   * Optional, for RowSink.writeEncoded: where `bytes` (`rows` rows already in the file's encoding,
+   * starting at image row y0) go in the file; the writer advances its own position past them.
+   */
+  placeEncoded?(bytes: Uint8Array, rows: number, y0: number): number;
   /** Last bytes before the rename (e.g. FITS block padding). */
   beforeCommit?(file: AtomicFile): Promise<void>;
 }
+
+const WRITE_BEHIND = 2;
 
 /**
  * The row sink every native writer shares: header first, strips through `strips`, the temp file
@@ -69,11 +76,39 @@ export async function openAtomicRowSink(counter: RowCounter, header: Uint8Array,
     await file.discard();
     throw err;
   }
+  // writeEncoded's writes behind the caller: positioned writes of buffers the sink owns, at most
+  // WRITE_BEHIND in flight (a slow disk throttles the producer instead of queueing the image).
+  const inFlight: Promise<void>[] = [];
+  const drain = async () => {
+    const all = inFlight.splice(0);
+    const r = await Promise.allSettled(all);
+    const bad = r.find((x) => x.status === 'rejected');
+    if (bad) throw (bad as PromiseRejectedResult).reason;
+  };
   const abort = async () => {
     done = true;
+    await Promise.allSettled(inFlight.splice(0));
     await file.discard();
   };
+  const placeEncoded = strips.placeEncoded?.bind(strips);
   return {
+    ...(placeEncoded
+      ? {
+          async writeEncoded(bytes: Uint8Array, rows: number) {
+            if (done) throw new Error(`${path}: sink already finished or aborted`);
+            try {
+              const at = placeEncoded(bytes, rows, counter.addRows(rows));
+              const w = file.write(bytes, at);
+              w.catch(() => {}); // reported by the await below or by finish()
+              inFlight.push(w);
+              if (inFlight.length > WRITE_BEHIND) await inFlight.shift();
+            } catch (err) {
+              await abort();
+              throw err;
+            }
+          },
+        }
+      : {}),
     async writeRows(data, rows) {
       if (done) throw new Error(`${path}: sink already finished or aborted`);
       const y0 = counter.add(data, rows);
@@ -88,6 +123,7 @@ export async function openAtomicRowSink(counter: RowCounter, header: Uint8Array,
       if (done) throw new Error(`${path}: sink already finished or aborted`);
       try {
         counter.complete();
+        await drain();
         await strips.beforeCommit?.(file);
         done = true;
         await file.commit();

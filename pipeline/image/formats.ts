@@ -47,6 +47,13 @@ export interface RowSourceOptions {
 export interface RowSink {
   /** `rows` full rows, interleaved with the sink's channel count, 0..1 (float formats keep any value). */
   writeRows(data: Float32Array, rows: number): Promise<void>;
+  /**
+   * Optional: `rows` full rows already in the stored encoding (the .hdr sink: RGBE scanlines as its
+   * encoder writes them; encoder sinks: PNM samples at their depth), e.g. from a WebAssembly kernel.
+   * The sink takes ownership of `bytes` and may still be writing them when this resolves (finish()
+   * waits): the caller can compute the next strip meanwhile.
+   */
+  writeEncoded?(bytes: Uint8Array, rows: number): Promise<void>;
   /** Check every row arrived, flush, and rename the temp file into place. */
   finish(): Promise<void>;
   /** Stop, kill any encoder, delete the temp file; the destination is untouched. */

@@ -144,6 +144,12 @@ export async function openRadianceRowSink(path: string, width: number, height: n
       await file.write(buf.subarray(0, n), pos);
       pos += n;
     },
+    placeEncoded(bytes) {
+      // Scanlines as writeStrip encodes them (the Debevec kernel's rgbeRows): appended in order.
+      const at = pos;
+      pos += bytes.length;
+      return at;
+    },
   });
 }
 

@@ -22,6 +22,15 @@ export class RowCounter {
     return y0;
   }
 
+  /** Count `rows` rows handed over already encoded (no samples to check); returns the first row index. */
+  addRows(rows: number): number {
+    if (!(Number.isInteger(rows) && rows > 0)) throw new Error(`${this.path}: writeEncoded rows must be a positive integer, got ${rows}`);
+    if (this.written + rows > this.height) throw new Error(`${this.path}: more rows than the declared height ${this.height}`);
+    const y0 = this.written;
+    this.written += rows;
+    return y0;
+  }
+
   complete(): void {
     if (this.written !== this.height) throw new Error(`${this.path}: only ${this.written} of ${this.height} rows written`);
   }

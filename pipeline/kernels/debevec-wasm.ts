@@ -14,10 +14,12 @@ interface Exports {
   accumulateCodes8: Kernel;
   accumulateCodes16: Kernel;
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
-  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number): void;
+  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
+  rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number, expTab: number): void;
+  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
   heapBase(): number;
 }
-type Kernel = (codes: number, start: number, end: number, channels: number, wg: number, w: number, num: number, den: number, keep: number, first: number) => void;
+type Kernel = (codes: number, start: number, end: number, channels: number, pairs: number, num: number, den: number, keep: number, first: number) => void;
 
 /** Byte addresses of everything in the shared memory, plus the strip constants: all a band needs. */
 interface Layout {
@@ -25,9 +27,10 @@ interface Layout {
   channels: number;
   wide: boolean;
   g: number;
-  w: number;
-  wg: number[];
-  codes: number[];
+  /** Per frame: the table as (w·(g − ln t), w) f32 pairs. */
+  pairs: number[];
+  /** Per code set (two when double-buffered), per frame. */
+  codes: number[][];
   num: number;
   den: number;
   shortLevel: number;
@@ -43,32 +46,75 @@ interface Layout {
   spool: number;
   spoolLo: number;
   spoolScale: number;
+  /** Samples a row (bands start at row boundaries). */
+  rowLen: number;
+  /** Per-row statistics records out (0: not wanted), ROW_STATS bytes each. */
+  stats: number;
+  /** RGBE quadruples of the strip (0: no .hdr scanlines wanted); with `rle`, RLE rows in `slot`-byte slots at `rleOut`, lengths in `lens`. */
+  rgbe: number;
+  rle: number;
+  rleOut: number;
+  slot: number;
+  lens: number;
+  /** Byte planes of each row's quadruples for the RLE (strip-sized as `rgbe`). */
+  planes: number;
+  /** exp table for the vector exp (assembly/lib/vexp.ts expTabF64x2). */
+  expTab: number;
 }
 
+/** exp(−88 + k/256), k = 0 … 176·256: the table assembly/lib/vexp.ts's expTabF64x2 reads. */
+let expTable: Float64Array | null = null;
+function expTab(): Float64Array {
+  expTable ??= Float64Array.from({ length: 176 * 256 + 1 }, (_, k) => Math.exp(-88 + k / 256));
+  return expTable;
+}
+
+/** Bytes of one row's statistics record (assembly/debevec.ts rowStats). */
+export const ROW_STATS = 32;
+
 // One band: every frame folded in, then lnE. Runs in the calling thread and, as text, in each worker.
-const BAND_SOURCE = `function runBand(ex, L, start, end) {
+const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
   const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
+  const codes = L.codes[job.set];
   for (let j = 0; j < L.frames; j++) {
     const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
-    acc(L.codes[j], start, end, L.channels, L.wg[j], L.w, L.num, L.den, keep, j === 0 ? 1 : 0);
+    acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
   }
   const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
-  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale);
+  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
+  if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
+  if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens, L.planes);
   return saturated;
 }`;
 
 export interface WasmDebevec {
   readonly threads: number;
-  /** Where frame j's codes for the current strip go (strip samples long). */
+  /**
+   * Where frame j's codes for the next run go (strip samples long). Double-buffered (`overlap`),
+   * run() switches to the other set as soon as it has started, so the caller can fill the next
+   * strip while the kernels work on this one.
+   */
   codes(j: number): Uint8Array | Uint16Array;
-  /** Accumulate every frame and finish the first `count` samples (`rowLen` per row); returns saturated pixels. */
-  run(count: number, rowLen: number): Promise<number>;
+  /** true when the code sets are double-buffered (see codes). */
+  readonly overlap: boolean;
+  /**
+   * Accumulate every frame and finish the first `count` samples (`rowLen` per row); returns saturated
+   * pixels. `row0`: the strip's first image row (the statistics sample the even image rows).
+   */
+  run(count: number, rowLen: number, row0?: number): Promise<number>;
   /** lnE of the last run (strip samples long). */
   readonly lnE: Float32Array;
   /** exp(lnE) of the last run, when asked for with `linear` (else null). */
   readonly linear: Float32Array | null;
   /** lnE of the last run as spool codes, when asked for with `spool` (else null). */
   readonly spool: Uint16Array | null;
+  /** Per-row statistics of the last run (with `stats`): fold them in row order with foldRowStats. */
+  readonly stats: DataView | null;
+  /**
+   * The .hdr scanlines of the last run's first `rows` rows (with `rgbe`), in a fresh buffer the caller
+   * owns: RLE rows when 8 ≤ width ≤ 32767 (as the radiance sink writes them), flat RGBE otherwise.
+   */
+  scanlines(rows: number): Uint8Array | null;
   close(): Promise<void>;
 }
 
@@ -85,6 +131,15 @@ export interface WasmDebevecSpec {
   linear?: boolean;
   /** Also quantise lnE to 16-bit codes round((lnE − lo)·scale), clamped to 0..65535, as merge.ts's spool. */
   spool?: { lo: number; scale: number };
+  /** Samples a row: with it, each run also gathers per-row tone-map statistics (rowStats). */
+  rowLen?: number;
+  /** Also encode the linear radiance as .hdr scanlines (needs `linear` and `rowLen`). */
+  rgbe?: boolean;
+  /**
+   * Double-buffer the codes and run every band in `threads` workers, so that the caller reads the
+   * next strip while this one is computed (decoding overlaps the kernels).
+   */
+  overlap?: boolean;
 }
 
 export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
@@ -96,9 +151,9 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const tableBytes = lut.levels * lut.channels * 4;
   const take = (bytes: number) => arena.take(bytes);
   const g = take(tableBytes);
-  const w = take(tableBytes);
-  const wg = tables.map(() => take(tableBytes));
-  const codes = tables.map(() => take(samples * (wide ? 2 : 1)));
+  const pairs = tables.map(() => take(2 * tableBytes));
+  const sets = spec.overlap ? 2 : 1;
+  const codes = Array.from({ length: sets }, () => tables.map(() => take(samples * (wide ? 2 : 1))));
   const num = take(samples * 4);
   const den = take(samples * 4);
   const shortLevel = take(samples * 2);
@@ -106,20 +161,39 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const out = take(samples * 4);
   const linear = spec.linear ? take(samples * 4) : 0;
   const spool = spec.spool ? take(samples * 2) : 0;
+  const rowLen = spec.rowLen ?? 0;
+  const rows = rowLen ? Math.ceil(samples / rowLen) : 0;
+  const width = rowLen / lut.channels;
+  const stats = rowLen ? take(rows * ROW_STATS) : 0;
+  const wantRgbe = Boolean(spec.rgbe && linear && rowLen);
+  const rle = wantRgbe && width >= 8 && width <= 0x7fff;
+  // Worst case RLE grows a scanline by 4 + one count byte per ≤ 128-byte literal per component.
+  const slot = rle ? width * 4 + 4 + 4 * Math.ceil(width / 128) : 0;
+  const rgbe = wantRgbe ? take(rows * width * 4) : 0;
+  const rleOut = rle ? take(rows * slot) : 0;
+  const lens = rle ? take(rows * 4) : 0;
+  const planes = rle ? take(rows * width * 4) : 0;
+  const expTabAt = take(expTab().length * 8);
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
   new Float32Array(buf, g, lut.g.length).set(lut.g);
-  new Float32Array(buf, w, lut.w.length).set(lut.w);
-  tables.forEach((t, j) => new Float32Array(buf, wg[j]!, t.length).set(t));
-  const codeViews = codes.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples)));
+  tables.forEach((t, j) => {
+    const pair = new Float32Array(buf, pairs[j]!, 2 * t.length);
+    for (let e = 0; e < t.length; e++) {
+      pair[2 * e] = t[e]!;
+      pair[2 * e + 1] = lut.w[e]!;
+    }
+  });
+  new Float64Array(buf, expTabAt, expTab().length).set(expTab());
+  const codeViews = codes.map((set) => set.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples))));
+  let fill = 0;
   const layout: Layout = {
     frames: n,
     channels: lut.channels,
     wide,
     g,
-    w,
-    wg,
+    pairs,
     codes,
     num,
     den,
@@ -134,6 +208,15 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     spool,
     spoolLo: spec.spool?.lo ?? 0,
     spoolScale: spec.spool?.scale ?? 0,
+    rowLen,
+    stats,
+    rgbe,
+    rle: rle ? 1 : 0,
+    rleOut,
+    slot,
+    lens,
+    planes,
+    expTab: expTabAt,
   };
   const pool = createBandPool({
     name: 'debevec',
@@ -143,14 +226,33 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     bandSource: BAND_SOURCE,
     layout,
     threads: spec.threads,
+    callerBand: !spec.overlap,
   });
   return {
     threads: pool.threads,
-    codes: (j) => codeViews[j]!,
+    overlap: sets === 2,
+    codes: (j) => codeViews[fill]![j]!,
     lnE: new Float32Array(buf, out, samples),
     linear: linear ? new Float32Array(buf, linear, samples) : null,
     spool: spool ? new Uint16Array(buf, spool, samples) : null,
-    run: (count, rowLen) => pool.run(rowBands(count / rowLen, rowLen, pool.threads)),
+    stats: stats ? new DataView(buf, stats, rows * ROW_STATS) : null,
+    scanlines(n) {
+      if (!rgbe) return null;
+      if (!rle) return new Uint8Array(buf, rgbe, n * width * 4).slice();
+      const len = new Int32Array(buf, lens, n);
+      let total = 0;
+      for (let r = 0; r < n; r++) total += len[r]!;
+      // Every byte is written below: no need to zero it (one such buffer a strip).
+      const bytes = Buffer.allocUnsafe(total);
+      for (let r = 0, at = 0; r < n; at += len[r]!, r++) bytes.set(new Uint8Array(buf, rleOut + r * slot, len[r]!), at);
+      return bytes;
+    },
+    run: (count, stripRowLen, row0 = 0) => {
+      if (rowLen && stripRowLen !== rowLen) throw new Error(`debevec kernels: rows of ${stripRowLen} samples, made for ${rowLen}`);
+      const set = fill;
+      fill = (fill + 1) % sets;
+      return pool.run(rowBands(count / stripRowLen, stripRowLen, pool.threads), { row0: row0 & 1, set });
+    },
     close: () => pool.close(),
   };
 }

@@ -109,13 +109,19 @@ export interface BandPoolSpec<L> {
   layout: L;
   /** Total threads including the caller's (1 = no workers). */
   threads: number;
+  /**
+   * false: the caller runs no band — `threads` workers take them all and `run` returns at once, so
+   * the caller can read the next input meanwhile (default true: the caller takes the first band).
+   */
+  callerBand?: boolean;
 }
 
 export interface BandPool {
   readonly threads: number;
   /**
    * Run `runBand` over each [start, end) range — the first in the calling thread while workers take
-   * the rest (at most `threads` ranges) — and return the sum of what the bands returned.
+   * the rest (all of them in workers without `callerBand`; at most `threads` ranges) — and return
+   * the sum of what the bands returned.
    */
   run(ranges: Array<[number, number]>, job?: unknown): Promise<number>;
   close(): Promise<void>;
@@ -149,7 +155,8 @@ parentPort.on('message', (m) => {
   }
   const slots: Slot[] = [];
   const threads = Math.max(1, Math.floor(spec.threads));
-  for (let k = 1; k < threads; k++) {
+  const callerBand = spec.callerBand ?? true;
+  for (let k = callerBand ? 1 : 0; k < threads; k++) {
     // execArgv: [] — a kernel worker needs no loader hooks (tsx) or inspector of the parent.
     const slot: Slot = { worker: new Worker(workerSource, { eval: true, execArgv: [] }), failed: null, pending: null };
     // Referenced only while a band is out: an idle pool must not keep the process alive, a busy one must.
@@ -188,6 +195,15 @@ parentPort.on('message', (m) => {
       if (closed) throw closed;
       if (ranges.length > threads) throw new Error(`${spec.name} kernels: ${ranges.length} bands for ${threads} threads`);
       if (ranges.length === 0) return 0;
+      if (!callerBand) {
+        const all = await Promise.allSettled(ranges.map(([s, e], k) => ask(slots[k]!, s, e, job)));
+        let total = 0;
+        for (const r of all) {
+          if (r.status === 'rejected') throw r.reason instanceof Error ? r.reason : new Error(String(r.reason));
+          total += r.value;
+        }
+        return total;
+      }
       const pending = ranges.slice(1).map(([s, e], k) => ask(slots[k]!, s, e, job));
       // The caller's band runs while the workers run theirs; a throw here still waits for them.
       let sum = 0;

@@ -100,7 +100,7 @@ for (const [label, channels, bitDepth] of [
   });
 }
 
-test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS reference and the wasm kernels on 1, 2 and 4 threads', async (t) => {
+test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS reference and the wasm kernels on 1, 2 and 4 threads, with and without decode overlap', async (t) => {
   const dir = await tempDir(t);
   const scene = makeScene(96, 61, { lnMin: -1, lnMax: 7 });
   const times = [1 / 256, 1 / 64, 1 / 16];
@@ -127,6 +127,9 @@ test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS re
     t.deepEqual(w.r.lnE, ref.r.lnE);
     for (let k = 0; k < 3; k++) t.true(w.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits', '.jpg'][k]} identical at ${threads} threads`);
   }
+  // The caller computing a band and reading between strips (no decode overlap): the same files.
+  const still = await run('wasm2-no-overlap', { threads: 2, overlap: false });
+  for (let k = 0; k < 3; k++) t.true(still.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits', '.jpg'][k]} identical without overlap`);
 });
 
 test('a kernel pool whose workers are gone fails the strip with a line naming it instead of waiting', async (t) => {

@@ -8,11 +8,15 @@
 // workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
 // All pointers are byte addresses; `start`/`end` are sample indices at pixel boundaries.
 
-// Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `first` starts the
-// sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference); `keep` (0: none)
-// receives the LUT level of every sample (the shortest and the longest exposure).
+import { encodeRgbeRow, rgbePlanes, rlePlanes } from './lib/rgbe';
+import { expTabF64x2 } from './lib/vexp';
+
+// Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `pairs` holds the
+// frame's table entries as (w·(g − ln t), w) f32 pairs, so one 64-bit load fetches both of a sample.
+// `first` starts the sums from zero (0 + x, so a −0 table entry becomes +0 as in the reference);
+// `keep` (0: none) receives the LUT level of every sample (the shortest and the longest exposure).
 @inline
-function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
+function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
   const zero = f32x4.splat(0);
   let i = start;
   if (channels == 3) {
@@ -25,26 +29,11 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
         const c2 = <i32>load<T>(codes + (<usize>(b + 2) << alignof<T>()));
         const c3 = <i32>load<T>(codes + (<usize>(b + 3) << alignof<T>()));
         // Channel of lane 0 is (b − start) mod 3 = k (4k mod 3 = k).
-        const ch0 = k;
-        const ch1 = (k + 1) % 3;
-        const ch2 = (k + 2) % 3;
-        const ch3 = k;
-        const x0 = <usize>(c0 * 3 + ch0) << 2;
-        const x1 = <usize>(c1 * 3 + ch1) << 2;
-        const x2 = <usize>(c2 * 3 + ch2) << 2;
-        const x3 = <usize>(c3 * 3 + ch3) << 2;
-        let a = f32x4.splat(load<f32>(wg + x0));
-        a = f32x4.replace_lane(a, 1, load<f32>(wg + x1));
-        a = f32x4.replace_lane(a, 2, load<f32>(wg + x2));
-        a = f32x4.replace_lane(a, 3, load<f32>(wg + x3));
-        let d = f32x4.splat(load<f32>(w + x0));
-        d = f32x4.replace_lane(d, 1, load<f32>(w + x1));
-        d = f32x4.replace_lane(d, 2, load<f32>(w + x2));
-        d = f32x4.replace_lane(d, 3, load<f32>(w + x3));
-        const p = num + (<usize>b << 2);
-        const q = den + (<usize>b << 2);
-        v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
-        v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+        const x0 = <usize>(c0 * 3 + k) << 3;
+        const x1 = <usize>(c1 * 3 + (k + 1) % 3) << 3;
+        const x2 = <usize>(c2 * 3 + (k + 2) % 3) << 3;
+        const x3 = <usize>(c3 * 3 + k) << 3;
+        add4(pairs, x0, x1, x2, x3, num + (<usize>b << 2), den + (<usize>b << 2), first, zero);
         if (keep) {
           const kp = keep + (<usize>b << 1);
           store<u16>(kp, <u16>c0);
@@ -60,18 +49,7 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
       const c1 = <i32>load<T>(codes + (<usize>(i + 1) << alignof<T>()));
       const c2 = <i32>load<T>(codes + (<usize>(i + 2) << alignof<T>()));
       const c3 = <i32>load<T>(codes + (<usize>(i + 3) << alignof<T>()));
-      let a = f32x4.splat(load<f32>(wg + (<usize>c0 << 2)));
-      a = f32x4.replace_lane(a, 1, load<f32>(wg + (<usize>c1 << 2)));
-      a = f32x4.replace_lane(a, 2, load<f32>(wg + (<usize>c2 << 2)));
-      a = f32x4.replace_lane(a, 3, load<f32>(wg + (<usize>c3 << 2)));
-      let d = f32x4.splat(load<f32>(w + (<usize>c0 << 2)));
-      d = f32x4.replace_lane(d, 1, load<f32>(w + (<usize>c1 << 2)));
-      d = f32x4.replace_lane(d, 2, load<f32>(w + (<usize>c2 << 2)));
-      d = f32x4.replace_lane(d, 3, load<f32>(w + (<usize>c3 << 2)));
-      const p = num + (<usize>i << 2);
-      const q = den + (<usize>i << 2);
-      v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
-      v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
+      add4(pairs, <usize>c0 << 3, <usize>c1 << 3, <usize>c2 << 3, <usize>c3 << 3, num + (<usize>i << 2), den + (<usize>i << 2), first, zero);
       if (keep) {
         const kp = keep + (<usize>i << 1);
         store<u16>(kp, <u16>c0);
@@ -85,21 +63,33 @@ function accumulate<T>(codes: usize, start: i32, end: i32, channels: i32, wg: us
   for (; i < end; i++) {
     const c = (i - start) % channels;
     const code = <i32>load<T>(codes + (<usize>i << alignof<T>()));
-    const x = <usize>(code * channels + c) << 2;
+    const x = pairs + (<usize>(code * channels + c) << 3);
     const p = num + (<usize>i << 2);
     const q = den + (<usize>i << 2);
-    store<f32>(p, (first ? <f32>0 : load<f32>(p)) + load<f32>(wg + x));
-    store<f32>(q, (first ? <f32>0 : load<f32>(q)) + load<f32>(w + x));
+    store<f32>(p, (first ? <f32>0 : load<f32>(p)) + load<f32>(x));
+    store<f32>(q, (first ? <f32>0 : load<f32>(q)) + load<f32>(x, 4));
     if (keep) store<u16>(keep + (<usize>i << 1), <u16>code);
   }
 }
 
-export function accumulateCodes8(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
-  accumulate<u8>(codes, start, end, channels, wg, w, num, den, keep, first);
+// Four samples' table pairs (byte offsets x0…x3 into `pairs`) added to num[p…] and den[q…].
+@inline
+function add4(pairs: usize, x0: usize, x1: usize, x2: usize, x3: usize, p: usize, q: usize, first: bool, zero: v128): void {
+  const v01 = v128.load64_lane(pairs + x1, v128.load64_zero(pairs + x0), 1);
+  const v23 = v128.load64_lane(pairs + x3, v128.load64_zero(pairs + x2), 1);
+  // (a0 d0 a1 d1) (a2 d2 a3 d3) → a0 a1 a2 a3 and d0 d1 d2 d3
+  const a = i8x16.shuffle(v01, v23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const d = i8x16.shuffle(v01, v23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  v128.store(p, f32x4.add(first ? zero : v128.load(p), a));
+  v128.store(q, f32x4.add(first ? zero : v128.load(q), d));
 }
 
-export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: i32, wg: usize, w: usize, num: usize, den: usize, keep: usize, first: bool): void {
-  accumulate<u16>(codes, start, end, channels, wg, w, num, den, keep, first);
+export function accumulateCodes8(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u8>(codes, start, end, channels, pairs, num, den, keep, first);
+}
+
+export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: i32, pairs: usize, num: usize, den: usize, keep: usize, first: bool): void {
+  accumulate<u16>(codes, start, end, channels, pairs, num, den, keep, first);
 }
 
 // lnE = num/den over samples [start, end); where den is 0 (every code clipped) the shortest
@@ -147,17 +137,138 @@ function fallback(rel: i32, i: i32, channels: i32, g: usize, shortLevel: usize, 
 // After finish, per sample of [start, end): the linear radiance exp(lnE) for the .hdr/.tif/.fits
 // outputs (`linear`, 0: none) and lnE quantised to the tone-map spool's 16-bit codes (`spool`, 0:
 // none) as merge.ts does: clamp(round((lnE − lo)·scale), 0, 65535) with JavaScript's Math.round
-// (ties toward +∞). exp is this library's (within an ulp of V8's before the f32 rounding).
-export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, spool: usize, lo: f64, scale: f64): void {
-  for (let i = start; i < end; i++) {
-    const v = <f64>load<f32>(lnE + (<usize>i << 2));
-    if (linear) store<f32>(linear + (<usize>i << 2), <f32>Math.exp(v));
-    if (spool) {
-      const x = (v - lo) * scale;
-      let r = Math.floor(x);
-      if (x - r >= 0.5) r += 1;
-      store<u16>(spool + (<usize>i << 1), <u16>(<i32>Math.max(0, Math.min(65535, r))));
+// (ties toward +∞), in f64 as there. exp is lib/vexp.ts's (table + polynomial), in f64 then rounded to f32: within one
+// f32 ulp of V8's Math.exp rounded the same way (equal on all but a fraction of a percent of samples).
+export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, spool: usize, lo: f64, scale: f64, expTab: usize): void {
+  const vlo = f64x2.splat(lo);
+  const vscale = f64x2.splat(scale);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const v4 = v128.load(lnE + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v4);
+    const b = f64x2.promote_low_f32x4(i8x16.shuffle(v4, v4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+    if (linear) {
+      const o = linear + (<usize>i << 2);
+      v128.store64_lane(o, f32x4.demote_f64x2_zero(expTabF64x2(a, expTab)), 0);
+      v128.store64_lane(o, f32x4.demote_f64x2_zero(expTabF64x2(b, expTab)), 0, 8);
     }
+    if (spool) {
+      const qa = i16x8.narrow_i32x4_u(i32x4.trunc_sat_f64x2_s_zero(spoolCode(a, vlo, vscale)), i32x4.splat(0));
+      const qb = i16x8.narrow_i32x4_u(i32x4.trunc_sat_f64x2_s_zero(spoolCode(b, vlo, vscale)), i32x4.splat(0));
+      const o = spool + (<usize>i << 1);
+      v128.store32_lane(o, qa, 0);
+      v128.store32_lane(o, qb, 0, 4);
+    }
+  }
+  for (; i < end; i++) {
+    const v = f64x2.splat(<f64>load<f32>(lnE + (<usize>i << 2)));
+    if (linear) store<f32>(linear + (<usize>i << 2), f32x4.extract_lane(f32x4.demote_f64x2_zero(expTabF64x2(v, expTab)), 0));
+    if (spool) store<u16>(spool + (<usize>i << 1), <u16>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(spoolCode(v, vlo, vscale)), 0));
+  }
+}
+
+// clamp(round((v − lo)·scale), 0, 65535) on two lanes, rounding as Math.round: floor, +1 when the
+// remainder is ≥ ½ (exact, unlike floor(x + ½)).
+@inline
+function spoolCode(v: v128, lo: v128, scale: v128): v128 {
+  const x = f64x2.mul(f64x2.sub(v, lo), scale);
+  let r = f64x2.floor(x);
+  r = f64x2.add(r, v128.and(f64x2.ge(f64x2.sub(x, r), f64x2.splat(0.5)), f64x2.splat(1)));
+  return f64x2.max(f64x2.splat(0), f64x2.min(f64x2.splat(65535), r));
+}
+
+// Per-row statistics for the tone map over the rows of [start, end) (`rowLen` samples a row; `row0`
+// is the strip row of `start`). Each row's record (ROW_STATS bytes at out + row·ROW_STATS): f64 Σ
+// ln(1e-6 + L) and f64 max L over every other pixel (L = Rec.709 luminance of exp(lnE), f64 as
+// tonemap.ts's luminanceAt), f32 min and max lnE over every sample, i32 1 when the row was sampled —
+// rows whose image row has the parity `sampleParity`. Per row, so the caller's fold (rows in order)
+// gives the same sums at every thread count.
+export const ROW_STATS: i32 = 32;
+
+@inline function lanes(a: f32, b: f32): v128 {
+  return f64x2.replace_lane(f64x2.splat(<f64>a), 1, <f64>b);
+}
+@inline function pminf(m: f32, x: f32): f32 {
+  return x < m ? x : m;
+}
+@inline function pmaxf(m: f32, x: f32): f32 {
+  return x > m ? x : m;
+}
+
+export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels: i32, row0: i32, sampleParity: i32, out: usize, expTab: usize): void {
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const rec = out + <usize>(row * ROW_STATS);
+    const b = a + rowLen;
+    // min/max: `v < min ? v : min` (pmin) as the reference's `if (v < min)`, so NaN is skipped.
+    let vmin = f32x4.splat(Infinity);
+    let vmax = f32x4.splat(-Infinity);
+    let i = a;
+    for (; i + 4 <= b; i += 4) {
+      const v = v128.load(lnE + (<usize>i << 2));
+      vmin = f32x4.pmin(vmin, v);
+      vmax = f32x4.pmax(vmax, v);
+    }
+    let mn = f32x4.extract_lane(vmin, 0);
+    let mx = f32x4.extract_lane(vmax, 0);
+    mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
+    mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
+    for (; i < b; i++) {
+      const v = load<f32>(lnE + (<usize>i << 2));
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    store<f32>(rec, mn, 16);
+    store<f32>(rec, mx, 20);
+    if (((row0 + row) & 1) != sampleParity) {
+      store<i32>(rec, 0, 24);
+      continue;
+    }
+    let sum: f64 = 0;
+    let maxL: f64 = 0;
+    const step = channels * 2;
+    // Two sampled pixels at a time through the vector exp; the sum still runs pixel by pixel.
+    for (let p = a; p < b; p += 2 * step) {
+      const q0 = lnE + (<usize>p << 2);
+      const two = p + step < b;
+      const q1 = two ? q0 + (<usize>step << 2) : q0;
+      let L: v128;
+      if (channels < 3) L = expTabF64x2(lanes(load<f32>(q0), load<f32>(q1)), expTab);
+      else {
+        const er = expTabF64x2(lanes(load<f32>(q0), load<f32>(q1)), expTab);
+        const eg = expTabF64x2(lanes(load<f32>(q0, 4), load<f32>(q1, 4)), expTab);
+        const eb = expTabF64x2(lanes(load<f32>(q0, 8), load<f32>(q1, 8)), expTab);
+        L = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(0.2126), er), f64x2.mul(f64x2.splat(0.7152), eg)), f64x2.mul(f64x2.splat(0.0722), eb));
+      }
+      const L0 = f64x2.extract_lane(L, 0);
+      sum += Math.log(1e-6 + L0);
+      if (L0 > maxL) maxL = L0;
+      if (two) {
+        const L1 = f64x2.extract_lane(L, 1);
+        sum += Math.log(1e-6 + L1);
+        if (L1 > maxL) maxL = L1;
+      }
+    }
+    store<f64>(rec, sum);
+    store<f64>(rec, maxL, 8);
+    store<i32>(rec, 1, 24);
+  }
+}
+
+// The .hdr scanlines of the rows of [start, end) from the linear floats: RGBE into `rgbe` (4 bytes a
+// pixel, strip-sized), then, when `rle`, new-style RLE into row slots of `slot` bytes at `out`, the
+// length of each in lens (i32 per row), through the byte planes at `planes` (strip-sized as `rgbe`); flat RGBE otherwise (the caller reads `rgbe`).
+export function rgbeRows(linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, rgbe: usize, rle: bool, out: usize, slot: i32, lens: usize, planes: usize): void {
+  const width = rowLen / channels;
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const q = rgbe + (<usize>(row * width) << 2);
+    encodeRgbeRow(linear + (<usize>a << 2), channels, width, q);
+    if (!rle) continue;
+    // The row's planes go where its quadruples are (each row owns 4·width bytes of `planes`).
+    const pl = planes + (<usize>(row * width) << 2);
+    rgbePlanes(q, width, pl);
+    store<i32>(lens + (<usize>row << 2), rlePlanes(pl, width, out + <usize>(row * slot)));
   }
 }
 

@@ -1,0 +1,265 @@
+// The Debevec run's output kernels in WebAssembly against their plain-TS references: the .hdr
+// scanlines (assembly/lib/rgbe.ts vs radiance.ts encodeRgbe + rleScanline, byte for byte, special
+// values included), the per-row tone-map statistics (vs tonemap.ts accumulateStats: min/max/pixel
+// count exact, Σ ln L within 1e-12 relative, the same at every thread count), the vector exp (within
+// one f32 ulp of Math.exp, in and out of its table), the Reinhard pass to 8-bit samples (vs
+// toneMapCodes + floatToPnm, byte for byte), and the sinks' writeEncoded (the same files as writeRows).
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildMergeLut, frameTable } from '../../pipeline/hdr/merge-kernel.js';
+import { accumulateStats, emptyStats, foldRowStats, gammaLut, reinhardConstants, toneMapCodes, type RadianceStats } from '../../pipeline/hdr/tonemap.js';
+import { mulberry32 } from '../../pipeline/hdr/random.js';
+import { createWasmDebevec } from '../../pipeline/kernels/debevec-wasm.js';
+import { createWasmToneMap } from '../../pipeline/kernels/tonemap-wasm.js';
+import { kernelArena, kernelUnavailable } from '../../pipeline/kernels/wasm.js';
+import { encodeRgbe, openRadianceRowSink, rleScanline } from '../../pipeline/image/radiance.js';
+import { floatToPnm } from '../../pipeline/image/pnm.js';
+import { openRowSink } from '../../pipeline/image/rows.js';
+import { requireCommand } from '../helpers/system.js';
+import { tempDir } from '../helpers/tmp.js';
+import type { CameraResponse } from '../../pipeline/hdr/response.js';
+
+function response(channels: number): CameraResponse {
+  const g = new Float32Array(256 * channels);
+  for (let z = 0; z < 256; z++) for (let c = 0; c < channels; c++) g[z * channels + c] = 2.2 * Math.log((z + 0.5) / 255.5) + 0.05 * c;
+  return { channels, g, metadata: {} };
+}
+
+/** What radiance.ts's sink writes for `rows` rows of linear floats. */
+function referenceScanlines(linear: Float32Array, rows: number, width: number, channels: number): Buffer {
+  const rgbe = new Uint8Array(width * 4);
+  const parts: Buffer[] = [];
+  for (let r = 0; r < rows; r++) {
+    encodeRgbe(linear, r * width * channels, channels, width, rgbe);
+    if (width >= 8 && width <= 0x7fff) {
+      const out = new Uint8Array(width * 4 + 8 + 4 * Math.ceil(width / 128));
+      parts.push(Buffer.from(out.subarray(0, rleScanline(rgbe, width, out))));
+    } else parts.push(Buffer.from(rgbe));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Codes with smooth areas (RLE runs) and noise, some clipped. */
+function frames(n: number, samples: number, seed: number): Uint8Array[] {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: n }, (_, j) =>
+    Uint8Array.from({ length: samples }, (_, i) => (i % 97 < 40 ? Math.min(255, 20 + j * 60) : Math.floor(rnd() * 256))),
+  );
+}
+
+for (const [label, channels, width] of [
+  ['RGB', 3, 301],
+  ['mono', 1, 260],
+  ['RGB, 5 wide (flat scanlines)', 3, 5],
+] as const) {
+  test(`wasm .hdr scanlines equal encodeRgbe + rleScanline and row statistics equal accumulateStats: ${label}, 1/2/3 threads`, async (t) => {
+    const rows = 11;
+    const rowLen = width * channels;
+    const count = rows * rowLen;
+    const lut = buildMergeLut(response(channels), channels, { kind: 'triangle', lowClip: 5, highClip: 250 }, 8);
+    const lnT = [1 / 1000, 1 / 30, 1].map(Math.log);
+    const codes = frames(lnT.length, count, channels);
+    const results: RadianceStats[] = [];
+    for (const threads of [1, 2, 3]) {
+      const k = createWasmDebevec({ lut, tables: lnT.map((l) => frameTable(lut, l)), lnT, samples: count, threads, linear: true, rowLen, rgbe: true });
+      t.truthy(k, String(kernelUnavailable('debevec')));
+      try {
+        codes.forEach((f, j) => k!.codes(j).set(f));
+        // An odd first row: the statistics sample the strip's odd rows.
+        await k!.run(count, rowLen, 7);
+        const bytes = k!.scanlines(rows)!;
+        t.true(Buffer.from(bytes).equals(referenceScanlines(k!.linear!.subarray(0, count), rows, width, channels)), `scanlines, ${threads} threads`);
+        const ref = emptyStats();
+        accumulateStats(ref, k!.lnE.subarray(0, count), count, channels, width, false);
+        const got = emptyStats();
+        foldRowStats(got, k!.stats!, rows, width);
+        t.is(got.minLnE, ref.minLnE);
+        t.is(got.maxLnE, ref.maxLnE);
+        t.is(got.pixels, ref.pixels);
+        t.true(ref.pixels > 0);
+        t.true(Math.abs(got.sumLogLum - ref.sumLogLum) <= 1e-12 * Math.abs(ref.sumLogLum), `Σ ln L ${got.sumLogLum} vs ${ref.sumLogLum}`);
+        t.true(Math.abs(got.maxLum - ref.maxLum) <= 1e-14 * ref.maxLum, `max L ${got.maxLum} vs ${ref.maxLum}`);
+        results.push(got);
+      } finally {
+        await k!.close();
+      }
+    }
+    t.deepEqual(results[1], results[0], 'the same statistics on 2 threads as on 1');
+    t.deepEqual(results[2], results[0], 'the same statistics on 3 threads as on 1');
+  });
+}
+
+interface RawExports {
+  rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
+  linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
+}
+
+test('wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives, tiny, huge, ∞)', (t) => {
+  const specials = [NaN, 0, -0, -1, 1e-40, 1e-33, 1e-31, 1, 0.5, 255.9, 1e30, 3.4e38, Infinity, -Infinity, 7.25, 1e-20];
+  const rnd = mulberry32(5);
+  const width = 257;
+  const linear = Float32Array.from({ length: width * 3 }, (_, i) => (i < specials.length * 3 ? specials[Math.floor(i / 3 + (i % 3)) % specials.length]! : Math.exp(-20 + 40 * rnd())));
+  const arena = kernelArena('debevec')!;
+  const lin = arena.take(linear.length * 4);
+  const rgbe = arena.take(width * 4);
+  const slot = width * 4 + 4 + 4 * Math.ceil(width / 128);
+  const out = arena.take(slot);
+  const lens = arena.take(4);
+  const planes = arena.take(width * 4);
+  const made = arena.instantiate<RawExports>()!;
+  const buf = made.memory.buffer;
+  new Float32Array(buf, lin, linear.length).set(linear);
+  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
+  const want = new Uint8Array(width * 4);
+  encodeRgbe(linear, 0, 3, width, want);
+  t.deepEqual(Array.from(new Uint8Array(buf, rgbe, width * 4)), Array.from(want));
+  const rle = new Uint8Array(slot);
+  const n = rleScanline(want, width, rle);
+  t.is(new Int32Array(buf, lens, 1)[0], n);
+  t.deepEqual(Array.from(new Uint8Array(buf, out, n)), Array.from(rle.subarray(0, n)));
+});
+
+test('wasm RLE equals rleScanline on runs longer than 127, literals longer than 128, short equal stretches and runs at the row end', (t) => {
+  const rnd = mulberry32(11);
+  const width = 1203;
+  // Per pixel one value for all three channels, so the R, G, B planes carry the pattern.
+  const values: number[] = [];
+  const push = (v: number, n: number) => {
+    for (let k = 0; k < n; k++) values.push(v);
+  };
+  push(0.5, 300); // a run over the 127 cap
+  for (let k = 0; k < 300; k++) values.push(0.25 + rnd() * 0.7); // a long literal
+  for (let k = 0; k < 40; k++) push(0.3 + 0.01 * (k % 5), 1 + (k % 4)); // equal stretches of 1–4
+  push(0.9, 3);
+  while (values.length < width - 5) values.push(0.25 + rnd() * 0.7);
+  push(0.75, width - values.length); // a run reaching the last pixel
+  const linear = Float32Array.from({ length: width * 3 }, (_, i) => values[Math.floor(i / 3)]!);
+  const arena = kernelArena('debevec')!;
+  const lin = arena.take(linear.length * 4);
+  const rgbe = arena.take(width * 4);
+  const slot = width * 4 + 4 + 4 * Math.ceil(width / 128);
+  const out = arena.take(slot);
+  const lens = arena.take(4);
+  const planes = arena.take(width * 4);
+  const made = arena.instantiate<RawExports>()!;
+  const buf = made.memory.buffer;
+  new Float32Array(buf, lin, linear.length).set(linear);
+  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
+  const want = referenceScanlines(linear, 1, width, 3);
+  t.is(new Int32Array(buf, lens, 1)[0], want.length);
+  t.true(Buffer.from(new Uint8Array(buf, out, want.length)).equals(want));
+});
+
+test('wasm exp (table + polynomial) is within one f32 ulp of Math.exp, in and out of the table; spool codes exact', (t) => {
+  const xs = [-200, -103.5, -88.1, -88, -87.99, -20, -1e-7, -0, 0, 1e-9, 0.5, 1, 10, 30.123, 87.99, 88, 88.5, 89, 200, NaN];
+  const rnd = mulberry32(9);
+  while (xs.length < 20_003) xs.push(-30 + 60 * rnd());
+  const lnE = Float32Array.from(xs);
+  const arena = kernelArena('debevec')!;
+  const tab = Float64Array.from({ length: 176 * 256 + 1 }, (_, k) => Math.exp(-88 + k / 256));
+  const tabAt = arena.take(tab.length * 8);
+  const inAt = arena.take(lnE.length * 4);
+  const linAt = arena.take(lnE.length * 4);
+  const spoolAt = arena.take(lnE.length * 2);
+  const made = arena.instantiate<RawExports>()!;
+  const buf = made.memory.buffer;
+  new Float64Array(buf, tabAt, tab.length).set(tab);
+  new Float32Array(buf, inAt, lnE.length).set(lnE);
+  const lo = -12;
+  const scale = 65535 / 17;
+  made.exports.linearAndSpool(0, lnE.length, inAt, linAt, spoolAt, lo, scale, tabAt);
+  const got = new Float32Array(buf, linAt, lnE.length);
+  const gi = new Int32Array(buf, linAt, lnE.length);
+  const want = Float32Array.from(lnE, (v) => Math.exp(v));
+  const wi = new Int32Array(want.buffer);
+  let off = 0;
+  let exact = 0;
+  for (let i = 0; i < lnE.length; i++) {
+    if (Number.isNaN(want[i])) {
+      t.true(Number.isNaN(got[i]), `exp(NaN) at ${i}`);
+      continue;
+    }
+    const d = Math.abs(gi[i]! - wi[i]!);
+    if (d > 1) off++;
+    if (d === 0) exact++;
+  }
+  t.is(off, 0, 'samples more than one ulp from Math.exp');
+  t.true(exact > 0.999 * (lnE.length - 1), `equal to Math.exp rounded on ${exact} of ${lnE.length - 1}`);
+  const spool = new Uint16Array(buf, spoolAt, lnE.length);
+  // As merge.ts stores them (a Uint16Array: NaN becomes 0).
+  const ref = Uint16Array.from(lnE, (v) => Math.max(0, Math.min(65535, Math.round((v - lo) * scale))));
+  let wrong = 0;
+  for (let i = 0; i < lnE.length; i++) if (spool[i] !== ref[i]) wrong++;
+  t.is(wrong, 0, 'spool codes that differ from Math.round');
+});
+
+for (const [label, channels, width] of [
+  ['RGB', 3, 123],
+  ['mono', 1, 77],
+] as const) {
+  test(`wasm Reinhard bytes equal toneMapCodes + floatToPnm byte for byte: ${label}, 1/2/3 threads`, async (t) => {
+    const rows = 9;
+    const rowLen = width * channels;
+    const count = rows * rowLen;
+    const rnd = mulberry32(channels);
+    // Every code somewhere, plus smooth areas; the extremes of the range clip to 0 and 1.
+    const codes = Uint16Array.from({ length: count }, (_, i) => (i < 200 ? i * 327 : i % 5 === 0 ? 65535 : Math.floor(rnd() * 65536)));
+    const lo = -20;
+    const step = 30 / 65535;
+    const expLut = Float32Array.from({ length: 65536 }, (_, q) => Math.exp(lo + q * step));
+    const st: RadianceStats = { pixels: 1000, sumLogLum: 1500, maxLum: 100, minLnE: lo, maxLnE: lo + 30 };
+    const out = new Float32Array(count);
+    toneMapCodes(codes, count, channels, expLut, st, 2.2, out);
+    const want = new Uint8Array(count);
+    floatToPnm(out, count, 1, want);
+    t.true(want.includes(0) && want.includes(255), 'both clip ends covered');
+    for (const threads of [1, 2, 3]) {
+      const k = createWasmToneMap({ samples: count, channels, expLut, gammaLut: gammaLut(2.2), ...reinhardConstants(st), threads });
+      t.truthy(k, String(kernelUnavailable('tonemap')));
+      try {
+        k!.codes.set(codes);
+        await k!.run(count, rowLen);
+        t.true(Buffer.from(k!.bytes.subarray(0, count)).equals(Buffer.from(want)), `${threads} threads`);
+      } finally {
+        await k!.close();
+      }
+    }
+  });
+}
+
+test('writeEncoded gives the same .hdr and .jpg files as writeRows, and finish() still checks the row count', async (t) => {
+  requireCommand('cjpeg', 'libjpeg-turbo-progs');
+  const dir = await tempDir(t);
+  const width = 40;
+  const height = 13;
+  const rnd = mulberry32(3);
+  const data = Float32Array.from({ length: width * height * 3 }, () => rnd());
+  // .hdr: the scanlines the kernel hands over, in two strips.
+  const a = await openRadianceRowSink(join(dir, 'a.hdr'), width, height, 3);
+  await a.writeRows(data, height);
+  await a.finish();
+  const b = await openRadianceRowSink(join(dir, 'b.hdr'), width, height, 3);
+  await b.writeEncoded!(referenceScanlines(data, 6, width, 3), 6);
+  await b.writeEncoded!(referenceScanlines(data.subarray(6 * width * 3), 7, width, 3), 7);
+  await b.finish();
+  t.true((await readFile(join(dir, 'a.hdr'))).equals(await readFile(join(dir, 'b.hdr'))));
+  // JPEG through cjpeg: 8-bit PNM samples.
+  const c = await openRowSink(join(dir, 'c.jpg'), { width, height, channels: 3, format: 'jpeg' });
+  await c.writeRows(data, height);
+  await c.finish();
+  const d = await openRowSink(join(dir, 'd.jpg'), { width, height, channels: 3, format: 'jpeg' });
+  const bytes = new Uint8Array(data.length);
+  floatToPnm(data, data.length, 1, bytes);
+  await d.writeEncoded!(bytes.slice(0, 5 * width * 3), 5);
+  await d.writeEncoded!(bytes.slice(5 * width * 3), 8);
+  await d.finish();
+  t.true((await readFile(join(dir, 'c.jpg'))).equals(await readFile(join(dir, 'd.jpg'))));
+  // Missing rows: no file.
+  const e = await openRadianceRowSink(join(dir, 'e.hdr'), width, height, 3);
+  await e.writeEncoded!(referenceScanlines(data, 6, width, 3), 6);
+  await t.throwsAsync(e.finish(), { message: /only 6 of 13 rows/ });
+  await t.throwsAsync(readFile(join(dir, 'e.hdr')));
+  const f = await openRowSink(join(dir, 'f.jpg'), { width, height, channels: 3, format: 'jpeg' });
+  await t.throwsAsync(f.writeEncoded!(bytes.slice(0, 10), 5), { message: /f\.jpg: writeEncoded got 10 bytes for 5 rows/ });
+});
