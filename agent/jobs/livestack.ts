@@ -52,6 +52,8 @@ export interface LivestackParams {
   saveEveryS?: number;
   /** Where the state lives instead of the job's state dir (e.g. a tmpfs: no card wear, lost on power cut). */
   stateDir?: string;
+  /** Threads for the per-pixel kernels (default the cores). */
+  threads?: number;
 }
 
 const KIND = 'livestack';
@@ -109,7 +111,13 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     saveEveryFrames: optionalNumberParam(KIND, p, 'save_every_frames', 1),
     saveEveryS: optionalNumberParam(KIND, p, 'save_every_s', 1),
     stateDir: stringParam(p, 'state_dir'),
+    threads: wholeNumber(optionalNumberParam(KIND, p, 'threads', 1, 64), 'threads'),
   };
+}
+
+function wholeNumber(v: number | undefined, name: string): number | undefined {
+  if (v !== undefined && !Number.isInteger(v)) throw new ParamError(KIND, name, `must be a whole number, got ${v}`);
+  return v;
 }
 
 /** The stack state lives in the job's state dir, stable across runs, days and restarts. */
@@ -168,6 +176,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     relearnAfter: p.relearn,
     saveEveryFrames: p.saveEveryFrames,
     saveEveryS: p.saveEveryS,
+    threads: p.threads,
   };
   // Storage writes of this process during the run (it counts everything the agent writes meanwhile).
   const io0 = readProcessWrites();
@@ -243,6 +252,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
   }
   await stacker.finish();
+  await stacker.close();
   const metrics = {
     frames_shot: shot, frames_accepted: accepted, frames_refused: refused, stack_frames: stacker.count,
     stack_index: last?.stackIndex ?? 1, stack_fits: stacker.outputPath(stacker.opts.methods[0]!, 'fits'),

@@ -47,12 +47,19 @@ export interface Accumulator {
   push(frame: Float32Array, info: FrameInfo): number;
   /** The current stacked image (a view, do not modify). */
   result(): Float32Array;
+  /**
+   * sigma only: one frame whose pixels are folded in elsewhere (the WASM kernels, over the same
+   * planes); `run(useH)` does the pixels and returns the rejected values, this keeps the bookkeeping.
+   */
+  pushExternal?(run: (useH: boolean, warm: number, kappa: number) => Promise<number>): Promise<number>;
 }
 
 export interface AccumulatorOptions {
   kappa?: number;
   /** Frames per pixel before sigma rejection starts (default 3). */
   warmup?: number;
+  /** sigma: planes to use instead of new arrays (e.g. in the kernels' shared memory); they are reset. */
+  planes?: { M: Float32Array; M2: Float32Array; N: Float32Array; H: Float32Array };
 }
 
 export function createAccumulator(method: StackMethod, length: number, channels: number, opts: AccumulatorOptions = {}): Accumulator {
@@ -120,18 +127,30 @@ export function createAccumulator(method: StackMethod, length: number, channels:
     case 'sigma': {
       const kappa = opts.kappa ?? 3;
       const warm = opts.warmup ?? 3;
-      const M = nanFilled();
-      const M2 = new Float32Array(length);
-      const N = new Float32Array(length);
+      const given = opts.planes && opts.planes.M.length === length ? opts.planes : null;
+      const M = given ? given.M.fill(NaN) : nanFilled();
+      const M2 = given ? given.M2.fill(0) : new Float32Array(length);
+      const N = given ? given.N.fill(0) : new Float32Array(length);
       // Brightest value taken while a pixel warms up: when the warm-up is full it is tested against
       // the others (leave one out), so a trail or cosmic ray in the first frames goes too.
       // Once most pixels are past their warm-up the plane is dropped (a quarter of sigma's memory:
       // 288 MB on a 24 MP colour frame); pixels first covered later skip that one test.
-      let H = nanFilled();
+      let H = given ? given.H.fill(NaN) : nanFilled();
       let pushes = 0;
       const buffers: Record<string, Float32Array> = { M, M2, N, H };
+      const pushed = () => {
+        if (H.length > 0 && ++pushes >= warm + 3) {
+          delete buffers.H;
+          H = new Float32Array(0);
+        }
+      };
       return {
         method, buffers,
+        async pushExternal(run) {
+          const rejected = await run(H.length > 0, warm, kappa);
+          pushed();
+          return rejected;
+        },
         push(F, info) {
           let rejected = 0;
           const useH = H.length > 0;
@@ -167,10 +186,7 @@ export function createAccumulator(method: StackMethod, length: number, channels:
               H[i] = NaN;
             }
           }
-          if (useH && ++pushes >= warm + 3) {
-            delete buffers.H;
-            H = new Float32Array(0);
-          }
+          pushed();
           return rejected;
         },
         result: () => M,
