@@ -183,7 +183,7 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
   const diskMb = () => { const io = readProcessWrites(); return io && io0 ? Number(((io.net - io0.net) / 1e6).toFixed(2)) : null; };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
-    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale });
+    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale, threads: p.threads });
   } else if ((p.cosmetic ?? 10) > 0) {
     // No masters: fix isolated hot pixels so they do not stack into fixed-pattern dots.
     opts.calibration = { cosmeticSigma: p.cosmetic ?? 10 };

@@ -15,6 +15,7 @@ interface Exports {
   subtract(out: number, sub: number, start: number, end: number): void;
   warpSigma(src: number, w: number, h: number, y0: number, y1: number, warp: boolean, A: number, B: number, C: number, E: number, F: number, G: number,
     M: number, M2: number, N: number, H: number, useH: boolean, kappa: number, noise: number, off: number, warm: number): number;
+  medianN(table: number, n: number, out: number, start: number, end: number): void;
   heapBase(): number;
 }
 
@@ -138,4 +139,67 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
     },
     close: () => pool.close(),
   };
+}
+
+export interface Fits16Source {
+  path: string;
+  /** Byte offset of the data unit. */
+  dataOffset: number;
+  /** Sample value = i16 · scale + zero (BSCALE, BZERO over full scale). */
+  scale: number;
+  zero: number;
+}
+
+// One band of a strip: every file's 16-bit samples decoded into its f32 strip, then the median.
+const MEDIAN_BAND_SOURCE = `function runBand(ex, L, start, end, job) {
+  for (let k = 0; k < L.n; k++) ex.decodeI16BE(L.bytes[k], L.strips[k], start, end, job.scale[k], job.zero[k]);
+  ex.medianN(L.table, L.n, L.out, start, end);
+  return 0;
+}`;
+
+/**
+ * Per-pixel median of mono 16-bit FITS frames (a master dark or bias), strip by strip straight from
+ * the files — no decoded copy of any frame, no spill — in `stripBytes` of shared memory, the bands
+ * on `threads` cores. Equals master.ts's median of the decoded frames bit for bit. Null where the
+ * kernels cannot load (the caller then runs its plain-TS path).
+ */
+export async function medianOfFits16(files: Fits16Source[], width: number, height: number, threads: number, stripBytes = 64 << 20): Promise<Float32Array | null> {
+  const arena = kernelArena('stack');
+  if (!arena) return null;
+  const n = files.length;
+  // 2 bytes in + 4 bytes decoded per sample and file, plus the output strip.
+  const rows = Math.max(1, Math.min(height, Math.floor(stripBytes / (width * (6 * n + 4)))));
+  const samples = rows * width;
+  const bytes = files.map(() => arena.take(samples * 2));
+  const strips = files.map(() => arena.take(samples * 4));
+  const table = arena.take(n * 4);
+  const outAt = arena.take(samples * 4);
+  const made = arena.instantiate<Exports>();
+  if (!made) return null;
+  const buf = made.memory.buffer;
+  new Uint32Array(buf, table, n).set(strips);
+  const pool = createBandPool({ name: 'stack', module: kernelModule('stack')!, memory: made.memory, exports: made.exports, bandSource: MEDIAN_BAND_SOURCE, layout: { n, bytes, strips, table, out: outAt }, threads });
+  const out = new Float32Array(width * height);
+  const handles: Array<Awaited<ReturnType<typeof open>>> = [];
+  try {
+    for (const f of files) handles.push(await open(f.path, 'r'));
+    const job = { scale: files.map((f) => f.scale), zero: files.map((f) => f.zero) };
+    const outView = new Float32Array(buf, outAt, samples);
+    for (let y0 = 0; y0 < height; y0 += rows) {
+      const count = Math.min(rows, height - y0) * width;
+      await Promise.all(handles.map(async (h, k) => {
+        const { bytesRead } = await h.read(new Uint8Array(buf, bytes[k]!, count * 2), 0, count * 2, files[k]!.dataOffset + y0 * width * 2);
+        if (bytesRead < count * 2) throw new Error(`${files[k]!.path}: truncated FITS data`);
+      }));
+      // Bands at multiples of 4 samples (the vector step); the last one takes the rest.
+      const bands = Math.max(1, Math.min(pool.threads, Math.ceil(count / 4096)));
+      const ranges = Array.from({ length: bands }, (_, b) => [Math.floor((count * b) / bands / 4) * 4, b === bands - 1 ? count : Math.floor((count * (b + 1)) / bands / 4) * 4] as [number, number]);
+      await pool.run(ranges, job);
+      out.set(outView.subarray(0, count), y0 * width);
+    }
+  } finally {
+    await Promise.all(handles.map((h) => h.close()));
+    await pool.close();
+  }
+  return out;
 }

@@ -7,7 +7,7 @@ import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadFrame } from '../../pipeline/calib/load.js';
-import { buildCalibration } from '../../pipeline/calib/master.js';
+import { buildCalibration, buildMaster } from '../../pipeline/calib/master.js';
 import { writeFits } from '../../pipeline/image/fits.js';
 import { createImage, type ImageF32 } from '../../pipeline/image/types.js';
 import { createStackKernels } from '../../pipeline/kernels/stack-wasm.js';
@@ -90,6 +90,28 @@ for (const threads of [1, 2, 3]) {
     }
     t.true(rejectedTotal > 0, 'the outliers were rejected');
     t.false('H' in fast.buffers, 'the warm-up plane is released after warm-up + 3 frames');
+  });
+}
+
+for (const n of [4, 5]) {
+  test(`the master dark's median of ${n} 16-bit FITS equals the plain-TS master bit for bit (1 and 3 threads, small strips)`, async (t) => {
+    const dir = await tempDir(t);
+    const w = 1001, h = 67;
+    const r = mulberry32(n);
+    const paths: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const img = createImage(w, h, 1, 16);
+      for (let k = 0; k < img.data.length; k++) img.data[k] = Math.round((0.01 + 0.02 * r() + (k % 501 === i ? 0.5 : 0)) * 65535) / 65535;
+      paths.push(join(dir, `d${i}.fits`));
+      await writeFits(paths[i]!, img, { bitpix: 16, cards: { EXPTIME: 30 + i } });
+    }
+    const ref = await buildMaster(paths, dir, { threads: 0 });
+    for (const threads of [1, 3]) {
+      const m = await buildMaster(paths, dir, { threads, stripBytes: 400_000 }); // strips of 11 rows: 3 bands on 3 threads
+      t.is(bitsEqual(m.image.data, ref.image.data), 0, `${threads} thread(s)`);
+      t.is(m.exposureS, ref.exposureS);
+      t.is(m.count, n);
+    }
   });
 }
 

@@ -111,7 +111,7 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     opts.calibration = await buildCalibration({
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
       hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
-      darkScale: o.darkScale,
+      darkScale: o.darkScale, threads: opts.threads,
     });
   } else {
     // No masters: isolated hot pixels would otherwise stack into fixed-pattern dots.

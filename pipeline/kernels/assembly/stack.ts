@@ -138,4 +138,50 @@ export function warpSigma(
   return rejected;
 }
 
+// Per-sample median of n f32 strips (their addresses: `table`, n × u32) over [start, end) into `out`,
+// as master.ts's medianInPlace: the middle value, or for even n 0.5·(lower + upper middle) in f64.
+// The strips are sorted in place (4 samples at a time, an odd–even transposition network of
+// f32x4 min/max): they are scratch once their median is taken. Integer-valued frames (no NaN).
+export function medianN(table: usize, n: i32, out: usize, start: i32, end: i32): void {
+  const half = f64x2.splat(0.5);
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    for (let r = 0; r < n; r++) {
+      for (let k = r & 1; k + 1 < n; k += 2) {
+        const pa = load<usize>(table + (<usize>k << 2)) + o;
+        const pb = load<usize>(table + (<usize>(k + 1) << 2)) + o;
+        const a = v128.load(pa), b = v128.load(pb);
+        v128.store(pa, f32x4.pmin(a, b));
+        v128.store(pb, f32x4.pmax(a, b));
+      }
+    }
+    const hi = v128.load(load<usize>(table + (<usize>(n >> 1) << 2)) + o);
+    if (n & 1) {
+      v128.store(out + o, hi);
+    } else {
+      const lo = v128.load(load<usize>(table + (<usize>((n >> 1) - 1) << 2)) + o);
+      const a = f32x4.demote_f64x2_zero(f64x2.mul(half, f64x2.add(f64x2.promote_low_f32x4(lo), f64x2.promote_low_f32x4(hi))));
+      const b = f32x4.demote_f64x2_zero(f64x2.mul(half, f64x2.add(f64x2.promote_low_f32x4(i32x4.shuffle(lo, lo, 2, 3, 0, 1)), f64x2.promote_low_f32x4(i32x4.shuffle(hi, hi, 2, 3, 0, 1)))));
+      v128.store(out + o, i32x4.shuffle(a, b, 0, 1, 4, 5));
+    }
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    // Insertion sort of this sample across the strips, as the reference.
+    for (let a = 1; a < n; a++) {
+      const pa = load<usize>(table + (<usize>a << 2)) + o;
+      const x = load<f32>(pa);
+      let j = a - 1;
+      while (j >= 0 && load<f32>(load<usize>(table + (<usize>j << 2)) + o) > x) {
+        store<f32>(load<usize>(table + (<usize>(j + 1) << 2)) + o, load<f32>(load<usize>(table + (<usize>j << 2)) + o));
+        j--;
+      }
+      store<f32>(load<usize>(table + (<usize>(j + 1) << 2)) + o, x);
+    }
+    const hv = <f64>load<f32>(load<usize>(table + (<usize>(n >> 1) << 2)) + o);
+    store<f32>(out + o, n & 1 ? <f32>hv : <f32>(0.5 * (<f64>load<f32>(load<usize>(table + (<usize>((n >> 1) - 1) << 2)) + o) + hv)));
+  }
+}
+
 export { heapBase } from './lib/heap';
