@@ -79,13 +79,15 @@ export interface StackKernelSpec {
 export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
   const arena = kernelArena('stack');
   if (!arena) return null;
+  // Nothing below may hold `spec`: its dark is the caller's copy, to be dropped once copied in.
   const { width, height } = spec;
+  const hasSigma = !!spec.sigma;
   const len = width * height;
   const plane = () => arena.take(len * 4);
   const frame = plane();
   const dark = spec.dark ? plane() : 0;
   const staging = arena.take(STAGING_BYTES);
-  const [M, M2, N, H] = spec.sigma ? [plane(), plane(), plane(), plane()] : [0, 0, 0, 0];
+  const [M, M2, N, H] = hasSigma ? [plane(), plane(), plane(), plane()] : [0, 0, 0, 0];
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
@@ -96,6 +98,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
   }
   const layout: Layout = { width, height, frame, dark, staging, M: M!, M2: M2!, N: N!, H: H! };
   const pool = createBandPool({ name: 'stack', module: kernelModule('stack')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads: spec.threads });
+  spec = { ...spec, dark: null };
   const frameView = view(frame);
   const stagingView = new Uint8Array(buf, staging, STAGING_BYTES);
   const wholeFrame = () => rowBands(height, width, pool.threads);
@@ -105,7 +108,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
     height,
     frame: frameView,
     dark: dark ? view(dark) : null,
-    sigma: spec.sigma ? { M: view(M!), M2: view(M2!), N: view(N!), H: view(H!) } : null,
+    sigma: hasSigma ? { M: view(M!), M2: view(M2!), N: view(N!), H: view(H!) } : null,
     async readFits16(path, dataOffset, scale, zero) {
       const fh = await open(path, 'r');
       try {
@@ -129,7 +132,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
       await pool.run(wholeFrame(), { op: 'dark' });
     },
     async warpSigma(p) {
-      if (!spec.sigma) throw new Error('stack kernels: no sigma planes');
+      if (!hasSigma) throw new Error('stack kernels: no sigma planes');
       let t: number[] | null = null;
       if (p.refToFrame) {
         const [a, b, c, e, f, g, , , r] = Array.from(p.refToFrame);
