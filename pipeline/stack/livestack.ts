@@ -25,7 +25,7 @@ import { StateError } from './state.js';
 import { autoStretch } from './stretch.js';
 import { accumulate, alignFrame, channelStats, isIdentity } from './accumulate.js';
 import { clipPeak, detectForStack, heldRelFlux, matchReference } from './judge.js';
-import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, writePreview, type ProductNames, type StackTotals } from './products.js';
+import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, encodePreview, stretchPreview, type ProductNames, type StackTotals } from './products.js';
 import { loadStackState, restoreAccumulators, saveStackState } from './persist.js';
 import { isRamDir } from './disk-io.js';
 import { createStackKernels, type StackKernels } from '../kernels/stack-wasm.js';
@@ -76,6 +76,8 @@ export class LiveStacker {
   private memoryInput = false;
   /** WASM kernels for this stack's mono geometry (undefined: not tried yet; null: plain TS). */
   private kernels: StackKernels | null | undefined = undefined;
+  /** The previews' encode and write in flight (see save). */
+  private previewWrite: Promise<void> | null = null;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -379,6 +381,7 @@ export class LiveStacker {
 
   /** End the kernels' worker threads (the stacker keeps working on the plain-TS path after). */
   async close(): Promise<void> {
+    await this.previewsWritten().catch(() => {});
     const k = this.kernels;
     this.kernels = null;
     await k?.close();
@@ -570,6 +573,7 @@ export class LiveStacker {
 
   /** Keep the finished stack's products as `<name>-part<k>` and start counting a new one. */
   private async archiveStack(): Promise<void> {
+    await this.previewsWritten();
     // Masters are written on a schedule: bring them up to date before they are kept.
     if (this.geom && this.frameCount > 0) await this.writeMasters(true);
     this.addBytes('archive', await archiveProducts(this.names, this.stackIndex));
@@ -619,10 +623,20 @@ export class LiveStacker {
     const due = force || this.sinceCheckpoint >= every || Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000;
     if (this.geom && this.frameCount > 0) {
       if (due || this.opts.mastersEveryFrame) { await this.writeMasters(sync); lap('fits'); }
+      // The stretch now (the next frame changes the stack); with previewInBackground the encode and
+      // write run in libvips' threads while the next frame is read and measured, awaited before the
+      // next preview, an archive and at finish.
+      await this.previewsWritten();
+      const jobs: Promise<void>[] = [];
       for (const a of this.accs) {
-        this.addBytes('preview', await writePreview(this.names, a.method, this.stacked(a.method)!, this.opts.previewMaxSize));
-        lap('preview');
+        const p = stretchPreview(this.stacked(a.method)!, this.opts.previewMaxSize);
+        jobs.push(encodePreview(this.names, a.method, p).then((bytes) => this.addBytes('preview', bytes)));
       }
+      const all = Promise.all(jobs).then(() => {});
+      all.catch(() => {}); // awaited (and rethrown) by previewsWritten; never unhandled meanwhile
+      this.previewWrite = all;
+      if (!this.opts.previewInBackground) await this.previewsWritten();
+      lap('preview');
     }
     await this.writeMetrics();
     this.addBytes('metrics', await writeMetricsPlot(this.names, this.records));
@@ -665,6 +679,14 @@ export class LiveStacker {
   async finish(): Promise<void> {
     if (this.pending.length) await this.releasePending();
     await this.save({}, true);
+    await this.previewsWritten();
+  }
+
+  /** Wait for the preview encode started by the last save (its error, e.g. a full disk, surfaces here). */
+  async previewsWritten(): Promise<void> {
+    const p = this.previewWrite;
+    this.previewWrite = null;
+    await p;
   }
 }
 

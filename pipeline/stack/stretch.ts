@@ -16,7 +16,9 @@ export interface StretchOptions {
   maxSize?: number;
 }
 
-export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 {
+interface StretchParams { src: ImageF32; scale: number; c0: number; span: number; m: number }
+
+function stretchParams(img: ImageF32, opts: StretchOptions): StretchParams {
   const src = opts.maxSize && Math.max(img.width, img.height) > opts.maxSize ? downscale(img, Math.ceil(Math.max(img.width, img.height) / opts.maxSize)) : img;
   const d = src.data;
   // Rescale sums (ADD, ADDCOMP) into 0..1 by the brightest finite value first.
@@ -34,12 +36,36 @@ export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 
   const c0 = Math.max(0, Math.min(1, med + (opts.shadowsClip ?? -2.8) * mad));
   const span = 1 - c0 || 1;
   const m = mtf(opts.targetBackground ?? 0.25, (med - c0) / span);
+  return { src, scale, c0, span, m };
+}
+
+export function autoStretch(img: ImageF32, opts: StretchOptions = {}): ImageF32 {
+  const { src, scale, c0, span, m } = stretchParams(img, opts);
+  const d = src.data;
   const out = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) {
     const v = d[i]!;
     out[i] = v === v ? mtf(m, (v * scale - c0) / span) : 0;
   }
   return { width: src.width, height: src.height, channels: src.channels, bitDepth: 8, data: out };
+}
+
+/**
+ * autoStretch straight to 8-bit samples, byte for byte what writeImage makes of autoStretch's
+ * floats (round(255·v) of the f32 value), without the float image: one pass, a quarter the memory.
+ */
+export function autoStretchBytes(img: ImageF32, opts: StretchOptions = {}): { width: number; height: number; channels: number; data: Buffer } {
+  const { src, scale, c0, span, m } = stretchParams(img, opts);
+  const d = src.data;
+  const out = Buffer.alloc(d.length);
+  const f32 = Math.fround;
+  for (let i = 0; i < d.length; i++) {
+    const x = d[i]!;
+    if (x !== x) continue; // 0
+    const v = f32(mtf(m, (x * scale - c0) / span));
+    out[i] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+  }
+  return { width: src.width, height: src.height, channels: src.channels, data: out };
 }
 
 /** Box-average by an integer factor, ignoring NaN. */

@@ -62,6 +62,11 @@ export interface LiveStackOptions {
    */
   threads?: number;
   kernels?: 'wasm' | 'js';
+  /**
+   * Encode and write each preview while the next frame is processed (push returns before the file
+   * is there; finish/close wait for it). Default false: the preview is on disk when push returns.
+   */
+  previewInBackground?: boolean;
 }
 
 export interface FrameResult {

@@ -16,6 +16,8 @@ import { invert, type Mat3 } from '../../pipeline/stack/align/transform.js';
 import { warpBilinear } from '../../pipeline/stack/align/warp.js';
 import { LiveStacker } from '../../pipeline/stack/index.js';
 import { createAccumulator } from '../../pipeline/stack/methods.js';
+import { autoStretch, autoStretchBytes } from '../../pipeline/stack/stretch.js';
+import { toUint8 } from '../../pipeline/image/write.js';
 import { gaussianRng, makeCatalog, mulberry32, renderStarField } from '../../pipeline/stack/synth.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -114,6 +116,16 @@ for (const n of [4, 5]) {
     }
   });
 }
+
+test('the preview stretch straight to bytes equals autoStretch then toUint8, byte for byte (NaN, sums above 1, downscaled)', (t) => {
+  const g = gaussianRng(3);
+  for (const [w, h, top, maxSize] of [[301, 203, 1, 0], [640, 480, 3.5, 300]] as const) {
+    const img: ImageF32 = { width: w, height: h, channels: 1, bitDepth: 32, data: Float32Array.from({ length: w * h }, (_, i) => (i % 53 === 0 ? NaN : Math.abs(0.1 + 0.03 * g()) * top)) };
+    const a = toUint8(autoStretch(img, { maxSize }));
+    const b = autoStretchBytes(img, { maxSize });
+    t.true(b.data.equals(a), `${w}×${h}`);
+  }
+});
 
 test('whole stacks of 16-bit FITS with darks give identical products with the TS path and the kernels on 1 and 3 threads', async (t) => {
   const dir = await tempDir(t);

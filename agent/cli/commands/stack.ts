@@ -104,6 +104,7 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     warmup: positive('--warmup', o.warmup, true),
     relearnAfter: nonNegative('--relearn', o.relearn),
     threads: o.threads === undefined ? undefined : threadCount(o.threads),
+    previewInBackground: true,
     onResult,
   };
   if (o.darkScale && !(o.darks && o.bias)) throw new Error('--dark-scale: needs --darks and --bias');
