@@ -16,19 +16,19 @@ export type Stage = (typeof STAGES)[number];
 
 // [stage, function name, file pattern]; the innermost match on a sample's stack wins (master dark: any).
 const MARKERS: Array<[Stage, RegExp, RegExp]> = [
-  ['load', /^(loadFrame|readFitsWhole)$/, /calib\/load/],
-  ['calibrate', /^(calibrate|prepare|debayerImage|fixPixels|findCosmetic)$/, /calib\/apply|stack\/livestack|image\/debayer|kernels\/stack/],
+  ['load', /^(loadFrame|readFitsWhole|readFits16|load)$/, /calib\/load|kernels\/stack|stack\/livestack/],
+  ['calibrate', /^(calibrate|prepare|debayerImage|fixPixels|findCosmetic|subtractDark)$/, /calib\/apply|stack\/livestack|image\/debayer|kernels\/stack/],
   ['stars', /^(detectForStack|detectStars|detectSmoothed|withApertureFlux|frameQuality|summarizeStars|toGray|estimateBackground|frameMax)$/, /stars\/|stack\/|image\/read|kernels\/stack/],
   ['align', /^(alignFrame|matchStars|matchReference|judgeSignal)$/, /stack\//],
   ['warp', /^(warpBilinear|warp)$/, /stack\/align\/warp|kernels\/stack/],
-  ['accumulate', /^(accumulate|channelStats|push)$/, /stack\/(accumulate|methods)|kernels\/stack/],
-  ['preview', /^(writePreview|autoStretch|encodePreviewJpeg|previewJpeg)$/, /stack\/|image\/write|kernels\/stack/],
+  ['accumulate', /^(accumulate|channelStats|push|warpSigma|pushExternal)$/, /stack\/(accumulate|methods)|kernels\/stack/],
+  ['preview', /^(writePreview|autoStretch|autoStretchBytes|stretchPreview|encodePreview|encodePreviewJpeg|previewJpeg)$/, /stack\/|image\/write|kernels\/stack/],
   ['FITS', /^(writeMaster|writeMasters)$/, /stack\//],
   ['metrics', /^(writeMetrics|writeMetricsPlot)$/, /stack\//],
   ['state', /^(saveStackState|saveState|journal)$/, /stack\//],
   ['GC', /^(releaseGarbage)$/, /image\/gc/],
 ];
-const MASTER = /^(buildCalibration|buildMaster|seedMasterDark)$/;
+const MASTER = /^(buildCalibration|buildMaster|seedMasterDark|medianFromFits16|medianOfFits16)$/;
 
 export interface StageSummary { totalS: number; byStage: Record<Stage, number>; top: Array<{ name: string; file: string; stage: Stage; s: number }> }
 
@@ -45,7 +45,7 @@ export function stageSummary(p: CpuProfile, topN = 15): StageSummary {
     let inner: Stage | null = null;
     for (let n: ProfileNode | undefined = leaf; n && !stage; n = parent.get(n.id)) {
       const { functionName: f, url } = n.callFrame;
-      if (MASTER.test(f) && /calib\/master|stack\/seed/.test(url)) stage = 'master dark';
+      if (MASTER.test(f) && /calib\/master|stack\/seed|kernels\/stack/.test(url)) stage = 'master dark';
       else if (!inner) for (const [s, fn, file] of MARKERS) if (fn.test(f) && file.test(url)) { inner = s; break; }
     }
     stage ??= inner ?? 'set-up';
