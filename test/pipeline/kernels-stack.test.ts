@@ -18,6 +18,7 @@ import { LiveStacker } from '../../pipeline/stack/index.js';
 import { createAccumulator } from '../../pipeline/stack/methods.js';
 import { autoStretch, autoStretchBytes } from '../../pipeline/stack/stretch.js';
 import { toUint8 } from '../../pipeline/image/write.js';
+import { backgroundRow, backgroundRowLookup, estimateBackground } from '../../pipeline/stars/background.js';
 import { gaussianRng, makeCatalog, mulberry32, renderStarField } from '../../pipeline/stack/synth.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -125,6 +126,21 @@ test('the preview stretch straight to bytes equals autoStretch then toUint8, byt
     const b = autoStretchBytes(img, { maxSize });
     t.true(b.data.equals(a), `${w}×${h}`);
   }
+});
+
+test('star detection\'s sparse background lookup equals backgroundRow at every pixel and its row minimum bounds it', (t) => {
+  const w = 700, h = 300;
+  const g = gaussianRng(5);
+  const img: ImageF32 = { width: w, height: h, channels: 1, bitDepth: 32, data: Float32Array.from({ length: w * h }, (_, i) => 0.05 + 0.03 * ((i % w) / w) + 0.02 * (Math.floor(i / w) / h) + 0.003 * g()) };
+  const grid = estimateBackground(img, 64);
+  const row = new Float32Array(w);
+  let bad = 0;
+  for (let y = 0; y < h; y++) {
+    backgroundRow(grid, y, w, row);
+    const l = backgroundRowLookup(grid, y);
+    for (let x = 0; x < w; x++) if (l.at(x) !== row[x] || !(l.min <= row[x]!)) bad++;
+  }
+  t.is(bad, 0);
 });
 
 test('whole stacks of 16-bit FITS with darks give identical products with the TS path and the kernels on 1 and 3 threads', async (t) => {
