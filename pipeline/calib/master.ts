@@ -15,6 +15,7 @@ import type { ImageF32 } from '../image/types.js';
 import { findHotPixels, type Calibration, type Master } from './apply.js';
 import { isImagePath, loadFrame } from './load.js';
 import { readFitsHeader } from '../image/fits.js';
+import { releaseGarbage } from '../image/gc.js';
 import { checkImageFile } from '../image/header-size.js';
 import { isFitsPath } from '../image/read.js';
 import { ImageFormatError } from '../image/types.js';
@@ -239,6 +240,8 @@ export async function buildCalibration(o: CalibrationDirs): Promise<Calibration>
   }
   if (cal.dark && (o.hotSigma ?? 8) > 0) cal.hotPixels = findHotPixels(cal.dark.image, o.hotSigma ?? 8);
   cal.cosmeticSigma = o.cosmeticSigma ?? (cal.dark ? 0 : 10);
+  // The combine's strips and decoded frames are garbage now: give them back before the lights come.
+  releaseGarbage();
   if (o.darkScale) {
     if (!cal.dark) throw new Error('--dark-scale: needs --darks');
     if (!cal.bias) throw new Error('--dark-scale: needs --bias (the bias is kept, only dark − bias is scaled)');

@@ -33,7 +33,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
 /** Bytes read from the file and decoded per round (so the staging area stays small). */
 const STAGING_BYTES = 4 << 20;
 
-export interface SigmaPlanes { M: Float32Array; M2: Float32Array; N: Float32Array; H: Float32Array }
+export interface SigmaPlanes { M: Float32Array; M2: Float32Array; N: Float32Array; H: Float32Array | null }
 
 export interface SigmaPush {
   /** Frame → reference-grid affine map, reference pixel → frame pixel (Mat3 row-major); null: no warp. */
@@ -71,6 +71,8 @@ export interface StackKernelSpec {
   /** Master dark (width × height), copied into the shared memory. */
   dark?: Float32Array | null;
   sigma?: boolean;
+  /** Also the warm-up maxima plane H (only a sigma warm-up longer than 3 uses it). */
+  sigmaH?: boolean;
   /** Total threads including the caller's (1 = no workers). */
   threads: number;
 }
@@ -87,7 +89,8 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
   const frame = plane();
   const dark = spec.dark ? plane() : 0;
   const staging = arena.take(STAGING_BYTES);
-  const [M, M2, N, H] = hasSigma ? [plane(), plane(), plane(), plane()] : [0, 0, 0, 0];
+  const [M, M2, N] = hasSigma ? [plane(), plane(), plane()] : [0, 0, 0];
+  const H = hasSigma && spec.sigmaH ? plane() : 0;
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
@@ -96,7 +99,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
     if (spec.dark.length !== len) throw new RangeError(`master dark has ${spec.dark.length} samples, frames ${len}`);
     view(dark).set(spec.dark);
   }
-  const layout: Layout = { width, height, frame, dark, staging, M: M!, M2: M2!, N: N!, H: H! };
+  const layout: Layout = { width, height, frame, dark, staging, M: M!, M2: M2!, N: N!, H };
   const pool = createBandPool({ name: 'stack', module: kernelModule('stack')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads: spec.threads });
   spec = { ...spec, dark: null };
   const frameView = view(frame);
@@ -108,7 +111,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
     height,
     frame: frameView,
     dark: dark ? view(dark) : null,
-    sigma: hasSigma ? { M: view(M!), M2: view(M2!), N: view(N!), H: view(H!) } : null,
+    sigma: hasSigma ? { M: view(M!), M2: view(M2!), N: view(N!), H: H ? view(H) : null } : null,
     async readFits16(path, dataOffset, scale, zero) {
       const fh = await open(path, 'r');
       try {
@@ -133,6 +136,7 @@ export function createStackKernels(spec: StackKernelSpec): StackKernels | null {
     },
     async warpSigma(p) {
       if (!hasSigma) throw new Error('stack kernels: no sigma planes');
+      if (p.useH && !H) throw new Error('stack kernels: no warm-up plane H (made with sigmaH)');
       let t: number[] | null = null;
       if (p.refToFrame) {
         const [a, b, c, e, f, g, , , r] = Array.from(p.refToFrame);

@@ -346,7 +346,10 @@ export class LiveStacker {
         const cal = this.opts.calibration;
         const dark = cal?.dark && !cal.darkScale && cal.dark.image.data.length === width * height ? cal.dark : undefined;
         this.kernels = createStackKernels({ width, height, dark: dark?.image.data, sigma: this.opts.methods.includes('sigma'), threads: this.opts.threads ?? availableParallelism() });
-        if (this.kernels?.dark && dark) dark.image = { ...dark.image, data: this.kernels.dark };
+        if (this.kernels?.dark && dark) {
+          dark.image = { ...dark.image, data: this.kernels.dark };
+          releaseGarbage(); // the master's own plane, before the frame and accumulator planes fill
+        }
       }
     }
     const k = this.kernels;

@@ -82,7 +82,7 @@ function roundHalfUp(x: f64): i32 {
 // the frame `src` warped onto the reference grid: F = bilinear(src, (A·x + B·y + C, E·x + F·y + G))
 // stepping x as warpBilinear does (warp = 1), or F = src (warp = 0: the reference, `none`). Then
 // methods.ts's sigma update with sky offset `off`, noise floor `noise`, `kappa`, warm-up `warm`,
-// the warm-up maxima plane H when `useH`. Returns the rejected values.
+// the warm-up maxima plane H when `useH` (a warm-up longer than 3). Returns the rejected values.
 export function warpSigma(
   src: usize, w: i32, h: i32, y0: i32, y1: i32, warp: bool,
   A: f64, B: f64, C: f64, E: f64, F: f64, G: f64,
@@ -114,14 +114,17 @@ export function warpSigma(
       const n1 = n + 1;
       const d = f - m;
       const nm = m + d / n1;
+      const q0 = <f64>load<f32>(M2 + o);
       store<f32>(M + o, <f32>nm);
-      store<f32>(M2 + o, <f32>(<f64>load<f32>(M2 + o) + d * (f - nm)));
+      store<f32>(M2 + o, <f32>(q0 + d * (f - nm)));
       store<f32>(N + o, <f32>n1);
-      if (!useH) continue;
-      const h0 = <f64>load<f32>(H + o);
-      if (n1 <= warm && (h0 != h0 || f > h0)) store<f32>(H + o, <f32>f);
-      if (n1 == warm && warm >= 3) {
-        const hv = <f64>load<f32>(H + o);
+      if (useH) {
+        const h0 = <f64>load<f32>(H + o);
+        if (n1 <= warm && (h0 != h0 || f > h0)) store<f32>(H + o, <f32>f);
+      }
+      if (n1 == warm && warm >= 3 && (useH || warm == 3)) {
+        // The brightest of the first values: kept in H, or (warm-up 3) the first two's mean + √(M2/2).
+        const hv = useH ? <f64>load<f32>(H + o) : <f64><f32>Math.max(f, m + Math.sqrt(q0 / 2));
         const m1 = (n1 * nm - hv) / (n1 - 1);
         const q1 = Math.max(0, <f64>load<f32>(M2 + o) - (hv - nm) * (hv - m1));
         const sd = Math.max(Math.sqrt(q1 / (n1 - 2)), noise);
@@ -131,7 +134,7 @@ export function warpSigma(
           store<f32>(N + o, <f32>(n1 - 1));
           rejected++;
         }
-        store<f32>(H + o, NaN);
+        if (useH) store<f32>(H + o, NaN);
       }
     }
   }
