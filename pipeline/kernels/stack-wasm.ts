@@ -31,7 +31,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
 }`;
 
 /** Bytes read from the file and decoded per round (so the staging area stays small). */
-const STAGING_BYTES = 4 << 20;
+const STAGING_BYTES = 1 << 20;
 
 export interface SigmaPlanes { M: Float32Array; M2: Float32Array; N: Float32Array; H: Float32Array | null }
 

@@ -121,7 +121,7 @@ for (const n of [4, 5]) {
 
 test('the preview stretch straight to bytes equals autoStretch then toUint8, byte for byte (NaN, sums above 1, downscaled)', (t) => {
   const g = gaussianRng(3);
-  for (const [w, h, top, maxSize] of [[301, 203, 1, 0], [640, 480, 3.5, 300]] as const) {
+  for (const [w, h, top, maxSize] of [[301, 203, 1, 0], [640, 480, 3.5, 300], [801, 401, 1, 500], [1001, 600, 2.2, 600]] as const) {
     const img: ImageF32 = { width: w, height: h, channels: 1, bitDepth: 32, data: Float32Array.from({ length: w * h }, (_, i) => (i % 53 === 0 ? NaN : Math.abs(0.1 + 0.03 * g()) * top)) };
     const a = toUint8(autoStretch(img, { maxSize }));
     const b = autoStretchBytes(img, { maxSize });
