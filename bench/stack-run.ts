@@ -106,7 +106,9 @@ async function skyrig(label: string, checkout: string, lights: string, n: number
   // As bin/skyrig.js runs `stack` (MALLOC_MMAP_THRESHOLD_ set: no re-spawn, so the figures are one process's).
   const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072', ...(variant === 'js' ? { SKYRIG_NO_WASM: '1' } : {}) };
   const threads = /^\d+$/.test(variant) ? ['--threads', variant] : [];
+  // …and with the heap flag bin/skyrig.js adds for `stack` (the before checkout did not).
   const args = [
+    ...(label === 'before' ? [] : ['--max-semi-space-size=2']),
     ...(a.profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
     join(checkout, 'bin', 'skyrig.js'), 'stack', 'run', lights, '--out', out, '--darks', darks, '--method', a.method!, ...threads,
   ];

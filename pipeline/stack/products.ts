@@ -4,10 +4,9 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withAtomicPath } from '../../lib/atomic.js';
-import { writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 import type { StackMethod } from './methods.js';
-import { plotFrameMetrics } from './metrics-plot.js';
+import { plotFrameMetricsBytes } from './metrics-plot.js';
 import { writeFitsFloat } from './output.js';
 import { autoStretchBytes } from './stretch.js';
 import sharp from 'sharp';
@@ -117,7 +116,8 @@ export async function writeMetrics(n: ProductNames, records: readonly FrameResul
 /** The per-frame figures as a picture. Returns bytes written. */
 export async function writeMetricsPlot(n: ProductNames, records: readonly FrameResult[]): Promise<number> {
   const path = metricsPaths(n).png;
-  await writeImage(path, plotFrameMetrics(records));
+  const p = plotFrameMetricsBytes(records);
+  await withAtomicPath(path, (tmp) => sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels }, limitInputPixels: false }).png({ compressionLevel: 6 }).toFile(tmp));
   return sizeOf(path);
 }
 

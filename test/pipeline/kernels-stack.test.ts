@@ -17,6 +17,7 @@ import { warpBilinear } from '../../pipeline/stack/align/warp.js';
 import { LiveStacker } from '../../pipeline/stack/index.js';
 import { createAccumulator } from '../../pipeline/stack/methods.js';
 import { autoStretch, autoStretchBytes } from '../../pipeline/stack/stretch.js';
+import { plotFrameMetrics, plotFrameMetricsBytes } from '../../pipeline/stack/metrics-plot.js';
 import { toUint8 } from '../../pipeline/image/write.js';
 import { backgroundRow, backgroundRowLookup, estimateBackground } from '../../pipeline/stars/background.js';
 import { gaussianRng, makeCatalog, mulberry32, renderStarField } from '../../pipeline/stack/synth.js';
@@ -127,6 +128,11 @@ test('the preview stretch straight to bytes equals autoStretch then toUint8, byt
     const b = autoStretchBytes(img, { maxSize });
     t.true(b.data.equals(a), `${w}×${h}`);
   }
+});
+
+test('the per-frame plot drawn a panel at a time to bytes equals the float plot through toUint8', (t) => {
+  const records = Array.from({ length: 12 }, (_, k) => ({ seq: k + 1, accepted: k !== 4, status: k === 4 ? 'rejected' : 'accepted', hfr: 1.5 + 0.1 * Math.sin(k), fwhm: 2.5, stars: 300 - k, background: 0.05 + 0.001 * k, signal: 1 - 0.01 * k })) as unknown as Parameters<typeof plotFrameMetrics>[0];
+  t.true(plotFrameMetricsBytes(records).data.equals(toUint8(plotFrameMetrics(records))));
 });
 
 test('star detection\'s sparse background lookup equals backgroundRow at every pixel and its row minimum bounds it', (t) => {
