@@ -84,9 +84,7 @@ export function autoStretchBytes(img: ImageF32, opts: StretchOptions = {}): { wi
 function stretchHalfBytes(img: ImageF32, opts: StretchOptions): { width: number; height: number; channels: number; data: Buffer } {
   const w = Math.floor(img.width / 2), h = Math.floor(img.height / 2), W = img.width, s = img.data;
   const f32 = Math.fround;
-  const at = (o: number): number => {
-    const y = (o / w) | 0, x = o - y * w;
-    const i = 2 * y * W + 2 * x;
+  const mean = (i: number): number => {
     let t = 0, n = 0;
     const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
     if (a === a) { t += a; n++; }
@@ -99,16 +97,18 @@ function stretchHalfBytes(img: ImageF32, opts: StretchOptions): { width: number;
   const len = w * h;
   const stride = Math.max(1, Math.floor(len / 200000));
   let max = 0;
-  for (let o = 0; o < len; o++) { const v = at(o); if (v > max) max = v; }
+  for (let y = 0; y < h; y++) for (let x = 0, i = 2 * y * W; x < w; x++, i += 2) { const v = mean(i); if (v > max) max = v; }
   const sample = new Float32Array(Math.ceil(len / stride));
-  for (let o = 0, k = 0; o < len; o += stride, k++) sample[k] = at(o);
+  for (let o = 0, k = 0; o < len; o += stride, k++) { const y = Math.floor(o / w); sample[k] = mean(2 * y * W + 2 * (o - y * w)); }
   const { scale, c0, span, m } = statsOf(sample, max, opts);
   const out = Buffer.alloc(len);
-  for (let o = 0; o < len; o++) {
-    const x = at(o);
-    if (x !== x) continue;
-    const v = f32(mtf(m, (x * scale - c0) / span));
-    out[o] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+  for (let y = 0, o = 0; y < h; y++) {
+    for (let x = 0, i = 2 * y * W; x < w; x++, i += 2, o++) {
+      const v0 = mean(i);
+      if (v0 !== v0) continue;
+      const v = f32(mtf(m, (v0 * scale - c0) / span));
+      out[o] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
+    }
   }
   return { width: w, height: h, channels: 1, data: out };
 }
