@@ -204,55 +204,59 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     });
   };
   const stacker = await openStacker(ctx, p, opts);
-  const known = new Set<string>();
   let shot = 0;
   let last: FrameResult | null = null;
-  const addProducts = (r: FrameResult) => {
-    for (const m of stacker.opts.methods) {
-      for (const [kind, ext] of [['stack-fits', 'fits'], ['stack-preview', stacker.opts.previewFormat]] as const) {
-        const path = stacker.outputPath(m, ext);
-        if (known.has(path)) continue;
-        known.add(path);
-        ctx.runlog.addProduct(ctx.runId, { kind, path, metrics: { method: m, stack_index: r.stackIndex } });
+  // The kernels' worker threads hold the stack's shared memory: end them however the job ends.
+  try {
+    const known = new Set<string>();
+    const addProducts = (r: FrameResult) => {
+      for (const m of stacker.opts.methods) {
+        for (const [kind, ext] of [['stack-fits', 'fits'], ['stack-preview', stacker.opts.previewFormat]] as const) {
+          const path = stacker.outputPath(m, ext);
+          if (known.has(path)) continue;
+          known.add(path);
+          ctx.runlog.addProduct(ctx.runId, { kind, path, metrics: { method: m, stack_index: r.stackIndex } });
+        }
       }
+      // The per-frame plot (<name>-frames.png) is written beside the CSV by every save.
+      const plot = stacker.metricsPaths.csv.replace(/\.csv$/, '.png');
+      for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json], ['stack-metrics-plot', plot]] as const) {
+        if (!known.has(path)) { known.add(path); ctx.runlog.addProduct(ctx.runId, { kind, path }); }
+      }
+    };
+    while (!ctx.signal.aborted) {
+      ctx.progress(`livestack: frame ${shot + 1}, ${stacker.count} stacked`);
+      let logged;
+      try {
+        logged = await ctx.capture({ exposureS: p.exposureS, gain: p.gain, iso: p.iso, binning: p.binning, frameType: 'light' });
+      } catch (err) {
+        if (ctx.signal.aborted) break;
+        throw err;
+      }
+      shot++;
+      frameIds.set(logged.frame.path, logged.frameId);
+      const before = stacker.count;
+      const r = await stacker.push(logged.frame.path);
+      last = r;
+      // The first frames are held and judged together: the stack (and its preview) appears with the third.
+      if (stacker.count !== before || r.accepted) {
+        addProducts(r);
+        const jpeg = await stacker.previewJpeg();
+        if (jpeg) ctx.publish.image(jpeg);
+      }
+      if (!r.accepted && r.status !== 'pending') ctx.log.warn(`livestack: ${r.reason}`);
+      ctx.publish.state({
+        star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
+        stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
+        star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
+        disk_writes_mb: diskMb(),
+      });
+      if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
     }
-    // The per-frame plot (<name>-frames.png) is written beside the CSV by every save.
-    const plot = stacker.metricsPaths.csv.replace(/\.csv$/, '.png');
-    for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json], ['stack-metrics-plot', plot]] as const) {
-      if (!known.has(path)) { known.add(path); ctx.runlog.addProduct(ctx.runId, { kind, path }); }
-    }
-  };
-  while (!ctx.signal.aborted) {
-    ctx.progress(`livestack: frame ${shot + 1}, ${stacker.count} stacked`);
-    let logged;
-    try {
-      logged = await ctx.capture({ exposureS: p.exposureS, gain: p.gain, iso: p.iso, binning: p.binning, frameType: 'light' });
-    } catch (err) {
-      if (ctx.signal.aborted) break;
-      throw err;
-    }
-    shot++;
-    frameIds.set(logged.frame.path, logged.frameId);
-    const before = stacker.count;
-    const r = await stacker.push(logged.frame.path);
-    last = r;
-    // The first frames are held and judged together: the stack (and its preview) appears with the third.
-    if (stacker.count !== before || r.accepted) {
-      addProducts(r);
-      const jpeg = await stacker.previewJpeg();
-      if (jpeg) ctx.publish.image(jpeg);
-    }
-    if (!r.accepted && r.status !== 'pending') ctx.log.warn(`livestack: ${r.reason}`);
-    ctx.publish.state({
-      star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
-      stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
-      star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
-      disk_writes_mb: diskMb(),
-    });
-    if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
+    await stacker.finish();
+  } finally {
+    await stacker.close();
   }
-  await stacker.finish();
-  await stacker.close();
   const metrics = {
     frames_shot: shot, frames_accepted: accepted, frames_refused: refused, stack_frames: stacker.count,
     stack_index: last?.stackIndex ?? 1, stack_fits: stacker.outputPath(stacker.opts.methods[0]!, 'fits'),
