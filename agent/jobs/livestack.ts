@@ -52,6 +52,8 @@ export interface LivestackParams {
   saveEveryS?: number;
   /** Where the state lives instead of the job's state dir (e.g. a tmpfs: no card wear, lost on power cut). */
   stateDir?: string;
+  /** Threads for the per-pixel kernels (default the cores). */
+  threads?: number;
 }
 
 const KIND = 'livestack';
@@ -109,7 +111,13 @@ export function parseLivestackParams(p: Record<string, unknown>): LivestackParam
     saveEveryFrames: optionalNumberParam(KIND, p, 'save_every_frames', 1),
     saveEveryS: optionalNumberParam(KIND, p, 'save_every_s', 1),
     stateDir: stringParam(p, 'state_dir'),
+    threads: wholeNumber(optionalNumberParam(KIND, p, 'threads', 1, 64), 'threads'),
   };
+}
+
+function wholeNumber(v: number | undefined, name: string): number | undefined {
+  if (v !== undefined && !Number.isInteger(v)) throw new ParamError(KIND, name, `must be a whole number, got ${v}`);
+  return v;
 }
 
 /** The stack state lives in the job's state dir, stable across runs, days and restarts. */
@@ -168,13 +176,14 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     relearnAfter: p.relearn,
     saveEveryFrames: p.saveEveryFrames,
     saveEveryS: p.saveEveryS,
+    threads: p.threads,
   };
   // Storage writes of this process during the run (it counts everything the agent writes meanwhile).
   const io0 = readProcessWrites();
   const diskMb = () => { const io = readProcessWrites(); return io && io0 ? Number(((io.net - io0.net) / 1e6).toFixed(2)) : null; };
   if (p.darks || p.flats || p.bias) {
     ctx.progress('livestack: building calibration masters');
-    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale });
+    opts.calibration = await buildCalibration({ darks: p.darks, flats: p.flats, bias: p.bias, method: p.darkMethod, cosmeticSigma: p.cosmetic, darkScale: p.darkScale, threads: p.threads });
   } else if ((p.cosmetic ?? 10) > 0) {
     // No masters: fix isolated hot pixels so they do not stack into fixed-pattern dots.
     opts.calibration = { cosmeticSigma: p.cosmetic ?? 10 };
@@ -195,54 +204,59 @@ export const livestackJob: JobRunner = async (ctx: JobContext): Promise<JobResul
     });
   };
   const stacker = await openStacker(ctx, p, opts);
-  const known = new Set<string>();
   let shot = 0;
   let last: FrameResult | null = null;
-  const addProducts = (r: FrameResult) => {
-    for (const m of stacker.opts.methods) {
-      for (const [kind, ext] of [['stack-fits', 'fits'], ['stack-preview', stacker.opts.previewFormat]] as const) {
-        const path = stacker.outputPath(m, ext);
-        if (known.has(path)) continue;
-        known.add(path);
-        ctx.runlog.addProduct(ctx.runId, { kind, path, metrics: { method: m, stack_index: r.stackIndex } });
+  // The kernels' worker threads hold the stack's shared memory: end them however the job ends.
+  try {
+    const known = new Set<string>();
+    const addProducts = (r: FrameResult) => {
+      for (const m of stacker.opts.methods) {
+        for (const [kind, ext] of [['stack-fits', 'fits'], ['stack-preview', stacker.opts.previewFormat]] as const) {
+          const path = stacker.outputPath(m, ext);
+          if (known.has(path)) continue;
+          known.add(path);
+          ctx.runlog.addProduct(ctx.runId, { kind, path, metrics: { method: m, stack_index: r.stackIndex } });
+        }
       }
+      // The per-frame plot (<name>-frames.png) is written beside the CSV by every save.
+      const plot = stacker.metricsPaths.csv.replace(/\.csv$/, '.png');
+      for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json], ['stack-metrics-plot', plot]] as const) {
+        if (!known.has(path)) { known.add(path); ctx.runlog.addProduct(ctx.runId, { kind, path }); }
+      }
+    };
+    while (!ctx.signal.aborted) {
+      ctx.progress(`livestack: frame ${shot + 1}, ${stacker.count} stacked`);
+      let logged;
+      try {
+        logged = await ctx.capture({ exposureS: p.exposureS, gain: p.gain, iso: p.iso, binning: p.binning, frameType: 'light' });
+      } catch (err) {
+        if (ctx.signal.aborted) break;
+        throw err;
+      }
+      shot++;
+      frameIds.set(logged.frame.path, logged.frameId);
+      const before = stacker.count;
+      const r = await stacker.push(logged.frame.path);
+      last = r;
+      // The first frames are held and judged together: the stack (and its preview) appears with the third.
+      if (stacker.count !== before || r.accepted) {
+        addProducts(r);
+        const jpeg = await stacker.previewJpeg();
+        if (jpeg) ctx.publish.image(jpeg);
+      }
+      if (!r.accepted && r.status !== 'pending') ctx.log.warn(`livestack: ${r.reason}`);
+      ctx.publish.state({
+        star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
+        stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
+        star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
+        disk_writes_mb: diskMb(),
+      });
+      if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
     }
-    // The per-frame plot (<name>-frames.png) is written beside the CSV by every save.
-    const plot = stacker.metricsPaths.csv.replace(/\.csv$/, '.png');
-    for (const [kind, path] of [['stack-metrics-csv', stacker.metricsPaths.csv], ['stack-metrics-json', stacker.metricsPaths.json], ['stack-metrics-plot', plot]] as const) {
-      if (!known.has(path)) { known.add(path); ctx.runlog.addProduct(ctx.runId, { kind, path }); }
-    }
-  };
-  while (!ctx.signal.aborted) {
-    ctx.progress(`livestack: frame ${shot + 1}, ${stacker.count} stacked`);
-    let logged;
-    try {
-      logged = await ctx.capture({ exposureS: p.exposureS, gain: p.gain, iso: p.iso, binning: p.binning, frameType: 'light' });
-    } catch (err) {
-      if (ctx.signal.aborted) break;
-      throw err;
-    }
-    shot++;
-    frameIds.set(logged.frame.path, logged.frameId);
-    const before = stacker.count;
-    const r = await stacker.push(logged.frame.path);
-    last = r;
-    // The first frames are held and judged together: the stack (and its preview) appears with the third.
-    if (stacker.count !== before || r.accepted) {
-      addProducts(r);
-      const jpeg = await stacker.previewJpeg();
-      if (jpeg) ctx.publish.image(jpeg);
-    }
-    if (!r.accepted && r.status !== 'pending') ctx.log.warn(`livestack: ${r.reason}`);
-    ctx.publish.state({
-      star_count: r.stars, hfr_px: num(r.hfr), fwhm_px: num(r.fwhm), sky_background: r.background == null ? null : Number((r.background * 100).toFixed(3)),
-      stack_frames: stacker.count, stack_refused: refused, last_frame_accepted: r.accepted, last_frame_reason: r.reason,
-      star_signal_pct: Number.isFinite(r.signal) ? Number((r.signal * 100).toFixed(1)) : null,
-      disk_writes_mb: diskMb(),
-    });
-    if (p.maxFrames && stacker.count + stacker.heldCount >= p.maxFrames) break;
+    await stacker.finish();
+  } finally {
+    await stacker.close();
   }
-  await stacker.finish();
   const metrics = {
     frames_shot: shot, frames_accepted: accepted, frames_refused: refused, stack_frames: stacker.count,
     stack_index: last?.stackIndex ?? 1, stack_fits: stacker.outputPath(stacker.opts.methods[0]!, 'fits'),

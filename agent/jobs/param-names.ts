@@ -22,7 +22,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     exposure_s: n, gain: n, iso: n, binning: n, method: s, kappa: n, align: s, model: s, reference: s,
     restart_on_drift: n, darks: s, flats: s, bias: s, dark_method: s, output_name: s,
     resume: 'any', resume_within_s: n, max_frames: n, min_stars: n, cosmetic: n, warmup: n, relearn: n, dark_scale: 'any', mixed_settings: 'any',
-    save_every_frames: n, save_every_s: n, state_dir: s,
+    save_every_frames: n, save_every_s: n, state_dir: s, threads: n,
   },
   focusbracket: {
     positions: 'numbers', start: n, end: n, step: n, count: n, exposure_s: n, gain: n, iso: n,
@@ -58,7 +58,7 @@ export const PARAM_RANGES: Record<JobKind, Record<string, Range>> = {
   livestack: {
     exposure_s: EXPOSURE, gain: GAIN, iso: ISO, binning: [1, 16, true], kappa: [0.1, 20], restart_on_drift: [0.1, 1e6],
     resume_within_s: [0, 366 * 86_400], max_frames: [1, 1e7, true], min_stars: [3, 1e6, true], cosmetic: [0, 1e6], warmup: [1, 50, true],
-    relearn: [0, 1000, true],
+    relearn: [0, 1000, true], threads: [1, 64, true],
   },
   focusbracket: {
     step: [1, 1e7], count: [2, 200, true], exposure_s: EXPOSURE, gain: GAIN, iso: ISO, quality: [1, 100, true],

@@ -4,14 +4,16 @@
 // number of frames. The pieces live beside it: types.ts (shapes), judge.ts (star signal, detector),
 // accumulate.ts (alignment choice, accumulation), products.ts (what is written), persist.ts (state).
 import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { releaseGarbage } from '../image/gc.js';
-import { toGray } from '../image/read.js';
+import { isFitsPath, toGray } from '../image/read.js';
+import { readFitsHeader } from '../image/fits.js';
 import { encodePreviewJpeg } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
-import { calibrate, CalibrationError } from '../calib/apply.js';
-import { debayerImage } from '../image/debayer.js';
+import { calibrate, CalibrationError, checkCalibration } from '../calib/apply.js';
+import { bayerPatternFromCards, debayerImage } from '../image/debayer.js';
 import { loadFrame, type LoadedFrame } from '../calib/load.js';
 import { summarizeStars, type Star } from '../stars/detect.js';
 import { withApertureFlux } from '../stars/photometry.js';
@@ -23,9 +25,10 @@ import { StateError } from './state.js';
 import { autoStretch } from './stretch.js';
 import { accumulate, alignFrame, channelStats, isIdentity } from './accumulate.js';
 import { clipPeak, detectForStack, heldRelFlux, matchReference } from './judge.js';
-import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, writePreview, type ProductNames, type StackTotals } from './products.js';
+import { archiveProducts, metricsPaths, outputPath, writeMaster, writeMetrics, writeMetricsPlot, encodePreview, stretchPreview, type ProductNames, type StackTotals } from './products.js';
 import { loadStackState, restoreAccumulators, saveStackState } from './persist.js';
 import { isRamDir } from './disk-io.js';
+import { createStackKernels, type StackKernels } from '../kernels/stack-wasm.js';
 import type { FrameResult, LiveStackOptions, PendingFrame, PushInput, SavedState } from './types.js';
 
 export type { AlignMode, FrameResult, LiveStackOptions, PushInput } from './types.js';
@@ -71,6 +74,10 @@ export class LiveStacker {
   readonly bytesByKind: Record<string, number> = {};
   /** The frame in flight came from memory (push({ image })): no file can replay it after a crash. */
   private memoryInput = false;
+  /** WASM kernels for this stack's mono geometry (undefined: not tried yet; null: plain TS). */
+  private kernels: StackKernels | null | undefined = undefined;
+  /** The previews' encode and write in flight (see save). */
+  private previewWrite: Promise<void> | null = null;
 
   constructor(opts: LiveStackOptions) {
     this.opts = {
@@ -188,7 +195,8 @@ export class LiveStacker {
   private createAccumulators(): void {
     const g = this.geom!;
     const len = g.width * g.height * g.channels;
-    this.accs = this.opts.methods.map((m) => createAccumulator(m, len, g.channels, { kappa: this.opts.kappa }));
+    const k = this.kernelsFor(g.width, g.height, g.channels);
+    this.accs = this.opts.methods.map((m) => createAccumulator(m, len, g.channels, { kappa: this.opts.kappa, planes: m === 'sigma' ? k?.sigma ?? undefined : undefined }));
   }
 
   private result(base: Partial<FrameResult> & { seq: number; path: string }): FrameResult {
@@ -240,7 +248,7 @@ export class LiveStacker {
     let frame: LoadedFrame;
     try {
       frame = typeof input === 'string'
-        ? await loadFrame(input)
+        ? await this.load(input)
         : { path, image: { ...input.image, data: Float32Array.from(input.image.data) }, bayer: input.bayer ?? null, exposureS: input.exposureS ?? null, date: input.date ?? null, iso: metaNumber(input.meta, 'ISOSPEED', 'ISO'), gain: metaNumber(input.meta, 'GAIN'), meta: input.meta ?? {} };
     } catch (err) {
       return this.record(this.result({ seq, path, reason: oneLine(err), code: 'input', ms }), name);
@@ -250,7 +258,7 @@ export class LiveStacker {
     const date = frame.date ? frame.date.toISOString() : null;
     // Calibration geometry errors are configuration errors, not frame errors: let them throw.
     let t = performance.now();
-    const img = this.prepare(frame, path, exposureS);
+    const img = await this.prepare(frame, path, exposureS);
     ms.calibrate = performance.now() - t;
     if (this.geom && (img.width !== this.geom.width || img.height !== this.geom.height || img.channels !== this.geom.channels)) {
       return this.record(this.result({ seq, path, exposureS, date, code: 'input', ms,
@@ -326,11 +334,60 @@ export class LiveStacker {
     return `; the last ${run.length} frames agree with each other: conditions changed, the next frames start stack ${this.stackIndex + 1}`;
   }
 
+  /**
+   * The WASM kernels for a mono stack of this size, made once (null: colour, no WebAssembly,
+   * `kernels: 'js'`, or another size than the stack's). The master dark moves into their memory:
+   * the calibration's plane becomes a view of it, so it is held once.
+   */
+  private kernelsFor(width: number, height: number, channels: number): StackKernels | null {
+    if (this.kernels === undefined) {
+      this.kernels = null;
+      if (channels === 1 && this.opts.kernels !== 'js') {
+        const cal = this.opts.calibration;
+        const dark = cal?.dark && !cal.darkScale && cal.dark.image.data.length === width * height ? cal.dark : undefined;
+        this.kernels = createStackKernels({ width, height, dark: dark?.image.data, sigma: this.opts.methods.includes('sigma'), threads: this.opts.threads ?? availableParallelism() });
+        if (this.kernels?.dark && dark) {
+          dark.image = { ...dark.image, data: this.kernels.dark };
+          releaseGarbage(); // the master's own plane, before the frame and accumulator planes fill
+        }
+      }
+    }
+    const k = this.kernels;
+    return k && k.width === width && k.height === height && channels === 1 ? k : null;
+  }
+
+  /** Load a frame; a mono 16-bit FITS goes straight into the kernels' frame plane. */
+  private async load(path: string): Promise<LoadedFrame> {
+    if (this.kernels === undefined && this.opts.kernels !== 'js' && isFitsPath(path)) {
+      const h = await readFitsHeader(path).catch(() => null);
+      if (h && h.planes === 1 && !bayerPatternFromCards(h.cards)) this.kernelsFor(h.width, h.height, 1);
+    }
+    const k = this.kernels;
+    return loadFrame(path, k ? { fits16: async (_p, h) => (h.width === k.width && h.height === k.height ? k.readFits16(path, h.dataOffset, h.scale, h.zero) : null) } : {});
+  }
+
   /** Calibrate (on the mosaic) and debayer a loaded frame. */
-  private prepare(frame: LoadedFrame, path: string, exposureS: number): ImageF32 {
+  private async prepare(frame: LoadedFrame, path: string, exposureS: number): Promise<ImageF32> {
     const cfa = frame.bayer ? 2 : 1;
-    if (this.opts.calibration) calibrate(frame.image, this.opts.calibration, path, cfa, exposureS);
+    const cal = this.opts.calibration;
+    if (cal) {
+      const k = this.kernels;
+      if (k && k.dark && frame.image.data === k.frame && cal.dark?.image.data === k.dark && !cal.darkScale) {
+        // The dark in the kernels' bands; the rest (flat, hot pixels, cosmetic) as calibrate does it.
+        checkCalibration(cal, frame.image, path);
+        await k.subtractDark();
+        calibrate(frame.image, { ...cal, dark: undefined, bias: undefined }, path, cfa, exposureS);
+      } else calibrate(frame.image, cal, path, cfa, exposureS);
+    }
     return frame.bayer ? debayerImage(frame.image, frame.bayer) : frame.image;
+  }
+
+  /** End the kernels' worker threads (the stacker keeps working on the plain-TS path after). */
+  async close(): Promise<void> {
+    await this.previewsWritten().catch(() => {});
+    const k = this.kernels;
+    this.kernels = null;
+    await k?.close();
   }
 
   /** Note a file in the journal before it is processed: resume re-reads it if no state saved it. */
@@ -381,8 +438,8 @@ export class LiveStacker {
     if (best && this.opts.reference !== 'first') for (const p of kept) if (referenceScore(p.q) > referenceScore(best.q)) best = p;
     const load = async (p: PendingFrame): Promise<ImageF32> => {
       if (!p.file) {
-        const f = await loadFrame(p.path);
-        const img = this.prepare(f, p.path, p.exposureS);
+        const f = await this.load(p.path);
+        const img = await this.prepare(f, p.path, p.exposureS);
         if (img.width !== p.width || img.height !== p.height || img.channels !== p.channels) throw new Error(`${img.width}×${img.height}×${img.channels}, held as ${p.width}×${p.height}×${p.channels}`);
         return img;
       }
@@ -466,17 +523,31 @@ export class LiveStacker {
       this.dateBeg = this.dateEnd = null;
     }
     t = performance.now();
-    let aligned = img;
-    if (!isIdentity(transform)) {
-      this.warpBuf = warpBilinear(img, invert(transform), this.warpBuf && this.warpBuf.data.length === img.data.length ? this.warpBuf : undefined);
-      aligned = this.warpBuf;
+    const k = this.kernels;
+    const sigma = this.accs.length === 1 ? this.accs[0]!.pushExternal : undefined;
+    const affine = Math.abs(transform[6]!) < 1e-12 && Math.abs(transform[7]!) < 1e-12;
+    let rejectedPixels: number;
+    if (k && sigma && img.data === k.frame && this.accs[0]!.buffers.M === k.sigma?.M && affine) {
+      // Warp and sigma clipping fused in the kernels' bands: no warped copy of the frame.
+      const info = channelStats(img, q); // mono: the frame's measured sky and noise
+      if (isReference || restarted || !this.refBackground) this.refBackground = info.background.slice();
+      const offset = info.background[0]! - (this.refBackground[0] ?? info.background[0]!);
+      const refToFrame = isIdentity(transform) ? null : invert(transform);
+      rejectedPixels = await sigma((useH, warm, kappa) => k.warpSigma({ refToFrame, kappa, warm, useH, noise: info.noise[0]!, offset }));
+      ms.warp = 0;
+    } else {
+      let aligned = img;
+      if (!isIdentity(transform)) {
+        this.warpBuf = warpBilinear(img, invert(transform), this.warpBuf && this.warpBuf.data.length === img.data.length ? this.warpBuf : undefined);
+        aligned = this.warpBuf;
+      }
+      ms.warp = performance.now() - t;
+      t = performance.now();
+      const info = channelStats(aligned, q);
+      if (isReference || restarted || !this.refBackground) this.refBackground = info.background.slice();
+      info.offset = info.background.map((b, c) => b - (this.refBackground![c] ?? b));
+      rejectedPixels = accumulate(this.accs, aligned, info);
     }
-    ms.warp = performance.now() - t;
-    t = performance.now();
-    const info = channelStats(aligned, q);
-    if (isReference || restarted || !this.refBackground) this.refBackground = info.background.slice();
-    info.offset = info.background.map((b, c) => b - (this.refBackground![c] ?? b));
-    const rejectedPixels = accumulate(this.accs, aligned, info);
     this.frameCount++;
     this.sinceCheckpoint++;
     this.exposureTotal += base.exposureS;
@@ -505,6 +576,7 @@ export class LiveStacker {
 
   /** Keep the finished stack's products as `<name>-part<k>` and start counting a new one. */
   private async archiveStack(): Promise<void> {
+    await this.previewsWritten();
     // Masters are written on a schedule: bring them up to date before they are kept.
     if (this.geom && this.frameCount > 0) await this.writeMasters(true);
     this.addBytes('archive', await archiveProducts(this.names, this.stackIndex));
@@ -554,10 +626,20 @@ export class LiveStacker {
     const due = force || this.sinceCheckpoint >= every || Date.now() - this.checkpointAt >= (this.opts.saveEveryS ?? 600) * 1000;
     if (this.geom && this.frameCount > 0) {
       if (due || this.opts.mastersEveryFrame) { await this.writeMasters(sync); lap('fits'); }
+      // The stretch now (the next frame changes the stack); with previewInBackground the encode and
+      // write run in libvips' threads while the next frame is read and measured, awaited before the
+      // next preview, an archive and at finish.
+      await this.previewsWritten();
+      const jobs: Promise<void>[] = [];
       for (const a of this.accs) {
-        this.addBytes('preview', await writePreview(this.names, a.method, this.stacked(a.method)!, this.opts.previewMaxSize));
-        lap('preview');
+        const p = stretchPreview(this.stacked(a.method)!, this.opts.previewMaxSize);
+        jobs.push(encodePreview(this.names, a.method, p).then((bytes) => this.addBytes('preview', bytes)));
       }
+      const all = Promise.all(jobs).then(() => {});
+      all.catch(() => {}); // awaited (and rethrown) by previewsWritten; never unhandled meanwhile
+      this.previewWrite = all;
+      if (!this.opts.previewInBackground) await this.previewsWritten();
+      lap('preview');
     }
     await this.writeMetrics();
     this.addBytes('metrics', await writeMetricsPlot(this.names, this.records));
@@ -600,6 +682,14 @@ export class LiveStacker {
   async finish(): Promise<void> {
     if (this.pending.length) await this.releasePending();
     await this.save({}, true);
+    await this.previewsWritten();
+  }
+
+  /** Wait for the preview encode started by the last save (its error, e.g. a full disk, surfaces here). */
+  async previewsWritten(): Promise<void> {
+    const p = this.previewWrite;
+    this.previewWrite = null;
+    await p;
   }
 }
 

@@ -47,12 +47,19 @@ export interface Accumulator {
   push(frame: Float32Array, info: FrameInfo): number;
   /** The current stacked image (a view, do not modify). */
   result(): Float32Array;
+  /**
+   * sigma only: one frame whose pixels are folded in elsewhere (the WASM kernels, over the same
+   * planes); `run(useH)` does the pixels and returns the rejected values, this keeps the bookkeeping.
+   */
+  pushExternal?(run: (useH: boolean, warm: number, kappa: number) => Promise<number>): Promise<number>;
 }
 
 export interface AccumulatorOptions {
   kappa?: number;
   /** Frames per pixel before sigma rejection starts (default 3). */
   warmup?: number;
+  /** sigma: planes to use instead of new arrays (e.g. in the kernels' shared memory); they are reset. */
+  planes?: { M: Float32Array; M2: Float32Array; N: Float32Array; H?: Float32Array | null };
 }
 
 export function createAccumulator(method: StackMethod, length: number, channels: number, opts: AccumulatorOptions = {}): Accumulator {
@@ -120,18 +127,34 @@ export function createAccumulator(method: StackMethod, length: number, channels:
     case 'sigma': {
       const kappa = opts.kappa ?? 3;
       const warm = opts.warmup ?? 3;
-      const M = nanFilled();
-      const M2 = new Float32Array(length);
-      const N = new Float32Array(length);
-      // Brightest value taken while a pixel warms up: when the warm-up is full it is tested against
-      // the others (leave one out), so a trail or cosmic ray in the first frames goes too.
-      // Once most pixels are past their warm-up the plane is dropped (a quarter of sigma's memory:
-      // 288 MB on a 24 MP colour frame); pixels first covered later skip that one test.
-      let H = nanFilled();
+      // Given planes without an H are of no use to a warm-up longer than 3: then new arrays.
+      const given = opts.planes && opts.planes.M.length === length && (warm <= 3 || opts.planes.H) ? opts.planes : null;
+      const M = given ? given.M.fill(NaN) : nanFilled();
+      const M2 = given ? given.M2.fill(0) : new Float32Array(length);
+      const N = given ? given.N.fill(0) : new Float32Array(length);
+      // The brightest of a pixel's first `warm` values is tested against the others when the
+      // warm-up is full (leave one out), so a trail or cosmic ray in the first frames goes too. With
+      // the default warm-up of 3 it needs no memory: the brightest of the first two values is their
+      // mean + √(M2/2) (two values x₁, x₂: M = (x₁ + x₂)/2, M2 = (x₁ − x₂)²/2), up to f32 rounding.
+      // A longer warm-up keeps them in plane H until most pixels are past it (then it is dropped;
+      // pixels first covered later skip that one test).
+      const keepH = warm > 3;
+      let H = !keepH ? new Float32Array(0) : given?.H ? given.H.fill(NaN) : nanFilled();
       let pushes = 0;
-      const buffers: Record<string, Float32Array> = { M, M2, N, H };
+      const buffers: Record<string, Float32Array> = keepH ? { M, M2, N, H } : { M, M2, N };
+      const pushed = () => {
+        if (H.length > 0 && ++pushes >= warm + 3) {
+          delete buffers.H;
+          H = new Float32Array(0);
+        }
+      };
       return {
         method, buffers,
+        async pushExternal(run) {
+          const rejected = await run(H.length > 0, warm, kappa);
+          pushed();
+          return rejected;
+        },
         push(F, info) {
           let rejected = 0;
           const useH = H.length > 0;
@@ -152,25 +175,24 @@ export function createAccumulator(method: StackMethod, length: number, channels:
             const n1 = n + 1;
             const d = f - m;
             const nm = m + d / n1;
+            const q0 = M2[i]!;
             M[i] = nm;
-            M2[i] += d * (f - nm);
+            M2[i] = q0 + d * (f - nm);
             N[i] = n1;
-            if (!useH) continue;
-            const h0 = H[i]!;
-            if (n1 <= warm && (h0 !== h0 || f > h0)) H[i] = f;
-            if (n1 === warm && warm >= 3) {
-              const h = H[i]!;
+            if (useH) {
+              const h0 = H[i]!;
+              if (n1 <= warm && (h0 !== h0 || f > h0)) H[i] = f;
+            }
+            if (n1 === warm && warm >= 3 && (useH || warm === 3)) {
+              const h = useH ? H[i]! : Math.fround(Math.max(f, m + Math.sqrt(q0 / 2)));
               const m1 = (n1 * nm - h) / (n1 - 1);
               const q1 = Math.max(0, M2[i]! - (h - nm) * (h - m1));
               const sd = Math.max(Math.sqrt(q1 / (n1 - 2)), noise);
               if (h - m1 > kappa * sd) { M[i] = m1; M2[i] = q1; N[i] = n1 - 1; rejected++; }
-              H[i] = NaN;
+              if (useH) H[i] = NaN;
             }
           }
-          if (useH && ++pushes >= warm + 3) {
-            delete buffers.H;
-            H = new Float32Array(0);
-          }
+          pushed();
           return rejected;
         },
         result: () => M,

@@ -4,12 +4,12 @@
 import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { withAtomicPath } from '../../lib/atomic.js';
-import { writeImage } from '../image/write.js';
 import type { ImageF32, ImageMeta } from '../image/types.js';
 import type { StackMethod } from './methods.js';
-import { plotFrameMetrics } from './metrics-plot.js';
+import { plotFrameMetricsBytes } from './metrics-plot.js';
 import { writeFitsFloat } from './output.js';
-import { autoStretch } from './stretch.js';
+import { autoStretchBytes } from './stretch.js';
+import sharp from 'sharp';
 import type { AlignMode, FrameResult } from './types.js';
 
 export interface ProductNames {
@@ -69,8 +69,24 @@ export async function writeMaster(n: ProductNames, method: StackMethod, img: Ima
 
 /** The stretched preview of one method. Returns bytes written. */
 export async function writePreview(n: ProductNames, method: StackMethod, img: ImageF32, maxSize: number): Promise<number> {
+  return encodePreview(n, method, stretchPreview(img, maxSize));
+}
+
+export type StretchedPreview = ReturnType<typeof autoStretchBytes>;
+
+/** The preview's 8-bit samples (CPU, synchronous: done before the stack changes again). */
+export function stretchPreview(img: ImageF32, maxSize: number): StretchedPreview {
+  return autoStretchBytes(img, { maxSize });
+}
+
+/** Encode and write a stretched preview (libvips' threads: may run while the next frame is read). Returns bytes written. */
+export async function encodePreview(n: ProductNames, method: StackMethod, p: StretchedPreview): Promise<number> {
   const path = outputPath(n, method, n.previewFormat);
-  await writeImage(path, autoStretch(img, { maxSize }), { quality: 90 });
+  const raw = { width: p.width, height: p.height, channels: p.channels as 1 | 3 };
+  await withAtomicPath(path, async (tmp) => {
+    const s = sharp(p.data, { raw, limitInputPixels: false });
+    await (n.previewFormat === 'png' ? s.png({ compressionLevel: 6 }) : s.jpeg({ quality: 90, mozjpeg: false })).toFile(tmp);
+  });
   return sizeOf(path);
 }
 
@@ -100,7 +116,8 @@ export async function writeMetrics(n: ProductNames, records: readonly FrameResul
 /** The per-frame figures as a picture. Returns bytes written. */
 export async function writeMetricsPlot(n: ProductNames, records: readonly FrameResult[]): Promise<number> {
   const path = metricsPaths(n).png;
-  await writeImage(path, plotFrameMetrics(records));
+  const p = plotFrameMetricsBytes(records);
+  await withAtomicPath(path, (tmp) => sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels }, limitInputPixels: false }).png({ compressionLevel: 6 }).toFile(tmp));
   return sizeOf(path);
 }
 

@@ -55,6 +55,18 @@ export interface LiveStackOptions {
   mastersEveryFrame?: boolean;
   /** Every final frame result, including frames held back while the reference is chosen. */
   onResult?: (r: FrameResult) => void;
+  /**
+   * Threads for the per-pixel kernels (WASM SIMD: 16-bit FITS decode, dark subtraction, warp +
+   * sigma clipping, on mono frames), including the caller's; default the cores. `kernels: 'js'`
+   * (or SKYRIG_NO_WASM=1) keeps the plain-TS reference path.
+   */
+  threads?: number;
+  kernels?: 'wasm' | 'js';
+  /**
+   * Encode and write each preview while the next frame is processed (push returns before the file
+   * is there; finish/close wait for it). Default false: the preview is on disk when push returns.
+   */
+  previewInBackground?: boolean;
 }
 
 export interface FrameResult {

@@ -74,6 +74,36 @@ export function backgroundRow(g: BackgroundGrid, y: number, width: number, out: 
   return out;
 }
 
+/**
+ * Row `y` of the background for sparse lookups: `at(x)` is exactly backgroundRow's value at x (the
+ * same arithmetic, rounded to f32), and `min` a lower bound of the whole row — bilinear between cell
+ * centres is piecewise linear along the row, so its minimum is at a centre (less a rounding margin).
+ */
+export function backgroundRowLookup(g: BackgroundGrid, y: number): { min: number; at(x: number): number } {
+  const fy = Math.min(Math.max((y + 0.5) / g.cell - 0.5, 0), g.rows - 1);
+  const y0 = Math.floor(fy);
+  const y1 = Math.min(y0 + 1, g.rows - 1);
+  const ty = fy - y0;
+  const L = g.level, cols = g.cols;
+  let min = Infinity;
+  for (let c = 0; c < cols; c++) {
+    const v = L[y0 * cols + c]! * (1 - ty) + L[y1 * cols + c]! * ty;
+    if (v < min) min = v;
+  }
+  return {
+    min: min - 1e-6 * (Math.abs(min) + 1e-3),
+    at(x: number): number {
+      const fx = Math.min(Math.max((x + 0.5) / g.cell - 0.5, 0), cols - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, cols - 1);
+      const tx = fx - x0;
+      const a = L[y0 * cols + x0]! * (1 - tx) + L[y0 * cols + x1]! * tx;
+      const b = L[y1 * cols + x0]! * (1 - tx) + L[y1 * cols + x1]! * tx;
+      return Math.fround(a * (1 - ty) + b * ty);
+    },
+  };
+}
+
 /** Full background map (one float per pixel). */
 export function backgroundMap(img: ImageF32, g: BackgroundGrid): Float32Array {
   const out = new Float32Array(img.width * img.height);

@@ -4,7 +4,7 @@
 //   HFR  = Σ(I·r) / Σ I over the star's aperture (N.I.N.A./Ekos "half flux radius" estimator),
 //   FWHM = 2.3548 · σ with σ² = Σ(I·r²) / (2 Σ I) (Gaussian-equivalent width from second moments).
 import type { ImageF32 } from '../image/types.js';
-import { backgroundRow, estimateBackground, type BackgroundGrid } from './background.js';
+import { backgroundRowLookup, estimateBackground, type BackgroundGrid } from './background.js';
 import { smoothedCandidates, type Candidate } from './smoothed.js';
 
 export interface Star {
@@ -61,15 +61,17 @@ export function detectStarsWithBackground(img: ImageF32, opts: DetectOptions = {
   const saturation = opts.saturation ?? 0.98;
   const sigma = Math.max(bgGrid.sigma, 1e-6);
   const thr = k * sigma;
-  const bgRow = new Float32Array(w);
   const border = 2;
   const candidates: Candidate[] = opts.smoothed ? smoothedCandidates(img, bgGrid, k, saturation) : [];
   for (let y = border; y < h - border && !opts.smoothed; y++) {
-    backgroundRow(bgGrid, y, w, bgRow);
+    // The background only where a pixel clears the row's lowest sky by the threshold (rare: stars).
+    const bgRow = backgroundRowLookup(bgGrid, y);
+    const floor = bgRow.min + thr;
     const row = y * w;
     for (let x = border; x < w - border; x++) {
       const v = data[row + x]!;
-      const bg = bgRow[x]!;
+      if (!(v > floor)) continue;
+      const bg = bgRow.at(x);
       if (!(v - bg > thr)) continue;
       // Local maximum; strict against neighbours earlier in raster order so plateaus give one peak.
       const up = row - w;

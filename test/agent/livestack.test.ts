@@ -5,7 +5,7 @@ import type { Camera, CaptureRequest, CapturedFrame } from '../../drivers/types.
 import type { JobContext } from '../../agent/jobs/types.js';
 import type { FrameRecord, FrameUpdate, ProductRecord, RunLog } from '../../agent/runlog/types.js';
 import { memoryLogger } from '../../agent/log.js';
-import { livestackJob, livestackStateDir } from '../../agent/jobs/livestack.js';
+import { livestackJob, livestackStateDir, parseLivestackParams } from '../../agent/jobs/livestack.js';
 import { readFits } from '../../pipeline/image/fits.js';
 import { writeFits } from '../../pipeline/image/fits.js';
 import { makeCatalog, renderStarField } from '../../pipeline/stack/synth.js';
@@ -151,4 +151,11 @@ test('livestack job rejects bad params with a message naming the param', async (
   await t.throwsAsync(livestackJob(ctx), { message: 'livestack job: params.exposure_s must be a number, got "long"' });
   const bad = await context(t, root, 2, { method: 'median' }, fakeCamera());
   await t.throwsAsync(livestackJob(bad.ctx), { message: /params\.method unknown method "median"/ });
+});
+
+test('the threads param (kernel threads) is a whole number 1..64, named when wrong', (t) => {
+  t.is(parseLivestackParams({ threads: 3 }).threads, 3);
+  t.is(parseLivestackParams({}).threads, undefined);
+  t.throws(() => parseLivestackParams({ threads: 2.5 }), { message: /threads.*whole number/ });
+  t.throws(() => parseLivestackParams({ threads: 0 }), { message: /threads/ });
 });

@@ -127,6 +127,8 @@ test('stack run: bad options and darks of another size fail with one line', asyn
   const k = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--kappa', '-1']);
   t.is(k.code, 1);
   t.regex(k.stderr, /^skyrig: --kappa: expected a positive number, got "-1"\n$/);
+  const th = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--threads', '0']);
+  t.regex(th.stderr, /^skyrig: --threads: expected a whole number 1\.\.64, got "0"\n$/);
   const m = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--method', 'median']);
   t.regex(m.stderr, /--method: unknown method "median"/);
   const ref = await cli(['stack', 'run', lights, '--out', join(dir, 'o'), '--reference', 'best']);

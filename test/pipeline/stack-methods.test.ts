@@ -55,21 +55,24 @@ test('sigma: running kappa-sigma rejects an outlier after warm-up and keeps the 
   t.true(Math.abs(acc.result()[0]! - (0.10 + 0.11 + 0.09 + 0.10 + 0.10 + 0.11) / 6) < 1e-6);
 });
 
-test('sigma: an outlier among the first three values is taken out leave-one-out; the warm-up plane is released after six frames', (t) => {
-  const acc = createAccumulator('sigma', 2, 1, { kappa: 3 });
-  // pixel 0: a trail in the second frame; pixel 1: clean
-  const frames = [[0.10, 0.10], [0.60, 0.11], [0.11, 0.09], [0.09, 0.10], [0.10, 0.10], [0.10, 0.11]];
-  let rejected = 0;
-  for (const [k, f] of frames.entries()) {
-    rejected += acc.push(Float32Array.from(f), info(0.1, 0.005));
-    t.is('H' in acc.buffers, k < 5, `after frame ${k + 1}`);
-  }
-  t.is(rejected, 1);
-  t.true(Math.abs(acc.result()[0]! - (0.10 + 0.11 + 0.09 + 0.10 + 0.10) / 5) < 1e-6, String(acc.result()[0]));
-  t.true(Math.abs(acc.result()[1]! - (0.10 + 0.11 + 0.09 + 0.10 + 0.10 + 0.11) / 6) < 1e-6);
-  // still rejecting after the plane is gone
-  t.is(acc.push(Float32Array.of(0.9, 0.1), info(0.1, 0.005)), 1);
-});
+for (const warmup of [3, 4]) {
+  test(`sigma: an outlier among the first ${warmup} values is taken out leave-one-out; ${warmup === 3 ? 'no warm-up plane (the brightest of two values from M, M2)' : 'the warm-up plane is released after warm-up + 3 frames'}`, (t) => {
+    const acc = createAccumulator('sigma', 2, 1, { kappa: 3, warmup });
+    // pixel 0: a trail in the second frame; pixel 1: clean
+    const frames = [[0.10, 0.10], [0.60, 0.11], [0.11, 0.09], [0.09, 0.10], [0.10, 0.10], [0.10, 0.11]];
+    let rejected = 0;
+    for (const [k, f] of frames.entries()) {
+      rejected += acc.push(Float32Array.from(f), info(0.1, 0.005));
+      t.is('H' in acc.buffers, warmup > 3 && k < warmup + 2, `after frame ${k + 1}`);
+    }
+    t.is(rejected, 1);
+    t.true(Math.abs(acc.result()[0]! - (0.10 + 0.11 + 0.09 + 0.10 + 0.10) / 5) < 1e-6, String(acc.result()[0]));
+    t.true(Math.abs(acc.result()[1]! - (0.10 + 0.11 + 0.09 + 0.10 + 0.10 + 0.11) / 6) < 1e-6);
+    // still rejecting after the warm-up (and the plane) are gone
+    t.is(acc.push(Float32Array.of(0.9, 0.1), info(0.1, 0.005)), 1);
+    t.false('H' in acc.buffers);
+  });
+}
 
 test('ALL means the six seed methods; unknown names are refused', (t) => {
   t.deepEqual(parseMethod('all'), ['ADD', 'ADD2', 'ADDMAX', 'ADDMAX2', 'ADDMEAN', 'ADDCOMP']);

@@ -43,6 +43,7 @@ interface StackCliOptions {
   darkScale?: boolean;
   mixedSettings?: boolean;
   seedCompat?: boolean;
+  threads?: string;
 }
 
 function positive(name: string, v: string | undefined, integer = false): number | undefined {
@@ -56,6 +57,12 @@ function nonNegative(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number ≥ 0, got "${v}"`);
+  return n;
+}
+
+function threadCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--threads: expected a whole number 1..64, got "${v}"`);
   return n;
 }
 
@@ -96,6 +103,8 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     mastersEveryFrame: o.mastersEveryFrame,
     warmup: positive('--warmup', o.warmup, true),
     relearnAfter: nonNegative('--relearn', o.relearn),
+    threads: o.threads === undefined ? undefined : threadCount(o.threads),
+    previewInBackground: true,
     onResult,
   };
   if (o.darkScale && !(o.darks && o.bias)) throw new Error('--dark-scale: needs --darks and --bias');
@@ -103,7 +112,7 @@ async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => vo
     opts.calibration = await buildCalibration({
       darks: o.darks, flats: o.flats, bias: o.bias, method: o.darkMethod,
       hotSigma: nonNegative('--hot-sigma', o.hotSigma), cosmeticSigma: nonNegative('--cosmetic', o.cosmetic),
-      darkScale: o.darkScale,
+      darkScale: o.darkScale, threads: opts.threads,
     });
   } else {
     // No masters: isolated hot pixels would otherwise stack into fixed-pattern dots.
@@ -160,6 +169,7 @@ function addStackOptions(cmd: Command): Command {
     .option('--warmup <n>', 'frames held and judged against each other before the stack starts (1 = off)', '3')
     .option('--seed-compat', 'the seed LiveStack program\'s algorithm: 8-bit, ECC onto the previous frame, OUT/<METHOD>.png (default with ADD…ADDCOMP/ALL)')
     .option('--no-seed-compat', 'seed methods through our pipeline (warm-up, rejection, star alignment, float FITS)')
+    .option('--threads <n>', 'threads for the per-pixel kernels (WASM SIMD: decode, dark, warp + sigma; default: the cores)')
     .option('--relearn <n>', 'this many agreeing frames refused in a row for sky/signal/star size/ISO are the new normal: new stack (0 = never)', '5');
 }
 
@@ -287,6 +297,7 @@ export const registerStackCommands: RegisterCommands = (program) => {
       progress.tick(describe(r));
     }
     await st.finish();
+    await st.close();
     progress.stop();
     const refused = st.results.filter((r) => !r.accepted);
     process.stdout.write(`stacked ${st.count} frame(s), ${refused.length} refused${byReason(refused)} → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
@@ -326,6 +337,7 @@ export const registerStackCommands: RegisterCommands = (program) => {
         process.off('SIGTERM', onSignal);
       }
       await st.finish();
+      await st.close();
       process.stdout.write(`stopped: stacked ${st.count} frame(s) → ${st.outputPath(st.opts.methods[0]!, 'fits')}\n`);
     });
 };
