@@ -2,11 +2,13 @@
 // rows) with frames streaming through; only the fused state of the current band is in memory.
 // The band height comes from --memory-limit, so small frames are one band and a 6000×4000 bracket is
 // split automatically (shinestacker's tiles/auto modes).
+import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
+import { createFocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { bilateralPlane } from './bilateral.js';
@@ -64,6 +66,10 @@ export interface StackOptions {
   quality: number;
   /** Forced band height (tests of the tiled path); normally derived from memoryLimitMB. */
   bandRows?: number;
+  /** Threads for the pyramid's SIMD WebAssembly kernels, the caller's included (default: the cores). */
+  threads?: number;
+  /** `wasm` (default): SIMD WebAssembly pyramid kernels where they load (32-bit floats), else the plain-TS ones; `js`: the plain-TS reference. */
+  kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
 }
 
@@ -95,6 +101,9 @@ export interface StackResult {
   transforms: Affine[];
   alignEcc: number[];
   ms: number;
+  /** Which pyramid kernels fused (pyramid algorithm): SIMD WebAssembly on `threads` threads, or plain TS on 1. */
+  kernels?: 'wasm' | 'js';
+  threads?: number;
 }
 
 export function validateStackOptions(o: StackOptions): void {
@@ -192,6 +201,13 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   const nb = Math.ceil(H / bandRows);
+  const extent = (b: number) => [Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit), Math.min(H, Math.min(H, b * bandRows + bandRows) + halo)] as const;
+  let maxRows = 0;
+  for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, extent(b)[1] - extent(b)[0]);
+  const pyramidKernels =
+    o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js'
+      ? createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads: o.threads ?? availableParallelism() })
+      : null;
   try {
   let done = 0;
   const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1);
@@ -207,13 +223,13 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     let fusedPlane: Plane;
     let depthBand: Float32Array | null = null;
     if (o.algorithm === 'pyramid') {
-      const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
+      const fuser = pyramidKernels ? pyramidKernels.fuser(e1 - e0) : new PyramidFuser(levels, kernel, o.kernelSize, bits);
       for (let k = 0; k < infos.length; k++) {
-        fuser.push(await read(k));
+        await fuser.push(await read(k));
         releaseGarbage();
         tick(`band ${b + 1}/${nb} frame ${k + 1}`);
       }
-      fusedPlane = fuser.result();
+      fusedPlane = await fuser.result();
     } else {
       const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
       fusedPlane = r.image;
@@ -255,8 +271,11 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     await sink?.abort();
     await depthSink?.abort();
     throw err;
+  } finally {
+    await pyramidKernels?.close();
   }
-  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc };
+  const kernelsUsed = o.algorithm === 'pyramid' ? { kernels: pyramidKernels ? ('wasm' as const) : ('js' as const), threads: pyramidKernels?.threads ?? 1 } : {};
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, ...kernelsUsed };
 }
 
 async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {
