@@ -6,7 +6,8 @@
 //         exposure_s=0.01, gain, iso, algorithm='pyramid'|'depthmap', align=true, quality=95,
 //         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true,
 //         depthmap_preset='shinestacker'|'ours', weight_power, temperature, smoothing, smooth_size,
-//         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers
+//         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers,
+//         threads (pyramid: SIMD kernel threads; default the cores)
 //         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -83,6 +84,8 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     tileSize: numberParam('focusbracket', p, 'tile_size', d.tileSize, 32),
     nTiledLayers: numberParam('focusbracket', p, 'n_tiled_layers', d.nTiledLayers, 0, 10),
     memoryLimitMB: numberParam('focusbracket', p, 'memory_limit_mb', DEFAULT_STACK.memoryLimitMB, 64),
+    // Threads for the pyramid's SIMD kernels; default the cores.
+    ...(p.threads === undefined ? {} : { threads: numberParam('focusbracket', p, 'threads', 1, 1, 64) }),
     depthMapPath: depthMap ? join(ctx.productsDir, `focusstack_${ctx.runId}_depth.png`) : undefined,
   };
   const positions = await planPositions(ctx);
@@ -123,6 +126,7 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     bands: r.bands,
     capture_ms: Math.round(captureMs),
     stack_ms: Math.round(r.ms),
+    ...(r.kernels ? { stack_kernels: r.kernels, stack_threads: r.threads ?? 1 } : {}),
     first_position: positions[0]!,
     last_position: positions[frames.length - 1]!,
     aborted: ctx.signal.aborted,

@@ -30,6 +30,7 @@ export const JOB_PARAMS: Record<JobKind, Record<string, ParamType>> = {
     depth_map: b, return_to_start: b,
     depthmap_preset: s, weight_power: n, temperature: n, smoothing: s, smooth_size: n, sigma_color: n, sigma_space: n,
     energy_smooth: n, blur_size: n, dm_kernel_size: n, pyramid_smooth_size: n, tiling: s, tile_size: n, n_tiled_layers: n,
+    threads: n,
   },
   autofocus: {
     exposure_s: n, gain: n, step: n, points: n, measure: s, fit: s, r2_min: n, overshoot: n,
@@ -61,7 +62,7 @@ export const PARAM_RANGES: Record<JobKind, Record<string, Range>> = {
   },
   focusbracket: {
     step: [1, 1e7], count: [2, 200, true], exposure_s: EXPOSURE, gain: GAIN, iso: ISO, quality: [1, 100, true],
-    pyramid_levels: [0, 10, true], memory_limit_mb: [64, 1e6],
+    pyramid_levels: [0, 10, true], memory_limit_mb: [64, 1e6], threads: [1, 64, true],
   },
   autofocus: {
     exposure_s: EXPOSURE, gain: GAIN, step: [1, 1e7], points: [5, 41, true], r2_min: [0, 0.999], overshoot: [0, 1e7],

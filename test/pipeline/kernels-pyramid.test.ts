@@ -12,6 +12,7 @@
 import test from 'ava';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { parseStackOptions } from '../../agent/cli/commands/focus.js';
 import { DEFAULT_STACK, stackFiles } from '../../pipeline/focus/stack.js';
 import { expandInto, genKernel, PyramidFuser, reduce, type Plane as FocusPlane } from '../../pipeline/focus/pyramid.js';
 import { findBrackets, mergeBracket } from '../../pipeline/hdr/index.js';
@@ -196,4 +197,11 @@ test('focus stack end to end: WASM kernels on 1 and 2 threads give the same imag
     outs.push(got);
   }
   t.true(outs[0]!.equals(outs[1]!));
+});
+
+test('focus stack --threads: a whole number 1..64, else one line naming the option', (t) => {
+  t.is(parseStackOptions({ threads: '3' }).threads, 3);
+  t.is(parseStackOptions({}).threads, undefined);
+  t.throws(() => parseStackOptions({ threads: '0' }), { message: /--threads/ });
+  t.throws(() => parseStackOptions({ threads: '2.5' }), { message: /--threads/ });
 });

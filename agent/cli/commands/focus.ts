@@ -157,6 +157,7 @@ export function parseStackOptions(raw: Raw): StackOptions {
     prefix: typeof raw.prefix === 'string' ? raw.prefix : '',
     align: raw.align !== false,
     memoryLimitMB: num(raw, 'memoryLimit', '--memory-limit', d.memoryLimitMB),
+    ...(raw.threads === undefined ? {} : { threads: num(raw, 'threads', '--threads', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'a whole number 1..64') }),
     quality: num(raw, 'quality', '--quality', d.quality, (v) => v >= 1 && v <= 100, '1..100'),
   };
   if (raw.overlap !== undefined && o.bunch === undefined) throw new Error('--overlap: only with --bunch');
@@ -318,6 +319,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--prefix <text>', 'prefix of output file names', '')
     .option('--no-align', 'frames are already aligned')
     .option('--memory-limit <MB>', 'working memory budget; bigger frames are processed in bands', '512')
+    .option('--threads <n>', 'pyramid: threads for the SIMD kernels (default: the cores)')
     .option('--quality <q>', 'JPEG quality', '95')
     .action(async (inputs: string[], opts: Raw & { out: string }) => {
       await ensureParentDir(opts.out, '--out');
