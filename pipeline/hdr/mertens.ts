@@ -129,6 +129,15 @@ export function mertensGeometry(width: number, height: number, levels?: number):
 }
 
 /**
+ * Shared memory (MB) for the kernels' windows, Σ-weight rows, tile scratch and output strip by default:
+ * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~12 MB per extra
+ * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
+ */
+export function mertensKernelBudgetMB(threads: number): number {
+  return Math.max(64, 100 - 12 * (threads - 1));
+}
+
+/**
  * Strip and tile sizes for the WebAssembly kernels: each of `threads` threads fuses whole tiles with
  * its own scratch, so memory is N windows of (strip + 2·halo) rows plus `threads` tile scratches.
  * Within `budgetBytes` for both, the strip height and tile width that fuse each pixel the fewest
@@ -143,7 +152,7 @@ export function mertensKernelGeometry(
   const base = mertensGeometry(width, height, o.levels);
   const { levels, halo } = base;
   const unit = 1 << levels;
-  const budget = o.budgetBytes ?? 144 * 2 ** 20;
+  const budget = o.budgetBytes ?? mertensKernelBudgetMB(o.threads) * 2 ** 20;
   let best = { cost: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols) };
   const rowsMax = Math.ceil(height / unit) * unit;
   for (let sr = unit; ; sr += unit) {
@@ -221,7 +230,11 @@ class RowWindow {
   }
 }
 
-export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { mertens?: MertensWeights } = {}): Promise<MergeResult> {
+export async function mergeMertens(
+  frames: BracketFrame[],
+  outBase: string,
+  options: MergeOptions & { mertens?: MertensWeights; /** Kernels' shared memory in MB (default mertensKernelBudgetMB). */ kernelBudgetMB?: number } = {},
+): Promise<MergeResult> {
   const t0 = performance.now();
   const io = options.io ?? defaultIo;
   const id = options.id ?? outBase;
@@ -234,7 +247,8 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
   let geo = mertensGeometry(width, height, options.levels);
   if (options.kernels !== 'js') {
     const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads });
+    const budgetBytes = (options.kernelBudgetMB ?? mertensKernelBudgetMB(threads)) * 2 ** 20;
+    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes });
     const rows = Math.min(height, g.stripRows + 2 * g.halo);
     wasm = createWasmMertens({
       frames: frames.length,
@@ -268,6 +282,9 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
     const pool = new PlanePool();
     let lastTile: [number, number] = [0, 0];
     let saturated = 0;
+    // Window rows [sumY0, sumEnd) whose Σ weights the kernels hold (the last one reflected at the window's edge).
+    let sumY0 = 0;
+    let sumEnd = 0;
     for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
       if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
       const y1 = Math.min(height, y0 + geo.stripRows);
@@ -275,6 +292,12 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
       const wy1 = Math.min(height, y1 + geo.halo);
       for (const w of windows) await w.advance(wy0, wy1);
       if (wasm) {
+        // Σ weights once per window row (not per tile): rows kept from the last strip move up with the
+        // windows; the last of them is redone now that the row below it is in.
+        const from = sumEnd - 1 > wy0 ? sumEnd - 1 : wy0;
+        await wasm.weightSum(wy0 - sumY0, from - wy0, wy1 - wy0);
+        sumY0 = wy0;
+        sumEnd = wy1;
         const tiles: MertensTileJob[] = [];
         for (let x0 = 0; x0 < width; x0 += geo.tileCols) {
           const x1 = Math.min(width, x0 + geo.tileCols);

@@ -30,24 +30,28 @@ interface Layout {
   ps: number;
   pe: number;
   strip: number;
+  sum: number;
+  /** Rows per mertensWeightSum chunk that fit a thread's scratch. */
+  chunk: number;
   scratch: number[];
 }
 
-interface Job {
-  tiles: MertensTileJob[];
-  /** Window rows of the tile [ty0, ty0 + th) and the core's first row in it, core rows. */
-  ty0: number;
-  th: number;
-  cy0: number;
-  ch: number;
-}
+type Job =
+  /** Σ weights of window rows [start, end) of th. */
+  | { op: 'sum'; th: number }
+  /** Tiles [start, end): window rows [ty0, ty0 + th), the core from row cy0, ch rows. */
+  | { op: 'tiles'; tiles: MertensTileJob[]; ty0: number; th: number; cy0: number; ch: number };
 
 // Pyramid kernel of OpenCV's pyrDown/pyrUp: [1, 4, 6, 4, 1]/16.
 const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
+  if (job.op === 'sum') {
+    ex.mertensWeightSum(L.windows, L.n, L.wide, L.W, L.C, L.lut, job.th, start, end, L.sum, L.chunk, L.unit, L.pc, L.ps, L.pe, L.scratch[band]);
+    return 0;
+  }
   for (let t = start; t < end; t++) {
     const T = job.tiles[t];
     ex.mertensTile(L.windows, L.n, L.wide, L.W, L.C, L.lut, T[0], job.ty0, T[1], job.th, L.levels, 0.0625, 0.25, 0.375,
-      L.unit, L.pc, L.ps, L.pe, L.strip + 4 * T[2] * L.C, L.W * L.C, T[2] - T[0], job.cy0, T[3], job.ch, L.scratch[band]);
+      L.unit, L.pc, L.ps, L.pe, L.strip + 4 * T[2] * L.C, L.W * L.C, T[2] - T[0], job.cy0, T[3], job.ch, L.sum, L.scratch[band]);
   }
   return 0;
 }`;
@@ -76,6 +80,11 @@ export interface WasmMertens {
   window(k: number): Uint8Array | Uint16Array;
   /** The fused core rows of the last run (stripRows × width × channels). */
   readonly strip: Float32Array;
+  /**
+   * Σ_k weights for window rows [from, th) (the windows hold th rows); rows above `from` keep what an
+   * earlier call left, moved up by `shift` rows as the windows were.
+   */
+  weightSum(shift: number, from: number, th: number): Promise<void>;
   /** Fuse the tiles (window rows [ty0, ty0 + th), core rows from cy0, ch of them) into `strip`. */
   run(tiles: MertensTileJob[], ty0: number, th: number, cy0: number, ch: number): Promise<void>;
   close(): Promise<void>;
@@ -83,14 +92,14 @@ export interface WasmMertens {
 
 /** Shared-memory bytes a fusion of this shape takes (windows + per-thread scratch + strip). */
 export function wasmMertensBytes(s: Omit<WasmMertensSpec, 'weights'>): number {
-  return s.frames * s.windowRows * s.width * s.channels * (s.wide ? 2 : 1) + s.threads * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 4;
+  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + s.threads * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 4;
 }
 
 /** The scratch one thread needs (as assembly/pyramid.ts mertensScratchBytes). */
 export function mertensScratchEstimate(tw: number, th: number, c: number, levels: number): number {
   let pyr = 0;
   for (let l = 0, w = tw, h = th; l <= levels; l++, w = (w + 1) >> 1, h = (h + 1) >> 1) pyr += w * h;
-  return (tw + 80) * 4 + (2 * tw * th + pyr + 2 * c * pyr) * 4 + 64;
+  return (tw + 80) * 4 + (tw * th + pyr + 2 * c * pyr) * 4 + 64;
 }
 
 export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
@@ -104,8 +113,12 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
   const lut = arena.take(levels * 4);
   const stripLen = spec.stripRows * W * C;
   const strip = arena.take(stripLen * 4);
+  const sum = arena.take(spec.windowRows * W * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  const scratchBytes = mertensScratchEstimate(spec.tileW, spec.tileH, C, spec.levels);
+  // The same scratch serves mertensWeightSum: grey, weights and C planes of W × (chunk + 2), chunk ≥ 8.
+  const sumRowBytes = (C + 2) * 4 * W;
+  const scratchBytes = Math.max(mertensScratchEstimate(spec.tileW, spec.tileH, C, spec.levels), 10 * sumRowBytes + 64);
+  const chunk = Math.floor((scratchBytes - 64) / sumRowBytes) - 2;
   const scratch = Array.from({ length: threads }, () => arena.take(scratchBytes));
   const made = arena.instantiate<Exports>();
   if (!made) return null;
@@ -130,6 +143,8 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     ps: mw.saturation,
     pe: mw.exposedness,
     strip,
+    sum,
+    chunk,
     scratch,
   };
   const pool = createBandPool({ name: 'mertens', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
@@ -138,8 +153,14 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     threads: pool.threads,
     window: (k) => windowViews[k]!,
     strip: new Float32Array(buf, strip, stripLen),
+    async weightSum(shift, from, th) {
+      const view = new Float32Array(buf, sum, spec.windowRows * W);
+      if (shift > 0 && shift < th) view.copyWithin(0, shift * W, spec.windowRows * W);
+      const job: Job = { op: 'sum', th };
+      await pool.run(rowBands(th - from, 1, pool.threads).map(([a, b]) => [a + from, b + from] as [number, number]), job);
+    },
     async run(tiles, ty0, th, cy0, ch) {
-      const job: Job = { tiles, ty0, th, cy0, ch };
+      const job: Job = { op: 'tiles', tiles, ty0, th, cy0, ch };
       await pool.run(rowBands(tiles.length, 1, pool.threads), job);
     },
     close: () => pool.close(),

@@ -16,7 +16,7 @@ import { parseStackOptions } from '../../agent/cli/commands/focus.js';
 import { DEFAULT_STACK, stackFiles } from '../../pipeline/focus/stack.js';
 import { expandInto, genKernel, PyramidFuser, reduce, type Plane as FocusPlane } from '../../pipeline/focus/pyramid.js';
 import { findBrackets, mergeBracket } from '../../pipeline/hdr/index.js';
-import { fusionWeights, type MertensWeights } from '../../pipeline/hdr/mertens.js';
+import { fusionWeights, mergeMertens, mertensKernelGeometry, type MertensWeights } from '../../pipeline/hdr/mertens.js';
 import { pyrDown, pyrUp } from '../../pipeline/hdr/pyramid.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
@@ -141,6 +141,30 @@ test('Mertens fusion with the WASM kernels equals the plain-TS fusion within 2e-
     if (first) t.is(maxAbs(got, first), 0, `${threads} threads differ from 1`);
     else first = Float32Array.from(got);
   }
+});
+
+test('Mertens fusion in many strips and tiles (a small kernel budget): Σ weights carried between strips, same result within 2e-6', async (t) => {
+  const dir = await tempDir(t);
+  const W = 333;
+  const H = 290;
+  const scene = makeScene(W, H);
+  for (const time of [1 / 128, 1 / 8, 1 / 2, 2]) {
+    const codes = renderFrame(scene, time, { seed: 4 });
+    await sharp(Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength), { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(dir, `20250601120000_${Math.round(time * 1e6)}.png`));
+  }
+  const [b] = await findBrackets(dir);
+  const budgetMB = 0.9;
+  const geo = mertensKernelGeometry(W, H, { levels: 3, frames: 4, channels: 3, codeBytes: 1, threads: 2, budgetBytes: budgetMB * 2 ** 20 });
+  t.log(`geometry ${JSON.stringify(geo)}`);
+  t.true(Math.ceil(H / geo.stripRows) >= 3, `strips of ${geo.stripRows} rows`);
+  t.true(geo.tiles >= 2, `${geo.tiles} tiles`);
+  const ref = await mergeBracket(b!.frames, join(dir, 'o', 'js'), { algorithm: 'mertens', formats: ['fits'], kernels: 'js', levels: 3 });
+  const want = (await readFits(ref.outputs.fits!)).image.data;
+  const r = await mergeMertens(b!.frames, join(dir, 'o', 'small'), { formats: ['fits'], threads: 2, levels: 3, kernelBudgetMB: budgetMB });
+  t.is(r.kernels, 'wasm');
+  const got = (await readFits(r.outputs.fits!)).image.data;
+  t.log(`max |Δ| ${maxAbs(got, want)}`);
+  t.true(maxAbs(got, want) <= 2e-6, `max |Δ| ${maxAbs(got, want)}`);
 });
 
 test('focus PyramidFuser with the WASM kernels: bit-identical at 1, 2, 3 threads; ≥ 99.9 % of samples within 1e-5 of the plain-TS fuser', async (t) => {

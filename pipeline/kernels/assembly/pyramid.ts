@@ -52,8 +52,8 @@ function planeAt(base: usize, w: i32, h: i32, C: i32, l: i32, c: i32): usize {
 export function mertensScratchBytes(tw: i32, th: i32, C: i32, levels: i32): i32 {
   const n0 = tw * th;
   const pyr = pyramidSize(tw, th, levels);
-  // row buffer, sum, gray, weight pyramid, frame pyramid (C), result pyramid (C)
-  return ((tw + 80) << 2) + ((2 * n0 + pyr + 2 * C * pyr) << 2) + 64;
+  // row buffer, gray, weight pyramid, frame pyramid (C), result pyramid (C)
+  return ((tw + 80) << 2) + ((n0 + pyr + 2 * C * pyr) << 2) + 64;
 }
 
 /** Interleaved codes of window k → planar f32 planes (C × tw·th at dst) through the code → value table. */
@@ -97,26 +97,61 @@ function loadTile(codes: usize, wide: i32, W: i32, C: i32, lut: usize, tx0: i32,
 }
 
 /**
- * The Mertens measures on 4 pixels: contrast (already computed, f32) × saturation (std of the
- * channels) × well-exposedness (Π exp(−(v − ½)²/2σ²) = exp(−Σ(v − ½)²/2σ²)), + 1e-12.
+ * The Mertens measures on 4 pixels (channel c's 4 values at p + c·n floats + o bytes): contrast
+ * (already computed) × saturation (std of the channels) × well-exposedness (Π exp(−(v − ½)²/2σ²)
+ * = exp(−Σ(v − ½)²/2σ²)), + 1e-12. Edge pixels go through the same code on splat lanes.
  */
 @inline
 function measure4(p: usize, n: usize, C: i32, o: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
+  if (C == 3) {
+    const stride = n << 2;
+    return measure3(v128.load(p + o), v128.load(p + stride + o), v128.load(p + (stride << 1) + o), contrast, unit, pc, ps, pe);
+  }
+  return measureC(p, n, C, o, contrast, unit, pc, ps, pe, false);
+}
+
+@inline
+function measure3(v0: v128, v1: v128, v2: v128, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
+  const third = f32x4.splat(<f32>(1.0 / 3.0));
+  const half = f32x4.splat(0.5);
+  const mean = f32x4.mul(f32x4.add(f32x4.add(v0, v1), v2), third);
+  const d0 = f32x4.sub(v0, mean);
+  const d1 = f32x4.sub(v1, mean);
+  const d2 = f32x4.sub(v2, mean);
+  const h0 = f32x4.sub(v0, half);
+  const h1 = f32x4.sub(v1, half);
+  const h2 = f32x4.sub(v2, half);
+  const variance = f32x4.add(f32x4.add(f32x4.mul(d0, d0), f32x4.mul(d1, d1)), f32x4.mul(d2, d2));
+  const dist2 = f32x4.add(f32x4.add(f32x4.mul(h0, h0), f32x4.mul(h1, h1)), f32x4.mul(h2, h2));
+  const wellExp = expf4(f32x4.mul(dist2, f32x4.splat(<f32>(-1.0 / (2 * 0.2 * 0.2)))));
+  const sat = f32x4.sqrt(f32x4.mul(variance, third));
+  return combine(contrast, sat, wellExp, unit, pc, ps, pe);
+}
+
+// Any channel count; `splatPixel`: one pixel (lane 0 of splat values at element o/4 of each plane).
+@inline
+function measureC(p: usize, n: usize, C: i32, o: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64, splatPixel: bool): v128 {
+  const inv = f32x4.splat(<f32>(1.0 / <f64>C));
+  const half = f32x4.splat(0.5);
   let mean = f32x4.splat(0);
-  for (let c = 0; c < C; c++) mean = f32x4.add(mean, v128.load(p + ((<usize>c * n) << 2) + o));
-  mean = f32x4.div(mean, f32x4.splat(<f32>C));
+  for (let c = 0; c < C; c++) mean = f32x4.add(mean, splatPixel ? v128.load32_splat(p + ((<usize>c * n) << 2) + o) : v128.load(p + ((<usize>c * n) << 2) + o));
+  mean = f32x4.mul(mean, inv);
   let variance = f32x4.splat(0);
   let dist2 = f32x4.splat(0);
-  const half = f32x4.splat(0.5);
   for (let c = 0; c < C; c++) {
-    const v = v128.load(p + ((<usize>c * n) << 2) + o);
+    const v = splatPixel ? v128.load32_splat(p + ((<usize>c * n) << 2) + o) : v128.load(p + ((<usize>c * n) << 2) + o);
     const dv = f32x4.sub(v, mean);
     const dh = f32x4.sub(v, half);
     variance = f32x4.add(variance, f32x4.mul(dv, dv));
     dist2 = f32x4.add(dist2, f32x4.mul(dh, dh));
   }
-  const wellExp = expf4(f32x4.div(f32x4.neg(dist2), f32x4.splat(<f32>(2 * 0.2 * 0.2))));
-  const sat = C >= 3 ? f32x4.sqrt(f32x4.div(variance, f32x4.splat(<f32>C))) : f32x4.splat(1);
+  const wellExp = expf4(f32x4.mul(dist2, f32x4.splat(<f32>(-1.0 / (2 * 0.2 * 0.2)))));
+  const sat = C >= 3 ? f32x4.sqrt(f32x4.mul(variance, inv)) : f32x4.splat(1);
+  return combine(contrast, sat, wellExp, unit, pc, ps, pe);
+}
+
+@inline
+function combine(contrast: v128, sat: v128, wellExp: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
   if (unit) return f32x4.add(f32x4.mul(f32x4.mul(contrast, sat), wellExp), f32x4.splat(1e-12));
   // Other powers: per lane in f64, as the reference.
   let r = f32x4.splat(0);
@@ -214,24 +249,12 @@ function oneWeight(p: usize, n: usize, C: i32, ro: usize, x: i32, gray: usize, w
 
 @inline
 function measure4Scalar(p: usize, n: usize, C: i32, i: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): f32 {
-  // Same arithmetic as measure4 on splat lanes.
-  let mean = f32x4.splat(0);
-  for (let c = 0; c < C; c++) mean = f32x4.add(mean, f32x4.splat(load<f32>(p + ((<usize>c * n + i) << 2))));
-  mean = f32x4.div(mean, f32x4.splat(<f32>C));
-  let variance = f32x4.splat(0);
-  let dist2 = f32x4.splat(0);
-  const half = f32x4.splat(0.5);
-  for (let c = 0; c < C; c++) {
-    const v = f32x4.splat(load<f32>(p + ((<usize>c * n + i) << 2)));
-    const dv = f32x4.sub(v, mean);
-    const dh = f32x4.sub(v, half);
-    variance = f32x4.add(variance, f32x4.mul(dv, dv));
-    dist2 = f32x4.add(dist2, f32x4.mul(dh, dh));
+  const o = i << 2;
+  if (C == 3) {
+    const stride = n << 2;
+    return f32x4.extract_lane(measure3(v128.load32_splat(p + o), v128.load32_splat(p + stride + o), v128.load32_splat(p + (stride << 1) + o), contrast, unit, pc, ps, pe), 0);
   }
-  const wellExp = expf4(f32x4.div(f32x4.neg(dist2), f32x4.splat(<f32>(2 * 0.2 * 0.2))));
-  const sat = C >= 3 ? f32x4.sqrt(f32x4.div(variance, f32x4.splat(<f32>C))) : f32x4.splat(1);
-  if (unit) return f32x4.extract_lane(f32x4.add(f32x4.mul(f32x4.mul(contrast, sat), wellExp), f32x4.splat(1e-12)), 0);
-  return <f32>(Math.pow(<f64>f32x4.extract_lane(contrast, 0), pc) * Math.pow(<f64>f32x4.extract_lane(sat, 0), ps) * Math.pow(<f64>f32x4.extract_lane(wellExp, 0), pe) + 1e-12);
+  return f32x4.extract_lane(measureC(p, n, C, o, contrast, unit, pc, ps, pe, true), 0);
 }
 
 /** The fusion weights of one planar tile (for the test against the reference). */
@@ -240,7 +263,45 @@ export function mertensWeights(p: usize, w: i32, h: i32, C: i32, gray: usize, ou
 }
 
 /**
- * Fuse one tile: window k's codes at load<u32>(windows + 4k) (rows of W·C codes, u8 or u16 when
+ * Σ_k weights of window rows [y0, y1) (full width W; windows th rows) into sum (W × th, row r at
+ * sum + 4·r·W), frames added in order as the reference does. Rows are done `chunk` at a time with
+ * one row of context above and below (reflected at the window's edges, as a tile's would be).
+ */
+export function mertensWeightSum(
+  windows: usize, n: i32, wide: i32, W: i32, C: i32, lut: usize, th: i32, y0: i32, y1: i32, sum: usize, chunk: i32,
+  unit: i32, pc: f64, ps: f64, pe: f64, scratch: usize,
+): void {
+  const base = (scratch + 15) & ~15;
+  const cap = <usize>(W * (chunk + 2));
+  const gray = base;
+  const gw = gray + (cap << 2);
+  const gp = gw + (cap << 2);
+  for (let a = y0; a < y1; a += chunk) {
+    const b = min(y1, a + chunk);
+    const la = max(0, a - 1);
+    const lb = min(th, b + 1);
+    const rowsOut = <usize>((b - a) * W);
+    const dst = sum + (<usize>(a * W) << 2);
+    memory.fill(dst, 0, rowsOut << 2);
+    const src = gw + (<usize>((a - la) * W) << 2);
+    for (let k = 0; k < n; k++) {
+      loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, 0, la, W, lb - la, gp);
+      weights(gp, W, lb - la, C, gray, gw, unit, pc, ps, pe);
+      let i: usize = 0;
+      for (; i + 4 <= rowsOut; i += 4) {
+        const o = i << 2;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+      }
+      for (; i < rowsOut; i++) {
+        const o = i << 2;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+      }
+    }
+  }
+}
+
+/**
+ * Fuse one tile (after mertensWeightSum over its rows): window k's codes at load<u32>(windows + 4k) (rows of W·C codes, u8 or u16 when
  * `wide`), tile [tx0, tx0+tw) × [ty0, ty0+th) in window rows; its core [cx0, cx0+cw) × [cy0, cy0+ch)
  * (tile coordinates) is written interleaved to out (f32, outStride floats per row).
  */
@@ -248,44 +309,33 @@ export function mertensTile(
   windows: usize, n: i32, wide: i32, W: i32, C: i32, lut: usize,
   tx0: i32, ty0: i32, tw: i32, th: i32, levels: i32, k0: f32, k1: f32, k2: f32,
   unit: i32, pc: f64, ps: f64, pe: f64,
-  out: usize, outStride: i32, cx0: i32, cy0: i32, cw: i32, ch: i32, scratch: usize,
+  out: usize, outStride: i32, cx0: i32, cy0: i32, cw: i32, ch: i32, sum: usize, scratch: usize,
 ): void {
   const n0 = tw * th;
   const pyr = pyramidSize(tw, th, levels);
   const rb = (scratch + 15) & ~15;
-  const sum = rb + (<usize>(tw + 80) << 2);
-  const gray = sum + (<usize>n0 << 2);
+  const gray = rb + (<usize>(tw + 80) << 2);
   const gw = gray + (<usize>n0 << 2);
   const gp = gw + (<usize>pyr << 2);
   const rp = gp + (<usize>(pyr * C) << 2);
-  // Pass 1: Σ weights.
-  zero(sum, n0);
-  for (let k = 0; k < n; k++) {
-    loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, tx0, ty0, tw, th, gp);
-    weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe);
-    let i = 0;
-    for (; i + 4 <= n0; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(sum + o, f32x4.add(v128.load(sum + o), v128.load(gw + o)));
-    }
-    for (; i < n0; i++) {
-      const o = <usize>i << 2;
-      store<f32>(sum + o, load<f32>(sum + o) + load<f32>(gw + o));
-    }
-  }
   // Pass 2: each frame's normalised weight pyramid × its Laplacian pyramid into the result pyramid.
   zero(rp, pyr * C);
   for (let k = 0; k < n; k++) {
     loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, tx0, ty0, tw, th, gp);
     weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe);
-    let i = 0;
-    for (; i + 4 <= n0; i += 4) {
-      const o = <usize>i << 2;
-      v128.store(gw + o, f32x4.div(v128.load(gw + o), v128.load(sum + o)));
-    }
-    for (; i < n0; i++) {
-      const o = <usize>i << 2;
-      store<f32>(gw + o, load<f32>(gw + o) / load<f32>(sum + o));
+    // Normalised by Σ_k w_k (mertensWeightSum over the window, W floats per row).
+    for (let y = 0; y < th; y++) {
+      const g = gw + (<usize>(y * tw) << 2);
+      const sr = sum + (<usize>((ty0 + y) * W + tx0) << 2);
+      let x = 0;
+      for (; x + 4 <= tw; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(g + o, f32x4.div(v128.load(g + o), v128.load(sr + o)));
+      }
+      for (; x < tw; x++) {
+        const o = <usize>x << 2;
+        store<f32>(g + o, load<f32>(g + o) / load<f32>(sr + o));
+      }
     }
     for (let l = 0; l < levels; l++) {
       const lw = levelW(tw, l);
