@@ -155,7 +155,7 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     strip: new Float32Array(buf, strip, stripLen),
     async weightSum(shift, from, th) {
       const view = new Float32Array(buf, sum, spec.windowRows * W);
-      if (shift > 0 && shift < th) view.copyWithin(0, shift * W, spec.windowRows * W);
+      if (shift > 0) view.copyWithin(0, shift * W, spec.windowRows * W);
       const job: Job = { op: 'sum', th };
       await pool.run(rowBands(th - from, 1, pool.threads).map(([a, b]) => [a + from, b + from] as [number, number]), job);
     },

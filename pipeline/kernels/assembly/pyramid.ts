@@ -56,6 +56,13 @@ export function mertensScratchBytes(tw: i32, th: i32, C: i32, levels: i32): i32 
   return ((tw + 80) << 2) + ((n0 + pyr + 2 * C * pyr) << 2) + 64;
 }
 
+@inline
+function codesToF32(z: v128, inv: v128): v128 {
+  const lo = f64x2.mul(f64x2.convert_low_i32x4_u(z), inv);
+  const hi = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(z, z, 2, 3, 0, 1)), inv);
+  return f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
 /** Interleaved codes of window k → planar f32 planes (C × tw·th at dst) through the code → value table. */
 function loadTile(codes: usize, wide: i32, W: i32, C: i32, lut: usize, tx0: i32, ty0: i32, tw: i32, th: i32, dst: usize): void {
   const n = <usize>(tw * th);
@@ -75,7 +82,18 @@ function loadTile(codes: usize, wide: i32, W: i32, C: i32, lut: usize, tx0: i32,
           store<f32>(d2 + xo, load<f32>(lut + (<usize>load<u16>(s, 4) << 2)));
         }
       } else {
-        for (let x = 0; x < tw; x++) {
+        // 4 pixels a step: the 12 bytes of each channel's 4 codes spread to 32-bit lanes, then
+        // code · (1/255) in f64 rounded to f32 — the table's value exactly.
+        const inv = f64x2.splat(1.0 / 255.0);
+        let x = 0;
+        for (; x + 4 <= tw; x += 4) {
+          const v = v128.load(codes + rowStart + <usize>(x * 3));
+          const xo = <usize>x << 2;
+          v128.store(d0 + xo, codesToF32(i8x16.swizzle(v, i8x16(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1)), inv));
+          v128.store(d1 + xo, codesToF32(i8x16.swizzle(v, i8x16(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1)), inv));
+          v128.store(d2 + xo, codesToF32(i8x16.swizzle(v, i8x16(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1)), inv));
+        }
+        for (; x < tw; x++) {
           const s = codes + rowStart + <usize>(x * 3);
           const xo = <usize>x << 2;
           store<f32>(d0 + xo, load<f32>(lut + (<usize>load<u8>(s) << 2)));
@@ -112,19 +130,19 @@ function measure4(p: usize, n: usize, C: i32, o: usize, contrast: v128, unit: i3
 
 @inline
 function measure3(v0: v128, v1: v128, v2: v128, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
-  const third = f32x4.splat(<f32>(1.0 / 3.0));
   const half = f32x4.splat(0.5);
-  const mean = f32x4.mul(f32x4.add(f32x4.add(v0, v1), v2), third);
-  const d0 = f32x4.sub(v0, mean);
-  const d1 = f32x4.sub(v1, mean);
-  const d2 = f32x4.sub(v2, mean);
+  // Σ(v − mean)² = ⅓ Σ_{i<j}(v_i − v_j)²: no rounded mean, so grey pixels (v0 = v1 = v2) get exactly 0
+  // as in the reference (a rounded mean would leave ~1e-16 and a weight ~10× the reference's 1e-12).
+  const a = f32x4.sub(v0, v1);
+  const b = f32x4.sub(v1, v2);
+  const c = f32x4.sub(v0, v2);
+  const pairs = f32x4.add(f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)), f32x4.mul(c, c));
   const h0 = f32x4.sub(v0, half);
   const h1 = f32x4.sub(v1, half);
   const h2 = f32x4.sub(v2, half);
-  const variance = f32x4.add(f32x4.add(f32x4.mul(d0, d0), f32x4.mul(d1, d1)), f32x4.mul(d2, d2));
   const dist2 = f32x4.add(f32x4.add(f32x4.mul(h0, h0), f32x4.mul(h1, h1)), f32x4.mul(h2, h2));
   const wellExp = expf4(f32x4.mul(dist2, f32x4.splat(<f32>(-1.0 / (2 * 0.2 * 0.2)))));
-  const sat = f32x4.sqrt(f32x4.mul(variance, third));
+  const sat = f32x4.sqrt(f32x4.mul(pairs, f32x4.splat(<f32>(1.0 / 9.0))));
   return combine(contrast, sat, wellExp, unit, pc, ps, pe);
 }
 
