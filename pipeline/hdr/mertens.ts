@@ -130,49 +130,54 @@ export function mertensGeometry(width: number, height: number, levels?: number):
 
 /**
  * Shared memory (MB) for the kernels' windows, Σ-weight rows, tile scratch and output strip by default:
- * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~12 MB per extra
+ * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~8 MB per extra
  * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
  */
 export function mertensKernelBudgetMB(threads: number): number {
-  return Math.max(64, 100 - 12 * (threads - 1));
+  return Math.max(64, 100 - 8 * (threads - 1));
 }
 
 /**
- * Strip and tile sizes for the WebAssembly kernels: each of `threads` threads fuses whole tiles with
- * its own scratch, so memory is N windows of (strip + 2·halo) rows plus `threads` tile scratches.
- * Within `budgetBytes` for both, the strip height and tile width that fuse each pixel the fewest
- * times ((strip + 2·halo)/strip × (tile + 2·halo)/tile), with the tiles of a strip a multiple of
- * `threads` so every thread gets the same share. The output does not depend on them (the halo).
+ * Strip and tile sizes for the WebAssembly kernels: each tile thread fuses whole tiles with its own
+ * scratch, so memory is N windows of (strip + 2·halo) rows (+ their Σ-weight rows) plus one tile
+ * scratch per tile thread. Within `budgetBytes`, the strip height, tile width and number of tile
+ * threads (≤ `threads`) with the least work per thread: each pixel is fused
+ * (strip + 2·halo)/strip × (tile + 2·halo)/tile times, shared by the threads — more threads means
+ * smaller tiles, so past a point they cost more than they share. The tiles of a strip are a multiple
+ * of the tile threads, so every thread gets the same share. The output does not depend on any of
+ * this (the halo).
  */
 export function mertensKernelGeometry(
   width: number,
   height: number,
   o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number },
-): { levels: number; halo: number; stripRows: number; tileCols: number; tiles: number } {
+): { levels: number; halo: number; stripRows: number; tileCols: number; tiles: number; threads: number } {
   const base = mertensGeometry(width, height, o.levels);
   const { levels, halo } = base;
   const unit = 1 << levels;
   const budget = o.budgetBytes ?? mertensKernelBudgetMB(o.threads) * 2 ** 20;
-  let best = { cost: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols) };
+  let best = { perThread: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols), threads: 1 };
   const rowsMax = Math.ceil(height / unit) * unit;
-  for (let sr = unit; ; sr += unit) {
-    const rows = Math.min(height, sr + 2 * halo);
-    const windows = o.frames * rows * width * o.channels * o.codeBytes + sr * width * o.channels * 4;
-    const perThread = (budget - windows) / o.threads;
-    // Widest tile whose scratch fits (≈ 45 bytes per tile pixel for RGB).
-    let tw = Math.min(width, Math.floor(perThread / ((2 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
-    while (tw > 0 && mertensScratchEstimate(tw, rows, o.channels, levels) > perThread) tw -= 8;
-    const core = Math.floor((tw - (tw >= width ? 0 : 2 * halo)) / unit) * unit;
-    if (core >= unit || (sr === unit && best.cost === Infinity)) {
-      const c = Math.max(unit, core);
-      const tiles = Math.ceil(Math.ceil(width / c) / o.threads) * o.threads;
-      const tileCols = Math.ceil(width / tiles / unit) * unit;
-      const cost = (Math.min(height, sr + 2 * halo) / Math.min(height, sr)) * (Math.min(width, tileCols + 2 * halo) / Math.min(width, tileCols));
-      if (cost < best.cost) best = { cost, stripRows: sr, tileCols, tiles: Math.ceil(width / tileCols) };
+  for (let t = 1; t <= Math.max(1, o.threads); t++) {
+    for (let sr = unit; ; sr += unit) {
+      const rows = Math.min(height, sr + 2 * halo);
+      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 4;
+      const perThread = (budget - windows) / t;
+      // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
+      let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
+      while (tw > 0 && mertensScratchEstimate(tw, rows, o.channels, levels) > perThread) tw -= 8;
+      const core = Math.floor((tw - (tw >= width ? 0 : 2 * halo)) / unit) * unit;
+      if (core >= unit || (sr === unit && best.perThread === Infinity)) {
+        const c = Math.max(unit, core);
+        const tiles = Math.ceil(Math.ceil(width / c) / t) * t;
+        const tileCols = Math.ceil(width / tiles / unit) * unit;
+        const cost = (Math.min(height, sr + 2 * halo) / Math.min(height, sr)) * (Math.min(width, tileCols + 2 * halo) / Math.min(width, tileCols));
+        if (cost / t < best.perThread) best = { perThread: cost / t, stripRows: sr, tileCols, tiles: Math.ceil(width / tileCols), threads: t };
+      }
+      if (sr >= rowsMax || windows > budget) break;
     }
-    if (sr >= rowsMax || windows > budget) break;
   }
-  return { levels, halo, stripRows: best.stripRows, tileCols: best.tileCols, tiles: best.tiles };
+  return { levels, halo, stripRows: best.stripRows, tileCols: best.tileCols, tiles: best.tiles, threads: best.threads };
 }
 
 /** Sliding window of rows of one source, stored as integer codes (in `buf` when given: the kernels' shared memory). */
@@ -261,7 +266,7 @@ export async function mergeMertens(
       stripRows: g.stripRows,
       levels: g.levels,
       weights: options.mertens ?? DEFAULT_MERTENS,
-      threads,
+      threads: g.threads,
     });
     if (wasm) geo = g;
   }
