@@ -65,7 +65,7 @@ export interface FocusPyramidKernelsSpec {
 export interface FocusPyramidFuser {
   /** Merge one frame (interleaved, band-sized; not kept). */
   push(frame: Plane): Promise<void>;
-  /** The fused band, collapsed (interleaved, a new array). */
+  /** The fused band, collapsed (interleaved; the array is reused by the next band's result). */
   result(): Promise<Plane>;
 }
 
@@ -102,9 +102,19 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const e = arena.take(W * spec.maxRows * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
   const rb = Array.from({ length: threads }, () => arena.take((W + 96) * 4));
-  const made = arena.instantiate<unknown>();
+  // Frames come in and the result goes out interleaved, through this staging area a few rows at a time.
+  const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
+  const stage = arena.take(stageRows * W * C * 4);
+  const made = arena.instantiate<{
+    deinterleave(src: number, n: number, c: number, dst: number, stride: number): void;
+    interleave(src: number, stride: number, n: number, c: number, dst: number): void;
+  }>();
   if (!made) return null;
   const buf = made.memory.buffer;
+  const ex = made.exports;
+  const stageView = new Float32Array(buf, stage, stageRows * W * C);
+  // The collapsed band, reused band after band (the caller is done with one before asking for the next).
+  const outAll = new Float32Array(spec.maxRows * W * C);
   const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, e, rb };
   const pool = createBandPool({ name: 'focus pyramid', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
   const run = (rows: number, w: number, job: Job) => pool.run(rowBands(rows, 1, rows * w < MIN_PARALLEL_SAMPLES ? 1 : pool.threads), job);
@@ -122,18 +132,14 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
       return {
         async push(frame) {
           if (frame.w !== W || frame.h !== rows || frame.c !== C) throw new Error(`focus pyramid kernels: frame ${frame.w}×${frame.h}×${frame.c}, expected ${W}×${rows}×${C}`);
-          // Interleaved → planar level 0.
+          // Interleaved → planar level 0, through the staging rows.
           const n0 = d[0]!.n;
-          const src = frame.data;
-          const dst = planes(cand, 0).map((at) => new Float32Array(buf, at, n0));
-          if (C === 3) {
-            const [p0, p1, p2] = dst as [Float32Array, Float32Array, Float32Array];
-            for (let i = 0, j = 0; i < n0; i++, j += 3) {
-              p0[i] = src[j]!;
-              p1[i] = src[j + 1]!;
-              p2[i] = src[j + 2]!;
-            }
-          } else for (let c = 0; c < C; c++) for (let i = 0; i < n0; i++) dst[c]![i] = src[i * C + c]!;
+          const level0 = plane(cand, 0, 0);
+          for (let y = 0; y < rows; y += stageRows) {
+            const r = Math.min(stageRows, rows - y);
+            stageView.set(frame.data.subarray(y * W * C, (y + r) * W * C));
+            ex.deinterleave(stage, r * W, C, level0 + y * W * 4, n0);
+          }
           for (let l = 0; l < levels; l++) {
             const g = d[l]!;
             const next = d[l + 1]!;
@@ -165,11 +171,12 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
             await run(g.h, g.w, { op: 'expand', src: planes(fused, l + 1), dst: planes(fused, l), sw: next.w, sh: next.h, w: g.w, sign: 1 });
           }
           const n0 = d[0]!.n;
-          const out = new Float32Array(n0 * C);
-          const src = planes(fused, 0).map((at) => new Float32Array(buf, at, n0));
-          for (let c = 0; c < C; c++) {
-            const s = src[c]!;
-            for (let i = 0, j = c; i < n0; i++, j += C) out[j] = s[i]!;
+          const out = outAll.subarray(0, n0 * C);
+          const level0 = plane(fused, 0, 0);
+          for (let y = 0; y < rows; y += stageRows) {
+            const r = Math.min(stageRows, rows - y);
+            ex.interleave(level0 + y * W * 4, n0, r * W, C, stage);
+            out.set(stageView.subarray(0, r * W * C), y * W * C);
           }
           return { w: W, h: rows, c: C, data: out };
         },

@@ -482,3 +482,47 @@ export function selectMax(e: usize, best: usize, cand: usize, fused: usize, C: i
     }
   }
 }
+
+/** Interleaved rows (n pixels × C at src) → C planes (plane stride `stride` floats, from dst). */
+export function deinterleave(src: usize, n: i32, C: i32, dst: usize, stride: i32): void {
+  const ps = <usize>stride << 2;
+  if (C == 3) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const s = src + (<usize>(i * 3) << 2);
+      const a = v128.load(s);
+      const b = v128.load(s, 16);
+      const c = v128.load(s, 32);
+      // a = r0 g0 b0 r1, b = g1 b1 r2 g2, c = b2 r3 g3 b3
+      const o = dst + (<usize>i << 2);
+      v128.store(o, f32x4.shuffle(f32x4.shuffle(a, b, 0, 3, 6, 6), c, 0, 1, 2, 5));
+      v128.store(o + ps, f32x4.shuffle(f32x4.shuffle(a, b, 1, 4, 7, 7), c, 0, 1, 2, 6));
+      v128.store(o + (ps << 1), f32x4.shuffle(f32x4.shuffle(a, b, 2, 5, 5, 5), c, 0, 1, 4, 7));
+    }
+    for (; i < n; i++) for (let ch = 0; ch < 3; ch++) store<f32>(dst + <usize>ch * ps + (<usize>i << 2), load<f32>(src + (<usize>(i * 3 + ch) << 2)));
+    return;
+  }
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < C; ch++) store<f32>(dst + <usize>ch * ps + (<usize>i << 2), load<f32>(src + (<usize>(i * C + ch) << 2)));
+}
+
+/** C planes (stride `stride` floats, from src) → interleaved n pixels at dst. */
+export function interleave(src: usize, stride: i32, n: i32, C: i32, dst: usize): void {
+  const ps = <usize>stride << 2;
+  if (C == 3) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = src + (<usize>i << 2);
+      const r = v128.load(o);
+      const g = v128.load(o + ps);
+      const b = v128.load(o + (ps << 1));
+      // out: r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3
+      const d = dst + (<usize>(i * 3) << 2);
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(r, g, 0, 4, 1, 5), b, 0, 1, 4, 2));
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(g, b, 1, 5, 2, 6), r, 0, 1, 6, 2), 16);
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(b, r, 2, 7, 3, 3), g, 0, 1, 7, 2), 32);
+    }
+    for (; i < n; i++) for (let ch = 0; ch < 3; ch++) store<f32>(dst + (<usize>(i * 3 + ch) << 2), load<f32>(src + <usize>ch * ps + (<usize>i << 2)));
+    return;
+  }
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < C; ch++) store<f32>(dst + (<usize>(i * C + ch) << 2), load<f32>(src + <usize>ch * ps + (<usize>i << 2)));
+}
