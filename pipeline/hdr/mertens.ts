@@ -130,35 +130,37 @@ export function mertensGeometry(width: number, height: number, levels?: number):
 
 /**
  * Shared memory (MB) for the kernels' windows, Σ-weight rows, tile scratch and output strip by default:
- * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~8 MB per extra
+ * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~4 MB per extra
  * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
  */
 export function mertensKernelBudgetMB(threads: number): number {
-  return Math.max(64, 100 - 8 * (threads - 1));
+  return Math.max(64, 100 - 4 * (threads - 1));
 }
 
 /**
  * Strip and tile sizes for the WebAssembly kernels: each tile thread fuses whole tiles with its own
  * scratch, so memory is N windows of (strip + 2·halo) rows (+ their Σ-weight rows) plus one tile
  * scratch per tile thread. Within `budgetBytes`, the strip height, tile width and number of tile
- * threads (≤ `threads`) with the least work per thread: each pixel is fused
- * (strip + 2·halo)/strip × (tile + 2·halo)/tile times, shared by the threads — more threads means
- * smaller tiles, so past a point they cost more than they share. The tiles of a strip are a multiple
- * of the tile threads, so every thread gets the same share. The output does not depend on any of
- * this (the halo).
+ * threads (≤ `threads`) that fuse each pixel the fewest times — (strip + 2·halo)/strip ×
+ * (tile + 2·halo)/tile, i.e. the least CPU: more tile threads means smaller tiles, so a thread is
+ * added only while it costs under 10 % more work (at 24 MP within ~100 MB that is one; the Σ-weights
+ * pass, which needs no tile scratch, always runs on every thread). The tiles of a strip are a multiple
+ * of the tile threads, so every thread gets the same share. The output does not depend on any of this
+ * (the halo).
  */
 export function mertensKernelGeometry(
   width: number,
   height: number,
-  o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number },
+  o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number; tileThreads?: number },
 ): { levels: number; halo: number; stripRows: number; tileCols: number; tiles: number; threads: number } {
   const base = mertensGeometry(width, height, o.levels);
   const { levels, halo } = base;
   const unit = 1 << levels;
   const budget = o.budgetBytes ?? mertensKernelBudgetMB(o.threads) * 2 ** 20;
-  let best = { perThread: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols), threads: 1 };
+  let best = { cost: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols), threads: 1 };
+  let bestOne = Infinity;
   const rowsMax = Math.ceil(height / unit) * unit;
-  for (let t = 1; t <= Math.max(1, o.threads); t++) {
+  for (let t = o.tileThreads ?? 1; t <= (o.tileThreads ?? Math.max(1, o.threads)); t++) {
     for (let sr = unit; ; sr += unit) {
       const rows = Math.min(height, sr + 2 * halo);
       const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 4;
@@ -167,12 +169,14 @@ export function mertensKernelGeometry(
       let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
       while (tw > 0 && mertensScratchEstimate(tw, rows, o.channels, levels) > perThread) tw -= 8;
       const core = Math.floor((tw - (tw >= width ? 0 : 2 * halo)) / unit) * unit;
-      if (core >= unit || (sr === unit && best.perThread === Infinity)) {
+      if (core >= unit || (sr === unit && best.cost === Infinity)) {
         const c = Math.max(unit, core);
         const tiles = Math.ceil(Math.ceil(width / c) / t) * t;
         const tileCols = Math.ceil(width / tiles / unit) * unit;
         const cost = (Math.min(height, sr + 2 * halo) / Math.min(height, sr)) * (Math.min(width, tileCols + 2 * halo) / Math.min(width, tileCols));
-        if (cost / t < best.perThread) best = { perThread: cost / t, stripRows: sr, tileCols, tiles: Math.ceil(width / tileCols), threads: t };
+        if (t === (o.tileThreads ?? 1)) bestOne = Math.min(bestOne, cost);
+        // One thread: the cheapest; more: the cheapest of them if within 10 % of one thread's best.
+        if (t === (o.tileThreads ?? 1) ? cost < best.cost : cost <= 1.1 * bestOne && (best.threads < t || cost < best.cost)) best = { cost, stripRows: sr, tileCols, tiles: Math.ceil(width / tileCols), threads: t };
       }
       if (sr >= rowsMax || windows > budget) break;
     }
@@ -238,7 +242,13 @@ class RowWindow {
 export async function mergeMertens(
   frames: BracketFrame[],
   outBase: string,
-  options: MergeOptions & { mertens?: MertensWeights; /** Kernels' shared memory in MB (default mertensKernelBudgetMB). */ kernelBudgetMB?: number } = {},
+  options: MergeOptions & {
+    mertens?: MertensWeights;
+    /** Kernels' shared memory in MB (default mertensKernelBudgetMB). */
+    kernelBudgetMB?: number;
+    /** Threads that fuse tiles (default: as mertensKernelGeometry picks; tests force more). */
+    kernelTileThreads?: number;
+  } = {},
 ): Promise<MergeResult> {
   const t0 = performance.now();
   const io = options.io ?? defaultIo;
@@ -253,7 +263,8 @@ export async function mergeMertens(
   if (options.kernels !== 'js') {
     const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
     const budgetBytes = (options.kernelBudgetMB ?? mertensKernelBudgetMB(threads)) * 2 ** 20;
-    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes });
+    const tileThreads = options.kernelTileThreads === undefined ? undefined : Math.min(threads, options.kernelTileThreads);
+    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes, ...(tileThreads ? { tileThreads } : {}) });
     const rows = Math.min(height, g.stripRows + 2 * g.halo);
     wasm = createWasmMertens({
       frames: frames.length,
@@ -266,7 +277,8 @@ export async function mergeMertens(
       stripRows: g.stripRows,
       levels: g.levels,
       weights: options.mertens ?? DEFAULT_MERTENS,
-      threads: g.threads,
+      threads,
+      tileThreads: g.threads,
     });
     if (wasm) geo = g;
   }

@@ -31,8 +31,8 @@ interface Layout {
   pe: number;
   strip: number;
   sum: number;
-  /** Rows per mertensWeightSum chunk that fit a thread's scratch. */
-  chunk: number;
+  /** Rows per mertensWeightSum chunk that fit each thread's scratch. */
+  chunk: number[];
   scratch: number[];
 }
 
@@ -45,7 +45,7 @@ type Job =
 // Pyramid kernel of OpenCV's pyrDown/pyrUp: [1, 4, 6, 4, 1]/16.
 const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
   if (job.op === 'sum') {
-    ex.mertensWeightSum(L.windows, L.n, L.wide, L.W, L.C, L.lut, job.th, start, end, L.sum, L.chunk, L.unit, L.pc, L.ps, L.pe, L.scratch[band]);
+    ex.mertensWeightSum(L.windows, L.n, L.wide, L.W, L.C, L.lut, job.th, start, end, L.sum, L.chunk[band], L.unit, L.pc, L.ps, L.pe, L.scratch[band]);
     return 0;
   }
   for (let t = start; t < end; t++) {
@@ -71,7 +71,10 @@ export interface WasmMertensSpec {
   stripRows: number;
   levels: number;
   weights: { contrast: number; saturation: number; exposedness: number };
+  /** Threads for the Σ-weights pass, the caller's included (1 = no workers). */
   threads: number;
+  /** Of those, the ones that fuse tiles (each with a tile scratch; default all). */
+  tileThreads?: number;
 }
 
 export interface WasmMertens {
@@ -92,7 +95,7 @@ export interface WasmMertens {
 
 /** Shared-memory bytes a fusion of this shape takes (windows + per-thread scratch + strip). */
 export function wasmMertensBytes(s: Omit<WasmMertensSpec, 'weights'>): number {
-  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + s.threads * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 4;
+  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + (s.tileThreads ?? s.threads) * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 4;
 }
 
 /** The scratch one thread needs (as assembly/pyramid.ts mertensScratchBytes). */
@@ -115,14 +118,17 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
   const strip = arena.take(stripLen * 4);
   const sum = arena.take(spec.windowRows * W * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  // The same scratch serves mertensWeightSum: grey, weights and C planes of W × (chunk + 2), chunk ≥ 8.
+  const tileThreads = Math.max(1, Math.min(threads, Math.floor(spec.tileThreads ?? threads)));
+  // A tile thread's scratch also serves mertensWeightSum (grey, weights and C planes of W × (chunk + 2));
+  // the other threads only sum weights, in 8-row chunks.
   const sumRowBytes = (C + 2) * 4 * W;
-  const scratchBytes = Math.max(mertensScratchEstimate(spec.tileW, spec.tileH, C, spec.levels), 10 * sumRowBytes + 64);
-  const chunk = Math.floor((scratchBytes - 64) / sumRowBytes) - 2;
-  const scratch = Array.from({ length: threads }, () => arena.take(scratchBytes));
+  const tileBytes = Math.max(mertensScratchEstimate(spec.tileW, spec.tileH, C, spec.levels), 10 * sumRowBytes + 64);
+  const sizes = Array.from({ length: threads }, (_, k) => (k < tileThreads ? tileBytes : 10 * sumRowBytes + 64));
+  const scratch = sizes.map((b) => arena.take(b));
+  const chunk = sizes.map((b) => Math.floor((b - 64) / sumRowBytes) - 2);
   const made = arena.instantiate<Exports>();
   if (!made) return null;
-  if (made.exports.mertensScratchBytes(spec.tileW, spec.tileH, C, spec.levels) > scratchBytes) throw new Error('mertens kernels: scratch estimate too small');
+  if (made.exports.mertensScratchBytes(spec.tileW, spec.tileH, C, spec.levels) > tileBytes) throw new Error('mertens kernels: scratch estimate too small');
   const buf = made.memory.buffer;
   new Uint32Array(buf, table, frames).set(windows);
   // Code → value exactly as the reference's tile copy computes it: code · (1/scale), rounded to f32.
@@ -161,7 +167,7 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     },
     async run(tiles, ty0, th, cy0, ch) {
       const job: Job = { op: 'tiles', tiles, ty0, th, cy0, ch };
-      await pool.run(rowBands(tiles.length, 1, pool.threads), job);
+      await pool.run(rowBands(tiles.length, 1, tileThreads), job);
     },
     close: () => pool.close(),
   };

@@ -161,12 +161,13 @@ test('Mertens fusion in many strips and tiles (small kernel budgets): Σ weights
   const [b] = await findBrackets(dir);
   const ref = await mergeBracket(b!.frames, join(dir, 'o', 'js'), { algorithm: 'mertens', formats: ['fits'], kernels: 'js', levels: 3 });
   const want = (await readFits(ref.outputs.fits!)).image.data;
-  // 0.9 MB: 8-row strips, 14 tiles; 2.5 MB: 64-row strips whose last window (4 + 32 rows) is shorter
-  // than the shift from the one before it, which already reached the bottom.
-  for (const budgetMB of [0.9, 2.5]) {
-    const geo = mertensKernelGeometry(W, H, { levels: 3, frames: 4, channels: 3, codeBytes: 1, threads: 2, budgetBytes: budgetMB * 2 ** 20 });
+  // 0.9 MB: 24-row strips, 9 tiles; 2.1 MB: 64-row strips whose last window (4 + 32 rows) is shorter
+  // than the shift from the one before it, which already reached the bottom; then 2 and 3 tile threads.
+  for (const [budgetMB, tileThreads] of [[0.9, undefined], [2.1, undefined], [2.1, 2], [3, 3]] as const) {
+    const geo = mertensKernelGeometry(W, H, { levels: 3, frames: 4, channels: 3, codeBytes: 1, threads: 3, budgetBytes: budgetMB * 2 ** 20, ...(tileThreads ? { tileThreads } : {}) });
     t.true(Math.ceil(H / geo.stripRows) >= 3 && geo.tiles >= 2, JSON.stringify(geo));
-    const r = await mergeMertens(b!.frames, join(dir, 'o', `small${budgetMB}`), { formats: ['fits'], threads: 2, levels: 3, kernelBudgetMB: budgetMB });
+    t.is(geo.threads, tileThreads ?? 1);
+    const r = await mergeMertens(b!.frames, join(dir, 'o', `small${budgetMB}_${tileThreads}`), { formats: ['fits'], threads: 3, levels: 3, kernelBudgetMB: budgetMB, ...(tileThreads ? { kernelTileThreads: tileThreads } : {}) });
     t.is(r.kernels, 'wasm');
     const got = (await readFits(r.outputs.fits!)).image.data;
     t.log(`${budgetMB} MB, ${JSON.stringify(geo)}: max |Δ| ${maxAbs(got, want)}`);
