@@ -281,7 +281,7 @@ export function mertensWeights(p: usize, w: i32, h: i32, C: i32, gray: usize, ou
 }
 
 /**
- * Σ_k weights of window rows [y0, y1) (full width W; windows th rows) into sum (W × th, row r at
+ * 1/Σ_k weights of window rows [y0, y1) (full width W; windows th rows) into sum (W × th, row r at
  * sum + 4·r·W), frames added in order as the reference does. Rows are done `chunk` at a time with
  * one row of context above and below (reflected at the window's edges, as a tile's would be).
  */
@@ -315,6 +315,11 @@ export function mertensWeightSum(
         store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
       }
     }
+    // Kept as 1/Σ: one division per pixel here instead of one per frame and tile.
+    const one = f32x4.splat(1);
+    let i: usize = 0;
+    for (; i + 4 <= rowsOut; i += 4) v128.store(dst + (i << 2), f32x4.div(one, v128.load(dst + (i << 2))));
+    for (; i < rowsOut; i++) store<f32>(dst + (i << 2), <f32>1 / load<f32>(dst + (i << 2)));
   }
 }
 
@@ -341,18 +346,18 @@ export function mertensTile(
   for (let k = 0; k < n; k++) {
     loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, tx0, ty0, tw, th, gp);
     weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe);
-    // Normalised by Σ_k w_k (mertensWeightSum over the window, W floats per row).
+    // Normalised: × 1/Σ_k w_k (mertensWeightSum over the window, W floats per row).
     for (let y = 0; y < th; y++) {
       const g = gw + (<usize>(y * tw) << 2);
       const sr = sum + (<usize>((ty0 + y) * W + tx0) << 2);
       let x = 0;
       for (; x + 4 <= tw; x += 4) {
         const o = <usize>x << 2;
-        v128.store(g + o, f32x4.div(v128.load(g + o), v128.load(sr + o)));
+        v128.store(g + o, f32x4.mul(v128.load(g + o), v128.load(sr + o)));
       }
       for (; x < tw; x++) {
         const o = <usize>x << 2;
-        store<f32>(g + o, load<f32>(g + o) / load<f32>(sr + o));
+        store<f32>(g + o, load<f32>(g + o) * load<f32>(sr + o));
       }
     }
     for (let l = 0; l < levels; l++) {
