@@ -65,7 +65,7 @@ export interface FocusPyramidKernelsSpec {
 export interface FocusPyramidFuser {
   /** Merge one frame (interleaved, band-sized; not kept). */
   push(frame: Plane): Promise<void>;
-  /** The fused band, collapsed (interleaved; the array is reused by the next band's result). */
+  /** The fused band, collapsed (interleaved, in the kernels' memory: valid until the next push). */
   result(): Promise<Plane>;
 }
 
@@ -113,8 +113,7 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const buf = made.memory.buffer;
   const ex = made.exports;
   const stageView = new Float32Array(buf, stage, stageRows * W * C);
-  // The collapsed band, reused band after band (the caller is done with one before asking for the next).
-  const outAll = new Float32Array(spec.maxRows * W * C);
+
   const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, e, rb };
   const pool = createBandPool({ name: 'focus pyramid', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
   const run = (rows: number, w: number, job: Job) => pool.run(rowBands(rows, 1, rows * w < MIN_PARALLEL_SAMPLES ? 1 : pool.threads), job);
@@ -170,14 +169,12 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
             const next = d[l + 1]!;
             await run(g.h, g.w, { op: 'expand', src: planes(fused, l + 1), dst: planes(fused, l), sw: next.w, sh: next.h, w: g.w, sign: 1 });
           }
+          // Interleaved into the candidate's level 0 (free once every frame is in): the caller reads it
+          // before the next band's first push overwrites it.
           const n0 = d[0]!.n;
-          const out = outAll.subarray(0, n0 * C);
-          const level0 = plane(fused, 0, 0);
-          for (let y = 0; y < rows; y += stageRows) {
-            const r = Math.min(stageRows, rows - y);
-            ex.interleave(level0 + y * W * 4, n0, r * W, C, stage);
-            out.set(stageView.subarray(0, r * W * C), y * W * C);
-          }
+          const at = plane(cand, 0, 0);
+          ex.interleave(plane(fused, 0, 0), n0, n0, C, at);
+          const out = new Float32Array(buf, at, n0 * C);
           return { w: W, h: rows, c: C, data: out };
         },
       };
