@@ -101,7 +101,9 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const best = arena.take(pyrLen * 4);
   const e = arena.take(W * spec.maxRows * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  const rb = Array.from({ length: threads }, () => arena.take((W + 96) * 4));
+  // Per thread: the row buffer (with margins) and energyRows' ring of kernelSize squared rows + tags.
+  const rowBytes = Math.ceil(((W + 40) * 4) / 16) * 16;
+  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 1) + spec.kernelSize * 4 + 64));
   // Frames come in and the result goes out interleaved, through this staging area a few rows at a time.
   const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
   const stage = arena.take(stageRows * W * C * 4);

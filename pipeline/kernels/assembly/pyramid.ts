@@ -411,32 +411,54 @@ export function mertensTile(
 
 /**
  * Region energy of rows [y0, y1): Σ over the C planes (w×h, plane stride n floats) of v², box-averaged
- * over size×size (reflect-101), into e (w×h). size ≤ 17.
+ * over size×size (reflect-101), into e (w×h). size ≤ 17. `rb` holds the row buffer and a ring of the
+ * last `size` rows of Σ_c v² (each source row squared once per band, not `size` times).
  */
 export function energyRows(p: usize, w: i32, h: i32, C: i32, size: i32, e: usize, y0: i32, y1: i32, rb: usize): void {
   const n = <usize>(w * h);
   const r = size >> 1;
   const rowBuf = rb + 32;
+  const rowBytes = ((<usize>(w + 40) << 2) + 15) & ~15;
+  const ring = rowBuf + rowBytes;
+  const tags = ring + <usize>size * rowBytes;
+  for (let k = 0; k < size; k++) store<i32>(tags + (<usize>k << 2), -1);
   const inv = <f32>(1.0 / (<f64>size * <f64>size));
   const vinv = f32x4.splat(inv);
   for (let y = y0; y < y1; y++) {
-    // Vertical: Σ_j Σ_c v² over rows refl(y + j).
+    // Vertical: Σ_j sq[refl(y + j)], the squared rows cached by source row (slot = row mod size; the
+    // rows one output row needs are at most `size` consecutive ones).
     memory.fill(rowBuf, 0, <usize>w << 2);
     for (let j = -r; j <= r; j++) {
-      const ro = <usize>(refl(y + j, h) * w);
-      for (let c = 0; c < C; c++) {
-        const s = p + ((<usize>c * n + ro) << 2);
-        let x = 0;
-        for (; x + 4 <= w; x += 4) {
-          const o = <usize>x << 2;
-          const v = v128.load(s + o);
-          v128.store(rowBuf + o, f32x4.add(v128.load(rowBuf + o), f32x4.mul(v, v)));
+      const src = refl(y + j, h);
+      const slot = src % size;
+      const sq = ring + <usize>slot * rowBytes;
+      if (load<i32>(tags + (<usize>slot << 2)) != src) {
+        store<i32>(tags + (<usize>slot << 2), src);
+        const ro = <usize>(src * w);
+        memory.fill(sq, 0, <usize>w << 2);
+        for (let c = 0; c < C; c++) {
+          const s = p + ((<usize>c * n + ro) << 2);
+          let x = 0;
+          for (; x + 4 <= w; x += 4) {
+            const o = <usize>x << 2;
+            const v = v128.load(s + o);
+            v128.store(sq + o, f32x4.add(v128.load(sq + o), f32x4.mul(v, v)));
+          }
+          for (; x < w; x++) {
+            const o = <usize>x << 2;
+            const v = load<f32>(s + o);
+            store<f32>(sq + o, load<f32>(sq + o) + v * v);
+          }
         }
-        for (; x < w; x++) {
-          const o = <usize>x << 2;
-          const v = load<f32>(s + o);
-          store<f32>(rowBuf + o, load<f32>(rowBuf + o) + v * v);
-        }
+      }
+      let x = 0;
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(rowBuf + o, f32x4.add(v128.load(rowBuf + o), v128.load(sq + o)));
+      }
+      for (; x < w; x++) {
+        const o = <usize>x << 2;
+        store<f32>(rowBuf + o, load<f32>(rowBuf + o) + load<f32>(sq + o));
       }
     }
     for (let j = 1; j <= r; j++) {
