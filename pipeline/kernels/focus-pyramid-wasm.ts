@@ -19,7 +19,6 @@ interface Layout {
   k1: number;
   k2: number;
   size: number;
-  e: number;
   rb: number[];
 }
 
@@ -36,12 +35,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
   } else if (job.op === 'expand') {
     for (let c = 0; c < L.C; c++) ex.expandAddRows(job.src[c], job.sw, job.sh, job.dst[c], job.w, start, end, L.k0, L.k1, L.k2, job.sign, rb);
   } else {
-    ex.energyRows(job.p, job.w, job.h, L.C, L.size, L.e, start, end, rb);
-    const n = job.w * job.h;
-    if (job.first) {
-      ex.copy(job.best + 4 * start * job.w, L.e + 4 * start * job.w, (end - start) * job.w);
-      for (let c = 0; c < L.C; c++) ex.copy(job.fused + 4 * (c * n + start * job.w), job.p + 4 * (c * n + start * job.w), (end - start) * job.w);
-    } else ex.selectMax(L.e, job.best, job.p, job.fused, L.C, n, start * job.w, end * job.w);
+    ex.energySelectRows(job.p, job.w, job.h, L.C, L.size, job.best, job.fused, job.first ? 1 : 0, start, end, rb);
   }
   return 0;
 }`;
@@ -99,11 +93,10 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const cand = arena.take(pyrLen * C * 4);
   const fused = arena.take(pyrLen * C * 4);
   const best = arena.take(pyrLen * 4);
-  const e = arena.take(W * spec.maxRows * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  // Per thread: the row buffer (with margins) and energyRows' ring of kernelSize squared rows + tags.
+  // Per thread: the row buffer (with margins), energySelectRows' ring of kernelSize squared rows + tags, an energy row.
   const rowBytes = Math.ceil(((W + 40) * 4) / 16) * 16;
-  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 1) + spec.kernelSize * 4 + 64));
+  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 2) + spec.kernelSize * 4 + 64));
   // Frames come in and the result goes out interleaved, through this staging area a few rows at a time.
   const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
   const stage = arena.take(stageRows * W * C * 4);
@@ -116,7 +109,7 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const ex = made.exports;
   const stageView = new Float32Array(buf, stage, stageRows * W * C);
 
-  const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, e, rb };
+  const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, rb };
   const pool = createBandPool({ name: 'focus pyramid', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
   const run = (rows: number, w: number, job: Job) => pool.run(rowBands(rows, 1, rows * w < MIN_PARALLEL_SAMPLES ? 1 : pool.threads), job);
   return {

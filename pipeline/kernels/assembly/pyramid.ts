@@ -411,16 +411,19 @@ export function mertensTile(
 
 /**
  * Region energy of rows [y0, y1): Σ over the C planes (w×h, plane stride n floats) of v², box-averaged
- * over size×size (reflect-101), into e (w×h). size ≤ 17. `rb` holds the row buffer and a ring of the
- * last `size` rows of Σ_c v² (each source row squared once per band, not `size` times).
+ * over size×size (reflect-101), then the max-energy select row by row: where it beats `best` (w×h),
+ * best takes it and the C `fused` planes take p's coefficients (`first`: take them all). size ≤ 17.
+ * `rb` holds the row buffer, a ring of the last `size` rows of Σ_c v² (each source row squared once
+ * per band, not `size` times) and the energy row.
  */
-export function energyRows(p: usize, w: i32, h: i32, C: i32, size: i32, e: usize, y0: i32, y1: i32, rb: usize): void {
+export function energySelectRows(p: usize, w: i32, h: i32, C: i32, size: i32, best: usize, fused: usize, first: i32, y0: i32, y1: i32, rb: usize): void {
   const n = <usize>(w * h);
   const r = size >> 1;
   const rowBuf = rb + 32;
   const rowBytes = ((<usize>(w + 40) << 2) + 15) & ~15;
   const ring = rowBuf + rowBytes;
   const tags = ring + <usize>size * rowBytes;
+  const e = (tags + (<usize>size << 2) + 15) & ~15;
   for (let k = 0; k < size; k++) store<i32>(tags + (<usize>k << 2), -1);
   const inv = <f32>(1.0 / (<f64>size * <f64>size));
   const vinv = f32x4.splat(inv);
@@ -466,7 +469,7 @@ export function energyRows(p: usize, w: i32, h: i32, C: i32, size: i32, e: usize
       store<f32>(rowBuf + (<usize>(w - 1 + j) << 2), load<f32>(rowBuf + (<usize>refl(w - 1 + j, w) << 2)));
     }
     // Horizontal box over the padded row.
-    const d = e + ((<usize>(y * w)) << 2);
+    const d = e;
     let x = 0;
     for (; x + 4 <= w; x += 4) {
       let s = f32x4.splat(0);
@@ -478,9 +481,13 @@ export function energyRows(p: usize, w: i32, h: i32, C: i32, size: i32, e: usize
       for (let j = -r; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
       store<f32>(d + (<usize>x << 2), s * inv);
     }
+    const row = <usize>(y * w);
+    if (first) {
+      memory.copy(best + (row << 2), e, <usize>w << 2);
+      for (let c = 0; c < C; c++) memory.copy(fused + ((<usize>c * n + row) << 2), p + ((<usize>c * n + row) << 2), <usize>w << 2);
+    } else selectMax(e - (row << 2), best, p, fused, C, <i32>n, <i32>row, <i32>row + w);
   }
 }
-
 /**
  * Max-energy select over samples [start, end) of one level: where e > best, best = e and each of the
  * C fused planes takes the candidate's coefficient (planes n floats apart).
