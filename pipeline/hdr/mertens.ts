@@ -130,11 +130,11 @@ export function mertensGeometry(width: number, height: number, levels?: number):
 
 /**
  * Shared memory (MB) for the kernels' windows, Σ-weight rows, tile scratch and output strip by default:
- * with node, the decoders' and encoder's buffers (~150 MB measured at 24 MP) and ~6 MB per extra
+ * with node, the decoders' and encoder's buffers (~140 MB measured at 24 MP) and ~8 MB per extra
  * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
  */
 export function mertensKernelBudgetMB(threads: number): number {
-  return Math.max(64, 100 - 6 * (threads - 1));
+  return Math.max(64, 110 - 8 * (threads - 1));
 }
 
 /**
