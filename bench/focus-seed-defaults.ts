@@ -18,7 +18,7 @@ try {
   const runs: [string, Partial<StackOptions>][] = [
     ['seed (no options)', {}],
     ['seed + map max (T 0)', { map: 'max' }],
-    ['seed + map max (T 0.1)', { map: 'max', temperature: 0.1 }],
+    ['seed + map max (T 1000, tenengrad units)', { map: 'max', temperature: 1000 }],
     ['seed + pyramid smooth 7', { pyramidSmoothSize: 7 }],
     ['seed + energy laplacian (no blur)', { energy: 'laplacian', dmBlurSize: 0 }],
     ['seed + energy laplacian (blur 5)', { energy: 'laplacian' }],

@@ -7,7 +7,7 @@
 //         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true,
 //         depthmap_preset='shinestacker'|'ours', weight_power, temperature, smoothing, smooth_size,
 //         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers,
-//         threads (pyramid: SIMD kernel threads; default the cores)
+//         threads (pyramid and depth-map kernels, decoding; default: the cores)
 //         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -84,10 +84,11 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     tileSize: numberParam('focusbracket', p, 'tile_size', d.tileSize, 32),
     nTiledLayers: numberParam('focusbracket', p, 'n_tiled_layers', d.nTiledLayers, 0, 10),
     memoryLimitMB: numberParam('focusbracket', p, 'memory_limit_mb', DEFAULT_STACK.memoryLimitMB, 64),
-    // Threads for the pyramid's SIMD kernels; default the cores.
+    // Threads for the SIMD kernels and decoding; default the cores.
     ...(p.threads === undefined ? {} : { threads: numberParam('focusbracket', p, 'threads', 1, 1, 64) }),
     depthMapPath: depthMap ? join(ctx.productsDir, `focusstack_${ctx.runId}_depth.png`) : undefined,
   };
+  if (stackOpts.threads !== undefined && !Number.isInteger(stackOpts.threads)) throw new ParamError('focusbracket', 'threads', `must be a whole number, got ${stackOpts.threads}`);
   const positions = await planPositions(ctx);
   const returnTo = bool(p, 'return_to_start', true) ? await focuser.position() : null;
 
@@ -124,9 +125,13 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     width: r.width,
     height: r.height,
     bands: r.bands,
+    // Kernel threads, where decoded frames waited between bands, and the spill's bytes (SD-card wear).
+    threads: r.threads,
+    frame_store: r.frameStore,
+    spill_mb: Math.round(r.spillBytes / 1e5) / 10,
     capture_ms: Math.round(captureMs),
     stack_ms: Math.round(r.ms),
-    ...(r.kernels ? { stack_kernels: r.kernels, stack_threads: r.threads ?? 1 } : {}),
+    kernels: r.kernels,
     first_position: positions[0]!,
     last_position: positions[frames.length - 1]!,
     aborted: ctx.signal.aborted,

@@ -133,17 +133,24 @@ async function readRegion(info: FrameInfo, r: Rect, bits: FloatBits): Promise<Pl
 
 /**
  * The part of a frame that lands on `tile` (reference coordinates) after alignment: reads just the
- * needed source rectangle and resamples it (Catmull-Rom bicubic, edges replicated).
+ * needed source rectangle (decoded by sharp, or from `region`: the frame store's codes) and
+ * resamples it (Catmull-Rom bicubic, edges replicated).
  */
-export async function readAlignedTile(info: FrameInfo, t: Affine | null, tile: Rect, bits: FloatBits): Promise<Plane> {
+export async function readAlignedTile(
+  info: FrameInfo,
+  t: Affine | null,
+  tile: Rect,
+  bits: FloatBits,
+  region: (r: Rect) => Promise<Plane> = (r) => readRegion(info, r, bits),
+): Promise<Plane> {
   const identity = !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
-  if (identity) return readRegion(info, tile, bits);
+  if (identity) return region(tile);
   const corners = [apply(t, tile.x, tile.y), apply(t, tile.x + tile.w, tile.y), apply(t, tile.x, tile.y + tile.h), apply(t, tile.x + tile.w, tile.y + tile.h)];
   const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))) - 2);
   const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))) - 2);
   const x1 = Math.min(info.width, Math.ceil(Math.max(...corners.map((c) => c[0]))) + 3);
   const y1 = Math.min(info.height, Math.ceil(Math.max(...corners.map((c) => c[1]))) + 3);
-  const src = await readRegion(info, { x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) }, bits);
+  const src = await region({ x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) });
   const c = src.c;
   const out = alloc(bits, tile.w * tile.h * c);
   // Catmull-Rom bicubic: bilinear would soften every frame by up to half a pixel, which costs

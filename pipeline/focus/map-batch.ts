@@ -1,5 +1,6 @@
 // Focus maps of many images: one at a time per worker, results saved as they come, so memory is
 // that of one image per worker whatever the number of images.
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -13,6 +14,9 @@ export async function focusMapBatch(
   onDone: (r: FocusMapResult) => void,
 ): Promise<FocusMapResult[]> {
   const results: FocusMapResult[] = [];
+  // Each image's kernels get the cores the image workers leave.
+  const inParallel = Math.max(1, Math.min(workers, files.length));
+  if (options.threads === undefined) options = { ...options, threads: Math.max(1, Math.floor(availableParallelism() / inParallel)) };
   if (workers <= 1 || files.length <= 1) {
     for (const f of files) {
       const r = await focusMapFile(f, outDir, options);

@@ -6,13 +6,16 @@
 // Layout is focus_response's: filter_arrays/<name>_filter.npy, kde_arrays/<name>_kde.npy,
 // filter_vis/<name>_filter.png, kde_vis/<name>_kde.png.
 import { mkdir, rm } from 'node:fs/promises';
+import { releaseGarbage } from '../image/gc.js';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
 import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
 import { jetRows, overlayHeatRows } from './colormap.js';
-import { boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
+import { boxesForGauss, boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
+import { createWasmFocusMap, type WasmFocusMap } from '../kernels/focusmap-wasm.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
 import { NpyRowFile } from './npy-stream.js';
 import { bandFromPlane, loadGrayPlane, type Band, type GrayPlane } from './plane.js';
@@ -31,8 +34,12 @@ export interface FocusMapOptions {
   saveArrays?: boolean;
   /** Write filter_vis/ and kde_vis/ (focus_response's save_visualizations; default true). */
   saveVisualizations?: boolean;
-  /** Rows per band (memory/speed trade). */
+  /** Rows per band (memory/speed trade; default 64, 256 on the WASM kernels). */
   bandRows?: number;
+  /** Threads for one image's kernels (default: the cores). */
+  threads?: number;
+  /** The SIMD WebAssembly kernels (default, where they load) or the plain-TS references. */
+  kernels?: 'wasm' | 'js';
 }
 
 export interface FocusMapResult {
@@ -43,6 +50,9 @@ export interface FocusMapResult {
   threshold: number;
   filterMs: number;
   kdeMs: number;
+  /** Which kernels ran, on how many threads. */
+  kernels: 'wasm' | 'js';
+  threads: number;
   /** Files kept (a path is null when its switch is off). kdeVis is the plain jet map, kdeOverlay the map over the image. */
   files: { filter: string | null; kde: string | null; filterVis: string | null; kdeVis: string | null; kdeOverlay: string | null; scales: string[] };
 }
@@ -51,38 +61,61 @@ export function imageStem(path: string): string {
   return basename(path, extname(path));
 }
 
-/** Compute fused RDF rows for a plane; `emit` gets (y0, fused rows, per-scale rows). */
+/**
+ * Compute fused RDF rows for a plane; `emit` gets (y0, fused rows, per-scale rows). Returns the
+ * histogram of every fused row. On the WASM kernels (`K`) the rows are views of its memory, valid
+ * until `emit` returns.
+ */
 async function fusedRows(
   plane: GrayPlane,
   o: FocusMapOptions,
   radii: readonly RadiiPair[],
   emit: (y0: number, fused: Float32Array, scales: Float32Array[]) => Promise<void>,
-): Promise<void> {
+  K: WasmFocusMap | null,
+  bandRows: number,
+): Promise<LogHistogram> {
   const halo = rdfHalo(radii);
-  const bandRows = o.bandRows ?? 64;
-  let buf: Float32Array | undefined;
-  const eachBand = async (fn: (b: Band, maps: Float32Array[]) => Promise<void> | void): Promise<void> => {
+  let buf: Float32Array | undefined = K?.band;
+  const eachBand = async (fn: (b: Band) => Promise<void> | void): Promise<void> => {
     for (let y0 = 0; y0 < plane.height; y0 += bandRows) {
       const rows = Math.min(bandRows, plane.height - y0);
-      const band = bandFromPlane(plane, y0, rows, halo, o.border, buf);
+      // The kernels read their own band memory: always fill that (not a shorter last band's view).
+      const band = bandFromPlane(plane, y0, rows, halo, o.border, K?.band ?? buf);
       buf = band.data;
-      await fn(band, rdfBand(band, radii, o.power, o.border));
+      await fn(band);
     }
   };
   let norms: ScaleNorm[] = radii.map(() => ({ gain: 1, offset: 0 }));
-  if (o.normalize !== 'none') {
-    const hists = radii.map(() => new LogHistogram());
-    await eachBand((_b, maps) => maps.forEach((m, i) => hists[i]!.add(m)));
-    norms = hists.map((h) => {
+  const normsOf = (hists: LogHistogram[]) =>
+    hists.map((h) => {
       const { median, mad } = h.medianMad();
       return normFromStats(o.normalize, { p99: h.quantile(0.99), median, mad });
     });
+  if (K) {
+    if (o.normalize !== 'none') {
+      await eachBand((b) => K.rdf(b.rows, b.inside, { power: o.power, border: o.border, scaleHists: true }));
+      norms = normsOf(K.takeHistograms(radii.length));
+    }
+    await eachBand(async (b) => {
+      await K.rdf(b.rows, b.inside, { power: o.power, border: o.border, norms });
+      await emit(b.y0, K.fused(b.rows), radii.map((_, s) => K.map(s, b.rows)));
+    });
+    return K.takeHistograms(1)[0]!;
   }
-  await eachBand(async (b, maps) => {
+  if (o.normalize !== 'none') {
+    const hists = radii.map(() => new LogHistogram());
+    await eachBand((b) => rdfBand(b, radii, o.power, o.border).forEach((m, i) => hists[i]!.add(m)));
+    norms = normsOf(hists);
+  }
+  const hist = new LogHistogram();
+  await eachBand(async (b) => {
+    const maps = rdfBand(b, radii, o.power, o.border);
     const fused = new Float32Array(b.rows * b.width);
     fuseScales(maps, norms, fused);
+    hist.add(fused);
     await emit(b.y0, fused, maps);
   });
+  return hist;
 }
 
 export async function focusMapFile(input: string, outDir: string, o: FocusMapOptions): Promise<FocusMapResult> {
@@ -141,13 +174,51 @@ async function focusMapPasses(
   const ds = Math.max(1, Math.floor(o.downsample));
   let plane: GrayPlane | null = await loadGrayPlane(input, { downsample: ds });
   const full = ds > 1 ? await frameInfo(input) : null;
-  const fullW = full ? full.width : plane.width;
-  const fullH = full ? full.height : plane.height;
   const radii = ds > 1 ? o.radii.map(([a, b]) => [Math.max(1, Math.floor(a / ds)), Math.max(2, Math.floor(b / ds))] as const) : o.radii;
 
+  const threads = o.threads ?? availableParallelism();
+  const kdeHalo = kernelRadius(gaussianKernel(o.kde.bandwidthPx));
+  // RDF bands of 128 rows on the kernels (any banding gives the same maps); the KDE keeps 64-row
+  // bands (its box passes see zeros past a band's halo, so its banding shows in the last bits).
+  const bandRows = o.bandRows ?? (o.kernels === 'js' ? 64 : 128);
+  const kdeRows = Math.max(o.bandRows ?? 64, kdeHalo);
+  const K =
+    o.kernels === 'js'
+      ? null
+      : createWasmFocusMap({ w: plane.width, bandRows, radii, border: o.border, kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0, threads });
+  // Handed over in a holder so the passes can drop the plane before the KDE.
+  const holder = { plane: plane as GrayPlane | null };
+  plane = null;
+  try {
+    return await focusMapWithKernels(input, name, o, dirs, work, files, holder, full, ds, radii, K, bandRows, kdeRows, t0);
+  } finally {
+    await K?.close();
+  }
+}
+
+async function focusMapWithKernels(
+  input: string,
+  name: string,
+  o: FocusMapOptions,
+  dirs: { filter: string },
+  work: { filter: string; kde: string },
+  files: FocusMapResult['files'],
+  holder: { plane: GrayPlane | null },
+  full: { width: number; height: number } | null,
+  ds: number,
+  radii: readonly RadiiPair[],
+  K: WasmFocusMap | null,
+  bandRowsIn: number,
+  kdeRows: number,
+  t0: number,
+): Promise<FocusMapResult> {
+  let plane: GrayPlane | null = holder.plane!;
+  holder.plane = null;
+  const fullW = full ? full.width : plane.width;
+  const fullH = full ? full.height : plane.height;
   const filterNpy = await NpyRowFile.create(work.filter, fullW, fullH);
   const scaleNpys: NpyRowFile[] = [];
-  const fusedHist = new LogHistogram();
+  let fusedHist = new LogHistogram();
   try {
     if (o.saveScales) {
       for (const [a, b] of o.radii) {
@@ -157,11 +228,10 @@ async function focusMapPasses(
       }
     }
     if (ds === 1) {
-      await fusedRows(plane, o, radii, async (y0, fused, maps) => {
-        fusedHist.add(fused);
+      fusedHist = await fusedRows(plane, o, radii, async (y0, fused, maps) => {
         await filterNpy.writeRows(y0, fused);
         for (let i = 0; i < scaleNpys.length; i++) await scaleNpys[i]!.writeRows(y0, maps[i]!);
-      });
+      }, K, bandRowsIn);
     } else {
       // Small maps in memory, then bilinear upsampling to full size row by row.
       const sw = plane.width, sh = plane.height;
@@ -170,7 +240,7 @@ async function focusMapPasses(
       await fusedRows(plane, o, radii, async (y0, fused, maps) => {
         small.set(fused, y0 * sw);
         maps.forEach((m, i) => smallScales[i]?.set(m, y0 * sw));
-      });
+      }, K, bandRowsIn);
       const rowBuf = new Float32Array(fullW);
       for (let y = 0; y < fullH; y++) {
         upsampleRow(small, sw, sh, fullW, fullH, y, rowBuf);
@@ -201,15 +271,19 @@ async function focusMapPasses(
   const halo = kernelRadius(k);
   const fusedReader = await openReader(work.filter, fullW);
   const kdeNpy = await NpyRowFile.create(work.kde, fullW, fullH);
-  const dHist = new LogHistogram();
-  const bandRows = Math.max(o.bandRows ?? 64, halo);
+  let dHist = new LogHistogram();
+  const bandRows = kdeRows;
+  // The WASM box passes (wide bandwidths at full resolution, where its KDE planes were sized).
+  const kdeK = K && ds === 1 && o.kde.bandwidthPx > 3 ? K : null;
+  const boxes = boxesForGauss(o.kde.bandwidthPx, 5);
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
       const top = Math.max(0, y0 - halo);
       const bottom = Math.min(fullH, y0 + rows + halo);
       const stored = rows + 2 * halo;
-      const data = new Float32Array(stored * fullW); // rows outside the image stay 0 (constant border)
+      // Rows outside the image stay 0 (constant border).
+      const data = kdeK ? kdeK.kdePlane(stored).fill(0) : new Float32Array(stored * fullW);
       const chunk = await fusedReader.readRows(top, bottom - top);
       data.set(chunk, (top - (y0 - halo)) * fullW);
       if (filterVis) {
@@ -220,6 +294,10 @@ async function focusMapPasses(
         }
         await filterVis.writeRows(vis, rows);
       }
+      if (kdeK) {
+        await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes));
+        continue;
+      }
       impulses(data, threshold, o.kde.includeStrength, data);
       const band: Band = { width: fullW, y0, rows, halo, data, inside: new Uint8Array(stored) };
       // Exact taps for narrow bandwidths, five box passes (O(1) per pixel) for wide ones.
@@ -227,6 +305,7 @@ async function focusMapPasses(
       dHist.add(dens);
       await kdeNpy.writeRows(y0, dens);
     }
+    if (kdeK) dHist = kdeK.takeHistograms(1)[0]!;
     await filterVis?.finish();
   } catch (err) {
     await kdeNpy.abort();
@@ -235,6 +314,11 @@ async function focusMapPasses(
   } finally {
     await fusedReader.close();
   }
+
+  // The kernels are done: their workers and shared memory go before the painting pass's decoder and
+  // encoders start (the map's memory peak).
+  await K?.close();
+  releaseGarbage();
 
   // Pass 4: clip and normalise in place, paint the heat map.
   const max = kdeCap(o.kde, fusedHist, dHist);
@@ -269,7 +353,7 @@ async function focusMapPasses(
     await image?.close();
   }
   const kdeMs = performance.now() - t1;
-  return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files };
+  return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files, kernels: K ? 'wasm' : 'js', threads: K?.threads ?? 1 };
 }
 
 async function openReader(path: string, w: number): Promise<{ readRows(y0: number, rows: number): Promise<Float32Array>; close(): Promise<void> }> {

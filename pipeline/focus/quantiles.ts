@@ -2,7 +2,7 @@
 // that are never held whole. Relative error of a returned value is below half a bin (~0.5 %).
 const LOG_MIN = -14; // 1e-14
 const LOG_MAX = 6; // 1e6
-const BINS = 8192;
+export const BINS = 8192;
 const PER_DECADE = BINS / (LOG_MAX - LOG_MIN);
 
 export class LogHistogram {
@@ -27,6 +27,17 @@ export class LogHistogram {
     }
     this.max = mx;
     this.total += end - start;
+  }
+
+  /**
+   * Fold in a histogram kept elsewhere in the same layout (the WASM kernels' per-thread copies):
+   * BINS counts, then zeros, total and max.
+   */
+  addRaw(raw: Float64Array): void {
+    for (let b = 0; b < BINS; b++) this.counts[b]! += raw[b]!;
+    this.zeros += raw[BINS]!;
+    this.total += raw[BINS + 1]!;
+    if (raw[BINS + 2]! > this.max) this.max = raw[BINS + 2]!;
   }
 
   /** Value below which fraction q (0..1) of all samples lie. `positiveOnly` ignores zeros. */

@@ -8,10 +8,13 @@ import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
-import { createFocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
+import { createFocusPyramidKernels, type FocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
+import { createWasmEnergy, type WasmEnergy } from '../kernels/focus-wasm.js';
 import { bilateralPlane } from './bilateral.js';
+import { cvGaussianKernel, grayNative, sepFilter, shineEnergy } from './shine-energy.js';
 import { gaussianBlurPlane } from './gaussian.js';
 import { energyPlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
@@ -32,13 +35,19 @@ export interface StackOptions {
   energy: EnergyMeasure;
   map: 'max' | 'average';
   weightPower: number;
-  /** 'max' map only (shinestacker): 0 = one-hot sharpest frame; > 0 = soft max exp((E − Emax)/T), E scaled to 0..1. */
+  /** 'max' map only (shinestacker): < 1e-4 = hard max, ties shared equally; else soft max exp((E − Emax)/T), E in the frame's units. */
   temperature: number;
+  /**
+   * How energies, weights and the blend are computed. `shinestacker`: its OpenCV calls on the gray
+   * frame in its own units (0..255 / 0..65535), weights E^p/ΣE^p, cv2.pyrDown's kernel, output
+   * truncated as numpy's astype does. `ours`: our measures (pipeline/focus/measures.ts) in one pass.
+   */
+  energyKernels: 'shinestacker' | 'ours';
   /** Energy smoothing: shinestacker's bilateral filter, or our Gaussian of sigma `energySmooth`. */
   smoothing: 'bilateral' | 'gaussian' | 'none';
   energySmooth: number; // Gaussian sigma (px) on the energy map (smoothing 'gaussian')
   smoothSize: number; // bilateral diameter (px; OpenCV d)
-  sigmaColor: number; // bilateral range sigma, energy scaled to 0..1
+  sigmaColor: number; // bilateral range sigma, in energy units (frame units²for tenengrad)
   sigmaSpace: number; // bilateral spatial sigma (px)
   /** Laplacian-type energies: Gaussian pre-blur size (odd, 0/1 = none) and kernel size (shinestacker blur_size / kernel_size). */
   dmBlurSize: number;
@@ -66,9 +75,11 @@ export interface StackOptions {
   quality: number;
   /** Forced band height (tests of the tiled path); normally derived from memoryLimitMB. */
   bandRows?: number;
-  /** Threads for the pyramid's SIMD WebAssembly kernels, the caller's included (default: the cores). */
+  /** Threads for the kernels and parallel decoding (default: the cores). */
   threads?: number;
-  /** `wasm` (default): SIMD WebAssembly pyramid kernels where they load (32-bit floats), else the plain-TS ones; `js`: the plain-TS reference. */
+  /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
+  frameStore?: FrameStoreKind;
+  /** Depth-map and pyramid (`--float 32`) kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
   kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
 }
@@ -76,7 +87,7 @@ export interface StackOptions {
 /** shinestacker's DepthMapStack defaults for --algorithm depthmap (see docs/focus.md). */
 export const DEFAULT_STACK: StackOptions = {
   algorithm: 'pyramid', pyramidMinSize: 32, kernelSize: 5, genKernel: 0.4, float: 32,
-  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0,
+  energy: 'tenengrad', map: 'average', weightPower: 1, temperature: 0, energyKernels: 'shinestacker',
   smoothing: 'bilateral', energySmooth: 2, smoothSize: 1, sigmaColor: 0.8, sigmaSpace: 2, dmBlurSize: 5, dmKernelSize: 5,
   pyramidLevels: 4, pyramidSmoothSize: 1, tiling: 'auto', tileSize: 512, nTiledLayers: 2,
   overlap: 0, denoise: 0, sharpen: 0, sharpenRadius: 1, sharpenThreshold: 0, prefix: '', align: true,
@@ -85,7 +96,7 @@ export const DEFAULT_STACK: StackOptions = {
 
 /** Our depth-map choice (chosen on PSNR vs truth; `--depthmap-preset ours`): hard max, Laplacian, Gaussian σ 2, 5 levels. */
 export const OURS_DEPTHMAP: Partial<StackOptions> = {
-  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
+  energy: 'laplacian', map: 'max', weightPower: 4, temperature: 0, energyKernels: 'ours', smoothing: 'gaussian', energySmooth: 2, dmBlurSize: 0, pyramidLevels: 5, pyramidSmoothSize: 0,
 };
 
 /** Bunch size when --bunch is given without a number (shinestacker's FocusStackBunch frames). */
@@ -100,10 +111,13 @@ export interface StackResult {
   bandRows: number;
   transforms: Affine[];
   alignEcc: number[];
+  /** Where the decoded frames were kept, and the bytes written to the spill file (SD-card wear). */
+  frameStore: FrameStoreKind;
+  spillBytes: number;
+  threads: number;
+  /** Which kernels ran (the depth map's, or the pyramid's for --algorithm pyramid): SIMD WebAssembly on `threads` threads, or plain TS. */
+  kernels: 'wasm' | 'js';
   ms: number;
-  /** Which pyramid kernels fused (pyramid algorithm): SIMD WebAssembly on `threads` threads, or plain TS on 1. */
-  kernels?: 'wasm' | 'js';
-  threads?: number;
 }
 
 export function validateStackOptions(o: StackOptions): void {
@@ -116,6 +130,8 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.float === 32 || o.float === 64, '--float', `expected 32 or 64, got ${o.float}`);
   need(o.weightPower > 0, '--weight-power', `expected > 0, got ${o.weightPower}`);
   need(o.temperature >= 0, '--temperature', `expected >= 0, got ${o.temperature}`);
+  need(o.energyKernels === 'shinestacker' || o.energyKernels === 'ours', 'energyKernels', `expected shinestacker or ours, got ${String(o.energyKernels)}`);
+  need(o.algorithm !== 'depthmap' || o.energyKernels !== 'shinestacker' || o.energy !== 'brenner', '--energy', 'brenner is not one of shinestacker\'s energies (tenengrad|laplacian|modified-laplacian|sobel|variance); add --depthmap-preset ours to use it');
   need(o.energySmooth >= 0, '--energy-smooth', `expected >= 0, got ${o.energySmooth}`);
   need(['bilateral', 'gaussian', 'none'].includes(o.smoothing), '--smoothing', `expected bilateral|gaussian|none, got ${o.smoothing}`);
   need(Number.isInteger(o.smoothSize) && o.smoothSize >= 0, '--smooth-size', `expected an integer >= 0, got ${o.smoothSize}`);
@@ -136,6 +152,7 @@ export function validateStackOptions(o: StackOptions): void {
   need(o.sharpen >= 0, '--sharpen', `expected >= 0, got ${o.sharpen}`);
   need(o.sharpenRadius > 0, '--sharpen-radius', `expected > 0, got ${o.sharpenRadius}`);
   need(o.memoryLimitMB >= 64, '--memory-limit', `expected >= 64 (MB), got ${o.memoryLimitMB}`);
+  if (o.threads !== undefined) need(Number.isInteger(o.threads) && o.threads >= 1 && o.threads <= 64, '--threads', `expected an integer 1..64, got ${o.threads}`);
   need(/^[\w.-]*$/.test(o.prefix), '--prefix', `only letters, digits, '.', '_' and '-' allowed, got '${o.prefix}'`);
 }
 
@@ -183,7 +200,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   const { transforms, ecc } = await alignFrames(infos, o, label);
 
   const bits = o.float;
-  const kernel = genKernel(o.genKernel);
+  const seedDm = o.algorithm === 'depthmap' && o.energyKernels === 'shinestacker';
+  // shinestacker's depth map blends through cv2.pyrDown/pyrUp: the 5-tap binomial, a = 0.375.
+  const kernel = genKernel(seedDm ? 0.375 : o.genKernel);
+  const native = is16 ? 65535 : 255;
   const levels = o.algorithm === 'pyramid' ? levelsFor(W, H, o.pyramidMinSize) : o.pyramidLevels;
   const unit = 1 << levels;
   const postHalo = Math.ceil(3 * Math.max(o.sharpen > 0 ? o.sharpenRadius : 0, o.energySmooth)) + 3;
@@ -198,20 +218,44 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     o.bandRows ??
     (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
-  const sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
-  const depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   const nb = Math.ceil(H / bandRows);
-  const extent = (b: number) => [Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit), Math.min(H, Math.min(H, b * bandRows + bandRows) + halo)] as const;
-  let maxRows = 0;
-  for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, extent(b)[1] - extent(b)[0]);
-  const pyramidKernels =
-    o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js'
-      ? createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads: o.threads ?? availableParallelism() })
-      : null;
-  try {
+  const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
+  const passes = twoPass ? 2 : 1;
+  const threads = o.threads ?? availableParallelism();
   let done = 0;
-  const total = nb * files.length * (o.algorithm === 'depthmap' && o.map === 'max' && (o.pyramidLevels > 0 || o.temperature > 0) ? 2 : 1);
+  const total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
   const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
+  // Each frame decoded once: kept in memory when the bracket's codes fit beside the largest band's
+  // working set, else spilled to a file beside the output (frame-store.ts).
+  const budget = o.memoryLimitMB * 2 ** 20 - fixedBytes(W, H, C, streamed ? 0 : outBytes);
+  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit));
+  const frameBytes = Math.max(...infos.map(frameCodeBytes));
+  const store: FrameStore = await openFrameStore({
+    infos,
+    out,
+    readsPerFrame: nb * passes,
+    memoryBytes: budget - bandSet,
+    parallel: Math.max(1, Math.min(threads, Math.floor(budget / (2 * frameBytes)))),
+    ...(o.frameStore ? { kind: o.frameStore } : {}),
+    onDecoded: (k) => tick(`decode frame ${k + 1}`),
+  });
+  let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
+  let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
+  let wasm: WasmEnergy | null = null;
+  let pyramidKernels: FocusPyramidKernels | null = null;
+  try {
+  if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
+    const rows = Math.min(H, bandRows + 2 * halo + unit);
+    wasm = createWasmEnergy({ maxPx: W * rows, rows, c: C, threads });
+  }
+  if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
+    // Sized for the tallest band (halo included, its top on the pyramid grid as below).
+    let maxRows = 0;
+    for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads });
+  }
+  sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
+  depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   for (let b = 0; b < nb; b++) {
     const y0 = b * bandRows;
     const y1 = Math.min(H, y0 + bandRows);
@@ -219,7 +263,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const e0 = Math.max(0, Math.floor((y0 - halo) / unit) * unit);
     const e1 = Math.min(H, y1 + halo);
     const rect: Rect = { x: 0, y: e0, w: W, h: e1 - e0 };
-    const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits);
+    const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits, (r) => store.region(k, r, bits));
     let fusedPlane: Plane;
     let depthBand: Float32Array | null = null;
     if (o.algorithm === 'pyramid') {
@@ -231,7 +275,9 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       }
       fusedPlane = await fuser.result();
     } else {
-      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
+      // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
+      const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -242,16 +288,18 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const n = (y1 - y0) * W * C;
     if (sink) {
       const rows = new Float32Array(n);
+      const q = outBytes === 2 ? 65535 : 255;
       for (let i = 0; i < n; i++) {
         const v = fusedPlane.data[from + i]!;
-        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+        // shinestacker: np.clip(result·255, 0, 255).astype(uint8) truncates.
+        rows[i] = v <= 0 ? 0 : v >= 1 ? 1 : seedDm ? Math.floor(v * q) / q : v;
       }
       await sink.writeRows(rows, y1 - y0);
     } else {
       const scale = outBytes === 2 ? 65535 : 255;
       for (let i = 0; i < n; i++) {
         const v = fusedPlane.data[from + i]! * scale;
-        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : Math.round(v);
+        result![y0 * W * C + i] = v <= 0 ? 0 : v >= scale ? scale : seedDm ? Math.floor(v) : Math.round(v);
       }
     }
     if (depthSink && depthBand) {
@@ -272,10 +320,12 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     await depthSink?.abort();
     throw err;
   } finally {
+    await wasm?.close();
     await pyramidKernels?.close();
+    await store.close();
   }
-  const kernelsUsed = o.algorithm === 'pyramid' ? { kernels: pyramidKernels ? ('wasm' as const) : ('js' as const), threads: pyramidKernels?.threads ?? 1 } : {};
-  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, ...kernelsUsed };
+  const used = pyramidKernels ?? wasm;
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads: used?.threads ?? 1, kernels: used ? 'wasm' : 'js' };
 }
 
 async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {
@@ -305,22 +355,36 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
 
 /** Band height that keeps the per-band working set within the memory limit. */
 export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number): number {
+  const perPx = bandBytes(W, C, bits, o, 1) / W;
+  const fixed = fixedBytes(W, H, C, outBytes);
+  const budget = o.memoryLimitMB * 2 ** 20 - fixed;
+  const rowsTotal = Math.floor(budget / (perPx * W));
+  if (rowsTotal >= H) return H;
+  const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
+  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
+  return core;
+}
+
+/** Memory outside the bands: the runtime, and the whole output when it is encoded at the end (TIFF). */
+function fixedBytes(W: number, H: number, C: number, outBytes: number): number {
+  return 120 * 2 ** 20 + W * H * C * outBytes;
+}
+
+/** Working set of a band of `rows` rows (with halo), heap fragmentation included. */
+function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number): number {
   const fb = bits / 8;
   // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;
   // depthmap: frame, blend numerator/denominator pyramids and weight pyramids.)
-  const perPx = o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8;
-  const fixed = 120 * 2 ** 20 + W * H * C * outBytes;
-  const budget = o.memoryLimitMB * 2 ** 20 - fixed;
+  // Depth map on the WASM kernels: their shared memory adds the frame, four f32 planes and an f64 one
+  // (36 B/px), and each energy comes back as a copy; measured peaks at 24 MP ask for this much.
+  const wasm = o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' ? C * 4 + 48 : 0;
+  const perPx = (o.algorithm === 'pyramid' ? C * fb * 5 + fb * 6 + 8 : C * fb * 8 + fb * 9 + 8) + wasm;
   // Without a fixed glibc mmap threshold freed pyramids fragment the heap (measured ≈ 1.5× the live
   // set on 6000×4000 brackets), so plan smaller bands unless the environment fixes it.
   const fragmentation = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
-  const rowsTotal = Math.floor(budget / (perPx * fragmentation * W));
-  if (rowsTotal >= H) return H;
-  const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
-  if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
-  return core;
+  return perPx * fragmentation * W * rows;
 }
 
 function luminance(p: Plane): Float32Array {
@@ -337,32 +401,32 @@ function cvSigma(size: number): number {
 }
 
 /**
- * Energy of one frame, scaled by `ref` (the band's reference energy, fixed by the first frame so all
- * frames share one scale: the bilateral range sigma and the temperature are in those units), then
- * smoothed. Laplacian-type energies get shinestacker's Gaussian pre-blur of `dmBlurSize` taps.
+ * Energy of one frame, then smoothed. `shinestacker`: its energy on the gray frame in the frame's own
+ * units (0..255 / 0..65535), never rescaled, so its tenengrad threshold, bilateral sigma colour and
+ * temperature mean what they mean there; bilateral smoothing only when its size is > 0. `ours`: our
+ * measures on the luminance (0..1), Laplacian-type ones after a Gaussian pre-blur of `dmBlurSize` taps.
  */
-function frameEnergy(p: Plane, o: StackOptions, ref: { v: number }): Float32Array {
-  let lum = luminance(p);
-  const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
-  if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
-  const e = energyPlane(planeFromFloat(p.w, p.h, lum), o.energy, 'reflect', laplacian ? o.dmKernelSize : 5);
-  if (ref.v <= 0) {
-    let mx = 0;
-    for (let i = 0; i < e.length; i++) if (e[i]! > mx) mx = e[i]!;
-    ref.v = mx > 0 ? mx : 1;
+export function frameEnergy(p: Plane, o: StackOptions, native: number): Float32Array {
+  let e: Float32Array;
+  if (o.energyKernels === 'shinestacker') {
+    e = shineEnergy(grayNative(p, native), p.w, p.h, o.energy, { blurSize: o.dmBlurSize, kernelSize: o.dmKernelSize });
+  } else {
+    let lum = luminance(p);
+    const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
+    if (laplacian && o.dmBlurSize > 1) lum = gaussianBlurPlane(lum, p.w, p.h, cvSigma(o.dmBlurSize), 'reflect');
+    e = energyPlane(planeFromFloat(p.w, p.h, lum), o.energy, 'reflect', laplacian ? o.dmKernelSize : 5);
   }
-  const inv = 1 / ref.v;
-  for (let i = 0; i < e.length; i++) e[i] = e[i]! * inv;
   if (o.smoothing === 'gaussian' && o.energySmooth > 0) return gaussianBlurPlane(e, p.w, p.h, o.energySmooth, 'reflect');
-  if (o.smoothing === 'bilateral') return bilateralPlane(e, p.w, p.h, o.smoothSize, o.sigmaColor, o.sigmaSpace);
+  if (o.smoothing === 'bilateral' && o.smoothSize > 0) return bilateralPlane(e, p.w, p.h, o.smoothSize, o.sigmaColor, o.sigmaSpace);
   return e;
 }
 
 /**
- * Depth-map stacking of one band. 'max': pass 1 finds the sharpest frame per pixel (the depth map),
- * pass 2 blends frames with those one-hot masks through Laplacian pyramids (or copies pixels when
- * --pyramid-levels 0, then one pass is enough). 'average': one pass of energy-weighted blending,
- * weights E^power or exp(E/T).
+ * Depth-map stacking of one band. 'max': pass 1 finds each pixel's highest energy and how many frames
+ * reach it (shinestacker shares ties equally: weight 1/count each); pass 2 blends frames with those
+ * masks (or the soft max exp((E − Emax)/T)) through Laplacian pyramids. With --pyramid-levels 0 and a
+ * hard max pass 1 alone gives the image (the mean of the tied frames). 'average': shinestacker's
+ * E^p / ΣE^p (0 where every frame has E = 0) needs ΣE^p first, so two passes; `ours` blends E^p in one.
  */
 async function depthMapBand(
   n: number,
@@ -371,49 +435,68 @@ async function depthMapBand(
   levels: number,
   kernel: number[],
   bits: FloatBits,
+  energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
-  const ref = { v: 0 };
+  const seed = o.energyKernels === 'shinestacker';
+  const blendFloor = seed ? 1e-8 : 1e-12;
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
     let idx: Uint16Array | null = null;
+    let count: Uint16Array | null = null;
+    let sumIdx: Float64Array | null = null;
     let pix: FArray | null = null;
+    let ties = false;
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       ({ w, h, c } = p);
-      const e = frameEnergy(p, o, ref);
+      const e = await energy(p);
       if (!bestE) {
         bestE = e;
         idx = new Uint16Array(w * h);
+        count = new Uint16Array(w * h).fill(1);
+        sumIdx = new Float64Array(w * h);
         if (levels === 0) pix = p.data;
       } else {
         for (let i = 0; i < e.length; i++) {
           if (e[i]! > bestE[i]!) {
             bestE[i] = e[i]!;
             idx![i] = k;
+            count![i] = 1;
+            sumIdx![i] = k;
             if (pix) for (let ch = 0; ch < c; ch++) pix[i * c + ch] = p.data[i * c + ch]!;
+          } else if (e[i] === bestE[i]) {
+            ties = true;
+            const m = ++count![i]!;
+            sumIdx![i] += k;
+            if (pix) for (let ch = 0; ch < c; ch++) pix[i * c + ch]! += (p.data[i * c + ch]! - pix[i * c + ch]!) / m;
           }
         }
       }
       releaseGarbage();
       tick(k, 'energy');
     }
-    const depth = Float32Array.from(idx!);
-    const soft = o.temperature > 0;
+    const depth = new Float32Array(w * h);
+    for (let i = 0; i < depth.length; i++) depth[i] = sumIdx![i]! / count![i]!;
+    // shinestacker: a temperature below 1e-4 is the hard max.
+    const soft = o.temperature >= 1e-4;
     if (levels === 0 && !soft) return { image: { w, h, c, data: pix! }, depth };
-    // Soft max (shinestacker): weights exp((E − Emax)/T), normalised by the blend.
-    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits) : null;
+    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
     const num = blender ? null : alloc(bits, w * h * c);
     const den = blender ? null : new Float64Array(w * h);
     for (let k = 0; k < n; k++) {
       const p = await read(k);
       const m = alloc(bits, w * h);
       if (soft) {
-        const e = frameEnergy(p, o, ref);
+        const e = await energy(p);
         // shinestacker: softmax, then weights^power renormalised = exp(power·(E − Emax)/T).
         const f = o.weightPower / o.temperature;
         for (let i = 0; i < m.length; i++) m[i] = Math.exp((e[i]! - bestE![i]!) * f);
+      } else if (ties) {
+        // Recomputed energies are bit-identical to pass 1's, so equality finds the tied frames.
+        const e = await energy(p);
+        for (let i = 0; i < m.length; i++) m[i] = e[i] === bestE![i] ? 1 / count![i]! : 0;
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
       smoothWeights(m, w, h, o);
       if (blender) blender.add(p, m);
@@ -429,26 +512,51 @@ async function depthMapBand(
     for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
     return { image: { w, h, c, data: num! }, depth };
   }
-  // average: weights E^power (shinestacker: E / ΣE, power 1)
+  // average. shinestacker: weights E^p / ΣE^p (the power applied to E/ΣE and renormalised is the
+  // same), zero where ΣE = 0; the sum needs a first pass. ours: E^p (+1e-6) normalised by the blend.
+  let total: Float64Array | null = null;
+  let dnum: Float64Array | null = null;
+  if (seed) {
+    for (let k = 0; k < n; k++) {
+      const p = await read(k);
+      ({ w, h, c } = p);
+      const e = await energy(p);
+      if (!total) {
+        total = new Float64Array(w * h);
+        dnum = new Float64Array(w * h);
+      }
+      for (let i = 0; i < e.length; i++) {
+        const v = o.weightPower === 1 ? e[i]! : Math.pow(e[i]!, o.weightPower);
+        total[i] += v;
+        dnum![i] += v * k;
+      }
+      releaseGarbage();
+      tick(k, 'energy');
+    }
+  }
   let blender: WeightedPyramidBlend | null = null;
   let num: FArray | null = null;
   let den: Float64Array | null = null;
-  let dnum: Float64Array | null = null;
   for (let k = 0; k < n; k++) {
     const p = await read(k);
     ({ w, h, c } = p);
-    const e = frameEnergy(p, o, ref);
+    const e = await energy(p);
     if (k === 0) {
       den = new Float64Array(w * h);
-      dnum = new Float64Array(w * h);
-      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits);
+      if (!seed) dnum = new Float64Array(w * h);
+      if (levels > 0) blender = new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed);
       else num = alloc(bits, w * h * c);
     }
     const wgt = alloc(bits, w * h);
     for (let i = 0; i < wgt.length; i++) {
-      wgt[i] = Math.pow(e[i]! + 1e-6, o.weightPower);
+      if (seed) {
+        const v = o.weightPower === 1 ? e[i]! : Math.pow(e[i]!, o.weightPower);
+        wgt[i] = total![i]! !== 0 ? v / total![i]! : 0;
+      } else {
+        wgt[i] = Math.pow(e[i]! + 1e-6, o.weightPower);
+        dnum![i]! += wgt[i]! * k;
+      }
       den![i]! += wgt[i]!;
-      dnum![i]! += wgt[i]! * k;
     }
     releaseGarbage();
     smoothWeights(wgt, w, h, o);
@@ -457,24 +565,27 @@ async function depthMapBand(
     tick(k, 'blend');
   }
   const depth = new Float32Array(w * h);
-  for (let i = 0; i < depth.length; i++) depth[i] = dnum![i]! / den![i]!;
+  const dden = seed ? total! : den!;
+  for (let i = 0; i < depth.length; i++) depth[i] = dden[i]! > 0 ? dnum![i]! / dden[i]! : 0;
   if (blender) return { image: blender.result(), depth };
-  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]!;
+  for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
   return { image: { w, h, c, data: num! }, depth };
 }
 
-/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place. */
+/** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place (OpenCV's kernel). */
 function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
   if (o.pyramidSmoothSize <= 1) return;
-  const k = o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize;
-  m.set(gaussianBlurPlane(m instanceof Float32Array ? m : Float32Array.from(m), w, h, cvSigma(k), 'reflect'));
+  const k = cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+  m.set(sepFilter(m instanceof Float32Array ? m : Float32Array.from(m), w, h, k, k));
 }
 
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
 class WeightedPyramidBlend {
   private num: Plane[] | null = null;
   private den: FArray[] = [];
-  constructor(private readonly levels: number, private readonly kernel: number[], private readonly bits: FloatBits) {}
+  /** A level's summed weight at or below `floor` zeroes the pixel's coefficients, or with `keepBelow`
+   *  leaves them unnormalised (shinestacker: divide only where the sum exceeds 1e-8). */
+  constructor(private readonly levels: number, private readonly kernel: number[], private readonly bits: FloatBits, private readonly floor = 1e-12, private readonly keepBelow = false) {}
 
   add(p: Plane, weight: FArray): void {
     const L = laplacianPyramid(p, this.levels, this.kernel, this.bits);
@@ -498,7 +609,7 @@ class WeightedPyramidBlend {
     const pyr = this.num!.map((N, l) => {
       const D = this.den[l]!;
       for (let i = 0; i < D.length; i++) {
-        const d = D[i]! > 1e-12 ? 1 / D[i]! : 0;
+        const d = D[i]! > this.floor ? 1 / D[i]! : this.keepBelow ? 1 : 0;
         for (let ch = 0; ch < N.c; ch++) N.data[i * N.c + ch]! *= d;
       }
       return N;

@@ -8,6 +8,9 @@ import { mulberry32 } from './random.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { DEFAULT_WEIGHTS, validateWeights, type WeightOptions } from './weights.js';
 
+/** λ is stated per this many samples (the default of one bracket); see calibrateResponse. */
+export const SAMPLES_PER_LAMBDA = 1000;
+
 export type SamplingTechnique = 'random' | 'histogram';
 
 export interface CalibrateOptions {
@@ -193,12 +196,14 @@ export async function calibrateResponse(brackets: Bracket[], options: CalibrateO
   }
   const g = new Float32Array(LEVELS * channels);
   const repairs: number[] = [];
-  // λ is per bracket: the data term grows with every bracket added while the smoothness rows do not,
-  // so a fixed λ let ten brackets fit the noise-induced bias of the codes that one bracket smoothed
-  // over (3 brackets gave ln-radiance RMSE 0.062 where each alone gave 0.060). Scaling λ² with the
-  // brackets used keeps the balance: more brackets only average the noise down.
-  const lambda = smoothness * Math.sqrt(used.length);
+  // λ is per 1000 samples used: the data term grows with every sample (more --samples, more brackets)
+  // while the smoothness rows do not. With one exposure ladder the data cannot see a ripple of g that
+  // is periodic in ln X with the ladder's ratio (Grossberg & Nayar's exposure-ratio ambiguity: it is
+  // absorbed by the samples' lnE), so only λ holds that ripple down; a fixed λ let 3000 samples fit the
+  // ripple the low codes' noise excites that 1000 samples smoothed over (RMSE 0.066 against 0.062).
+  // Scaling λ² with the samples keeps the balance: more data then only averages the noise down.
   for (let c = 0; c < channels; c++) {
+    const lambda = smoothness * Math.sqrt(Math.max(1, acc[c]!.samples) / SAMPLES_PER_LAMBDA);
     const gc = acc[c]!.solve(lambda);
     repairs.push(isStrictlyIncreasing(gc) ? 0 : enforceMonotonic(gc));
     for (let z = 0; z < LEVELS; z++) g[z * channels + c] = gc[z]!;

@@ -9,6 +9,7 @@ export { mergeAll, outputBase, type MergeAllOptions, type MergeSummary } from '.
 export { mergeMertens, fuseTiles, mertensGeometry, type MertensWeights } from './mertens.js';
 export { bracketStatsAll as bracketStats, statsFromMoments, denormalise, resolveRoi, type StatsOptions, type StatsReport, type CameraSamples, type ImageStats, type FpnFit, type FpnMaps, type Normalise, type Roi } from './stats.js';
 export { writeStatsReport, loadCameraSamples, writeFpnMaps } from './stats-file.js';
+export type { SeedSamples } from './stats.js';
 export { findWavelengthBrackets, parseWavelength, type WlUnits } from './discover-wl.js';
 export { loadResponse, saveResponse, lnERange, responseChannel, type CameraResponse, type ResponseMetadata } from './response.js';
 export { renderResponsePlot, writeResponsePlot } from './response-plot.js';
@@ -25,3 +26,4 @@ export function globalRange(response: CameraResponse, brackets: Bracket[]): [num
   if (times.length === 0) throw new Error('global range: no frames with an exposure time');
   return lnERange(response, times);
 }
+export { formatImageName, isSeedSettings, parseSeedSettings, seedBrackets, type SeedSettings } from './seed-settings.js';

@@ -1,12 +1,15 @@
 // Write and read the bracket-analysis report: JSON, or HDF5 (h5wasm, which writes real files under
-// Node) laid out for h5py users: /camera_samples datasets + attributes, /images, /fpn. Per-pixel FPN
-// maps go to FITS and .npy beside it.
+// Node). The HDF5 root is the seed tool's CameraSamples file to the letter (image_stats.py's
+// `_h5members`: root attributes camera/lens/settings/label, /nominal_wavelength, /exposure_time,
+// /samples and /samples_std with `units` and `n`, dimension scales, /ND), so its `CameraSamples(path)`
+// loads it; our own record sits beside it in /camera_samples, /images, /fpn. Per-pixel FPN maps go
+// to FITS and .npy beside it.
 import { extname, join } from 'node:path';
 import { mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { tempPathFor, writeFileAtomic } from '../../lib/atomic.js';
 import { writeFits } from '../image/fits.js';
 import { writeNpy } from '../image/npy.js';
-import type { CameraSamples, FpnMaps, Normalise, StatsReport } from './stats.js';
+import type { CameraSamples, FpnMaps, Normalise, SeedSamples, StatsReport } from './stats.js';
 
 type H5 = typeof import('h5wasm/node').default;
 async function h5(): Promise<H5> {
@@ -23,6 +26,7 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
   const tmp = tempPathFor(path);
   try {
     const f = new h5wasm.File(tmp, 'w');
+    if (r.seed_samples) writeSeedSamples(f, r.seed_samples);
     const cs = r.camera_samples;
     const C = cs.mean[0]?.length ?? 0;
     type Group = ReturnType<typeof f.create_group>;
@@ -65,6 +69,39 @@ export async function writeStatsReport(path: string, r: StatsReport): Promise<vo
   }
 }
 
+type H5File = InstanceType<H5['File']>;
+interface H5Dataset {
+  create_attribute(name: string, value: unknown, shape?: number[] | null, dtype?: string | null): void;
+  make_scale(name?: string): void;
+  attach_scale(index: number, path: string): void;
+  set_dimension_label(index: number, label: string): void;
+}
+
+/** The seed's CameraSamples layout at the file root (see the header comment). */
+function writeSeedSamples(f: H5File, s: SeedSamples): void {
+  const N = s.samples.length;
+  const C = s.samples[0]?.length ?? 0;
+  for (const [k, v] of Object.entries({ camera: s.camera, lens: s.lens, settings: s.settings, label: s.label })) f.create_attribute(k, v);
+  const ds = (name: string) => f.get(name) as unknown as H5Dataset;
+  f.create_dataset({ name: 'nominal_wavelength', data: new Float64Array(s.nominal_wavelength), shape: [N] });
+  ds('nominal_wavelength').create_attribute('units', s.wl_units);
+  f.create_dataset({ name: 'exposure_time', data: new Float64Array(s.exposure_time), shape: [N] });
+  ds('exposure_time').create_attribute('units', s.exp_time_units);
+  for (const [name, rows] of [['samples', s.samples], ['samples_std', s.samples_std]] as const) {
+    f.create_dataset({ name, data: new Float64Array(rows.flat()), shape: [N, C] });
+    const d = ds(name);
+    d.create_attribute('units', s.units);
+    d.create_attribute('n', BigInt(s.n), null, '<q');
+    d.set_dimension_label(0, 'nominal_wavelength');
+    d.set_dimension_label(1, 'channel');
+  }
+  f.create_dataset({ name: 'ND', data: new Float64Array([s.ND]), shape: [] });
+  // After every dataset exists, as the seed does: the wavelengths become the samples' first axis.
+  ds('nominal_wavelength').make_scale();
+  ds('samples').attach_scale(0, 'nominal_wavelength');
+  ds('samples_std').attach_scale(0, 'nominal_wavelength');
+}
+
 function rows(flat: ArrayLike<number | bigint>, shape: number[]): number[][] {
   const [n = 0, c = 1] = shape;
   return Array.from({ length: n }, (_, i) => Array.from({ length: c }, (_, j) => Number(flat[i * c + j]!)));
@@ -95,7 +132,8 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
   }
   try {
     const g = f.get('camera_samples') as { get(k: string): unknown; attrs: Record<string, { value: unknown }> } | null;
-    if (!g) throw new Error(`${path}: no /camera_samples group`);
+    if (!g && f.get('samples')) return seedFileSamples(f as unknown as H5Node, path);
+    if (!g) throw new Error(`${path}: no /camera_samples group (nor the seed's /samples)`);
     const ds = (k: string) => {
       const d = g.get(k) as { value: ArrayLike<number | bigint>; shape: number[] } | null;
       if (!d) throw new Error(`${path}: no /camera_samples/${k}`);
@@ -117,7 +155,7 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
       nd: Number(attr('nd') ?? 0),
       camera: String(attr('camera') ?? ''),
       lens: String(attr('lens') ?? ''),
-      settings: JSON.parse(String(attr('settings') ?? '{}')) as Record<string, unknown>,
+      settings: JSON.parse(String(attr('settings') ?? '{}')) as Record<string, unknown> | string,
       label: String(attr('label') ?? ''),
       scale: Number(attr('scale') ?? 1),
       normalise: String(attr('normalise') ?? 'none') as Normalise,
@@ -126,6 +164,47 @@ export async function loadCameraSamples(path: string): Promise<CameraSamples> {
   } finally {
     f.close();
   }
+}
+
+interface H5Node {
+  get(k: string): { value: ArrayLike<number | bigint> | number | bigint; shape: number[]; attrs: Record<string, { value: unknown }> } | null;
+  attrs: Record<string, { value: unknown }>;
+}
+
+/**
+ * A file the seed image_stats.py wrote (only its root layout): read as its CameraSamples(path) loads
+ * it — counts/s, scale 1, nothing normalised — into our record; `n` repeated per sample.
+ */
+function seedFileSamples(f: H5Node, path: string): CameraSamples {
+  const ds = (k: string) => {
+    const d = f.get(k);
+    if (!d) throw new Error(`${path}: no /${k} (the seed's CameraSamples layout)`);
+    return d;
+  };
+  const arr = (k: string) => Array.from(ds(k).value as ArrayLike<number | bigint>, Number);
+  const samples = ds('samples');
+  const std = ds('samples_std');
+  const N = samples.shape[0] ?? 0;
+  const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+  const nd = f.get('ND');
+  return {
+    mean: rows(samples.value as ArrayLike<number | bigint>, samples.shape),
+    std: rows(std.value as ArrayLike<number | bigint>, std.shape),
+    n: Array.from({ length: N }, () => Number(samples.attrs.n?.value ?? 0)),
+    exp_time: arr('exposure_time'),
+    exp_time_units: 's',
+    nom_wl: arr('nominal_wavelength'),
+    wl_units: text(ds('nominal_wavelength').attrs.units?.value) || 'nm',
+    units: text(samples.attrs.units?.value),
+    nd: nd ? Number(nd.value) : 0,
+    camera: text(f.attrs.camera?.value),
+    lens: text(f.attrs.lens?.value),
+    settings: text(f.attrs.settings?.value),
+    label: text(f.attrs.label?.value),
+    scale: 1,
+    normalise: 'none',
+    roi: [],
+  };
 }
 
 /** `<dir>/<stamp>_{offset,gain,residual}.{fits,npy}`; returns the paths written. */

@@ -1,4 +1,4 @@
-// Bracket analysis (asi_core's image_stats): per-image SNR from the channel covariance, rejection
+// Bracket analysis (the seed tool image_stats.py, s-bear/camera-spectral-calibration): per-image SNR from the channel covariance, rejection
 // of frames with clipped pixels, the best-SNR frame per bracket normalised by exposure time, and a
 // per-pixel fixed-pattern-noise fit against the frames' mean values,
 //   img[k,i,j] = offset[i,j] + gain[i,j]·mean[k]      (per channel, unclipped samples)
@@ -85,7 +85,8 @@ export interface CameraSamples {
   nd: number;
   camera: string;
   lens: string;
-  settings: Record<string, unknown>;
+  /** Ours: a JSON object; from the seed's settings file: its free text. */
+  settings: Record<string, unknown> | string;
   label: string;
   /** Denormalisation factor: physical = stored · scale (the peak/total divided out, 1 for none). */
   scale: number;
@@ -93,8 +94,36 @@ export interface CameraSamples {
   roi: number[];
 }
 
+/**
+ * What the seed tool (Samuel B. Powell's camera spectral calibration suite, `image_stats.py`) saves
+ * as its CameraSamples file, computed by its rules: samples in the frame's own counts per second
+ * (raw DN ÷ exposure time, never normalised — its `normalize()` runs only after loading), ordered by
+ * wavelength; the per-pixel fit runs *across the samples* (the best frame of every bracket ÷ t)
+ * against their means, and `samples_std` is np.std (ddof 0) of each sample's residuals over the ROI.
+ */
+export interface SeedSamples {
+  nominal_wavelength: number[];
+  wl_units: string;
+  exposure_time: number[];
+  exp_time_units: 's';
+  /** (N, C) mean of each sample over the ROI, counts/s. */
+  samples: number[][];
+  /** (N, C) std of the cross-sample fit's residuals over the ROI, counts/s. */
+  samples_std: number[][];
+  units: string;
+  /** Pixels averaged per sample (the ROI), one integer as the seed stores it. */
+  n: number;
+  ND: number;
+  camera: string;
+  lens: string;
+  settings: string;
+  label: string;
+}
+
 export interface StatsReport {
   camera_samples: CameraSamples;
+  /** The seed tool's CameraSamples (null when no bracket gave a sample). */
+  seed_samples: SeedSamples | null;
   images: ImageStats[];
   brackets: BracketStats[];
 }
@@ -112,7 +141,7 @@ export interface StatsOptions {
   scale?: number;
   units?: string;
   wlUnits?: string;
-  settings?: Record<string, unknown>;
+  settings?: Record<string, unknown> | string;
   roi?: Roi;
   /** Keep per-pixel maps (returned through onMaps). */
   maps?: boolean;
@@ -335,7 +364,9 @@ export async function bracketStatsAll(brackets: Bracket[], o: StatsOptions = {})
     std = std.map((r) => r.map((v) => v / factor));
   }
   const roi = o.roi;
+  const seed = best.length ? await seedSamples(best, o, io) : null;
   return {
+    seed_samples: seed,
     camera_samples: {
       mean,
       std,
@@ -357,6 +388,89 @@ export async function bracketStatsAll(brackets: Bracket[], o: StatsOptions = {})
     images,
     brackets: bstats,
   };
+}
+
+/** The full-scale count of a source: 255 / 65535 for integer frames, 1 for float ones (kept as stored). */
+function fullScale(bitDepth: number): number {
+  return bitDepth === 8 ? 255 : bitDepth === 16 ? 65535 : 1;
+}
+
+/**
+ * The seed's samples and their noise (see SeedSamples). One lockstep pass over the best frames: each
+ * strip holds every sample's pixels, so the per-pixel regression y_k = a + b·x_k (x_k the sample's
+ * mean, both ÷ t_k) and its residuals are computed there and folded into per-sample Σr, Σr².
+ */
+async function seedSamples(best: { img: ImageStats; nomWl: number | null }[], o: StatsOptions, io: HdrIo): Promise<SeedSamples> {
+  // The seed walks `sorted(images.keys())`: samples in wavelength order (time brackets keep theirs).
+  const order = best.map((b, i) => i);
+  if (best.every((b) => b.nomWl !== null)) order.sort((a, b) => best[a]!.nomWl! - best[b]!.nomWl! || a - b);
+  const picked = order.map((i) => best[i]!);
+  const sources: RowSource[] = [];
+  try {
+    for (const { img } of picked) sources.push(await io.openRowSource(img.path));
+    const first = sources[0]!;
+    for (const s of sources)
+      if (s.width !== first.width || s.height !== first.height || s.channels !== first.channels)
+        throw new Error(`${s.path}: ${s.width}×${s.height}×${s.channels} differs from ${first.path} (${first.width}×${first.height}×${first.channels}); the seed stacks its samples`);
+    const C = first.channels;
+    const N = picked.length;
+    const roi = resolveRoi(o.roi, first.width, first.height, first.path);
+    const full = sources.map((s) => fullScale(s.bitDepth));
+    const t = picked.map(({ img }) => img.expTime);
+    // Integer frames hold whole counts: round the decoder's 0..1 floats back to them.
+    const count = (v: number, k: number) => (full[k]! > 1 ? Math.round(v * full[k]!) : v) / t[k]!;
+    const sum = Array.from({ length: N * C }, () => 0);
+    await forEachStrip(sources, roi, Math.max(1, o.stripRows ?? 16), (_y0, rows, bufs) => {
+      const n = rows * roi.width * C;
+      for (let k = 0; k < N; k++) for (let i = 0; i < n; i++) sum[k * C + (i % C)] += count(bufs[k]![i]!, k);
+    });
+    const P = roi.width * roi.height;
+    const x = sum.map((v) => v / P); // [k·C + c]: the sample means, the fit's abscissa
+    const xm = Array.from({ length: C }, (_, c) => x.filter((_v, i) => i % C === c).reduce((a, b) => a + b, 0) / N);
+    const xv = Array.from({ length: C }, (_, c) => x.filter((_v, i) => i % C === c).reduce((a, b) => a + (b - xm[c]!) ** 2, 0) / N);
+    for (const s of sources) await s.close();
+    sources.length = 0;
+    for (const { img } of picked) sources.push(await io.openRowSource(img.path));
+    const r1 = new Float64Array(N * C);
+    const r2 = new Float64Array(N * C);
+    const y = new Float64Array(N);
+    await forEachStrip(sources, roi, Math.max(1, o.stripRows ?? 16), (_y0, rows, bufs) => {
+      const n = rows * roi.width * C;
+      for (let i = 0; i < n; i++) {
+        const c = i % C;
+        let ym = 0;
+        for (let k = 0; k < N; k++) ym += y[k] = count(bufs[k]![i]!, k);
+        ym /= N;
+        let cov = 0;
+        for (let k = 0; k < N; k++) cov += (x[k * C + c]! - xm[c]!) * (y[k]! - ym);
+        const b = cov / N / xv[c]!;
+        const a = ym - b * xm[c]!;
+        for (let k = 0; k < N; k++) {
+          const r = y[k]! - (a + b * x[k * C + c]!);
+          r1[k * C + c] += r;
+          r2[k * C + c] += r * r;
+        }
+      }
+    });
+    const samplesStd = Array.from({ length: N }, (_, k) => Array.from({ length: C }, (_, c) => Math.sqrt(Math.max(0, r2[k * C + c]! / P - (r1[k * C + c]! / P) ** 2))));
+    return {
+      nominal_wavelength: picked.map(({ nomWl }) => nomWl ?? NaN),
+      wl_units: o.wlUnits ?? 'nm',
+      exposure_time: t,
+      exp_time_units: 's',
+      samples: Array.from({ length: N }, (_, k) => x.slice(k * C, k * C + C)),
+      samples_std: samplesStd,
+      units: 'counts/s',
+      n: P,
+      ND: o.nd ?? 0,
+      camera: o.camera ?? '',
+      lens: o.lens ?? '',
+      settings: typeof o.settings === 'object' ? JSON.stringify(o.settings ?? {}) : String(o.settings),
+      label: o.label ?? '',
+    };
+  } finally {
+    await closeAll(sources);
+  }
 }
 
 /** CameraSamples back in physical units (`units`): mean and std times `scale`, normalise `none`. */

@@ -62,9 +62,9 @@ test('focusbracket job: the pyramid runs on `threads` SIMD kernel threads (in th
   const h = await harness(t, 'focusbracket', { count: 3, step: 60, exposure_s: 0.002, algorithm: 'pyramid', threads: 2 }, 'sim://fbt?scene=day&format=jpeg&width=160&height=120&near_focus=200&seed=5');
   await h.focuser.moveTo(1100);
   const res = await focusbracketJob(h.ctx);
-  t.is(res.metrics.stack_kernels, 'wasm');
-  t.is(res.metrics.stack_threads, 2);
-  t.is(h.published.results[0]!.stack_threads, 2);
+  t.is(res.metrics.kernels, 'wasm');
+  t.is(res.metrics.threads, 2);
+  t.is(h.published.results[0]!.threads, 2);
   const bad = await harness(t, 'focusbracket', { count: 2, threads: 1.5 }, 'sim://fbt2?scene=day&format=jpeg&width=64&height=48');
   await t.throwsAsync(focusbracketJob(bad.ctx), { message: /params\.threads must be a whole number/ });
 });
@@ -76,15 +76,19 @@ test('focusbracket job: positions outside the rail range and a missing focuser a
 });
 
 test('focusbracket job: depthmap with shinestacker parameters (tiled bands, soft max) and a bad tiling refused by name', async (t) => {
-  const h = await harness(t, 'focusbracket', { count: 3, step: 60, exposure_s: 0.002, algorithm: 'depthmap', map: 'max', temperature: 0.2, tiling: 'tiled', tile_size: 64, smoothing: 'gaussian', depth_map: true }, 'sim://fb3?scene=day&format=jpeg&width=160&height=128&near_focus=200&seed=4');
+  const h = await harness(t, 'focusbracket', { count: 3, step: 60, exposure_s: 0.002, algorithm: 'depthmap', map: 'max', temperature: 0.2, tiling: 'tiled', tile_size: 64, smoothing: 'gaussian', depth_map: true, threads: 2 }, 'sim://fb3?scene=day&format=jpeg&width=160&height=128&near_focus=200&seed=4');
   await h.focuser.moveTo(1100);
   const res = await focusbracketJob(h.ctx);
   t.is(res.metrics.frames, 3);
+  // Two bands, two passes (soft max): every frame decoded once into memory, the kernels on 2 threads.
+  t.like(res.metrics, { threads: 2, frame_store: 'memory', spill_mb: 0 });
   const products = h.runlog.productsOf(h.runId);
   t.is((await sharp(products.find((p) => p.kind === 'focus-stack')!.path).metadata()).height, 128);
   t.true(existsSync(products.find((p) => p.kind === 'focus-depthmap')!.path));
   const bad = await harness(t, 'focusbracket', { count: 2, tiling: 'tiles' }, 'sim://fb4?scene=day&format=jpeg&width=64&height=48');
   await t.throwsAsync(focusbracketJob(bad.ctx), { message: /params\.tiling must be one of auto\|memory\|tiled/ });
+  const badThreads = await harness(t, 'focusbracket', { count: 2, threads: 1.5 }, 'sim://fb5?scene=day&format=jpeg&width=64&height=48');
+  await t.throwsAsync(focusbracketJob(badThreads.ctx), { message: /threads must be a whole number, got 1\.5/ });
 });
 
 test('autofocus job: best position and HFR, V-curve product, state published; skipped when HFR is fine', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { copyFile, readdir, writeFile, stat } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { stackFiles, DEFAULT_STACK, OURS_DEPTHMAP, bunches, type StackOptions } from '../../pipeline/focus/stack.js';
@@ -46,7 +46,7 @@ test('synthetic bracket: pyramid and depth-map stacks reach at least enfuse --ha
   for (const [name, o] of [
     ['seed', {}],
     ['seed+max(T 0)', { map: 'max' }],
-    ['seed+max(T 0.1)', { map: 'max', temperature: 0.1 }],
+    ['seed+max(T 1000)', { map: 'max', temperature: 1000 }],
     ['seed+pyramid smooth 7', { pyramidSmoothSize: 7 }],
     ['seed+laplacian', { energy: 'laplacian', dmBlurSize: 0 }],
     ['seed+laplacian blur5', { energy: 'laplacian' }],
@@ -69,9 +69,15 @@ test('depthmap with no options is shinestacker DepthMapStack; tiling modes, bunc
   t.is(parseStackOptions({ bunch: true }).bunch, 10);
   t.is(parseStackOptions({ exif: 'none' }).exif, null);
   t.throws(() => parseStackOptions({ tiling: 'tiles' }), { message: /--tiling: expected one of auto\|memory\|tiled/ });
-  // Bilateral: d = 1 is the identity (OpenCV); a wider window averages only similar values.
+  // Bilateral as cv2.bilateralFilter: d = 1 still has radius 1 (the 4-neighbour cross). On rows
+  // 0 0 0 1 1, at x = 2: the range 0..1 spans 4096 LUT bins, Δ = 1 reads bin 4096 = exp(−1/(2·0.8²));
+  // the space weight at distance 1 is exp(−1/(2·2²)); the centre weighs 1. So
+  // out = s·c / (1 + 3s + s·c) with s = e^(−1/8), c = e^(−0.78125) (OpenCV 4.6 gives 0.0997245).
   const plane = Float32Array.from([0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 1, 1]);
-  t.deepEqual(Array.from(bilateralPlane(plane, 5, 3, 1, 0.8, 2)), Array.from(plane));
+  const sp = Math.exp(-1 / 8), cw = Math.exp(-0.78125);
+  const d1 = bilateralPlane(plane, 5, 3, 1, 0.8, 2);
+  t.true(Math.abs(d1[2]! - (sp * cw) / (1 + 3 * sp + sp * cw)) < 1e-6, `bilateral d=1 at x=2: ${d1[2]}`);
+  t.true(Math.abs(d1[2]! - 0.0997245) < 1e-6);
   const sm = bilateralPlane(plane, 5, 3, 3, 0.1, 2);
   t.true(Math.abs(sm[2]! - 0) < 1e-6 && Math.abs(sm[3]! - 1) < 1e-6, 'edge kept with a small range sigma');
   const dir = await tempDir(t);
@@ -172,47 +178,130 @@ function devNull(): NodeJS.WriteStream {
   return { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
 }
 
-test('depth-map weights follow shinestacker\'s rules per pixel: average E/ΣE, soft max exp(p·(E − Emax)/T)', async (t) => {
-  const { energyPlane } = await import('../../pipeline/focus/measures.js');
-  const { planeFromFloat } = await import('../../pipeline/focus/plane.js');
+test('depth-map weights follow shinestacker\'s rules per pixel: average E/ΣE (0 where ΣE = 0), soft max exp(p·(E − Emax)/T), hard max ties shared, in frame units', async (t) => {
+  const { shineEnergy } = await import('../../pipeline/focus/shine-energy.js');
   const dir = await tempDir(t);
   const w = 32, h = 24;
   const b = synthBracket(w, h, 2);
   const files: string[] = [];
   const grey: Float32Array[] = [];
   for (let k = 0; k < 2; k++) {
-    // Equal channels, so the luminance is the grey value; quantised to 8 bits as the decoder will see it.
+    // Equal channels, so OpenCV's gray is the 8-bit value itself (4899 + 9617 + 1868 = 2¹⁴).
     const g = new Float32Array(w * h);
     const rgb = new Float32Array(w * h * 3);
     for (let i = 0; i < w * h; i++) {
-      g[i] = Math.round(b.frames[k]![i * 3 + 1]! * 255) / 255;
-      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g[i]!;
+      g[i] = Math.round(b.frames[k]![i * 3 + 1]! * 255);
+      rgb[i * 3] = rgb[i * 3 + 1] = rgb[i * 3 + 2] = g[i]! / 255;
     }
     grey.push(g);
     files.push(join(dir, `g${k}.png`));
     await writeRgbPng(files[k]!, rgb, w, h);
   }
-  const E = grey.map((g) => energyPlane(planeFromFloat(w, h, g), 'tenengrad', 'reflect'));
-  let ref = 0;
-  for (const v of E[0]!) ref = Math.max(ref, v);
-  const base = { ...DEFAULT_STACK, algorithm: 'depthmap' as const, align: false, pyramidLevels: 0, smoothing: 'none' as const };
-  const check = async (name: string, o: Partial<StackOptions>, weight: (e0: number, e1: number) => number) => {
+  // Energies in 8-bit units, never rescaled (checked against OpenCV in the next test).
+  const E = grey.map((g) => shineEnergy(g, w, h, 'tenengrad', { blurSize: 5, kernelSize: 5 }));
+  const base = { ...DEFAULT_STACK, algorithm: 'depthmap' as const, align: false, pyramidLevels: 0, smoothSize: 0 };
+  const check = async (name: string, o: Partial<StackOptions>, weight: (e0: number, e1: number) => [number, number]) => {
     const r = await stackFiles(files, join(dir, `${name}.png`), { ...base, ...o });
     const out = (await readRgb(r.outputs[0]!)).data;
     let worst = 0;
     for (let i = 0; i < w * h; i++) {
-      const w0 = weight(E[0]![i]! / ref, E[1]![i]! / ref);
-      const want = (w0 * grey[0]![i]! + (1 - w0) * grey[1]![i]!) * 255;
+      const [w0, w1] = weight(E[0]![i]!, E[1]![i]!);
+      // shinestacker writes clip(result·255).astype(uint8): truncation.
+      const want = Math.floor(w0 * grey[0]![i]! + w1 * grey[1]![i]! + 1e-9);
       worst = Math.max(worst, Math.abs(out[i * 3]! - want));
     }
     t.true(worst <= 1, `${name}: worst pixel off by ${worst.toFixed(2)} codes`);
+    return out;
   };
-  await check('average', {}, (a, c) => (a + 1e-6) / (a + c + 2e-6));
-  await check('average-p2', { weightPower: 2 }, (a, c) => (a + 1e-6) ** 2 / ((a + 1e-6) ** 2 + (c + 1e-6) ** 2));
-  await check('softmax', { map: 'max', temperature: 0.05, weightPower: 2 }, (a, c) => {
+  let flat = 0;
+  for (let i = 0; i < w * h; i++) if (E[0]![i] === 0 && E[1]![i] === 0) flat++;
+  const avg = await check('average', {}, (a, c) => (a + c > 0 ? [a / (a + c), c / (a + c)] : [0, 0]));
+  if (flat > 0) t.log(`${flat} pixels with tenengrad ≤ 5 in both frames are black, as shinestacker leaves them`);
+  t.true(avg.length > 0);
+  await check('average-p2', { weightPower: 2 }, (a, c) => (a + c > 0 ? [a * a / (a * a + c * c), c * c / (a * a + c * c)] : [0, 0]));
+  // T in tenengrad units (8-bit gray²): 2000 blends edges of similar strength, not unlike ones.
+  await check('softmax', { map: 'max', temperature: 2000, weightPower: 2 }, (a, c) => {
     const m = Math.max(a, c);
-    const x = Math.exp((2 * (a - m)) / 0.05), y = Math.exp((2 * (c - m)) / 0.05);
-    return x / (x + y);
+    const x = Math.exp((2 * (a - m)) / 2000), y = Math.exp((2 * (c - m)) / 2000);
+    return [x / (x + y), y / (x + y)];
   });
-  await check('hard', { map: 'max' }, (a, c) => (a >= c ? 1 : 0));
+  await check('hard', { map: 'max' }, (a, c) => (a > c ? [1, 0] : a < c ? [0, 1] : [0.5, 0.5]));
+  await check('hard-T-below-1e-4', { map: 'max', temperature: 5e-5 }, (a, c) => (a > c ? [1, 0] : a < c ? [0, 1] : [0.5, 0.5]));
+});
+
+test('shinestacker energies and bilateral smoothing equal OpenCV\'s on the same gray frame (python3-opencv)', async (t) => {
+  const py = requireCommand('/usr/bin/python3', 'python3-opencv');
+  const { grayNative, shineEnergy } = await import('../../pipeline/focus/shine-energy.js');
+  const dir = await tempDir(t);
+  const w = 37, h = 23;
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const rgb = Uint8Array.from({ length: w * h * 3 }, () => Math.floor(rnd() * 256));
+  await writeFile(join(dir, 'rgb.bin'), rgb);
+  const script = [
+    'import cv2, numpy as np, sys',
+    `img = np.fromfile(sys.argv[1], np.uint8).reshape(${h}, ${w}, 3)[:, :, ::-1].copy()`,
+    'gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)',
+    'gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3); gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)',
+    'ten = gx * gx + gy * gy; ten = np.where(ten > 5, ten, 0).astype(np.float32)',
+    'lap = np.abs(cv2.Laplacian(cv2.GaussianBlur(gray, (5, 5), 0), cv2.CV_32F, ksize=5))',
+    'lap3 = np.abs(cv2.Laplacian(cv2.GaussianBlur(gray, (3, 3), 0), cv2.CV_32F, ksize=3))',
+    'm = cv2.boxFilter(gray, -1, (5, 5)); var = cv2.boxFilter(gray ** 2, -1, (5, 5)) - m ** 2',
+    'sob = np.abs(gx) + np.abs(gy)',
+    'b1 = cv2.bilateralFilter(ten, 1, 0.8, 2); b7 = cv2.bilateralFilter(lap, 7, 25, 8)',
+    'np.concatenate([a.ravel() for a in (gray, ten, lap, lap3, var, sob, b1, b7)]).astype(np.float32).tofile(sys.argv[2])',
+  ].join('\n');
+  execFileSync(py, ['-c', script, join(dir, 'rgb.bin'), join(dir, 'cv.bin')]);
+  const buf = await readFile(join(dir, 'cv.bin'));
+  const cv = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);
+  const gray = grayNative({ w, h, c: 3, data: Float32Array.from(rgb, (v) => v / 255) }, 255);
+  const ours = [
+    gray,
+    shineEnergy(gray, w, h, 'tenengrad', { blurSize: 5, kernelSize: 5 }),
+    shineEnergy(gray, w, h, 'laplacian', { blurSize: 5, kernelSize: 5 }),
+    shineEnergy(gray, w, h, 'laplacian', { blurSize: 3, kernelSize: 3 }),
+    shineEnergy(gray, w, h, 'variance', { blurSize: 5, kernelSize: 5 }),
+    shineEnergy(gray, w, h, 'modified-laplacian', { blurSize: 5, kernelSize: 5 }),
+  ];
+  ours.push(bilateralPlane(ours[1]!, w, h, 1, 0.8, 2), bilateralPlane(ours[2]!, w, h, 7, 25, 8));
+  const names = ['gray', 'tenengrad', 'laplacian 5/5', 'laplacian 3/3', 'variance', 'modified-laplacian', 'bilateral 1/0.8/2', 'bilateral 7/25/8'];
+  const n = w * h;
+  names.forEach((name, k) => {
+    let worst = 0, peak = 0;
+    for (let i = 0; i < n; i++) {
+      worst = Math.max(worst, Math.abs(ours[k]![i]! - cv[k * n + i]!));
+      peak = Math.max(peak, Math.abs(cv[k * n + i]!));
+    }
+    // float32 arithmetic in a different order: within a few ulps of the largest value.
+    t.true(worst <= 1e-6 * peak, `${name}: worst |Δ| ${worst} (peak ${peak})`);
+  });
+});
+
+test('depth map by hand: 8-bit step edges give tenengrad 1600 and 16 (threshold 5 in gray²), ties split equally, output truncated', async (t) => {
+  const dir = await tempDir(t);
+  const w = 8, h = 6;
+  // Frame A: columns 0–3 at 100, 4–7 at 110; frame B: 100 | 101. Sobel x on a vertical step of s
+  // levels is 4s (1·s + 2·s + 1·s) in the two columns beside it, so tenengrad is 1600 in A and 16 in
+  // B there, 0 elsewhere (no gradient).
+  const frame = (left: number, right: number) => Float32Array.from({ length: w * h * 3 }, (_, i) => ((i / 3) % w < 4 ? left : right) / 255);
+  const files = [join(dir, 'a.png'), join(dir, 'b.png')];
+  await writeRgbPng(files[0]!, frame(100, 110), w, h);
+  await writeRgbPng(files[1]!, frame(100, 101), w, h);
+  const base = { ...DEFAULT_STACK, algorithm: 'depthmap' as const, align: false, pyramidLevels: 0, smoothSize: 0 };
+  const px = async (name: string, o: Partial<StackOptions>) => {
+    const r = await stackFiles(files, join(dir, `${name}.png`), { ...base, ...o });
+    const d = (await readRgb(r.outputs[0]!)).data;
+    return (x: number) => d[(2 * w + x) * 3]!;
+  };
+  // average: column 4 = (1600·110 + 16·101) / 1616 = 109.91 → 109 (truncated); column 3 = 100;
+  // columns 0–2 and 5–7 have E = 0 in both frames: weight 0, black.
+  const avg = await px('avg', {});
+  t.deepEqual([avg(0), avg(3), avg(4), avg(7)], [0, 100, 109, 0]);
+  // hard max: column 4 takes A (110); the flat columns tie (0 = 0) and take the mean of A and B:
+  // (100 + 100)/2 = 100 on the left, (110 + 101)/2 = 105.5 → 105 on the right.
+  const hard = await px('hard', { map: 'max' });
+  t.deepEqual([hard(0), hard(3), hard(4), hard(7)], [100, 100, 110, 105]);
+  // The same through a 2-level pyramid: a tie region far from the edge stays the tied mean.
+  const hardPyr = await px('hardpyr', { map: 'max', pyramidLevels: 2 });
+  t.true(Math.abs(hardPyr(7) - 105) <= 1, `pyramid tie ${hardPyr(7)}`);
 });

@@ -112,22 +112,53 @@ test('calibration from three brackets is no worse than from one; noise-weighted 
   for (let b = 0; b < 3; b++) await writeBracket(join(dir, 'in'), `2025060112${b}000`, scene, TIMES, 'png', b + 1);
   const brackets = await findBrackets(join(dir, 'in'), { roundS: 30 });
   t.is(brackets.length, 3);
-  const rmseOf = async (sel: number[], weighting: 'hat' | 'noise', smoothness: number) => {
-    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, seed: 3, smoothness });
-    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${sel.join('')}_${weighting}_${smoothness}_hdr`), { response: cal.response, formats: ['fits'], weighting });
+  const rmseOf = async (sel: number[], weighting: 'hat' | 'noise', smoothness: number, samples = 1000) => {
+    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples, seed: 3, smoothness });
+    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${sel.join('')}_${weighting}_${smoothness}_${samples}_hdr`), { response: cal.response, formats: ['fits'], weighting });
     return lnRmse((await readFits(res.outputs.fits!)).image.data, scene.radiance, 3, false);
   };
   const singles = [await rmseOf([0], 'hat', 50), await rmseOf([1], 'hat', 50), await rmseOf([2], 'hat', 50)];
   const all = await rmseOf([0, 1, 2], 'hat', 50);
+  const more = await rmseOf([0], 'hat', 50, 3000);
   for (let c = 0; c < 3; c++) {
     const mean = (singles[0]![c]! + singles[1]![c]! + singles[2]![c]!) / 3;
-    t.log(`channel ${c}: single brackets ${singles.map((s) => s[c]!.toFixed(4)).join(' ')}, all three ${all[c]!.toFixed(4)}`);
-    // Before λ was scaled per bracket, all three gave 0.065 / 0.064 / 0.068 against single-bracket means of 0.062 / 0.063 / 0.066.
+    t.log(`channel ${c}: single brackets ${singles.map((s) => s[c]!.toFixed(4)).join(' ')}, all three ${all[c]!.toFixed(4)}; bracket 0 with 3000 samples ${more[c]!.toFixed(4)}`);
+    // The same exposure ladder in every bracket: extra brackets only average the noise (the ladder's
+    // ratio ambiguity is invisible to them), so three land on the single brackets' mean.
     t.true(all[c]! <= mean + 0.001, `channel ${c}: three brackets ${all[c]} vs single mean ${mean}`);
+    // More samples of one bracket must not fit the noise either (with λ fixed they gave 0.066 / 0.064 / 0.069).
+    t.true(more[c]! <= singles[0]![c]! + 0.001, `channel ${c}: 3000 samples ${more[c]} vs 1000 ${singles[0]![c]}`);
   }
   const noise = await rmseOf([0, 1, 2], 'noise', 150);
   t.log(`noise weights, λ 150, three brackets: ${noise.map((v) => v.toFixed(4)).join(' ')}`);
   for (let c = 0; c < 3; c++) t.true(noise[c]! <= 0.04, `channel ${c}: ${noise[c]}`);
+});
+
+test('brackets with different exposure ladders (auto exposure over a night): three calibrate better than the best single one', async (t) => {
+  const dir = await tempDir(t);
+  const scene = makeScene(192, 128);
+  // Each bracket's ladder starts a fraction of a stop higher, as an all-sky camera's auto exposure
+  // moves it through the night; this breaks the exposure-ratio ambiguity one ladder leaves open.
+  const shifts = [1, 1.6, 2.5];
+  for (let b = 0; b < 3; b++) {
+    const times = TIMES.map((x) => Math.round(x * shifts[b]! * 1e6) / 1e6);
+    await writeBracket(join(dir, 'in'), `2025060112${b}000`, scene, times, 'png', b + 1);
+  }
+  const brackets = await findBrackets(join(dir, 'in'), { roundS: 30 });
+  t.is(brackets.length, 3);
+  t.true(Math.abs(brackets[2]!.frames[0]!.exposureS - Math.round((2.5 / 1024) * 1e6) / 1e6) < 1e-9);
+  const rmseOf = async (sel: number[]) => {
+    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, seed: 3 });
+    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${sel.join('')}_hdr`), { response: cal.response, formats: ['fits'] });
+    return lnRmse((await readFits(res.outputs.fits!)).image.data, scene.radiance, 3, false);
+  };
+  const singles = [await rmseOf([0]), await rmseOf([1]), await rmseOf([2])];
+  const all = await rmseOf([0, 1, 2]);
+  for (let c = 0; c < 3; c++) {
+    const best = Math.min(...singles.map((s) => s[c]!));
+    t.log(`channel ${c}: single brackets ${singles.map((s) => s[c]!.toFixed(4)).join(' ')}, all three ${all[c]!.toFixed(4)}`);
+    t.true(all[c]! <= best, `channel ${c}: three brackets ${all[c]} vs best single ${best}`);
+  }
 });
 
 test('pixels saturated in every exposure take the shortest exposure estimate; dark ones the longest', async (t) => {

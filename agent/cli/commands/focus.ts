@@ -64,6 +64,8 @@ export function parseMapOptions(raw: Raw): FocusMapOptions & { workers: number }
     saveVisualizations: raw.saveVisualizations !== false,
     // focus_response uses every CPU by default.
     workers: num(raw, 'workers', '--workers', cpus().length, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64'),
+    // Kernel threads per image; by default the cores the image workers leave (map-batch.ts).
+    ...(raw.threads === undefined ? {} : { threads: num(raw, 'threads', '--threads', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64') }),
   };
 }
 
@@ -157,7 +159,7 @@ export function parseStackOptions(raw: Raw): StackOptions {
     prefix: typeof raw.prefix === 'string' ? raw.prefix : '',
     align: raw.align !== false,
     memoryLimitMB: num(raw, 'memoryLimit', '--memory-limit', d.memoryLimitMB),
-    ...(raw.threads === undefined ? {} : { threads: num(raw, 'threads', '--threads', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'a whole number 1..64') }),
+    ...(raw.threads === undefined ? {} : { threads: num(raw, 'threads', '--threads', 1, (v) => Number.isInteger(v) && v >= 1 && v <= 64, 'an integer 1..64') }),
     quality: num(raw, 'quality', '--quality', d.quality, (v) => v >= 1 && v <= 100, '1..100'),
   };
   if (raw.overlap !== undefined && o.bunch === undefined) throw new Error('--overlap: only with --bunch');
@@ -246,6 +248,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--clip-over <map>', 'KDE: percentile of the filter map (focus_response) or of the density itself', 'filter')
     .option('--save-scales', 'also write each scale\'s RDF map (filter_arrays/<name>_rdf_<in>-<out>.npy)')
     .option('--workers <n>', 'images processed in parallel (worker threads; default: the CPU count)')
+    .option('--threads <n>', 'threads for one image\'s SIMD kernels (default: the cores left per image worker)')
     .option('--recursive', 'look for images in sub-folders of a folder input too')
     .option('--no-save-arrays', 'do not keep filter_arrays/ and kde_arrays/')
     .option('--no-save-visualizations', 'do not write filter_vis/ and kde_vis/')
@@ -295,7 +298,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--energy <m>', `depthmap: ${ENERGY_MEASURES.join('|')} (default tenengrad)`)
     .option('--map <m>', 'depthmap: average (default) | max')
     .option('--weight-power <p>', 'depthmap average: weights = energy^p (default 1)')
-    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), 0 = hard max (default 0)')
+    .option('--temperature <t>', 'depthmap max: soft max exp((E-Emax)/T), E in frame units; < 1e-4 = hard max, ties shared (default 0)')
     .option('--pyramid-smooth-size <n>', 'depthmap: Gaussian blur of the weight maps, taps (default 1 = none)')
     .option('--smoothing <s>', 'depthmap energy smoothing: bilateral (default) | gaussian | none')
     .option('--smooth-size <px>', 'bilateral diameter (default 1)')
@@ -319,14 +322,15 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--prefix <text>', 'prefix of output file names', '')
     .option('--no-align', 'frames are already aligned')
     .option('--memory-limit <MB>', 'working memory budget; bigger frames are processed in bands', '512')
-    .option('--threads <n>', 'pyramid: threads for the SIMD kernels (default: the cores)')
+    .option('--threads <n>', 'threads for the SIMD kernels (pyramid and depth map) and for decoding (default: the cores)')
     .option('--quality <q>', 'JPEG quality', '95')
     .action(async (inputs: string[], opts: Raw & { out: string }) => {
       await ensureParentDir(opts.out, '--out');
       if (typeof opts.depthMap === 'string') await ensureParentDir(opts.depthMap, '--depth-map');
       const r = await runFocusStack(inputs, opts.out, opts);
       for (const o of r.outputs) process.stdout.write(`${o}\n`);
-      process.stderr.write(`focus stack: ${r.frames} frames ${r.width}×${r.height} in ${r.bands} band(s) of ${r.bandRows} rows, ${(r.ms / 1000).toFixed(1)} s\n`);
+      const spill = r.frameStore === 'file' ? `, frames spilled once (${(r.spillBytes / 1e6).toFixed(0)} MB written)` : r.frameStore === 'memory' ? ', frames decoded once into memory' : '';
+      process.stderr.write(`focus stack: ${r.frames} frames ${r.width}×${r.height} in ${r.bands} band(s) of ${r.bandRows} rows${spill}, ${r.kernels === 'wasm' ? `SIMD kernels on ${r.threads} thread(s)` : 'plain-TS kernels'}, ${(r.ms / 1000).toFixed(1)} s\n`);
     });
 
   focus

@@ -3,7 +3,7 @@
 // wins over the file.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
-import type { Roi } from '../../../pipeline/hdr/index.js';
+import type { Roi, SeedSettings } from '../../../pipeline/hdr/index.js';
 
 /** Option keys (commander camelCase) a settings file may set, with their snake_case file names. */
 export const STATS_SETTING_KEYS: Record<string, string> = {
@@ -30,7 +30,7 @@ export const STATS_SETTING_KEYS: Record<string, string> = {
 };
 
 /** Read a settings YAML into option values (strings, as commander gives them; `settings` as JSON). */
-export async function readStatsSettings(path: string): Promise<Record<string, string | boolean>> {
+export async function readSettingsDoc(path: string): Promise<Record<string, unknown>> {
   let doc: unknown;
   try {
     doc = parse(await readFile(path, 'utf8'));
@@ -39,6 +39,23 @@ export async function readStatsSettings(path: string): Promise<Record<string, st
   }
   if (doc === null || doc === undefined) return {};
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: settings YAML must be a mapping of option names`);
+  return doc as Record<string, unknown>;
+}
+
+/** Option values from the seed's own settings file (camera, lens, label, ND, roi, settings as its free text). */
+export function seedOptionValues(s: SeedSettings): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (s.camera !== undefined) out.camera = s.camera;
+  if (s.lens !== undefined) out.lens = s.lens;
+  if (s.label !== undefined) out.label = s.label;
+  if (s.nd !== undefined) out.nd = String(s.nd);
+  if (s.roi) out.roi = s.roi.join(',');
+  if (s.settings !== undefined) out.settings = JSON.stringify(s.settings);
+  return out;
+}
+
+export async function readStatsSettings(path: string, parsed?: Record<string, unknown>): Promise<Record<string, string | boolean>> {
+  const doc = parsed ?? (await readSettingsDoc(path));
   const byFile = new Map(Object.entries(STATS_SETTING_KEYS).map(([k, f]) => [f, k]));
   const out: Record<string, string | boolean> = {};
   for (const [key, value] of Object.entries(doc as Record<string, unknown>)) {

@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { randomInt } from 'node:crypto';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { createProgress } from '../progress.js';
-import { parseRoi, readStatsSettings } from './hdr-stats-settings.js';
+import { parseRoi, readSettingsDoc, readStatsSettings, seedOptionValues } from './hdr-stats-settings.js';
 import { ensureParentDir } from '../out-dir.js';
 import {
   calibrateResponse,
@@ -22,6 +22,10 @@ import {
   writeStatsReport,
   findWavelengthBrackets,
   writeFpnMaps,
+  isSeedSettings,
+  parseSeedSettings,
+  seedBrackets,
+  type SeedSettings,
   type Bracket,
   type FindBracketsOptions,
   type WeightOptions,
@@ -211,8 +215,8 @@ export function registerHdrCommands(program: Command): void {
     hdr
       .command('stats [dir]')
       .description('bracket analysis (image_stats): SNR from channel covariance, clipped-frame rejection, best-SNR per bracket, per-pixel FPN fit; CameraSamples record')
-      .option('-i, --input-settings <yaml>', 'settings YAML (keys as the long options in snake_case; command-line options win)')
-      .option('--out <file>', 'stats.h5 (h5py layout) or stats.json')
+      .option('-i, --input-settings <yaml>', 'settings YAML: the seed image_stats\' own (camera, image_dir, image_name, images: {nm: [numbers]}) or ours (long options in snake_case); command-line options win')
+      .option('-o, --out <file>', 'stats.h5 (h5py layout) or stats.json (with the seed\'s settings file: always .h5, as it writes)')
       .option('--group-by <key>', 'time (timestamp brackets) | wavelength (550nm tokens in names or folders)', 'time')
       .option('--wl-units <u>', 'wavelength units: nm | um', 'nm')
       .option('--roi <x,y,w,h>', 'analyse only this rectangle (pixels)')
@@ -228,29 +232,42 @@ export function registerHdrCommands(program: Command): void {
       .option('--maps <dir>', 'write per-bracket offset/gain/residual maps (FITS and .npy) here')
       .option('--quiet', 'no progress and no summary line (errors still go to stderr)'),
   ).action(async (dirArg: string | undefined, o: DiscoveryFlags & Record<string, string | boolean | undefined>, cmd: Command) => {
+    // The seed's own settings file (camera, …, image_dir, image_name, images) or ours (option names).
+    let seed: SeedSettings | null = null;
     if (typeof o.inputSettings === 'string') {
-      const file = await readStatsSettings(o.inputSettings);
-      for (const [k, v] of Object.entries(file)) if (k === 'input' || cmd.getOptionValueSource(k) !== 'cli') o[k] = v;
+      const doc = await readSettingsDoc(o.inputSettings);
+      if (isSeedSettings(doc)) {
+        seed = parseSeedSettings(doc, o.inputSettings);
+        for (const [k, v] of Object.entries(seedOptionValues(seed))) if (cmd.getOptionValueSource(k) !== 'cli') o[k] = v;
+      } else {
+        const file = await readStatsSettings(o.inputSettings, doc);
+        for (const [k, v] of Object.entries(file)) if (k === 'input' || cmd.getOptionValueSource(k) !== 'cli') o[k] = v;
+      }
     }
     const dir = dirArg ?? (typeof o.input === 'string' ? o.input : undefined);
-    if (!dir) throw new Error('stats: no input folder (give DIR or `input:` in the -i settings YAML)');
+    if (!dir && !seed) throw new Error('stats: no input folder (give DIR or `input:` in the -i settings YAML)');
     if (typeof o.out !== 'string') throw new Error('stats: --out is required (or `out:` in the -i settings YAML)');
+    // The seed writes Path(output).with_suffix('.h5').
+    if (seed) o.out = o.out.slice(0, o.out.length - extname(o.out).length) + '.h5';
     const normalise = String(o.normalise);
     if (!['none', 'peak', 'total'].includes(normalise)) throw new Error(`--normalise: expected none, peak or total, got "${normalise}"`);
     const groupBy = String(o.groupBy);
     if (groupBy !== 'time' && groupBy !== 'wavelength') throw new Error(`--group-by: expected time or wavelength, got "${groupBy}"`);
     const wlUnits = String(o.wlUnits);
     if (wlUnits !== 'nm' && wlUnits !== 'um') throw new Error(`--wl-units: expected nm or um, got "${wlUnits}"`);
-    let settings: Record<string, unknown>;
+    let settings: Record<string, unknown> | string;
     try {
-      settings = JSON.parse(String(o.settings)) as Record<string, unknown>;
+      settings = JSON.parse(String(o.settings)) as Record<string, unknown> | string;
     } catch {
       throw new Error(`--settings: not valid JSON: ${String(o.settings)}`);
     }
     const quiet = o.quiet === true;
-    const brackets =
-      groupBy === 'wavelength' ? await findWavelengthBrackets(dir, { expoUnit: parseExpoUnit(o.expoUnit), wlUnits }) : await discover(dir, o);
-    if (brackets.length === 0) throw new Error(`${dir}: no frames with a wavelength token (e.g. 550nm) in their name or folder`);
+    const brackets = seed
+      ? await seedBrackets(seed)
+      : groupBy === 'wavelength'
+        ? await findWavelengthBrackets(dir!, { expoUnit: parseExpoUnit(o.expoUnit), wlUnits })
+        : await discover(dir!, o);
+    if (brackets.length === 0) throw new Error(seed ? `${String(o.inputSettings)}: images lists no wavelength` : `${dir}: no frames with a wavelength token (e.g. 550nm) in their name or folder`);
     const progress = quiet ? null : createProgress('stats', brackets.length);
     const mapsDir = typeof o.maps === 'string' ? o.maps : undefined;
     const written: string[] = [];

@@ -1,0 +1,345 @@
+// AssemblyScript (built to pipeline/kernels/focus.wasm) — the depth-map stack's per-frame energy
+// kernels with 128-bit SIMD: luminance and shinestacker's native gray, our energy measures,
+// separable filters (its Sobel/Laplacian/box/Gaussian), Gaussian blur and the bilateral filter.
+// References, which these equal bit for bit (test/pipeline/kernels-focus.test.ts):
+//   luminance                    pipeline/focus/stack.ts luminance (frameEnergy, `ours`)
+//   energyRows                   pipeline/focus/measures.ts energyBand
+//   blurH / blurV                pipeline/focus/gaussian.ts blurRowsH / blurColsPlane
+//   grayNative, sepH/sepV, combine   pipeline/focus/shine-energy.ts (frameEnergy, `shinestacker`)
+//   bilateralRows                pipeline/focus/bilateral.ts bilateralPlane
+// The references compute in f64 (JavaScript numbers) from f32 samples and round to f32 on store;
+// so do these, with f64x2 lanes, in the same order. exp is never needed here: the bilateral filter's
+// tables come from the caller.
+//
+// A plane is w×h f32, rows contiguous, at a byte address; borders reflect without repeating the edge
+// (reflect-101), as the references do. Every function works on output rows [y0, y1) or samples
+// [start, end), so row bands of one plane run on several threads over the shared memory. Nothing
+// here allocates.
+
+@inline
+function refl(i: i32, n: i32): i32 {
+  if (n == 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+  return i;
+}
+
+@inline
+function f(p: usize, i: i32): f64 {
+  return <f64>load<f32>(p + (<usize>i << 2));
+}
+
+/** Two f32 at p (byte address) as f64x2. */
+@inline
+function f2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+
+/** Store the two f64 lanes of v as f32 at p. */
+@inline
+function st2(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Luminance of interleaved samples (c = 1: a copy; c = 3: Rec. 709 weights), pixels [start, end).
+
+export function luminance(src: usize, c: i32, dst: usize, start: i32, end: i32): void {
+  if (c == 1) {
+    memory.copy(dst + (<usize>start << 2), src + (<usize>start << 2), <usize>(end - start) << 2);
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const p = src + (<usize>(i * c) << 2);
+    // In f64 (a cast around the sum would make the literals f32).
+    const v: f64 = <f64>0.2126 * <f64>load<f32>(p) + <f64>0.7152 * <f64>load<f32>(p, 4) + <f64>0.0722 * <f64>load<f32>(p, 8);
+    store<f32>(dst + (<usize>i << 2), <f32>v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Energy measures (measures.ts energyBand over a whole plane with reflect borders).
+
+export const TENENGRAD = 0;
+export const SOBEL = 1;
+export const LAPLACIAN = 2;
+export const MODIFIED_LAPLACIAN = 3;
+export const BRENNER = 4;
+export const VARIANCE = 5;
+
+@inline
+function sobel(a00: f64, a01: f64, a02: f64, a10: f64, a12: f64, a20: f64, a21: f64, a22: f64, root: bool): f64 {
+  const gx = a02 + 2 * a12 + a22 - a00 - 2 * a10 - a20;
+  const gy = a20 + 2 * a21 + a22 - a00 - 2 * a01 - a02;
+  const g2 = gx * gx + gy * gy;
+  return root ? Math.sqrt(g2) : g2;
+}
+
+@inline
+function sobel2(a00: v128, a01: v128, a02: v128, a10: v128, a12: v128, a20: v128, a21: v128, a22: v128, root: bool): v128 {
+  const two = f64x2.splat(2);
+  const gx = f64x2.sub(f64x2.sub(f64x2.sub(f64x2.add(f64x2.add(a02, f64x2.mul(two, a12)), a22), a00), f64x2.mul(two, a10)), a20);
+  const gy = f64x2.sub(f64x2.sub(f64x2.sub(f64x2.add(f64x2.add(a20, f64x2.mul(two, a21)), a22), a00), f64x2.mul(two, a01)), a02);
+  const g2 = f64x2.add(f64x2.mul(gx, gx), f64x2.mul(gy, gy));
+  return root ? f64x2.sqrt(g2) : g2;
+}
+
+/** Energy `m` of plane p (w×h) into out, rows [y0, y1). `window`: the variance's window (odd). */
+export function energyRows(m: i32, p: usize, w: i32, h: i32, out: usize, y0: i32, y1: i32, window: i32): void {
+  const two = f64x2.splat(2);
+  const four = f64x2.splat(4);
+  for (let y = y0; y < y1; y++) {
+    const rm = p + (<usize>(refl(y - 1, h) * w) << 2);
+    const r0 = p + (<usize>(y * w) << 2);
+    const rp = p + (<usize>(refl(y + 1, h) * w) << 2);
+    const o = out + (<usize>(y * w) << 2);
+    if (m == TENENGRAD || m == SOBEL) {
+      const root = m == SOBEL;
+      let x = 1;
+      for (; x + 2 <= w - 1; x += 2) {
+        const xo = <usize>x << 2;
+        const v = sobel2(f2(rm + xo - 4), f2(rm + xo), f2(rm + xo + 4), f2(r0 + xo - 4), f2(r0 + xo + 4), f2(rp + xo - 4), f2(rp + xo), f2(rp + xo + 4), root);
+        st2(o + xo, v);
+      }
+      for (; x < w - 1; x++) store<f32>(o + (<usize>x << 2), <f32>sobel(f(rm, x - 1), f(rm, x), f(rm, x + 1), f(r0, x - 1), f(r0, x + 1), f(rp, x - 1), f(rp, x), f(rp, x + 1), root));
+      for (let e = 0; e < 2; e++) {
+        const xe = e == 0 ? 0 : w - 1;
+        if (e == 1 && w == 1) break;
+        const a = refl(xe - 1, w), b = refl(xe + 1, w);
+        store<f32>(o + (<usize>xe << 2), <f32>sobel(f(rm, a), f(rm, xe), f(rm, b), f(r0, a), f(r0, b), f(rp, a), f(rp, xe), f(rp, b), root));
+      }
+    } else if (m == LAPLACIAN || m == MODIFIED_LAPLACIAN) {
+      const mod = m == MODIFIED_LAPLACIAN;
+      let x = 1;
+      for (; x + 2 <= w - 1; x += 2) {
+        const xo = <usize>x << 2;
+        const c = f2(r0 + xo), l = f2(r0 + xo - 4), r = f2(r0 + xo + 4), u = f2(rm + xo), d = f2(rp + xo);
+        let e: v128;
+        if (mod) {
+          const c2 = f64x2.mul(two, c);
+          e = f64x2.add(f64x2.abs(f64x2.sub(f64x2.sub(c2, l), r)), f64x2.abs(f64x2.sub(f64x2.sub(c2, u), d)));
+        } else {
+          const lap = f64x2.sub(f64x2.add(f64x2.add(f64x2.add(l, r), u), d), f64x2.mul(four, c));
+          e = f64x2.mul(lap, lap);
+        }
+        st2(o + xo, e);
+      }
+      for (let xx = 0; xx < w; xx++) {
+        if (xx >= 1 && xx < x) continue; // done by the vector loop
+        const c = f(r0, xx), l = f(r0, refl(xx - 1, w)), r = f(r0, refl(xx + 1, w)), u = f(rm, xx), d = f(rp, xx);
+        let e: f64;
+        if (mod) e = Math.abs(2 * c - l - r) + Math.abs(2 * c - u - d);
+        else {
+          const lap = l + r + u + d - 4 * c;
+          e = lap * lap;
+        }
+        store<f32>(o + (<usize>xx << 2), <f32>e);
+      }
+    } else if (m == BRENNER) {
+      const r2 = p + (<usize>(refl(y + 2, h) * w) << 2);
+      for (let x = 0; x < w; x++) {
+        const c = f(r0, x);
+        const dx = f(r0, refl(x + 2, w)) - c;
+        const dy = f(r2, x) - c;
+        store<f32>(o + (<usize>x << 2), <f32>(dx * dx + dy * dy));
+      }
+    } else {
+      const hw = window >> 1;
+      const n = <f64>((2 * hw + 1) * (2 * hw + 1));
+      for (let x = 0; x < w; x++) {
+        let s: f64 = 0;
+        let s2: f64 = 0;
+        for (let dy = -hw; dy <= hw; dy++) {
+          const row = p + (<usize>(refl(y + dy, h) * w) << 2);
+          for (let dx = -hw; dx <= hw; dx++) {
+            const v = f(row, refl(x + dx, w));
+            s += v;
+            s2 += v * v;
+          }
+        }
+        const mean = s / n;
+        store<f32>(o + (<usize>x << 2), <f32>Math.max(0, s2 / n - mean * mean));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Separable Gaussian blur (gaussian.ts gaussianBlurPlane with reflect borders): blurH then blurV,
+// each over output rows [y0, y1); `k` holds `taps` f32 weights.
+
+export function blurH(src: usize, dst: usize, w: i32, k: usize, taps: i32, y0: i32, y1: i32): void {
+  const r = taps >> 1;
+  for (let y = y0; y < y1; y++) {
+    const s = src + (<usize>(y * w) << 2);
+    const o = dst + (<usize>(y * w) << 2);
+    let x = r;
+    for (; x + 2 <= w - r; x += 2) {
+      let acc = f64x2.splat(0);
+      for (let j = 0; j < taps; j++) acc = f64x2.add(acc, f64x2.mul(f64x2.splat(f(k, j)), f2(s + (<usize>(x - r + j) << 2))));
+      st2(o + (<usize>x << 2), acc);
+    }
+    for (let xx = 0; xx < w; xx++) {
+      if (xx >= r && xx < x) continue; // done by the vector loop
+      let acc: f64 = 0;
+      for (let j = 0; j < taps; j++) acc += f(k, j) * f(s, refl(xx - r + j, w));
+      store<f32>(o + (<usize>xx << 2), <f32>acc);
+    }
+  }
+}
+
+/** Vertical pass: each tap's sum rounds to f32, as the reference accumulates in a Float32Array. */
+export function blurV(src: usize, dst: usize, w: i32, h: i32, k: usize, taps: i32, y0: i32, y1: i32): void {
+  const r = taps >> 1;
+  for (let y = y0; y < y1; y++) {
+    const o = dst + (<usize>(y * w) << 2);
+    let x = 0;
+    for (; x + 4 <= w; x += 4) {
+      let lo = f32x4.splat(0);
+      let hi = f32x4.splat(0);
+      for (let j = 0; j < taps; j++) {
+        const kv = f64x2.splat(f(k, j));
+        const s = src + (<usize>(refl(y - r + j, h) * w + x) << 2);
+        const v = v128.load(s);
+        const a = f64x2.add(f64x2.promote_low_f32x4(lo), f64x2.mul(kv, f64x2.promote_low_f32x4(v)));
+        const b = f64x2.add(f64x2.promote_low_f32x4(hi), f64x2.mul(kv, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))));
+        lo = f32x4.demote_f64x2_zero(a);
+        hi = f32x4.demote_f64x2_zero(b);
+      }
+      v128.store(o + (<usize>x << 2), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+    }
+    for (; x < w; x++) {
+      let acc: f32 = 0;
+      for (let j = 0; j < taps; j++) acc = <f32>(<f64>acc + f(k, j) * f(src + (<usize>(refl(y - r + j, h) * w) << 2), x));
+      store<f32>(o + (<usize>x << 2), acc);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// shinestacker's energies (shine-energy.ts) and bilateral filter (bilateral.ts).
+
+/** grayNative over pixels [start, end): channels rounded to integer codes, OpenCV's fixed-point gray. */
+export function grayNative(src: usize, c: i32, scale: f64, dst: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const p = src + (<usize>(i * c) << 2);
+    let g: f64;
+    if (c == 1) g = q(<f64>load<f32>(p), scale);
+    else g = Math.floor((q(<f64>load<f32>(p), scale) * 4899 + q(<f64>load<f32>(p, 4), scale) * 9617 + q(<f64>load<f32>(p, 8), scale) * 1868 + 8192) / 16384);
+    store<f32>(dst + (<usize>i << 2), <f32>g);
+  }
+}
+
+// Math.round (ties toward +∞) of v·scale, clamped to 0..scale.
+@inline
+function q(v: f64, scale: f64): f64 {
+  const x = v * scale;
+  let r = Math.floor(x);
+  if (x - r >= 0.5) r += 1;
+  return r < 0 ? 0 : r > scale ? scale : r;
+}
+
+/** sepFilter's horizontal pass: tmp (f64) = Σ_j kx[j]·src[refl(x + j − r)] over rows [y0, y1). kx: n f64. */
+export function sepH(src: usize, tmp: usize, w: i32, kx: usize, n: i32, y0: i32, y1: i32): void {
+  const r = (n - 1) >> 1;
+  for (let y = y0; y < y1; y++) {
+    const s = src + (<usize>(y * w) << 2);
+    const o = tmp + (<usize>(y * w) << 3);
+    let x = r;
+    for (; x + 2 <= w - r; x += 2) {
+      let acc = f64x2.splat(0);
+      for (let j = 0; j < n; j++) acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(kx + (<usize>j << 3))), f2(s + (<usize>(x - r + j) << 2))));
+      v128.store(o + (<usize>x << 3), acc);
+    }
+    for (let xx = 0; xx < w; xx++) {
+      if (xx >= r && xx < x) continue;
+      let acc: f64 = 0;
+      for (let j = 0; j < n; j++) acc += load<f64>(kx + (<usize>j << 3)) * f(s, refl(xx + j - r, w));
+      store<f64>(o + (<usize>xx << 3), acc);
+    }
+  }
+}
+
+/** sepFilter's vertical pass: dst (f32) = Σ_j ky[j]·tmp[refl(y + j − r)] over rows [y0, y1). */
+export function sepV(tmp: usize, dst: usize, w: i32, h: i32, ky: usize, n: i32, y0: i32, y1: i32): void {
+  const r = (n - 1) >> 1;
+  for (let y = y0; y < y1; y++) {
+    const o = dst + (<usize>(y * w) << 2);
+    let x = 0;
+    for (; x + 2 <= w; x += 2) {
+      let acc = f64x2.splat(0);
+      for (let j = 0; j < n; j++) acc = f64x2.add(acc, f64x2.mul(f64x2.splat(load<f64>(ky + (<usize>j << 3))), v128.load(tmp + (<usize>(refl(y + j - r, h) * w + x) << 3))));
+      st2(o + (<usize>x << 2), acc);
+    }
+    for (; x < w; x++) {
+      let acc: f64 = 0;
+      for (let j = 0; j < n; j++) acc += load<f64>(ky + (<usize>j << 3)) * load<f64>(tmp + (<usize>(refl(y + j - r, h) * w + x) << 3));
+      store<f32>(o + (<usize>x << 2), <f32>acc);
+    }
+  }
+}
+
+/**
+ * Per-sample combinations over [start, end): 0 tenengrad (t = f32(a² + b²), 0 where ≤ 5); 1 |a| + |b|;
+ * 2 |a + b|; 3 a² (b unused); 4 a − b² (variance: meanSq − mean²).
+ */
+export function combine(op: i32, a: usize, b: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const x = f(a, i);
+    let v: f64;
+    if (op == 0) {
+      const y = f(b, i);
+      const t = <f64><f32>(x * x + y * y);
+      v = t > 5 ? t : 0;
+    } else if (op == 1) v = Math.abs(x) + Math.abs(f(b, i));
+    else if (op == 2) v = Math.abs(x + f(b, i));
+    else if (op == 3) v = x * x;
+    else {
+      const y = f(b, i);
+      v = x - y * y;
+    }
+    store<f32>(out + (<usize>i << 2), <f32>v);
+  }
+}
+
+/** Smallest and largest sample of [start, end) into the two f32 at `slot` (bilateral.ts's range). */
+export function minMaxInto(p: usize, start: i32, end: i32, slot: usize): void {
+  let lo: f32 = Infinity;
+  let hi: f32 = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = load<f32>(p + (<usize>i << 2));
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  store<f32>(slot, lo);
+  store<f32>(slot, hi, 4);
+}
+
+/**
+ * cv2.bilateralFilter as bilateral.ts computes it, rows [y0, y1): `count` taps (dx, dy i32 pairs at
+ * offs, f32 spatial weights), colour weights from the f32 table `lut` interpolated at |Δ|·scaleIndex.
+ */
+export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, lut: usize, scaleIndex: f64, y0: i32, y1: i32): void {
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < w; x++) {
+      const c = f(src, y * w + x);
+      let num = c;
+      let den: f64 = 1;
+      for (let j = 0; j < count; j++) {
+        const dx = load<i32>(offs + (<usize>(2 * j) << 2));
+        const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
+        const v = f(src, refl(y + dy, h) * w + refl(x + dx, w));
+        if (isNaN(v)) continue;
+        let a = <f64><f32>(Math.abs(v - c) * scaleIndex);
+        const idx = <i32>Math.floor(a);
+        a -= <f64>idx;
+        const l0 = f(lut, idx);
+        const wt = f(spatial, j) * (l0 + a * (f(lut, idx + 1) - l0));
+        num += v * wt;
+        den += wt;
+      }
+      store<f32>(dst + (<usize>(y * w + x) << 2), <f32>(num / den));
+    }
+  }
+}
+
+export { heapBase } from './lib/heap';

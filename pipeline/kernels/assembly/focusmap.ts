@@ -1,0 +1,221 @@
+// AssemblyScript (built to pipeline/kernels/focusmap.wasm) — the focus map's hot loops with 128-bit
+// SIMD: the Ring Difference Filter over prefix sums, the per-scale normalise-and-fuse, the KDE's box
+// passes and the log-binned histograms. References, which these equal bit for bit (same f64
+// operations in the same order, f32 on store):
+//   prefixRows, rdfRows   pipeline/focus/rdf.ts rdfBand
+//   fuseRows              pipeline/focus/rdf.ts fuseScales
+//   boxRows, boxCols      pipeline/focus/gaussian.ts boxGaussianBand (boxLine)
+//   impulseRows           pipeline/focus/kde.ts impulses
+//   histAdd               pipeline/focus/quantiles.ts LogHistogram.add — log10 is this library's,
+//                         so a value within an ulp of a bin edge may land in the next bin.
+// Every function works on a row (or column) range, so threads split a band over the shared memory.
+
+@inline
+function f(p: usize, i: i32): f64 {
+  return <f64>load<f32>(p + (<usize>i << 2));
+}
+
+@inline
+function d(p: usize, i: i32): f64 {
+  return load<f64>(p + (<usize>i << 3));
+}
+
+/**
+ * Prefix sums (f64) of border-extended rows: prefix row r (stride ew + 1, ew = w + 2R) from band
+ * storage row `first + r`; `cols` is the border table (ew i32, −1 = zero) for columns −R..w−1+R.
+ */
+export function prefixRows(band: usize, w: i32, R: i32, cols: usize, prefix: usize, first: i32, r0: i32, r1: i32): void {
+  const ew = w + 2 * R;
+  for (let r = r0; r < r1; r++) {
+    const src = band + (<usize>((first + r) * w) << 2);
+    const o = prefix + (<usize>(r * (ew + 1)) << 3);
+    let acc: f64 = 0;
+    store<f64>(o, 0);
+    for (let k = 0; k < ew; k++) {
+      const c = load<i32>(cols + (<usize>k << 2));
+      acc += c < 0 ? 0 : f(src, c);
+      store<f64>(o + (<usize>(k + 1) << 3), acc);
+    }
+  }
+}
+
+/**
+ * RDF of one (inner, outer) pair for output rows [y0, y1) of the band (w wide): ring mean minus
+ * disk mean from the prefix rows (prefix row of output row y's centre is y + R). hwIn/hwOut are the
+ * disks' half widths (i32, 2r+1 each). constant = 1: counts are the in-image coverage (`inside`: u8
+ * per band storage row, `halo` the band's halo).
+ */
+export function rdfRows(prefix: usize, w: i32, R: i32, ri: i32, ro: i32, hwIn: usize, hwOut: usize, nIn: f64, nOut: f64, power: i32, constant: i32, inside: usize, halo: i32, out: usize, y0: i32, y1: i32): void {
+  const stride = w + 2 * R + 1;
+  for (let y = y0; y < y1; y++) {
+    const rowC = y + R;
+    const o = out + (<usize>(y * w) << 2);
+    let x = 0;
+    if (!constant) {
+      const ring = nOut - nIn;
+      const ok = ring > 0 && nIn > 0;
+      const vRing = f64x2.splat(ring);
+      const vIn = f64x2.splat(nIn);
+      for (; x + 2 <= w; x += 2) {
+        const xc = x + R;
+        let sIn = f64x2.splat(0);
+        let sOut = f64x2.splat(0);
+        for (let dy = -ro; dy <= ro; dy++) {
+          const p = prefix + (<usize>((rowC + dy) * stride) << 3);
+          const h = load<i32>(hwOut + (<usize>(dy + ro) << 2));
+          sOut = f64x2.add(sOut, f64x2.sub(v128.load(p + (<usize>(xc + h + 1) << 3)), v128.load(p + (<usize>(xc - h) << 3))));
+          if (dy >= -ri && dy <= ri) {
+            const hi = load<i32>(hwIn + (<usize>(dy + ri) << 2));
+            sIn = f64x2.add(sIn, f64x2.sub(v128.load(p + (<usize>(xc + hi + 1) << 3)), v128.load(p + (<usize>(xc - hi) << 3))));
+          }
+        }
+        let dv = ok ? f64x2.sub(f64x2.div(f64x2.sub(sOut, sIn), vRing), f64x2.div(sIn, vIn)) : f64x2.splat(0);
+        dv = power == 1 ? f64x2.abs(dv) : f64x2.mul(dv, dv);
+        v128.store64_lane(o + (<usize>x << 2), f32x4.demote_f64x2_zero(dv), 0);
+      }
+    }
+    for (; x < w; x++) {
+      const xc = x + R;
+      let sIn: f64 = 0;
+      let sOut: f64 = 0;
+      for (let dy = -ro; dy <= ro; dy++) {
+        const p = prefix + (<usize>((rowC + dy) * stride) << 3);
+        const h = load<i32>(hwOut + (<usize>(dy + ro) << 2));
+        sOut += d(p, xc + h + 1) - d(p, xc - h);
+        if (dy >= -ri && dy <= ri) {
+          const hi = load<i32>(hwIn + (<usize>(dy + ri) << 2));
+          sIn += d(p, xc + hi + 1) - d(p, xc - hi);
+        }
+      }
+      let cIn = nIn;
+      let cOut = nOut;
+      if (constant) {
+        cIn = coverage(inside, halo, y, x, w, ri, hwIn);
+        cOut = coverage(inside, halo, y, x, w, ro, hwOut);
+      }
+      const cRing = cOut - cIn;
+      const dd = cRing > 0 && cIn > 0 ? (sOut - sIn) / cRing - sIn / cIn : 0;
+      store<f32>(o + (<usize>x << 2), <f32>(power == 1 ? Math.abs(dd) : dd * dd));
+    }
+  }
+}
+
+@inline
+function coverage(inside: usize, halo: i32, y: i32, x: i32, w: i32, r: i32, hw: usize): f64 {
+  let n = 0;
+  for (let dy = -r; dy <= r; dy++) {
+    if (!load<u8>(inside + <usize>(halo + y + dy))) continue;
+    const h = load<i32>(hw + (<usize>(dy + r) << 2));
+    n += min(x + h, w - 1) - max(x - h, 0) + 1;
+  }
+  return <f64>n;
+}
+
+/**
+ * fuseScales over samples [start, end): fused = Σ_s max(0, (map_s − offset_s)·gain_s) (offset 0: no
+ * clamp), each term added to the f32 sum in f64. `maps` holds `count` map addresses (i32),
+ * `norms` (gain, offset) f64 pairs.
+ */
+export function fuseRows(maps: usize, norms: usize, count: i32, fused: usize, start: i32, end: i32): void {
+  memory.fill(fused + (<usize>start << 2), 0, <usize>(end - start) << 2);
+  for (let s = 0; s < count; s++) {
+    const m = <usize>load<i32>(maps + (<usize>s << 2));
+    const gain = load<f64>(norms + (<usize>(2 * s) << 3));
+    const offset = load<f64>(norms + (<usize>(2 * s + 1) << 3));
+    let i = start;
+    if (offset == 0) {
+      const g = f64x2.splat(gain);
+      for (; i + 2 <= end; i += 2) {
+        const a = fused + (<usize>i << 2);
+        const v = f64x2.add(f64x2.promote_low_f32x4(v128.load64_zero(a)), f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(m + (<usize>i << 2))), g));
+        v128.store64_lane(a, f32x4.demote_f64x2_zero(v), 0);
+      }
+      for (; i < end; i++) store<f32>(fused + (<usize>i << 2), <f32>(f(fused, i) + f(m, i) * gain));
+    } else {
+      for (; i < end; i++) {
+        const v = (f(m, i) - offset) * gain;
+        if (v > 0) store<f32>(fused + (<usize>i << 2), <f32>(f(fused, i) + v));
+      }
+    }
+  }
+}
+
+/** kde.ts impulses in place over samples [start, end): v ≥ thr and v > 0 → 1 (or v with strength), else 0. */
+export function impulseRows(p: usize, thr: f64, strength: i32, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const v = f(p, i);
+    store<f32>(p + (<usize>i << 2), v >= thr && v > 0 ? (strength ? <f32>v : 1) : 0);
+  }
+}
+
+/** One box pass (odd width, zeros outside) along n samples from `off` with `stride` (gaussian.ts boxLine). */
+@inline
+function boxLine(src: usize, dst: usize, off: i32, n: i32, stride: i32, width: i32): void {
+  const r = width >> 1;
+  const inv = 1 / <f64>width;
+  let acc: f64 = 0;
+  for (let i = 0; i <= r && i < n; i++) acc += f(src, off + i * stride);
+  for (let i = 0; i < n; i++) {
+    store<f32>(dst + (<usize>(off + i * stride) << 2), <f32>(acc * inv));
+    const add = i + r + 1;
+    const sub = i - r;
+    if (add < n) acc += f(src, off + add * stride);
+    if (sub >= 0) acc -= f(src, off + sub * stride);
+  }
+}
+
+/** Horizontal box pass over rows [y0, y1) of a w-wide plane, src → dst. */
+export function boxRows(src: usize, dst: usize, w: i32, width: i32, y0: i32, y1: i32): void {
+  for (let y = y0; y < y1; y++) boxLine(src, dst, y * w, w, 1, width);
+}
+
+/** Vertical box pass over columns [x0, x1) of a w × n plane, src → dst; two columns per f64x2. */
+export function boxCols(src: usize, dst: usize, w: i32, n: i32, width: i32, x0: i32, x1: i32): void {
+  const r = width >> 1;
+  const inv = f64x2.splat(1 / <f64>width);
+  let x = x0;
+  for (; x + 2 <= x1; x += 2) {
+    let acc = f64x2.splat(0);
+    for (let i = 0; i <= r && i < n; i++) acc = f64x2.add(acc, f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>(i * w + x) << 2))));
+    for (let i = 0; i < n; i++) {
+      v128.store64_lane(dst + (<usize>(i * w + x) << 2), f32x4.demote_f64x2_zero(f64x2.mul(acc, inv)), 0);
+      const add = i + r + 1;
+      const sub = i - r;
+      if (add < n) acc = f64x2.add(acc, f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>(add * w + x) << 2))));
+      if (sub >= 0) acc = f64x2.sub(acc, f64x2.promote_low_f32x4(v128.load64_zero(src + (<usize>(sub * w + x) << 2))));
+    }
+  }
+  for (; x < x1; x++) boxLine(src, dst, x, n, w, width);
+}
+
+// LogHistogram's binning (quantiles.ts): 8192 bins over 1e-14..1e6, log-spaced.
+const LOG_MIN: f64 = -14;
+const BINS: i32 = 8192;
+const PER_DECADE: f64 = <f64>8192 / 20;
+
+/**
+ * Add samples [start, end) to the histogram at `hist`: BINS f64 counts, then zeros, total and max
+ * (f64 each).
+ */
+export function histAdd(p: usize, hist: usize, start: i32, end: i32): void {
+  let zeros: f64 = 0;
+  let mx = load<f64>(hist + (<usize>(BINS + 2) << 3));
+  for (let i = start; i < end; i++) {
+    const v = f(p, i);
+    if (!(v > 1e-14)) {
+      zeros++;
+      continue;
+    }
+    if (v > mx) mx = v;
+    let b = <i32>Math.floor((Math.log10(v) - LOG_MIN) * PER_DECADE);
+    if (b >= BINS) b = BINS - 1;
+    const at = hist + (<usize>b << 3);
+    store<f64>(at, load<f64>(at) + 1);
+  }
+  const z = hist + (<usize>BINS << 3);
+  store<f64>(z, load<f64>(z) + zeros);
+  store<f64>(z + 8, load<f64>(z + 8) + <f64>(end - start));
+  store<f64>(z + 16, mx);
+}
+
+export { heapBase } from './lib/heap';

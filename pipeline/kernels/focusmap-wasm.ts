@@ -1,0 +1,185 @@
+// The focus map's hot loops (RDF, fuse, histograms, KDE box passes) in WebAssembly with 128-bit SIMD
+// (assembly/focusmap.ts → focusmap.wasm) on `threads` cores. One shared memory holds the band (rows
+// + halo, border-extended by plane.ts bandFromPlane straight into it), the prefix sums, the scale
+// maps, the fused rows, the KDE planes and one histogram per thread and map; each step splits the
+// band by rows (the vertical box passes by columns) over the band pool.
+//
+// References (pipeline/focus/rdf.ts, kde.ts, gaussian.ts, quantiles.ts) stay and are what runs with
+// `kernels: 'js'`; the maps equal them bit for bit, the histograms' bins within one bin (log10).
+import { BINS, LogHistogram } from '../focus/quantiles.js';
+import { borderTable, type BorderMode } from '../focus/border.js';
+import type { RadiiPair } from '../focus/rdf.js';
+import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
+
+const HIST = BINS + 3;
+
+interface Scale {
+  ri: number;
+  ro: number;
+  hwIn: number;
+  hwOut: number;
+  nIn: number;
+  nOut: number;
+  map: number;
+}
+
+interface Layout {
+  w: number;
+  R: number;
+  band: number;
+  inside: number;
+  cols: number;
+  prefix: number;
+  scales: Scale[];
+  maps: number;
+  norms: number;
+  fused: number;
+  kdeA: number;
+  kdeB: number;
+  /** Histograms: [thread][slot], HIST f64 each. */
+  hists: number;
+  slots: number;
+}
+
+const BAND_SOURCE = `function runBand(ex, L, start, end, j) {
+  const w = L.w;
+  const thread = Math.round((j.unit ? start : start / w) * j.n / j.rows);
+  const hist = (slot) => L.hists + 8 * ${HIST} * (thread * L.slots + slot);
+  switch (j.op) {
+    case 'prefix': ex.prefixRows(L.band, w, L.R, L.cols, L.prefix, j.first, start, end); break;
+    case 'rdf': {
+      const y0 = start / w, y1 = end / w;
+      for (let s = 0; s < L.scales.length; s++) {
+        const c = L.scales[s];
+        ex.rdfRows(L.prefix, w, L.R, c.ri, c.ro, c.hwIn, c.hwOut, c.nIn, c.nOut, j.power, j.constant, L.inside, j.halo, c.map, y0, y1);
+        if (j.scaleHists) ex.histAdd(c.map, hist(s), start, end);
+      }
+      if (j.fuse) {
+        ex.fuseRows(L.maps, L.norms, L.scales.length, L.fused, start, end);
+        ex.histAdd(L.fused, hist(0), start, end);
+      }
+      break;
+    }
+    case 'kdeRows': {
+      const y0 = start / w, y1 = end / w;
+      ex.impulseRows(L.kdeA, j.thr, j.strength, start, end);
+      let a = L.kdeA, b = L.kdeB;
+      for (const bw of j.boxes) { ex.boxRows(a, b, w, bw, y0, y1); const t = a; a = b; b = t; }
+      break;
+    }
+    case 'kdeCols': {
+      let a = j.from, b = j.from === L.kdeA ? L.kdeB : L.kdeA;
+      for (const bw of j.boxes) { ex.boxCols(a, b, w, j.stored, bw, start, end); const t = a; a = b; b = t; }
+      break;
+    }
+    case 'hist': ex.histAdd(j.from, hist(0), start, end); break;
+    default: throw new Error('focusmap kernels: unknown step ' + j.op);
+  }
+  return 0;
+}`;
+
+export interface WasmFocusMap {
+  readonly threads: number;
+  /** Band storage ((rows + 2R) × w f32) for bandFromPlane to fill. */
+  readonly band: Float32Array;
+  /**
+   * RDF of the band's `rows` interior rows (halo R): per-scale maps, and either the per-scale
+   * histograms (`scaleHists`) or, with `norms`, the fused rows and their histogram.
+   */
+  rdf(rows: number, inside: Uint8Array, o: { power: number; border: BorderMode; scaleHists?: boolean; norms?: { gain: number; offset: number }[] }): Promise<void>;
+  /** Scale s's map and the fused rows of the last `rdf` (rows × w). */
+  map(s: number, rows: number): Float32Array;
+  fused(rows: number): Float32Array;
+  /** KDE input plane (stored × w): fill with the fused rows (zeros outside the image). */
+  kdePlane(stored: number): Float32Array;
+  /** Impulses, then the box passes each way; returns the density's interior rows and adds them to the density histogram. */
+  kde(rows: number, halo: number, thr: number, strength: boolean, boxes: number[]): Promise<Float32Array>;
+  /** The histograms in `slot` 0..count−1 summed over threads into LogHistograms, then cleared. */
+  takeHistograms(count: number): LogHistogram[];
+  close(): Promise<void>;
+}
+
+export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: readonly RadiiPair[]; border: BorderMode; kdeStored: number; threads: number }): WasmFocusMap | null {
+  const arena = kernelArena('focusmap');
+  if (!arena) return null;
+  const { w, bandRows, radii } = spec;
+  const R = Math.max(...radii.map((p) => p[1]));
+  const storedRows = bandRows + 2 * R;
+  const threads = Math.max(1, Math.floor(spec.threads));
+  const slots = Math.max(1, radii.length);
+  const take = (b: number) => arena.take(b);
+  const disk = (r: number) => Int32Array.from({ length: 2 * r + 1 }, (_, i) => Math.floor(Math.sqrt(r * r - (i - r) * (i - r)) + 1e-9));
+  const halfWidths = radii.map(([ri, ro]) => ({ hin: disk(ri), hout: disk(ro) }));
+  const L: Layout = {
+    w,
+    R,
+    band: take(storedRows * w * 4),
+    inside: take(storedRows),
+    cols: take((w + 2 * R) * 4),
+    prefix: take(storedRows * (w + 2 * R + 1) * 8),
+    scales: radii.map(([ri, ro], s) => ({
+      ri,
+      ro,
+      hwIn: take(halfWidths[s]!.hin.length * 4),
+      hwOut: take(halfWidths[s]!.hout.length * 4),
+      nIn: halfWidths[s]!.hin.reduce((a, h) => a + 2 * h + 1, 0),
+      nOut: halfWidths[s]!.hout.reduce((a, h) => a + 2 * h + 1, 0),
+      map: take(bandRows * w * 4),
+    })),
+    maps: take(radii.length * 4),
+    norms: take(radii.length * 16),
+    fused: take(bandRows * w * 4),
+    kdeA: take(spec.kdeStored * w * 4),
+    kdeB: take(spec.kdeStored * w * 4),
+    hists: take(threads * slots * HIST * 8),
+    slots,
+  };
+  const made = arena.instantiate<{ heapBase(): number }>();
+  if (!made) return null;
+  const buf = made.memory.buffer;
+  new Int32Array(buf, L.cols, w + 2 * R).set(borderTable(w, R, spec.border));
+  L.scales.forEach((s, i) => {
+    new Int32Array(buf, s.hwIn, halfWidths[i]!.hin.length).set(halfWidths[i]!.hin);
+    new Int32Array(buf, s.hwOut, halfWidths[i]!.hout.length).set(halfWidths[i]!.hout);
+  });
+  new Int32Array(buf, L.maps, radii.length).set(L.scales.map((s) => s.map));
+  const hists = new Float64Array(buf, L.hists, threads * slots * HIST);
+  const pool = createBandPool({ name: 'focusmap', module: kernelModule('focusmap')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout: L, threads });
+  const runRows = (rows: number, job: Record<string, unknown>) => pool.run(rowBands(rows, w, pool.threads), { ...job, n: Math.min(pool.threads, rows), rows });
+  const runUnits = (units: number, job: Record<string, unknown>) => pool.run(rowBands(units, 1, pool.threads), { ...job, unit: true, n: Math.min(pool.threads, units), rows: units });
+  return {
+    threads: pool.threads,
+    band: new Float32Array(buf, L.band, storedRows * w),
+    async rdf(rows, inside, o) {
+      new Uint8Array(buf, L.inside, inside.length).set(inside);
+      if (o.norms) new Float64Array(buf, L.norms, 2 * o.norms.length).set(o.norms.flatMap((n) => [n.gain, n.offset]));
+      // Prefix rows for the rows the kernels reach: band storage rows halo − R.. (halo = R here).
+      await runUnits(rows + 2 * R, { op: 'prefix', first: 0 });
+      await runRows(rows, { op: 'rdf', power: o.power, constant: o.border === 'constant' ? 1 : 0, halo: R, scaleHists: !!o.scaleHists, fuse: !!o.norms });
+    },
+    map: (s, rows) => new Float32Array(buf, L.scales[s]!.map, rows * w),
+    fused: (rows) => new Float32Array(buf, L.fused, rows * w),
+    kdePlane: (stored) => new Float32Array(buf, L.kdeA, stored * w),
+    async kde(rows, halo, thr, strength, boxes) {
+      const stored = rows + 2 * halo;
+      await runRows(stored, { op: 'kdeRows', thr, strength: strength ? 1 : 0, boxes });
+      const afterRows = boxes.length % 2 === 1 ? L.kdeB : L.kdeA;
+      await runUnits(w, { op: 'kdeCols', from: afterRows, stored, boxes });
+      const result = boxes.length % 2 === 1 ? (afterRows === L.kdeA ? L.kdeB : L.kdeA) : afterRows;
+      const at = result + halo * w * 4;
+      await runRows(rows, { op: 'hist', from: at });
+      return new Float32Array(buf, at, rows * w);
+    },
+    takeHistograms(count) {
+      const out = Array.from({ length: count }, () => new LogHistogram());
+      for (let t = 0; t < threads; t++)
+        for (let s = 0; s < count; s++) {
+          const at = (t * slots + s) * HIST;
+          out[s]!.addRaw(hists.subarray(at, at + HIST));
+        }
+      hists.fill(0);
+      return out;
+    },
+    close: () => pool.close(),
+  };
+}
