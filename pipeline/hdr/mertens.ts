@@ -340,7 +340,8 @@ export async function mergeMertens(
       // Saturated = the darkest frame is clipped there (all frames are).
       const shortest = windows[0]!;
       const top = sixteen ? 65535 : 255;
-      for (let y = y0; y < y1; y++) {
+      if (wasm) saturated += wasm.countSaturated(0, y0 - shortest.y0, y1 - shortest.y0, Math.ceil(top * 0.98));
+      for (let y = y0; !wasm && y < y1; y++) {
         for (let x = 0; x < width; x++) {
           const off = ((y - shortest.y0) * width + x) * channels;
           let sat = false;

@@ -11,6 +11,7 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Exports {
   mertensScratchBytes(tw: number, th: number, c: number, levels: number): number;
+  countSaturated(codes: number, wide: number, start: number, end: number, c: number, level: number): number;
   heapBase(): number;
 }
 
@@ -88,6 +89,8 @@ export interface WasmMertens {
    * earlier call left, moved up by `shift` rows as the windows were.
    */
   weightSum(shift: number, from: number, th: number): Promise<void>;
+  /** Pixels of frame k's window rows [from, to) with any channel's code ≥ level. */
+  countSaturated(k: number, from: number, to: number, level: number): number;
   /** Fuse the tiles (window rows [ty0, ty0 + th), core rows from cy0, ch of them) into `strip`. */
   run(tiles: MertensTileJob[], ty0: number, th: number, cy0: number, ch: number): Promise<void>;
   close(): Promise<void>;
@@ -159,6 +162,7 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     threads: pool.threads,
     window: (k) => windowViews[k]!,
     strip: new Float32Array(buf, strip, stripLen),
+    countSaturated: (k, from, to, level) => made.exports.countSaturated(windows[k]!, wide ? 1 : 0, from * W, to * W, C, level),
     async weightSum(shift, from, th) {
       const view = new Float32Array(buf, sum, spec.windowRows * W);
       if (shift > 0) view.copyWithin(0, shift * W, spec.windowRows * W);

@@ -170,7 +170,8 @@ test('Mertens fusion in many strips and tiles (small kernel budgets): Σ weights
     const r = await mergeMertens(b!.frames, join(dir, 'o', `small${budgetMB}_${tileThreads}`), { formats: ['fits'], threads: 3, levels: 3, kernelBudgetMB: budgetMB, ...(tileThreads ? { kernelTileThreads: tileThreads } : {}) });
     t.is(r.kernels, 'wasm');
     const got = (await readFits(r.outputs.fits!)).image.data;
-    t.log(`${budgetMB} MB, ${JSON.stringify(geo)}: max |Δ| ${maxAbs(got, want)}`);
+    t.is(r.saturatedFraction, ref.saturatedFraction);
+    t.log(`${budgetMB} MB, ${JSON.stringify(geo)}: max |Δ| ${maxAbs(got, want)}, saturated ${ref.saturatedFraction}`);
     t.true(maxAbs(got, want) <= 2e-6, `${budgetMB} MB: max |Δ| ${maxAbs(got, want)}`);
   }
 });

@@ -560,3 +560,18 @@ export function interleave(src: usize, stride: i32, n: i32, C: i32, dst: usize):
   }
   for (let i = 0; i < n; i++) for (let ch = 0; ch < C; ch++) store<f32>(dst + (<usize>(i * C + ch) << 2), load<f32>(src + <usize>ch * ps + (<usize>i << 2)));
 }
+
+/** Pixels [start, end) of interleaved codes (u8, or u16 when `wide`) with any channel ≥ level. */
+export function countSaturated(codes: usize, wide: i32, start: i32, end: i32, C: i32, level: i32): i32 {
+  let count = 0;
+  for (let p = start; p < end; p++) {
+    let sat = 0;
+    const i = <usize>(p * C);
+    for (let c = 0; c < C; c++) {
+      const v = wide ? <i32>load<u16>(codes + ((i + <usize>c) << 1)) : <i32>load<u8>(codes + i + <usize>c);
+      sat |= <i32>(v >= level);
+    }
+    count += sat;
+  }
+  return count;
+}
