@@ -7,7 +7,7 @@
 //         energy, map, pyramid_levels, memory_limit_mb=512, depth_map=false, return_to_start=true,
 //         depthmap_preset='shinestacker'|'ours', weight_power, temperature, smoothing, smooth_size,
 //         sigma_color, sigma_space, blur_size, dm_kernel_size, pyramid_smooth_size, tiling, tile_size, n_tiled_layers,
-//         threads (depth-map kernels and decoding; default: the cores)
+//         threads (pyramid and depth-map kernels, decoding; default: the cores)
 //         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -84,6 +84,7 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     tileSize: numberParam('focusbracket', p, 'tile_size', d.tileSize, 32),
     nTiledLayers: numberParam('focusbracket', p, 'n_tiled_layers', d.nTiledLayers, 0, 10),
     memoryLimitMB: numberParam('focusbracket', p, 'memory_limit_mb', DEFAULT_STACK.memoryLimitMB, 64),
+    // Threads for the SIMD kernels and decoding; default the cores.
     ...(p.threads === undefined ? {} : { threads: numberParam('focusbracket', p, 'threads', 1, 1, 64) }),
     depthMapPath: depthMap ? join(ctx.productsDir, `focusstack_${ctx.runId}_depth.png`) : undefined,
   };
@@ -130,6 +131,7 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
     spill_mb: Math.round(r.spillBytes / 1e5) / 10,
     capture_ms: Math.round(captureMs),
     stack_ms: Math.round(r.ms),
+    kernels: r.kernels,
     first_position: positions[0]!,
     last_position: positions[frames.length - 1]!,
     aborted: ctx.signal.aborted,

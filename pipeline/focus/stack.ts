@@ -8,6 +8,7 @@ import { releaseGarbage } from '../image/gc.js';
 import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
+import { createFocusPyramidKernels, type FocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
@@ -78,7 +79,7 @@ export interface StackOptions {
   threads?: number;
   /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
   frameStore?: FrameStoreKind;
-  /** Depth-map kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
+  /** Depth-map and pyramid (`--float 32`) kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
   kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
 }
@@ -114,7 +115,7 @@ export interface StackResult {
   frameStore: FrameStoreKind;
   spillBytes: number;
   threads: number;
-  /** Which depth-map kernels ran ('js' for the pyramid algorithm, whose kernels are pyramid.ts's). */
+  /** Which kernels ran (the depth map's, or the pyramid's for --algorithm pyramid): SIMD WebAssembly on `threads` threads, or plain TS. */
   kernels: 'wasm' | 'js';
   ms: number;
 }
@@ -241,10 +242,17 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let wasm: WasmEnergy | null = null;
+  let pyramidKernels: FocusPyramidKernels | null = null;
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
     wasm = createWasmEnergy({ maxPx: W * rows, rows, c: C, threads });
+  }
+  if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
+    // Sized for the tallest band (halo included, its top on the pyramid grid as below).
+    let maxRows = 0;
+    for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -259,13 +267,13 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     let fusedPlane: Plane;
     let depthBand: Float32Array | null = null;
     if (o.algorithm === 'pyramid') {
-      const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
+      const fuser = pyramidKernels ? pyramidKernels.fuser(e1 - e0) : new PyramidFuser(levels, kernel, o.kernelSize, bits);
       for (let k = 0; k < infos.length; k++) {
-        fuser.push(await read(k));
+        await fuser.push(await read(k));
         releaseGarbage();
         tick(`band ${b + 1}/${nb} frame ${k + 1}`);
       }
-      fusedPlane = fuser.result();
+      fusedPlane = await fuser.result();
     } else {
       // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
       const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
@@ -313,9 +321,11 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     throw err;
   } finally {
     await wasm?.close();
+    await pyramidKernels?.close();
     await store.close();
   }
-  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads: wasm?.threads ?? 1, kernels: wasm ? 'wasm' : 'js' };
+  const used = pyramidKernels ?? wasm;
+  return { width: W, height: H, frames: files.length, bands: nb, bandRows, transforms, alignEcc: ecc, frameStore: store.kind, spillBytes: store.bytesWritten, threads: used?.threads ?? 1, kernels: used ? 'wasm' : 'js' };
 }
 
 async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): Promise<{ transforms: Affine[]; ecc: number[] }> {

@@ -7,7 +7,9 @@
 // Memory: N × (strip + 2·halo) × width × C bytes for the windows + a few MB of tile pyramids —
 // bounded by the halo, linear in N (documented in docs/hdr.md with measured figures).
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
+import { createWasmMertens, mertensScratchEstimate, type MertensTileJob, type WasmMertens } from '../kernels/mertens-wasm.js';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
 import { hasReadInto } from './lean-source.js';
@@ -126,15 +128,71 @@ export function mertensGeometry(width: number, height: number, levels?: number):
   return { levels: L, halo, stripRows: Math.max(64, halo), tileCols: Math.max(256, 2 * halo) };
 }
 
-/** Sliding window of rows of one source, stored as integer codes. */
+/**
+ * Shared memory (MB) for the kernels' windows, Σ-weight rows, tile scratch and output strip by default:
+ * with node, the decoders' and encoder's buffers (~140 MB measured at 24 MP) and ~8 MB per extra
+ * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
+ */
+export function mertensKernelBudgetMB(threads: number): number {
+  return Math.max(64, 110 - 8 * (threads - 1));
+}
+
+/**
+ * Strip and tile sizes for the WebAssembly kernels: each tile thread fuses whole tiles with its own
+ * scratch, so memory is N windows of (strip + 2·halo) rows (+ their Σ-weight rows) plus one tile
+ * scratch per tile thread. Within `budgetBytes`, the strip height, tile width and number of tile
+ * threads (≤ `threads`) that fuse each pixel the fewest times — (strip + 2·halo)/strip ×
+ * (tile + 2·halo)/tile, i.e. the least CPU: more tile threads means smaller tiles, so a thread is
+ * added only while it costs under 10 % more work (at 24 MP within ~100 MB that is one; the Σ-weights
+ * pass, which needs no tile scratch, always runs on every thread). The tiles of a strip are a multiple
+ * of the tile threads, so every thread gets the same share. The output does not depend on any of this
+ * (the halo).
+ */
+export function mertensKernelGeometry(
+  width: number,
+  height: number,
+  o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number; tileThreads?: number },
+): { levels: number; halo: number; stripRows: number; tileCols: number; tiles: number; threads: number } {
+  const base = mertensGeometry(width, height, o.levels);
+  const { levels, halo } = base;
+  const unit = 1 << levels;
+  const budget = o.budgetBytes ?? mertensKernelBudgetMB(o.threads) * 2 ** 20;
+  let best = { cost: Infinity, stripRows: base.stripRows, tileCols: base.tileCols, tiles: Math.ceil(width / base.tileCols), threads: 1 };
+  let bestOne = Infinity;
+  const rowsMax = Math.ceil(height / unit) * unit;
+  for (let t = o.tileThreads ?? 1; t <= (o.tileThreads ?? Math.max(1, o.threads)); t++) {
+    for (let sr = unit; ; sr += unit) {
+      const rows = Math.min(height, sr + 2 * halo);
+      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 4;
+      const perThread = (budget - windows) / t;
+      // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
+      let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
+      while (tw > 0 && mertensScratchEstimate(tw, rows, o.channels, levels) > perThread) tw -= 8;
+      const core = Math.floor((tw - (tw >= width ? 0 : 2 * halo)) / unit) * unit;
+      if (core >= unit || (sr === unit && best.cost === Infinity)) {
+        const c = Math.max(unit, core);
+        const tiles = Math.ceil(Math.ceil(width / c) / t) * t;
+        const tileCols = Math.ceil(width / tiles / unit) * unit;
+        const cost = (Math.min(height, sr + 2 * halo) / Math.min(height, sr)) * (Math.min(width, tileCols + 2 * halo) / Math.min(width, tileCols));
+        if (t === (o.tileThreads ?? 1)) bestOne = Math.min(bestOne, cost);
+        // One thread: the cheapest; more: the cheapest of them if within 10 % of one thread's best.
+        if (t === (o.tileThreads ?? 1) ? cost < best.cost : cost <= 1.1 * bestOne && (best.threads < t || cost < best.cost)) best = { cost, stripRows: sr, tileCols, tiles: Math.ceil(width / tileCols), threads: t };
+      }
+      if (sr >= rowsMax || windows > budget) break;
+    }
+  }
+  return { levels, halo, stripRows: best.stripRows, tileCols: best.tileCols, tiles: best.tiles, threads: best.threads };
+}
+
+/** Sliding window of rows of one source, stored as integer codes (in `buf` when given: the kernels' shared memory). */
 class RowWindow {
   y0 = 0;
   rows = 0;
   readonly buf: Uint8Array | Uint16Array;
   private readonly scale: number;
-  constructor(private readonly src: RowSource, capacity: number, sixteen: boolean) {
+  constructor(private readonly src: RowSource, capacity: number, sixteen: boolean, buf?: Uint8Array | Uint16Array) {
     const n = capacity * src.width * src.channels;
-    this.buf = sixteen ? new Uint16Array(n) : new Uint8Array(n);
+    this.buf = buf ?? (sixteen ? new Uint16Array(n) : new Uint8Array(n));
     this.scale = sixteen ? 65535 : 255;
   }
   /** Make the window hold exactly rows [from, to). */
@@ -181,15 +239,49 @@ class RowWindow {
   }
 }
 
-export async function mergeMertens(frames: BracketFrame[], outBase: string, options: MergeOptions & { mertens?: MertensWeights } = {}): Promise<MergeResult> {
+export async function mergeMertens(
+  frames: BracketFrame[],
+  outBase: string,
+  options: MergeOptions & {
+    mertens?: MertensWeights;
+    /** Kernels' shared memory in MB (default mertensKernelBudgetMB). */
+    kernelBudgetMB?: number;
+    /** Threads that fuse tiles (default: as mertensKernelGeometry picks; tests force more). */
+    kernelTileThreads?: number;
+  } = {},
+): Promise<MergeResult> {
   const t0 = performance.now();
   const io = options.io ?? defaultIo;
   const id = options.id ?? outBase;
   const formats = options.formats ?? ['jpg'];
   const sources = await openBracket(frames, io);
   const { width, height, channels } = sources[0]!;
-  const geo = mertensGeometry(width, height, options.levels);
   const sixteen = sources.some((s) => s.bitDepth !== 8);
+  // The SIMD WebAssembly kernels on `threads` cores (tiles split between threads), else the plain-TS reference.
+  let wasm: WasmMertens | null = null;
+  let geo = mertensGeometry(width, height, options.levels);
+  if (options.kernels !== 'js') {
+    const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+    const budgetBytes = (options.kernelBudgetMB ?? mertensKernelBudgetMB(threads)) * 2 ** 20;
+    const tileThreads = options.kernelTileThreads === undefined ? undefined : Math.min(threads, options.kernelTileThreads);
+    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes, ...(tileThreads ? { tileThreads } : {}) });
+    const rows = Math.min(height, g.stripRows + 2 * g.halo);
+    wasm = createWasmMertens({
+      frames: frames.length,
+      width,
+      channels,
+      wide: sixteen,
+      windowRows: rows,
+      tileW: Math.min(width, g.tileCols + 2 * g.halo),
+      tileH: rows,
+      stripRows: g.stripRows,
+      levels: g.levels,
+      weights: options.mertens ?? DEFAULT_MERTENS,
+      threads,
+      tileThreads: g.threads,
+    });
+    if (wasm) geo = g;
+  }
   const sinks = new Map<OutputFormat, RowSink>();
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
@@ -200,20 +292,38 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
       sinks.set(f, await io.openRowSink(path, { width, height, channels, format: sinkFormat[f], quality: options.quality ?? 90, cards: { FUSION: 'mertens' } }));
       outputs[f] = path;
     }
-    const capacity = geo.stripRows + 2 * geo.halo;
-    const windows = sources.map((s) => new RowWindow(s, capacity, sixteen));
+    const capacity = Math.min(height, geo.stripRows + 2 * geo.halo);
+    const windows = sources.map((s, k) => new RowWindow(s, capacity, sixteen, wasm?.window(k)));
     const rowLen = width * channels;
-    const strip = new Float32Array(geo.stripRows * rowLen);
+    const strip = wasm ? wasm.strip : new Float32Array(geo.stripRows * rowLen);
     const pool = new PlanePool();
     let lastTile: [number, number] = [0, 0];
     let saturated = 0;
+    // Window rows [sumY0, sumEnd) whose Σ weights the kernels hold (the last one reflected at the window's edge).
+    let sumY0 = 0;
+    let sumEnd = 0;
     for (let y0 = 0; y0 < height; y0 += geo.stripRows) {
       if (options.signal?.aborted) throw new Error(`${id}: merge aborted`);
       const y1 = Math.min(height, y0 + geo.stripRows);
       const wy0 = Math.max(0, y0 - geo.halo);
       const wy1 = Math.min(height, y1 + geo.halo);
       for (const w of windows) await w.advance(wy0, wy1);
-      for (let x0 = 0; x0 < width; x0 += geo.tileCols) {
+      if (wasm) {
+        // Σ weights once per window row (not per tile): rows kept from the last strip move up with the
+        // windows; the last of them is redone now that the row below it is in.
+        const from = sumEnd - 1 > wy0 ? sumEnd - 1 : wy0;
+        await wasm.weightSum(wy0 - sumY0, from - wy0, wy1 - wy0);
+        sumY0 = wy0;
+        sumEnd = wy1;
+        const tiles: MertensTileJob[] = [];
+        for (let x0 = 0; x0 < width; x0 += geo.tileCols) {
+          const x1 = Math.min(width, x0 + geo.tileCols);
+          const tx0 = Math.max(0, x0 - geo.halo);
+          tiles.push([tx0, Math.min(width, x1 + geo.halo) - tx0, x0, x1 - x0]);
+        }
+        await wasm.run(tiles, wy0 - windows[0]!.y0, wy1 - wy0, y0 - wy0, y1 - y0);
+      }
+      for (let x0 = 0; !wasm && x0 < width; x0 += geo.tileCols) {
         const x1 = Math.min(width, x0 + geo.tileCols);
         const tx0 = Math.max(0, x0 - geo.halo);
         const tx1 = Math.min(width, x1 + geo.halo);
@@ -230,7 +340,8 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
       // Saturated = the darkest frame is clipped there (all frames are).
       const shortest = windows[0]!;
       const top = sixteen ? 65535 : 255;
-      for (let y = y0; y < y1; y++) {
+      if (wasm) saturated += wasm.countSaturated(0, y0 - shortest.y0, y1 - shortest.y0, Math.ceil(top * 0.98));
+      for (let y = y0; !wasm && y < y1; y++) {
         for (let x = 0; x < width; x++) {
           const off = ((y - shortest.y0) * width + x) * channels;
           let sat = false;
@@ -244,12 +355,13 @@ export async function mergeMertens(frames: BracketFrame[], outBase: string, opti
     await closeAll(sources);
     for (const sink of sinks.values()) await sink.finish();
     sinks.clear();
-    return { outputs, width, height, channels, frames: frames.length, lnE: null, saturatedFraction: saturated / (width * height), ms: performance.now() - t0 };
+    return { outputs, width, height, channels, frames: frames.length, lnE: null, saturatedFraction: saturated / (width * height), ms: performance.now() - t0, kernels: wasm ? 'wasm' : 'js', threads: wasm?.threads ?? 1 };
   } catch (err) {
     for (const sink of sinks.values()) await sink.abort().catch(() => {});
     const msg = (err as Error).message;
     throw new Error(msg.includes(id) || frames.some((f) => msg.includes(f.path)) ? msg : `${id}: ${msg}`, { cause: err });
   } finally {
     await closeAll(sources);
+    await wasm?.close();
   }
 }

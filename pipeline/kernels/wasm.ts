@@ -100,9 +100,10 @@ export interface BandPoolSpec<L> {
   /** The calling thread's instance exports. */
   exports: unknown;
   /**
-   * Source text of `function runBand(ex, L, start, end, job) { …; return number; }`: plain JavaScript,
-   * no imports, since it runs as text in each worker (eval workers take no TypeScript) and in the
-   * calling thread. `job` is whatever `run` passes (structured-cloneable).
+   * Source text of `function runBand(ex, L, start, end, job, band) { …; return number; }`: plain
+   * JavaScript, no imports, since it runs as text in each worker (eval workers take no TypeScript) and
+   * in the calling thread. `job` is whatever `run` passes (structured-cloneable); `band` is the
+   * thread's index (0 = the caller, k = worker k), for per-thread scratch in the shared memory.
    */
   bandSource: string;
   /** Constant layout (addresses, sizes) handed to every band; structured-cloneable. */
@@ -129,7 +130,7 @@ export interface BandPool {
 
 /** A pool of `threads − 1` workers sharing `memory`, each with its own instance of `module`. */
 export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
-  const runBand = new Function(`${spec.bandSource}; return runBand;`)() as (ex: unknown, L: L, start: number, end: number, job: unknown) => number;
+  const runBand = new Function(`${spec.bandSource}; return runBand;`)() as (ex: unknown, L: L, start: number, end: number, job: unknown, band: number) => number;
   const workerSource = `
 const { parentPort } = require('node:worker_threads');
 ${spec.bandSource}
@@ -141,7 +142,7 @@ parentPort.on('message', (m) => {
     return;
   }
   try {
-    parentPort.postMessage({ result: runBand(ex, L, m.start, m.end, m.job) });
+    parentPort.postMessage({ result: runBand(ex, L, m.start, m.end, m.job, m.band) });
   } catch (err) {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
@@ -187,7 +188,7 @@ parentPort.on('message', (m) => {
       if (slot.failed) return reject(slot.failed);
       slot.pending = { resolve, reject };
       slot.worker.ref();
-      slot.worker.postMessage({ start, end, job });
+      slot.worker.postMessage({ start, end, job, band: slots.indexOf(slot) + 1 });
     });
   return {
     threads,
@@ -209,7 +210,7 @@ parentPort.on('message', (m) => {
       let sum = 0;
       let own: unknown = null;
       try {
-        sum = runBand(spec.exports, spec.layout, ranges[0]![0], ranges[0]![1], job);
+        sum = runBand(spec.exports, spec.layout, ranges[0]![0], ranges[0]![1], job, 0);
       } catch (err) {
         own = err;
       }

@@ -58,6 +58,17 @@ test('focusbracket job: frames at each rail position logged, stacked right after
   t.is(h.published.state.focus_position, 1100);
 });
 
+test('focusbracket job: the pyramid runs on `threads` SIMD kernel threads (in the metrics); a bad thread count is refused by name', async (t) => {
+  const h = await harness(t, 'focusbracket', { count: 3, step: 60, exposure_s: 0.002, algorithm: 'pyramid', threads: 2 }, 'sim://fbt?scene=day&format=jpeg&width=160&height=120&near_focus=200&seed=5');
+  await h.focuser.moveTo(1100);
+  const res = await focusbracketJob(h.ctx);
+  t.is(res.metrics.kernels, 'wasm');
+  t.is(res.metrics.threads, 2);
+  t.is(h.published.results[0]!.threads, 2);
+  const bad = await harness(t, 'focusbracket', { count: 2, threads: 1.5 }, 'sim://fbt2?scene=day&format=jpeg&width=64&height=48');
+  await t.throwsAsync(focusbracketJob(bad.ctx), { message: /params\.threads must be a whole number/ });
+});
+
 test('focusbracket job: positions outside the rail range and a missing focuser are refused by name', async (t) => {
   const h = await harness(t, 'focusbracket', { positions: [100, 5000] }, 'sim://fb2?scene=day&format=jpeg&width=64&height=48');
   await t.throwsAsync(focusbracketJob(h.ctx), { message: /focusbracket job: params\.positions position 5000 is outside the focuser range/ });

@@ -322,7 +322,7 @@ export const registerFocusCommands: RegisterCommands = (program: Command) => {
     .option('--prefix <text>', 'prefix of output file names', '')
     .option('--no-align', 'frames are already aligned')
     .option('--memory-limit <MB>', 'working memory budget; bigger frames are processed in bands', '512')
-    .option('--threads <n>', 'threads for the depth map\'s SIMD kernels and for decoding (default: the cores)')
+    .option('--threads <n>', 'threads for the SIMD kernels (pyramid and depth map) and for decoding (default: the cores)')
     .option('--quality <q>', 'JPEG quality', '95')
     .action(async (inputs: string[], opts: Raw & { out: string }) => {
       await ensureParentDir(opts.out, '--out');

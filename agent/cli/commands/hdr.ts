@@ -153,7 +153,7 @@ export function registerHdrCommands(program: Command): void {
       .option('--levels <n>', 'Mertens pyramid depth (halo grows as 4·2^n rows)', '5')
       .option('--merge-weights <w>', 'Debevec merge weighting: hat (the calibration\'s triangle/sine, as asi_core) | noise (inverse variance from the response slope)', 'hat')
       .option('--workers <n>', 'brackets merged in parallel', '1')
-      .option('--threads <n>', 'threads per Debevec merge for its SIMD kernels (default: the cores)')
+      .option('--threads <n>', 'threads per merge for its SIMD kernels, Debevec and Mertens (default: the cores)')
       .option('--force', 'overwrite existing outputs (default: skip them, so a rerun resumes)')
       .option('--json', 'print the summary and the files written as JSON'),
   ).action(async (dir: string, o: DiscoveryFlags & Record<string, string | boolean | undefined>) => {

@@ -1,0 +1,577 @@
+// AssemblyScript (built to pipeline/kernels/pyramid.wasm) — the Laplacian-pyramid hot loops of both
+// pyramid users, with 128-bit SIMD on planar f32 planes:
+// - Mertens exposure fusion (reference: pipeline/hdr/mertens.ts fuseTileSources/fusionWeights and
+//   pipeline/hdr/pyramid.ts): `mertensTile` fuses one tile of every frame's 8/16-bit code window,
+//   start to finish (weights, weight and Laplacian pyramids, blend, collapse), into the output strip.
+//   One call per tile, each thread with its own scratch, so threads split a strip by tiles.
+// - Focus stacking (reference: pipeline/focus/pyramid.ts PyramidFuser): reduce / expand / region
+//   energy / max-energy select on row ranges of full-width band planes, so threads split each
+//   step by rows.
+// Results equal the references within f32 rounding (the references round to f32 at other points
+// and evaluate some sums in f64); test/pipeline/kernels-pyramid.test.ts states the tolerances.
+// Nothing here allocates: every address comes from the caller's layout.
+import { expandAddRows, expf4, mulAdd, reduceRows, refl, zero } from './lib/planes';
+
+export { copy, expandAddRows, mulAdd, reduceRows, zero } from './lib/planes';
+export { heapBase } from './lib/heap';
+
+// ---------------------------------------------------------------------------------------------
+// Mertens
+
+@inline
+function levelW(w: i32, l: i32): i32 {
+  for (let j = 0; j < l; j++) w = (w + 1) >> 1;
+  return w;
+}
+
+/** f32 offset of level l in a pyramid whose level 0 is w×h, per channel plane (Σ_{j<l} n_j). */
+@inline
+function levelOffset(w: i32, h: i32, l: i32): i32 {
+  let off = 0;
+  for (let j = 0; j < l; j++) {
+    off += w * h;
+    w = (w + 1) >> 1;
+    h = (h + 1) >> 1;
+  }
+  return off;
+}
+
+@inline
+function pyramidSize(w: i32, h: i32, levels: i32): i32 {
+  return levelOffset(w, h, levels + 1);
+}
+
+/** Plane (level l, channel c) of a C-channel pyramid at base: levels outermost, channels within. */
+@inline
+function planeAt(base: usize, w: i32, h: i32, C: i32, l: i32, c: i32): usize {
+  const n = levelW(w, l) * levelW(h, l);
+  return base + (<usize>(levelOffset(w, h, l) * C + c * n) << 2);
+}
+
+/** Bytes of scratch one thread needs for tiles up to tw×th with C channels and `levels` levels. */
+export function mertensScratchBytes(tw: i32, th: i32, C: i32, levels: i32): i32 {
+  const n0 = tw * th;
+  const pyr = pyramidSize(tw, th, levels);
+  // row buffer, gray, weight pyramid, frame pyramid (C), result pyramid (C)
+  return ((tw + 80) << 2) + ((n0 + pyr + 2 * C * pyr) << 2) + 64;
+}
+
+@inline
+function codesToF32(z: v128, inv: v128): v128 {
+  const lo = f64x2.mul(f64x2.convert_low_i32x4_u(z), inv);
+  const hi = f64x2.mul(f64x2.convert_low_i32x4_u(i32x4.shuffle(z, z, 2, 3, 0, 1)), inv);
+  return f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+}
+
+/** Interleaved codes of window k → planar f32 planes (C × tw·th at dst) through the code → value table. */
+function loadTile(codes: usize, wide: i32, W: i32, C: i32, lut: usize, tx0: i32, ty0: i32, tw: i32, th: i32, dst: usize): void {
+  const n = <usize>(tw * th);
+  for (let y = 0; y < th; y++) {
+    const rowStart = <usize>((ty0 + y) * W + tx0) * <usize>C;
+    const o = <usize>(y * tw);
+    if (C == 3) {
+      const d0 = dst + (o << 2);
+      const d1 = d0 + (n << 2);
+      const d2 = d1 + (n << 2);
+      if (wide) {
+        for (let x = 0; x < tw; x++) {
+          const s = codes + ((rowStart + <usize>(x * 3)) << 1);
+          const xo = <usize>x << 2;
+          store<f32>(d0 + xo, load<f32>(lut + (<usize>load<u16>(s) << 2)));
+          store<f32>(d1 + xo, load<f32>(lut + (<usize>load<u16>(s, 2) << 2)));
+          store<f32>(d2 + xo, load<f32>(lut + (<usize>load<u16>(s, 4) << 2)));
+        }
+      } else {
+        // 4 pixels a step: the 12 bytes of each channel's 4 codes spread to 32-bit lanes, then
+        // code · (1/255) in f64 rounded to f32 — the table's value exactly.
+        const inv = f64x2.splat(1.0 / 255.0);
+        let x = 0;
+        for (; x + 4 <= tw; x += 4) {
+          const v = v128.load(codes + rowStart + <usize>(x * 3));
+          const xo = <usize>x << 2;
+          v128.store(d0 + xo, codesToF32(i8x16.swizzle(v, i8x16(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1)), inv));
+          v128.store(d1 + xo, codesToF32(i8x16.swizzle(v, i8x16(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1)), inv));
+          v128.store(d2 + xo, codesToF32(i8x16.swizzle(v, i8x16(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1)), inv));
+        }
+        for (; x < tw; x++) {
+          const s = codes + rowStart + <usize>(x * 3);
+          const xo = <usize>x << 2;
+          store<f32>(d0 + xo, load<f32>(lut + (<usize>load<u8>(s) << 2)));
+          store<f32>(d1 + xo, load<f32>(lut + (<usize>load<u8>(s, 1) << 2)));
+          store<f32>(d2 + xo, load<f32>(lut + (<usize>load<u8>(s, 2) << 2)));
+        }
+      }
+      continue;
+    }
+    for (let c = 0; c < C; c++) {
+      const d = dst + ((<usize>c * n + o) << 2);
+      for (let x = 0; x < tw; x++) {
+        const i = rowStart + <usize>(x * C + c);
+        const code = wide ? <usize>load<u16>(codes + (i << 1)) : <usize>load<u8>(codes + i);
+        store<f32>(d + (<usize>x << 2), load<f32>(lut + (code << 2)));
+      }
+    }
+  }
+}
+
+/**
+ * The Mertens measures on 4 pixels (channel c's 4 values at p + c·n floats + o bytes): contrast
+ * (already computed) × saturation (std of the channels) × well-exposedness (Π exp(−(v − ½)²/2σ²)
+ * = exp(−Σ(v − ½)²/2σ²)), + 1e-12. Edge pixels go through the same code on splat lanes.
+ */
+@inline
+function measure4(p: usize, n: usize, C: i32, o: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
+  if (C == 3) {
+    const stride = n << 2;
+    return measure3(v128.load(p + o), v128.load(p + stride + o), v128.load(p + (stride << 1) + o), contrast, unit, pc, ps, pe);
+  }
+  return measureC(p, n, C, o, contrast, unit, pc, ps, pe, false);
+}
+
+@inline
+function measure3(v0: v128, v1: v128, v2: v128, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
+  const half = f32x4.splat(0.5);
+  // Σ(v − mean)² = ⅓ Σ_{i<j}(v_i − v_j)²: no rounded mean, so grey pixels (v0 = v1 = v2) get exactly 0
+  // as in the reference (a rounded mean would leave ~1e-16 and a weight ~10× the reference's 1e-12).
+  const a = f32x4.sub(v0, v1);
+  const b = f32x4.sub(v1, v2);
+  const c = f32x4.sub(v0, v2);
+  const pairs = f32x4.add(f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)), f32x4.mul(c, c));
+  const h0 = f32x4.sub(v0, half);
+  const h1 = f32x4.sub(v1, half);
+  const h2 = f32x4.sub(v2, half);
+  const dist2 = f32x4.add(f32x4.add(f32x4.mul(h0, h0), f32x4.mul(h1, h1)), f32x4.mul(h2, h2));
+  const wellExp = expf4(f32x4.mul(dist2, f32x4.splat(<f32>(-1.0 / (2 * 0.2 * 0.2)))));
+  const sat = f32x4.sqrt(f32x4.mul(pairs, f32x4.splat(<f32>(1.0 / 9.0))));
+  return combine(contrast, sat, wellExp, unit, pc, ps, pe);
+}
+
+// Any channel count; `splatPixel`: one pixel (lane 0 of splat values at element o/4 of each plane).
+@inline
+function measureC(p: usize, n: usize, C: i32, o: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64, splatPixel: bool): v128 {
+  const inv = f32x4.splat(<f32>(1.0 / <f64>C));
+  const half = f32x4.splat(0.5);
+  let mean = f32x4.splat(0);
+  for (let c = 0; c < C; c++) mean = f32x4.add(mean, splatPixel ? v128.load32_splat(p + ((<usize>c * n) << 2) + o) : v128.load(p + ((<usize>c * n) << 2) + o));
+  mean = f32x4.mul(mean, inv);
+  let variance = f32x4.splat(0);
+  let dist2 = f32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const v = splatPixel ? v128.load32_splat(p + ((<usize>c * n) << 2) + o) : v128.load(p + ((<usize>c * n) << 2) + o);
+    const dv = f32x4.sub(v, mean);
+    const dh = f32x4.sub(v, half);
+    variance = f32x4.add(variance, f32x4.mul(dv, dv));
+    dist2 = f32x4.add(dist2, f32x4.mul(dh, dh));
+  }
+  const wellExp = expf4(f32x4.mul(dist2, f32x4.splat(<f32>(-1.0 / (2 * 0.2 * 0.2)))));
+  const sat = C >= 3 ? f32x4.sqrt(f32x4.mul(variance, inv)) : f32x4.splat(1);
+  return combine(contrast, sat, wellExp, unit, pc, ps, pe);
+}
+
+@inline
+function combine(contrast: v128, sat: v128, wellExp: v128, unit: i32, pc: f64, ps: f64, pe: f64): v128 {
+  if (unit) return f32x4.add(f32x4.mul(f32x4.mul(contrast, sat), wellExp), f32x4.splat(1e-12));
+  // Other powers: per lane in f64, as the reference.
+  let r = f32x4.splat(0);
+  r = f32x4.replace_lane(r, 0, <f32>(Math.pow(<f64>f32x4.extract_lane(contrast, 0), pc) * Math.pow(<f64>f32x4.extract_lane(sat, 0), ps) * Math.pow(<f64>f32x4.extract_lane(wellExp, 0), pe) + 1e-12));
+  r = f32x4.replace_lane(r, 1, <f32>(Math.pow(<f64>f32x4.extract_lane(contrast, 1), pc) * Math.pow(<f64>f32x4.extract_lane(sat, 1), ps) * Math.pow(<f64>f32x4.extract_lane(wellExp, 1), pe) + 1e-12));
+  r = f32x4.replace_lane(r, 2, <f32>(Math.pow(<f64>f32x4.extract_lane(contrast, 2), pc) * Math.pow(<f64>f32x4.extract_lane(sat, 2), ps) * Math.pow(<f64>f32x4.extract_lane(wellExp, 2), pe) + 1e-12));
+  r = f32x4.replace_lane(r, 3, <f32>(Math.pow(<f64>f32x4.extract_lane(contrast, 3), pc) * Math.pow(<f64>f32x4.extract_lane(sat, 3), ps) * Math.pow(<f64>f32x4.extract_lane(wellExp, 3), pe) + 1e-12));
+  return r;
+}
+
+@inline
+function grayAt(gray: usize, w: i32, y: i32, x: i32): f64 {
+  return <f64>load<f32>(gray + (<usize>(y * w + x) << 2));
+}
+
+@inline
+function highHalf(v: v128): v128 {
+  return f32x4.shuffle(v, v, 2, 3, 0, 1);
+}
+
+/** Contrast |Σ4 neighbours − 4·centre| of the grey plane at pixel (x, y), in f64 as the reference. */
+@inline
+function contrastAt(gray: usize, w: i32, h: i32, x: i32, y: i32): f64 {
+  const yu = refl(y - 1, h);
+  const yd = refl(y + 1, h);
+  const xl = refl(x - 1, w);
+  const xr = refl(x + 1, w);
+  return Math.abs(grayAt(gray, w, yu, x) + grayAt(gray, w, yd, x) + grayAt(gray, w, y, xl) + grayAt(gray, w, y, xr) - 4 * grayAt(gray, w, y, x));
+}
+
+/**
+ * Fusion weights of the planar tile at p (C planes of w×h) into out (w×h); `gray` is scratch (w×h).
+ * Grey and contrast in f64 exactly as the reference (contrast is a difference of near-equal
+ * values); saturation and well-exposedness in f32 lanes.
+ */
+function weights(p: usize, w: i32, h: i32, C: i32, gray: usize, out: usize, unit: i32, pc: f64, ps: f64, pe: f64): void {
+  const n = <usize>(w * h);
+  // Grey, f64 then rounded to f32 (as stored by the reference).
+  if (C >= 3) {
+    const k0 = f64x2.splat(0.299);
+    const k1 = f64x2.splat(0.587);
+    const k2 = f64x2.splat(0.114);
+    let i: usize = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = i << 2;
+      const a = v128.load(p + o);
+      const b = v128.load(p + (n << 2) + o);
+      const c = v128.load(p + (n << 3) + o);
+      const lo = f64x2.add(f64x2.add(f64x2.mul(k0, f64x2.promote_low_f32x4(a)), f64x2.mul(k1, f64x2.promote_low_f32x4(b))), f64x2.mul(k2, f64x2.promote_low_f32x4(c)));
+      const ah = highHalf(a);
+      const bh = highHalf(b);
+      const ch = highHalf(c);
+      const hi = f64x2.add(f64x2.add(f64x2.mul(k0, f64x2.promote_low_f32x4(ah)), f64x2.mul(k1, f64x2.promote_low_f32x4(bh))), f64x2.mul(k2, f64x2.promote_low_f32x4(ch)));
+      v128.store(gray + o, f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+    }
+    for (; i < n; i++) {
+      const o = i << 2;
+      store<f32>(gray + o, <f32>(0.299 * <f64>load<f32>(p + o) + 0.587 * <f64>load<f32>(p + (n << 2) + o) + 0.114 * <f64>load<f32>(p + (n << 3) + o)));
+    }
+  } else memory.copy(gray, p, n << 2);
+  const four = f64x2.splat(4);
+  for (let y = 0; y < h; y++) {
+    const ro = <usize>(y * w);
+    const up = gray + ((<usize>(refl(y - 1, h) * w)) << 2);
+    const dn = gray + ((<usize>(refl(y + 1, h) * w)) << 2);
+    const mid = gray + (ro << 2);
+    // Edge pixels (first and last, and what is left of a row) one at a time, through the same lane code.
+    oneWeight(p, n, C, ro, 0, gray, w, h, y, out, unit, pc, ps, pe);
+    let x = 1;
+    for (; x + 5 <= w; x += 4) {
+      // x ≥ 1 and x + 4 ≤ w − 1: neighbours x−1 and x+4 exist without reflection.
+      const o = <usize>x << 2;
+      const c4 = v128.load(mid + o);
+      const u4 = v128.load(up + o);
+      const d4 = v128.load(dn + o);
+      const l4 = v128.load(mid + o - 4);
+      const r4 = v128.load(mid + o + 4);
+      const lo = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(f64x2.promote_low_f32x4(u4), f64x2.promote_low_f32x4(d4)), f64x2.promote_low_f32x4(l4)), f64x2.promote_low_f32x4(r4)), f64x2.mul(four, f64x2.promote_low_f32x4(c4))));
+      const hi = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(f64x2.promote_low_f32x4(highHalf(u4)), f64x2.promote_low_f32x4(highHalf(d4))), f64x2.promote_low_f32x4(highHalf(l4))), f64x2.promote_low_f32x4(highHalf(r4))), f64x2.mul(four, f64x2.promote_low_f32x4(highHalf(c4)))));
+      const contrast = f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+      v128.store(out + ((ro + <usize>x) << 2), measure4(p, n, C, (ro + <usize>x) << 2, contrast, unit, pc, ps, pe));
+    }
+    for (; x < w; x++) oneWeight(p, n, C, ro, x, gray, w, h, y, out, unit, pc, ps, pe);
+  }
+}
+
+// One pixel through the 4-lane code (lane 0 of a splat), so edge and interior pixels agree bit for bit.
+@inline
+function oneWeight(p: usize, n: usize, C: i32, ro: usize, x: i32, gray: usize, w: i32, h: i32, y: i32, out: usize, unit: i32, pc: f64, ps: f64, pe: f64): void {
+  const i = ro + <usize>x;
+  const contrast = f32x4.splat(<f32>contrastAt(gray, w, h, x, y));
+  const v = measure4Scalar(p, n, C, i, contrast, unit, pc, ps, pe);
+  store<f32>(out + (i << 2), v);
+}
+
+@inline
+function measure4Scalar(p: usize, n: usize, C: i32, i: usize, contrast: v128, unit: i32, pc: f64, ps: f64, pe: f64): f32 {
+  const o = i << 2;
+  if (C == 3) {
+    const stride = n << 2;
+    return f32x4.extract_lane(measure3(v128.load32_splat(p + o), v128.load32_splat(p + stride + o), v128.load32_splat(p + (stride << 1) + o), contrast, unit, pc, ps, pe), 0);
+  }
+  return f32x4.extract_lane(measureC(p, n, C, o, contrast, unit, pc, ps, pe, true), 0);
+}
+
+/** The fusion weights of one planar tile (for the test against the reference). */
+export function mertensWeights(p: usize, w: i32, h: i32, C: i32, gray: usize, out: usize, unit: i32, pc: f64, ps: f64, pe: f64): void {
+  weights(p, w, h, C, gray, out, unit, pc, ps, pe);
+}
+
+/**
+ * 1/Σ_k weights of window rows [y0, y1) (full width W; windows th rows) into sum (W × th, row r at
+ * sum + 4·r·W), frames added in order as the reference does. Rows are done `chunk` at a time with
+ * one row of context above and below (reflected at the window's edges, as a tile's would be).
+ */
+export function mertensWeightSum(
+  windows: usize, n: i32, wide: i32, W: i32, C: i32, lut: usize, th: i32, y0: i32, y1: i32, sum: usize, chunk: i32,
+  unit: i32, pc: f64, ps: f64, pe: f64, scratch: usize,
+): void {
+  const base = (scratch + 15) & ~15;
+  const cap = <usize>(W * (chunk + 2));
+  const gray = base;
+  const gw = gray + (cap << 2);
+  const gp = gw + (cap << 2);
+  for (let a = y0; a < y1; a += chunk) {
+    const b = min(y1, a + chunk);
+    const la = max(0, a - 1);
+    const lb = min(th, b + 1);
+    const rowsOut = <usize>((b - a) * W);
+    const dst = sum + (<usize>(a * W) << 2);
+    memory.fill(dst, 0, rowsOut << 2);
+    const src = gw + (<usize>((a - la) * W) << 2);
+    for (let k = 0; k < n; k++) {
+      loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, 0, la, W, lb - la, gp);
+      weights(gp, W, lb - la, C, gray, gw, unit, pc, ps, pe);
+      let i: usize = 0;
+      for (; i + 4 <= rowsOut; i += 4) {
+        const o = i << 2;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+      }
+      for (; i < rowsOut; i++) {
+        const o = i << 2;
+        store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+      }
+    }
+    // Kept as 1/Σ: one division per pixel here instead of one per frame and tile.
+    const one = f32x4.splat(1);
+    let i: usize = 0;
+    for (; i + 4 <= rowsOut; i += 4) v128.store(dst + (i << 2), f32x4.div(one, v128.load(dst + (i << 2))));
+    for (; i < rowsOut; i++) store<f32>(dst + (i << 2), <f32>1 / load<f32>(dst + (i << 2)));
+  }
+}
+
+/**
+ * Fuse one tile (after mertensWeightSum over its rows): window k's codes at load<u32>(windows + 4k) (rows of W·C codes, u8 or u16 when
+ * `wide`), tile [tx0, tx0+tw) × [ty0, ty0+th) in window rows; its core [cx0, cx0+cw) × [cy0, cy0+ch)
+ * (tile coordinates) is written interleaved to out (f32, outStride floats per row).
+ */
+export function mertensTile(
+  windows: usize, n: i32, wide: i32, W: i32, C: i32, lut: usize,
+  tx0: i32, ty0: i32, tw: i32, th: i32, levels: i32, k0: f32, k1: f32, k2: f32,
+  unit: i32, pc: f64, ps: f64, pe: f64,
+  out: usize, outStride: i32, cx0: i32, cy0: i32, cw: i32, ch: i32, sum: usize, scratch: usize,
+): void {
+  const n0 = tw * th;
+  const pyr = pyramidSize(tw, th, levels);
+  const rb = (scratch + 15) & ~15;
+  const gray = rb + (<usize>(tw + 80) << 2);
+  const gw = gray + (<usize>n0 << 2);
+  const gp = gw + (<usize>pyr << 2);
+  const rp = gp + (<usize>(pyr * C) << 2);
+  // Pass 2: each frame's normalised weight pyramid × its Laplacian pyramid into the result pyramid.
+  zero(rp, pyr * C);
+  for (let k = 0; k < n; k++) {
+    loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, tx0, ty0, tw, th, gp);
+    weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe);
+    // Normalised: × 1/Σ_k w_k (mertensWeightSum over the window, W floats per row).
+    for (let y = 0; y < th; y++) {
+      const g = gw + (<usize>(y * tw) << 2);
+      const sr = sum + (<usize>((ty0 + y) * W + tx0) << 2);
+      let x = 0;
+      for (; x + 4 <= tw; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(g + o, f32x4.mul(v128.load(g + o), v128.load(sr + o)));
+      }
+      for (; x < tw; x++) {
+        const o = <usize>x << 2;
+        store<f32>(g + o, load<f32>(g + o) * load<f32>(sr + o));
+      }
+    }
+    for (let l = 0; l < levels; l++) {
+      const lw = levelW(tw, l);
+      const lh = levelW(th, l);
+      reduceRows(planeAt(gw, tw, th, 1, l, 0), lw, lh, planeAt(gw, tw, th, 1, l + 1, 0), 0, (lh + 1) >> 1, k0, k1, k2, rb);
+    }
+    for (let c = 0; c < C; c++) {
+      for (let l = 0; l < levels; l++) {
+        const lw = levelW(tw, l);
+        const lh = levelW(th, l);
+        const g = planeAt(gp, tw, th, C, l, c);
+        const next = planeAt(gp, tw, th, C, l + 1, c);
+        reduceRows(g, lw, lh, next, 0, (lh + 1) >> 1, k0, k1, k2, rb);
+        expandAddRows(next, (lw + 1) >> 1, (lh + 1) >> 1, g, lw, 0, lh, k0, k1, k2, -1, rb);
+        mulAdd(planeAt(rp, tw, th, C, l, c), planeAt(gw, tw, th, 1, l, 0), g, 0, lw * lh);
+      }
+      const lw = levelW(tw, levels);
+      const lh = levelW(th, levels);
+      mulAdd(planeAt(rp, tw, th, C, levels, c), planeAt(gw, tw, th, 1, levels, 0), planeAt(gp, tw, th, C, levels, c), 0, lw * lh);
+    }
+  }
+  // Collapse the result, then write the core interleaved.
+  for (let c = 0; c < C; c++) {
+    for (let l = levels - 1; l >= 0; l--) {
+      const lw = levelW(tw, l);
+      const lh = levelW(th, l);
+      expandAddRows(planeAt(rp, tw, th, C, l + 1, c), (lw + 1) >> 1, (lh + 1) >> 1, planeAt(rp, tw, th, C, l, c), lw, 0, lh, k0, k1, k2, 1, rb);
+    }
+  }
+  const nn = <usize>n0;
+  for (let y = 0; y < ch; y++) {
+    const src = <usize>((cy0 + y) * tw + cx0);
+    const dst = out + ((<usize>y * <usize>outStride) << 2);
+    if (C == 3) {
+      for (let x = 0; x < cw; x++) {
+        const s = rp + ((src + <usize>x) << 2);
+        const d = dst + (<usize>(x * 3) << 2);
+        store<f32>(d, load<f32>(s));
+        store<f32>(d, load<f32>(s + (nn << 2)), 4);
+        store<f32>(d, load<f32>(s + (nn << 3)), 8);
+      }
+    } else {
+      for (let x = 0; x < cw; x++) for (let c = 0; c < C; c++) store<f32>(dst + (<usize>(x * C + c) << 2), load<f32>(rp + ((<usize>c * nn + src + <usize>x) << 2)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Focus stacking: steps of PyramidFuser on row ranges of full-width planar bands.
+
+/**
+ * Region energy of rows [y0, y1): Σ over the C planes (w×h, plane stride n floats) of v², box-averaged
+ * over size×size (reflect-101), then the max-energy select row by row: where it beats `best` (w×h),
+ * best takes it and the C `fused` planes take p's coefficients (`first`: take them all). size ≤ 17.
+ * `rb` holds the row buffer, a ring of the last `size` rows of Σ_c v² (each source row squared once
+ * per band, not `size` times) and the energy row.
+ */
+export function energySelectRows(p: usize, w: i32, h: i32, C: i32, size: i32, best: usize, fused: usize, first: i32, y0: i32, y1: i32, rb: usize): void {
+  const n = <usize>(w * h);
+  const r = size >> 1;
+  const rowBuf = rb + 32;
+  const rowBytes = ((<usize>(w + 40) << 2) + 15) & ~15;
+  const ring = rowBuf + rowBytes;
+  const tags = ring + <usize>size * rowBytes;
+  const e = (tags + (<usize>size << 2) + 15) & ~15;
+  for (let k = 0; k < size; k++) store<i32>(tags + (<usize>k << 2), -1);
+  const inv = <f32>(1.0 / (<f64>size * <f64>size));
+  const vinv = f32x4.splat(inv);
+  for (let y = y0; y < y1; y++) {
+    // Vertical: Σ_j sq[refl(y + j)], the squared rows cached by source row (slot = row mod size; the
+    // rows one output row needs are at most `size` consecutive ones).
+    memory.fill(rowBuf, 0, <usize>w << 2);
+    for (let j = -r; j <= r; j++) {
+      const src = refl(y + j, h);
+      const slot = src % size;
+      const sq = ring + <usize>slot * rowBytes;
+      if (load<i32>(tags + (<usize>slot << 2)) != src) {
+        store<i32>(tags + (<usize>slot << 2), src);
+        const ro = <usize>(src * w);
+        memory.fill(sq, 0, <usize>w << 2);
+        for (let c = 0; c < C; c++) {
+          const s = p + ((<usize>c * n + ro) << 2);
+          let x = 0;
+          for (; x + 4 <= w; x += 4) {
+            const o = <usize>x << 2;
+            const v = v128.load(s + o);
+            v128.store(sq + o, f32x4.add(v128.load(sq + o), f32x4.mul(v, v)));
+          }
+          for (; x < w; x++) {
+            const o = <usize>x << 2;
+            const v = load<f32>(s + o);
+            store<f32>(sq + o, load<f32>(sq + o) + v * v);
+          }
+        }
+      }
+      let x = 0;
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(rowBuf + o, f32x4.add(v128.load(rowBuf + o), v128.load(sq + o)));
+      }
+      for (; x < w; x++) {
+        const o = <usize>x << 2;
+        store<f32>(rowBuf + o, load<f32>(rowBuf + o) + load<f32>(sq + o));
+      }
+    }
+    for (let j = 1; j <= r; j++) {
+      store<f32>(rowBuf - (<usize>j << 2), load<f32>(rowBuf + (<usize>refl(-j, w) << 2)));
+      store<f32>(rowBuf + (<usize>(w - 1 + j) << 2), load<f32>(rowBuf + (<usize>refl(w - 1 + j, w) << 2)));
+    }
+    // Horizontal box over the padded row.
+    const d = e;
+    let x = 0;
+    for (; x + 4 <= w; x += 4) {
+      let s = f32x4.splat(0);
+      for (let j = -r; j <= r; j++) s = f32x4.add(s, v128.load(rowBuf + (<usize>(x + j) << 2)));
+      v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+    }
+    for (; x < w; x++) {
+      let s: f32 = 0;
+      for (let j = -r; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
+      store<f32>(d + (<usize>x << 2), s * inv);
+    }
+    const row = <usize>(y * w);
+    if (first) {
+      memory.copy(best + (row << 2), e, <usize>w << 2);
+      for (let c = 0; c < C; c++) memory.copy(fused + ((<usize>c * n + row) << 2), p + ((<usize>c * n + row) << 2), <usize>w << 2);
+    } else selectMax(e - (row << 2), best, p, fused, C, <i32>n, <i32>row, <i32>row + w);
+  }
+}
+/**
+ * Max-energy select over samples [start, end) of one level: where e > best, best = e and each of the
+ * C fused planes takes the candidate's coefficient (planes n floats apart).
+ */
+export function selectMax(e: usize, best: usize, cand: usize, fused: usize, C: i32, n: i32, start: i32, end: i32): void {
+  const stride = <usize>n << 2;
+  let i = start;
+  for (; i + 4 <= end; i += 4) {
+    const o = <usize>i << 2;
+    const ev = v128.load(e + o);
+    const bv = v128.load(best + o);
+    const m = f32x4.gt(ev, bv);
+    if (!v128.any_true(m)) continue;
+    v128.store(best + o, v128.bitselect(ev, bv, m));
+    for (let c = 0; c < C; c++) {
+      const co = <usize>c * stride + o;
+      v128.store(fused + co, v128.bitselect(v128.load(cand + co), v128.load(fused + co), m));
+    }
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    const ev = load<f32>(e + o);
+    if (ev > load<f32>(best + o)) {
+      store<f32>(best + o, ev);
+      for (let c = 0; c < C; c++) store<f32>(fused + <usize>c * stride + o, load<f32>(cand + <usize>c * stride + o));
+    }
+  }
+}
+
+/** Interleaved rows (n pixels × C at src) → C planes (plane stride `stride` floats, from dst). */
+export function deinterleave(src: usize, n: i32, C: i32, dst: usize, stride: i32): void {
+  const ps = <usize>stride << 2;
+  if (C == 3) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const s = src + (<usize>(i * 3) << 2);
+      const a = v128.load(s);
+      const b = v128.load(s, 16);
+      const c = v128.load(s, 32);
+      // a = r0 g0 b0 r1, b = g1 b1 r2 g2, c = b2 r3 g3 b3
+      const o = dst + (<usize>i << 2);
+      v128.store(o, f32x4.shuffle(f32x4.shuffle(a, b, 0, 3, 6, 6), c, 0, 1, 2, 5));
+      v128.store(o + ps, f32x4.shuffle(f32x4.shuffle(a, b, 1, 4, 7, 7), c, 0, 1, 2, 6));
+      v128.store(o + (ps << 1), f32x4.shuffle(f32x4.shuffle(a, b, 2, 5, 5, 5), c, 0, 1, 4, 7));
+    }
+    for (; i < n; i++) for (let ch = 0; ch < 3; ch++) store<f32>(dst + <usize>ch * ps + (<usize>i << 2), load<f32>(src + (<usize>(i * 3 + ch) << 2)));
+    return;
+  }
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < C; ch++) store<f32>(dst + <usize>ch * ps + (<usize>i << 2), load<f32>(src + (<usize>(i * C + ch) << 2)));
+}
+
+/** C planes (stride `stride` floats, from src) → interleaved n pixels at dst. */
+export function interleave(src: usize, stride: i32, n: i32, C: i32, dst: usize): void {
+  const ps = <usize>stride << 2;
+  if (C == 3) {
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = src + (<usize>i << 2);
+      const r = v128.load(o);
+      const g = v128.load(o + ps);
+      const b = v128.load(o + (ps << 1));
+      // out: r0 g0 b0 r1 | g1 b1 r2 g2 | b2 r3 g3 b3
+      const d = dst + (<usize>(i * 3) << 2);
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(r, g, 0, 4, 1, 5), b, 0, 1, 4, 2));
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(g, b, 1, 5, 2, 6), r, 0, 1, 6, 2), 16);
+      v128.store(d, f32x4.shuffle(f32x4.shuffle(b, r, 2, 7, 3, 3), g, 0, 1, 7, 2), 32);
+    }
+    for (; i < n; i++) for (let ch = 0; ch < 3; ch++) store<f32>(dst + (<usize>(i * 3 + ch) << 2), load<f32>(src + <usize>ch * ps + (<usize>i << 2)));
+    return;
+  }
+  for (let i = 0; i < n; i++) for (let ch = 0; ch < C; ch++) store<f32>(dst + (<usize>(i * C + ch) << 2), load<f32>(src + <usize>ch * ps + (<usize>i << 2)));
+}
+
+/** Pixels [start, end) of interleaved codes (u8, or u16 when `wide`) with any channel ≥ level. */
+export function countSaturated(codes: usize, wide: i32, start: i32, end: i32, C: i32, level: i32): i32 {
+  let count = 0;
+  for (let p = start; p < end; p++) {
+    let sat = 0;
+    const i = <usize>(p * C);
+    for (let c = 0; c < C; c++) {
+      const v = wide ? <i32>load<u16>(codes + ((i + <usize>c) << 1)) : <i32>load<u8>(codes + i + <usize>c);
+      sat |= <i32>(v >= level);
+    }
+    count += sat;
+  }
+  return count;
+}
