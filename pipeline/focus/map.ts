@@ -34,7 +34,7 @@ export interface FocusMapOptions {
   saveArrays?: boolean;
   /** Write filter_vis/ and kde_vis/ (focus_response's save_visualizations; default true). */
   saveVisualizations?: boolean;
-  /** Rows per band (memory/speed trade; default 64, 256 on the WASM kernels). */
+  /** Rows per band (memory/speed trade; default 64, 128 on the WASM kernels). */
   bandRows?: number;
   /** Threads for one image's kernels (default: the cores). */
   threads?: number;
