@@ -35,7 +35,9 @@ function importsOf(file: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(IMPORT_RE)) {
     const spec = m[1] ?? m[2]!;
-    out.push(relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, '.ts'));
+    const target = relative(ROOT, resolve(ROOT, dirname(file), spec)).replace(/\.js$/, '.ts');
+    // AssemblyScript sources (pipeline/kernels/assembly/) import without an extension: asc adds .ts.
+    out.push(file.startsWith('pipeline/kernels/assembly/') && !target.endsWith('.ts') ? `${target}.ts` : target);
   }
   return out;
 }

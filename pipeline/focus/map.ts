@@ -34,7 +34,7 @@ export interface FocusMapOptions {
   saveArrays?: boolean;
   /** Write filter_vis/ and kde_vis/ (focus_response's save_visualizations; default true). */
   saveVisualizations?: boolean;
-  /** Rows per band (memory/speed trade; default 64, 256 on the WASM kernels). */
+  /** Rows per band (memory/speed trade; default 64). */
   bandRows?: number;
   /** Threads for one image's kernels (default: the cores). */
   threads?: number;
@@ -178,9 +178,9 @@ async function focusMapPasses(
 
   const threads = o.threads ?? availableParallelism();
   const kdeHalo = kernelRadius(gaussianKernel(o.kde.bandwidthPx));
-  // RDF bands of 128 rows on the kernels (any banding gives the same maps); the KDE keeps 64-row
-  // bands (its box passes see zeros past a band's halo, so its banding shows in the last bits).
-  const bandRows = o.bandRows ?? (o.kernels === 'js' ? 64 : 128);
+  // Bands of 64 rows (the RDF's banding never shows in its maps; the KDE's box passes see zeros past a
+  // band's halo, so its banding shows in the last bits): small bands keep the kernels' memory small.
+  const bandRows = o.bandRows ?? 64;
   const kdeRows = Math.max(o.bandRows ?? 64, kdeHalo);
   const K =
     o.kernels === 'js'

@@ -7,7 +7,7 @@
 import { bilateralPlane, bilateralTables } from '../focus/bilateral.js';
 import { cvDerivKernel, cvGaussianKernel, laplacianParts } from '../focus/shine-energy.js';
 import { gaussianKernel } from '../focus/gaussian.js';
-import type { StackOptions } from '../focus/stack.js';
+import type { EnergyMeasure } from '../focus/measures.js';
 import type { Plane } from '../focus/pyramid.js';
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
@@ -47,10 +47,23 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j) {
   return 0;
 }`;
 
+/** The StackOptions fields frameEnergy reads (not imported from stack.ts, which imports this module). */
+export interface EnergyOptions {
+  energyKernels: 'shinestacker' | 'ours';
+  energy: EnergyMeasure;
+  dmBlurSize: number;
+  dmKernelSize: number;
+  smoothing: 'bilateral' | 'gaussian' | 'none';
+  energySmooth: number;
+  smoothSize: number;
+  sigmaColor: number;
+  sigmaSpace: number;
+}
+
 export interface WasmEnergy {
   readonly threads: number;
   /** frameEnergy(p, o, native) on the kernels: a fresh array (the caller may keep it). p.data must be f32. */
-  energy(p: Plane, o: StackOptions, native: number): Promise<Float32Array>;
+  energy(p: Plane, o: EnergyOptions, native: number): Promise<Float32Array>;
   close(): Promise<void>;
 }
 

@@ -195,9 +195,11 @@ const PER_DECADE: f64 = <f64>8192 / 20;
 
 /**
  * Add samples [start, end) to the histogram at `hist`: BINS f64 counts, then zeros, total and max
- * (f64 each).
+ * (f64 each). `cells` (u16, from `cell0`): the bin of every run of 256 consecutive f32 bit patterns
+ * whose ends fall in one bin (0xffff where a bin edge falls inside: log10 then decides), made by the
+ * caller with JavaScript's Math.log10 — the reference's own binning, without a log10 per sample.
  */
-export function histAdd(p: usize, hist: usize, start: i32, end: i32): void {
+export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usize, cell0: i32, cellCount: i32): void {
   let zeros: f64 = 0;
   let mx = load<f64>(hist + (<usize>(BINS + 2) << 3));
   for (let i = start; i < end; i++) {
@@ -207,8 +209,16 @@ export function histAdd(p: usize, hist: usize, start: i32, end: i32): void {
       continue;
     }
     if (v > mx) mx = v;
-    let b = <i32>Math.floor((Math.log10(v) - LOG_MIN) * PER_DECADE);
-    if (b >= BINS) b = BINS - 1;
+    const k = (load<i32>(p + (<usize>i << 2)) >>> 8) - cell0;
+    let b: i32;
+    if (k >= cellCount) b = BINS - 1;
+    else {
+      b = k >= 0 ? <i32>load<u16>(cells + (<usize>k << 1)) : 0xffff;
+      if (b == 0xffff) {
+        b = <i32>Math.floor((Math.log10(v) - LOG_MIN) * PER_DECADE);
+        if (b >= BINS) b = BINS - 1;
+      }
+    }
     const at = hist + (<usize>b << 3);
     store<f64>(at, load<f64>(at) + 1);
   }
