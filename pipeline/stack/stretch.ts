@@ -77,6 +77,17 @@ export function autoStretchBytes(img: ImageF32, opts: StretchOptions = {}): { wi
   return { width: src.width, height: src.height, channels: src.channels, data: out };
 }
 
+/** Mean of the 2×2 block at i (row length W) over its non-NaN values; NaN when all four are. */
+function nanMean2x2(s: Float32Array, i: number, W: number): number {
+  let t = 0, n = 0;
+  const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
+  if (a === a) { t += a; n++; }
+  if (b === b) { t += b; n++; }
+  if (c === c) { t += c; n++; }
+  if (e === e) { t += e; n++; }
+  return n ? t / n : NaN;
+}
+
 /**
  * autoStretchBytes of a mono image shrunk 2×: the 2×2 means are computed twice (for the statistics,
  * then for the output) instead of held as a float image — the same values as downscale(), f32-rounded.
@@ -84,15 +95,7 @@ export function autoStretchBytes(img: ImageF32, opts: StretchOptions = {}): { wi
 function stretchHalfBytes(img: ImageF32, opts: StretchOptions): { width: number; height: number; channels: number; data: Buffer } {
   const w = Math.floor(img.width / 2), h = Math.floor(img.height / 2), W = img.width, s = img.data;
   const f32 = Math.fround;
-  const mean = (i: number): number => {
-    let t = 0, n = 0;
-    const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
-    if (a === a) { t += a; n++; }
-    if (b === b) { t += b; n++; }
-    if (c === c) { t += c; n++; }
-    if (e === e) { t += e; n++; }
-    return n ? f32(t / n) : NaN;
-  };
+  const mean = (i: number): number => f32(nanMean2x2(s, i, W));
   // The statistics want only a strided sample and the maximum: a float image of that sample's size.
   const len = w * h;
   const stride = Math.max(1, Math.floor(len / 200000));
@@ -120,14 +123,7 @@ export function downscale(img: ImageF32, f: number): ImageF32 {
   if (f === 2 && ch === 1) {
     const s = img.data, W = img.width;
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const i = 2 * y * W + 2 * x;
-      let t = 0, n = 0;
-      const a = s[i]!, b = s[i + 1]!, c = s[i + W]!, e = s[i + W + 1]!;
-      if (a === a) { t += a; n++; }
-      if (b === b) { t += b; n++; }
-      if (c === c) { t += c; n++; }
-      if (e === e) { t += e; n++; }
-      out[y * w + x] = n ? t / n : NaN;
+      out[y * w + x] = nanMean2x2(s, 2 * y * W + 2 * x, W);
     }
     return { width: w, height: h, channels: 1, bitDepth: img.bitDepth, data: out };
   }
