@@ -1,6 +1,6 @@
 // Shared by the focus tests: synthetic focus brackets with known truth, image metrics, data paths.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { gaussianBlurPlane } from '../../pipeline/focus/gaussian.js';
@@ -78,6 +78,18 @@ export function toU8(f: Float32Array): Buffer {
 
 export async function writeRgbPng(path: string, f: Float32Array, w: number, h: number): Promise<void> {
   await sharp(toU8(f), { raw: { width: w, height: h, channels: 3 } }).png().toFile(path);
+}
+
+/** Write a synthetic bracket of n frames as f0.png … into dir; returns the bracket and the paths. */
+export async function writeSynthBracket(dir: string, n: number, w: number, h: number): Promise<{ b: SynthBracket; files: string[] }> {
+  const b = synthBracket(w, h, n);
+  const files: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const p = join(dir, `f${k}.png`);
+    await writeRgbPng(p, b.frames[k]!, w, h);
+    files.push(p);
+  }
+  return { b, files };
 }
 
 export async function readRgb(path: string): Promise<{ data: Buffer; w: number; h: number }> {

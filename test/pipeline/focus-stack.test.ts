@@ -8,16 +8,10 @@ import { bilateralPlane } from '../../pipeline/focus/bilateral.js';
 import { parseStackOptions, runFocusStack } from '../../agent/cli/commands/focus.js';
 import { requireCommand } from '../helpers/system.js';
 import { tempDir } from '../helpers/tmp.js';
-import { meanTenengrad, psnr, readRgb, sharedData, ssim, synthBracket, toU8, writeRgbPng } from './focus-helpers.js';
+import { meanTenengrad, psnr, readRgb, sharedData, ssim, synthBracket, toU8, writeRgbPng, writeSynthBracket } from './focus-helpers.js';
 
 async function writeBracket(dir: string, n = 5, w = 192, h = 160) {
-  const b = synthBracket(w, h, n);
-  const files: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const p = join(dir, `f${k}.png`);
-    await writeRgbPng(p, b.frames[k]!, w, h);
-    files.push(p);
-  }
+  const { b, files } = await writeSynthBracket(dir, n, w, h);
   return { b, files, truth: toU8(b.truth) };
 }
 

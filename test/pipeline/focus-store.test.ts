@@ -10,17 +10,10 @@ import { openFrameStore } from '../../pipeline/focus/frame-store.js';
 import { DEFAULT_STACK, OURS_DEPTHMAP, stackFiles, type StackOptions } from '../../pipeline/focus/stack.js';
 import type { Affine } from '../../pipeline/focus/align.js';
 import { tempDir } from '../helpers/tmp.js';
-import { synthBracket, writeRgbPng } from './focus-helpers.js';
+import { writeSynthBracket } from './focus-helpers.js';
 
 async function bracket(dir: string, n: number, w: number, h: number): Promise<string[]> {
-  const b = synthBracket(w, h, n);
-  const files: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const p = join(dir, `f${k}.png`);
-    await writeRgbPng(p, b.frames[k]!, w, h);
-    files.push(p);
-  }
-  return files;
+  return (await writeSynthBracket(dir, n, w, h)).files;
 }
 
 test('spill file, memory store and per-band decoding give byte-identical stacks (pyramid, depth map max and average)', async (t) => {

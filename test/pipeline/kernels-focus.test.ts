@@ -11,7 +11,7 @@ import { DEFAULT_STACK, OURS_DEPTHMAP, frameEnergy, stackFiles, type StackOption
 import { ENERGY_MEASURES } from '../../pipeline/focus/measures.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { tempDir } from '../helpers/tmp.js';
-import { synthBracket, writeRgbPng } from './focus-helpers.js';
+import { writeSynthBracket } from './focus-helpers.js';
 
 test('frame energy on the WASM kernels equals frameEnergy bit for bit (both energy kernels, every measure and smoothing)', async (t) => {
   const rnd = mulberry32(11);
@@ -47,14 +47,7 @@ test('frame energy on the WASM kernels equals frameEnergy bit for bit (both ener
 });
 
 async function bracket(dir: string, n: number, w: number, h: number): Promise<string[]> {
-  const b = synthBracket(w, h, n);
-  const files: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const p = join(dir, `f${k}.png`);
-    await writeRgbPng(p, b.frames[k]!, w, h);
-    files.push(p);
-  }
-  return files;
+  return (await writeSynthBracket(dir, n, w, h)).files;
 }
 
 test('whole depth-map stacks: the WASM energy kernels at 1, 2 and 3 threads give the plain-TS stack byte for byte', async (t) => {
