@@ -163,7 +163,7 @@ export function mertensKernelGeometry(
   for (let t = o.tileThreads ?? 1; t <= (o.tileThreads ?? Math.max(1, o.threads)); t++) {
     for (let sr = unit; ; sr += unit) {
       const rows = Math.min(height, sr + 2 * halo);
-      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 4;
+      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 5;
       const perThread = (budget - windows) / t;
       // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
       let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
@@ -350,7 +350,11 @@ export async function mergeMertens(
         }
       }
       const count = (y1 - y0) * rowLen;
-      for (const [, sink] of sinks) await sink.writeRows(strip.subarray(0, count), y1 - y0);
+      for (const [f, sink] of sinks) {
+        // The JPEG's 8-bit samples from the kernels; the encoder works on them while the next strip is fused.
+        if (wasm && f === 'jpg' && sink.writeEncoded) await sink.writeEncoded(wasm.stripBytes(count), y1 - y0);
+        else await sink.writeRows(strip.subarray(0, count), y1 - y0);
+      }
     }
     await closeAll(sources);
     for (const sink of sinks.values()) await sink.finish();

@@ -12,6 +12,7 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 interface Exports {
   mertensScratchBytes(tw: number, th: number, c: number, levels: number): number;
   countSaturated(codes: number, wide: number, start: number, end: number, c: number, level: number): number;
+  mertensBytes(src: number, n: number, dst: number): void;
   heapBase(): number;
 }
 
@@ -85,6 +86,11 @@ export interface WasmMertens {
   /** The fused core rows of the last run (stripRows × width × channels). */
   readonly strip: Float32Array;
   /**
+   * The first `count` samples of `strip` as the JPEG encoder's 8-bit samples (floatToPnm's bytes,
+   * byte for byte), in a fresh buffer the caller owns (the sink keeps it while the encoder reads).
+   */
+  stripBytes(count: number): Uint8Array;
+  /**
    * Σ_k weights for window rows [from, th) (the windows hold th rows); rows above `from` keep what an
    * earlier call left, moved up by `shift` rows as the windows were.
    */
@@ -98,7 +104,7 @@ export interface WasmMertens {
 
 /** Shared-memory bytes a fusion of this shape takes (windows + per-thread scratch + strip). */
 export function wasmMertensBytes(s: Omit<WasmMertensSpec, 'weights'>): number {
-  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + (s.tileThreads ?? s.threads) * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 4;
+  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + (s.tileThreads ?? s.threads) * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 5;
 }
 
 /** The scratch one thread needs (as assembly/pyramid.ts mertensScratchBytes). */
@@ -119,6 +125,7 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
   const lut = arena.take(levels * 4);
   const stripLen = spec.stripRows * W * C;
   const strip = arena.take(stripLen * 4);
+  const bytes = arena.take(stripLen);
   const sum = arena.take(spec.windowRows * W * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
   const tileThreads = Math.max(1, Math.min(threads, Math.floor(spec.tileThreads ?? threads)));
@@ -162,6 +169,13 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     threads: pool.threads,
     window: (k) => windowViews[k]!,
     strip: new Float32Array(buf, strip, stripLen),
+    stripBytes(count) {
+      made.exports.mertensBytes(strip, count, bytes);
+      // Every byte is written below: no need to zero it.
+      const out = Buffer.allocUnsafe(count);
+      out.set(new Uint8Array(buf, bytes, count));
+      return out;
+    },
     countSaturated: (k, from, to, level) => made.exports.countSaturated(windows[k]!, wide ? 1 : 0, from * W, to * W, C, level),
     async weightSum(shift, from, th) {
       const view = new Float32Array(buf, sum, spec.windowRows * W);

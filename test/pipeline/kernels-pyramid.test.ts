@@ -6,6 +6,8 @@
 //   rest in f32 lanes);
 // - Mertens fusion end to end: within 2e-6 of the plain-TS fusion, and bit-identical at 1, 2 and 3
 //   threads (tiles of any width stitch exactly: same arithmetic in SIMD lanes and tails);
+// - Mertens JPEG samples (mertensBytes): byte for byte floatToPnm's, and the JPEG written from them
+//   equals the one written through the sink's float path;
 // - focus PyramidFuser: bit-identical at 1, 2 and 3 threads; against the plain-TS fuser ≥ 99.9 % of
 //   samples within 1e-5 (the rest are pixels where two frames' energies tie to within f32 rounding
 //   and either frame's coefficient is a valid pick), and the stacked 8-bit images ≥ 50 dB apart.
@@ -21,6 +23,9 @@ import { pyrDown, pyrUp } from '../../pipeline/hdr/pyramid.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { readFits } from '../../pipeline/image/fits.js';
+import { floatToPnm } from '../../pipeline/image/pnm.js';
+import { readFile } from 'node:fs/promises';
+import { defaultIo, type HdrIo } from '../../pipeline/hdr/io.js';
 import { createFocusPyramidKernels } from '../../pipeline/kernels/focus-pyramid-wasm.js';
 import { kernelArena, kernelModule, kernelUnavailable } from '../../pipeline/kernels/wasm.js';
 import { psnr, readRgb, synthBracket, writeRgbPng } from './focus-helpers.js';
@@ -30,6 +35,7 @@ interface Exports {
   reduceRows(src: number, w: number, h: number, dst: number, y0: number, y1: number, k0: number, k1: number, k2: number, rb: number): void;
   expandAddRows(src: number, sw: number, sh: number, out: number, w: number, y0: number, y1: number, k0: number, k1: number, k2: number, sign: number, rb: number): void;
   mertensWeights(p: number, w: number, h: number, c: number, gray: number, out: number, unit: number, pc: number, ps: number, pe: number): void;
+  mertensBytes(src: number, n: number, dst: number): void;
 }
 
 /** A fresh instance with `sizes` f32 regions laid out; returns their views. */
@@ -146,6 +152,53 @@ test('Mertens fusion with the WASM kernels equals the plain-TS fusion within 2e-
     t.true(maxAbs(got, want) <= 2e-6, `${threads} threads: max |Δ| ${maxAbs(got, want)}`);
     if (first) t.is(maxAbs(got, first), 0, `${threads} threads differ from 1`);
     else first = Float32Array.from(got);
+  }
+});
+
+test('mertensBytes equals floatToPnm byte for byte (ends, ties, NaN, ±0, out of range, tails)', (t) => {
+  const special = [0, -0, 1, -1, 2, NaN, Infinity, -Infinity, 1e-30, 0.5 / 255, 1.5 / 255, 254.5 / 255, 0.99999994, 127.5 / 255, 1 / 255, 0.5];
+  const r = mulberry32(9);
+  const n = 4099;
+  const src = new Float32Array(n);
+  for (let i = 0; i < n; i++) src[i] = i < special.length ? special[i]! : i % 7 === 0 ? Math.round(r() * 255) / 255 + 0.5 / 255 : r() * 1.2 - 0.1;
+  const arena = kernelArena('pyramid')!;
+  const a = arena.take(n * 4);
+  const d = arena.take(n);
+  const made = arena.instantiate<Exports>()!;
+  new Float32Array(made.memory.buffer, a, n).set(src);
+  const want = new Uint8Array(n);
+  for (const len of [n, n - 1, n - 2, 3, 1]) {
+    new Uint8Array(made.memory.buffer, d, n).fill(7);
+    made.exports.mertensBytes(a, len, d);
+    floatToPnm(src, len, 1, want);
+    t.deepEqual(new Uint8Array(made.memory.buffer, d, len), want.subarray(0, len), `length ${len}`);
+  }
+});
+
+test('Mertens JPEG from the kernels\' bytes equals the JPEG through the sink\'s float path, at 1 and 2 threads', async (t) => {
+  const dir = await tempDir(t);
+  const W = 260;
+  const H = 150;
+  const scene = makeScene(W, H);
+  for (const time of [1 / 256, 1 / 16, 1]) {
+    const codes = renderFrame(scene, time, { seed: 5 });
+    await sharp(Buffer.from(codes.buffer, codes.byteOffset, codes.byteLength), { raw: { width: W, height: H, channels: 3 } }).png().toFile(join(dir, `20250601120000_${Math.round(time * 1e6)}.png`));
+  }
+  const [b] = await findBrackets(dir);
+  // The same kernels, but a sink without writeEncoded: the floats go through floatToPnm.
+  const floatIo: HdrIo = {
+    openRowSource: (p) => defaultIo.openRowSource(p),
+    openRowSink: async (p, o) => {
+      const s = await defaultIo.openRowSink(p, o);
+      return { writeRows: (d, rows) => s.writeRows(d, rows), finish: () => s.finish(), abort: () => s.abort() };
+    },
+  };
+  const ref = await mergeBracket(b!.frames, join(dir, 'o', 'float'), { algorithm: 'mertens', formats: ['jpg'], threads: 1, levels: 4, io: floatIo });
+  const want = await readFile(ref.outputs.jpg!);
+  for (const threads of [1, 2]) {
+    const r = await mergeBracket(b!.frames, join(dir, 'o', `b${threads}`), { algorithm: 'mertens', formats: ['jpg', 'fits'], threads, levels: 4 });
+    t.is(r.kernels, 'wasm');
+    t.true(want.equals(await readFile(r.outputs.jpg!)), `${threads} threads: JPEG differs from the float path's`);
   }
 });
 

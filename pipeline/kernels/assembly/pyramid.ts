@@ -575,3 +575,41 @@ export function countSaturated(codes: usize, wide: i32, start: i32, end: i32, C:
   }
   return count;
 }
+
+/**
+ * The fused strip's f32 samples [0, n) → 8-bit encoder samples at dst, as pipeline/image/pnm.ts
+ * floatToPnm (1 byte a sample) does: v ≤ 0 → 0, v ≥ 1 → 255, else Math.round(v·255) in f64 (ties
+ * toward +∞; NaN → 0 as a Uint8Array store makes it). Byte for byte the reference's.
+ */
+export function mertensBytes(src: usize, n: i32, dst: usize): void {
+  const k = f64x2.splat(255);
+  const half = f64x2.splat(0.5);
+  const one = f64x2.splat(1);
+  const hi = f64x2.splat(255);
+  const lo = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(src + (<usize>i << 2));
+    const a = roundByte(f64x2.promote_low_f32x4(v), k, half, one, lo, hi);
+    const b = roundByte(f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), k, half, one, lo, hi);
+    const q = i32x4.trunc_sat_f64x2_s_zero(a);
+    const r = i32x4.trunc_sat_f64x2_s_zero(b);
+    // lanes q0 q1 r0 r1 → four bytes
+    const w = i16x8.narrow_i32x4_u(i8x16.shuffle(q, r, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23), q);
+    v128.store32_lane(dst + <usize>i, i8x16.narrow_i16x8_u(w, w), 0);
+  }
+  for (; i < n; i++) {
+    const v = f64x2.splat(<f64>load<f32>(src + (<usize>i << 2)));
+    store<u8>(dst + <usize>i, <u8>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(roundByte(v, k, half, one, lo, hi)), 0));
+  }
+}
+
+// Two lanes of floatToPnm's byte: 0 where v ≤ 0 (and NaN), 255 where v ≥ 1, else floor(y) + (y − floor(y) ≥ ½), y = v·255.
+@inline
+function roundByte(v: v128, k: v128, half: v128, one: v128, lo: v128, hi: v128): v128 {
+  const y = f64x2.mul(v, k);
+  const f = f64x2.floor(y);
+  let r = f64x2.add(f, v128.and(f64x2.ge(f64x2.sub(y, f), half), one));
+  r = v128.bitselect(hi, r, f64x2.ge(v, one));
+  return v128.bitselect(lo, r, f64x2.le(v, lo));
+}
