@@ -9,6 +9,7 @@
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Exports {
+  toneMapCells(codes: number, start: number, end: number, channels: number, expLut: number, cellByte: number, rise: number, top: number, a: number, w2: number, out: number): void;
   toneMapBytes(codes: number, start: number, end: number, channels: number, expLut: number, gamma: number, top: number, a: number, w2: number, out: number): void;
   heapBase(): number;
 }
@@ -22,12 +23,66 @@ interface Layout {
   top: number;
   a: number;
   w2: number;
+  /** gammaCells' tables (0: the gamma rises more than one code in a cell, interpolate instead). */
+  cellByte: number;
+  rise: number;
 }
 
 const BAND_SOURCE = `function runBand(ex, L, start, end) {
-  ex.toneMapBytes(L.codes, start, end, L.channels, L.expLut, L.gamma, L.top, L.a, L.w2, L.out);
+  if (L.cellByte) ex.toneMapCells(L.codes, start, end, L.channels, L.expLut, L.cellByte, L.rise, L.top, L.a, L.w2, L.out);
+  else ex.toneMapBytes(L.codes, start, end, L.channels, L.expLut, L.gamma, L.top, L.a, L.w2, L.out);
   return 0;
 }`;
+
+const f64 = new Float64Array(1);
+const i64 = new BigInt64Array(f64.buffer);
+/** The largest double below x (x > 0). */
+function below(x: number): number {
+  f64[0] = x;
+  i64[0] = i64[0]! - 1n;
+  return f64[0];
+}
+
+/** The reference's byte for x = √v·top in gamma cell k: floatToPnm(f32(g[k] + (x − k)(g[k+1] − g[k]))). */
+function cellByteAt(g: Float32Array, k: number, x: number): number {
+  const d = Math.fround(g[k]! + (x - k) * (g[k + 1]! - g[k]!));
+  return d <= 0 ? 0 : d >= 1 ? 255 : Math.round(d * 255);
+}
+
+/**
+ * For each cell k of the gamma table (x = √v·top in [k, k + 1)), the byte at its start and the first
+ * f64 x at which the byte is one higher (+∞ when it stays): the reference's byte is non-decreasing in
+ * x inside a cell (one interpolation, then f32 and rounding), so these two give it exactly. null when
+ * some cell rises by more than one code (very steep gammas): then the kernel interpolates as the reference does.
+ */
+export function gammaCells(g: Float32Array): { cellByte: Uint8Array; rise: Float64Array } | null {
+  const top = g.length - 2;
+  const cellByte = new Uint8Array(top + 1);
+  const rise = new Float64Array(top + 1).fill(Infinity);
+  for (let k = 0; k < top; k++) {
+    const b0 = cellByteAt(g, k, k);
+    cellByte[k] = b0;
+    // Bisect over the doubles of [k, k + 1): lo keeps b0, hi is the cell's end or a higher byte.
+    let lo = k;
+    let hi = k + 1;
+    for (;;) {
+      const mid = lo + (hi - lo) / 2;
+      if (mid <= lo || mid >= hi) break;
+      if (cellByteAt(g, k, mid) > b0) hi = mid;
+      else lo = mid;
+    }
+    if (cellByteAt(g, k, lo) !== b0) return null;
+    if (hi < k + 1) {
+      if (cellByteAt(g, k, hi) !== b0 + 1) return null;
+      // The cell's last double must still be b0 + 1 (one rise at most).
+      if (cellByteAt(g, k, below(k + 1)) !== b0 + 1) return null;
+      rise[k] = hi;
+    }
+  }
+  // v ≥ 1 lands at x = top exactly.
+  cellByte[top] = 255;
+  return { cellByte, rise };
+}
 
 export interface WasmToneMap {
   readonly threads: number;
@@ -63,12 +118,19 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
   const gamma = arena.take(spec.gammaLut.length * 4);
   const codes = arena.take(samples * 2);
   const out = arena.take(samples);
+  const cells = gammaCells(spec.gammaLut);
+  const cellByte = cells ? arena.take(cells.cellByte.length) : 0;
+  const rise = cells ? arena.take(cells.rise.length * 8) : 0;
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
   new Float32Array(buf, expLut, spec.expLut.length).set(spec.expLut);
   new Float32Array(buf, gamma, spec.gammaLut.length).set(spec.gammaLut);
-  const layout: Layout = { codes, out, channels: spec.channels, expLut, gamma, top: spec.gammaLut.length - 2, a: spec.a, w2: spec.w2 };
+  if (cells) {
+    new Uint8Array(buf, cellByte, cells.cellByte.length).set(cells.cellByte);
+    new Float64Array(buf, rise, cells.rise.length).set(cells.rise);
+  }
+  const layout: Layout = { codes, out, channels: spec.channels, expLut, gamma, top: spec.gammaLut.length - 2, a: spec.a, w2: spec.w2, cellByte, rise };
   const pool = createBandPool({
     name: 'tonemap',
     module: kernelModule('tonemap')!,

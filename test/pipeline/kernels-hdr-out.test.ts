@@ -3,7 +3,8 @@
 // values included), the per-row tone-map statistics (vs tonemap.ts accumulateStats: min/max/pixel
 // count exact, Σ ln L within 1e-12 relative, the same at every thread count), the vector exp (within
 // one f32 ulp of Math.exp, in and out of its table), the Reinhard pass to 8-bit samples (vs
-// toneMapCodes + floatToPnm, byte for byte), and the sinks' writeEncoded (the same files as writeRows).
+// toneMapCodes + floatToPnm, byte for byte — through the gamma cell table and, for steep gammas,
+// the interpolation; every spool code at several keys and white points), and the sinks' writeEncoded (the same files as writeRows).
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { buildMergeLut, frameTable } from '../../pipeline/hdr/merge-kernel.js';
 import { accumulateStats, emptyStats, foldRowStats, gammaLut, reinhardConstants, toneMapCodes, type RadianceStats } from '../../pipeline/hdr/tonemap.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { createWasmDebevec } from '../../pipeline/kernels/debevec-wasm.js';
-import { createWasmToneMap } from '../../pipeline/kernels/tonemap-wasm.js';
+import { createWasmToneMap, gammaCells } from '../../pipeline/kernels/tonemap-wasm.js';
 import { kernelArena, kernelUnavailable } from '../../pipeline/kernels/wasm.js';
 import { encodeRgbe, openRadianceRowSink, rleScanline } from '../../pipeline/image/radiance.js';
 import { floatToPnm } from '../../pipeline/image/pnm.js';
@@ -227,6 +228,45 @@ for (const [label, channels, width] of [
     }
   });
 }
+
+test('wasm Reinhard bytes equal the reference for every spool code: gamma 1, 2.2, 3 (cell table) and 4 (interpolation), several white points', async (t) => {
+  t.truthy(gammaCells(gammaLut(2.2)), 'the cell table serves γ = 2.2');
+  t.is(gammaCells(gammaLut(4)), null, 'γ = 4 rises more than a code in a cell: interpolated');
+  const lo = -12;
+  const step = 24 / 65535;
+  const expLut = Float32Array.from({ length: 65536 }, (_, q) => Math.exp(lo + q * step));
+  // RGB pixels: every code in each channel once, the other two channels shifted (colour ratios vary).
+  const count = 65536 * 3;
+  const codes = new Uint16Array(count);
+  for (let q = 0; q < 65536; q++) {
+    codes[3 * q] = q;
+    codes[3 * q + 1] = (q * 7 + 12345) & 0xffff;
+    codes[3 * q + 2] = (q * 13 + 999) & 0xffff;
+  }
+  for (const gamma of [1, 2.2, 3, 4]) {
+    for (const st of [
+      { pixels: 1000, sumLogLum: -500, maxLum: 2e4, minLnE: lo, maxLnE: lo + 24 },
+      { pixels: 1000, sumLogLum: 3000, maxLum: 1, minLnE: lo, maxLnE: lo + 24 },
+    ] as RadianceStats[]) {
+      for (const [channels, n] of [[3, count], [1, 65536]] as const) {
+        const out = new Float32Array(n);
+        toneMapCodes(codes, n, channels, expLut, st, gamma, out);
+        const want = new Uint8Array(n);
+        floatToPnm(out, n, 1, want);
+        const k = createWasmToneMap({ samples: n, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(st), threads: 2 });
+        try {
+          k!.codes.set(codes.subarray(0, n));
+          await k!.run(n, channels * 64);
+          let wrong = 0;
+          for (let i = 0; i < n; i++) if (k!.bytes[i] !== want[i]) wrong++;
+          t.is(wrong, 0, `γ ${gamma}, ${channels} channels, mean L ${st.sumLogLum}: samples that differ`);
+        } finally {
+          await k!.close();
+        }
+      }
+    }
+  }
+});
 
 test('writeEncoded gives the same .hdr and .jpg files as writeRows, and finish() still checks the row count', async (t) => {
   requireCommand('cjpeg', 'libjpeg-turbo-progs');
