@@ -8,15 +8,18 @@
 // the WASM kernels), a number the SIMD WebAssembly kernels on that many threads (decoding the next
 // strip meanwhile), `Ns` the same without the decode overlap. --profile: each run
 // also under `node --cpu-prof`, summarised by bench/profile-summary.ts (decode/kernels/encode/I/O/GC),
-// with the decoder processes' CPU (total minus the node process's own).
+// with the decoder processes' CPU (total minus the node process's own). --dist: the measured child
+// runs the compiled pipeline in dist/ (as bin/skyrig.js does; `npm run build` first) through
+// bench/hdr-child.mjs, instead of the sources through tsx (≈ 0.6 CPU s of compiling and module
+// loading per run on the 2-core VM).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { calibrateResponse, findBrackets, mergeBracket, saveResponse, loadResponse } from '../pipeline/hdr/index.js';
 import { makeScene, renderFrame } from '../pipeline/hdr/synth.js';
 import { formatSummary, summarise } from './profile-summary.js';
+import { assertDistFresh } from './dist-check.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outRoot = join(root, 'bench', 'out', 'hdr');
@@ -35,6 +38,8 @@ async function generate(dir: string, width: number, height: number, n: number): 
   const files = times.map((t) => join(dir, `20250601120000_${Math.round(t * 1e6)}.jpg`));
   if (files.every((f) => existsSync(f))) return files;
   await mkdir(dir, { recursive: true });
+  // Loaded here only: the measured child (run) should not pay for sharp.
+  const { default: sharp } = await import('sharp');
   const scene = makeScene(width, height, { lnMin: -1, lnMax: 9 });
   for (let j = 0; j < n; j++) {
     const codes = renderFrame(scene, times[j]!, { seed: 10 + j });
@@ -76,6 +81,8 @@ async function main(): Promise<void> {
   const ns = arg('n', '3,9').split(',').map(Number);
   const variants = arg('threads', '').split(',');
   const profile = process.argv.includes('--profile');
+  const dist = process.argv.includes('--dist');
+  if (dist) assertDistFresh(root);
   const rows: string[] = [];
   const figures: Record<string, unknown> = { width, height, machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores` };
   for (const n of ns) {
@@ -101,7 +108,8 @@ async function main(): Promise<void> {
         await rm(profDir, { recursive: true, force: true });
         await mkdir(profDir, { recursive: true });
       }
-      const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out];
+      const child = dist ? [join(root, 'bench', 'hdr-child.mjs'), 'debevec', dir, response, out] : ['--import', 'tsx', join(root, 'bench', 'hdr-merge.ts'), 'run', dir, response, out];
+      const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...child];
       const ours = timed(process.execPath, nodeArgs, { ...process.env, SKYRIG_BENCH_THREADS: variant });
       const oursJson = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; overlap: boolean; ownCpuS: number };
       const childrenCpuS = Math.max(0, ours.cpuS - oursJson.ownCpuS);
@@ -114,7 +122,7 @@ async function main(): Promise<void> {
         const { readdir, readFile } = await import('node:fs/promises');
         // The main thread's profile is the one that ran merge.ts (tsx's loader thread writes one too).
         const profs = await Promise.all((await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => JSON.parse(await readFile(join(profDir, f), 'utf8')) as Parameters<typeof summarise>[0]));
-        const main = profs.find((p) => p.nodes.some((x) => x.callFrame.url.endsWith('/pipeline/hdr/merge.ts')));
+        const main = profs.find((p) => p.nodes.some((x) => /\/pipeline\/hdr\/merge\.[tj]s$/.test(x.callFrame.url)));
         if (main) rows.push(formatSummary(summarise(main), childrenCpuS, oursJson.ownCpuS));
       }
     }

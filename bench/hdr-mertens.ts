@@ -2,7 +2,10 @@
 // streaming fusion and with OpenCV's MergeMertens (imread ×N, process, imwrite JPEG), side by side in
 // one run; CPU time (user + sys, decoder/encoder children included) and peak RSS from /usr/bin/time -v.
 //
-//   npx tsx bench/hdr-mertens.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile] [--no-opencv]
+//   npx tsx bench/hdr-mertens.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile] [--no-opencv] [--dist]
+// --dist: the measured child runs the compiled pipeline in dist/ (as bin/skyrig.js does; `npm run
+// build` first) through bench/hdr-child.mjs, instead of the sources through tsx (≈ 0.6 CPU s of
+// compiling and module loading per run on the 2-core VM).
 // Frames are generated once into bench/out/hdr/ (the same synthetic brackets as bench/hdr-merge.ts).
 // --threads: one skyrig run per entry — `js` is the plain-TS kernels on one thread (the code before
 // the WASM kernels), a number the SIMD WebAssembly kernels on that many threads. --profile: each run
@@ -11,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import sharp from 'sharp';
 import { findBrackets, mergeBracket } from '../pipeline/hdr/index.js';
 import { makeScene, renderFrame } from '../pipeline/hdr/synth.js';
 import { formatSummary, summarise } from './profile-summary.js';
+import { assertDistFresh } from './dist-check.js';
 
 const root = resolve(import.meta.dirname, '..');
 const outRoot = join(root, 'bench', 'out', 'hdr');
@@ -33,6 +36,8 @@ async function generate(dir: string, width: number, height: number, n: number): 
   const files = times.map((t) => join(dir, `20250601120000_${Math.round(t * 1e6)}.jpg`));
   if (files.every((f) => existsSync(f))) return files;
   await mkdir(dir, { recursive: true });
+  // Loaded here only: the measured child (run) should not pay for sharp.
+  const { default: sharp } = await import('sharp');
   const scene = makeScene(width, height, { lnMin: -1, lnMax: 9 });
   for (let j = 0; j < n; j++) {
     const codes = renderFrame(scene, times[j]!, { seed: 10 + j });
@@ -65,6 +70,7 @@ async function runOne(dir: string, out: string): Promise<void> {
 
 /** Mean absolute difference (0..255) of two JPEGs of the same size. */
 async function meanAbsDiff(a: string, b: string): Promise<number> {
+  const { default: sharp } = await import('sharp');
   const [x, y] = await Promise.all([a, b].map((f) => sharp(f, { limitInputPixels: false }).raw().toBuffer()));
   let s = 0;
   for (let i = 0; i < x!.length; i++) s += Math.abs(x![i]! - y![i]!);
@@ -79,6 +85,8 @@ async function main(): Promise<void> {
   const variants = arg('threads', 'js,1,2,4').split(',');
   const profile = process.argv.includes('--profile');
   const opencv = !process.argv.includes('--no-opencv');
+  const dist = process.argv.includes('--dist');
+  if (dist) assertDistFresh(root);
   const rows: string[] = [];
   const figures: Record<string, unknown> = { width, height, machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores` };
   for (const n of ns) {
@@ -106,7 +114,8 @@ async function main(): Promise<void> {
         await rm(profDir, { recursive: true, force: true });
         await mkdir(profDir, { recursive: true });
       }
-      const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', join(root, 'bench', 'hdr-mertens.ts'), 'run', dir, out];
+      const child = dist ? [join(root, 'bench', 'hdr-child.mjs'), 'mertens', dir, out] : ['--import', 'tsx', join(root, 'bench', 'hdr-mertens.ts'), 'run', dir, out];
+      const nodeArgs = [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...child];
       const ours = timed(process.execPath, nodeArgs, { ...process.env, SKYRIG_BENCH_THREADS: variant });
       const o = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { ms: number; kernels: string; threads: number; ownCpuS: number };
       const childrenCpuS = Math.max(0, ours.cpuS - o.ownCpuS);
@@ -119,7 +128,7 @@ async function main(): Promise<void> {
       );
       if (profile) {
         const profs = await Promise.all((await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile')).map(async (f) => JSON.parse(await readFile(join(profDir, f), 'utf8')) as Parameters<typeof summarise>[0]));
-        const main = profs.find((p) => p.nodes.some((x) => x.callFrame.url.endsWith('/pipeline/hdr/mertens.ts')));
+        const main = profs.find((p) => p.nodes.some((x) => /\/pipeline\/hdr\/mertens\.[tj]s$/.test(x.callFrame.url)));
         if (main) rows.push(formatSummary(summarise(main), childrenCpuS, o.ownCpuS));
       }
       process.stderr.write(rows[rows.length - 1] + '\n');
