@@ -13,12 +13,15 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 interface Exports {
   accumulateCodes8: Kernel;
   accumulateCodes16: Kernel;
+  mergeCodes8: Merge;
+  mergeCodes16: Merge;
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
   rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number, expTab: number): void;
   rgbeRows(linear: number, start: number, end: number, rowLen: number, channels: number, rgbe: number, rle: number, out: number, slot: number, lens: number, planes: number): void;
   heapBase(): number;
 }
+type Merge = (codeTab: number, pairTab: number, n: number, start: number, end: number, channels: number, g: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number) => number;
 type Kernel = (codes: number, start: number, end: number, channels: number, pairs: number, num: number, den: number, keep: number, first: number) => void;
 
 /** Byte addresses of everything in the shared memory, plus the strip constants: all a band needs. */
@@ -31,6 +34,13 @@ interface Layout {
   pairs: number[];
   /** Per code set (two when double-buffered), per frame. */
   codes: number[][];
+  /**
+   * With two frames or more, every frame is folded in and finished in one pass (mergeCodes8/16):
+   * per code set, the address of a u32 table of the frames' code addresses; and the pairs' table.
+   * Empty with one frame (accumulate + finish through num/den).
+   */
+  codeTabs: number[];
+  pairTab: number;
   num: number;
   den: number;
   shortLevel: number;
@@ -74,13 +84,19 @@ export const ROW_STATS = 32;
 
 // One band: every frame folded in, then lnE. Runs in the calling thread and, as text, in each worker.
 const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
-  const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
-  const codes = L.codes[job.set];
-  for (let j = 0; j < L.frames; j++) {
-    const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
-    acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
+  let saturated;
+  if (L.codeTabs.length) {
+    const merge = L.wide ? ex.mergeCodes16 : ex.mergeCodes8;
+    saturated = merge(L.codeTabs[job.set], L.pairTab, L.frames, start, end, L.channels, L.g, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
+  } else {
+    const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
+    const codes = L.codes[job.set];
+    for (let j = 0; j < L.frames; j++) {
+      const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
+      acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
+    }
+    saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   }
-  const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
   if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
   if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens, L.planes);
@@ -140,6 +156,8 @@ export interface WasmDebevecSpec {
    * next strip while this one is computed (decoding overlaps the kernels).
    */
   overlap?: boolean;
+  /** Accumulate frame by frame through num/den then finish (the one-frame path), even with more frames: for tests. */
+  separatePasses?: boolean;
 }
 
 export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
@@ -154,10 +172,14 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const pairs = tables.map(() => take(2 * tableBytes));
   const sets = spec.overlap ? 2 : 1;
   const codes = Array.from({ length: sets }, () => tables.map(() => take(samples * (wide ? 2 : 1))));
-  const num = take(samples * 4);
-  const den = take(samples * 4);
-  const shortLevel = take(samples * 2);
-  const longLevel = take(samples * 2);
+  // Two frames or more: one pass over all frames, no sums or levels in memory (see Layout.codeTabs).
+  const fused = n >= 2 && !spec.separatePasses;
+  const codeTabs = fused ? codes.map(() => take(n * 4)) : [];
+  const pairTab = fused ? take(n * 4) : 0;
+  const num = fused ? 0 : take(samples * 4);
+  const den = fused ? 0 : take(samples * 4);
+  const shortLevel = fused ? 0 : take(samples * 2);
+  const longLevel = fused ? 0 : take(samples * 2);
   const out = take(samples * 4);
   const linear = spec.linear ? take(samples * 4) : 0;
   const spool = spec.spool ? take(samples * 2) : 0;
@@ -186,6 +208,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     }
   });
   new Float64Array(buf, expTabAt, expTab().length).set(expTab());
+  codeTabs.forEach((at, set) => new Uint32Array(buf, at, n).set(codes[set]!));
+  if (pairTab) new Uint32Array(buf, pairTab, n).set(pairs);
   const codeViews = codes.map((set) => set.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples))));
   let fill = 0;
   const layout: Layout = {
@@ -195,6 +219,8 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     g,
     pairs,
     codes,
+    codeTabs,
+    pairTab,
     num,
     den,
     shortLevel,

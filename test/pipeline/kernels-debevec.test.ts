@@ -70,32 +70,41 @@ for (const [label, channels, bitDepth] of [
   ['16-bit RGB', 3, 16],
   ['8-bit 2-channel (scalar path)', 2, 8],
 ] as const) {
-  test(`wasm Debevec strip equals the TS reference (bit for bit; exp within 1 ulp): ${label}, 1/2/3 threads`, async (t) => {
+  test(`wasm Debevec strip equals the TS reference (bit for bit; exp within 1 ulp): ${label}, 1/2/3 threads, one pass over all frames and frame by frame, 4, 2 and 1 frames`, async (t) => {
     const width = 37; // 111 samples a row in RGB: not a multiple of the 12-sample vector step
     const rows = 9;
     const rowLen = width * channels;
     const count = rows * rowLen;
     const lut = buildMergeLut(response(channels), channels, { kind: 'triangle', lowClip: 5, highClip: 250 }, bitDepth);
-    const lnT = [1 / 1000, 1 / 100, 1 / 10, 1].map(Math.log);
+    for (const [times, threads, separatePasses] of [
+      [[1 / 1000, 1 / 100, 1 / 10, 1], 1, false],
+      [[1 / 1000, 1 / 100, 1 / 10, 1], 2, false],
+      [[1 / 1000, 1 / 100, 1 / 10, 1], 3, false],
+      [[1 / 1000, 1 / 100, 1 / 10, 1], 2, true],
+      [[1 / 100, 1 / 10], 2, false],
+      [[1 / 10], 2, false],
+    ] as const) {
+    const lnT = times.map(Math.log);
     const frames = brackets(lnT.length, count, channels, lut.levels - 1, 7 + channels);
     const ref = reference(frames, count, lut, lnT);
     t.true(ref.saturated > 0, 'the data has saturated pixels');
-    for (const threads of [1, 2, 3]) {
-      const k = createWasmDebevec({ lut, tables: ref.tables, lnT, samples: count + 5 * rowLen, threads, linear: true, spool: SPOOL })!;
+    {
+      const k = createWasmDebevec({ lut, tables: ref.tables, lnT, samples: count + 5 * rowLen, threads, linear: true, spool: SPOOL, separatePasses })!;
       t.truthy(k, String(kernelUnavailable('debevec')));
       try {
         // Two strips through the same kernel: the second must not see the first's sums.
         for (let pass = 0; pass < 2; pass++) {
           frames.forEach((f, j) => k.codes(j).set(f));
           const saturated = await k.run(count, rowLen);
-          t.is(saturated, ref.saturated, `saturated, ${threads} threads`);
-          t.deepEqual(Buffer.from(k.lnE.buffer, k.lnE.byteOffset, count * 4), Buffer.from(ref.lnE.buffer), `lnE bytes, ${threads} threads, pass ${pass}`);
+          t.is(saturated, ref.saturated, `saturated, ${lnT.length} frames, ${threads} threads, separate ${separatePasses}`);
+          t.deepEqual(Buffer.from(k.lnE.buffer, k.lnE.byteOffset, count * 4), Buffer.from(ref.lnE.buffer), `lnE bytes, ${lnT.length} frames, ${threads} threads, separate ${separatePasses}, pass ${pass}`);
           t.deepEqual(Array.from(k.spool!.subarray(0, count)), Array.from(ref.spool), `spool codes, ${threads} threads`);
           t.is(maxUlps(k.linear!.subarray(0, count), ref.linear), 0, `exp(lnE) within ${LINEAR_ULPS} f32 ulp, ${threads} threads`);
         }
       } finally {
         await k.close();
       }
+    }
     }
   });
 }

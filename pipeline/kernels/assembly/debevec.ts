@@ -92,6 +92,92 @@ export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: 
   accumulate<u16>(codes, start, end, channels, pairs, num, den, keep, first);
 }
 
+// accumulate over every frame and finish in one pass, for n ≥ 2 frames: the sums stay in registers
+// (no num/den in memory, no level copies — the fallback and the saturated count read the shortest
+// and longest frames' codes directly). Frame j's codes at load<u32>(codeTab + 4j), its pairs at
+// load<u32>(pairTab + 4j). The same f32 adds in the same order (frame 0 first, from +0) and the same
+// division as accumulate + finish: bit for bit their lnE and saturated count.
+@inline
+function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
+  const zero = f32x4.splat(0);
+  const short = <usize>load<u32>(codeTab);
+  const long = <usize>load<u32>(codeTab + (<usize>(n - 1) << 2));
+  let i = start;
+  if (channels == 3 || channels == 1) {
+    for (; i + 4 <= end; i += 4) {
+      // Lane channels: (i − start) mod 3 for RGB (bands start at pixel boundaries).
+      const k = channels == 3 ? (i - start) % 3 : 0;
+      const ch0 = k;
+      const ch1 = channels == 3 ? (k + 1) % 3 : 0;
+      const ch2 = channels == 3 ? (k + 2) % 3 : 0;
+      let a = zero;
+      let d = zero;
+      for (let j = 0; j < n; j++) {
+        const codes = <usize>load<u32>(codeTab + (<usize>j << 2));
+        const pairs = <usize>load<u32>(pairTab + (<usize>j << 2));
+        const c0 = <i32>load<T>(codes + (<usize>i << alignof<T>()));
+        const c1 = <i32>load<T>(codes + (<usize>(i + 1) << alignof<T>()));
+        const c2 = <i32>load<T>(codes + (<usize>(i + 2) << alignof<T>()));
+        const c3 = <i32>load<T>(codes + (<usize>(i + 3) << alignof<T>()));
+        const x0 = <usize>(c0 * channels + ch0) << 3;
+        const x1 = <usize>(c1 * channels + ch1) << 3;
+        const x2 = <usize>(c2 * channels + ch2) << 3;
+        const x3 = <usize>(c3 * channels + ch0) << 3;
+        const v01 = v128.load64_lane(pairs + x1, v128.load64_zero(pairs + x0), 1);
+        const v23 = v128.load64_lane(pairs + x3, v128.load64_zero(pairs + x2), 1);
+        a = f32x4.add(a, i8x16.shuffle(v01, v23, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d = f32x4.add(d, i8x16.shuffle(v01, v23, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+      }
+      const o = out + (<usize>i << 2);
+      v128.store(o, f32x4.div(a, d));
+      // Rare: a lane with no usable exposure.
+      if (v128.any_true(f32x4.le(d, zero))) {
+        if (!(f32x4.extract_lane(d, 0) > 0)) store<f32>(o, fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
+        if (!(f32x4.extract_lane(d, 1) > 0)) store<f32>(o, fallbackCodes<T>(i + 1 - start, i + 1, channels, g, short, long, lnTShort, lnTLong, half), 4);
+        if (!(f32x4.extract_lane(d, 2) > 0)) store<f32>(o, fallbackCodes<T>(i + 2 - start, i + 2, channels, g, short, long, lnTShort, lnTLong, half), 8);
+        if (!(f32x4.extract_lane(d, 3) > 0)) store<f32>(o, fallbackCodes<T>(i + 3 - start, i + 3, channels, g, short, long, lnTShort, lnTLong, half), 12);
+      }
+    }
+  }
+  // Tail (and other channel counts), one sample at a time.
+  for (; i < end; i++) {
+    const c = (i - start) % channels;
+    let a: f32 = 0;
+    let d: f32 = 0;
+    for (let j = 0; j < n; j++) {
+      const codes = <usize>load<u32>(codeTab + (<usize>j << 2));
+      const x = <usize>load<u32>(pairTab + (<usize>j << 2)) + (<usize>(<i32>load<T>(codes + (<usize>i << alignof<T>())) * channels + c) << 3);
+      a += load<f32>(x);
+      d += load<f32>(x, 4);
+    }
+    store<f32>(out + (<usize>i << 2), d > 0 ? a / d : fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
+  }
+  let saturated = 0;
+  for (let p = start; p < end; p += channels) {
+    let sat = 0;
+    for (let c = 0; c < channels; c++) if (<i32>load<T>(short + (<usize>(p + c) << alignof<T>())) >= satLevel) sat = 1;
+    saturated += sat;
+  }
+  return saturated;
+}
+
+@inline
+function fallbackCodes<T>(rel: i32, i: i32, channels: i32, g: usize, short: usize, long: usize, lnTShort: f64, lnTLong: f64, half: f64): f32 {
+  const c = rel % channels;
+  const ls = <i32>load<T>(short + (<usize>i << alignof<T>()));
+  if (<f64>ls > half) return <f32>(<f64>load<f32>(g + (<usize>(ls * channels + c) << 2)) - lnTShort);
+  const ll = <i32>load<T>(long + (<usize>i << alignof<T>()));
+  return <f32>(<f64>load<f32>(g + (<usize>(ll * channels + c) << 2)) - lnTLong);
+}
+
+export function mergeCodes8(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
+  return mergeAll<u8>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out);
+}
+
+export function mergeCodes16(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
+  return mergeAll<u16>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out);
+}
+
 // lnE = num/den over samples [start, end); where den is 0 (every code clipped) the shortest
 // exposure's estimate when bright, else the longest's. Returns the pixels with any channel at or
 // above `satLevel` in the shortest exposure.
