@@ -2,7 +2,7 @@
 // and with OpenCV's Python pipeline (imread ×N, MergeDebevec with the same response, Reinhard tone
 // map, imwrite .hdr + .jpg), side by side; peak RSS from /usr/bin/time -v.
 //
-//   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile]
+//   npx tsx bench/hdr-merge.ts [--width 6000 --height 4000] [--n 3,9] [--threads js,1,2,4] [--profile] [--no-opencv] [--dist]
 // Frames are generated once into bench/out/hdr/ (synthetic scene through a known camera curve).
 // --threads: one skyrig run per entry — `js` is the plain-TS kernels on one thread (the code before
 // the WASM kernels), a number the SIMD WebAssembly kernels on that many threads (decoding the next
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
   const variants = arg('threads', '').split(',');
   const profile = process.argv.includes('--profile');
   const dist = process.argv.includes('--dist');
+  const opencv = !process.argv.includes('--no-opencv');
   if (dist) assertDistFresh(root);
   const rows: string[] = [];
   const figures: Record<string, unknown> = { width, height, machine: `${process.arch}, ${(await import('node:os')).cpus().length} cores` };
@@ -98,10 +99,11 @@ async function main(): Promise<void> {
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
     const times = timesFor(n).map(String);
-    const cv = timed('/usr/bin/python3', [join(root, 'bench', 'hdr_opencv.py'), 'bench', response, out, ...times, '--', ...files]);
+    // --no-opencv (profiling runs): no anchor, the ratios print as NaN.
+    const cv = opencv ? timed('/usr/bin/python3', [join(root, 'bench', 'hdr_opencv.py'), 'bench', response, out, ...times, '--', ...files]) : { stdout: '{}', seconds: NaN, cpuS: NaN, rssMB: NaN };
     const cvJson = JSON.parse(cv.stdout.trim().split('\n').pop()!) as Record<string, number>;
     const perN: Record<string, unknown> = { opencv: { wallS: cv.seconds, cpuS: cv.cpuS, ...cvJson, rssMB: cv.rssMB } };
-    rows.push(`N=${n}: OpenCV ${cv.seconds.toFixed(2)} s wall, ${cv.cpuS.toFixed(2)} s CPU (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB`);
+    if (opencv) rows.push(`N=${n}: OpenCV ${cv.seconds.toFixed(2)} s wall, ${cv.cpuS.toFixed(2)} s CPU (${cvJson.total_s!.toFixed(2)} s in script), peak RSS ${cv.rssMB.toFixed(1)} MB`);
     for (const variant of variants) {
       const profDir = join(outRoot, 'prof', `n${n}_${variant || 'default'}`);
       if (profile) {
