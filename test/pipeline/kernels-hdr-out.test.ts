@@ -96,11 +96,14 @@ interface RawExports {
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
 }
 
-test('wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives, tiny, huge, ∞)', (t) => {
-  const specials = [NaN, 0, -0, -1, 1e-40, 1e-33, 1e-31, 1, 0.5, 255.9, 1e30, 3.4e38, Infinity, -Infinity, 7.25, 1e-20];
+for (const channels of [3, 1]) test(`wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives, tiny, huge, ∞, the 1e-32 edge), ${channels} channel(s)`, (t) => {
+  // Math.fround(1e-32) and its neighbours: the f64 test v > 1e-32 decides between them.
+  const f = Math.fround(1e-32);
+  const edge = [f, f * (1 + 2 ** -23), f * (1 - 2 ** -24)];
+  const specials = [NaN, 0, -0, -1, 1e-40, 1e-33, 1e-31, 1, 0.5, 255.9, 1e30, 3.4e38, Infinity, -Infinity, 7.25, 1e-20, ...edge, 2 ** 127, 2 ** 126 * 1.999];
   const rnd = mulberry32(5);
   const width = 257;
-  const linear = Float32Array.from({ length: width * 3 }, (_, i) => (i < specials.length * 3 ? specials[Math.floor(i / 3 + (i % 3)) % specials.length]! : Math.exp(-20 + 40 * rnd())));
+  const linear = Float32Array.from({ length: width * channels }, (_, i) => (i < specials.length * 3 ? specials[Math.floor(i / 3 + (i % 3)) % specials.length]! : Math.exp(-20 + 40 * rnd())));
   const arena = kernelArena('debevec')!;
   const lin = arena.take(linear.length * 4);
   const rgbe = arena.take(width * 4);
@@ -111,9 +114,9 @@ test('wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives
   const made = arena.instantiate<RawExports>()!;
   const buf = made.memory.buffer;
   new Float32Array(buf, lin, linear.length).set(linear);
-  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
+  made.exports.rgbeRows(lin, 0, width * channels, width * channels, channels, rgbe, 1, out, slot, lens, planes);
   const want = new Uint8Array(width * 4);
-  encodeRgbe(linear, 0, 3, width, want);
+  encodeRgbe(linear, 0, channels, width, want);
   t.deepEqual(Array.from(new Uint8Array(buf, rgbe, width * 4)), Array.from(want));
   const rle = new Uint8Array(slot);
   const n = rleScanline(want, width, rle);

@@ -349,13 +349,82 @@ export function rgbeRows(linear: usize, start: i32, end: i32, rowLen: i32, chann
   for (let a = start; a < end; a += rowLen) {
     const row = a / rowLen;
     const q = rgbe + (<usize>(row * width) << 2);
-    encodeRgbeRow(linear + (<usize>a << 2), channels, width, q);
-    if (!rle) continue;
     // The row's planes go where its quadruples are (each row owns 4·width bytes of `planes`).
     const pl = planes + (<usize>(row * width) << 2);
-    rgbePlanes(q, width, pl);
+    if (channels == 3 || channels == 1) {
+      // Four pixels a step in lanes, quadruples and planes at once; the last 0–3 pixels as below.
+      const done = rgbeLanes(linear + (<usize>a << 2), channels, width, q, rle ? pl : 0);
+      if (done < width) {
+        encodeRgbeRow(linear + (<usize>(a + done * channels) << 2), channels, width - done, q + (<usize>done << 2));
+        if (rle) for (let x = done; x < width; x++) for (let c = 0; c < 4; c++) store<u8>(pl + <usize>(c * width + x), load<u8>(q + (<usize>x << 2) + <usize>c));
+      }
+      if (!rle) continue;
+    } else {
+      encodeRgbeRow(linear + (<usize>a << 2), channels, width, q);
+      if (!rle) continue;
+      rgbePlanes(q, width, pl);
+    }
     store<i32>(lens + (<usize>row << 2), rlePlanes(pl, width, out + <usize>(row * slot)));
   }
+}
+
+// encodeRgbeRow (lib/rgbe.ts) on four pixels a step: RGB (channels 3) or mono (1) floats at `src`,
+// quadruples to `out` and, when `planes` is not 0, the R, G, B, E bytes to the four planes of a
+// `width`-byte stride. The same cases in the same order as there — NaN anywhere → 0; else negatives
+// as 0, v = max; exponent field 0 or 255, or v ≤ 1e-32 (compared in f64: v ≥ the least f32 above
+// it) → 0; e > 127 → all ones — as lane masks. Returns the pixels done (a multiple of 4).
+function rgbeLanes(src: usize, channels: i32, width: i32, out: usize, planes: usize): i32 {
+  let tiny = <f32>1e-32;
+  if (!(<f64>tiny > 1e-32)) tiny = reinterpret<f32>(reinterpret<u32>(tiny) + 1);
+  const vtiny = f32x4.splat(tiny);
+  const z = f32x4.splat(0);
+  const w = <usize>width;
+  let x = 0;
+  for (; x + 4 <= width; x += 4) {
+    let r: v128;
+    let g: v128;
+    let b: v128;
+    if (channels == 3) {
+      const s = src + (<usize>(x * 3) << 2);
+      const v0 = v128.load(s); // r0 g0 b0 r1
+      const v1 = v128.load(s, 16); // g1 b1 r2 g2
+      const v2 = v128.load(s, 32); // b2 r3 g3 b3
+      r = i8x16.shuffle(i8x16.shuffle(v0, v1, 0, 1, 2, 3, 12, 13, 14, 15, 24, 25, 26, 27, 24, 25, 26, 27), v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 20, 21, 22, 23);
+      g = i8x16.shuffle(i8x16.shuffle(v0, v1, 4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31, 28, 29, 30, 31), v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 24, 25, 26, 27);
+      b = i8x16.shuffle(i8x16.shuffle(v0, v1, 8, 9, 10, 11, 20, 21, 22, 23, 20, 21, 22, 23, 20, 21, 22, 23), v2, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 28, 29, 30, 31);
+    } else {
+      r = v128.load(src + (<usize>x << 2));
+      g = r;
+      b = r;
+    }
+    const nan = v128.or(v128.or(f32x4.ne(r, r), f32x4.ne(g, g)), f32x4.ne(b, b));
+    r = v128.and(r, f32x4.gt(r, z));
+    g = v128.and(g, f32x4.gt(g, z));
+    b = v128.and(b, f32x4.gt(b, z));
+    const v = f32x4.max(f32x4.max(r, g), b);
+    const E = v128.and(i32x4.shr_u(v, 23), i32x4.splat(255));
+    const zero = v128.or(v128.or(nan, f32x4.lt(v, vtiny)), v128.or(i32x4.eq(E, i32x4.splat(0)), i32x4.eq(E, i32x4.splat(255))));
+    const e = i32x4.sub(E, i32x4.splat(126));
+    // 2^(8 − e) as f32 bits; lanes masked below may hold anything.
+    const scale = i32x4.shl(i32x4.sub(i32x4.splat(135), e), 23);
+    const top = i32x4.splat(255);
+    const R = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(r, scale)), top);
+    const G = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(g, scale)), top);
+    const B = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(b, scale)), top);
+    let q = v128.or(v128.or(R, i32x4.shl(G, 8)), v128.or(i32x4.shl(B, 16), i32x4.shl(i32x4.add(e, i32x4.splat(128)), 24)));
+    q = v128.or(q, i32x4.gt_s(e, i32x4.splat(127)));
+    q = v128.andnot(q, zero);
+    v128.store(out + (<usize>x << 2), q);
+    if (planes) {
+      const p = i8x16.shuffle(q, q, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const o = planes + <usize>x;
+      v128.store32_lane(o, p, 0);
+      v128.store32_lane(o + w, p, 1);
+      v128.store32_lane(o + 2 * w, p, 2);
+      v128.store32_lane(o + 3 * w, p, 3);
+    }
+  }
+  return x;
 }
 
 export { heapBase } from './lib/heap';
