@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
-import { createWasmMertens, mertensScratchEstimate, type MertensTileJob, type WasmMertens } from '../kernels/mertens-wasm.js';
+import { createWasmMertens, mertensScratchEstimate, mertensStripBytes, type MertensTileJob, type WasmMertens } from '../kernels/mertens-wasm.js';
 import type { BracketFrame } from './discover.js';
 import { closeAll, defaultIo, type RowSink, type RowSource } from './io.js';
 import { hasReadInto } from './lean-source.js';
@@ -134,7 +134,7 @@ export function mertensGeometry(width: number, height: number, levels?: number):
  * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
  */
 export function mertensKernelBudgetMB(threads: number): number {
-  return Math.max(64, 110 - 8 * (threads - 1));
+  return Math.max(64, 130 - 10 * (threads - 1));
 }
 
 /**
@@ -151,7 +151,7 @@ export function mertensKernelBudgetMB(threads: number): number {
 export function mertensKernelGeometry(
   width: number,
   height: number,
-  o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number; tileThreads?: number },
+  o: { levels?: number; frames: number; channels: number; codeBytes: number; threads: number; budgetBytes?: number; tileThreads?: number; floats?: boolean },
 ): { levels: number; halo: number; stripRows: number; tileCols: number; tiles: number; threads: number } {
   const base = mertensGeometry(width, height, o.levels);
   const { levels, halo } = base;
@@ -163,7 +163,7 @@ export function mertensKernelGeometry(
   for (let t = o.tileThreads ?? 1; t <= (o.tileThreads ?? Math.max(1, o.threads)); t++) {
     for (let sr = unit; ; sr += unit) {
       const rows = Math.min(height, sr + 2 * halo);
-      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * 5;
+      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * mertensStripBytes(o.floats ?? true);
       const perThread = (budget - windows) / t;
       // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
       let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
@@ -257,31 +257,8 @@ export async function mergeMertens(
   const sources = await openBracket(frames, io);
   const { width, height, channels } = sources[0]!;
   const sixteen = sources.some((s) => s.bitDepth !== 8);
-  // The SIMD WebAssembly kernels on `threads` cores (tiles split between threads), else the plain-TS reference.
   let wasm: WasmMertens | null = null;
   let geo = mertensGeometry(width, height, options.levels);
-  if (options.kernels !== 'js') {
-    const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
-    const budgetBytes = (options.kernelBudgetMB ?? mertensKernelBudgetMB(threads)) * 2 ** 20;
-    const tileThreads = options.kernelTileThreads === undefined ? undefined : Math.min(threads, options.kernelTileThreads);
-    const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes, ...(tileThreads ? { tileThreads } : {}) });
-    const rows = Math.min(height, g.stripRows + 2 * g.halo);
-    wasm = createWasmMertens({
-      frames: frames.length,
-      width,
-      channels,
-      wide: sixteen,
-      windowRows: rows,
-      tileW: Math.min(width, g.tileCols + 2 * g.halo),
-      tileH: rows,
-      stripRows: g.stripRows,
-      levels: g.levels,
-      weights: options.mertens ?? DEFAULT_MERTENS,
-      threads,
-      tileThreads: g.threads,
-    });
-    if (wasm) geo = g;
-  }
   const sinks = new Map<OutputFormat, RowSink>();
   const outputs: Partial<Record<OutputFormat, string>> = {};
   try {
@@ -292,9 +269,36 @@ export async function mergeMertens(
       sinks.set(f, await io.openRowSink(path, { width, height, channels, format: sinkFormat[f], quality: options.quality ?? 90, cards: { FUSION: 'mertens' } }));
       outputs[f] = path;
     }
+    // The SIMD WebAssembly kernels on `threads` cores (tiles split between threads), else the plain-TS reference.
+    if (options.kernels !== 'js') {
+      const threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+      const budgetBytes = (options.kernelBudgetMB ?? mertensKernelBudgetMB(threads)) * 2 ** 20;
+      const tileThreads = options.kernelTileThreads === undefined ? undefined : Math.min(threads, options.kernelTileThreads);
+      // Only a JPEG out, through an encoder that takes its samples: the tiles write those bytes and no float strip is kept.
+      const floats = !formats.every((f) => f === 'jpg' && sinks.get(f)!.writeEncoded);
+      const g = mertensKernelGeometry(width, height, { levels: options.levels, frames: frames.length, channels, codeBytes: sixteen ? 2 : 1, threads, budgetBytes, floats, ...(tileThreads ? { tileThreads } : {}) });
+      const rows = Math.min(height, g.stripRows + 2 * g.halo);
+      wasm = createWasmMertens({
+        frames: frames.length,
+        width,
+        channels,
+        wide: sixteen,
+        windowRows: rows,
+        tileW: Math.min(width, g.tileCols + 2 * g.halo),
+        tileH: rows,
+        stripRows: g.stripRows,
+        levels: g.levels,
+        weights: options.mertens ?? DEFAULT_MERTENS,
+        threads,
+        tileThreads: g.threads,
+        floats,
+      });
+      if (wasm) geo = g;
+    }
     const capacity = Math.min(height, geo.stripRows + 2 * geo.halo);
     const windows = sources.map((s, k) => new RowWindow(s, capacity, sixteen, wasm?.window(k)));
     const rowLen = width * channels;
+    // null only when the kernels write the JPEG's bytes and no sink takes floats.
     const strip = wasm ? wasm.strip : new Float32Array(geo.stripRows * rowLen);
     const pool = new PlanePool();
     let lastTile: [number, number] = [0, 0];
@@ -333,7 +337,7 @@ export async function mergeMertens(
         const fused = fuseTileSources(windows.length, (k) => windows[k]!.tile(tx0, tx1, wy0, wy1, pool), geo.levels, options.mertens, pool);
         for (let y = y0; y < y1; y++) {
           const src = ((y - wy0) * fused.w + (x0 - tx0)) * channels;
-          strip.set(fused.data.subarray(src, src + (x1 - x0) * channels), ((y - y0) * width + x0) * channels);
+          strip!.set(fused.data.subarray(src, src + (x1 - x0) * channels), ((y - y0) * width + x0) * channels);
         }
         pool.releaseAll();
       }
@@ -353,7 +357,7 @@ export async function mergeMertens(
       for (const [f, sink] of sinks) {
         // The JPEG's 8-bit samples from the kernels; the encoder works on them while the next strip is fused.
         if (wasm && f === 'jpg' && sink.writeEncoded) await sink.writeEncoded(wasm.stripBytes(count), y1 - y0);
-        else await sink.writeRows(strip.subarray(0, count), y1 - y0);
+        else await sink.writeRows(strip!.subarray(0, count), y1 - y0);
       }
     }
     await closeAll(sources);

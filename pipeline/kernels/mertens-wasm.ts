@@ -31,7 +31,9 @@ interface Layout {
   pc: number;
   ps: number;
   pe: number;
+  /** The fused strip's floats (0: not kept — the tiles write the JPEG's bytes straight to `bytes`). */
   strip: number;
+  bytes: number;
   sum: number;
   /** Rows per mertensWeightSum chunk that fit each thread's scratch. */
   chunk: number[];
@@ -53,7 +55,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
   for (let t = start; t < end; t++) {
     const T = job.tiles[t];
     ex.mertensTile(L.windows, L.n, L.wide, L.W, L.C, L.lut, T[0], job.ty0, T[1], job.th, L.levels, 0.0625, 0.25, 0.375,
-      L.unit, L.pc, L.ps, L.pe, L.strip + 4 * T[2] * L.C, L.W * L.C, T[2] - T[0], job.cy0, T[3], job.ch, L.sum, L.scratch[band]);
+      L.unit, L.pc, L.ps, L.pe, L.strip + 4 * T[2] * L.C, L.W * L.C, T[2] - T[0], job.cy0, T[3], job.ch, L.sum, L.scratch[band], L.strip ? 0 : L.bytes + T[2] * L.C);
   }
   return 0;
 }`;
@@ -71,6 +73,11 @@ export interface WasmMertensSpec {
   tileH: number;
   /** Core rows per strip (the output strip's height). */
   stripRows: number;
+  /**
+   * Keep the fused strip as floats (for .hdr/.tif/.fits outputs; the JPEG bytes are then made from
+   * them). false: only the JPEG's 8-bit samples, written by the tiles — 4 bytes a sample less.
+   */
+  floats?: boolean;
   levels: number;
   weights: { contrast: number; saturation: number; exposedness: number };
   /** Threads for the Σ-weights pass, the caller's included (1 = no workers). */
@@ -83,8 +90,8 @@ export interface WasmMertens {
   readonly threads: number;
   /** Frame k's window of code rows (windowRows × width × channels). */
   window(k: number): Uint8Array | Uint16Array;
-  /** The fused core rows of the last run (stripRows × width × channels). */
-  readonly strip: Float32Array;
+  /** The fused core rows of the last run (stripRows × width × channels); null without `floats`. */
+  readonly strip: Float32Array | null;
   /**
    * The first `count` samples of `strip` as the JPEG encoder's 8-bit samples (floatToPnm's bytes,
    * byte for byte), in a fresh buffer the caller owns (the sink keeps it while the encoder reads).
@@ -104,7 +111,12 @@ export interface WasmMertens {
 
 /** Shared-memory bytes a fusion of this shape takes (windows + per-thread scratch + strip). */
 export function wasmMertensBytes(s: Omit<WasmMertensSpec, 'weights'>): number {
-  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + (s.tileThreads ?? s.threads) * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * 5;
+  return s.windowRows * s.width * (s.frames * s.channels * (s.wide ? 2 : 1) + 4) + (s.tileThreads ?? s.threads) * mertensScratchEstimate(s.tileW, s.tileH, s.channels, s.levels) + s.stripRows * s.width * s.channels * mertensStripBytes(s.floats ?? true);
+}
+
+/** Shared-memory bytes per output strip sample: the JPEG's byte, and the float when kept. */
+export function mertensStripBytes(floats: boolean): number {
+  return floats ? 5 : 1;
 }
 
 /** The scratch one thread needs (as assembly/pyramid.ts mertensScratchBytes). */
@@ -124,7 +136,8 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
   const levels = wide ? 65536 : 256;
   const lut = arena.take(levels * 4);
   const stripLen = spec.stripRows * W * C;
-  const strip = arena.take(stripLen * 4);
+  const floats = spec.floats ?? true;
+  const strip = floats ? arena.take(stripLen * 4) : 0;
   const bytes = arena.take(stripLen);
   const sum = arena.take(spec.windowRows * W * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
@@ -159,6 +172,7 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
     ps: mw.saturation,
     pe: mw.exposedness,
     strip,
+    bytes,
     sum,
     chunk,
     scratch,
@@ -168,9 +182,9 @@ export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {
   return {
     threads: pool.threads,
     window: (k) => windowViews[k]!,
-    strip: new Float32Array(buf, strip, stripLen),
+    strip: floats ? new Float32Array(buf, strip, stripLen) : null,
     stripBytes(count) {
-      made.exports.mertensBytes(strip, count, bytes);
+      if (floats) made.exports.mertensBytes(strip, count, bytes);
       // Every byte is written below: no need to zero it.
       const out = Buffer.allocUnsafe(count);
       out.set(new Uint8Array(buf, bytes, count));

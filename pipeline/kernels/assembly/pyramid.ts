@@ -332,7 +332,7 @@ export function mertensTile(
   windows: usize, n: i32, wide: i32, W: i32, C: i32, lut: usize,
   tx0: i32, ty0: i32, tw: i32, th: i32, levels: i32, k0: f32, k1: f32, k2: f32,
   unit: i32, pc: f64, ps: f64, pe: f64,
-  out: usize, outStride: i32, cx0: i32, cy0: i32, cw: i32, ch: i32, sum: usize, scratch: usize,
+  out: usize, outStride: i32, cx0: i32, cy0: i32, cw: i32, ch: i32, sum: usize, scratch: usize, outBytes: usize,
 ): void {
   const n0 = tw * th;
   const pyr = pyramidSize(tw, th, levels);
@@ -389,6 +389,15 @@ export function mertensTile(
     }
   }
   const nn = <usize>n0;
+  if (outBytes) {
+    // Only the JPEG's 8-bit samples (as mertensBytes makes from the floats), outStride bytes a row.
+    for (let y = 0; y < ch; y++) {
+      const src = <usize>((cy0 + y) * tw + cx0);
+      const dst = outBytes + <usize>y * <usize>outStride;
+      for (let c = 0; c < C; c++) planeBytes(rp + ((<usize>c * nn + src) << 2), cw, C, dst + <usize>c);
+    }
+    return;
+  }
   for (let y = 0; y < ch; y++) {
     const src = <usize>((cy0 + y) * tw + cx0);
     const dst = out + ((<usize>y * <usize>outStride) << 2);
@@ -601,6 +610,31 @@ export function mertensBytes(src: usize, n: i32, dst: usize): void {
   for (; i < n; i++) {
     const v = f64x2.splat(<f64>load<f32>(src + (<usize>i << 2)));
     store<u8>(dst + <usize>i, <u8>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(roundByte(v, k, half, one, lo, hi)), 0));
+  }
+}
+
+// n floats at src → floatToPnm's bytes at dst, dst + stride, … (one channel into interleaved samples).
+function planeBytes(src: usize, n: i32, stride: i32, dst: usize): void {
+  const k = f64x2.splat(255);
+  const half = f64x2.splat(0.5);
+  const one = f64x2.splat(1);
+  const hi = f64x2.splat(255);
+  const lo = f64x2.splat(0);
+  const st = <usize>stride;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(src + (<usize>i << 2));
+    const q = i32x4.trunc_sat_f64x2_s_zero(roundByte(f64x2.promote_low_f32x4(v), k, half, one, lo, hi));
+    const r = i32x4.trunc_sat_f64x2_s_zero(roundByte(f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)), k, half, one, lo, hi));
+    const d = dst + <usize>i * st;
+    store<u8>(d, <u8>i32x4.extract_lane(q, 0));
+    store<u8>(d + st, <u8>i32x4.extract_lane(q, 1));
+    store<u8>(d + 2 * st, <u8>i32x4.extract_lane(r, 0));
+    store<u8>(d + 3 * st, <u8>i32x4.extract_lane(r, 1));
+  }
+  for (; i < n; i++) {
+    const v = f64x2.splat(<f64>load<f32>(src + (<usize>i << 2)));
+    store<u8>(dst + <usize>i * st, <u8>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(roundByte(v, k, half, one, lo, hi)), 0));
   }
 }
 
