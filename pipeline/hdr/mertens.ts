@@ -134,7 +134,7 @@ export function mertensGeometry(width: number, height: number, levels?: number):
  * worker this keeps a 24 MP fusion near 250 MB peak RSS at any thread count (docs/performance.md).
  */
 export function mertensKernelBudgetMB(threads: number): number {
-  return Math.max(64, 130 - 10 * (threads - 1));
+  return Math.max(64, 110 - 8 * (threads - 1));
 }
 
 /**
