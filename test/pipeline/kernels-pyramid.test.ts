@@ -18,7 +18,7 @@ import { parseStackOptions } from '../../agent/cli/commands/focus.js';
 import { DEFAULT_STACK, stackFiles } from '../../pipeline/focus/stack.js';
 import { expandInto, genKernel, PyramidFuser, reduce, type Plane as FocusPlane } from '../../pipeline/focus/pyramid.js';
 import { findBrackets, mergeBracket } from '../../pipeline/hdr/index.js';
-import { fusionWeights, mergeMertens, mertensKernelGeometry, type MertensWeights } from '../../pipeline/hdr/mertens.js';
+import { fusionWeights, mergeMertens, mertensKernelBudgetMB, mertensKernelGeometry, type MertensWeights } from '../../pipeline/hdr/mertens.js';
 import { pyrDown, pyrUp } from '../../pipeline/hdr/pyramid.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
@@ -206,6 +206,18 @@ test('Mertens JPEG from the kernels\' bytes equals the JPEG through the sink\'s 
   // Many strips and tiles (a small kernel budget), tiles on 2 threads writing bytes.
   const small = await mergeMertens(b!.frames, join(dir, 'o', 'small'), { formats: ['jpg'], threads: 2, levels: 4, kernelBudgetMB: 1.5, kernelTileThreads: 2 });
   t.true(want.equals(await readFile(small.outputs.jpg!)), 'small budget: JPEG differs from the float path');
+});
+
+test('Mertens at 24 MP: extra threads would fuse no tiles and make them dearer (smaller windows), so the fusion keeps to one thread', (t) => {
+  for (const frames of [3, 9]) {
+    const shape = { frames, channels: 3, codeBytes: 1, floats: false };
+    const one = mertensKernelGeometry(6000, 4000, { ...shape, threads: 1, budgetBytes: mertensKernelBudgetMB(1) * 2 ** 20 });
+    for (const threads of [2, 4]) {
+      const g = mertensKernelGeometry(6000, 4000, { ...shape, threads, budgetBytes: mertensKernelBudgetMB(threads) * 2 ** 20 });
+      t.is(g.threads, 1, `N=${frames}, ${threads} threads: one tile thread`);
+      t.true(one.cost < g.cost, `N=${frames}, ${threads} threads: one thread's tiles cost ${one.cost.toFixed(2)}, ${threads} threads' ${g.cost.toFixed(2)}`);
+    }
+  }
 });
 
 test('Mertens fusion in many strips and tiles (small kernel budgets): Σ weights carried between strips, same result within 2e-6', async (t) => {
