@@ -155,6 +155,10 @@ test('Mertens fusion with the WASM kernels equals the plain-TS fusion within 2e-
   }
 });
 
+test('8-bit codes to values: the f32 division code / 255 the tiles use equals code · (1/255) rounded to f32 for every code', (t) => {
+  for (let c = 0; c < 256; c++) t.is(Math.fround(c / 255), Math.fround(c * (1 / 255)), `code ${c}`);
+});
+
 test('mertensBytes equals floatToPnm byte for byte (ends, ties, NaN, ±0, out of range, tails)', (t) => {
   const special = [0, -0, 1, -1, 2, NaN, Infinity, -Infinity, 1e-30, 0.5 / 255, 1.5 / 255, 254.5 / 255, 0.99999994, 127.5 / 255, 1 / 255, 0.5];
   const r = mulberry32(9);
