@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       const diff = opencv ? await meanAbsDiff(jpg, cvJpg) : NaN;
       perN[`skyrig_${variant || 'default'}`] = { wallS: ours.seconds, cpuS: ours.cpuS, ownCpuS: o.ownCpuS, childrenCpuS, rssMB: ours.rssMB, kernels: o.kernels, threads: o.threads, meanAbsDiffVsOpenCV: diff };
       rows.push(
-        `N=${n} skyrig ${o.kernels} ×${o.threads}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${o.ownCpuS.toFixed(2)} + codecs ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
+        `N=${n} skyrig ${o.kernels} ×${o.threads}${/^\d+$/.test(variant) && Number(variant) !== o.threads ? ` (asked ${variant})` : ""}: ${ours.seconds.toFixed(2)} s wall, ${ours.cpuS.toFixed(2)} s CPU (node ${o.ownCpuS.toFixed(2)} + codecs ${childrenCpuS.toFixed(2)}), peak RSS ${ours.rssMB.toFixed(1)} MB | ` +
           `/OpenCV: CPU ${(ours.cpuS / cvCpu).toFixed(2)}, wall ${(ours.seconds / cvWall).toFixed(2)} | mean |Δ| vs OpenCV ${diff.toFixed(2)} /255`,
       );
       if (profile) {
