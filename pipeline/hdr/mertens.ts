@@ -163,7 +163,8 @@ export function mertensKernelGeometry(
   for (let t = o.tileThreads ?? 1; t <= (o.tileThreads ?? Math.max(1, o.threads)); t++) {
     for (let sr = unit; ; sr += unit) {
       const rows = Math.min(height, sr + 2 * halo);
-      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * mertensStripBytes(o.floats ?? true);
+      // + two strips of the JPEG's bytes outside the shared memory: one draining into the encoder, one queued behind it.
+      const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * (mertensStripBytes(o.floats ?? true) + 2);
       const perThread = (budget - windows) / t;
       // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
       let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
