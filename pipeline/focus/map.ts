@@ -9,11 +9,15 @@ import { mkdir, rm } from 'node:fs/promises';
 import { releaseGarbage } from '../image/gc.js';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
+import { openRowSink, openRowSource, type RowSink, type RowSource } from '../image/rows.js';
 import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
-import { jetRows, overlayHeatRows } from './colormap.js';
+import { heatIndices, jetPalette, jetRows, overlayHeatCodes, overlayHeatFloats, overlayHeatRows, overlayTable } from './colormap.js';
+import { openPngSink, type PngSink } from '../image/png-sink.js';
+import { DJPEG, openCodecSource } from '../image/row-source.js';
+import { checkImageFile } from '../image/header-size.js';
+import type { DirectRowSource } from '../image/formats.js';
 import { boxesForGauss, boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
 import { createWasmFocusMap, type WasmFocusMap } from '../kernels/focusmap-wasm.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
@@ -266,7 +270,14 @@ async function focusMapWithKernels(
   const t1 = performance.now();
   const threshold = kdeThreshold(fusedHist, o.kde.topPercent);
   const visScale = 1 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
-  const filterVis = files.filterVis ? await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }) : null;
+  // The pictures: painted as bytes and deflated in-process (png-sink.ts) on the kernels' path; the
+  // plain-TS path keeps the reference painting (float rows → pnmtopng), which these equal pixel for pixel.
+  const bytePictures = K !== null;
+  const filterVis: Pictures | null = files.filterVis
+    ? bytePictures
+      ? byteSink(await openPngSink(files.filterVis, { width: fullW, height: fullH, channels: 1 }))
+      : floatSink(await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }))
+    : null;
   const k = gaussianKernel(o.kde.bandwidthPx);
   const halo = kernelRadius(k);
   const fusedReader = await openReader(work.filter, fullW);
@@ -276,6 +287,7 @@ async function focusMapWithKernels(
   // The WASM box passes (wide bandwidths at full resolution, where its KDE planes were sized).
   const kdeK = K && ds === 1 && o.kde.bandwidthPx > 3 ? K : null;
   const boxes = boxesForGauss(o.kde.bandwidthPx, 5);
+  const visBuf = new Uint8Array(bandRows * fullW);
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
@@ -286,13 +298,14 @@ async function focusMapWithKernels(
       const data = kdeK ? kdeK.kdePlane(stored).fill(0) : new Float32Array(stored * fullW);
       const chunk = await fusedReader.readRows(top, bottom - top);
       data.set(chunk, (top - (y0 - halo)) * fullW);
-      if (filterVis) {
+      if (filterVis?.bytes) await filterVis.bytes.writeRows(visBytes(data, halo * fullW, rows * fullW, visScale, visBuf), rows);
+      else if (filterVis?.floats) {
         const vis = new Float32Array(rows * fullW);
         for (let i = 0; i < vis.length; i++) {
           const v = data[halo * fullW + i]! * visScale;
           vis[i] = v >= 1 ? 1 : v <= 0 ? 0 : v;
         }
-        await filterVis.writeRows(vis, rows);
+        await filterVis.floats.writeRows(vis, rows);
       }
       if (kdeK) {
         await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes));
@@ -306,10 +319,10 @@ async function focusMapWithKernels(
       await kdeNpy.writeRows(y0, dens);
     }
     if (kdeK) dHist = kdeK.takeHistograms(1)[0]!;
-    await filterVis?.finish();
+    await (filterVis?.bytes ?? filterVis?.floats)?.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await filterVis?.abort();
+    await (filterVis?.bytes ?? filterVis?.floats)?.abort();
     throw err;
   } finally {
     await fusedReader.close();
@@ -325,32 +338,26 @@ async function focusMapWithKernels(
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
   // kde_vis: the plain jet map (focus_response) and the map over the image (ours), painted as the
   // image's rows stream in (row source → row sinks).
-  const image = files.kdeOverlay
-    ? await openRowSource(input).catch((err: Error) => {
-        throw new ImageFormatError(input, `cannot decode: ${err.message.split('\n')[0]}`, { cause: err });
-      })
-    : null;
-  const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
-  const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
+  const paint = bytePictures
+    ? await paintBytes(input, files, fullW, fullH)
+    : await paintFloats(input, files, fullW, fullH);
   try {
+    let d: Float32Array | undefined;
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
-      const d = await kdeNpy.readRows(y0, rows);
+      d = await kdeNpy.readRows(y0, rows, d);
       for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, max) * gain;
       await kdeNpy.writeRows(y0, d);
-      if (heat) await heat.writeRows(jetRows(d), rows);
-      if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
+      await paint.rows(d, rows);
     }
     await kdeNpy.finish();
-    await heat?.finish();
-    await overlay?.finish();
+    await paint.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await heat?.abort();
-    await overlay?.abort();
+    await paint.abort();
     throw err;
   } finally {
-    await image?.close();
+    await paint.close();
   }
   const kdeMs = performance.now() - t1;
   return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files, kernels: K ? 'wasm' : 'js', threads: K?.threads ?? 1 };
@@ -398,4 +405,103 @@ async function readRowsExactly(src: RowSource, rows: number): Promise<Float32Arr
     got += b.rows;
   }
   return out;
+}
+
+/** A picture written either as bytes (png-sink) or as float rows (the reference's row sink). */
+interface Pictures {
+  bytes?: PngSink;
+  floats?: RowSink;
+}
+const byteSink = (bytes: PngSink): Pictures => ({ bytes });
+const floatSink = (floats: RowSink): Pictures => ({ floats });
+
+/** filter_vis bytes: clip(v·scale) to 0..1 as f32, then the 8-bit step of the reference's PNG sink. */
+function visBytes(data: Float32Array, at: number, n: number, scale: number, out: Uint8Array): Uint8Array {
+  for (let i = 0; i < n; i++) {
+    const v = data[at + i]! * scale;
+    const f = Math.fround(v >= 1 ? 1 : v <= 0 ? 0 : v);
+    out[i] = f <= 0 ? 0 : f >= 1 ? 255 : Math.round(f * 255);
+  }
+  return out.subarray(0, n);
+}
+
+interface Painter {
+  /** Paint `rows` rows of the normalised density (rows × w). */
+  rows(density: Float32Array, rows: number): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openOverlaySource(input: string, direct: boolean): Promise<RowSource> {
+  try {
+    // JPEG: djpeg without read-ahead, rows as 8-bit codes (DirectRowSource); anything else by floats.
+    if (direct) {
+      const header = await checkImageFile(input);
+      if (header.kind === 'jpeg') return await openCodecSource(input, DJPEG(input), header, { pull: true });
+    }
+    return await openRowSource(input);
+  } catch (err) {
+    if (err instanceof ImageFormatError) throw err;
+    throw new ImageFormatError(input, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+}
+
+/** The reference painting: float rows → jetRows / overlayHeatRows → pnmtopng. */
+async function paintFloats(input: string, files: FocusMapResult['files'], w: number, h: number): Promise<Painter> {
+  const image = files.kdeOverlay ? await openOverlaySource(input, false) : null;
+  const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: w, height: h, channels: 3, format: 'png8' }) : null;
+  const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: w, height: h, channels: 3, format: 'png8' }) : null;
+  return {
+    async rows(d, rows) {
+      if (heat) await heat.writeRows(jetRows(d), rows);
+      if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
+    },
+    async finish() {
+      await heat?.finish();
+      await overlay?.finish();
+    },
+    async abort() {
+      await heat?.abort();
+      await overlay?.abort();
+    },
+    close: async () => image?.close(),
+  };
+}
+
+/**
+ * The same pictures as bytes: heat indices, the jet map as a palette PNG over them, the overlay by
+ * table lookups on the image's 8-bit codes (djpeg's, for JPEG) — pixel for pixel the reference's.
+ */
+async function paintBytes(input: string, files: FocusMapResult['files'], w: number, h: number): Promise<Painter> {
+  const image = files.kdeOverlay ? await openOverlaySource(input, true) : null;
+  const heat = files.kdeVis ? await openPngSink(files.kdeVis, { width: w, height: h, channels: 1, palette: jetPalette() }) : null;
+  const overlay = files.kdeOverlay ? await openPngSink(files.kdeOverlay, { width: w, height: h, channels: 3 }) : null;
+  const table = overlayTable();
+  let k = new Uint8Array(0);
+  let px = new Uint8Array(0);
+  const codes = image && 'readRowsCodes' in image && (image as DirectRowSource).codeLevels === 256 && (image.channels === 1 || image.channels === 3) ? (image as DirectRowSource) : null;
+  return {
+    async rows(d, rows) {
+      const n = rows * w;
+      if (k.length < n) k = new Uint8Array(n);
+      heatIndices(d, k);
+      if (heat) await heat.writeRows(k, rows);
+      if (overlay && image) {
+        if (px.length < 3 * n) px = new Uint8Array(3 * n);
+        if (codes) overlayHeatCodes(await codes.readRowsCodes(rows) as Uint8Array, codes.channels, k, n, table, px);
+        else overlayHeatFloats(await readRowsExactly(image, rows), image.channels, k, n, table, px);
+        await overlay.writeRows(px, rows);
+      }
+    },
+    async finish() {
+      await heat?.finish();
+      await overlay?.finish();
+    },
+    async abort() {
+      await heat?.abort();
+      await overlay?.abort();
+    },
+    close: async () => image?.close(),
+  };
 }
