@@ -56,6 +56,50 @@ export function rdfRows(prefix: usize, w: i32, R: i32, ri: i32, ro: i32, hwIn: u
       const ok = ring > 0 && nIn > 0;
       const vRing = f64x2.splat(ring);
       const vIn = f64x2.splat(nIn);
+      // Four pixels per step, two f64x2 chains each for the ring and the disk: the sums are chains of
+      // dependent adds (latency-bound), so independent chains run side by side. Same order per pixel.
+      for (; x + 4 <= w; x += 4) {
+        const xc = x + R;
+        let sInA = f64x2.splat(0);
+        let sOutA = f64x2.splat(0);
+        let sInB = f64x2.splat(0);
+        let sOutB = f64x2.splat(0);
+        let dy = -ro;
+        for (; dy < -ri; dy++) {
+          const p = prefix + (<usize>((rowC + dy) * stride) << 3);
+          const h = load<i32>(hwOut + (<usize>(dy + ro) << 2));
+          const a = p + (<usize>(xc + h + 1) << 3);
+          const b = p + (<usize>(xc - h) << 3);
+          sOutA = f64x2.add(sOutA, f64x2.sub(v128.load(a), v128.load(b)));
+          sOutB = f64x2.add(sOutB, f64x2.sub(v128.load(a, 16), v128.load(b, 16)));
+        }
+        for (; dy <= ri; dy++) {
+          const p = prefix + (<usize>((rowC + dy) * stride) << 3);
+          const h = load<i32>(hwOut + (<usize>(dy + ro) << 2));
+          const a = p + (<usize>(xc + h + 1) << 3);
+          const b = p + (<usize>(xc - h) << 3);
+          sOutA = f64x2.add(sOutA, f64x2.sub(v128.load(a), v128.load(b)));
+          sOutB = f64x2.add(sOutB, f64x2.sub(v128.load(a, 16), v128.load(b, 16)));
+          const hi = load<i32>(hwIn + (<usize>(dy + ri) << 2));
+          const c = p + (<usize>(xc + hi + 1) << 3);
+          const e = p + (<usize>(xc - hi) << 3);
+          sInA = f64x2.add(sInA, f64x2.sub(v128.load(c), v128.load(e)));
+          sInB = f64x2.add(sInB, f64x2.sub(v128.load(c, 16), v128.load(e, 16)));
+        }
+        for (; dy <= ro; dy++) {
+          const p = prefix + (<usize>((rowC + dy) * stride) << 3);
+          const h = load<i32>(hwOut + (<usize>(dy + ro) << 2));
+          const a = p + (<usize>(xc + h + 1) << 3);
+          const b = p + (<usize>(xc - h) << 3);
+          sOutA = f64x2.add(sOutA, f64x2.sub(v128.load(a), v128.load(b)));
+          sOutB = f64x2.add(sOutB, f64x2.sub(v128.load(a, 16), v128.load(b, 16)));
+        }
+        let dA = ok ? f64x2.sub(f64x2.div(f64x2.sub(sOutA, sInA), vRing), f64x2.div(sInA, vIn)) : f64x2.splat(0);
+        let dB = ok ? f64x2.sub(f64x2.div(f64x2.sub(sOutB, sInB), vRing), f64x2.div(sInB, vIn)) : f64x2.splat(0);
+        dA = power == 1 ? f64x2.abs(dA) : f64x2.mul(dA, dA);
+        dB = power == 1 ? f64x2.abs(dB) : f64x2.mul(dB, dB);
+        v128.store(o + (<usize>x << 2), i64x2.shuffle(f32x4.demote_f64x2_zero(dA), f32x4.demote_f64x2_zero(dB), 0, 2));
+      }
       for (; x + 2 <= w; x += 2) {
         const xc = x + R;
         let sIn = f64x2.splat(0);
@@ -195,13 +239,18 @@ const PER_DECADE: f64 = <f64>8192 / 20;
 
 /**
  * Add samples [start, end) to the histogram at `hist`: BINS f64 counts, then zeros, total and max
- * (f64 each). `cells` (u16, from `cell0`): the bin of every run of 256 consecutive f32 bit patterns
- * whose ends fall in one bin (0xffff where a bin edge falls inside: log10 then decides), made by the
- * caller with JavaScript's Math.log10 — the reference's own binning, without a log10 per sample.
+ * (f64 each). `cells` (u32, from `cell0`): for every run of 4096 consecutive f32 bit patterns (bits
+ * >> 12), the bin of its first pattern (low 16 bits) and the offset in the run where the next bin
+ * starts (high 16 bits; 4096: none), made by the caller with JavaScript's Math.log10 — the
+ * reference's own binning, without a log10 per sample (0xffff: log10 here decides).
+ * Counts go first to two u32 tables in `scratch` (2 × BINS, even and odd samples: neighbours often
+ * share a bin, and one table would chain every increment on the previous one), then into `hist`.
  */
-export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usize, cell0: i32, cellCount: i32): void {
-  let zeros: f64 = 0;
+export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usize, cell0: i32, cellCount: i32, scratch: usize): void {
+  memory.fill(scratch, 0, <usize>BINS << 3);
+  let zeros: i32 = 0;
   let mx = load<f64>(hist + (<usize>(BINS + 2) << 3));
+  const odd = scratch + (<usize>BINS << 2);
   for (let i = start; i < end; i++) {
     const v = f(p, i);
     if (!(v > 1e-14)) {
@@ -209,21 +258,31 @@ export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usiz
       continue;
     }
     if (v > mx) mx = v;
-    const k = (load<i32>(p + (<usize>i << 2)) >>> 8) - cell0;
+    const bits = load<u32>(p + (<usize>i << 2));
+    const k = <i32>(bits >>> 12) - cell0;
     let b: i32;
     if (k >= cellCount) b = BINS - 1;
     else {
-      b = k >= 0 ? <i32>load<u16>(cells + (<usize>k << 1)) : 0xffff;
-      if (b == 0xffff) {
+      const e = k >= 0 ? load<u32>(cells + (<usize>k << 2)) : 0xffff;
+      b = <i32>(e & 0xffff);
+      if (b != 0xffff) b += <i32>((bits & 0xfff) >= e >>> 16);
+      else {
         b = <i32>Math.floor((Math.log10(v) - LOG_MIN) * PER_DECADE);
         if (b >= BINS) b = BINS - 1;
       }
     }
-    const at = hist + (<usize>b << 3);
-    store<f64>(at, load<f64>(at) + 1);
+    const at = (i & 1 ? odd : scratch) + (<usize>b << 2);
+    store<u32>(at, load<u32>(at) + 1);
+  }
+  for (let b = 0; b < BINS; b++) {
+    const n = load<u32>(scratch + (<usize>b << 2)) + load<u32>(odd + (<usize>b << 2));
+    if (n) {
+      const at = hist + (<usize>b << 3);
+      store<f64>(at, load<f64>(at) + <f64>n);
+    }
   }
   const z = hist + (<usize>BINS << 3);
-  store<f64>(z, load<f64>(z) + zeros);
+  store<f64>(z, load<f64>(z) + <f64>zeros);
   store<f64>(z + 8, load<f64>(z + 8) + <f64>(end - start));
   store<f64>(z + 16, mx);
 }
