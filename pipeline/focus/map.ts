@@ -13,7 +13,7 @@ import { openRowSink, openRowSource, type RowSink, type RowSource } from '../ima
 import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
-import { heatIndices, jetPalette, jetRows, overlayHeatCodes, overlayHeatFloats, overlayHeatRows, overlayTable } from './colormap.js';
+import { jetPalette, jetRows, overlayHeatFloats, overlayHeatRows, overlayTable } from './colormap.js';
 import { openPngSink, type PngSink } from '../image/png-sink.js';
 import { DJPEG, openCodecSource } from '../image/row-source.js';
 import { checkImageFile } from '../image/header-size.js';
@@ -189,7 +189,18 @@ async function focusMapPasses(
   const K =
     o.kernels === 'js'
       ? null
-      : createWasmFocusMap({ w: plane.width, bandRows, radii, border: o.border, kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0, threads });
+      : createWasmFocusMap({
+          w: plane.width,
+          bandRows,
+          radii,
+          border: o.border,
+          kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0,
+          // The pictures are painted at full size, in the KDE's bands.
+          paintRows: (o.saveVisualizations ?? true) ? kdeRows : 0,
+          fullWidth: full ? full.width : plane.width,
+          overlayTable: overlayTable(),
+          threads,
+        });
   // Handed over in a holder so the passes can drop the plane before the KDE.
   const holder = { plane: plane as GrayPlane | null };
   plane = null;
@@ -272,9 +283,8 @@ async function focusMapWithKernels(
   const visScale = 1 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
   // The pictures: painted as bytes and deflated in-process (png-sink.ts) on the kernels' path; the
   // plain-TS path keeps the reference painting (float rows → pnmtopng), which these equal pixel for pixel.
-  const bytePictures = K !== null;
   const filterVis: Pictures | null = files.filterVis
-    ? bytePictures
+    ? K
       ? byteSink(await openPngSink(files.filterVis, { width: fullW, height: fullH, channels: 1 }))
       : floatSink(await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }))
     : null;
@@ -287,7 +297,6 @@ async function focusMapWithKernels(
   // The WASM box passes (wide bandwidths at full resolution, where its KDE planes were sized).
   const kdeK = K && ds === 1 && o.kde.bandwidthPx > 3 ? K : null;
   const boxes = boxesForGauss(o.kde.bandwidthPx, 5);
-  const visBuf = new Uint8Array(bandRows * fullW);
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
@@ -298,7 +307,7 @@ async function focusMapWithKernels(
       const data = kdeK ? kdeK.kdePlane(stored).fill(0) : new Float32Array(stored * fullW);
       const chunk = await fusedReader.readRows(top, bottom - top);
       data.set(chunk, (top - (y0 - halo)) * fullW);
-      if (filterVis?.bytes) await filterVis.bytes.writeRows(visBytes(data, halo * fullW, rows * fullW, visScale, visBuf), rows);
+      if (filterVis?.bytes && K) await filterVis.bytes.writeScanlines(await K.vis(data.subarray(halo * fullW), rows, visScale), rows);
       else if (filterVis?.floats) {
         const vis = new Float32Array(rows * fullW);
         for (let i = 0; i < vis.length; i++) {
@@ -328,9 +337,7 @@ async function focusMapWithKernels(
     await fusedReader.close();
   }
 
-  // The kernels are done: their workers and shared memory go before the painting pass's decoder and
-  // encoders start (the map's memory peak).
-  await K?.close();
+  // The filter and KDE garbage goes before the painting pass (the kernels stay: they paint).
   releaseGarbage();
 
   // Pass 4: clip and normalise in place, paint the heat map.
@@ -338,17 +345,11 @@ async function focusMapWithKernels(
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
   // kde_vis: the plain jet map (focus_response) and the map over the image (ours), painted as the
   // image's rows stream in (row source → row sinks).
-  const paint = bytePictures
-    ? await paintBytes(input, files, fullW, fullH)
-    : await paintFloats(input, files, fullW, fullH);
+  const paint = K ? await paintBytes(input, files, fullW, fullH, K) : await paintFloats(input, files, fullW, fullH);
   try {
-    let d: Float32Array | undefined;
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
-      d = await kdeNpy.readRows(y0, rows, d);
-      for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, max) * gain;
-      await kdeNpy.writeRows(y0, d);
-      await paint.rows(d, rows);
+      await paint.rows(kdeNpy, y0, rows, max, gain);
     }
     await kdeNpy.finish();
     await paint.finish();
@@ -415,19 +416,9 @@ interface Pictures {
 const byteSink = (bytes: PngSink): Pictures => ({ bytes });
 const floatSink = (floats: RowSink): Pictures => ({ floats });
 
-/** filter_vis bytes: clip(v·scale) to 0..1 as f32, then the 8-bit step of the reference's PNG sink. */
-function visBytes(data: Float32Array, at: number, n: number, scale: number, out: Uint8Array): Uint8Array {
-  for (let i = 0; i < n; i++) {
-    const v = data[at + i]! * scale;
-    const f = Math.fround(v >= 1 ? 1 : v <= 0 ? 0 : v);
-    out[i] = f <= 0 ? 0 : f >= 1 ? 255 : Math.round(f * 255);
-  }
-  return out.subarray(0, n);
-}
-
 interface Painter {
-  /** Paint `rows` rows of the normalised density (rows × w). */
-  rows(density: Float32Array, rows: number): Promise<void>;
+  /** Clip and scale density rows y0.. of the .npy in place (min(d, cap)·gain) and paint them. */
+  rows(npy: NpyRowFile, y0: number, rows: number, cap: number, gain: number): Promise<void>;
   finish(): Promise<void>;
   abort(): Promise<void>;
   close(): Promise<void>;
@@ -452,8 +443,12 @@ async function paintFloats(input: string, files: FocusMapResult['files'], w: num
   const image = files.kdeOverlay ? await openOverlaySource(input, false) : null;
   const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: w, height: h, channels: 3, format: 'png8' }) : null;
   const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: w, height: h, channels: 3, format: 'png8' }) : null;
+  let d: Float32Array | undefined;
   return {
-    async rows(d, rows) {
+    async rows(npy, y0, rows, cap, gain) {
+      d = await npy.readRows(y0, rows, d);
+      for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, cap) * gain;
+      await npy.writeRows(y0, d);
       if (heat) await heat.writeRows(jetRows(d), rows);
       if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
     },
@@ -470,27 +465,31 @@ async function paintFloats(input: string, files: FocusMapResult['files'], w: num
 }
 
 /**
- * The same pictures as bytes: heat indices, the jet map as a palette PNG over them, the overlay by
- * table lookups on the image's 8-bit codes (djpeg's, for JPEG) — pixel for pixel the reference's.
+ * The same pictures painted by the kernels as PNG scanlines (heat indices, the jet map as a palette
+ * over them, the overlay by table lookups on the image's 8-bit codes — djpeg's, for JPEG) and
+ * deflated in-process: pixel for pixel the reference's.
  */
-async function paintBytes(input: string, files: FocusMapResult['files'], w: number, h: number): Promise<Painter> {
+async function paintBytes(input: string, files: FocusMapResult['files'], w: number, h: number, K: WasmFocusMap): Promise<Painter> {
   const image = files.kdeOverlay ? await openOverlaySource(input, true) : null;
-  const heat = files.kdeVis ? await openPngSink(files.kdeVis, { width: w, height: h, channels: 1, palette: jetPalette() }) : null;
-  const overlay = files.kdeOverlay ? await openPngSink(files.kdeOverlay, { width: w, height: h, channels: 3 }) : null;
-  const table = overlayTable();
-  let k = new Uint8Array(0);
-  let px = new Uint8Array(0);
+  const heat = files.kdeVis ? await openPngSink(files.kdeVis, { width: w, height: h, channels: 1, palette: jetPalette(), filter: 'up' }) : null;
+  const overlay = files.kdeOverlay ? await openPngSink(files.kdeOverlay, { width: w, height: h, channels: 3, filter: 'sub' }) : null;
   const codes = image && 'readRowsCodes' in image && (image as DirectRowSource).codeLevels === 256 && (image.channels === 1 || image.channels === 3) ? (image as DirectRowSource) : null;
+  // Other sources (PNG, TIFF, FITS, 16-bit): the overlay from their float rows, in JavaScript.
+  const table = image && !codes ? overlayTable() : null;
+  let px = new Uint8Array(0);
   return {
-    async rows(d, rows) {
-      const n = rows * w;
-      if (k.length < n) k = new Uint8Array(n);
-      heatIndices(d, k);
-      if (heat) await heat.writeRows(k, rows);
-      if (overlay && image) {
+    async rows(npy, y0, rows, cap, gain) {
+      const d = K.paintDensity(rows);
+      await npy.readRows(y0, rows, d);
+      if (codes) K.paintCodes(rows, codes.channels).set(await codes.readRowsCodes(rows));
+      const scans = await K.paint(rows, cap, gain, codes ? codes.channels : 0);
+      await npy.writeRows(y0, d);
+      if (heat) await heat.writeScanlines(scans.heat, rows);
+      if (overlay && scans.overlay) await overlay.writeScanlines(scans.overlay, rows);
+      else if (overlay && image && table) {
+        const n = rows * w;
         if (px.length < 3 * n) px = new Uint8Array(3 * n);
-        if (codes) overlayHeatCodes(await codes.readRowsCodes(rows) as Uint8Array, codes.channels, k, n, table, px);
-        else overlayHeatFloats(await readRowsExactly(image, rows), image.channels, k, n, table, px);
+        overlayHeatFloats(await readRowsExactly(image, rows), image.channels, K.heatIndices(rows), n, table, px);
         await overlay.writeRows(px, rows);
       }
     },

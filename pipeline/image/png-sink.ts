@@ -30,8 +30,13 @@ export interface PngSinkOptions {
 }
 
 export interface PngSink {
-  /** `rows` rows of width × channels bytes (palette: indices). The sink copies what it keeps. */
+  /** `rows` rows of width × channels bytes (palette: indices), filtered here. The sink copies what it keeps. */
   writeRows(bytes: Uint8Array, rows: number): Promise<void>;
+  /**
+   * `rows` rows already filtered with this sink's filter (PNG scanlines: the filter byte, then the
+   * filtered row; e.g. from a WebAssembly kernel). The sink copies them.
+   */
+  writeScanlines(scan: Uint8Array, rows: number): Promise<void>;
   /** Check every row arrived, write the last chunks and rename the temp file into place. */
   finish(): Promise<void>;
   /** Stop, delete the temp file; the destination is untouched. */
@@ -135,32 +140,43 @@ export async function openPngSink(path: string, o: PngSinkOptions): Promise<PngS
     await file.discard();
   };
 
+  const check = async (n: number, rows: number, need: number, what: string) => {
+    if (done) throw new Error(`${path}: sink already finished or aborted`);
+    try {
+      counter.addRows(rows);
+      if (n < need) throw new Error(`${what} got ${n} bytes for ${rows} rows of ${stride}`);
+      if (failure) throw failure;
+    } catch (err) {
+      await abort();
+      throw fail(err);
+    }
+  };
+  const deflateStrip = async (scan: Buffer) => {
+    // One strip compressing while the caller makes the next: wait for the previous one only.
+    const previous = inFlight;
+    inFlight = deflate.write(scan) ? Promise.resolve() : once(deflate, 'drain').then(() => {});
+    inFlight.catch(() => {});
+    try {
+      await previous;
+      if (pos - written > WRITE_BEHIND) await writing;
+      if (failure) throw failure;
+    } catch (err) {
+      await abort();
+      throw fail(err);
+    }
+  };
+
   return {
     async writeRows(bytes, rows) {
-      if (done) throw new Error(`${path}: sink already finished or aborted`);
-      try {
-        counter.addRows(rows);
-        if (bytes.length < rows * stride) throw new Error(`writeRows got ${bytes.length} bytes for ${rows} rows of ${stride}`);
-        if (failure) throw failure;
-      } catch (err) {
-        await abort();
-        throw fail(err);
-      }
+      await check(bytes.length, rows, rows * stride, 'writeRows');
       const scan = Buffer.allocUnsafe(rows * (stride + 1));
       pngFilterRows(bytes, rows, stride, channels, filter, lastRow, scan);
       if (filter === 'up') lastRow = bytes.slice((rows - 1) * stride, rows * stride);
-      // One strip compressing while the caller makes the next: wait for the previous one only.
-      const previous = inFlight;
-      inFlight = deflate.write(scan) ? Promise.resolve() : once(deflate, 'drain').then(() => {});
-      inFlight.catch(() => {});
-      try {
-        await previous;
-        if (pos - written > WRITE_BEHIND) await writing;
-        if (failure) throw failure;
-      } catch (err) {
-        await abort();
-        throw fail(err);
-      }
+      await deflateStrip(scan);
+    },
+    async writeScanlines(scan, rows) {
+      await check(scan.length, rows, rows * (stride + 1), 'writeScanlines');
+      await deflateStrip(Buffer.from(scan.subarray(0, rows * (stride + 1))));
     },
     async finish() {
       if (done) throw new Error(`${path}: sink already finished or aborted`);

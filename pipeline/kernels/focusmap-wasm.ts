@@ -78,6 +78,15 @@ interface Layout {
   scratch: number;
   cell0: number;
   cellCount: number;
+  /** The pictures (pw wide: the full-size image): density rows, heat indices (a row above + the band), image codes, overlay table, scanlines. */
+  pw: number;
+  dens: number;
+  k: number;
+  codes: number;
+  table: number;
+  visScan: number;
+  heatScan: number;
+  ovScan: number;
 }
 
 const BAND_SOURCE = `function runBand(ex, L, start, end, j) {
@@ -111,6 +120,14 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j) {
       for (const bw of j.boxes) { ex.boxCols(a, b, w, j.stored, bw, start, end); const t = a; a = b; b = t; }
       break;
     }
+    case 'vis': ex.visRows(j.from, j.scale, L.pw, L.visScan, start / L.pw, end / L.pw); break;
+    case 'paint': {
+      const pw = L.pw, y0 = start / pw, y1 = end / pw;
+      ex.heatRows(L.dens, j.cap, j.gain, pw, L.k + pw, y0, y1);
+      if (j.channels) ex.overlayRows(L.codes, j.channels, L.k + pw, L.table, pw, L.ovScan, y0, y1);
+      break;
+    }
+    case 'up': ex.upRows(L.k + L.pw, L.pw, L.heatScan, start / L.pw, end / L.pw); break;
     case 'hist': ex.histAdd(j.from, hist(0), start, end, L.cells, L.cell0, L.cellCount, L.scratch + thread * 8 * ${BINS}); break;
     default: throw new Error('focusmap kernels: unknown step ' + j.op);
   }
@@ -133,15 +150,29 @@ export interface WasmFocusMap {
   kdePlane(stored: number): Float32Array;
   /** Impulses, then the box passes each way; returns the density's interior rows and adds them to the density histogram. */
   kde(rows: number, halo: number, thr: number, strength: boolean, boxes: number[]): Promise<Float32Array>;
+  /** filter_vis scanlines (filter None) of `rows` fused rows: clip(v·scale) → bytes. */
+  vis(from: Float32Array, rows: number, scale: number): Promise<Uint8Array>;
+  /** Density rows to paint (rows × w): read the .npy rows into this. */
+  paintDensity(rows: number): Float32Array;
+  /** The image's 8-bit codes for the overlay (rows × w × channels): fill before `paint`. */
+  paintCodes(rows: number, channels: number): Uint8Array;
+  /**
+   * Clip and scale the density rows in place (min(d, cap)·gain, f32), and paint: the jet map's
+   * palette scanlines (filter Up) and, with `channels`, the overlay's RGB scanlines (filter Sub).
+   */
+  paint(rows: number, cap: number, gain: number, channels: number): Promise<{ heat: Uint8Array; overlay: Uint8Array | null }>;
+  /** The heat indices of the last `paint` (rows × w). */
+  heatIndices(rows: number): Uint8Array;
   /** The histograms in `slot` 0..count−1 summed over threads into LogHistograms, then cleared. */
   takeHistograms(count: number): LogHistogram[];
   close(): Promise<void>;
 }
 
-export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: readonly RadiiPair[]; border: BorderMode; kdeStored: number; threads: number }): WasmFocusMap | null {
+export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: readonly RadiiPair[]; border: BorderMode; kdeStored: number; paintRows: number; fullWidth: number; threads: number; overlayTable: Uint8Array }): WasmFocusMap | null {
   const arena = kernelArena('focusmap');
   if (!arena) return null;
   const { w, bandRows, radii } = spec;
+  const pw = spec.fullWidth;
   const R = Math.max(...radii.map((p) => p[1]));
   const storedRows = bandRows + 2 * R;
   const threads = Math.max(1, Math.floor(spec.threads));
@@ -176,6 +207,14 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
     scratch: take(threads * 8 * BINS),
     cell0: CELL0,
     cellCount: CELLS,
+    pw,
+    dens: take(spec.paintRows * pw * 4),
+    k: take((spec.paintRows + 1) * pw),
+    codes: take(spec.paintRows * pw * 3),
+    table: take(spec.overlayTable.length),
+    visScan: take(spec.paintRows * (pw + 1)),
+    heatScan: take(spec.paintRows * (pw + 1)),
+    ovScan: take(spec.paintRows * (3 * pw + 1)),
   };
   const made = arena.instantiate<{ heapBase(): number }>();
   if (!made) return null;
@@ -187,9 +226,11 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
   });
   new Int32Array(buf, L.maps, radii.length).set(L.scales.map((s) => s.map));
   fillHistogramCells(new Uint32Array(buf, L.cells, CELLS));
+  new Uint8Array(buf, L.table, spec.overlayTable.length).set(spec.overlayTable);
   const hists = new Float64Array(buf, L.hists, threads * slots * HIST);
   const pool = createBandPool({ name: 'focusmap', module: kernelModule('focusmap')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout: L, threads });
   const runRows = (rows: number, job: Record<string, unknown>) => pool.run(rowBands(rows, w, pool.threads), { ...job, n: Math.min(pool.threads, rows), rows });
+  const runPaint = (rows: number, job: Record<string, unknown>) => pool.run(rowBands(rows, pw, pool.threads), job);
   const runUnits = (units: number, job: Record<string, unknown>) => pool.run(rowBands(units, 1, pool.threads), { ...job, unit: true, n: Math.min(pool.threads, units), rows: units });
   return {
     threads: pool.threads,
@@ -213,6 +254,23 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
       const at = result + halo * w * 4;
       await runRows(rows, { op: 'hist', from: at });
       return new Float32Array(buf, at, rows * w);
+    },
+    async vis(from, rows, scale) {
+      let at = L.dens;
+      if (from.buffer === buf) at = from.byteOffset;
+      else new Float32Array(buf, L.dens, rows * pw).set(from.subarray(0, rows * pw));
+      await runPaint(rows, { op: 'vis', from: at, scale });
+      return new Uint8Array(buf, L.visScan, rows * (pw + 1));
+    },
+    paintDensity: (rows) => new Float32Array(buf, L.dens, rows * pw),
+    paintCodes: (rows, channels) => new Uint8Array(buf, L.codes, rows * pw * channels),
+    heatIndices: (rows) => new Uint8Array(buf, L.k + pw, rows * pw),
+    async paint(rows, cap, gain, channels) {
+      await runPaint(rows, { op: 'paint', cap, gain, channels });
+      await runPaint(rows, { op: 'up' });
+      // The band's last heat row is the next band's row above (filter Up).
+      new Uint8Array(buf, L.k, pw).set(new Uint8Array(buf, L.k + rows * pw, pw));
+      return { heat: new Uint8Array(buf, L.heatScan, rows * (pw + 1)), overlay: channels ? new Uint8Array(buf, L.ovScan, rows * (3 * pw + 1)) : null };
     },
     takeHistograms(count) {
       const out = Array.from({ length: count }, () => new LogHistogram());

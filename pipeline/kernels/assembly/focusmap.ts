@@ -287,4 +287,96 @@ export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usiz
   store<f64>(z + 16, mx);
 }
 
+// The pictures (colormap.ts and map.ts references: visBytes, heatIndices, jetPalette,
+// overlayHeatCodes; the PNG filters of png-sink.ts pngFilterRows), written straight as PNG
+// scanlines: a filter byte, then the filtered row. Rounding is JavaScript's Math.round.
+
+@inline
+function jsRound(x: f64): f64 {
+  const r = Math.floor(x);
+  return x - r >= 0.5 ? r + 1 : r;
+}
+
+/** The row sinks' 8-bit step of an f32 sample: ≤ 0 (and NaN) → 0, ≥ 1 → 255, else round(v·255). */
+@inline
+function byteOf(v: f32): u32 {
+  if (!(v > 0)) return 0;
+  if (v >= 1) return 255;
+  return <u32>jsRound(<f64>v * 255);
+}
+
+/** filter_vis rows [y0, y1): clip(v·scale, 0, 1) as f32 → bytes, filter None. src rows are w wide. */
+export function visRows(src: usize, scale: f64, w: i32, scan: usize, y0: i32, y1: i32): void {
+  for (let y = y0; y < y1; y++) {
+    const s = src + (<usize>(y * w) << 2);
+    const o = scan + <usize>(y * (w + 1));
+    store<u8>(o, 0);
+    for (let x = 0; x < w; x++) {
+      const v = f(s, x) * scale;
+      store<u8>(o + 1 + <usize>x, byteOf(<f32>(v >= 1 ? 1 : v <= 0 ? 0 : v)));
+    }
+  }
+}
+
+/**
+ * Density rows [y0, y1) (w wide, in place): d = min(d, cap)·gain as f32, and its heat index
+ * clamp(round(d·255)) into k rows (`k` points at row 0 of the band; row −1 is the row above).
+ */
+export function heatRows(dens: usize, cap: f64, gain: f64, w: i32, k: usize, y0: i32, y1: i32): void {
+  for (let i = y0 * w, e = y1 * w; i < e; i++) {
+    const at = dens + (<usize>i << 2);
+    const d = <f32>(Math.min(<f64>load<f32>(at), cap) * gain);
+    store<f32>(at, d);
+    const r = jsRound(<f64>d * 255);
+    store<u8>(k + <usize>i, !(r > 0) ? 0 : r >= 255 ? 255 : <u8>r);
+  }
+}
+
+/** Palette scanlines of k rows [y0, y1), filter Up (row −1 of k: the row above, zeros at the top). */
+export function upRows(k: usize, w: i32, scan: usize, y0: i32, y1: i32): void {
+  for (let y = y0; y < y1; y++) {
+    const r = k + <usize>(y * w);
+    const o = scan + <usize>(y * (w + 1));
+    store<u8>(o, 2);
+    let x = 0;
+    for (; x + 16 <= w; x += 16) v128.store(o + 1 + <usize>x, i8x16.sub(v128.load(r + <usize>x), v128.load(r + <usize>(x - w))));
+    for (; x < w; x++) store<u8>(o + 1 + <usize>x, load<u8>(r + <usize>x) - load<u8>(r + <usize>(x - w)));
+  }
+}
+
+/**
+ * Overlay rows [y0, y1): table[(k·3 + c)·256 + code] for 8-bit codes (`channels` 1 or 3), as RGB
+ * scanlines with filter Sub.
+ */
+export function overlayRows(codes: usize, channels: i32, k: usize, table: usize, w: i32, scan: usize, y0: i32, y1: i32): void {
+  const stride = 3 * w + 1;
+  for (let y = y0; y < y1; y++) {
+    const kr = k + <usize>(y * w);
+    const cr = codes + <usize>(y * w * channels);
+    const o = scan + <usize>(y * stride);
+    store<u8>(o, 1);
+    let pr: u32 = 0, pg: u32 = 0, pb: u32 = 0;
+    for (let x = 0; x < w; x++) {
+      const t = table + <usize>(<u32>load<u8>(kr + <usize>x) * 768);
+      let cR: u32, cG: u32, cB: u32;
+      if (channels == 3) {
+        const c = cr + <usize>(3 * x);
+        cR = load<u8>(c);
+        cG = load<u8>(c, 1);
+        cB = load<u8>(c, 2);
+      } else cR = cG = cB = load<u8>(cr + <usize>x);
+      const r = <u32>load<u8>(t + cR);
+      const g = <u32>load<u8>(t + 256 + cG);
+      const b = <u32>load<u8>(t + 512 + cB);
+      const q = o + 1 + <usize>(3 * x);
+      store<u8>(q, r - pr);
+      store<u8>(q, g - pg, 1);
+      store<u8>(q, b - pb, 2);
+      pr = r;
+      pg = g;
+      pb = b;
+    }
+  }
+}
+
 export { heapBase } from './lib/heap';
