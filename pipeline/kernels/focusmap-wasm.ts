@@ -47,6 +47,20 @@ export function fillHistogramCells(cells: Uint32Array): void {
   }
 }
 
+/** histAdd's bin of a positive f32 `v` (> 1e-14) from the cells, in JavaScript: how the kernel looks it up (tests). */
+export function cellBin(cells: Uint32Array, v: number): number {
+  const bits = bitsOf(v);
+  const k = (bits >>> 12) - CELL0;
+  if (k >= CELLS) return BINS - 1;
+  const e = cells[k]!;
+  const b = e & 0xffff;
+  if (b === 0xffff) return Math.min(BINS - 1, Math.floor((Math.log10(v) + 14) * (BINS / 20)));
+  return b + ((bits & 0xfff) >= e >>> 16 ? 1 : 0);
+}
+
+/** The cells' count (for a Uint32Array to fill). */
+export const HISTOGRAM_CELLS = CELLS;
+
 interface Scale {
   ri: number;
   ro: number;
