@@ -96,13 +96,24 @@ async function fusedRows(
       return normFromStats(o.normalize, { p99: h.quantile(0.99), median, mad });
     });
   if (K) {
+    // 8/16-bit planes go to the kernels as codes (no float band in JavaScript).
+    const codes = plane.data instanceof Uint8Array ? 1 : plane.data instanceof Uint16Array ? 2 : 0;
+    const codePlane = plane as GrayPlane & { data: Uint8Array | Uint16Array };
+    const eachK = async (fn: (y0: number, rows: number, inside: Uint8Array) => Promise<void>): Promise<void> => {
+      if (!codes) return eachBand((b) => fn(b.y0, b.rows, b.inside));
+      for (let y0 = 0; y0 < plane.height; y0 += bandRows) {
+        const rows = Math.min(bandRows, plane.height - y0);
+        await fn(y0, rows, K.loadCodes(codePlane, y0, rows));
+      }
+    };
+    const c = codes ? { codes: codes as 1 | 2 } : {};
     if (o.normalize !== 'none') {
-      await eachBand((b) => K.rdf(b.rows, b.inside, { power: o.power, border: o.border, scaleHists: true }));
+      await eachK((_, rows, inside) => K.rdf(rows, inside, { power: o.power, border: o.border, scaleHists: true, ...c }));
       norms = normsOf(K.takeHistograms(radii.length));
     }
-    await eachBand(async (b) => {
-      await K.rdf(b.rows, b.inside, { power: o.power, border: o.border, norms });
-      await emit(b.y0, K.fused(b.rows), radii.map((_, s) => K.map(s, b.rows)));
+    await eachK(async (y0, rows, inside) => {
+      await K.rdf(rows, inside, { power: o.power, border: o.border, norms, ...c });
+      await emit(y0, K.fused(rows), radii.map((_, s) => K.map(s, rows)));
     });
     return K.takeHistograms(1)[0]!;
   }

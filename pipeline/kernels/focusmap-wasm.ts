@@ -7,7 +7,7 @@
 // References (pipeline/focus/rdf.ts, kde.ts, gaussian.ts, quantiles.ts) stay and are what runs with
 // `kernels: 'js'`; the maps equal them bit for bit, the histograms' bins within one bin (log10).
 import { BINS, LogHistogram } from '../focus/quantiles.js';
-import { borderTable, type BorderMode } from '../focus/border.js';
+import { borderIndex, borderTable, type BorderMode } from '../focus/border.js';
 import type { RadiiPair } from '../focus/rdf.js';
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
@@ -75,6 +75,9 @@ interface Layout {
   w: number;
   R: number;
   band: number;
+  /** The band as the plane's codes (u8 or u16), and each code's value as bandFromPlane stores it (f32). */
+  codeBand: number;
+  lut: number;
   inside: number;
   cols: number;
   prefix: number;
@@ -109,6 +112,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j) {
   const hist = (slot) => L.hists + 8 * ${HIST} * (thread * L.slots + slot);
   switch (j.op) {
     case 'prefix': ex.prefixRows(L.band, w, L.R, L.cols, L.prefix, j.first, start, end); break;
+    case 'prefixCodes': ex.prefixCodeRows(L.codeBand, j.bpc, L.lut, w, L.R, L.cols, L.prefix, start, end); break;
     case 'rdf': {
       const y0 = start / w, y1 = end / w;
       for (let s = 0; s < L.scales.length; s++) {
@@ -156,7 +160,12 @@ export interface WasmFocusMap {
    * RDF of the band's `rows` interior rows (halo R): per-scale maps, and either the per-scale
    * histograms (`scaleHists`) or, with `norms`, the fused rows and their histogram.
    */
-  rdf(rows: number, inside: Uint8Array, o: { power: number; border: BorderMode; scaleHists?: boolean; norms?: { gain: number; offset: number }[] }): Promise<void>;
+  rdf(rows: number, inside: Uint8Array, o: { power: number; border: BorderMode; scaleHists?: boolean; norms?: { gain: number; offset: number }[]; codes?: 1 | 2 }): Promise<void>;
+  /**
+   * Load band rows y0 − R .. y0 + rows + R of an 8/16-bit plane as codes (border rows mapped, zero rows
+   * outside for 'constant'), for `rdf` with `codes`; returns the band's inside flags.
+   */
+  loadCodes(plane: { width: number; height: number; data: Uint8Array | Uint16Array; scale: number }, y0: number, rows: number): Uint8Array;
   /** Scale s's map and the fused rows of the last `rdf` (rows × w). */
   map(s: number, rows: number): Float32Array;
   fused(rows: number): Float32Array;
@@ -198,6 +207,8 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
     w,
     R,
     band: take(storedRows * w * 4),
+    codeBand: take(storedRows * w * 2),
+    lut: take(65536 * 4),
     inside: take(storedRows),
     cols: take((w + 2 * R) * 4),
     prefix: take(storedRows * (w + 2 * R + 1) * 8),
@@ -246,6 +257,7 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
   const runRows = (rows: number, job: Record<string, unknown>) => pool.run(rowBands(rows, w, pool.threads), { ...job, n: Math.min(pool.threads, rows), rows });
   const runPaint = (rows: number, job: Record<string, unknown>) => pool.run(rowBands(rows, pw, pool.threads), job);
   const runUnits = (units: number, job: Record<string, unknown>) => pool.run(rowBands(units, 1, pool.threads), { ...job, unit: true, n: Math.min(pool.threads, units), rows: units });
+  let lutFor = 0;
   return {
     threads: pool.threads,
     band: new Float32Array(buf, L.band, storedRows * w),
@@ -253,8 +265,30 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
       new Uint8Array(buf, L.inside, inside.length).set(inside);
       if (o.norms) new Float64Array(buf, L.norms, 2 * o.norms.length).set(o.norms.flatMap((n) => [n.gain, n.offset]));
       // Prefix rows for the rows the kernels reach: band storage rows halo − R.. (halo = R here).
-      await runUnits(rows + 2 * R, { op: 'prefix', first: 0 });
+      await runUnits(rows + 2 * R, o.codes ? { op: 'prefixCodes', bpc: o.codes } : { op: 'prefix', first: 0 });
       await runRows(rows, { op: 'rdf', power: o.power, constant: o.border === 'constant' ? 1 : 0, halo: R, scaleHists: !!o.scaleHists, fuse: !!o.norms });
+    },
+    loadCodes(plane, y0, rows) {
+      const bpc = plane.data.BYTES_PER_ELEMENT;
+      if (lutFor !== plane.scale * bpc) {
+        // bandFromPlane's f32 of code · scale, for every code
+        const n = bpc === 1 ? 256 : 65536;
+        const lut = new Float32Array(buf, L.lut, n);
+        for (let c = 0; c < n; c++) lut[c] = c * plane.scale;
+        lutFor = plane.scale * bpc;
+      }
+      const total = rows + 2 * R;
+      const dst = bpc === 1 ? new Uint8Array(buf, L.codeBand, total * w) : new Uint16Array(buf, L.codeBand, total * w);
+      const inside = new Uint8Array(total);
+      for (let r = 0; r < total; r++) {
+        const y = borderIndex(y0 - R + r, plane.height, spec.border);
+        if (y < 0) dst.fill(0, r * w, (r + 1) * w);
+        else {
+          inside[r] = 1;
+          dst.set(plane.data.subarray(y * w, (y + 1) * w), r * w);
+        }
+      }
+      return inside;
     },
     map: (s, rows) => new Float32Array(buf, L.scales[s]!.map, rows * w),
     fused: (rows) => new Float32Array(buf, L.fused, rows * w),

@@ -11,6 +11,8 @@ import { focusMapFile, type FocusMapOptions } from '../../pipeline/focus/map.js'
 import { DEFAULT_KDE } from '../../pipeline/focus/kde.js';
 import { DEFAULT_RADII } from '../../pipeline/focus/rdf.js';
 import { tempDir } from '../helpers/tmp.js';
+import { writeImage } from '../../pipeline/image/write.js';
+import { createImage } from '../../pipeline/image/types.js';
 import { heatIndices, jetPalette, jetRows, overlayHeatCodes, overlayHeatFloats, overlayHeatRows, overlayTable } from '../../pipeline/focus/colormap.js';
 import { floatToPnm } from '../../pipeline/image/pnm.js';
 import { BINS } from '../../pipeline/focus/quantiles.js';
@@ -30,8 +32,14 @@ test('focus map on the WASM kernels equals the plain-TS map (npy, density, PNGs)
   await sharp(toU8(b.frames[1]!), { raw: { width: 150, height: 110, channels: 3 } }).jpeg({ quality: 92 }).toFile(jpg);
   const grey = join(dir, 'grey.jpg');
   await sharp(toU8(b.frames[2]!), { raw: { width: 150, height: 110, channels: 3 } }).greyscale().jpeg({ quality: 92 }).toFile(grey);
+  // 16-bit: the kernels take the plane's 16-bit codes; the overlay comes from float rows.
+  const png16 = join(dir, 'img16.png');
+  const img16 = createImage(150, 110, 3, 16);
+  img16.data.set(b.frames[0]!);
+  await writeImage(png16, img16, { depth: 16 });
   for (const [name, o, img] of [
     ['jpeg', {}, jpg],
+    ['16-bit png, constant border', { border: 'constant' }, png16],
     ['grey jpeg, 40-row bands', { bandRows: 40 }, grey],
     ['defaults', {}],
     ['constant border, power 1, mad', { border: 'constant', power: 1, normalize: 'mad' }],

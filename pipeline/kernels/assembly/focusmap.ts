@@ -40,6 +40,34 @@ export function prefixRows(band: usize, w: i32, R: i32, cols: usize, prefix: usi
 }
 
 /**
+ * prefixRows straight from the plane's 8- or 16-bit codes (`bpc` bytes each; band storage row r at
+ * codes + r·w·bpc): `lut` (f32 per code) holds what plane.ts bandFromPlane would have stored, so the
+ * sums are the same without the float band.
+ */
+export function prefixCodeRows(codes: usize, bpc: i32, lut: usize, w: i32, R: i32, cols: usize, prefix: usize, r0: i32, r1: i32): void {
+  const ew = w + 2 * R;
+  for (let r = r0; r < r1; r++) {
+    const src = codes + <usize>(r * w * bpc);
+    const o = prefix + (<usize>(r * (ew + 1)) << 3);
+    let acc: f64 = 0;
+    store<f64>(o, 0);
+    if (bpc == 1) {
+      for (let k = 0; k < ew; k++) {
+        const c = load<i32>(cols + (<usize>k << 2));
+        acc += c < 0 ? 0 : f(lut, <i32>load<u8>(src + <usize>c));
+        store<f64>(o + (<usize>(k + 1) << 3), acc);
+      }
+    } else {
+      for (let k = 0; k < ew; k++) {
+        const c = load<i32>(cols + (<usize>k << 2));
+        acc += c < 0 ? 0 : f(lut, <i32>load<u16>(src + (<usize>c << 1)));
+        store<f64>(o + (<usize>(k + 1) << 3), acc);
+      }
+    }
+  }
+}
+
+/**
  * RDF of one (inner, outer) pair for output rows [y0, y1) of the band (w wide): ring mean minus
  * disk mean from the prefix rows (prefix row of output row y's centre is y + R). hwIn/hwOut are the
  * disks' half widths (i32, 2r+1 each). constant = 1: counts are the in-image coverage (`inside`: u8
