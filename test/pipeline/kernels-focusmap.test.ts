@@ -16,7 +16,8 @@ import { createImage } from '../../pipeline/image/types.js';
 import { heatIndices, jetPalette, jetRows, overlayHeatCodes, overlayHeatFloats, overlayHeatRows, overlayTable } from '../../pipeline/focus/colormap.js';
 import { floatToPnm } from '../../pipeline/image/pnm.js';
 import { BINS } from '../../pipeline/focus/quantiles.js';
-import { HISTOGRAM_CELLS, cellBin, fillHistogramCells } from '../../pipeline/kernels/focusmap-wasm.js';
+import { HISTOGRAM_CELLS, cellBin, createWasmFocusMap, fillHistogramCells } from '../../pipeline/kernels/focusmap-wasm.js';
+import { pngFilterRows } from '../../pipeline/image/png-sink.js';
 import { synthBracket, toU8, writeRgbPng } from './focus-helpers.js';
 
 const base: FocusMapOptions = { radii: DEFAULT_RADII, power: 2, normalize: 'p99', border: 'reflect', downsample: 1, kde: DEFAULT_KDE, saveScales: true };
@@ -122,4 +123,54 @@ test('histogram bin table: every bin edge and its neighbours land where LogHisto
   for (let k = 0; k < cells.length; k++) if ((cells[k]! & 0xffff) === 0xffff) logged++;
   t.true(checked > 50000);
   t.is(logged, 1);
+});
+
+test('painting kernels equal the references on awkward values: ties, NaN, negatives, past 1, huge; 1 and 3 threads', async (t) => {
+  const w = 37;
+  const rows = 6;
+  const specials = [Number.NaN, -1, -0, 0, 1e-30, 0.5 / 255, 1.5 / 255, 127.5 / 255, 254.5 / 255, 0.999999, 1, 1.0000001, 1.5, 1e30, Infinity];
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const values = Float32Array.from({ length: rows * w }, (_, i) => (i % 3 === 0 ? specials[(i / 3) % specials.length]! : rnd() * 1.2 - 0.1));
+  const table = overlayTable();
+  for (const threads of [1, 3]) {
+    const K = createWasmFocusMap({ w, bandRows: 8, radii: [[1, 2]], border: 'reflect', kdeStored: 0, paintRows: rows, fullWidth: w, overlayTable: table, threads });
+    if (!K) return t.fail('focusmap kernels unavailable');
+    try {
+      for (const scale of [1, 0.73, 3.1]) {
+        const vis = await K.vis(values, rows, scale);
+        // the reference: clip into f32 rows, then the row sinks' 8-bit step
+        const clipped = values.map((x) => {
+          const v = x * scale;
+          return v >= 1 ? 1 : v <= 0 ? 0 : v;
+        });
+        const ref = new Uint8Array(rows * w);
+        floatToPnm(clipped, clipped.length, 1, ref);
+        const scan = new Uint8Array(rows * (w + 1));
+        pngFilterRows(ref, rows, w, 1, 'none', null, scan);
+        t.deepEqual(Uint8Array.from(vis), scan, `vis, scale ${scale}, ${threads} threads`);
+      }
+      // Two bands: the second's Up filter uses the first's last heat row.
+      let prev: Uint8Array | null = null;
+      for (const [cap, gain] of [[0.9, 1 / 0.9], [2, 0.5]] as const) {
+        const codes = Uint8Array.from({ length: rows * w * 3 }, () => Math.floor(rnd() * 256));
+        K.paintDensity(rows).set(values);
+        K.paintCodes(rows, 3).set(codes);
+        const got = await K.paint(rows, cap, gain, 3);
+        const d = values.map((v) => Math.min(v, cap) * gain);
+        t.deepEqual(Float32Array.from(K.paintDensity(rows)), d, `density, ${threads} threads`);
+        const k = heatIndices(d, new Uint8Array(rows * w));
+        const heat = new Uint8Array(rows * (w + 1));
+        pngFilterRows(k, rows, w, 1, 'up', prev, heat);
+        prev = k.slice((rows - 1) * w);
+        t.deepEqual(Uint8Array.from(got.heat), heat, `heat scanlines, ${threads} threads`);
+        const ov = overlayHeatCodes(codes, 3, k, rows * w, table, new Uint8Array(rows * w * 3));
+        const ovScan = new Uint8Array(rows * (3 * w + 1));
+        pngFilterRows(ov, rows, 3 * w, 3, 'sub', null, ovScan);
+        t.deepEqual(Uint8Array.from(got.overlay!), ovScan, `overlay scanlines, ${threads} threads`);
+      }
+    } finally {
+      await K.close();
+    }
+  }
 });

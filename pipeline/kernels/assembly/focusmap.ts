@@ -214,7 +214,25 @@ export function fuseRows(maps: usize, norms: usize, count: i32, fused: usize, st
 
 /** kde.ts impulses in place over samples [start, end): v ≥ thr and v > 0 → 1 (or v with strength), else 0. */
 export function impulseRows(p: usize, thr: f64, strength: i32, start: i32, end: i32): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  if (!strength) {
+    // v ≥ thr (f64 compare of the f32 sample) and v > 0 → 1.0f, else 0: two lanes of f64 per half
+    const t = f64x2.splat(thr);
+    const zero = f64x2.splat(0);
+    const one = f32x4.splat(1);
+    for (; i + 4 <= end; i += 4) {
+      const a = p + (<usize>i << 2);
+      const v = v128.load(a);
+      const lo = f64x2.promote_low_f32x4(v);
+      const hi = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+      const mLo = v128.and(f64x2.ge(lo, t), f64x2.gt(lo, zero));
+      const mHi = v128.and(f64x2.ge(hi, t), f64x2.gt(hi, zero));
+      // the 64-bit masks → 32-bit lanes (low halves of each)
+      const m = i32x4.shuffle(mLo, mHi, 0, 2, 4, 6);
+      v128.store(a, v128.and(one, m));
+    }
+  }
+  for (; i < end; i++) {
     const v = f(p, i);
     store<f32>(p + (<usize>i << 2), v >= thr && v > 0 ? (strength ? <f32>v : 1) : 0);
   }
@@ -236,9 +254,54 @@ function boxLine(src: usize, dst: usize, off: i32, n: i32, stride: i32, width: i
   }
 }
 
-/** Horizontal box pass over rows [y0, y1) of a w-wide plane, src → dst. */
+@inline
+function pair(a: usize, b: usize, i: i32): v128 {
+  return f64x2.replace_lane(f64x2.splat(f(a, i)), 1, f(b, i));
+}
+
+/**
+ * Horizontal box pass over rows [y0, y1) of a w-wide plane, src → dst: four rows at a time, one
+ * f64x2 lane per row (the running sum is a chain of dependent adds; four rows run side by side, each
+ * with boxLine's own sequence of operations).
+ */
 export function boxRows(src: usize, dst: usize, w: i32, width: i32, y0: i32, y1: i32): void {
-  for (let y = y0; y < y1; y++) boxLine(src, dst, y * w, w, 1, width);
+  const r = width >> 1;
+  const inv = f64x2.splat(1 / <f64>width);
+  const row = <usize>w << 2;
+  let y = y0;
+  for (; y + 4 <= y1; y += 4) {
+    const a = src + <usize>(y * w) * 4;
+    const b = a + row;
+    const c = b + row;
+    const e = c + row;
+    const da = dst + <usize>(y * w) * 4;
+    let accA = f64x2.splat(0);
+    let accB = f64x2.splat(0);
+    for (let i = 0; i <= r && i < w; i++) {
+      accA = f64x2.add(accA, pair(a, b, i));
+      accB = f64x2.add(accB, pair(c, e, i));
+    }
+    for (let i = 0; i < w; i++) {
+      const qa = f32x4.demote_f64x2_zero(f64x2.mul(accA, inv));
+      const qb = f32x4.demote_f64x2_zero(f64x2.mul(accB, inv));
+      const o = da + (<usize>i << 2);
+      store<f32>(o, f32x4.extract_lane(qa, 0));
+      store<f32>(o + row, f32x4.extract_lane(qa, 1));
+      store<f32>(o + 2 * row, f32x4.extract_lane(qb, 0));
+      store<f32>(o + 3 * row, f32x4.extract_lane(qb, 1));
+      const add = i + r + 1;
+      const sub = i - r;
+      if (add < w) {
+        accA = f64x2.add(accA, pair(a, b, add));
+        accB = f64x2.add(accB, pair(c, e, add));
+      }
+      if (sub >= 0) {
+        accA = f64x2.sub(accA, pair(a, b, sub));
+        accB = f64x2.sub(accB, pair(c, e, sub));
+      }
+    }
+  }
+  for (; y < y1; y++) boxLine(src, dst, y * w, w, 1, width);
 }
 
 /** Vertical box pass over columns [x0, x1) of a w × n plane, src → dst; two columns per f64x2. */
@@ -333,13 +396,47 @@ function byteOf(v: f32): u32 {
   return <u32>jsRound(<f64>v * 255);
 }
 
+/**
+ * Four values (two f64x2, already ×255) → clamp(jsRound(v), 0, 255) as four packed bytes (NaN → 0):
+ * byteOf and the heat index, once the f32 step is done. Past 0..1 the clamp gives what the
+ * reference's tests give (≤ 0 → 0, ≥ 1 → 255).
+ */
+@inline
+function roundBytes4(lo: v128, hi: v128): u32 {
+  const half = f64x2.splat(0.5);
+  const one = f64x2.splat(1);
+  let rl = f64x2.floor(lo);
+  rl = f64x2.add(rl, v128.and(f64x2.ge(f64x2.sub(lo, rl), half), one));
+  let rh = f64x2.floor(hi);
+  rh = f64x2.add(rh, v128.and(f64x2.ge(f64x2.sub(hi, rh), half), one));
+  let i = i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(rl), i32x4.trunc_sat_f64x2_s_zero(rh), 0, 1, 4, 5);
+  i = i32x4.min_s(i32x4.max_s(i, i32x4.splat(0)), i32x4.splat(255));
+  const n16 = i16x8.narrow_i32x4_u(i, i);
+  return i32x4.extract_lane(i8x16.narrow_i16x8_u(n16, n16), 0);
+}
+
+/** The high two f32 lanes of v as f64x2. */
+@inline
+function promoteHigh(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
 /** filter_vis rows [y0, y1): clip(v·scale, 0, 1) as f32 → bytes, filter None. src rows are w wide. */
 export function visRows(src: usize, scale: f64, w: i32, scan: usize, y0: i32, y1: i32): void {
+  const sc = f64x2.splat(scale);
+  const k255 = f64x2.splat(255);
   for (let y = y0; y < y1; y++) {
     const s = src + (<usize>(y * w) << 2);
     const o = scan + <usize>(y * (w + 1));
     store<u8>(o, 0);
-    for (let x = 0; x < w; x++) {
+    let x = 0;
+    for (; x + 4 <= w; x += 4) {
+      const v = v128.load(s + (<usize>x << 2));
+      // v·scale in f64, rounded to f32 (the clip to 0..1 is the byte clamp's), back to f64, ×255
+      const f = i32x4.shuffle(f32x4.demote_f64x2_zero(f64x2.mul(f64x2.promote_low_f32x4(v), sc)), f32x4.demote_f64x2_zero(f64x2.mul(promoteHigh(v), sc)), 0, 1, 4, 5);
+      store<u32>(o + 1 + <usize>x, roundBytes4(f64x2.mul(f64x2.promote_low_f32x4(f), k255), f64x2.mul(promoteHigh(f), k255)));
+    }
+    for (; x < w; x++) {
       const v = f(s, x) * scale;
       store<u8>(o + 1 + <usize>x, byteOf(<f32>(v >= 1 ? 1 : v <= 0 ? 0 : v)));
     }
@@ -351,7 +448,19 @@ export function visRows(src: usize, scale: f64, w: i32, scan: usize, y0: i32, y1
  * clamp(round(d·255)) into k rows (`k` points at row 0 of the band; row −1 is the row above).
  */
 export function heatRows(dens: usize, cap: f64, gain: f64, w: i32, k: usize, y0: i32, y1: i32): void {
-  for (let i = y0 * w, e = y1 * w; i < e; i++) {
+  const c = f64x2.splat(cap);
+  const g = f64x2.splat(gain);
+  const k255 = f64x2.splat(255);
+  let i = y0 * w;
+  const e = y1 * w;
+  for (; i + 4 <= e; i += 4) {
+    const at = dens + (<usize>i << 2);
+    const v = v128.load(at);
+    const d = i32x4.shuffle(f32x4.demote_f64x2_zero(f64x2.mul(f64x2.min(f64x2.promote_low_f32x4(v), c), g)), f32x4.demote_f64x2_zero(f64x2.mul(f64x2.min(promoteHigh(v), c), g)), 0, 1, 4, 5);
+    v128.store(at, d);
+    store<u32>(k + <usize>i, roundBytes4(f64x2.mul(f64x2.promote_low_f32x4(d), k255), f64x2.mul(promoteHigh(d), k255)));
+  }
+  for (; i < e; i++) {
     const at = dens + (<usize>i << 2);
     const d = <f32>(Math.min(<f64>load<f32>(at), cap) * gain);
     store<f32>(at, d);
