@@ -14,29 +14,31 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 const HIST = BINS + 3;
 
 /**
- * For every run of 4096 consecutive positive f32 bit patterns from 1e-14 to 1e6 (bits >> 12): the
- * histogram's bin of its first pattern and where in the run the next bin starts (a bin spans ~16
- * runs, so at most one edge falls inside), with the reference's formula and Math.log10: the kernel
- * then looks bins up instead of taking a log10 per sample, bit for bit the reference's binning.
- * ~0.4 M log10s, written straight into the kernels' memory (0.5 MB: it stays in cache).
+ * For every run of 32768 consecutive positive f32 bit patterns from 1e-14 to 1e6 (bits >> 15: 256
+ * runs an octave, each narrower than a bin, so at most one bin edge falls inside): the histogram's bin
+ * of its first pattern and where in the run the next bin starts, with the reference's formula and
+ * Math.log10. The kernel then looks bins up instead of taking a log10 per sample, bit for bit the
+ * reference's binning; the table is 68 KB, so it stays in cache.
  */
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 const bitsOf = (v: number) => ((f32[0] = v), u32[0]!);
 const valueOf = (bits: number) => ((u32[0] = bits >>> 0), f32[0]!);
-const CELL0 = bitsOf(1e-14) >>> 12;
-const CELLS = (bitsOf(1e6) >>> 12) + 1 - CELL0;
+const SHIFT = 15;
+const RUN = 1 << SHIFT;
+const CELL0 = bitsOf(1e-14) >>> SHIFT;
+const CELLS = (bitsOf(1e6) >>> SHIFT) + 1 - CELL0;
 export function fillHistogramCells(cells: Uint32Array): void {
   const bin = (v: number) => Math.min(BINS - 1, Math.floor((Math.log10(v) + 14) * (BINS / 20)));
   for (let k = 0; k < CELLS; k++) {
-    const base = (k + CELL0) << 12;
+    const base = (k + CELL0) << SHIFT;
     const lo = valueOf(base);
     const a = lo > 1e-14 ? bin(lo) : -1;
-    const c = bin(valueOf(base | 0xfff));
-    if (a >= 0 && a === c) cells[k] = a | (4096 << 16);
+    const c = bin(valueOf(base | (RUN - 1)));
+    if (a >= 0 && a === c) cells[k] = (a | (RUN << 16)) >>> 0;
     else if (a >= 0 && c === a + 1) {
       // the first pattern of bin c: bin() does not decrease along the patterns
-      let lo2 = 1, hi2 = 0xfff;
+      let lo2 = 1, hi2 = RUN - 1;
       while (lo2 < hi2) {
         const mid = (lo2 + hi2) >> 1;
         if (bin(valueOf(base | mid)) === c) hi2 = mid;
@@ -50,12 +52,12 @@ export function fillHistogramCells(cells: Uint32Array): void {
 /** histAdd's bin of a positive f32 `v` (> 1e-14) from the cells, in JavaScript: how the kernel looks it up (tests). */
 export function cellBin(cells: Uint32Array, v: number): number {
   const bits = bitsOf(v);
-  const k = (bits >>> 12) - CELL0;
+  const k = (bits >>> SHIFT) - CELL0;
   if (k >= CELLS) return BINS - 1;
   const e = cells[k]!;
   const b = e & 0xffff;
   if (b === 0xffff) return Math.min(BINS - 1, Math.floor((Math.log10(v) + 14) * (BINS / 20)));
-  return b + ((bits & 0xfff) >= e >>> 16 ? 1 : 0);
+  return b + ((bits & (RUN - 1)) >= e >>> 16 ? 1 : 0);
 }
 
 /** The cells' count (for a Uint32Array to fill). */

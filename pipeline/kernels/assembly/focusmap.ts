@@ -330,9 +330,9 @@ const PER_DECADE: f64 = <f64>8192 / 20;
 
 /**
  * Add samples [start, end) to the histogram at `hist`: BINS f64 counts, then zeros, total and max
- * (f64 each). `cells` (u32, from `cell0`): for every run of 4096 consecutive f32 bit patterns (bits
- * >> 12), the bin of its first pattern (low 16 bits) and the offset in the run where the next bin
- * starts (high 16 bits; 4096: none), made by the caller with JavaScript's Math.log10 — the
+ * (f64 each). `cells` (u32, from `cell0`): for every run of 32768 consecutive f32 bit patterns (bits
+ * >> 15), the bin of its first pattern (low 16 bits) and the offset in the run where the next bin
+ * starts (high 16 bits; 32768: none), made by the caller with JavaScript's Math.log10 — the
  * reference's own binning, without a log10 per sample (0xffff: log10 here decides).
  * Counts go first to two u32 tables in `scratch` (2 × BINS, even and odd samples: neighbours often
  * share a bin, and one table would chain every increment on the previous one), then into `hist`.
@@ -350,13 +350,13 @@ export function histAdd(p: usize, hist: usize, start: i32, end: i32, cells: usiz
     }
     if (v > mx) mx = v;
     const bits = load<u32>(p + (<usize>i << 2));
-    const k = <i32>(bits >>> 12) - cell0;
+    const k = <i32>(bits >>> 15) - cell0;
     let b: i32;
     if (k >= cellCount) b = BINS - 1;
     else {
       const e = k >= 0 ? load<u32>(cells + (<usize>k << 2)) : 0xffff;
       b = <i32>(e & 0xffff);
-      if (b != 0xffff) b += <i32>((bits & 0xfff) >= e >>> 16);
+      if (b != 0xffff) b += <i32>((bits & 0x7fff) >= e >>> 16);
       else {
         b = <i32>Math.floor((Math.log10(v) - LOG_MIN) * PER_DECADE);
         if (b >= BINS) b = BINS - 1;
