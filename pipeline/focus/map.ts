@@ -287,6 +287,7 @@ async function focusMapWithKernels(
     throw err;
   }
   const filterMs = performance.now() - t0;
+  releaseGarbage(); // the luminance plane (24 MB at 24 MP) goes now, not at the next full collection
 
   // Pass 3: KDE density, unnormalised, band by band from the fused .npy.
   const t1 = performance.now();
@@ -314,10 +315,15 @@ async function focusMapWithKernels(
       const top = Math.max(0, y0 - halo);
       const bottom = Math.min(fullH, y0 + rows + halo);
       const stored = rows + 2 * halo;
-      // Rows outside the image stay 0 (constant border).
-      const data = kdeK ? kdeK.kdePlane(stored).fill(0) : new Float32Array(stored * fullW);
-      const chunk = await fusedReader.readRows(top, bottom - top);
-      data.set(chunk, (top - (y0 - halo)) * fullW);
+      // Rows outside the image stay 0 (constant border); the rest is read straight into the plane.
+      const data = kdeK ? kdeK.kdePlane(stored) : new Float32Array(stored * fullW);
+      const at = (top - (y0 - halo)) * fullW;
+      const end = at + (bottom - top) * fullW;
+      if (kdeK) {
+        data.fill(0, 0, at);
+        data.fill(0, end);
+      }
+      await fusedReader.readRows(top, bottom - top, data.subarray(at, end));
       if (filterVis?.bytes && K) await filterVis.bytes.writeScanlines(await K.vis(data.subarray(halo * fullW), rows, visScale), rows);
       else if (filterVis?.floats) {
         const vis = new Float32Array(rows * fullW);
@@ -375,17 +381,21 @@ async function focusMapWithKernels(
   return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files, kernels: K ? 'wasm' : 'js', threads: K?.threads ?? 1 };
 }
 
-async function openReader(path: string, w: number): Promise<{ readRows(y0: number, rows: number): Promise<Float32Array>; close(): Promise<void> }> {
+async function openReader(path: string, w: number): Promise<{ readRows(y0: number, rows: number, into: Float32Array): Promise<void>; close(): Promise<void> }> {
   const { open } = await import('node:fs/promises');
   const fh = await open(path, 'r');
   const head = Buffer.alloc(10);
   await fh.read(head, 0, 10, 0);
   const offset = 10 + head.readUInt16LE(8);
   return {
-    async readRows(y0, rows) {
-      const out = new Float32Array(rows * w);
-      await fh.read(Buffer.from(out.buffer), 0, out.byteLength, offset + y0 * w * 4);
-      return out;
+    async readRows(y0, rows, into) {
+      const n = rows * w * 4;
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await fh.read(Buffer.from(into.buffer, into.byteOffset, n), got, n - got, offset + y0 * w * 4 + got);
+        if (bytesRead === 0) throw new Error(`${path}: ended early`);
+        got += bytesRead;
+      }
     },
     close: () => fh.close(),
   };

@@ -151,10 +151,20 @@ export async function openPngSink(path: string, o: PngSinkOptions): Promise<PngS
       throw fail(err);
     }
   };
+  // Strip buffers come back when zlib has consumed them: two or three serve a whole image.
+  const spare: Buffer[] = [];
+  const stripBuffer = (n: number) => {
+    const i = spare.findIndex((b) => b.length >= n);
+    return (i >= 0 ? spare.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(n)).subarray(0, n);
+  };
   const deflateStrip = async (scan: Buffer) => {
     // One strip compressing while the caller makes the next: wait for the previous one only.
     const previous = inFlight;
-    inFlight = deflate.write(scan) ? Promise.resolve() : once(deflate, 'drain').then(() => {});
+    const whole = Buffer.from(scan.buffer); // stripBuffer's own allocation, whole
+    const consumed = (err?: Error | null) => {
+      if (!err && spare.length < 3) spare.push(whole);
+    };
+    inFlight = deflate.write(scan, consumed) ? Promise.resolve() : once(deflate, 'drain').then(() => {});
     inFlight.catch(() => {});
     try {
       await previous;
@@ -169,14 +179,16 @@ export async function openPngSink(path: string, o: PngSinkOptions): Promise<PngS
   return {
     async writeRows(bytes, rows) {
       await check(bytes.length, rows, rows * stride, 'writeRows');
-      const scan = Buffer.allocUnsafe(rows * (stride + 1));
+      const scan = stripBuffer(rows * (stride + 1));
       pngFilterRows(bytes, rows, stride, channels, filter, lastRow, scan);
       if (filter === 'up') lastRow = bytes.slice((rows - 1) * stride, rows * stride);
       await deflateStrip(scan);
     },
     async writeScanlines(scan, rows) {
       await check(scan.length, rows, rows * (stride + 1), 'writeScanlines');
-      await deflateStrip(Buffer.from(scan.subarray(0, rows * (stride + 1))));
+      const own = stripBuffer(rows * (stride + 1));
+      own.set(scan.subarray(0, rows * (stride + 1)));
+      await deflateStrip(own);
     },
     async finish() {
       if (done) throw new Error(`${path}: sink already finished or aborted`);
