@@ -312,7 +312,11 @@ async function focusMapWithKernels(
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
-      const top = Math.max(0, y0 - halo);
+      // The kernels carry the row passes of the band overlap over (every band but the first follows a
+      // full one): plane rows from halo (filter_vis) are read, rows from 2·halo are worked on.
+      const reuse = kdeK && y0 > 0 ? 2 * halo : 0;
+      const first = reuse > 0 ? halo : 0;
+      const top = Math.max(0, y0 - halo + first);
       const bottom = Math.min(fullH, y0 + rows + halo);
       const stored = rows + 2 * halo;
       // Rows outside the image stay 0 (constant border); the rest is read straight into the plane.
@@ -320,7 +324,7 @@ async function focusMapWithKernels(
       const at = (top - (y0 - halo)) * fullW;
       const end = at + (bottom - top) * fullW;
       if (kdeK) {
-        data.fill(0, 0, at);
+        data.fill(0, first * fullW, at);
         data.fill(0, end);
       }
       await fusedReader.readRows(top, bottom - top, data.subarray(at, end));
@@ -334,7 +338,7 @@ async function focusMapWithKernels(
         await filterVis.floats.writeRows(vis, rows);
       }
       if (kdeK) {
-        await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes));
+        await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes, reuse));
         continue;
       }
       impulses(data, threshold, o.kde.includeStrength, data);

@@ -89,6 +89,8 @@ interface Layout {
   fused: number;
   kdeA: number;
   kdeB: number;
+  /** The row-passed last 2·halo rows of the previous KDE band. */
+  kdeSave: number;
   /** Histograms: [thread][slot], HIST f64 each. */
   hists: number;
   slots: number;
@@ -173,8 +175,13 @@ export interface WasmFocusMap {
   fused(rows: number): Float32Array;
   /** KDE input plane (stored × w): fill with the fused rows (zeros outside the image). */
   kdePlane(stored: number): Float32Array;
-  /** Impulses, then the box passes each way; returns the density's interior rows and adds them to the density histogram. */
-  kde(rows: number, halo: number, thr: number, strength: boolean, boxes: number[]): Promise<Float32Array>;
+  /**
+   * Impulses, then the box passes each way; returns the density's interior rows and adds them to the
+   * density histogram. `reuse`: 0 for the first band; 2·halo when the previous band had the full
+   * band rows (its last 2·halo stored rows are this band's first: their row passes are carried over,
+   * and only rows 2·halo.. of the plane need the fused rows — rows halo.. for filter_vis).
+   */
+  kde(rows: number, halo: number, thr: number, strength: boolean, boxes: number[], reuse: number): Promise<Float32Array>;
   /** filter_vis scanlines (filter None) of `rows` fused rows: clip(v·scale) → bytes. */
   vis(from: Float32Array, rows: number, scale: number): Promise<Uint8Array>;
   /** Density rows to paint (rows × w): read the .npy rows into this. */
@@ -228,6 +235,7 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
     fused: take(bandRows * w * 4),
     kdeA: take(spec.kdeStored * w * 4),
     kdeB: take(spec.kdeStored * w * 4),
+    kdeSave: take(spec.kdeStored * w * 4),
     hists: take(threads * slots * HIST * 8),
     slots,
     cells: take(CELLS * 4),
@@ -295,10 +303,17 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
     map: (s, rows) => new Float32Array(buf, L.scales[s]!.map, rows * w),
     fused: (rows) => new Float32Array(buf, L.fused, rows * w),
     kdePlane: (stored) => new Float32Array(buf, L.kdeA, stored * w),
-    async kde(rows, halo, thr, strength, boxes) {
+    async kde(rows, halo, thr, strength, boxes, reuse) {
       const stored = rows + 2 * halo;
-      await runRows(stored, { op: 'kdeRows', thr, strength: strength ? 1 : 0, boxes });
+      // Impulses and the row passes of the rows not carried over from the previous band.
+      const fresh = stored - reuse;
+      if (fresh > 0) await pool.run(rowBands(fresh, w, pool.threads).map(([a, b]) => [a + reuse * w, b + reuse * w] as [number, number]), { op: 'kdeRows', thr, strength: strength ? 1 : 0, boxes });
       const afterRows = boxes.length % 2 === 1 ? L.kdeB : L.kdeA;
+      // A row's horizontal passes do not depend on the band: the previous band's last 2·halo rows
+      // are this band's first, and this band's last are the next one's.
+      const all = new Float32Array(buf);
+      if (reuse > 0) all.copyWithin(afterRows / 4, L.kdeSave / 4, L.kdeSave / 4 + reuse * w);
+      all.copyWithin(L.kdeSave / 4, afterRows / 4 + (stored - 2 * halo) * w, afterRows / 4 + stored * w);
       await runUnits(w, { op: 'kdeCols', from: afterRows, stored, boxes });
       const result = boxes.length % 2 === 1 ? (afterRows === L.kdeA ? L.kdeB : L.kdeA) : afterRows;
       const at = result + halo * w * 4;
