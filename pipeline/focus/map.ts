@@ -358,8 +358,6 @@ async function focusMapWithKernels(
     await fusedReader.close();
   }
 
-  // The filter and KDE garbage goes before the painting pass (the kernels stay: they paint).
-  releaseGarbage();
 
   // Pass 4: clip and normalise in place, paint the heat map.
   const max = kdeCap(o.kde, fusedHist, dHist);
