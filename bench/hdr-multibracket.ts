@@ -4,7 +4,9 @@
 // Run: npx tsx bench/hdr-multibracket.ts '[["default",{}],["debevec",{"ripple":0}]]'
 // Env: SEEDS=3,5 sample seeds (each variant runs once per seed); SHIFT=1 gives each bracket its own
 // ladder (×1, ×1.6, ×2.5); WEIGHTING=noise merges with inverse-variance weights; DUMP=1 prints
-// g − g_true at a few codes; TRUEG=1 merges with the true curve.
+// g − g_true at a few codes; TRUEG=1 merges with the true curve; EVAL=all scores each curve on the merge
+// of every bracket (not only the first, which a single-bracket curve was fitted to); HELDOUT=K adds K
+// brackets of fresh noise used only for scoring with EVAL=heldout.
 // Per seed it prints the three single-bracket results, all three together, the best single per
 // channel, and all − best (≤ 0 on every channel is "three at least as good as the best single").
 import { mkdir } from 'node:fs/promises';
@@ -19,10 +21,11 @@ import { makeScene, renderFrame, cameraCurve } from '../pipeline/hdr/synth.js';
 const TIMES = [1 / 1024, 1 / 256, 1 / 64, 1 / 16, 1 / 4, 1];
 const dir = mkdtempSync(join(tmpdir(), 'hdrmb-'));
 const scene = makeScene(192, 128);
-for (let b = 0; b < 3; b++) {
+const NB = process.env.HELDOUT ? 3 + Number(process.env.HELDOUT) : 3;
+for (let b = 0; b < NB; b++) {
   await mkdir(join(dir, 'in'), { recursive: true });
   // SHIFT=1: each bracket's ladder starts a different fraction of a stop up (auto-exposure over a night).
-  const shift = process.env.SHIFT ? [1, 1.6, 2.5][b]! : 1;
+  const shift = process.env.SHIFT ? [1, 1.6, 2.5, 1.3, 2][b % 5]! : 1;
   for (let j = 0; j < TIMES.length; j++) {
     const t = Math.round(TIMES[j]! * shift * 1e6) / 1e6;
     const codes = renderFrame(scene, t, { seed: (b + 1) * 100 + j });
@@ -60,8 +63,13 @@ const gt = trueG();
 let k = 0;
 async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
   const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
-  const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
-  const rmse = lnRmse((await readFits(res.outputs.fits!)).image.data);
+  const evalOn = process.env.EVAL === 'all' ? brackets.map((_, i) => i) : process.env.EVAL === 'heldout' ? brackets.map((_, i) => i).filter((i) => i >= 3) : [0];
+  const rmse = [0, 0, 0];
+  for (const e of evalOn) {
+    const res = await mergeBracket(brackets[e]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
+    const r = lnRmse((await readFits(res.outputs.fits!)).image.data);
+    for (let c = 0; c < 3; c++) rmse[c] += r[c]! / evalOn.length;
+  }
   const gerr: number[] = [];
   for (let c = 0; c < 3; c++) {
     let s2 = 0, n = 0;
