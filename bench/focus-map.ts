@@ -5,7 +5,10 @@
 // three pictures pixel-identical (their files differ: the plain-TS path writes them through pnmtopng,
 // the kernels' path deflates them in-process). --profile: each run also under `node --cpu-prof`,
 // its main thread summarised by bench/profile-summary.ts (shares scaled to the run's CPU).
-//   npx tsx bench/focus-map.ts [--size 6000x4000] [--dir /tmp/skyrig-focus-bench] [--downsample N] [--image FILE] [--threads 1,2,4] [--no-before] [--profile]
+// --dist: both paths through the built CLI (`npm run build` first), `node bin/skyrig.js focus map`, as
+// users and the agent run it — no TypeScript compiled at start-up (≈ 1.7 CPU s under tsx) and glibc's
+// mmap threshold set as bin/skyrig.js does for the image commands.
+//   npx tsx bench/focus-map.ts [--size 6000x4000] [--dir /tmp/skyrig-focus-bench] [--downsample N] [--image FILE] [--threads 1,2,4] [--no-before] [--profile] [--dist]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
@@ -37,7 +40,8 @@ function run(label: string, out: string, env: Record<string, string>, extra: str
   const profDir = join(out, '.profile');
   rmSync(profDir, { recursive: true, force: true });
   const prof = profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
-  const text = execFileSync('bash', [join(root, 'bench/run-with-rss.sh'), 'node', ...prof, '--import', 'tsx', join(root, 'agent/cli/main.ts'), 'focus', 'map', image, '--out', out, '--downsample', opt('downsample', '1'), ...extra], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const cli = args.includes('--dist') ? [join(root, 'bin/skyrig.js')] : ['--import', 'tsx', join(root, 'agent/cli/main.ts')];
+  const text = execFileSync('bash', [join(root, 'bench/run-with-rss.sh'), 'node', ...prof, ...cli, 'focus', 'map', image, '--out', out, '--downsample', opt('downsample', '1'), ...extra], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const m = /peak RSS: ([\d.]+) MB\s+wall: ([\d:.]+)\s+cpu: ([\d.]+) s/.exec(text);
   if (!m) throw new Error(`no figures in: ${text}`);
   const wallS = m[2]!.split(':').map(Number).reduce((a, b) => a * 60 + b, 0);
