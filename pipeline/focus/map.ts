@@ -206,8 +206,9 @@ async function focusMapPasses(
           radii,
           border: o.border,
           kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0,
-          // The pictures are painted at full size, in the KDE's bands.
-          paintRows: (o.saveVisualizations ?? true) ? kdeRows : 0,
+          // The density is normalised and the pictures painted at full size, in the KDE's bands
+          // (the normalisation runs on the kernels with or without pictures).
+          paintRows: kdeRows,
           fullWidth: full ? full.width : plane.width,
           overlayTable: overlayTable(),
           threads,

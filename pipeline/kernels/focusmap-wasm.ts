@@ -327,7 +327,10 @@ export function createWasmFocusMap(spec: { w: number; bandRows: number; radii: r
       await runPaint(rows, { op: 'vis', from: at, scale });
       return new Uint8Array(buf, L.visScan, rows * (pw + 1));
     },
-    paintDensity: (rows) => new Float32Array(buf, L.dens, rows * pw),
+    paintDensity: (rows) => {
+      if (rows > spec.paintRows) throw new Error(`focusmap kernels: ${rows} rows to paint, room for ${spec.paintRows}`);
+      return new Float32Array(buf, L.dens, rows * pw);
+    },
     paintCodes: (rows, channels) => new Uint8Array(buf, L.codes, rows * pw * channels),
     heatIndices: (rows) => new Uint8Array(buf, L.k + pw, rows * pw),
     async paint(rows, cap, gain, channels) {

@@ -46,11 +46,12 @@ test('focus map on the WASM kernels equals the plain-TS map (npy, density, PNGs)
     ['constant border, power 1, mad', { border: 'constant', power: 1, normalize: 'mad' }],
     ['no normalisation, radii 1:2,2:4, strength', { normalize: 'none', radii: [[1, 2], [2, 4]], kde: { ...DEFAULT_KDE, includeStrength: true, bandwidthPx: 6 } }],
     ['downsample 2', { downsample: 2 }],
+    ['no pictures', { saveVisualizations: false }],
   ] as [string, Partial<FocusMapOptions>, string?][]) {
     const input = img ?? png;
     const js = await focusMapFile(input, join(dir, `${name}-js`), { ...base, bandRows: 32, ...o, kernels: 'js' });
     t.is(js.kernels, 'js');
-    const files = (r: typeof js) => [r.files.filter!, r.files.kde!, r.files.filterVis!, r.files.kdeVis!, r.files.kdeOverlay!, ...r.files.scales];
+    const files = (r: typeof js) => [r.files.filter, r.files.kde, r.files.filterVis, r.files.kdeVis, r.files.kdeOverlay, ...r.files.scales].filter((f): f is string => f !== null);
     for (const threads of [1, 2, 3]) {
       const w = await focusMapFile(input, join(dir, `${name}-w${threads}`), { ...base, bandRows: 32, ...o, threads });
       t.is(w.kernels, 'wasm');
