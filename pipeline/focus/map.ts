@@ -365,7 +365,13 @@ async function focusMapWithKernels(
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
   // kde_vis: the plain jet map (focus_response) and the map over the image (ours), painted as the
   // image's rows stream in (row source → row sinks).
-  const paint = K ? await paintBytes(input, files, fullW, fullH, K) : await paintFloats(input, files, fullW, fullH);
+  let paint: Painter;
+  try {
+    paint = K ? await paintBytes(input, files, fullW, fullH, K) : await paintFloats(input, files, fullW, fullH);
+  } catch (err) {
+    await kdeNpy.abort();
+    throw err;
+  }
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
@@ -448,25 +454,57 @@ interface Painter {
   close(): Promise<void>;
 }
 
-async function openOverlaySource(input: string, direct: boolean): Promise<RowSource> {
+async function openOverlaySource(input: string, direct: boolean, w: number, h: number): Promise<RowSource> {
+  let src: RowSource;
   try {
     // JPEG: djpeg without read-ahead, rows as 8-bit codes (DirectRowSource); anything else by floats.
-    if (direct) {
-      const header = await checkImageFile(input);
-      if (header.kind === 'jpeg') return await openCodecSource(input, DJPEG(input), header, { pull: true });
-    }
-    return await openRowSource(input);
+    const header = direct ? await checkImageFile(input) : null;
+    src = header?.kind === 'jpeg' ? await openCodecSource(input, DJPEG(input), header, { pull: true }) : await openRowSource(input);
   } catch (err) {
     if (err instanceof ImageFormatError) throw err;
     throw new ImageFormatError(input, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (src.width !== w || src.height !== h) {
+    await src.close();
+    throw new ImageFormatError(input, `decodes to ${src.width}×${src.height} for the overlay, but the map is ${w}×${h}`);
+  }
+  return src;
+}
+
+/** The overlay's image source and the two heat-map sinks; whatever opened is closed if the rest fails. */
+async function openPainting<S extends { abort(): Promise<void> }>(
+  input: string,
+  files: FocusMapResult['files'],
+  w: number,
+  h: number,
+  direct: boolean,
+  heatSink: (path: string) => Promise<S>,
+  overlaySink: (path: string) => Promise<S>,
+): Promise<{ image: RowSource | null; heat: S | null; overlay: S | null }> {
+  const image = files.kdeOverlay ? await openOverlaySource(input, direct, w, h) : null;
+  let heat: S | null = null;
+  try {
+    heat = files.kdeVis ? await heatSink(files.kdeVis) : null;
+    const overlay = files.kdeOverlay ? await overlaySink(files.kdeOverlay) : null;
+    return { image, heat, overlay };
+  } catch (err) {
+    await heat?.abort();
+    await image?.close();
+    throw err;
   }
 }
 
 /** The reference painting: float rows → jetRows / overlayHeatRows → pnmtopng. */
 async function paintFloats(input: string, files: FocusMapResult['files'], w: number, h: number): Promise<Painter> {
-  const image = files.kdeOverlay ? await openOverlaySource(input, false) : null;
-  const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: w, height: h, channels: 3, format: 'png8' }) : null;
-  const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: w, height: h, channels: 3, format: 'png8' }) : null;
+  const { image, heat, overlay } = await openPainting(
+    input,
+    files,
+    w,
+    h,
+    false,
+    (path) => openRowSink(path, { width: w, height: h, channels: 3, format: 'png8' }),
+    (path) => openRowSink(path, { width: w, height: h, channels: 3, format: 'png8' }),
+  );
   let d: Float32Array | undefined;
   return {
     async rows(npy, y0, rows, cap, gain) {
@@ -494,9 +532,15 @@ async function paintFloats(input: string, files: FocusMapResult['files'], w: num
  * deflated in-process: pixel for pixel the reference's.
  */
 async function paintBytes(input: string, files: FocusMapResult['files'], w: number, h: number, K: WasmFocusMap): Promise<Painter> {
-  const image = files.kdeOverlay ? await openOverlaySource(input, true) : null;
-  const heat = files.kdeVis ? await openPngSink(files.kdeVis, { width: w, height: h, channels: 1, palette: jetPalette(), filter: 'up' }) : null;
-  const overlay = files.kdeOverlay ? await openPngSink(files.kdeOverlay, { width: w, height: h, channels: 3, filter: 'sub' }) : null;
+  const { image, heat, overlay } = await openPainting(
+    input,
+    files,
+    w,
+    h,
+    true,
+    (path) => openPngSink(path, { width: w, height: h, channels: 1, palette: jetPalette(), filter: 'up' }),
+    (path) => openPngSink(path, { width: w, height: h, channels: 3, filter: 'sub' }),
+  );
   const codes = image && 'readRowsCodes' in image && (image as DirectRowSource).codeLevels === 256 && (image.channels === 1 || image.channels === 3) ? (image as DirectRowSource) : null;
   // Other sources (PNG, TIFF, FITS, 16-bit): the overlay from their float rows, in JavaScript.
   const table = image && !codes ? overlayTable() : null;
