@@ -10,6 +10,8 @@
 // A variant with "robertson": {...} (bench/hdr-robertson.ts options: leaveOneOut, smoothness, ripple,
 // domain) calibrates with Robertson's radiance-domain iteration on the same random sample pixels
 // instead of calibrateResponse, e.g. '[["rob-hybrid",{"samples":20000,"robertson":{"leaveOneOut":true,"smoothness":50,"ripple":2000}}]]'.
+// "hatRows": true solves Debevec's objective with rows weighted by √w (so each sample's ln E is the hat
+// merge of its codes), with "smoothness"/"ripple" as given.
 // Per seed it prints the three single-bracket results, all three together, the best single per
 // channel, and all − best (≤ 0 on every channel is "three at least as good as the best single").
 import { mkdir } from 'node:fs/promises';
@@ -18,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { calibrateResponse, findBrackets, mergeBracket, type CalibrateOptions, type CameraResponse } from '../pipeline/hdr/index.js';
-import { enforceMonotonic, isStrictlyIncreasing } from '../pipeline/hdr/debevec.js';
+import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../pipeline/hdr/debevec.js';
 import { mulberry32 } from '../pipeline/hdr/random.js';
 import { DEFAULT_WEIGHTS } from '../pipeline/hdr/weights.js';
 import { RobertsonAccumulator, type RobertsonOptions } from './hdr-robertson.js';
@@ -72,13 +74,17 @@ function trueG(): Float64Array {
   return g;
 }
 const gt = trueG();
-type Variant = CalibrateOptions & { robertson?: RobertsonOptions };
+type Variant = CalibrateOptions & { robertson?: RobertsonOptions; hatRows?: boolean };
 /** Robertson on random sample pixels drawn as calibrateResponse's random plan draws them. */
 function robertsonResponse(sel: number[], opts: Variant): CameraResponse {
   const P = scene.width * scene.height;
   const samples = Math.min(P, opts.samples ?? 1000);
   const rnd = mulberry32(opts.seed ?? 0);
   const acc = [0, 1, 2].map(() => new RobertsonAccumulator(DEFAULT_WEIGHTS));
+  // hatRows: Debevec's rows weighted by √w (squared: w, the merge's own weights, so each sample's ln E
+  // is exactly the hat merge of its codes) instead of w.
+  const deb = [0, 1, 2].map(() => new DebevecAccumulator(DEFAULT_WEIGHTS));
+  if (opts.hatRows) for (const d of deb) { const w = (d as unknown as { w: Float64Array }).w; for (let z = 0; z < 256; z++) w[z] = Math.sqrt(w[z]!); }
   for (const b of sel) {
     const set = new Set<number>();
     while (set.size < samples) set.add(Math.floor(rnd() * P));
@@ -90,11 +96,14 @@ function robertsonResponse(sel: number[], opts: Variant): CameraResponse {
         for (let j = 0; j < n; j++) codes[s * n + j] = frameCodes[b]![j]![p * 3 + c]!;
       });
       acc[c]!.addBracket(codes, frameTimes[b]!);
+      const lnT = frameTimes[b]!.map(Math.log);
+      if (opts.hatRows) for (let s = 0; s < pixels.length; s++) deb[c]!.addSample(codes.subarray(s * n, s * n + n), lnT, n);
     }
   }
   const g = new Float32Array(256 * 3);
   for (let c = 0; c < 3; c++) {
-    const gc = acc[c]!.solve(opts.robertson).g;
+    const scale = Math.sqrt(deb[c]!.samples / 1000);
+    const gc = opts.hatRows ? deb[c]!.solve((opts.smoothness ?? 50) * scale, (opts.ripple ?? 2000) * scale) : acc[c]!.solve(opts.robertson).g;
     if (!isStrictlyIncreasing(gc)) enforceMonotonic(gc);
     for (let z = 0; z < 256; z++) g[z * 3 + c] = gc[z]!;
   }
@@ -102,7 +111,7 @@ function robertsonResponse(sel: number[], opts: Variant): CameraResponse {
 }
 let k = 0;
 async function run(sel: number[], opts: Variant = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
-  const cal = opts.robertson ? { response: robertsonResponse(sel, opts) } : await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
+  const cal = opts.robertson || opts.hatRows ? { response: robertsonResponse(sel, opts) } : await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
   const evalOn = process.env.EVAL === 'all' ? brackets.map((_, i) => i) : process.env.EVAL === 'heldout' ? brackets.map((_, i) => i).filter((i) => i >= 3) : [0];
   const rmse = [0, 0, 0];
   for (const e of evalOn) {
