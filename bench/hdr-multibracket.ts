@@ -1,27 +1,48 @@
 // Calibration from one bracket vs several on the synthetic all-sky set (3 brackets × 6 exposures of a
-// known radiance map): merged ln-radiance RMSE per channel, and the curve's error against the true g.
-// Run: npx tsx bench/hdr-multibracket.ts '[["default",{}],["lambda150",{"smoothness":150}]]'
-// Env: SHIFT=1 gives each bracket its own ladder (×1, ×1.6, ×2.5); WEIGHTING=noise merges with
-// inverse-variance weights; DUMP=1 prints g − g_true at a few codes; TRUEG=1 merges with the true curve.
+// known radiance map): merged ln-radiance RMSE per channel (against the known radiance, the first
+// bracket merged), and the curve's error against the true g.
+// Run: npx tsx bench/hdr-multibracket.ts '[["default",{}],["debevec",{"ripple":0}]]'
+// Env: SEEDS=3,5 sample seeds (each variant runs once per seed); SHIFT=1 gives each bracket its own
+// ladder (×1, ×1.6, ×2.5); WEIGHTING=noise merges with inverse-variance weights; DUMP=1 prints
+// g − g_true at a few codes; TRUEG=1 merges with the true curve; EVAL=all scores each curve on the merge
+// of every bracket (not only the first, which a single-bracket curve was fitted to); HELDOUT=K adds K
+// brackets of fresh noise used only for scoring with EVAL=heldout.
+// A variant with "robertson": {...} (bench/hdr-robertson.ts options: leaveOneOut, smoothness, ripple,
+// domain) calibrates with Robertson's radiance-domain iteration on the same random sample pixels
+// instead of calibrateResponse, e.g. '[["rob-hybrid",{"samples":20000,"robertson":{"leaveOneOut":true,"smoothness":50,"ripple":2000}}]]'.
+// "hatRows": true solves Debevec's objective with rows weighted by √w (so each sample's ln E is the hat
+// merge of its codes), with "smoothness"/"ripple" as given.
+// Per seed it prints the three single-bracket results, all three together, the best single per
+// channel, and all − best (≤ 0 on every channel is "three at least as good as the best single").
 import { mkdir } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { calibrateResponse, findBrackets, mergeBracket, type CalibrateOptions } from '../pipeline/hdr/index.js';
+import { calibrateResponse, findBrackets, mergeBracket, type CalibrateOptions, type CameraResponse } from '../pipeline/hdr/index.js';
+import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../pipeline/hdr/debevec.js';
+import { mulberry32 } from '../pipeline/hdr/random.js';
+import { DEFAULT_WEIGHTS } from '../pipeline/hdr/weights.js';
+import { RobertsonAccumulator, type RobertsonOptions } from './hdr-robertson.js';
 import { readFits } from '../pipeline/image/fits.js';
 import { makeScene, renderFrame, cameraCurve } from '../pipeline/hdr/synth.js';
 
 const TIMES = [1 / 1024, 1 / 256, 1 / 64, 1 / 16, 1 / 4, 1];
 const dir = mkdtempSync(join(tmpdir(), 'hdrmb-'));
 const scene = makeScene(192, 128);
-for (let b = 0; b < 3; b++) {
+const NB = process.env.HELDOUT ? 3 + Number(process.env.HELDOUT) : 3;
+/** Codes of every frame, per bracket (for the Robertson variant): [bracket][frame]. */
+const frameCodes: Uint8Array[][] = [];
+const frameTimes: number[][] = [];
+for (let b = 0; b < NB; b++) {
   await mkdir(join(dir, 'in'), { recursive: true });
   // SHIFT=1: each bracket's ladder starts a different fraction of a stop up (auto-exposure over a night).
-  const shift = process.env.SHIFT ? [1, 1.6, 2.5][b]! : 1;
+  const shift = process.env.SHIFT ? [1, 1.6, 2.5, 1.3, 2][b % 5]! : 1;
   for (let j = 0; j < TIMES.length; j++) {
     const t = Math.round(TIMES[j]! * shift * 1e6) / 1e6;
     const codes = renderFrame(scene, t, { seed: (b + 1) * 100 + j });
+    (frameCodes[b] ??= []).push(codes);
+    (frameTimes[b] ??= []).push(t);
     await sharp(Buffer.from(codes), { raw: { width: 192, height: 128, channels: 3 } }).png().toFile(join(dir, 'in', `2025060112${b}000_${Math.round(t * 1e6)}.png`));
   }
 }
@@ -53,11 +74,51 @@ function trueG(): Float64Array {
   return g;
 }
 const gt = trueG();
+type Variant = CalibrateOptions & { robertson?: RobertsonOptions; hatRows?: boolean };
+/** Robertson on random sample pixels drawn as calibrateResponse's random plan draws them. */
+function robertsonResponse(sel: number[], opts: Variant): CameraResponse {
+  const P = scene.width * scene.height;
+  const samples = Math.min(P, opts.samples ?? 1000);
+  const rnd = mulberry32(opts.seed ?? 0);
+  const acc = [0, 1, 2].map(() => new RobertsonAccumulator(DEFAULT_WEIGHTS));
+  // hatRows: Debevec's rows weighted by √w (squared: w, the merge's own weights, so each sample's ln E
+  // is exactly the hat merge of its codes) instead of w.
+  const deb = [0, 1, 2].map(() => new DebevecAccumulator(DEFAULT_WEIGHTS));
+  if (opts.hatRows) for (const d of deb) { const w = (d as unknown as { w: Float64Array }).w; for (let z = 0; z < 256; z++) w[z] = Math.sqrt(w[z]!); }
+  for (const b of sel) {
+    const set = new Set<number>();
+    while (set.size < samples) set.add(Math.floor(rnd() * P));
+    const pixels = [...set].sort((x, y) => x - y);
+    const n = frameCodes[b]!.length;
+    for (let c = 0; c < 3; c++) {
+      const codes = new Uint8Array(pixels.length * n);
+      pixels.forEach((p, s) => {
+        for (let j = 0; j < n; j++) codes[s * n + j] = frameCodes[b]![j]![p * 3 + c]!;
+      });
+      acc[c]!.addBracket(codes, frameTimes[b]!);
+      const lnT = frameTimes[b]!.map(Math.log);
+      if (opts.hatRows) for (let s = 0; s < pixels.length; s++) deb[c]!.addSample(codes.subarray(s * n, s * n + n), lnT, n);
+    }
+  }
+  const g = new Float32Array(256 * 3);
+  for (let c = 0; c < 3; c++) {
+    const scale = Math.sqrt(deb[c]!.samples / 1000);
+    const gc = opts.hatRows ? deb[c]!.solve((opts.smoothness ?? 50) * scale, (opts.ripple ?? 2000) * scale) : acc[c]!.solve(opts.robertson).g;
+    if (!isStrictlyIncreasing(gc)) enforceMonotonic(gc);
+    for (let z = 0; z < 256; z++) g[z * 3 + c] = gc[z]!;
+  }
+  return { channels: 3, g, metadata: { method: 'debevec', weight: DEFAULT_WEIGHTS.kind, lowClip: DEFAULT_WEIGHTS.lowClip, highClip: DEFAULT_WEIGHTS.highClip } };
+}
 let k = 0;
-async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
-  const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, seed: 3, ...opts });
-  const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
-  const rmse = lnRmse((await readFits(res.outputs.fits!)).image.data);
+async function run(sel: number[], opts: Variant = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
+  const cal = opts.robertson || opts.hatRows ? { response: robertsonResponse(sel, opts) } : await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
+  const evalOn = process.env.EVAL === 'all' ? brackets.map((_, i) => i) : process.env.EVAL === 'heldout' ? brackets.map((_, i) => i).filter((i) => i >= 3) : [0];
+  const rmse = [0, 0, 0];
+  for (const e of evalOn) {
+    const res = await mergeBracket(brackets[e]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
+    const r = lnRmse((await readFits(res.outputs.fits!)).image.data);
+    for (let c = 0; c < 3; c++) rmse[c] += r[c]! / evalOn.length;
+  }
   const gerr: number[] = [];
   for (let c = 0; c < 3; c++) {
     let s2 = 0, n = 0;
@@ -67,14 +128,27 @@ async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' 
   return { rmse, gerr };
 }
 const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(' ');
-const variants: [string, CalibrateOptions][] = JSON.parse(process.argv[2] ?? '[["default", {}]]');
+const sgn = (v: number[]) => v.map((x) => (x >= 0 ? '+' : '') + x.toFixed(4)).join(' ');
+const variants: [string, Variant][] = JSON.parse(process.argv[2] ?? '[["default", {}]]');
 const weighting = (process.env.WEIGHTING ?? 'hat') as 'hat' | 'noise';
+const seeds = (process.env.SEEDS ?? '3,5').split(',').map(Number);
+console.log(`ladders: ${process.env.SHIFT ? 'different (×1, ×1.6, ×2.5)' : 'identical'}; merge weights: ${weighting}; seeds ${seeds.join(', ')}`);
 for (const [name, opts] of variants) {
-  const singles = [await run([0], opts, weighting), await run([1], opts, weighting), await run([2], opts, weighting)];
-  const all = await run([0, 1, 2], opts, weighting);
-  const min = [0, 1, 2].map((c) => Math.min(...singles.map((s) => s.rmse[c]!)));
-  console.log(`${name}: singles ${singles.map((s) => fmt(s.rmse)).join(' | ')}  all ${fmt(all.rmse)}  min ${fmt(min)}  ok ${all.rmse.every((v, c) => v <= min[c]!)}`);
-  console.log(`   g err (codes 20..239): singles ${singles.map((s) => fmt(s.gerr)).join(' | ')}  all ${fmt(all.gerr)}`);
+  let met = 0;
+  const worst = [-Infinity, -Infinity, -Infinity];
+  for (const seed of seeds) {
+    const o = { seed, ...opts };
+    const singles = [await run([0], o, weighting), await run([1], o, weighting), await run([2], o, weighting)];
+    const all = await run([0, 1, 2], o, weighting);
+    const min = [0, 1, 2].map((c) => Math.min(...singles.map((s) => s.rmse[c]!)));
+    const mean = [0, 1, 2].map((c) => singles.reduce((a, s) => a + s.rmse[c]!, 0) / 3);
+    const gap = all.rmse.map((v, c) => v - min[c]!);
+    gap.forEach((g, c) => (worst[c] = Math.max(worst[c]!, g)));
+    if (gap.every((g) => g <= 0)) met++;
+    console.log(`${name} seed ${seed}: singles ${singles.map((s) => fmt(s.rmse)).join(' | ')}  all ${fmt(all.rmse)}  best single ${fmt(min)}  mean single ${fmt(mean)}  all − best ${sgn(gap)}`);
+    if (process.env.GERR) console.log(`   g err (codes 20..239): singles ${singles.map((s) => fmt(s.gerr)).join(' | ')}  all ${fmt(all.gerr)}`);
+  }
+  console.log(`${name}: three ≤ best single on every channel for ${met} of ${seeds.length} seeds; worst all − best ${sgn(worst)}`);
 }
 if (process.env.DUMP) {
   for (const sel of [[0], [1], [2], [0, 1, 2]]) {
