@@ -4,9 +4,15 @@
 // SKYRIG_BENCH_THREADS as in the benches: `js`, `N`, or `Ns` (Debevec without the decode overlap).
 // Prints one JSON line: ms, kernels, threads, overlap, the node process's own CPU seconds.
 import { join } from 'node:path';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const hdr = await import(new URL('../dist/pipeline/hdr/index.js', import.meta.url).href);
 const [mode, dir, a, b] = process.argv.slice(2);
+if (!((mode === 'mertens' && dir && a) || (mode === 'debevec' && dir && a && b))) {
+  process.stderr.write('usage: node bench/hdr-child.mjs debevec DIR RESPONSE OUT | mertens DIR OUT\n');
+  process.exit(2);
+}
 const variant = process.env.SKYRIG_BENCH_THREADS ?? '';
 const threads = /^\d+s?$/.test(variant) ? { threads: parseInt(variant, 10), overlap: !variant.endsWith('s') } : {};
 const kernels = variant === 'js' ? { kernels: 'js' } : {};
