@@ -122,9 +122,10 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const fused = arena.take(pyrLen * C * 4);
   const best = arena.take(pyrLen * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  // Per thread: the row buffer (with margins), energySelectRows' ring of kernelSize squared rows + tags, an energy row.
+  // Per thread: the row buffer (with margins), energySelectRows' ring of kernelSize squared rows + tags,
+  // an energy row and the list of ring rows an output row sums.
   const rowBytes = Math.ceil(((W + 40) * 4) / 16) * 16;
-  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 2) + spec.kernelSize * 4 + 64));
+  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 2) + 2 * spec.kernelSize * 4 + 80));
   // Frames come in and the result goes out interleaved, through this staging area a few rows at a time.
   const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
   const stage = arena.take(stageRows * W * C * 4);

@@ -424,61 +424,102 @@ export function energySelectRows(p: usize, w: i32, h: i32, C: i32, size: i32, be
   const ring = rowBuf + rowBytes;
   const tags = ring + <usize>size * rowBytes;
   const e = (tags + (<usize>size << 2) + 15) & ~15;
+  // The ring rows one output row sums, in order j = −r..r (after the energy row).
+  const rows = e + rowBytes;
   for (let k = 0; k < size; k++) store<i32>(tags + (<usize>k << 2), -1);
   const inv = <f32>(1.0 / (<f64>size * <f64>size));
   const vinv = f32x4.splat(inv);
+  const stride = n << 2;
   for (let y = y0; y < y1; y++) {
-    // Vertical: Σ_j sq[refl(y + j)], the squared rows cached by source row (slot = row mod size; the
-    // rows one output row needs are at most `size` consecutive ones).
-    memory.fill(rowBuf, 0, <usize>w << 2);
+    // Σ_c v² of each source row once per band, cached by source row (slot = row mod size; the rows
+    // one output row needs are at most `size` consecutive ones). One pass, the channels summed in
+    // order from the first (as 0 + v₀² + v₁² + … is).
     for (let j = -r; j <= r; j++) {
       const src = refl(y + j, h);
       const slot = src % size;
       const sq = ring + <usize>slot * rowBytes;
-      if (load<i32>(tags + (<usize>slot << 2)) != src) {
-        store<i32>(tags + (<usize>slot << 2), src);
-        const ro = <usize>(src * w);
-        memory.fill(sq, 0, <usize>w << 2);
-        for (let c = 0; c < C; c++) {
-          const s = p + ((<usize>c * n + ro) << 2);
-          let x = 0;
-          for (; x + 4 <= w; x += 4) {
-            const o = <usize>x << 2;
-            const v = v128.load(s + o);
-            v128.store(sq + o, f32x4.add(v128.load(sq + o), f32x4.mul(v, v)));
-          }
-          for (; x < w; x++) {
-            const o = <usize>x << 2;
-            const v = load<f32>(s + o);
-            store<f32>(sq + o, load<f32>(sq + o) + v * v);
-          }
-        }
-      }
+      store<usize>(rows + (<usize>(j + r) << 2), sq);
+      if (load<i32>(tags + (<usize>slot << 2)) == src) continue;
+      store<i32>(tags + (<usize>slot << 2), src);
+      const s0 = p + ((<usize>src * <usize>w) << 2);
       let x = 0;
-      for (; x + 4 <= w; x += 4) {
-        const o = <usize>x << 2;
-        v128.store(rowBuf + o, f32x4.add(v128.load(rowBuf + o), v128.load(sq + o)));
+      if (C == 3) {
+        const s1 = s0 + stride;
+        const s2 = s1 + stride;
+        for (; x + 4 <= w; x += 4) {
+          const o = <usize>x << 2;
+          const a = v128.load(s0 + o);
+          const b = v128.load(s1 + o);
+          const c = v128.load(s2 + o);
+          v128.store(sq + o, f32x4.add(f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)), f32x4.mul(c, c)));
+        }
+      } else if (C == 1) {
+        for (; x + 4 <= w; x += 4) {
+          const o = <usize>x << 2;
+          const a = v128.load(s0 + o);
+          v128.store(sq + o, f32x4.mul(a, a));
+        }
       }
       for (; x < w; x++) {
         const o = <usize>x << 2;
-        store<f32>(rowBuf + o, load<f32>(rowBuf + o) + load<f32>(sq + o));
+        const v = load<f32>(s0 + o);
+        let acc = v * v;
+        for (let c = 1; c < C; c++) {
+          const u = load<f32>(s0 + <usize>c * stride + o);
+          acc += u * u;
+        }
+        store<f32>(sq + o, acc);
       }
+    }
+    // Vertical: Σ_j ring rows, summed in order from the first, in one pass.
+    let x = 0;
+    if (size == 5) {
+      const q0 = load<usize>(rows);
+      const q1 = load<usize>(rows, 4);
+      const q2 = load<usize>(rows, 8);
+      const q3 = load<usize>(rows, 12);
+      const q4 = load<usize>(rows, 16);
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(rowBuf + o, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(q0 + o), v128.load(q1 + o)), v128.load(q2 + o)), v128.load(q3 + o)), v128.load(q4 + o)));
+      }
+    } else {
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        let acc = v128.load(load<usize>(rows) + o);
+        for (let j = 1; j < size; j++) acc = f32x4.add(acc, v128.load(load<usize>(rows + (<usize>j << 2)) + o));
+        v128.store(rowBuf + o, acc);
+      }
+    }
+    for (; x < w; x++) {
+      const o = <usize>x << 2;
+      let acc = load<f32>(load<usize>(rows) + o);
+      for (let j = 1; j < size; j++) acc += load<f32>(load<usize>(rows + (<usize>j << 2)) + o);
+      store<f32>(rowBuf + o, acc);
     }
     for (let j = 1; j <= r; j++) {
       store<f32>(rowBuf - (<usize>j << 2), load<f32>(rowBuf + (<usize>refl(-j, w) << 2)));
       store<f32>(rowBuf + (<usize>(w - 1 + j) << 2), load<f32>(rowBuf + (<usize>refl(w - 1 + j, w) << 2)));
     }
-    // Horizontal box over the padded row.
+    // Horizontal box over the padded row, summed in order from the first tap.
     const d = e;
-    let x = 0;
-    for (; x + 4 <= w; x += 4) {
-      let s = f32x4.splat(0);
-      for (let j = -r; j <= r; j++) s = f32x4.add(s, v128.load(rowBuf + (<usize>(x + j) << 2)));
-      v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+    x = 0;
+    if (size == 5) {
+      for (; x + 4 <= w; x += 4) {
+        const q = rowBuf + (<usize>x << 2);
+        const s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(q - 8), v128.load(q - 4)), v128.load(q)), v128.load(q + 4)), v128.load(q + 8));
+        v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+      }
+    } else {
+      for (; x + 4 <= w; x += 4) {
+        let s = v128.load(rowBuf + (<usize>(x - r) << 2));
+        for (let j = -r + 1; j <= r; j++) s = f32x4.add(s, v128.load(rowBuf + (<usize>(x + j) << 2)));
+        v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+      }
     }
     for (; x < w; x++) {
-      let s: f32 = 0;
-      for (let j = -r; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
+      let s = load<f32>(rowBuf + (<usize>(x - r) << 2));
+      for (let j = -r + 1; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
       store<f32>(d + (<usize>x << 2), s * inv);
     }
     const row = <usize>(y * w);
