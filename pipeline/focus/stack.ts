@@ -197,8 +197,9 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   for (const i of infos) i.channels = C;
   const is16 = infos.some((i) => i.is16);
 
-  // Alignment pass (also decodes every frame once, so a corrupt file fails before any output).
-  const { transforms, ecc } = await alignFrames(infos, o, label);
+  // Alignment pass (small grey copies of every frame, so a corrupt file fails before any output).
+  const aligning = alignFrames(infos, o, label);
+  aligning.catch(() => {}); // awaited below, after the store may have started
 
   const bits = o.float;
   const seedDm = o.algorithm === 'depthmap' && o.energyKernels === 'shinestacker';
@@ -215,32 +216,53 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // JPEG and PNG stream out band by band (cjpeg / pnmtopng row sinks); TIFF is encoded whole by sharp.
   const streamed = ext !== '.tif' && ext !== '.tiff';
   const outBytes = is16 && ext !== '.jpg' && ext !== '.jpeg' ? 2 : 1;
-  const warped = transforms.some((t) => !isIdentity(t));
-  const bandRows =
+  // Frames that alignment moves are resampled in the heap: their bands are planned smaller.
+  const rowsFor = (warped: boolean) =>
     o.bandRows ??
     (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped));
-  const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
-  const nb = Math.ceil(H / bandRows);
   const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
   const passes = twoPass ? 2 : 1;
   const threads = o.threads ?? availableParallelism();
   let done = 0;
-  const total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
+  let total = 0;
   const tick = (what: string) => o.onProgress?.(`${label}: ${what}`, ++done, total);
   // Each frame decoded once: kept in memory when the bracket's codes fit beside the largest band's
   // working set, else spilled to a file beside the output (frame-store.ts).
   const budget = o.memoryLimitMB * 2 ** 20 - fixedBytes(W, H, C, streamed ? 0 : outBytes);
-  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit), warped);
   const frameBytes = Math.max(...infos.map(frameCodeBytes));
-  const store: FrameStore = await openFrameStore({
-    infos,
-    out,
-    readsPerFrame: nb * passes,
-    memoryBytes: budget - bandSet,
-    parallel: Math.max(1, Math.min(threads, Math.floor(budget / (2 * frameBytes)))),
-    ...(o.frameStore ? { kind: o.frameStore } : {}),
-    onDecoded: (k) => tick(`decode frame ${k + 1}`),
-  });
+  const openStore = (warped: boolean) => {
+    const rows = rowsFor(warped);
+    const nb = Math.ceil(H / rows);
+    total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
+    return openFrameStore({
+      infos,
+      out,
+      readsPerFrame: nb * passes,
+      memoryBytes: budget - bandBytes(W, C, bits, o, Math.min(H, rows + 2 * halo + unit), warped),
+      parallel: Math.max(1, Math.min(threads, Math.floor(budget / (2 * frameBytes)))),
+      ...(o.frameStore ? { kind: o.frameStore } : {}),
+      onDecoded: (k) => tick(`decode frame ${k + 1}`),
+    });
+  };
+  // With threads to spare the frames decode into the store (libuv threads) while the main thread
+  // aligns; the store is then planned as if alignment moved frames (bands no taller than the final
+  // ones, so no more reads per frame nor room for codes than planned).
+  const overlap = threads > 1 && o.align;
+  const storing = overlap ? openStore(true) : null;
+  storing?.catch(() => {});
+  const aligned = await Promise.allSettled([aligning, storing]);
+  if (aligned[0].status === 'rejected' || aligned[1].status === 'rejected') {
+    if (aligned[1].status === 'fulfilled') await aligned[1].value?.close();
+    const failed = aligned[0].status === 'rejected' ? aligned[0] : (aligned[1] as PromiseRejectedResult);
+    throw failed.reason;
+  }
+  const { transforms, ecc } = aligned[0].value;
+  const warped = transforms.some((t) => !isIdentity(t));
+  const bandRows = rowsFor(warped);
+  const nb = Math.ceil(H / bandRows);
+  const store: FrameStore = aligned[1].value ?? (await openStore(warped));
+  total = nb * files.length * passes + (nb * passes > 1 ? files.length : 0);
+  const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
   // The decoders' buffers go before the band memory is taken.
   releaseGarbage();
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
@@ -352,9 +374,18 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
   const n = infos.length;
   const d: Affine[] = [[...IDENTITY]];
   const ecc: number[] = [1];
-  let prev = await smallGray(infos[0]!.path, ALIGN_SIZE);
+  // With threads to spare, frame k + 1's grey copy is decoded (libuv thread) while frame k is aligned.
+  const ahead = (o.threads ?? availableParallelism()) > 1;
+  const gray = (k: number) => {
+    const p = smallGray(infos[k]!.path, ALIGN_SIZE);
+    p.catch(() => {}); // awaited in turn; an earlier failure must not leave it unhandled
+    return p;
+  };
+  let prev = await gray(0);
+  let next = ahead && n > 1 ? gray(1) : null;
   for (let k = 1; k < n; k++) {
-    const cur = await smallGray(infos[k]!.path, ALIGN_SIZE);
+    const cur = await (next ?? gray(k));
+    next = ahead && k + 1 < n ? gray(k + 1) : null;
     if (o.align) {
       // moving = frame k, fixed = frame k-1: m maps frame k-1 coordinates to frame k coordinates.
       const r = estimateAffine(prev.gray, cur.gray);
