@@ -279,7 +279,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     let maxRows = 0;
     for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
     // Frames come in as their codes and the band leaves as encoder samples (fuseBandCodes).
-    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1, outBytes });
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1 });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -483,8 +483,10 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
   const fb = bits / 8;
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
-    // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots,
-    // the output samples. Frames that alignment moves add their float tile and its source in the heap.
+    // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots (of
+    // up to 2-byte codes), and C·2 of headroom: the runtime's own baseline is above fixedBytes' 120 MB
+    // when started through tsx (measured ≈ 150 MB). Frames that alignment moves add their float tile
+    // and its source in the heap.
     const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 + C * 2;
     const js = warped ? C * 4 * 2.5 * (process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5) : 0;
     return (wasm + js) * W * rows;

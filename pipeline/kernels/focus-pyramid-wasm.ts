@@ -67,8 +67,6 @@ export interface FocusPyramidKernelsSpec {
   threads: number;
   /** Largest bytes of a frame code (1, or 2 when any frame is 16-bit) when frames come in as codes (`codes`, `pushCodes`); 0 = floats only. */
   codeBytes?: 0 | 1 | 2;
-  /** Bytes of an output sample (1 or 2) when the band leaves as samples (`samples`); 0 = floats only. */
-  outBytes?: 0 | 1 | 2;
 }
 
 /** Output samples: 8-bit, 16-bit big-endian (PNM, the encoder sinks), 16-bit in this host's order (a Uint16Array). */
@@ -84,7 +82,8 @@ export interface FocusPyramidFuser {
   result(): Promise<Plane>;
   /**
    * Rows [from, from + rows) of the collapsed band as interleaved samples (clamped to 0..1 and rounded
-   * as image/pnm.ts floatToPnm does): a view of the kernels' memory, valid until the next call.
+   * as image/pnm.ts floatToPnm does): a view of the kernels' memory (the candidate's level 0), valid
+   * until the next push into these kernels.
    */
   samples(from: number, rows: number, mode: SampleMode): Promise<Uint8Array>;
 }
@@ -130,11 +129,11 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
   const stage = arena.take(stageRows * W * C * 4);
   // Two code slots (the next frame's rows are read while this one is fused), 16 bytes of slack for the
-  // 16-byte loads of 12-byte pixel groups; one output area.
+  // 16-byte loads of 12-byte pixel groups. The output samples go to the candidate's level 0, free
+  // once every frame of the band is in.
   const codeBytes = spec.codeBytes ?? 0;
   const slotBytes = spec.maxRows * W * C * codeBytes;
   const slots = codeBytes ? [arena.take(slotBytes + 16), arena.take(slotBytes + 16)] : [];
-  const outArea = spec.outBytes ? arena.take(spec.maxRows * W * C * spec.outBytes) : 0;
   const made = arena.instantiate<{
     deinterleave(src: number, n: number, c: number, dst: number, stride: number): void;
     interleave(src: number, stride: number, n: number, c: number, dst: number): void;
@@ -222,13 +221,12 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
           await merge();
         },
         async samples(from, count, mode) {
-          if (!spec.outBytes) throw new Error('focus pyramid kernels: made without an output area');
           const m = SAMPLE_MODES[mode];
-          if ((m === 1 ? 1 : 2) > spec.outBytes) throw new Error(`focus pyramid kernels: ${mode} samples need ${m === 1 ? 1 : 2} bytes, the output area has ${spec.outBytes}`);
           if (from < 0 || count < 1 || from + count > rows) throw new Error(`focus pyramid kernels: rows ${from}..${from + count} outside the band's ${rows}`);
           await collapse();
-          await run(count, W, { op: 'samples', src: plane(fused, 0, 0), n: d[0]!.n, w: W, origin: from, mode: m, out: outArea });
-          return new Uint8Array(buf, outArea, count * W * C * (m === 1 ? 1 : 2));
+          const out = plane(cand, 0, 0);
+          await run(count, W, { op: 'samples', src: plane(fused, 0, 0), n: d[0]!.n, w: W, origin: from, mode: m, out });
+          return new Uint8Array(buf, out, count * W * C * (m === 1 ? 1 : 2));
         },
         async result() {
           await collapse();

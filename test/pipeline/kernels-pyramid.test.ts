@@ -325,7 +325,7 @@ test('focus fuser fed codes equals the fuser fed the same frames as floats, bit 
       });
       let first: Float32Array | null = null;
       for (const threads of [1, 2, 3]) {
-        const k = createFocusPyramidKernels({ width: w, maxRows: h, channels: C, levels, kernel, kernelSize: 5, threads, codeBytes: 2, outBytes: 2 })!;
+        const k = createFocusPyramidKernels({ width: w, maxRows: h, channels: C, levels, kernel, kernelSize: 5, threads, codeBytes: 2 })!;
         try {
           const byFloats = k.fuser(h);
           for (const c of codes) await byFloats.push(codesToPlane(c, info, { x: 0, y: 0, w, h }, 32));
