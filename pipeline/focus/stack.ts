@@ -484,10 +484,10 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
     // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots (of
-    // up to 2-byte codes), and C·2 of headroom: the runtime's own baseline is above fixedBytes' 120 MB
-    // when started through tsx (measured ≈ 150 MB). Frames that alignment moves add their float tile
-    // and its source in the heap.
-    const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 + C * 2;
+    // up to 2-byte codes), and C·4 of headroom: the runtime's own baseline is above fixedBytes' 120 MB
+    // (measured ≈ 150 MB when started through tsx; 6000×4000 peaks then stay ≤ 470 MB at 1–4 threads).
+    // Frames that alignment moves add their float tile and its source in the heap.
+    const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 + C * 4;
     const js = warped ? C * 4 * 2.5 * (process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5) : 0;
     return (wasm + js) * W * rows;
   }
