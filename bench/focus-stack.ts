@@ -3,10 +3,11 @@
 // counts and kernel thread counts, with the CPU and wall ratios to enfuse in the same run.
 //   npx tsx bench/focus-stack.ts [--frames 5,20] [--size 6000x4000] [--dir /tmp/skyrig-focus-bench]
 //     [--algorithm pyramid|depthmap] [--threads 1,2,4] [--kernels wasm|js] [--no-enfuse] [--extra "--no-align ..."]
-//     [--cli tsx|dist] [--enfuse-first]
+//     [--cli tsx|dist] [--enfuse-first] [--roots /path/to/other/checkout,.]
 // --cli dist runs the CLI as installed (bin/skyrig.js → dist/, after `npm run build`); tsx (default)
 // compiles the TypeScript sources at start (≈ 1 CPU s and ≈ 40 MB more). Each skyrig line also gives
-// its bands and the bytes the frame spill wrote (SD-card wear).
+// its bands and the bytes the frame spill wrote (SD-card wear). --roots runs the skyrig of each
+// checkout in turn (e.g. the commit before a change, then this one) against the same enfuse run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,8 +31,9 @@ const extra = opt('extra', '').split(' ').filter(Boolean);
 const kernelEnv: Record<string, string> = opt('kernels', 'wasm') === 'js' ? { SKYRIG_NO_WASM: '1' } : {};
 const cli = opt('cli', 'tsx');
 if (cli !== 'tsx' && cli !== 'dist') throw new Error(`--cli: expected tsx or dist, got ${cli}`);
-if (cli === 'dist' && !existsSync(join(root, 'dist/agent/cli/main.js'))) throw new Error('--cli dist: no dist/ here (run npm run build)');
-const skyrigCmd = cli === 'dist' ? ['node', join(root, 'bin/skyrig.js')] : ['node', '--import', 'tsx', join(root, 'agent/cli/main.ts')];
+const roots = opt('roots', '.').split(',').map((r) => resolve(root, r));
+for (const r of roots) if (cli === 'dist' && !existsSync(join(r, 'dist/agent/cli/main.js'))) throw new Error(`--cli dist: no dist/ in ${r} (run npm run build)`);
+const skyrigCmd = (r: string) => (cli === 'dist' ? ['node', join(r, 'bin/skyrig.js')] : ['node', '--import', 'tsx', join(r, 'agent/cli/main.ts')]);
 
 // glibc raises its mmap threshold after big frees, then serves later big arrays from the heap where
 // they fragment; a fixed threshold returns every freed pyramid to the OS (see docs/focus.md).
@@ -64,9 +66,9 @@ for (const n of frameCounts) {
   };
   // The anchor before or after the skyrig runs (the machine's load drifts: alternate between runs).
   const before = withEnfuse && args.includes('--enfuse-first') ? enfuse() : null;
-  for (const t of threadCounts.length ? threadCounts : ['']) {
-    const r = timed([...skyrigCmd, 'focus', 'stack', dir, '--out', join(base, `skyrig-${n}.jpg`), '--algorithm', algorithm, ...(t ? ['--threads', t] : []), ...extra], { ...mallocEnv, ...kernelEnv });
-    const label = `skyrig ${algorithm}${t ? ` ${t} thread(s)` : ''}${kernelEnv.SKYRIG_NO_WASM ? ' (plain-TS kernels)' : ''} (${cli})`;
+  for (const [t, at] of (threadCounts.length ? threadCounts : ['']).flatMap((t) => roots.map((r) => [t, r] as const))) {
+    const r = timed([...skyrigCmd(at), 'focus', 'stack', dir, '--out', join(base, `skyrig-${n}.jpg`), '--algorithm', algorithm, ...(t ? ['--threads', t] : []), ...extra], { ...mallocEnv, ...kernelEnv });
+    const label = `skyrig ${algorithm}${t ? ` ${t} thread(s)` : ''}${kernelEnv.SKYRIG_NO_WASM ? ' (plain-TS kernels)' : ''} (${cli}${roots.length > 1 ? `, ${at === root ? 'this checkout' : at}` : ''})`;
     runs.push({ label, r });
     console.log(`${label}: ${n} frames ${W}×${H}: CPU ${r.cpuS.toFixed(2)} s, wall ${r.wallS.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB — ${r.summary.replace(/^focus stack: /, '')}`);
   }
