@@ -11,7 +11,7 @@ import { openRowSink } from '../image/row-sink.js';
 import { createFocusPyramidKernels, type FocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
 import { kernelModule } from '../kernels/wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
-import { frameInfo, isIdentity, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { alignedSource, frameInfo, isIdentity, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
 import { createWasmEnergy, type WasmEnergy } from '../kernels/focus-wasm.js';
 import { bilateralPlane } from './bilateral.js';
@@ -21,6 +21,9 @@ import { energyPlane, type EnergyMeasure } from './measures.js';
 import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
 import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
+
+/** Rows a code slot holds beyond the tallest band when alignment moves frames (their source windows are taller by the shift, scale and rotation). */
+const CODE_SLOT_SLACK = 64;
 
 /** Long side of the grayscale copies alignment is estimated on. */
 const ALIGN_SIZE = 640;
@@ -279,7 +282,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     let maxRows = 0;
     for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
     // Frames come in as their codes and the band leaves as encoder samples (fuseBandCodes).
-    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1 });
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1, codeRows: maxRows + (warped ? CODE_SLOT_SLACK : 0) });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -407,7 +410,8 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
 /**
  * One band of the pyramid stack on the WASM kernels: each frame's rows go from the frame store
  * straight into the kernels' memory as codes (the next frame's read while this one is fused); frames
- * that alignment moves are resampled in JS (`read`) and pushed as floats.
+ * that alignment moves are resampled there from their codes too (bit for bit readAlignedTile), unless
+ * their source window is taller than a code slot — those go through the JS resampler (`read`).
  */
 async function fuseBandCodes(
   kernels: FocusPyramidKernels,
@@ -420,24 +424,34 @@ async function fuseBandCodes(
 ) {
   const fuser = kernels.fuser(rect.h);
   const bytes = (k: number) => (infos[k]!.is16 ? 2 : 1);
-  const fill = (k: number) => store.codesInto(k, rect.y, rect.h, kernels.codes(k & 1, rect.h, bytes(k)));
-  const direct = (k: number) => isIdentity(transforms[k]!);
-  let next: Promise<void> | null = direct(0) ? fill(0) : null;
+  // Frame k's source rows in the frame (null: too tall for a slot, resampled in JS).
+  const source = (k: number): Rect | null => {
+    const t = transforms[k]!;
+    if (isIdentity(t)) return rect;
+    const src = alignedSource(infos[k]!, t, rect);
+    return src.h <= kernels.codeRows ? src : null;
+  };
+  const fill = (k: number, src: Rect) => {
+    const p = store.codesInto(k, src.y, src.h, kernels.codes(k & 1, src.h, bytes(k)));
+    // Awaited on its turn; if a fusion before it throws first, the read must not be an unhandled rejection.
+    p.catch(() => {});
+    return p;
+  };
+  const sources = infos.map((_, k) => source(k));
+  let next: Promise<void> | null = sources[0] ? fill(0, sources[0]) : null;
   for (let k = 0; k < infos.length; k++) {
     const codes = next;
+    const src = sources[k];
     next = null;
-    if (codes) {
+    if (codes && src) {
       await codes;
-      if (k + 1 < infos.length && direct(k + 1)) {
-        next = fill(k + 1);
-        // Awaited on the next turn; if this frame's fusion throws first, the read must not be an unhandled rejection.
-        next.catch(() => {});
-      }
-      await fuser.pushCodes(k & 1, bytes(k));
+      if (k + 1 < infos.length && sources[k + 1]) next = fill(k + 1, sources[k + 1]!);
+      if (src === rect) await fuser.pushCodes(k & 1, bytes(k));
+      else await fuser.pushWarped(k & 1, bytes(k), src, transforms[k]!, rect.y);
     } else {
       await fuser.push(await read(k));
       releaseGarbage();
-      if (k + 1 < infos.length && direct(k + 1)) next = fill(k + 1);
+      if (k + 1 < infos.length && sources[k + 1]) next = fill(k + 1, sources[k + 1]!);
     }
     tick(k);
   }

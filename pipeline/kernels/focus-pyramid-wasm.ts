@@ -20,6 +20,8 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Layout {
   C: number;
+  /** The 256 f32 values code / 255 (the resampler's 8-bit table). */
+  lut: number;
   k0: number;
   k1: number;
   k2: number;
@@ -32,6 +34,7 @@ type Job =
   | { op: 'expand'; src: number[]; dst: number[]; sw: number; sh: number; w: number; sign: number }
   | { op: 'energySelect'; p: number; w: number; h: number; best: number; fused: number; first: boolean }
   | { op: 'codes'; codes: number; wide: number; w: number; dst: number; n: number }
+  | { op: 'warp'; codes: number; wide: number; w: number; x0: number; y0: number; sw: number; sh: number; t: number[]; ty0: number; dst: number; n: number }
   | { op: 'samples'; src: number; n: number; w: number; origin: number; mode: number; out: number };
 
 // One step on rows [start, end) of its output (reduce, expand, energy + select).
@@ -45,6 +48,9 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
     ex.energySelectRows(job.p, job.w, job.h, L.C, L.size, job.best, job.fused, job.first ? 1 : 0, start, end, rb);
   } else if (job.op === 'codes') {
     ex.focusCodesToPlanes(job.codes, job.wide, job.w, L.C, start, end, job.dst, job.n);
+  } else if (job.op === 'warp') {
+    const t = job.t;
+    ex.focusWarpCodes(job.codes, job.wide, job.w, L.C, job.x0, job.y0, job.sw, job.sh, t[0], t[1], t[2], t[3], t[4], t[5], job.ty0, start, end, job.dst, job.n, L.lut);
   } else {
     ex.focusPlanesToSamples(job.src, job.n, job.w, L.C, job.origin, job.origin + start, job.origin + end, job.mode, job.out);
   }
@@ -67,6 +73,8 @@ export interface FocusPyramidKernelsSpec {
   threads: number;
   /** Largest bytes of a frame code (1, or 2 when any frame is 16-bit) when frames come in as codes (`codes`, `pushCodes`); 0 = floats only. */
   codeBytes?: 0 | 1 | 2;
+  /** Rows a code slot holds (default maxRows): a moved frame's source window can be taller than its band. */
+  codeRows?: number;
 }
 
 /** Output samples: 8-bit, 16-bit big-endian (PNM, the encoder sinks), 16-bit in this host's order (a Uint16Array). */
@@ -78,6 +86,13 @@ export interface FocusPyramidFuser {
   push(frame: Plane): Promise<void>;
   /** Merge the frame whose band rows (full width, interleaved codes of `bytes` each) were put in `codes(slot, rows, bytes)`. */
   pushCodes(slot: number, bytes: 1 | 2): Promise<void>;
+  /**
+   * Merge a frame that alignment moves: `codes(slot, src.h, bytes)` holds its full-width rows
+   * [src.y, src.y + src.h); it is resampled through `t` (reference → frame coordinates) onto the
+   * band's rows [bandY, bandY + rows), columns [src.x, src.x + src.w) being the window
+   * frames.ts alignedSource gives — bit for bit readAlignedTile.
+   */
+  pushWarped(slot: number, bytes: 1 | 2, src: { x: number; y: number; w: number; h: number }, t: number[], bandY: number): Promise<void>;
   /** The fused band, collapsed (interleaved, in the kernels' memory: valid until the next push). */
   result(): Promise<Plane>;
   /**
@@ -94,6 +109,8 @@ export interface FocusPyramidKernels {
   fuser(rows: number): FocusPyramidFuser;
   /** Code slot 0 or 1 for `rows` rows of `bytes`-byte codes: where a frame's band goes before `pushCodes(slot, bytes)`. */
   codes(slot: number, rows: number, bytes: 1 | 2): Uint8Array;
+  /** Rows a code slot holds. */
+  readonly codeRows: number;
   close(): Promise<void>;
 }
 
@@ -132,8 +149,10 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   // 16-byte loads of 12-byte pixel groups. The output samples go to the candidate's level 0, free
   // once every frame of the band is in.
   const codeBytes = spec.codeBytes ?? 0;
-  const slotBytes = spec.maxRows * W * C * codeBytes;
+  const codeRows = Math.max(spec.maxRows, spec.codeRows ?? 0);
+  const slotBytes = codeRows * W * C * codeBytes;
   const slots = codeBytes ? [arena.take(slotBytes + 16), arena.take(slotBytes + 16)] : [];
+  const lut = arena.take(256 * 4);
   const made = arena.instantiate<{
     deinterleave(src: number, n: number, c: number, dst: number, stride: number): void;
     interleave(src: number, stride: number, n: number, c: number, dst: number): void;
@@ -143,15 +162,18 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const ex = made.exports;
   const stageView = new Float32Array(buf, stage, stageRows * W * C);
 
-  const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, rb };
+  const lutView = new Float32Array(buf, lut, 256);
+  for (let i = 0; i < 256; i++) lutView[i] = i / 255;
+  const layout: Layout = { C, lut, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, rb };
   const pool = createBandPool({ name: 'focus pyramid', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
   const run = (rows: number, w: number, job: Job) => pool.run(rowBands(rows, 1, rows * w < MIN_PARALLEL_SAMPLES ? 1 : pool.threads), job);
   return {
     threads: pool.threads,
+    codeRows,
     close: () => pool.close(),
     codes(slot, rows, bytes) {
       if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
-      if (rows > spec.maxRows) throw new Error(`focus pyramid kernels: band of ${rows} rows > ${spec.maxRows}`);
+      if (rows > codeRows) throw new Error(`focus pyramid kernels: ${rows} code rows > ${codeRows}`);
       return new Uint8Array(buf, slots[slot]!, rows * W * C * bytes);
     },
     fuser(rows) {
@@ -218,6 +240,13 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
           open();
           if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
           await run(rows, W, { op: 'codes', codes: slots[slot]!, wide: bytes === 2 ? 1 : 0, w: W, dst: plane(cand, 0, 0), n: d[0]!.n });
+          await merge();
+        },
+        async pushWarped(slot, bytes, src, t, bandY) {
+          open();
+          if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
+          if (src.h > codeRows) throw new Error(`focus pyramid kernels: ${src.h} code rows > ${codeRows}`);
+          await run(rows, W, { op: 'warp', codes: slots[slot]!, wide: bytes === 2 ? 1 : 0, w: W, x0: src.x, y0: src.y, sw: src.w, sh: src.h, t: [...t], ty0: bandY, dst: plane(cand, 0, 0), n: d[0]!.n });
           await merge();
         },
         async samples(from, count, mode) {

@@ -750,3 +750,74 @@ export function focusPlanesToSamples(src: usize, n: i32, W: i32, C: i32, origin:
     }
   }
 }
+
+@inline
+function codeValue(codes: usize, wide: i32, i: usize, lut: usize): f64 {
+  // The frame store's float for code i (code / max rounded to f32), as the resampler reads it:
+  // 8-bit codes from the caller's table of the 256 values, 16-bit ones divided (f32 division is the
+  // correctly rounded quotient, as the f64 one rounded to f32).
+  if (wide) return <f64>(<f32>load<u16>(codes + (i << 1)) / <f32>65535.0);
+  return <f64>load<f32>(lut + (<usize>load<u8>(codes + i) << 2));
+}
+
+@inline
+function cubicW(t: f64, k: i32): f64 {
+  const t2 = t * t;
+  const t3 = t2 * t;
+  if (k == 0) return -0.5 * t3 + t2 - 0.5 * t;
+  if (k == 1) return 1.5 * t3 - 2.5 * t2 + 1;
+  if (k == 2) return -1.5 * t3 + 2 * t2 + 0.5 * t;
+  return 0.5 * t3 - 0.5 * t2;
+}
+
+/**
+ * Catmull-Rom resampling of a frame through an affine transform, from its codes, bit for bit
+ * frames.ts readAlignedTile: source window columns [x0, x0 + sw) of the full-width code rows at
+ * `codes` (rows y0.. of the frame, W·C codes each, sh rows), tile rows [ty0 + r0, ty0 + r1) of width
+ * W from column 0 → C planar f32 planes at dst (stride n floats, tile row r at r·W). Every step in
+ * f64 in the reference's order (the coordinates stepped along the row from the same start).
+ */
+export function focusWarpCodes(
+  codes: usize, wide: i32, W: i32, C: i32, x0: i32, y0: i32, sw: i32, sh: i32,
+  a: f64, b: f64, e: f64, d: f64, f: f64, g: f64, ty0: i32, r0: i32, r1: i32, dst: usize, n: i32, lut: usize,
+): void {
+  const rowCodes = <usize>W * <usize>C;
+  const ps = <usize>n << 2;
+  for (let y = r0; y < r1; y++) {
+    const Y = <f64>(ty0 + y);
+    let uRaw = a * 0.0 + b * Y + e - <f64>x0;
+    let vRaw = d * 0.0 + f * Y + g - <f64>y0;
+    for (let x = 0; x < W; x++) {
+      const u = uRaw < 0 ? 0 : uRaw > <f64>(sw - 1) ? <f64>(sw - 1) : uRaw;
+      const v = vRaw < 0 ? 0 : vRaw > <f64>(sh - 1) ? <f64>(sh - 1) : vRaw;
+      const fx = Math.floor(u);
+      const fy = Math.floor(v);
+      const ix = <i32>fx;
+      const iy = <i32>fy;
+      const tx = u - fx;
+      const ty = v - fy;
+      const wx0 = cubicW(tx, 0), wx1 = cubicW(tx, 1), wx2 = cubicW(tx, 2), wx3 = cubicW(tx, 3);
+      const wy0 = cubicW(ty, 0), wy1 = cubicW(ty, 1), wy2 = cubicW(ty, 2), wy3 = cubicW(ty, 3);
+      const o = dst + ((<usize>y * <usize>W + <usize>x) << 2);
+      for (let c = 0; c < C; c++) {
+        let acc: f64 = 0;
+        for (let j = 0; j < 4; j++) {
+          let yi = iy - 1 + j;
+          yi = yi < 0 ? 0 : yi >= sh ? sh - 1 : yi;
+          const row = <usize>yi * rowCodes + <usize>(x0 * C + c);
+          let q0 = ix - 1, q1 = ix, q2 = ix + 1, q3 = ix + 2;
+          q0 = q0 < 0 ? 0 : q0 >= sw ? sw - 1 : q0;
+          q1 = q1 < 0 ? 0 : q1 >= sw ? sw - 1 : q1;
+          q2 = q2 < 0 ? 0 : q2 >= sw ? sw - 1 : q2;
+          q3 = q3 < 0 ? 0 : q3 >= sw ? sw - 1 : q3;
+          const s = wx0 * codeValue(codes, wide, row + <usize>(q0 * C), lut) + wx1 * codeValue(codes, wide, row + <usize>(q1 * C), lut)
+            + wx2 * codeValue(codes, wide, row + <usize>(q2 * C), lut) + wx3 * codeValue(codes, wide, row + <usize>(q3 * C), lut);
+          acc += (j == 0 ? wy0 : j == 1 ? wy1 : j == 2 ? wy2 : wy3) * s;
+        }
+        store<f32>(o + <usize>c * ps, <f32>acc);
+      }
+      uRaw += a;
+      vRaw += d;
+    }
+  }
+}
