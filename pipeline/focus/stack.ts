@@ -22,9 +22,6 @@ import { planeFromFloat } from './plane.js';
 import { denoise, sharpen } from './post.js';
 import { alloc, collapse, gaussianPyramid, genKernel, laplacianPyramid, levelsFor, PyramidFuser, type FArray, type FloatBits, type Plane } from './pyramid.js';
 
-/** Rows a code slot holds beyond the tallest band when alignment moves frames (their source windows are taller by the shift, scale and rotation). */
-const CODE_SLOT_SLACK = 64;
-
 /** Long side of the grayscale copies alignment is estimated on. */
 const ALIGN_SIZE = 640;
 
@@ -280,9 +277,17 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
     let maxRows = 0;
-    for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
+    // A code slot holds the tallest source window a moved frame needs (taller than its band by the
+    // shift, scale and rotation), up to half a band more; a window beyond that is resampled in JS.
+    let codeRows = 0;
+    for (let b = 0; b < nb; b++) {
+      const e0 = Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit);
+      const rows = Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - e0;
+      maxRows = Math.max(maxRows, rows);
+      for (const t of transforms) if (!isIdentity(t)) codeRows = Math.max(codeRows, alignedSource(infos[0]!, t, { x: 0, y: e0, w: W, h: rows }).h);
+    }
     // Frames come in as their codes and the band leaves as encoder samples (fuseBandCodes).
-    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1, codeRows: maxRows + (warped ? CODE_SLOT_SLACK : 0) });
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1, codeRows: Math.min(codeRows, Math.ceil(maxRows * 1.5)) });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -500,10 +505,10 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
     // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots (of
     // up to 2-byte codes), and C·4 of headroom: the runtime's own baseline is above fixedBytes' 120 MB
     // (measured ≈ 150 MB when started through tsx; 6000×4000 peaks then stay ≤ 470 MB at 1–4 threads).
-    // Frames that alignment moves add their float tile and its source in the heap.
-    const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 + C * 4;
-    const js = warped ? C * 4 * 2.5 * (process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5) : 0;
-    return (wasm + js) * W * rows;
+    // Frames that alignment moves are resampled there from their codes too; their source windows
+    // are taller than the band (planned: a tenth; the slots are sized to the transforms).
+    const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 * (warped ? 1.1 : 1) + C * 4;
+    return wasm * W * rows;
   }
   // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
