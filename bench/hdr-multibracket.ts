@@ -7,6 +7,11 @@
 // g − g_true at a few codes; TRUEG=1 merges with the true curve; EVAL=all scores each curve on the merge
 // of every bracket (not only the first, which a single-bracket curve was fitted to); HELDOUT=K adds K
 // brackets of fresh noise used only for scoring with EVAL=heldout.
+// A variant with "robertson": {...} (bench/hdr-robertson.ts options: leaveOneOut, smoothness, ripple,
+// domain) calibrates with Robertson's radiance-domain iteration on the same random sample pixels
+// instead of calibrateResponse, e.g. '[["rob-hybrid",{"samples":20000,"robertson":{"leaveOneOut":true,"smoothness":50,"ripple":2000}}]]'.
+// "hatRows": true solves Debevec's objective with rows weighted by √w (so each sample's ln E is the hat
+// merge of its codes), with "smoothness"/"ripple" as given.
 // Per seed it prints the three single-bracket results, all three together, the best single per
 // channel, and all − best (≤ 0 on every channel is "three at least as good as the best single").
 import { mkdir } from 'node:fs/promises';
@@ -14,7 +19,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { calibrateResponse, findBrackets, mergeBracket, type CalibrateOptions } from '../pipeline/hdr/index.js';
+import { calibrateResponse, findBrackets, mergeBracket, type CalibrateOptions, type CameraResponse } from '../pipeline/hdr/index.js';
+import { DebevecAccumulator, enforceMonotonic, isStrictlyIncreasing } from '../pipeline/hdr/debevec.js';
+import { mulberry32 } from '../pipeline/hdr/random.js';
+import { DEFAULT_WEIGHTS } from '../pipeline/hdr/weights.js';
+import { RobertsonAccumulator, type RobertsonOptions } from './hdr-robertson.js';
 import { readFits } from '../pipeline/image/fits.js';
 import { makeScene, renderFrame, cameraCurve } from '../pipeline/hdr/synth.js';
 
@@ -22,6 +31,9 @@ const TIMES = [1 / 1024, 1 / 256, 1 / 64, 1 / 16, 1 / 4, 1];
 const dir = mkdtempSync(join(tmpdir(), 'hdrmb-'));
 const scene = makeScene(192, 128);
 const NB = process.env.HELDOUT ? 3 + Number(process.env.HELDOUT) : 3;
+/** Codes of every frame, per bracket (for the Robertson variant): [bracket][frame]. */
+const frameCodes: Uint8Array[][] = [];
+const frameTimes: number[][] = [];
 for (let b = 0; b < NB; b++) {
   await mkdir(join(dir, 'in'), { recursive: true });
   // SHIFT=1: each bracket's ladder starts a different fraction of a stop up (auto-exposure over a night).
@@ -29,6 +41,8 @@ for (let b = 0; b < NB; b++) {
   for (let j = 0; j < TIMES.length; j++) {
     const t = Math.round(TIMES[j]! * shift * 1e6) / 1e6;
     const codes = renderFrame(scene, t, { seed: (b + 1) * 100 + j });
+    (frameCodes[b] ??= []).push(codes);
+    (frameTimes[b] ??= []).push(t);
     await sharp(Buffer.from(codes), { raw: { width: 192, height: 128, channels: 3 } }).png().toFile(join(dir, 'in', `2025060112${b}000_${Math.round(t * 1e6)}.png`));
   }
 }
@@ -60,9 +74,44 @@ function trueG(): Float64Array {
   return g;
 }
 const gt = trueG();
+type Variant = CalibrateOptions & { robertson?: RobertsonOptions; hatRows?: boolean };
+/** Robertson on random sample pixels drawn as calibrateResponse's random plan draws them. */
+function robertsonResponse(sel: number[], opts: Variant): CameraResponse {
+  const P = scene.width * scene.height;
+  const samples = Math.min(P, opts.samples ?? 1000);
+  const rnd = mulberry32(opts.seed ?? 0);
+  const acc = [0, 1, 2].map(() => new RobertsonAccumulator(DEFAULT_WEIGHTS));
+  // hatRows: Debevec's rows weighted by √w (squared: w, the merge's own weights, so each sample's ln E
+  // is exactly the hat merge of its codes) instead of w.
+  const deb = [0, 1, 2].map(() => new DebevecAccumulator(DEFAULT_WEIGHTS));
+  if (opts.hatRows) for (const d of deb) { const w = (d as unknown as { w: Float64Array }).w; for (let z = 0; z < 256; z++) w[z] = Math.sqrt(w[z]!); }
+  for (const b of sel) {
+    const set = new Set<number>();
+    while (set.size < samples) set.add(Math.floor(rnd() * P));
+    const pixels = [...set].sort((x, y) => x - y);
+    const n = frameCodes[b]!.length;
+    for (let c = 0; c < 3; c++) {
+      const codes = new Uint8Array(pixels.length * n);
+      pixels.forEach((p, s) => {
+        for (let j = 0; j < n; j++) codes[s * n + j] = frameCodes[b]![j]![p * 3 + c]!;
+      });
+      acc[c]!.addBracket(codes, frameTimes[b]!);
+      const lnT = frameTimes[b]!.map(Math.log);
+      if (opts.hatRows) for (let s = 0; s < pixels.length; s++) deb[c]!.addSample(codes.subarray(s * n, s * n + n), lnT, n);
+    }
+  }
+  const g = new Float32Array(256 * 3);
+  for (let c = 0; c < 3; c++) {
+    const scale = Math.sqrt(deb[c]!.samples / 1000);
+    const gc = opts.hatRows ? deb[c]!.solve((opts.smoothness ?? 50) * scale, (opts.ripple ?? 2000) * scale) : acc[c]!.solve(opts.robertson).g;
+    if (!isStrictlyIncreasing(gc)) enforceMonotonic(gc);
+    for (let z = 0; z < 256; z++) g[z * 3 + c] = gc[z]!;
+  }
+  return { channels: 3, g, metadata: { method: 'debevec', weight: DEFAULT_WEIGHTS.kind, lowClip: DEFAULT_WEIGHTS.lowClip, highClip: DEFAULT_WEIGHTS.highClip } };
+}
 let k = 0;
-async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
-  const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
+async function run(sel: number[], opts: Variant = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
+  const cal = opts.robertson || opts.hatRows ? { response: robertsonResponse(sel, opts) } : await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
   const evalOn = process.env.EVAL === 'all' ? brackets.map((_, i) => i) : process.env.EVAL === 'heldout' ? brackets.map((_, i) => i).filter((i) => i >= 3) : [0];
   const rmse = [0, 0, 0];
   for (const e of evalOn) {
@@ -80,7 +129,7 @@ async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' 
 }
 const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(' ');
 const sgn = (v: number[]) => v.map((x) => (x >= 0 ? '+' : '') + x.toFixed(4)).join(' ');
-const variants: [string, CalibrateOptions][] = JSON.parse(process.argv[2] ?? '[["default", {}]]');
+const variants: [string, Variant][] = JSON.parse(process.argv[2] ?? '[["default", {}]]');
 const weighting = (process.env.WEIGHTING ?? 'hat') as 'hat' | 'noise';
 const seeds = (process.env.SEEDS ?? '3,5').split(',').map(Number);
 console.log(`ladders: ${process.env.SHIFT ? 'different (×1, ×1.6, ×2.5)' : 'identical'}; merge weights: ${weighting}; seeds ${seeds.join(', ')}`);

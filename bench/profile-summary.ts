@@ -37,7 +37,7 @@ export function categorise(f: CallFrame): Category {
   if (name === 'floatToPnm') return 'encode';
   if (/\/pipeline\/(focus|stack)\//.test(url) && !/io|source|writer/.test(url)) return 'kernels';
   if (/\/pipeline\/image\/(decoder-source|row-source|pnm|byte-queue|fits-rows|read|memory-source|png-rows|tiff-rows|bmp-rows|debayer)\.ts/.test(url) || /lean-source/.test(url)) return 'decode';
-  if (/\/pipeline\/image\/(row-sink|encoder-sink|file-sink|fits-sink|radiance|tiff-f32|write|sink-check)\.ts/.test(url) || /sharp/.test(url)) return 'encode';
+  if (/\/pipeline\/image\/(row-sink|encoder-sink|file-sink|fits-sink|radiance|tiff-f32|write|sink-check|png-sink)\.ts/.test(url) || /sharp/.test(url) || url === 'node:zlib') return 'encode';
   if (url === 'node:fs' || url.startsWith('node:internal/fs') || /^(writeSync|readSync|openSync|closeSync|write|read|writeBuffer|writeString)$/.test(name)) return 'file I/O';
   if (url.startsWith('node:internal/streams') || url.startsWith('node:net') || url.startsWith('node:internal/child_process') || url.startsWith('node:stream')) return 'decode';
   return 'other';

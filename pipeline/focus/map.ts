@@ -9,11 +9,15 @@ import { mkdir, rm } from 'node:fs/promises';
 import { releaseGarbage } from '../image/gc.js';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { openRowSink, openRowSource, type RowSource } from '../image/rows.js';
+import { openRowSink, openRowSource, type RowSink, type RowSource } from '../image/rows.js';
 import { frameInfo } from './frames.js';
 import { ImageFormatError } from '../image/types.js';
 import type { BorderMode } from './border.js';
-import { jetRows, overlayHeatRows } from './colormap.js';
+import { jetPalette, jetRows, overlayHeatFloats, overlayHeatRows, overlayTable } from './colormap.js';
+import { openPngSink, type PngSink } from '../image/png-sink.js';
+import { DJPEG, openCodecSource } from '../image/row-source.js';
+import { checkImageFile } from '../image/header-size.js';
+import type { DirectRowSource } from '../image/formats.js';
 import { boxesForGauss, boxGaussianBand, gaussianBlurBand, gaussianKernel, kernelRadius } from './gaussian.js';
 import { createWasmFocusMap, type WasmFocusMap } from '../kernels/focusmap-wasm.js';
 import { impulses, kdeThreshold, validateKde, type KdeOptions } from './kde.js';
@@ -92,13 +96,24 @@ async function fusedRows(
       return normFromStats(o.normalize, { p99: h.quantile(0.99), median, mad });
     });
   if (K) {
+    // 8/16-bit planes go to the kernels as codes (no float band in JavaScript).
+    const codes = plane.data instanceof Uint8Array ? 1 : plane.data instanceof Uint16Array ? 2 : 0;
+    const codePlane = plane as GrayPlane & { data: Uint8Array | Uint16Array };
+    const eachK = async (fn: (y0: number, rows: number, inside: Uint8Array) => Promise<void>): Promise<void> => {
+      if (!codes) return eachBand((b) => fn(b.y0, b.rows, b.inside));
+      for (let y0 = 0; y0 < plane.height; y0 += bandRows) {
+        const rows = Math.min(bandRows, plane.height - y0);
+        await fn(y0, rows, K.loadCodes(codePlane, y0, rows));
+      }
+    };
+    const c = codes ? { codes: codes as 1 | 2 } : {};
     if (o.normalize !== 'none') {
-      await eachBand((b) => K.rdf(b.rows, b.inside, { power: o.power, border: o.border, scaleHists: true }));
+      await eachK((_, rows, inside) => K.rdf(rows, inside, { power: o.power, border: o.border, scaleHists: true, ...c }));
       norms = normsOf(K.takeHistograms(radii.length));
     }
-    await eachBand(async (b) => {
-      await K.rdf(b.rows, b.inside, { power: o.power, border: o.border, norms });
-      await emit(b.y0, K.fused(b.rows), radii.map((_, s) => K.map(s, b.rows)));
+    await eachK(async (y0, rows, inside) => {
+      await K.rdf(rows, inside, { power: o.power, border: o.border, norms, ...c });
+      await emit(y0, K.fused(rows), radii.map((_, s) => K.map(s, rows)));
     });
     return K.takeHistograms(1)[0]!;
   }
@@ -185,7 +200,19 @@ async function focusMapPasses(
   const K =
     o.kernels === 'js'
       ? null
-      : createWasmFocusMap({ w: plane.width, bandRows, radii, border: o.border, kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0, threads });
+      : createWasmFocusMap({
+          w: plane.width,
+          bandRows,
+          radii,
+          border: o.border,
+          kdeStored: ds === 1 && o.kde.bandwidthPx > 3 ? kdeRows + 2 * kdeHalo : 0,
+          // The density is normalised and the pictures painted at full size, in the KDE's bands
+          // (the normalisation runs on the kernels with or without pictures).
+          paintRows: kdeRows,
+          fullWidth: full ? full.width : plane.width,
+          overlayTable: overlayTable(),
+          threads,
+        });
   // Handed over in a holder so the passes can drop the plane before the KDE.
   const holder = { plane: plane as GrayPlane | null };
   plane = null;
@@ -261,12 +288,19 @@ async function focusMapWithKernels(
     throw err;
   }
   const filterMs = performance.now() - t0;
+  releaseGarbage(); // the luminance plane (24 MB at 24 MP) goes now, not at the next full collection
 
   // Pass 3: KDE density, unnormalised, band by band from the fused .npy.
   const t1 = performance.now();
   const threshold = kdeThreshold(fusedHist, o.kde.topPercent);
   const visScale = 1 / (fusedHist.quantile(0.99) || fusedHist.max || 1);
-  const filterVis = files.filterVis ? await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }) : null;
+  // The pictures: painted as bytes and deflated in-process (png-sink.ts) on the kernels' path; the
+  // plain-TS path keeps the reference painting (float rows → pnmtopng), which these equal pixel for pixel.
+  const filterVis: Pictures | null = files.filterVis
+    ? K
+      ? byteSink(await openPngSink(files.filterVis, { width: fullW, height: fullH, channels: 1 }))
+      : floatSink(await openRowSink(files.filterVis, { width: fullW, height: fullH, channels: 1, format: 'png8' }))
+    : null;
   const k = gaussianKernel(o.kde.bandwidthPx);
   const halo = kernelRadius(k);
   const fusedReader = await openReader(work.filter, fullW);
@@ -279,23 +313,33 @@ async function focusMapWithKernels(
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
-      const top = Math.max(0, y0 - halo);
+      // The kernels carry the row passes of the band overlap over (every band but the first follows a
+      // full one): plane rows from halo (filter_vis) are read, rows from 2·halo are worked on.
+      const reuse = kdeK && y0 > 0 ? 2 * halo : 0;
+      const first = reuse > 0 ? halo : 0;
+      const top = Math.max(0, y0 - halo + first);
       const bottom = Math.min(fullH, y0 + rows + halo);
       const stored = rows + 2 * halo;
-      // Rows outside the image stay 0 (constant border).
-      const data = kdeK ? kdeK.kdePlane(stored).fill(0) : new Float32Array(stored * fullW);
-      const chunk = await fusedReader.readRows(top, bottom - top);
-      data.set(chunk, (top - (y0 - halo)) * fullW);
-      if (filterVis) {
+      // Rows outside the image stay 0 (constant border); the rest is read straight into the plane.
+      const data = kdeK ? kdeK.kdePlane(stored) : new Float32Array(stored * fullW);
+      const at = (top - (y0 - halo)) * fullW;
+      const end = at + (bottom - top) * fullW;
+      if (kdeK) {
+        data.fill(0, first * fullW, at);
+        data.fill(0, end);
+      }
+      await fusedReader.readRows(top, bottom - top, data.subarray(at, end));
+      if (filterVis?.bytes && K) await filterVis.bytes.writeScanlines(await K.vis(data.subarray(halo * fullW), rows, visScale), rows);
+      else if (filterVis?.floats) {
         const vis = new Float32Array(rows * fullW);
         for (let i = 0; i < vis.length; i++) {
           const v = data[halo * fullW + i]! * visScale;
           vis[i] = v >= 1 ? 1 : v <= 0 ? 0 : v;
         }
-        await filterVis.writeRows(vis, rows);
+        await filterVis.floats.writeRows(vis, rows);
       }
       if (kdeK) {
-        await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes));
+        await kdeNpy.writeRows(y0, await kdeK.kde(rows, halo, threshold, o.kde.includeStrength, boxes, reuse));
         continue;
       }
       impulses(data, threshold, o.kde.includeStrength, data);
@@ -306,67 +350,61 @@ async function focusMapWithKernels(
       await kdeNpy.writeRows(y0, dens);
     }
     if (kdeK) dHist = kdeK.takeHistograms(1)[0]!;
-    await filterVis?.finish();
+    await (filterVis?.bytes ?? filterVis?.floats)?.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await filterVis?.abort();
+    await (filterVis?.bytes ?? filterVis?.floats)?.abort();
     throw err;
   } finally {
     await fusedReader.close();
   }
 
-  // The kernels are done: their workers and shared memory go before the painting pass's decoder and
-  // encoders start (the map's memory peak).
-  await K?.close();
-  releaseGarbage();
 
   // Pass 4: clip and normalise in place, paint the heat map.
   const max = kdeCap(o.kde, fusedHist, dHist);
   const gain = o.kde.normalize && max > 0 ? 1 / max : 1;
   // kde_vis: the plain jet map (focus_response) and the map over the image (ours), painted as the
   // image's rows stream in (row source → row sinks).
-  const image = files.kdeOverlay
-    ? await openRowSource(input).catch((err: Error) => {
-        throw new ImageFormatError(input, `cannot decode: ${err.message.split('\n')[0]}`, { cause: err });
-      })
-    : null;
-  const heat = files.kdeVis ? await openRowSink(files.kdeVis, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
-  const overlay = files.kdeOverlay ? await openRowSink(files.kdeOverlay, { width: fullW, height: fullH, channels: 3, format: 'png8' }) : null;
+  let paint: Painter;
+  try {
+    paint = K ? await paintBytes(input, files, fullW, fullH, K) : await paintFloats(input, files, fullW, fullH);
+  } catch (err) {
+    await kdeNpy.abort();
+    throw err;
+  }
   try {
     for (let y0 = 0; y0 < fullH; y0 += bandRows) {
       const rows = Math.min(bandRows, fullH - y0);
-      const d = await kdeNpy.readRows(y0, rows);
-      for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, max) * gain;
-      await kdeNpy.writeRows(y0, d);
-      if (heat) await heat.writeRows(jetRows(d), rows);
-      if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
+      await paint.rows(kdeNpy, y0, rows, max, gain);
     }
     await kdeNpy.finish();
-    await heat?.finish();
-    await overlay?.finish();
+    await paint.finish();
   } catch (err) {
     await kdeNpy.abort();
-    await heat?.abort();
-    await overlay?.abort();
+    await paint.abort();
     throw err;
   } finally {
-    await image?.close();
+    await paint.close();
   }
   const kdeMs = performance.now() - t1;
   return { name, input, width: fullW, height: fullH, threshold, filterMs, kdeMs, files, kernels: K ? 'wasm' : 'js', threads: K?.threads ?? 1 };
 }
 
-async function openReader(path: string, w: number): Promise<{ readRows(y0: number, rows: number): Promise<Float32Array>; close(): Promise<void> }> {
+async function openReader(path: string, w: number): Promise<{ readRows(y0: number, rows: number, into: Float32Array): Promise<void>; close(): Promise<void> }> {
   const { open } = await import('node:fs/promises');
   const fh = await open(path, 'r');
   const head = Buffer.alloc(10);
   await fh.read(head, 0, 10, 0);
   const offset = 10 + head.readUInt16LE(8);
   return {
-    async readRows(y0, rows) {
-      const out = new Float32Array(rows * w);
-      await fh.read(Buffer.from(out.buffer), 0, out.byteLength, offset + y0 * w * 4);
-      return out;
+    async readRows(y0, rows, into) {
+      const n = rows * w * 4;
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await fh.read(Buffer.from(into.buffer, into.byteOffset, n), got, n - got, offset + y0 * w * 4 + got);
+        if (bytesRead === 0) throw new Error(`${path}: ended early`);
+        got += bytesRead;
+      }
     },
     close: () => fh.close(),
   };
@@ -398,4 +436,139 @@ async function readRowsExactly(src: RowSource, rows: number): Promise<Float32Arr
     got += b.rows;
   }
   return out;
+}
+
+/** A picture written either as bytes (png-sink) or as float rows (the reference's row sink). */
+interface Pictures {
+  bytes?: PngSink;
+  floats?: RowSink;
+}
+const byteSink = (bytes: PngSink): Pictures => ({ bytes });
+const floatSink = (floats: RowSink): Pictures => ({ floats });
+
+interface Painter {
+  /** Clip and scale density rows y0.. of the .npy in place (min(d, cap)·gain) and paint them. */
+  rows(npy: NpyRowFile, y0: number, rows: number, cap: number, gain: number): Promise<void>;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openOverlaySource(input: string, direct: boolean, w: number, h: number): Promise<RowSource> {
+  let src: RowSource;
+  try {
+    // JPEG: djpeg without read-ahead, rows as 8-bit codes (DirectRowSource); anything else by floats.
+    const header = direct ? await checkImageFile(input) : null;
+    src = header?.kind === 'jpeg' ? await openCodecSource(input, DJPEG(input), header, { pull: true }) : await openRowSource(input);
+  } catch (err) {
+    if (err instanceof ImageFormatError) throw err;
+    throw new ImageFormatError(input, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+  if (src.width !== w || src.height !== h) {
+    await src.close();
+    throw new ImageFormatError(input, `decodes to ${src.width}×${src.height} for the overlay, but the map is ${w}×${h}`);
+  }
+  return src;
+}
+
+/** The overlay's image source and the two heat-map sinks; whatever opened is closed if the rest fails. */
+async function openPainting<S extends { abort(): Promise<void> }>(
+  input: string,
+  files: FocusMapResult['files'],
+  w: number,
+  h: number,
+  direct: boolean,
+  heatSink: (path: string) => Promise<S>,
+  overlaySink: (path: string) => Promise<S>,
+): Promise<{ image: RowSource | null; heat: S | null; overlay: S | null }> {
+  const image = files.kdeOverlay ? await openOverlaySource(input, direct, w, h) : null;
+  let heat: S | null = null;
+  try {
+    heat = files.kdeVis ? await heatSink(files.kdeVis) : null;
+    const overlay = files.kdeOverlay ? await overlaySink(files.kdeOverlay) : null;
+    return { image, heat, overlay };
+  } catch (err) {
+    await heat?.abort();
+    await image?.close();
+    throw err;
+  }
+}
+
+/** The reference painting: float rows → jetRows / overlayHeatRows → pnmtopng. */
+async function paintFloats(input: string, files: FocusMapResult['files'], w: number, h: number): Promise<Painter> {
+  const { image, heat, overlay } = await openPainting(
+    input,
+    files,
+    w,
+    h,
+    false,
+    (path) => openRowSink(path, { width: w, height: h, channels: 3, format: 'png8' }),
+    (path) => openRowSink(path, { width: w, height: h, channels: 3, format: 'png8' }),
+  );
+  let d: Float32Array | undefined;
+  return {
+    async rows(npy, y0, rows, cap, gain) {
+      d = await npy.readRows(y0, rows, d);
+      for (let i = 0; i < d.length; i++) d[i] = Math.min(d[i]!, cap) * gain;
+      await npy.writeRows(y0, d);
+      if (heat) await heat.writeRows(jetRows(d), rows);
+      if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
+    },
+    async finish() {
+      await heat?.finish();
+      await overlay?.finish();
+    },
+    async abort() {
+      await heat?.abort();
+      await overlay?.abort();
+    },
+    close: async () => image?.close(),
+  };
+}
+
+/**
+ * The same pictures painted by the kernels as PNG scanlines (heat indices, the jet map as a palette
+ * over them, the overlay by table lookups on the image's 8-bit codes — djpeg's, for JPEG) and
+ * deflated in-process: pixel for pixel the reference's.
+ */
+async function paintBytes(input: string, files: FocusMapResult['files'], w: number, h: number, K: WasmFocusMap): Promise<Painter> {
+  const { image, heat, overlay } = await openPainting(
+    input,
+    files,
+    w,
+    h,
+    true,
+    (path) => openPngSink(path, { width: w, height: h, channels: 1, palette: jetPalette(), filter: 'up' }),
+    (path) => openPngSink(path, { width: w, height: h, channels: 3, filter: 'sub' }),
+  );
+  const codes = image && 'readRowsCodes' in image && (image as DirectRowSource).codeLevels === 256 && (image.channels === 1 || image.channels === 3) ? (image as DirectRowSource) : null;
+  // Other sources (PNG, TIFF, FITS, 16-bit): the overlay from their float rows, in JavaScript.
+  const table = image && !codes ? overlayTable() : null;
+  let px = new Uint8Array(0);
+  return {
+    async rows(npy, y0, rows, cap, gain) {
+      const d = K.paintDensity(rows);
+      await npy.readRows(y0, rows, d);
+      if (codes) K.paintCodes(rows, codes.channels).set(await codes.readRowsCodes(rows));
+      const scans = await K.paint(rows, cap, gain, codes ? codes.channels : 0);
+      await npy.writeRows(y0, d);
+      if (heat) await heat.writeScanlines(scans.heat, rows);
+      if (overlay && scans.overlay) await overlay.writeScanlines(scans.overlay, rows);
+      else if (overlay && image && table) {
+        const n = rows * w;
+        if (px.length < 3 * n) px = new Uint8Array(3 * n);
+        overlayHeatFloats(await readRowsExactly(image, rows), image.channels, K.heatIndices(rows), n, table, px);
+        await overlay.writeRows(px, rows);
+      }
+    },
+    async finish() {
+      await heat?.finish();
+      await overlay?.finish();
+    },
+    async abort() {
+      await heat?.abort();
+      await overlay?.abort();
+    },
+    close: async () => image?.close(),
+  };
 }

@@ -120,7 +120,7 @@ export class DebevecAccumulator {
  * Normal-equation terms of the rows scale·ws(centre)·Σ coef[k]·g(z0 + k) for every window z0 that
  * fits in 0..255 (centre = z0 + ⌈(len − 1)/2⌉: code z for Debevec's second differences at z−1..z+1).
  */
-function addDifferenceRows(S: Float64Array, coef: number[], scale: number, ws: Float64Array): void {
+export function addDifferenceRows(S: Float64Array, coef: number[], scale: number, ws: Float64Array): void {
   const m = coef.length;
   for (let z0 = 0; z0 + m <= LEVELS; z0++) {
     const l = scale * ws[z0 + Math.ceil((m - 1) / 2)]!;
