@@ -131,6 +131,21 @@ async function readRegion(info: FrameInfo, r: Rect, bits: FloatBits): Promise<Pl
   }
 }
 
+/** True when `t` moves no pixel (the frame is read as it is, no resampling). */
+export function isIdentity(t: Affine | null): boolean {
+  return !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
+}
+
+/** The source rectangle of frame `info` that `t` maps `tile` onto, with the bicubic's margins. */
+export function alignedSource(info: { width: number; height: number }, t: Affine, tile: Rect): Rect {
+  const corners = [apply(t, tile.x, tile.y), apply(t, tile.x + tile.w, tile.y), apply(t, tile.x, tile.y + tile.h), apply(t, tile.x + tile.w, tile.y + tile.h)];
+  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))) - 2);
+  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))) - 2);
+  const x1 = Math.min(info.width, Math.ceil(Math.max(...corners.map((c) => c[0]))) + 3);
+  const y1 = Math.min(info.height, Math.ceil(Math.max(...corners.map((c) => c[1]))) + 3);
+  return { x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) };
+}
+
 /**
  * The part of a frame that lands on `tile` (reference coordinates) after alignment: reads just the
  * needed source rectangle (decoded by sharp, or from `region`: the frame store's codes) and
@@ -143,14 +158,10 @@ export async function readAlignedTile(
   bits: FloatBits,
   region: (r: Rect) => Promise<Plane> = (r) => readRegion(info, r, bits),
 ): Promise<Plane> {
-  const identity = !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
-  if (identity) return region(tile);
-  const corners = [apply(t, tile.x, tile.y), apply(t, tile.x + tile.w, tile.y), apply(t, tile.x, tile.y + tile.h), apply(t, tile.x + tile.w, tile.y + tile.h)];
-  const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))) - 2);
-  const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))) - 2);
-  const x1 = Math.min(info.width, Math.ceil(Math.max(...corners.map((c) => c[0]))) + 3);
-  const y1 = Math.min(info.height, Math.ceil(Math.max(...corners.map((c) => c[1]))) + 3);
-  const src = await region({ x: x0, y: y0, w: Math.max(1, x1 - x0), h: Math.max(1, y1 - y0) });
+  if (!t || isIdentity(t)) return region(tile);
+  const from = alignedSource(info, t, tile);
+  const x0 = from.x, y0 = from.y;
+  const src = await region(from);
   const c = src.c;
   const out = alloc(bits, tile.w * tile.h * c);
   // Catmull-Rom bicubic: bilinear would soften every frame by up to half a pixel, which costs

@@ -6,6 +6,11 @@
 // the pool's workers. Only 32-bit floats (the default `--float 32`); callers keep the plain-TS fuser
 // for 64.
 //
+// Frames can come in as their 8/16-bit codes (`codes(slot)`: the frame store reads a band's rows
+// straight into this memory; `pushCodes` turns them into level 0 in the bands) and the fused band can
+// leave as the encoder's samples (`samples`): then no per-band float copy of a frame exists in the JS
+// heap (before, those copies and their garbage were most of a big stack's time).
+//
 // Returns null where WebAssembly SIMD or shared memory is unavailable; the result then comes from the
 // plain-TS reference, which this one equals within f32 rounding of the sums (the select may differ
 // where two frames' energies tie to within that rounding: test/pipeline/kernels-pyramid.test.ts).
@@ -15,6 +20,8 @@ import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Layout {
   C: number;
+  /** The 256 f32 values code / 255 (the resampler's 8-bit table). */
+  lut: number;
   k0: number;
   k1: number;
   k2: number;
@@ -25,7 +32,10 @@ interface Layout {
 type Job =
   | { op: 'reduce'; src: number[]; dst: number[]; w: number; h: number }
   | { op: 'expand'; src: number[]; dst: number[]; sw: number; sh: number; w: number; sign: number }
-  | { op: 'energySelect'; p: number; w: number; h: number; best: number; fused: number; first: boolean };
+  | { op: 'energySelect'; p: number; w: number; h: number; best: number; fused: number; first: boolean }
+  | { op: 'codes'; codes: number; wide: number; w: number; dst: number; n: number }
+  | { op: 'warp'; codes: number; wide: number; w: number; x0: number; y0: number; sw: number; sh: number; t: number[]; ty0: number; dst: number; n: number }
+  | { op: 'samples'; src: number; n: number; w: number; origin: number; mode: number; out: number };
 
 // One step on rows [start, end) of its output (reduce, expand, energy + select).
 const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
@@ -34,8 +44,15 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, job, band) {
     for (let c = 0; c < L.C; c++) ex.reduceRows(job.src[c], job.w, job.h, job.dst[c], start, end, L.k0, L.k1, L.k2, rb);
   } else if (job.op === 'expand') {
     for (let c = 0; c < L.C; c++) ex.expandAddRows(job.src[c], job.sw, job.sh, job.dst[c], job.w, start, end, L.k0, L.k1, L.k2, job.sign, rb);
-  } else {
+  } else if (job.op === 'energySelect') {
     ex.energySelectRows(job.p, job.w, job.h, L.C, L.size, job.best, job.fused, job.first ? 1 : 0, start, end, rb);
+  } else if (job.op === 'codes') {
+    ex.focusCodesToPlanes(job.codes, job.wide, job.w, L.C, start, end, job.dst, job.n);
+  } else if (job.op === 'warp') {
+    const t = job.t;
+    ex.focusWarpCodes(job.codes, job.wide, job.w, L.C, job.x0, job.y0, job.sw, job.sh, t[0], t[1], t[2], t[3], t[4], t[5], job.ty0, start, end, job.dst, job.n, L.lut);
+  } else {
+    ex.focusPlanesToSamples(job.src, job.n, job.w, L.C, job.origin, job.origin + start, job.origin + end, job.mode, job.out);
   }
   return 0;
 }`;
@@ -54,19 +71,46 @@ export interface FocusPyramidKernelsSpec {
   /** Region-energy window (odd, ≤ 17). */
   kernelSize: number;
   threads: number;
+  /** Largest bytes of a frame code (1, or 2 when any frame is 16-bit) when frames come in as codes (`codes`, `pushCodes`); 0 = floats only. */
+  codeBytes?: 0 | 1 | 2;
+  /** Rows a code slot holds (default maxRows): a moved frame's source window can be taller than its band. */
+  codeRows?: number;
 }
+
+/** Output samples: 8-bit, 16-bit big-endian (PNM, the encoder sinks), 16-bit in this host's order (a Uint16Array). */
+export type SampleMode = 'u8' | 'u16be' | 'u16';
+const SAMPLE_MODES: Record<SampleMode, number> = { u8: 1, u16be: 2, u16: 3 };
 
 export interface FocusPyramidFuser {
   /** Merge one frame (interleaved, band-sized; not kept). */
   push(frame: Plane): Promise<void>;
+  /** Merge the frame whose band rows (full width, interleaved codes of `bytes` each) were put in `codes(slot, rows, bytes)`. */
+  pushCodes(slot: number, bytes: 1 | 2): Promise<void>;
+  /**
+   * Merge a frame that alignment moves: `codes(slot, src.h, bytes)` holds its full-width rows
+   * [src.y, src.y + src.h); it is resampled through `t` (reference → frame coordinates) onto the
+   * band's rows [bandY, bandY + rows), columns [src.x, src.x + src.w) being the window
+   * frames.ts alignedSource gives — bit for bit readAlignedTile.
+   */
+  pushWarped(slot: number, bytes: 1 | 2, src: { x: number; y: number; w: number; h: number }, t: number[], bandY: number): Promise<void>;
   /** The fused band, collapsed (interleaved, in the kernels' memory: valid until the next push). */
   result(): Promise<Plane>;
+  /**
+   * Rows [from, from + rows) of the collapsed band as interleaved samples (clamped to 0..1 and rounded
+   * as image/pnm.ts floatToPnm does): a view of the kernels' memory (the candidate's level 0), valid
+   * until the next push into these kernels.
+   */
+  samples(from: number, rows: number, mode: SampleMode): Promise<Uint8Array>;
 }
 
 export interface FocusPyramidKernels {
   readonly threads: number;
   /** A fuser for one band of `rows` rows (≤ maxRows); one at a time (they share the memory). */
   fuser(rows: number): FocusPyramidFuser;
+  /** Code slot 0 or 1 for `rows` rows of `bytes`-byte codes: where a frame's band goes before `pushCodes(slot, bytes)`. */
+  codes(slot: number, rows: number, bytes: 1 | 2): Uint8Array;
+  /** Rows a code slot holds. */
+  readonly codeRows: number;
   close(): Promise<void>;
 }
 
@@ -94,12 +138,21 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const fused = arena.take(pyrLen * C * 4);
   const best = arena.take(pyrLen * 4);
   const threads = Math.max(1, Math.floor(spec.threads));
-  // Per thread: the row buffer (with margins), energySelectRows' ring of kernelSize squared rows + tags, an energy row.
+  // Per thread: the row buffer (with margins), energySelectRows' ring of kernelSize squared rows + tags,
+  // an energy row and the list of ring rows an output row sums.
   const rowBytes = Math.ceil(((W + 40) * 4) / 16) * 16;
-  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 2) + spec.kernelSize * 4 + 64));
+  const rb = Array.from({ length: threads }, () => arena.take(32 + rowBytes * (spec.kernelSize + 2) + 2 * spec.kernelSize * 4 + 80));
   // Frames come in and the result goes out interleaved, through this staging area a few rows at a time.
   const stageRows = Math.max(1, Math.min(spec.maxRows, Math.floor((4 << 20) / (W * C * 4))));
   const stage = arena.take(stageRows * W * C * 4);
+  // Two code slots (the next frame's rows are read while this one is fused), 16 bytes of slack for the
+  // 16-byte loads of 12-byte pixel groups. The output samples go to the candidate's level 0, free
+  // once every frame of the band is in.
+  const codeBytes = spec.codeBytes ?? 0;
+  const codeRows = Math.max(spec.maxRows, spec.codeRows ?? 0);
+  const slotBytes = codeRows * W * C * codeBytes;
+  const slots = codeBytes ? [arena.take(slotBytes + 16), arena.take(slotBytes + 16)] : [];
+  const lut = arena.take(256 * 4);
   const made = arena.instantiate<{
     deinterleave(src: number, n: number, c: number, dst: number, stride: number): void;
     interleave(src: number, stride: number, n: number, c: number, dst: number): void;
@@ -109,12 +162,20 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
   const ex = made.exports;
   const stageView = new Float32Array(buf, stage, stageRows * W * C);
 
-  const layout: Layout = { C, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, rb };
+  const lutView = new Float32Array(buf, lut, 256);
+  for (let i = 0; i < 256; i++) lutView[i] = i / 255;
+  const layout: Layout = { C, lut, k0: k[0]!, k1: k[1]!, k2: k[2]!, size: spec.kernelSize, rb };
   const pool = createBandPool({ name: 'focus pyramid', module: kernelModule('pyramid')!, memory: made.memory, exports: made.exports, bandSource: BAND_SOURCE, layout, threads });
   const run = (rows: number, w: number, job: Job) => pool.run(rowBands(rows, 1, rows * w < MIN_PARALLEL_SAMPLES ? 1 : pool.threads), job);
   return {
     threads: pool.threads,
+    codeRows,
     close: () => pool.close(),
+    codes(slot, rows, bytes) {
+      if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
+      if (rows > codeRows) throw new Error(`focus pyramid kernels: ${rows} code rows > ${codeRows}`);
+      return new Uint8Array(buf, slots[slot]!, rows * W * C * bytes);
+    },
     fuser(rows) {
       if (rows > spec.maxRows) throw new Error(`focus pyramid kernels: band of ${rows} rows > ${spec.maxRows}`);
       const d = dims(W, rows, levels);
@@ -123,8 +184,47 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
       const planes = (base: number, l: number) => Array.from({ length: C }, (_, c) => plane(base, l, c));
       const bestAt = (l: number) => best + d[l]!.off * 4;
       let first = true;
+      let collapsed = false;
+      const merge = async () => {
+        for (let l = 0; l < levels; l++) {
+          const g = d[l]!;
+          const next = d[l + 1]!;
+          await run(next.h, next.w, { op: 'reduce', src: planes(cand, l), dst: planes(cand, l + 1), w: g.w, h: g.h });
+          await run(g.h, g.w, { op: 'expand', src: planes(cand, l + 1), dst: planes(cand, l), sw: next.w, sh: next.h, w: g.w, sign: -1 });
+          await run(g.h, g.w, { op: 'energySelect', p: plane(cand, l, 0), w: g.w, h: g.h, best: bestAt(l), fused: plane(fused, l, 0), first });
+        }
+        // The coarsest level (small): local deviation in the plain-TS reference, select here.
+        const top = d[levels]!;
+        const interleaved = new Float32Array(top.n * C);
+        const candTop = planes(cand, levels).map((at) => new Float32Array(buf, at, top.n));
+        const fusedTop = planes(fused, levels).map((at) => new Float32Array(buf, at, top.n));
+        for (let c = 0; c < C; c++) for (let i = 0; i < top.n; i++) interleaved[i * C + c] = candTop[c]![i]!;
+        const dev = localDeviation({ w: top.w, h: top.h, c: C, data: interleaved }, spec.kernelSize, 32);
+        const E = new Float32Array(buf, bestAt(levels), top.n);
+        for (let i = 0; i < top.n; i++) {
+          if (first || dev[i]! > E[i]!) {
+            E[i] = dev[i]!;
+            for (let c = 0; c < C; c++) fusedTop[c]![i] = candTop[c]![i]!;
+          }
+        }
+        first = false;
+      };
+      const collapse = async () => {
+        if (first) throw new Error('pyramid: no frames');
+        if (collapsed) return;
+        collapsed = true;
+        for (let l = levels - 1; l >= 0; l--) {
+          const g = d[l]!;
+          const next = d[l + 1]!;
+          await run(g.h, g.w, { op: 'expand', src: planes(fused, l + 1), dst: planes(fused, l), sw: next.w, sh: next.h, w: g.w, sign: 1 });
+        }
+      };
+      const open = () => {
+        if (collapsed) throw new Error('focus pyramid kernels: push after the result');
+      };
       return {
         async push(frame) {
+          open();
           if (frame.w !== W || frame.h !== rows || frame.c !== C) throw new Error(`focus pyramid kernels: frame ${frame.w}×${frame.h}×${frame.c}, expected ${W}×${rows}×${C}`);
           // Interleaved → planar level 0, through the staging rows.
           const n0 = d[0]!.n;
@@ -134,36 +234,31 @@ export function createFocusPyramidKernels(spec: FocusPyramidKernelsSpec): FocusP
             stageView.set(frame.data.subarray(y * W * C, (y + r) * W * C));
             ex.deinterleave(stage, r * W, C, level0 + y * W * 4, n0);
           }
-          for (let l = 0; l < levels; l++) {
-            const g = d[l]!;
-            const next = d[l + 1]!;
-            await run(next.h, next.w, { op: 'reduce', src: planes(cand, l), dst: planes(cand, l + 1), w: g.w, h: g.h });
-            await run(g.h, g.w, { op: 'expand', src: planes(cand, l + 1), dst: planes(cand, l), sw: next.w, sh: next.h, w: g.w, sign: -1 });
-            await run(g.h, g.w, { op: 'energySelect', p: plane(cand, l, 0), w: g.w, h: g.h, best: bestAt(l), fused: plane(fused, l, 0), first });
-          }
-          // The coarsest level (small): local deviation in the plain-TS reference, select here.
-          const top = d[levels]!;
-          const interleaved = new Float32Array(top.n * C);
-          const candTop = planes(cand, levels).map((at) => new Float32Array(buf, at, top.n));
-          const fusedTop = planes(fused, levels).map((at) => new Float32Array(buf, at, top.n));
-          for (let c = 0; c < C; c++) for (let i = 0; i < top.n; i++) interleaved[i * C + c] = candTop[c]![i]!;
-          const dev = localDeviation({ w: top.w, h: top.h, c: C, data: interleaved }, spec.kernelSize, 32);
-          const E = new Float32Array(buf, bestAt(levels), top.n);
-          for (let i = 0; i < top.n; i++) {
-            if (first || dev[i]! > E[i]!) {
-              E[i] = dev[i]!;
-              for (let c = 0; c < C; c++) fusedTop[c]![i] = candTop[c]![i]!;
-            }
-          }
-          first = false;
+          await merge();
+        },
+        async pushCodes(slot, bytes) {
+          open();
+          if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
+          await run(rows, W, { op: 'codes', codes: slots[slot]!, wide: bytes === 2 ? 1 : 0, w: W, dst: plane(cand, 0, 0), n: d[0]!.n });
+          await merge();
+        },
+        async pushWarped(slot, bytes, src, t, bandY) {
+          open();
+          if (bytes > codeBytes) throw new Error(`focus pyramid kernels: ${bytes}-byte codes, slots made for ${codeBytes}`);
+          if (src.h > codeRows) throw new Error(`focus pyramid kernels: ${src.h} code rows > ${codeRows}`);
+          await run(rows, W, { op: 'warp', codes: slots[slot]!, wide: bytes === 2 ? 1 : 0, w: W, x0: src.x, y0: src.y, sw: src.w, sh: src.h, t: [...t], ty0: bandY, dst: plane(cand, 0, 0), n: d[0]!.n });
+          await merge();
+        },
+        async samples(from, count, mode) {
+          const m = SAMPLE_MODES[mode];
+          if (from < 0 || count < 1 || from + count > rows) throw new Error(`focus pyramid kernels: rows ${from}..${from + count} outside the band's ${rows}`);
+          await collapse();
+          const out = plane(cand, 0, 0);
+          await run(count, W, { op: 'samples', src: plane(fused, 0, 0), n: d[0]!.n, w: W, origin: from, mode: m, out });
+          return new Uint8Array(buf, out, count * W * C * (m === 1 ? 1 : 2));
         },
         async result() {
-          if (first) throw new Error('pyramid: no frames');
-          for (let l = levels - 1; l >= 0; l--) {
-            const g = d[l]!;
-            const next = d[l + 1]!;
-            await run(g.h, g.w, { op: 'expand', src: planes(fused, l + 1), dst: planes(fused, l), sw: next.w, sh: next.h, w: g.w, sign: 1 });
-          }
+          await collapse();
           // Interleaved into the candidate's level 0 (free once every frame is in): the caller reads it
           // before the next band's first push overwrites it.
           const n0 = d[0]!.n;

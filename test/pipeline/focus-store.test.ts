@@ -84,3 +84,22 @@ test('a corrupt frame fails the spill pass naming the file, and leaves no spill 
   await t.throwsAsync(stackFiles(files, join(dir, 'x.png'), { ...DEFAULT_STACK, align: false, bandRows: 16, frameStore: 'file' }), { message: /f1\.png/ });
   t.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
 });
+
+test('with threads to spare the frames decode while the bracket aligns: the same stack as on one thread; a corrupt frame still fails naming it, no spill left', async (t) => {
+  const dir = await tempDir(t);
+  const files = await bracket(dir, 4, 128, 96);
+  const outs: Buffer[] = [];
+  for (const threads of [1, 2]) {
+    const r = await stackFiles(files, join(dir, `t${threads}.png`), { ...DEFAULT_STACK, bandRows: 32, frameStore: 'file', threads });
+    t.is(r.frameStore, 'file');
+    t.is(r.spillBytes, 4 * 128 * 96 * 3);
+    outs.push(await readFile(r.outputs[0]!));
+  }
+  t.true(outs[0]!.equals(outs[1]!), 'decoding beside the alignment changed the stack');
+  const png = await readFile(files[2]!);
+  await writeFile(files[2]!, png.subarray(0, png.length - 200));
+  for (const algorithm of ['pyramid', 'depthmap'] as const) {
+    await t.throwsAsync(stackFiles(files, join(dir, `x-${algorithm}.png`), { ...DEFAULT_STACK, algorithm, bandRows: 32, frameStore: 'file', threads: 2 }), { message: /f2\.png/ });
+  }
+  t.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
+});
