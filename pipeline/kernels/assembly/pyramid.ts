@@ -687,6 +687,8 @@ function roundByte(v: v128, k: v128, half: v128, one: v128, lo: v128, hi: v128):
   let r = f64x2.add(f, v128.and(f64x2.ge(f64x2.sub(y, f), half), one));
   r = v128.bitselect(hi, r, f64x2.ge(v, one));
   return v128.bitselect(lo, r, f64x2.le(v, lo));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Focus stacking: frames come in as their 8/16-bit codes and the fused band leaves as encoder
 // samples, so no per-band float copy of a frame exists outside this memory.
