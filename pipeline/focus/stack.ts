@@ -12,7 +12,7 @@ import { createFocusPyramidKernels, type FocusPyramidKernels } from '../kernels/
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
-import { createWasmEnergy, type WasmEnergy } from '../kernels/focus-wasm.js';
+import { createWasmDepthMap, type WasmDepthMap } from '../kernels/focus-wasm.js';
 import { bilateralPlane } from './bilateral.js';
 import { cvGaussianKernel, grayNative, sepFilter, shineEnergy } from './shine-energy.js';
 import { gaussianBlurPlane } from './gaussian.js';
@@ -241,12 +241,12 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   });
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
-  let wasm: WasmEnergy | null = null;
+  let wasm: WasmDepthMap | null = null;
   let pyramidKernels: FocusPyramidKernels | null = null;
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmEnergy({ maxPx: W * rows, rows, c: C, threads });
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels });
   }
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
@@ -277,7 +277,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     } else {
       // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
       const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
-      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), wasm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -437,10 +437,43 @@ async function depthMapBand(
   bits: FloatBits,
   energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
+  dm: WasmDepthMap | null = null,
+  native = 255,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
   const seed = o.energyKernels === 'shinestacker';
   const blendFloor = seed ? 1e-8 : 1e-12;
+  // On the kernels the blend (and for the average map everything) stays in their memory.
+  const wasmBlend = dm && levels > 0 ? dm : null;
+  let began = false;
+  const begin = (p: Plane) => {
+    if (began || !wasmBlend) return;
+    wasmBlend.begin(p.w, p.h, p.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
+    began = true;
+  };
+  if (wasmBlend && o.map === 'average') {
+    if (seed) {
+      for (let k = 0; k < n; k++) {
+        const p = await read(k);
+        begin(p);
+        await wasmBlend.sumPower(await wasmBlend.energyAt(p, o, native), o.weightPower, k);
+        releaseGarbage();
+        tick(k, 'energy');
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      const p = await read(k);
+      begin(p);
+      const e = await wasmBlend.energyAt(p, o, native);
+      if (seed) await wasmBlend.seedWeights(e, o.weightPower);
+      else await wasmBlend.oursWeights(e, o.weightPower, k);
+      if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+      await wasmBlend.blendFrame(null);
+      releaseGarbage();
+      tick(k, 'blend');
+    }
+    return { image: await wasmBlend.blendResult(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
+  }
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
     let idx: Uint16Array | null = null;
@@ -482,8 +515,8 @@ async function depthMapBand(
     // shinestacker: a temperature below 1e-4 is the hard max.
     const soft = o.temperature >= 1e-4;
     if (levels === 0 && !soft) return { image: { w, h, c, data: pix! }, depth };
-    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
-    const num = blender ? null : alloc(bits, w * h * c);
+    const blender = levels > 0 && !wasmBlend ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
+    const num = blender || wasmBlend ? null : alloc(bits, w * h * c);
     const den = blender ? null : new Float64Array(w * h);
     for (let k = 0; k < n; k++) {
       const p = await read(k);
@@ -498,6 +531,15 @@ async function depthMapBand(
         const e = await energy(p);
         for (let i = 0; i < m.length; i++) m[i] = e[i] === bestE![i] ? 1 / count![i]! : 0;
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
+      if (wasmBlend) {
+        begin(p);
+        wasmBlend.setWeight(m as Float32Array);
+        if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+        await wasmBlend.blendFrame(p);
+        releaseGarbage();
+        tick(k, 'blend');
+        continue;
+      }
       smoothWeights(m, w, h, o);
       if (blender) blender.add(p, m);
       else
@@ -508,6 +550,7 @@ async function depthMapBand(
       releaseGarbage();
       tick(k, 'blend');
     }
+    if (wasmBlend) return { image: await wasmBlend.blendResult(), depth };
     if (blender) return { image: blender.result(), depth };
     for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
     return { image: { w, h, c, data: num! }, depth };
@@ -575,12 +618,16 @@ async function depthMapBand(
 /** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place (OpenCV's kernel). */
 function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
   if (o.pyramidSmoothSize <= 1) return;
-  const k = cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+  const k = smoothKernel(o);
   m.set(sepFilter(m instanceof Float32Array ? m : Float32Array.from(m), w, h, k, k));
 }
 
+function smoothKernel(o: StackOptions): Float64Array {
+  return cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+}
+
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
-class WeightedPyramidBlend {
+export class WeightedPyramidBlend {
   private num: Plane[] | null = null;
   private den: FArray[] = [];
   /** A level's summed weight at or below `floor` zeroes the pixel's coefficients, or with `keepBelow`

@@ -15,6 +15,15 @@
 // (reflect-101), as the references do. Every function works on output rows [y0, y1) or samples
 // [start, end), so row bands of one plane run on several threads over the shared memory. Nothing
 // here allocates.
+//
+// The blend (stack.ts WeightedPyramidBlend) runs here too on planar f32 pyramids: deinterleave,
+// the shared reduce/expand of lib/planes.ts (f32 arithmetic, so within 1e-6 of the f64-intermediate
+// reference, not bit for bit), the weighted accumulate in f64 as the reference, the per-level
+// normalisation and the collapse. The map-building loops (shinestacker's E^p/ΣE^p, ours E^p, the
+// depth) equal the reference bit for bit.
+
+import { expandAddRows, reduceRows } from './lib/planes';
+export { expandAddRows, reduceRows } from './lib/planes';
 
 @inline
 function refl(i: i32, n: i32): i32 {
@@ -319,11 +328,66 @@ export function minMaxInto(p: usize, start: i32, end: i32, slot: usize): void {
  * offs, f32 spatial weights), colour weights from the f32 table `lut` interpolated at |Δ|·scaleIndex.
  */
 export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, lut: usize, scaleIndex: f64, y0: i32, y1: i32): void {
+  // The window's reach: inside it no index needs reflecting (the fast path below).
+  let r = 0;
+  for (let j = 0; j < 2 * count; j++) r = max(r, abs(load<i32>(offs + (<usize>j << 2))));
   for (let y = y0; y < y1; y++) {
-    for (let x = 0; x < w; x++) {
+    const inner = y - r >= 0 && y + r < h;
+    let x = 0;
+    if (inner) {
+      // Two pixels at a time in f64x2 lanes, the same arithmetic per lane; the table is read per lane.
+      for (x = r; x + 1 + r < w; x += 2) {
+        const at = src + (<usize>(y * w + x) << 2);
+        const c = f2(at);
+        let num = c;
+        let den = f64x2.splat(1);
+        const si = f64x2.splat(scaleIndex);
+        for (let j = 0; j < count; j++) {
+          const dx = load<i32>(offs + (<usize>(2 * j) << 2));
+          const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
+          const v = f2(at + (<isize>(dy * w + dx) << 2));
+          const ok = f64x2.eq(v, v); // NaN taps are skipped
+          // (NaN lanes read the table at 0 and are dropped below.)
+          const d = v128.and(f64x2.mul(f64x2.abs(f64x2.sub(v, c)), si), ok);
+          const a0 = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(d));
+          const fl = f64x2.floor(a0);
+          const a = f64x2.sub(a0, fl);
+          const i0 = <i32>f64x2.extract_lane(fl, 0);
+          const i1 = <i32>f64x2.extract_lane(fl, 1);
+          const l0 = f64x2.replace_lane(f64x2.splat(f(lut, i0)), 1, f(lut, i1));
+          const l1 = f64x2.replace_lane(f64x2.splat(f(lut, i0 + 1)), 1, f(lut, i1 + 1));
+          const wt = f64x2.mul(f64x2.splat(f(spatial, j)), f64x2.add(l0, f64x2.mul(a, f64x2.sub(l1, l0))));
+          num = v128.bitselect(f64x2.add(num, f64x2.mul(v, wt)), num, ok);
+          den = v128.bitselect(f64x2.add(den, wt), den, ok);
+        }
+        st2(dst + (<usize>(y * w + x) << 2), f64x2.div(num, den));
+      }
+    }
+    for (let xx = 0; xx < w; xx++) {
+      if (inner && xx >= r && xx < x) continue; // done in lanes
+      const x = xx;
       const c = f(src, y * w + x);
       let num = c;
       let den: f64 = 1;
+      if (inner && x >= r && x + r < w) {
+        // Same taps, same order, without the reflection (the reference's arithmetic exactly).
+        const at = src + (<usize>(y * w + x) << 2);
+        for (let j = 0; j < count; j++) {
+          const dx = load<i32>(offs + (<usize>(2 * j) << 2));
+          const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
+          const v = <f64>load<f32>(at + (<isize>(dy * w + dx) << 2));
+          if (isNaN(v)) continue;
+          let a = <f64><f32>(Math.abs(v - c) * scaleIndex);
+          const idx = <i32>Math.floor(a);
+          a -= <f64>idx;
+          const l0 = f(lut, idx);
+          const wt = f(spatial, j) * (l0 + a * (f(lut, idx + 1) - l0));
+          num += v * wt;
+          den += wt;
+        }
+        store<f32>(dst + (<usize>(y * w + x) << 2), <f32>(num / den));
+        continue;
+      }
       for (let j = 0; j < count; j++) {
         const dx = load<i32>(offs + (<usize>(2 * j) << 2));
         const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
@@ -338,6 +402,130 @@ export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usiz
         den += wt;
       }
       store<f32>(dst + (<usize>(y * w + x) << 2), <f32>(num / den));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The depth map's weights and depth (stack.ts depthMapBand), bit for bit: f64 planes `total`,
+// `dnum`, `den`; energies and weights f32. Sample ranges [start, end).
+
+/** shinestacker average, pass 1: v = e (power 1) or e^power; total += v, dnum += v·k. */
+export function sumPower(e: usize, power: f64, k: f64, total: usize, dnum: usize, start: i32, end: i32): void {
+  let i = start;
+  if (power == 1) {
+    const kk = f64x2.splat(k);
+    for (; i + 2 <= end; i += 2) {
+      const v = f2(e + (<usize>i << 2));
+      const t = total + (<usize>i << 3);
+      const d = dnum + (<usize>i << 3);
+      v128.store(t, f64x2.add(v128.load(t), v));
+      v128.store(d, f64x2.add(v128.load(d), f64x2.mul(v, kk)));
+    }
+  }
+  for (; i < end; i++) {
+    const x = f(e, i);
+    const v = power == 1 ? x : Math.pow(x, power);
+    const t = total + (<usize>i << 3);
+    const d = dnum + (<usize>i << 3);
+    store<f64>(t, load<f64>(t) + v);
+    store<f64>(d, load<f64>(d) + v * k);
+  }
+}
+
+/** shinestacker average, pass 2: w = f32(v / total), 0 where total = 0; den += w. */
+export function seedWeights(e: usize, power: f64, total: usize, w: usize, den: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const x = f(e, i);
+    const v = power == 1 ? x : Math.pow(x, power);
+    const t = load<f64>(total + (<usize>i << 3));
+    const g = <f32>(t != 0 ? v / t : 0);
+    store<f32>(w + (<usize>i << 2), g);
+    const d = den + (<usize>i << 3);
+    store<f64>(d, load<f64>(d) + <f64>g);
+  }
+}
+
+/** ours average: w = f32((e + 1e-6)^power); dnum += w·k; den += w. */
+export function oursWeights(e: usize, power: f64, k: f64, w: usize, dnum: usize, den: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const g = <f64><f32>Math.pow(f(e, i) + 1e-6, power);
+    store<f32>(w + (<usize>i << 2), <f32>g);
+    const d = den + (<usize>i << 3);
+    store<f64>(d, load<f64>(d) + g);
+    const n = dnum + (<usize>i << 3);
+    store<f64>(n, load<f64>(n) + g * k);
+  }
+}
+
+/** depth = f32(num / den), 0 where den ≤ 0 (f64 planes). */
+export function depthRows(num: usize, den: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const d = load<f64>(den + (<usize>i << 3));
+    store<f32>(out + (<usize>i << 2), <f32>(d > 0 ? load<f64>(num + (<usize>i << 3)) / d : 0));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The weighted pyramid blend on planar planes (c planes `stride` bytes apart).
+
+/** Interleaved c-channel pixels [start, end) of src into c planes at dst + ch·stride. */
+export function deinterleave(src: usize, c: i32, dst: usize, stride: usize, start: i32, end: i32): void {
+  if (c == 1) {
+    memory.copy(dst + (<usize>start << 2), src + (<usize>start << 2), <usize>(end - start) << 2);
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const p = src + (<usize>(i * c) << 2);
+    const o = dst + (<usize>i << 2);
+    for (let ch = 0; ch < c; ch++) store<f32>(o + <usize>ch * stride, load<f32>(p + (<usize>ch << 2)));
+  }
+}
+
+/** c planes at src + ch·stride into interleaved pixels [start, end) of dst. */
+export function interleave(src: usize, stride: usize, c: i32, dst: usize, start: i32, end: i32): void {
+  if (c == 1) {
+    memory.copy(dst + (<usize>start << 2), src + (<usize>start << 2), <usize>(end - start) << 2);
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const p = dst + (<usize>(i * c) << 2);
+    const o = src + (<usize>i << 2);
+    for (let ch = 0; ch < c; ch++) store<f32>(p + (<usize>ch << 2), load<f32>(o + <usize>ch * stride));
+  }
+}
+
+/** acc = f32(acc + g·b) with the product and sum in f64 (the reference's Float32Array +=), [start, end). */
+export function accumulate(acc: usize, g: usize, b: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 2 <= end; i += 2) {
+    const o = <usize>i << 2;
+    st2(acc + o, f64x2.add(f2(acc + o), f64x2.mul(f2(g + o), f2(b + o))));
+  }
+  for (; i < end; i++) {
+    const o = <usize>i << 2;
+    store<f32>(acc + o, <f32>(f(acc, i) + f(g, i) * f(b, i)));
+  }
+}
+
+/** acc = f32(acc + g) (f64 sum), [start, end). */
+export function addInto(acc: usize, g: usize, start: i32, end: i32): void {
+  let i = start;
+  for (; i + 2 <= end; i += 2) {
+    const o = <usize>i << 2;
+    st2(acc + o, f64x2.add(f2(acc + o), f2(g + o)));
+  }
+  for (; i < end; i++) store<f32>(acc + (<usize>i << 2), <f32>(f(acc, i) + f(g, i)));
+}
+
+/** c planes N·d with d = 1/D where D > floor, else `keep` ? 1 : 0 (in f64, as the reference), [start, end). */
+export function normalize(num: usize, stride: usize, c: i32, den: usize, floor: f64, keep: i32, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) {
+    const D = f(den, i);
+    const d: f64 = D > floor ? 1 / D : keep ? 1 : 0;
+    for (let ch = 0; ch < c; ch++) {
+      const p = num + <usize>ch * stride + (<usize>i << 2);
+      store<f32>(p, <f32>(<f64>load<f32>(p) * d));
     }
   }
 }
