@@ -29,9 +29,11 @@ interface Layout {
   num: number;
   wden: number;
   pyr: number;
-  /** Per-thread row buffers of `rbBytes`. */
+  /** Per-thread row buffers of `rbBytes`; per-thread rings of the fused Sobel energies. */
   rb: number;
   rbBytes: number;
+  ring: number;
+  ringBytes: number;
   planes: number[];
   tmp: number;
   kx: number;
@@ -46,6 +48,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
   const w = j.w, y0 = start / w, y1 = end / w;
   const rb = L.rb + band * L.rbBytes;
   switch (j.op) {
+    case 'sobel': ex.sobelEnergyRows(L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1); break;
     case 'sumPower': ex.sumPower(j.e, j.power, j.k, L.total, L.dnum, start, end); break;
     case 'seedW': ex.seedWeights(j.e, j.power, L.total, j.to, L.den, start, end); break;
     case 'oursW': ex.oursWeights(j.e, j.power, j.k, j.to, L.dnum, L.den, start, end); break;
@@ -76,7 +79,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
     case 'energy': ex.energyRows(j.m, j.from, w, j.h, j.to, y0, y1, j.window); break;
     case 'combine': ex.combine(j.k, j.a, j.b, j.to, start, end); break;
     case 'minmax': ex.minMaxInto(j.from, start, end, L.slots + 8 * y0); break;
-    case 'bilateral': ex.bilateralRows(j.from, j.to, w, j.h, j.offs, j.spatial, j.count, L.lut, j.scaleIndex, y0, y1); break;
+    case 'bilateral': ex.bilateralRows(j.from, j.to, w, j.h, j.offs, j.spatial, j.count, L.lut, j.scaleIndex, y0, y1, L.ring + band * L.ringBytes); break;
     default: throw new Error('focus kernels: unknown step ' + j.op);
   }
   return 0;
@@ -169,6 +172,8 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
   const C = spec.c;
   const threadsWanted = Math.max(1, Math.floor(spec.threads));
   const rbBytes = Math.ceil(((spec.width + 64) * 4 + 64) / 16) * 16;
+  // assembly/focus.ts sobelRingBytes(w).
+  const ringBytes = Math.ceil((56 * spec.width + 80) / 16) * 16;
   const L: Layout = {
     src: arena.take(n * spec.c * 4),
     planes: [arena.take(n * 4), arena.take(n * 4), arena.take(n * 4), arena.take(n * 4)],
@@ -190,6 +195,8 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     pyr,
     rb: arena.take(rbBytes * threadsWanted),
     rbBytes,
+    ring: arena.take(ringBytes * threadsWanted),
+    ringBytes,
   };
   const made = arena.instantiate<{ heapBase(): number }>();
   if (!made) return null;
@@ -241,14 +248,14 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       };
       let e: number;
       if (o.energyKernels === 'shinestacker') {
-        await run({ op: 'gray', c, scale: native, to: P0 });
         const m = o.energy;
         if (m === 'tenengrad' || m === 'sobel' || m === 'modified-laplacian') {
-          await sep(P0, P1, cvDerivKernel(3, 1), cvDerivKernel(3, 0));
-          await sep(P0, P2, cvDerivKernel(3, 0), cvDerivKernel(3, 1));
-          await run({ op: 'combine', k: m === 'tenengrad' ? 0 : 1, a: P1, b: P2, to: P3 });
+          // gray → both Sobel filters → combination in one fused step (same arithmetic).
+          taps(L.kx, [...cvDerivKernel(3, 1), ...cvDerivKernel(3, 0)]);
+          await run({ op: 'sobel', c, scale: native, to: P3, k: m === 'tenengrad' ? 0 : 1 });
           e = P3;
         } else if (m === 'laplacian') {
+          await run({ op: 'gray', c, scale: native, to: P0 });
           let src = P0;
           if (o.dmBlurSize > 1) {
             const gk = cvGaussianKernel(o.dmBlurSize);
@@ -261,6 +268,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
           await run({ op: 'combine', k: 2, a: P2, b: P3, to: P0 });
           e = P0;
         } else if (m === 'variance') {
+          await run({ op: 'gray', c, scale: native, to: P0 });
           const box = Float64Array.from({ length: 5 }, () => 1 / 5);
           await run({ op: 'combine', k: 3, a: P0, b: P0, to: P1 });
           await sep(P0, P2, box, box);

@@ -247,6 +247,136 @@ function q(v: f64, scale: f64): f64 {
   return r < 0 ? 0 : r > scale ? scale : r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// shinestacker's Sobel energies fused: grayNative → sepFilter(kd, ks) and sepFilter(ks, kd) → combine,
+// row by row. The horizontal passes of a gray row are kept in a ring of three rows per thread, so the
+// vertical passes and the combination follow without full-plane intermediates; the arithmetic (f64
+// sums from 0 in tap order, the Sobel results rounded to f32, then the combination) is the unfused
+// steps' exactly.
+
+/** Ring bytes per thread for width w: 4 tags, one gray row (f64), 3 + 3 horizontal-pass rows (f64). */
+export function sobelRingBytes(w: i32): i32 {
+  return 16 + 8 * w + 48 * w + 64;
+}
+
+// Math.round (ties toward +∞) of v·scale, clamped to 0..scale, on two lanes.
+@inline
+function q2(v: v128, scale: v128): v128 {
+  const x = f64x2.mul(v, scale);
+  let r = f64x2.floor(x);
+  r = f64x2.add(r, v128.and(f64x2.ge(f64x2.sub(x, r), f64x2.splat(0.5)), f64x2.splat(1)));
+  return f64x2.pmin(f64x2.pmax(r, f64x2.splat(0)), scale);
+}
+
+/** grayNative of row y into g (f64: the gray values are integers, exact in f32 and f64). */
+function grayRow(src: usize, c: i32, scale: f64, w: i32, y: i32, g: usize): void {
+  const sv = f64x2.splat(scale);
+  const base = y * w;
+  let x = 0;
+  if (c == 3) {
+    for (; x + 2 <= w; x += 2) {
+      const p = src + (<usize>((base + x) * 3) << 2);
+      const R = q2(f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p)), 1, <f64>load<f32>(p, 12)), sv);
+      const G = q2(f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p, 4)), 1, <f64>load<f32>(p, 16)), sv);
+      const B = q2(f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p, 8)), 1, <f64>load<f32>(p, 20)), sv);
+      const s = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(R, f64x2.splat(4899)), f64x2.mul(G, f64x2.splat(9617))), f64x2.mul(B, f64x2.splat(1868))), f64x2.splat(8192));
+      v128.store(g + (<usize>x << 3), f64x2.floor(f64x2.div(s, f64x2.splat(16384))));
+    }
+  } else if (c == 1) {
+    for (; x + 2 <= w; x += 2) v128.store(g + (<usize>x << 3), q2(f2(src + (<usize>(base + x) << 2)), sv));
+  }
+  for (; x < w; x++) {
+    const p = src + (<usize>((base + x) * c) << 2);
+    let v: f64;
+    if (c == 1) v = q(<f64>load<f32>(p), scale);
+    else v = Math.floor((q(<f64>load<f32>(p), scale) * 4899 + q(<f64>load<f32>(p, 4), scale) * 9617 + q(<f64>load<f32>(p, 8), scale) * 1868 + 8192) / 16384);
+    store<f64>(g + (<usize>x << 3), <f64><f32>v);
+  }
+}
+
+/** 3-tap horizontal pass of the f64 row g into o: ((0 + k0·g[x−1]) + k1·g[x]) + k2·g[x+1], reflect-101. */
+function hpass3(g: usize, o: usize, w: i32, k0: f64, k1: f64, k2: f64): void {
+  const a = f64x2.splat(k0), b = f64x2.splat(k1), c = f64x2.splat(k2), z = f64x2.splat(0);
+  let x = 1;
+  for (; x + 2 <= w - 1; x += 2) {
+    const p = g + (<usize>x << 3);
+    const acc = f64x2.add(f64x2.add(f64x2.add(z, f64x2.mul(a, v128.load(p - 8))), f64x2.mul(b, v128.load(p))), f64x2.mul(c, v128.load(p + 8)));
+    v128.store(o + (<usize>x << 3), acc);
+  }
+  for (let xx = 0; xx < w; xx++) {
+    if (xx >= 1 && xx < x) continue;
+    let acc: f64 = 0;
+    acc += k0 * load<f64>(g + (<usize>refl(xx - 1, w) << 3));
+    acc += k1 * load<f64>(g + (<usize>xx << 3));
+    acc += k2 * load<f64>(g + (<usize>refl(xx + 1, w) << 3));
+    store<f64>(o + (<usize>xx << 3), acc);
+  }
+}
+
+/**
+ * Rows [y0, y1) of shinestacker's tenengrad (op 0: f32(Sx² + Sy²), 0 where ≤ 5) or |Sx| + |Sy| (op 1)
+ * of the interleaved frame src (c channels, values 0..1, `scale` 255 or 65535) into out. k: the
+ * derivative [−1, 0, 1] then the smoothing [1, 2, 1] kernel, 6 f64. ring: this thread's sobelRingBytes(w).
+ */
+export function sobelEnergyRows(src: usize, c: i32, scale: f64, w: i32, h: i32, out: usize, op: i32, k: usize, ring: usize, y0: i32, y1: i32): void {
+  const d0 = load<f64>(k), d1 = load<f64>(k, 8), d2 = load<f64>(k, 16);
+  const s0 = load<f64>(k, 24), s1 = load<f64>(k, 32), s2 = load<f64>(k, 40);
+  const g = ring + 16;
+  const rows = g + (<usize>w << 3);
+  const rowBytes = <usize>w << 3;
+  for (let i = 0; i < 3; i++) store<i32>(ring + (<usize>i << 2), -1);
+  for (let y = y0; y < y1; y++) {
+    const r0 = refl(y - 1, h), r2 = refl(y + 1, h);
+    // Slot t of the ring holds row r ≡ t (mod 3): its horizontal passes with kd (Sx) and ks (Sy).
+    for (let t = 0; t < 3; t++) {
+      const r = t == 0 ? r0 : t == 1 ? y : r2;
+      const slot = r % 3;
+      if (load<i32>(ring + (<usize>slot << 2)) == r) continue;
+      grayRow(src, c, scale, w, r, g);
+      hpass3(g, rows + <usize>(2 * slot) * rowBytes, w, d0, d1, d2);
+      hpass3(g, rows + <usize>(2 * slot + 1) * rowBytes, w, s0, s1, s2);
+      store<i32>(ring + (<usize>slot << 2), r);
+    }
+    const xa = rows + <usize>(2 * (r0 % 3)) * rowBytes, xb = rows + <usize>(2 * (y % 3)) * rowBytes, xc = rows + <usize>(2 * (r2 % 3)) * rowBytes;
+    const ya = xa + rowBytes, yb = xb + rowBytes, yc = xc + rowBytes;
+    const o = out + (<usize>(y * w) << 2);
+    const vs0 = f64x2.splat(s0), vs1 = f64x2.splat(s1), vs2 = f64x2.splat(s2);
+    const vd0 = f64x2.splat(d0), vd1 = f64x2.splat(d1), vd2 = f64x2.splat(d2);
+    const z = f64x2.splat(0);
+    let x = 0;
+    for (; x + 2 <= w; x += 2) {
+      const b = <usize>x << 3;
+      // Vertical passes, rounded to f32 as sepFilter's Float32Array result.
+      const gx = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.add(f64x2.add(z, f64x2.mul(vs0, v128.load(xa + b))), f64x2.mul(vs1, v128.load(xb + b))), f64x2.mul(vs2, v128.load(xc + b)))));
+      const gy = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.add(f64x2.add(z, f64x2.mul(vd0, v128.load(ya + b))), f64x2.mul(vd1, v128.load(yb + b))), f64x2.mul(vd2, v128.load(yc + b)))));
+      let v: v128;
+      if (op == 0) {
+        const t = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(gx, gx), f64x2.mul(gy, gy))));
+        v = v128.and(t, f64x2.gt(t, f64x2.splat(5)));
+      } else v = f64x2.add(f64x2.abs(gx), f64x2.abs(gy));
+      st2(o + (<usize>x << 2), v);
+    }
+    for (; x < w; x++) {
+      const b = <usize>x << 3;
+      let sx: f64 = 0;
+      sx += s0 * load<f64>(xa + b);
+      sx += s1 * load<f64>(xb + b);
+      sx += s2 * load<f64>(xc + b);
+      let sy: f64 = 0;
+      sy += d0 * load<f64>(ya + b);
+      sy += d1 * load<f64>(yb + b);
+      sy += d2 * load<f64>(yc + b);
+      const gx = <f64><f32>sx, gy = <f64><f32>sy;
+      let v: f64;
+      if (op == 0) {
+        const t = <f64><f32>(gx * gx + gy * gy);
+        v = t > 5 ? t : 0;
+      } else v = Math.abs(gx) + Math.abs(gy);
+      store<f32>(o + (<usize>x << 2), <f32>v);
+    }
+  }
+}
+
 /** sepFilter's horizontal pass: tmp (f64) = Σ_j kx[j]·src[refl(x + j − r)] over rows [y0, y1). kx: n f64. */
 export function sepH(src: usize, tmp: usize, w: i32, kx: usize, n: i32, y0: i32, y1: i32): void {
   const r = (n - 1) >> 1;
@@ -327,10 +457,12 @@ export function minMaxInto(p: usize, start: i32, end: i32, slot: usize): void {
  * cv2.bilateralFilter as bilateral.ts computes it, rows [y0, y1): `count` taps (dx, dy i32 pairs at
  * offs, f32 spatial weights), colour weights from the f32 table `lut` interpolated at |Δ|·scaleIndex.
  */
-export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, lut: usize, scaleIndex: f64, y0: i32, y1: i32): void {
+export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usize, spatial: usize, count: i32, lut: usize, scaleIndex: f64, y0: i32, y1: i32, scratch: usize): void {
   // The window's reach: inside it no index needs reflecting (the fast path below).
   let r = 0;
   for (let j = 0; j < 2 * count; j++) r = max(r, abs(load<i32>(offs + (<usize>j << 2))));
+  // Each tap's byte offset from the centre (for the fast path), in this thread's scratch.
+  for (let j = 0; j < count; j++) store<i32>(scratch + (<usize>j << 2), (load<i32>(offs + (<usize>(2 * j + 1) << 2)) * w + load<i32>(offs + (<usize>(2 * j) << 2))) << 2);
   for (let y = y0; y < y1; y++) {
     const inner = y - r >= 0 && y + r < h;
     let x = 0;
@@ -343,19 +475,18 @@ export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usiz
         let den = f64x2.splat(1);
         const si = f64x2.splat(scaleIndex);
         for (let j = 0; j < count; j++) {
-          const dx = load<i32>(offs + (<usize>(2 * j) << 2));
-          const dy = load<i32>(offs + (<usize>(2 * j + 1) << 2));
-          const v = f2(at + (<isize>(dy * w + dx) << 2));
+          const v = f2(at + <usize>load<i32>(scratch + (<usize>j << 2)));
           const ok = f64x2.eq(v, v); // NaN taps are skipped
           // (NaN lanes read the table at 0 and are dropped below.)
           const d = v128.and(f64x2.mul(f64x2.abs(f64x2.sub(v, c)), si), ok);
           const a0 = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(d));
           const fl = f64x2.floor(a0);
           const a = f64x2.sub(a0, fl);
-          const i0 = <i32>f64x2.extract_lane(fl, 0);
-          const i1 = <i32>f64x2.extract_lane(fl, 1);
-          const l0 = f64x2.replace_lane(f64x2.splat(f(lut, i0)), 1, f(lut, i1));
-          const l1 = f64x2.replace_lane(f64x2.splat(f(lut, i0 + 1)), 1, f(lut, i1 + 1));
+          const ix = i32x4.shl(i32x4.trunc_sat_f64x2_s_zero(fl), 2);
+          const p0 = lut + <usize>i32x4.extract_lane(ix, 0);
+          const p1 = lut + <usize>i32x4.extract_lane(ix, 1);
+          const l0 = f64x2.promote_low_f32x4(v128.load32_lane(p1, v128.load32_zero(p0), 1));
+          const l1 = f64x2.promote_low_f32x4(v128.load32_lane(p1 + 4, v128.load32_zero(p0 + 4), 1));
           const wt = f64x2.mul(f64x2.splat(f(spatial, j)), f64x2.add(l0, f64x2.mul(a, f64x2.sub(l1, l0))));
           num = v128.bitselect(f64x2.add(num, f64x2.mul(v, wt)), num, ok);
           den = v128.bitselect(f64x2.add(den, wt), den, ok);
