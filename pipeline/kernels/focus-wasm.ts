@@ -19,6 +19,8 @@ const WINDOW_BYTES = 256 * 1024;
 
 interface Layout {
   src: number;
+  /** The band's decoded codes (8 or 16 bits a sample), turned into `src` by 'codes'. */
+  codes: number;
   /** f64 planes of the map: ΣE^p (or Σw), Σk·E^p, Σw. */
   total: number;
   dnum: number;
@@ -49,6 +51,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
   const rb = L.rb + band * L.rbBytes;
   switch (j.op) {
     case 'sobel': ex.sobelEnergyRows(L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1); break;
+    case 'codes': ex.codesToFloat(L.codes, j.is16, L.src, start * j.c, end * j.c); break;
     case 'sumPower': ex.sumPower(j.e, j.power, j.k, L.total, L.dnum, start, end); break;
     case 'seedW': ex.seedWeights(j.e, j.power, L.total, j.to, L.den, start, end); break;
     case 'oursW': ex.oursWeights(j.e, j.power, j.k, j.to, L.dnum, L.den, start, end); break;
@@ -122,8 +125,12 @@ export interface BlendSpec {
 export interface WasmDepthMap extends WasmEnergy {
   /** Start a band of w×h pixels, c channels: zero the map's sums and the blend's accumulators. */
   begin(w: number, h: number, c: number, blend: BlendSpec | null): void;
-  /** frameEnergy on the kernels, kept in their memory (the frame stays loaded for `blendFrame(null)`). */
-  energyAt(p: Plane, o: EnergyOptions, native: number): Promise<number>;
+  /** frameEnergy on the kernels, kept in their memory (the frame stays loaded for `blendFrame(null)`); null: the frame `loadCodes` loaded. */
+  energyAt(p: Plane | null, o: EnergyOptions, native: number): Promise<number>;
+  /** Where the band's decoded codes go (w·h·c samples of 1 or 2 bytes; kernels made with `codes`). */
+  codesView(is16: boolean): Uint8Array;
+  /** The codes written to `codesView` → the band's frame (codes / 255 or / 65535, as frame-store.ts codesToPlane). */
+  loadCodes(is16: boolean): Promise<void>;
   /** shinestacker average, pass 1: ΣE^p and Σk·E^p of the energy at `e`. */
   sumPower(e: number, power: number, k: number): Promise<void>;
   /** shinestacker average, pass 2: the weight E^p/ΣE^p (0 where the sum is 0) into the blend. */
@@ -163,7 +170,7 @@ function pyramidLevels(w: number, h: number, levels: number): Array<{ w: number;
 }
 
 /** The depth map's kernels for bands of up to `rows` rows of `width` pixels, `c` channels, blending through up to `levels` levels. */
-export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number }): WasmDepthMap | null {
+export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number; codes?: boolean }): WasmDepthMap | null {
   const arena = kernelArena('focus');
   if (!arena) return null;
   const n = spec.width * spec.rows;
@@ -176,6 +183,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
   const ringBytes = Math.ceil((56 * spec.width + 80) / 16) * 16;
   const L: Layout = {
     src: arena.take(n * spec.c * 4),
+    codes: spec.codes ? arena.take(n * spec.c * 2) : 0,
     planes: [arena.take(n * 4), arena.take(n * 4), arena.take(n * 4), arena.take(n * 4)],
     tmp: arena.take(n * 8),
     kx: arena.take(MAX_TAPS * 8),
@@ -232,8 +240,8 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       return new Float32Array(buf, e, p.w * p.h).slice();
     },
     async energyAt(p, o, native) {
-      const { w, h, c } = p;
-      loadFrame(p);
+      const { w, h, c } = p ?? { w: bw, h: bh, c: bc };
+      if (p) loadFrame(p);
       const run = (job: Record<string, unknown>, what = h, unit = w) => pool.run(rowBands(what, unit, pool.threads), { w, h, ...job });
       const sep = async (from: number, to: number, kx: ArrayLike<number>, ky: ArrayLike<number>) => {
         taps(L.kx, kx);
@@ -328,6 +336,13 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         new Float32Array(buf, L.num, (C * pyr) / 4).fill(0);
         new Float32Array(buf, L.wden, pyr / 4).fill(0);
       }
+    },
+    codesView(is16) {
+      if (!L.codes) throw new Error('focus kernels: made without room for codes');
+      return new Uint8Array(buf, L.codes, bw * bh * bc * (is16 ? 2 : 1));
+    },
+    async loadCodes(is16) {
+      await runRows(bh, bw, { op: 'codes', is16: is16 ? 1 : 0, c: bc });
     },
     async sumPower(e, power, k) {
       await runRows(bh, bw, { op: 'sumPower', e, power, k });

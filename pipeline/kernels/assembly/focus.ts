@@ -66,6 +66,31 @@ export function luminance(src: usize, c: i32, dst: usize, start: i32, end: i32):
 }
 
 // ---------------------------------------------------------------------------------------------
+// Decoded codes → the frame's f32 samples (frame-store.ts codesToPlane): code / 255 (8-bit) or
+// code / 65535 (16-bit, host order) in f64, rounded to f32 — the reference's values exactly.
+
+export function codesToFloat(codes: usize, is16: i32, dst: usize, start: i32, end: i32): void {
+  let i = start;
+  if (is16) {
+    const k = f64x2.splat(65535);
+    for (; i + 2 <= end; i += 2) {
+      const v = f64x2.convert_low_i32x4_u(i32x4.extend_low_i16x8_u(v128.load32_zero(codes + (<usize>i << 1))));
+      st2(dst + (<usize>i << 2), f64x2.div(v, k));
+    }
+    for (; i < end; i++) store<f32>(dst + (<usize>i << 2), <f32>(<f64>load<u16>(codes + (<usize>i << 1)) / 65535));
+    return;
+  }
+  const k = f64x2.splat(255);
+  for (; i + 4 <= end; i += 4) {
+    const u = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(codes + <usize>i)));
+    const lo = f32x4.demote_f64x2_zero(f64x2.div(f64x2.convert_low_i32x4_u(u), k));
+    const hi = f32x4.demote_f64x2_zero(f64x2.div(f64x2.convert_low_i32x4_u(i32x4.shuffle(u, u, 2, 3, 0, 1)), k));
+    v128.store(dst + (<usize>i << 2), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+  }
+  for (; i < end; i++) store<f32>(dst + (<usize>i << 2), <f32>(<f64>load<u8>(codes + <usize>i) / 255));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Energy measures (measures.ts energyBand over a whole plane with reflect borders).
 
 export const TENENGRAD = 0;
