@@ -104,27 +104,7 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
     const cx = F.w / 2, cy = F.h / 2, sc = Math.max(F.w, F.h) / 2; // centred, scaled coordinates
     const step = Math.max(1, Math.round(Math.sqrt((F.w * F.h) / 40000)));
     for (let it = 0; it < iterations; it++) {
-      const H = new Float64Array(36);
-      const b = new Float64Array(6);
-      for (let y = 2; y < F.h - 2; y += step) {
-        for (let x = 2; x < F.w - 2; x += step) {
-          const [u, v] = apply(m, x, y);
-          const iv = sample(M, u, v);
-          if (Number.isNaN(iv)) continue;
-          const gx = (sample(M, u + 1, v) - sample(M, u - 1, v)) / 2;
-          const gy = (sample(M, u, v + 1) - sample(M, u, v - 1)) / 2;
-          if (Number.isNaN(gx) || Number.isNaN(gy)) continue;
-          const fv = F.data[y * F.w + x]!;
-          const err = fv - iv;
-          const xn = (x - cx) / sc, yn = (y - cy) / sc;
-          const J = [gx * xn, gx * yn, gx, gy * xn, gy * yn, gy];
-          for (let i = 0; i < 6; i++) {
-            b[i]! += J[i]! * err;
-            for (let j = 0; j < 6; j++) H[i * 6 + j]! += J[i]! * J[j]!;
-          }
-        }
-      }
-      const dp = solve6(H, b);
+      const dp = solve6(...normalEquations(F, M, m, step, cx, cy, sc));
       if (!dp) break;
       // Parameters were in centred, scaled coordinates: convert the increment to pixel terms.
       const da = dp[0]! / sc, db = dp[1]! / sc, dd = dp[3]! / sc, de = dp[4]! / sc;
@@ -140,11 +120,59 @@ export function estimateAffine(fixed: SmallGray, moving: SmallGray, iterations =
   return { m, ecc: finalEcc };
 }
 
+/**
+ * The Gauss–Newton normal equations H·dp = b over every `step`-th pixel: Σ JᵀJ and Σ Jᵀ·err with
+ * J = [gx·xn, gx·yn, gx, gy·xn, gy·yn, gy]. The hot loop of alignment (up to 30 iterations × 4
+ * levels a frame pair): sums in scalar locals (H is symmetric; each entry is the same products added
+ * in the same order as a full 6×6 loop), no array per sample.
+ */
+function normalEquations(F: SmallGray, M: SmallGray, m: Affine, step: number, cx: number, cy: number, sc: number): [Float64Array, Float64Array] {
+  const [m0, m1, m2, m3, m4, m5] = m;
+  let h00 = 0, h01 = 0, h02 = 0, h03 = 0, h04 = 0, h05 = 0;
+  let h11 = 0, h12 = 0, h13 = 0, h14 = 0, h15 = 0;
+  let h22 = 0, h23 = 0, h24 = 0, h25 = 0;
+  let h33 = 0, h34 = 0, h35 = 0;
+  let h44 = 0, h45 = 0;
+  let h55 = 0;
+  let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0;
+  const fd = F.data, fw = F.w;
+  for (let y = 2; y < F.h - 2; y += step) {
+    for (let x = 2; x < fw - 2; x += step) {
+      const u = m0 * x + m1 * y + m2, v = m3 * x + m4 * y + m5;
+      const iv = sample(M, u, v);
+      if (Number.isNaN(iv)) continue;
+      const gx = (sample(M, u + 1, v) - sample(M, u - 1, v)) / 2;
+      const gy = (sample(M, u, v + 1) - sample(M, u, v - 1)) / 2;
+      if (Number.isNaN(gx) || Number.isNaN(gy)) continue;
+      const err = fd[y * fw + x]! - iv;
+      const xn = (x - cx) / sc, yn = (y - cy) / sc;
+      const j0 = gx * xn, j1 = gx * yn, j2 = gx, j3 = gy * xn, j4 = gy * yn, j5 = gy;
+      b0 += j0 * err; b1 += j1 * err; b2 += j2 * err; b3 += j3 * err; b4 += j4 * err; b5 += j5 * err;
+      h00 += j0 * j0; h01 += j0 * j1; h02 += j0 * j2; h03 += j0 * j3; h04 += j0 * j4; h05 += j0 * j5;
+      h11 += j1 * j1; h12 += j1 * j2; h13 += j1 * j3; h14 += j1 * j4; h15 += j1 * j5;
+      h22 += j2 * j2; h23 += j2 * j3; h24 += j2 * j4; h25 += j2 * j5;
+      h33 += j3 * j3; h34 += j3 * j4; h35 += j3 * j5;
+      h44 += j4 * j4; h45 += j4 * j5;
+      h55 += j5 * j5;
+    }
+  }
+  const H = Float64Array.of(
+    h00, h01, h02, h03, h04, h05,
+    h01, h11, h12, h13, h14, h15,
+    h02, h12, h22, h23, h24, h25,
+    h03, h13, h23, h33, h34, h35,
+    h04, h14, h24, h34, h44, h45,
+    h05, h15, h25, h35, h45, h55,
+  );
+  return [H, Float64Array.of(b0, b1, b2, b3, b4, b5)];
+}
+
 function correlation(F: SmallGray, M: SmallGray, m: Affine): number {
   let sFF = 0, sMM = 0, sFM = 0;
+  const [m0, m1, m2, m3, m4, m5] = m;
   for (let y = 2; y < F.h - 2; y++) {
     for (let x = 2; x < F.w - 2; x++) {
-      const [u, v] = apply(m, x, y);
+      const u = m0 * x + m1 * y + m2, v = m3 * x + m4 * y + m5;
       const iv = sample(M, u, v);
       if (Number.isNaN(iv)) continue;
       const fv = F.data[y * F.w + x]!;

@@ -24,6 +24,11 @@ export interface FrameStore {
   readonly bytesWritten: number;
   /** Frame k's rectangle as floats 0..1 (interleaved channels), as frames.ts readRegion gives it. */
   region(k: number, r: Rect, bits: FloatBits): Promise<Plane>;
+  /**
+   * Frame k's codes of full rows [y, y + h) into `dst` (exactly h rows of W·C codes, 8-bit or 16-bit in
+   * this host's order: as decoded) — e.g. straight into the pyramid kernels' memory, with no float copy.
+   */
+  codesInto(k: number, y: number, h: number, dst: Uint8Array): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,6 +51,16 @@ export async function decodeFrameCodes(info: FrameInfo): Promise<Buffer> {
     if (err instanceof ImageFormatError) throw err;
     throw new ImageFormatError(info.path, `cannot decode: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
+}
+
+/** Bytes of one full row of frame `info`'s codes. */
+function rowBytesOf(info: FrameInfo): number {
+  return info.width * info.channels * (info.is16 ? 2 : 1);
+}
+
+function checkRows(info: FrameInfo, y: number, h: number, dst: Uint8Array): void {
+  if (!(y >= 0 && h >= 1 && y + h <= info.height)) throw new Error(`${info.path}: rows ${y}..${y + h} outside the frame's ${info.height}`);
+  if (dst.length !== h * rowBytesOf(info)) throw new Error(`${info.path}: ${dst.length} bytes for ${h} rows of ${rowBytesOf(info)}`);
 }
 
 /** Codes of rows [r.y, r.y + r.h), columns [r.x, r.x + r.w) → floats 0..1. `codes` starts at row r.y. */
@@ -98,8 +113,14 @@ export async function openFrameStore(spec: FrameStoreSpec): Promise<FrameStore> 
       async region(k, r, bits) {
         const info = infos[k]!;
         const codes = await decodeFrameCodes(info);
-        const rowBytes = info.width * info.channels * (info.is16 ? 2 : 1);
+        const rowBytes = rowBytesOf(info);
         return codesToPlane(codes.subarray(r.y * rowBytes, (r.y + r.h) * rowBytes), info, r, bits);
+      },
+      async codesInto(k, y, h, dst) {
+        const info = infos[k]!;
+        checkRows(info, y, h, dst);
+        const codes = await decodeFrameCodes(info);
+        dst.set(codes.subarray(y * rowBytesOf(info), (y + h) * rowBytesOf(info)));
       },
       close: async () => {},
     };
@@ -155,12 +176,23 @@ export async function openFrameStore(spec: FrameStoreSpec): Promise<FrameStore> 
     },
     async region(k, r, bits) {
       const info = infos[k]!;
-      const rowBytes = info.width * info.channels * (info.is16 ? 2 : 1);
+      const rowBytes = rowBytesOf(info);
       if (!fh) return codesToPlane(held[k]!.subarray(r.y * rowBytes, (r.y + r.h) * rowBytes), info, r, bits);
       const buf = Buffer.allocUnsafe(r.h * rowBytes);
       const { bytesRead } = await fh.read(buf, 0, buf.length, offsets[k]! + r.y * rowBytes);
       if (bytesRead !== buf.length) throw new Error(`${path}: spill file short (${bytesRead} of ${buf.length} bytes at frame ${k + 1})`);
       return codesToPlane(buf, info, r, bits);
+    },
+    async codesInto(k, y, h, dst) {
+      const info = infos[k]!;
+      checkRows(info, y, h, dst);
+      const rowBytes = rowBytesOf(info);
+      if (!fh) {
+        dst.set(held[k]!.subarray(y * rowBytes, (y + h) * rowBytes));
+        return;
+      }
+      const { bytesRead } = await fh.read(dst, 0, dst.length, offsets[k]! + y * rowBytes);
+      if (bytesRead !== dst.length) throw new Error(`${path}: spill file short (${bytesRead} of ${dst.length} bytes at frame ${k + 1})`);
     },
     close,
   };

@@ -131,6 +131,11 @@ async function readRegion(info: FrameInfo, r: Rect, bits: FloatBits): Promise<Pl
   }
 }
 
+/** True when `t` moves no pixel (the frame is read as it is, no resampling). */
+export function isIdentity(t: Affine | null): boolean {
+  return !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
+}
+
 /**
  * The part of a frame that lands on `tile` (reference coordinates) after alignment: reads just the
  * needed source rectangle (decoded by sharp, or from `region`: the frame store's codes) and
@@ -143,8 +148,7 @@ export async function readAlignedTile(
   bits: FloatBits,
   region: (r: Rect) => Promise<Plane> = (r) => readRegion(info, r, bits),
 ): Promise<Plane> {
-  const identity = !t || (Math.abs(t[0] - 1) < 1e-9 && Math.abs(t[4] - 1) < 1e-9 && Math.abs(t[1]) + Math.abs(t[3]) < 1e-9 && Math.abs(t[2]) + Math.abs(t[5]) < 1e-6);
-  if (identity) return region(tile);
+  if (!t || isIdentity(t)) return region(tile);
   const corners = [apply(t, tile.x, tile.y), apply(t, tile.x + tile.w, tile.y), apply(t, tile.x, tile.y + tile.h), apply(t, tile.x + tile.w, tile.y + tile.h)];
   const x0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))) - 2);
   const y0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))) - 2);

@@ -9,8 +9,9 @@ import sharp from 'sharp';
 import { withAtomicPath, writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSink } from '../image/row-sink.js';
 import { createFocusPyramidKernels, type FocusPyramidKernels } from '../kernels/focus-pyramid-wasm.js';
+import { kernelModule } from '../kernels/wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
-import { frameInfo, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
+import { frameInfo, isIdentity, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
 import { createWasmDepthMap, type WasmDepthMap } from '../kernels/focus-wasm.js';
 import { bilateralPlane } from './bilateral.js';
@@ -214,9 +215,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // JPEG and PNG stream out band by band (cjpeg / pnmtopng row sinks); TIFF is encoded whole by sharp.
   const streamed = ext !== '.tif' && ext !== '.tiff';
   const outBytes = is16 && ext !== '.jpg' && ext !== '.jpeg' ? 2 : 1;
+  const warped = transforms.some((t) => !isIdentity(t));
   const bandRows =
     o.bandRows ??
-    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit));
+    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
   const nb = Math.ceil(H / bandRows);
   const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
@@ -228,7 +230,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // Each frame decoded once: kept in memory when the bracket's codes fit beside the largest band's
   // working set, else spilled to a file beside the output (frame-store.ts).
   const budget = o.memoryLimitMB * 2 ** 20 - fixedBytes(W, H, C, streamed ? 0 : outBytes);
-  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit));
+  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit), warped);
   const frameBytes = Math.max(...infos.map(frameCodeBytes));
   const store: FrameStore = await openFrameStore({
     infos,
@@ -239,6 +241,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     ...(o.frameStore ? { kind: o.frameStore } : {}),
     onDecoded: (k) => tick(`decode frame ${k + 1}`),
   });
+  // The decoders' buffers go before the band memory is taken.
+  releaseGarbage();
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let wasm: WasmDepthMap | null = null;
@@ -252,7 +256,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
     let maxRows = 0;
     for (let b = 0; b < nb; b++) maxRows = Math.max(maxRows, Math.min(H, Math.min(H, (b + 1) * bandRows) + halo) - Math.max(0, Math.floor((b * bandRows - halo) / unit) * unit));
-    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads });
+    // Frames come in as their codes and the band leaves as encoder samples (fuseBandCodes).
+    pyramidKernels = createFocusPyramidKernels({ width: W, maxRows, channels: C, levels, kernel, kernelSize: o.kernelSize, threads, codeBytes: is16 ? 2 : 1, outBytes });
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
@@ -266,8 +271,23 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits, (r) => store.region(k, r, bits));
     let fusedPlane: Plane;
     let depthBand: Float32Array | null = null;
-    if (o.algorithm === 'pyramid') {
-      const fuser = pyramidKernels ? pyramidKernels.fuser(e1 - e0) : new PyramidFuser(levels, kernel, o.kernelSize, bits);
+    if (o.algorithm === 'pyramid' && pyramidKernels) {
+      const fuser = await fuseBandCodes(pyramidKernels, infos, transforms, store, rect, read, (k) => tick(`band ${b + 1}/${nb} frame ${k + 1}`));
+      const encoded = o.denoise === 0 && o.sharpen === 0 && (!sink || sink.writeEncoded);
+      if (encoded) {
+        // The core rows as the encoder's samples, straight from the kernels; the encoder works on them
+        // while the next band is fused (writeEncoded returns once the previous band has drained).
+        const samples = await fuser.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8');
+        if (sink) {
+          const own = Buffer.allocUnsafe(samples.length);
+          own.set(samples);
+          await sink.writeEncoded!(own, y1 - y0);
+        } else result!.set(outBytes === 2 ? new Uint16Array(samples.buffer, samples.byteOffset, samples.length >> 1) : samples, y0 * W * C);
+        continue;
+      }
+      fusedPlane = await fuser.result();
+    } else if (o.algorithm === 'pyramid') {
+      const fuser = new PyramidFuser(levels, kernel, o.kernelSize, bits);
       for (let k = 0; k < infos.length; k++) {
         await fuser.push(await read(k));
         releaseGarbage();
@@ -353,16 +373,73 @@ async function alignFrames(infos: FrameInfo[], o: StackOptions, label: string): 
   return { transforms, ecc };
 }
 
+/**
+ * One band of the pyramid stack on the WASM kernels: each frame's rows go from the frame store
+ * straight into the kernels' memory as codes (the next frame's read while this one is fused); frames
+ * that alignment moves are resampled in JS (`read`) and pushed as floats.
+ */
+async function fuseBandCodes(
+  kernels: FocusPyramidKernels,
+  infos: FrameInfo[],
+  transforms: Affine[],
+  store: FrameStore,
+  rect: Rect,
+  read: (k: number) => Promise<Plane>,
+  tick: (k: number) => void,
+) {
+  const fuser = kernels.fuser(rect.h);
+  const bytes = (k: number) => (infos[k]!.is16 ? 2 : 1);
+  const fill = (k: number) => store.codesInto(k, rect.y, rect.h, kernels.codes(k & 1, rect.h, bytes(k)));
+  const direct = (k: number) => isIdentity(transforms[k]!);
+  let next: Promise<void> | null = direct(0) ? fill(0) : null;
+  for (let k = 0; k < infos.length; k++) {
+    const codes = next;
+    next = null;
+    if (codes) {
+      await codes;
+      if (k + 1 < infos.length && direct(k + 1)) {
+        next = fill(k + 1);
+        // Awaited on the next turn; if this frame's fusion throws first, the read must not be an unhandled rejection.
+        next.catch(() => {});
+      }
+      await fuser.pushCodes(k & 1, bytes(k));
+    } else {
+      await fuser.push(await read(k));
+      releaseGarbage();
+      if (k + 1 < infos.length && direct(k + 1)) next = fill(k + 1);
+    }
+    tick(k);
+  }
+  return fuser;
+}
+
 /** Band height that keeps the per-band working set within the memory limit. */
-export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number): number {
-  const perPx = bandBytes(W, C, bits, o, 1) / W;
-  const fixed = fixedBytes(W, H, C, outBytes);
+export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number, warped = true): number {
+  const perPx = bandBytes(W, C, bits, o, 1, warped) / W;
+  const fixed = fixedBytes(W, H, C, outBytes) + (pyramidWasm(o, bits) ? workerBytes(o) : 0);
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
   const rowsTotal = Math.floor(budget / (perPx * W));
   if (rowsTotal >= H) return H;
+  if (pyramidWasm(o, bits)) {
+    // The band's extent is its core + two halos + up to a grid step (its top on the pyramid grid); cores
+    // of equal height (the fewest bands the budget allows, evenly split) repeat the least halo work.
+    const most = Math.floor((rowsTotal - 2 * halo - unit) / unit) * unit;
+    if (most < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
+    return Math.min(most, Math.ceil(H / Math.ceil(H / most) / unit) * unit);
+  }
   const core = Math.floor((rowsTotal - 2 * halo) / unit) * unit;
   if (core < Math.max(unit, 32)) throw new Error(`--memory-limit: ${o.memoryLimitMB} MB is too small for ${W}×${H} frames (need about ${Math.ceil((fixed + perPx * W * (2 * halo + unit * 2)) / 2 ** 20)} MB)`);
   return core;
+}
+
+/** Whether the pyramid stack runs on the SIMD WebAssembly kernels (32-bit floats, where they load). */
+function pyramidWasm(o: StackOptions, bits: FloatBits): boolean {
+  return o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js' && o.kernelSize <= 17 && kernelModule('pyramid') !== null;
+}
+
+/** Each kernel worker thread's own isolate and instance (measured ≈ 10–15 MB). */
+function workerBytes(o: StackOptions): number {
+  return 12 * 2 ** 20 * Math.max(0, (o.threads ?? availableParallelism()) - 1);
 }
 
 /** Memory outside the bands: the runtime, and the whole output when it is encoded at the end (TIFF). */
@@ -371,8 +448,16 @@ function fixedBytes(W: number, H: number, C: number, outBytes: number): number {
 }
 
 /** Working set of a band of `rows` rows (with halo), heap fragmentation included. */
-function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number): number {
+function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number, warped = true): number {
   const fb = bits / 8;
+  if (pyramidWasm(o, bits)) {
+    // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
+    // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots,
+    // the output samples. Frames that alignment moves add their float tile and its source in the heap.
+    const wasm = C * 4 * (8 / 3) + 4 * (4 / 3) + 2 * C * 2 + C * 2;
+    const js = warped ? C * 4 * 2.5 * (process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5) : 0;
+    return (wasm + js) * W * rows;
+  }
   // Per pixel of a band: fused + candidate pyramids (×4/3 each), energies, the frame and its
   // decoded 8/16-bit buffer and intermediate copies; measured ~ this with some slack.
   // (pyramid: frame + its Laplacian pyramid + fused pyramid ≈ 3.7 C planes, energies ≈ 4.3 planes;

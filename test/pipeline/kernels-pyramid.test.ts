@@ -8,7 +8,10 @@
 //   threads (tiles of any width stitch exactly: same arithmetic in SIMD lanes and tails);
 // - focus PyramidFuser: bit-identical at 1, 2 and 3 threads; against the plain-TS fuser ≥ 99.9 % of
 //   samples within 1e-5 (the rest are pixels where two frames' energies tie to within f32 rounding
-//   and either frame's coefficient is a valid pick), and the stacked 8-bit images ≥ 50 dB apart.
+//   and either frame's coefficient is a valid pick), and the stacked 8-bit images ≥ 50 dB apart;
+// - focus codes in, samples out: codes → f32 planes bit for bit frame-store.ts codesToPlane (every
+//   8- and 16-bit code), planes → samples byte for byte image/pnm.ts floatToPnm; a fuser fed codes
+//   equals one fed the same frames as floats, bit for bit.
 import test from 'ava';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -21,6 +24,8 @@ import { pyrDown, pyrUp } from '../../pipeline/hdr/pyramid.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { readFits } from '../../pipeline/image/fits.js';
+import { floatToPnm } from '../../pipeline/image/pnm.js';
+import { codesToPlane } from '../../pipeline/focus/frame-store.js';
 import { createFocusPyramidKernels } from '../../pipeline/kernels/focus-pyramid-wasm.js';
 import { kernelArena, kernelModule, kernelUnavailable } from '../../pipeline/kernels/wasm.js';
 import { psnr, readRgb, synthBracket, writeRgbPng } from './focus-helpers.js';
@@ -30,6 +35,8 @@ interface Exports {
   reduceRows(src: number, w: number, h: number, dst: number, y0: number, y1: number, k0: number, k1: number, k2: number, rb: number): void;
   expandAddRows(src: number, sw: number, sh: number, out: number, w: number, y0: number, y1: number, k0: number, k1: number, k2: number, sign: number, rb: number): void;
   mertensWeights(p: number, w: number, h: number, c: number, gray: number, out: number, unit: number, pc: number, ps: number, pe: number): void;
+  focusCodesToPlanes(codes: number, wide: number, W: number, C: number, y0: number, y1: number, dst: number, n: number): void;
+  focusPlanesToSamples(src: number, n: number, W: number, C: number, origin: number, y0: number, y1: number, mode: number, out: number): void;
 }
 
 /** A fresh instance with `sizes` f32 regions laid out; returns their views. */
@@ -237,4 +244,163 @@ test('focus stack --threads: a whole number 1..64, else one line naming the opti
   t.is(parseStackOptions({}).threads, undefined);
   t.throws(() => parseStackOptions({ threads: '0' }), { message: /--threads/ });
   t.throws(() => parseStackOptions({ threads: '2.5' }), { message: /--threads/ });
+});
+
+test('focus codes → f32 planes equal codesToPlane bit for bit (every 8- and 16-bit code, 1 and 3 channels, any width)', (t) => {
+  for (const wide of [false, true]) {
+    for (const C of [1, 3]) {
+      for (const W of [1, 3, 4, 5, 7, 37, 256]) {
+        const codes = wide ? 65536 : 256;
+        const H = Math.ceil(codes / W) + 1;
+        const n = W * H;
+        const raw = wide ? new Uint16Array(n * C) : new Uint8Array(n * C);
+        // Every code appears in every channel (shifted per channel so channels differ).
+        for (let i = 0; i < n * C; i++) raw[i] = (Math.floor(i / C) + (i % C) * 17) % codes;
+        const bytes = new Uint8Array(raw.buffer);
+        const { ex, at, view } = instance([Math.ceil(bytes.length / 4) + 4, n * C]);
+        new Uint8Array(view(0).buffer, at[0]!, bytes.length).set(bytes);
+        // Two row ranges, as two threads would split it.
+        const mid = Math.floor(H / 2);
+        ex.focusCodesToPlanes(at[0]!, wide ? 1 : 0, W, C, 0, mid, at[1]!, n);
+        ex.focusCodesToPlanes(at[0]!, wide ? 1 : 0, W, C, mid, H, at[1]!, n);
+        const want = codesToPlane(bytes, { path: 'x', width: W, height: H, channels: C, is16: wide }, { x: 0, y: 0, w: W, h: H }, 32).data;
+        const got = view(1);
+        let bad = 0;
+        for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) if (!Object.is(got[c * n + i], want[i * C + c])) bad++;
+        t.is(bad, 0, `${wide ? 16 : 8}-bit, C ${C}, W ${W}`);
+      }
+    }
+  }
+});
+
+test('focus f32 planes → samples equal floatToPnm byte for byte (8-bit, 16-bit big-endian; 16-bit host order as Math.round), out of range and NaN included', (t) => {
+  const r = mulberry32(3);
+  const special = [-1, -0, 0, 1e-30, 0.5 / 255, 0.4999999 / 255, 0.5000001 / 255, 1.5 / 255, 0.5 / 65535, 254.5 / 255, 65534.5 / 65535, 0.999999, 1, 1.0000001, 7, NaN, -Infinity, Infinity];
+  for (const C of [1, 3]) {
+    for (const W of [1, 4, 6, 37]) {
+      const H = 9;
+      const n = W * H;
+      const inter = new Float32Array(n * C);
+      for (let i = 0; i < inter.length; i++) inter[i] = i < special.length ? special[i]! : r() * 1.2 - 0.1;
+      for (let i = 0; i < inter.length; i++) if (r() < 0.2) inter[i] = Math.round(r() * 255) / 255 + (r() < 0.5 ? 0.5 : -0.5) / 255;
+      const { ex, at, view } = instance([n * C, n * C]);
+      const planes = view(0);
+      for (let i = 0; i < n; i++) for (let c = 0; c < C; c++) planes[c * n + i] = inter[i * C + c]!;
+      // Rows 2..8 (origin 2), in two ranges.
+      const y0 = 2;
+      const rows = H - y0;
+      const core = inter.subarray(y0 * W * C);
+      for (const [mode, bytes] of [[1, 1], [2, 2], [3, 2]] as const) {
+        ex.focusPlanesToSamples(at[0]!, n, W, C, y0, y0, 5, mode, at[1]!);
+        ex.focusPlanesToSamples(at[0]!, n, W, C, y0, 5, H, mode, at[1]!);
+        const got = new Uint8Array(view(1).buffer, at[1]!, rows * W * C * bytes);
+        const want = new Uint8Array(rows * W * C * bytes);
+        if (mode === 3) {
+          const u = new Uint16Array(want.buffer);
+          for (let i = 0; i < u.length; i++) {
+            const v = core[i]! * 65535;
+            u[i] = v <= 0 ? 0 : v >= 65535 ? 65535 : Math.round(v);
+          }
+        } else floatToPnm(core, rows * W * C, bytes, want);
+        t.deepEqual(Array.from(got), Array.from(want), `C ${C}, W ${W}, mode ${mode}`);
+      }
+    }
+  }
+});
+
+test('focus fuser fed codes equals the fuser fed the same frames as floats, bit for bit (8/16-bit, RGB/mono, 1–3 threads); samples are its clamped result', async (t) => {
+  const w = 67;
+  const h = 45;
+  const levels = 3;
+  const kernel = genKernel(0.4);
+  for (const C of [3, 1]) {
+    for (const bytes of [1, 2] as const) {
+      const b = synthBracket(w, h, 3, 11);
+      const max = bytes === 2 ? 65535 : 255;
+      const info = { path: 'x', width: w, height: h, channels: C, is16: bytes === 2 };
+      const codes = b.frames.map((f) => {
+        const raw = bytes === 2 ? new Uint16Array(w * h * C) : new Uint8Array(w * h * C);
+        for (let i = 0; i < w * h; i++) for (let c = 0; c < C; c++) raw[i * C + c] = Math.round(Math.min(1, Math.max(0, f[i * 3 + c]!)) * max);
+        return new Uint8Array(raw.buffer);
+      });
+      let first: Float32Array | null = null;
+      for (const threads of [1, 2, 3]) {
+        const k = createFocusPyramidKernels({ width: w, maxRows: h, channels: C, levels, kernel, kernelSize: 5, threads, codeBytes: 2, outBytes: 2 })!;
+        try {
+          const byFloats = k.fuser(h);
+          for (const c of codes) await byFloats.push(codesToPlane(c, info, { x: 0, y: 0, w, h }, 32));
+          const want = Float32Array.from((await byFloats.result()).data);
+          const byCodes = k.fuser(h);
+          for (let f = 0; f < codes.length; f++) {
+            k.codes(f & 1, h, bytes).set(codes[f]!);
+            await byCodes.pushCodes(f & 1, bytes);
+          }
+          const u8 = Uint8Array.from(await byCodes.samples(5, 30, 'u8'));
+          const got = Float32Array.from((await byCodes.result()).data);
+          t.is(maxAbs(got, want), 0, `C ${C}, ${bytes * 8}-bit, ${threads} threads`);
+          if (first) t.is(maxAbs(got, first), 0);
+          else first = got;
+          const pnm = new Uint8Array(30 * w * C);
+          floatToPnm(got.subarray(5 * w * C, 35 * w * C), 30 * w * C, 1, pnm);
+          t.deepEqual(Array.from(u8), Array.from(pnm));
+        } finally {
+          await k.close();
+        }
+      }
+    }
+  }
+});
+
+test('focus stack through codes: JPEG, 16-bit PNG and TIFF equal the plain-TS stack, as does sharpen (float path); with aligned frames ≥ 50 dB', async (t) => {
+  const dir = await tempDir(t);
+  const b = synthBracket(150, 110, 4);
+  const files: string[] = [];
+  const files16: string[] = [];
+  for (let k = 0; k < 4; k++) {
+    files.push(join(dir, `f${k}.png`));
+    await writeRgbPng(files[k]!, b.frames[k]!, b.w, b.h);
+    files16.push(join(dir, `g${k}.png`));
+    const u16 = new Uint16Array(b.w * b.h * 3);
+    for (let i = 0; i < u16.length; i++) u16[i] = Math.round(Math.min(1, Math.max(0, b.frames[k]![i]!)) * 65535);
+    await sharp(Buffer.from(u16.buffer), { raw: { width: b.w, height: b.h, channels: 3 } }).toColourspace('rgb16').png().toFile(files16[k]!);
+  }
+  const same = async (name: string, inputs: string[], o: Partial<typeof DEFAULT_STACK>, depth: 'uchar' | 'ushort' = 'uchar') => {
+    const outs: Buffer[] = [];
+    for (const kernels of ['js', 'wasm'] as const) {
+      const r = await stackFiles(inputs, join(dir, `${kernels}-${name}`), { ...DEFAULT_STACK, align: false, bandRows: 32, frameStore: 'file', ...o, kernels });
+      t.is(r.kernels, kernels);
+      t.is(r.bands, 4);
+      outs.push((await sharp(r.outputs[0]!).raw({ depth }).toBuffer()));
+    }
+    t.true(outs[0]!.equals(outs[1]!), `${name}: the codes path differs from the plain-TS stack`);
+  };
+  await same('a.jpg', files, {});
+  await same('b.png', files16, {}, 'ushort');
+  await same('c.tif', files16, {}, 'ushort');
+  await same('d.tif', files, {});
+  await same('e.png', files, { sharpen: 50 });
+  // Frames that alignment moves go through the float path beside the ones read as codes.
+  const shifted = join(dir, 'shifted');
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(shifted);
+  const moved: string[] = [];
+  for (let k = 0; k < 4; k++) {
+    moved.push(join(shifted, `m${k}.png`));
+    // Frame 1 moved by (2, 3) px, edges repeated.
+    const f = b.frames[k]!;
+    const g = k === 1 ? new Float32Array(f.length) : f;
+    if (k === 1) for (let y = 0; y < b.h; y++) for (let x = 0; x < b.w; x++) for (let c = 0; c < 3; c++) g[(y * b.w + x) * 3 + c] = f[(Math.max(0, y - 3) * b.w + Math.max(0, x - 2)) * 3 + c]!;
+    await writeRgbPng(moved[k]!, g, b.w, b.h);
+  }
+  const outs: Buffer[] = [];
+  for (const kernels of ['js', 'wasm'] as const) {
+    const r = await stackFiles(moved, join(dir, `${kernels}-aligned.png`), { ...DEFAULT_STACK, bandRows: 32, kernels });
+    t.true(r.transforms.some((m) => Math.abs(m[2]) > 1), 'alignment moved a frame');
+    outs.push((await readRgb(r.outputs[0]!)).data);
+  }
+  // Resampled frames are not k/255 values: the kernels' f32 sums may round differently from the
+  // reference's (the tolerance above), so the images agree as the end-to-end test asks.
+  const p = psnr(outs[1]!, outs[0]!, b.w, b.h);
+  t.log(`aligned: ${p.toFixed(1)} dB from the plain-TS stack`);
+  t.true(p >= 50, `aligned: ${p.toFixed(1)} dB from the plain-TS stack`);
 });

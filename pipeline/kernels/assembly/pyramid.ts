@@ -424,61 +424,102 @@ export function energySelectRows(p: usize, w: i32, h: i32, C: i32, size: i32, be
   const ring = rowBuf + rowBytes;
   const tags = ring + <usize>size * rowBytes;
   const e = (tags + (<usize>size << 2) + 15) & ~15;
+  // The ring rows one output row sums, in order j = −r..r (after the energy row).
+  const rows = e + rowBytes;
   for (let k = 0; k < size; k++) store<i32>(tags + (<usize>k << 2), -1);
   const inv = <f32>(1.0 / (<f64>size * <f64>size));
   const vinv = f32x4.splat(inv);
+  const stride = n << 2;
   for (let y = y0; y < y1; y++) {
-    // Vertical: Σ_j sq[refl(y + j)], the squared rows cached by source row (slot = row mod size; the
-    // rows one output row needs are at most `size` consecutive ones).
-    memory.fill(rowBuf, 0, <usize>w << 2);
+    // Σ_c v² of each source row once per band, cached by source row (slot = row mod size; the rows
+    // one output row needs are at most `size` consecutive ones). One pass, the channels summed in
+    // order from the first (as 0 + v₀² + v₁² + … is).
     for (let j = -r; j <= r; j++) {
       const src = refl(y + j, h);
       const slot = src % size;
       const sq = ring + <usize>slot * rowBytes;
-      if (load<i32>(tags + (<usize>slot << 2)) != src) {
-        store<i32>(tags + (<usize>slot << 2), src);
-        const ro = <usize>(src * w);
-        memory.fill(sq, 0, <usize>w << 2);
-        for (let c = 0; c < C; c++) {
-          const s = p + ((<usize>c * n + ro) << 2);
-          let x = 0;
-          for (; x + 4 <= w; x += 4) {
-            const o = <usize>x << 2;
-            const v = v128.load(s + o);
-            v128.store(sq + o, f32x4.add(v128.load(sq + o), f32x4.mul(v, v)));
-          }
-          for (; x < w; x++) {
-            const o = <usize>x << 2;
-            const v = load<f32>(s + o);
-            store<f32>(sq + o, load<f32>(sq + o) + v * v);
-          }
-        }
-      }
+      store<usize>(rows + (<usize>(j + r) << 2), sq);
+      if (load<i32>(tags + (<usize>slot << 2)) == src) continue;
+      store<i32>(tags + (<usize>slot << 2), src);
+      const s0 = p + ((<usize>src * <usize>w) << 2);
       let x = 0;
-      for (; x + 4 <= w; x += 4) {
-        const o = <usize>x << 2;
-        v128.store(rowBuf + o, f32x4.add(v128.load(rowBuf + o), v128.load(sq + o)));
+      if (C == 3) {
+        const s1 = s0 + stride;
+        const s2 = s1 + stride;
+        for (; x + 4 <= w; x += 4) {
+          const o = <usize>x << 2;
+          const a = v128.load(s0 + o);
+          const b = v128.load(s1 + o);
+          const c = v128.load(s2 + o);
+          v128.store(sq + o, f32x4.add(f32x4.add(f32x4.mul(a, a), f32x4.mul(b, b)), f32x4.mul(c, c)));
+        }
+      } else if (C == 1) {
+        for (; x + 4 <= w; x += 4) {
+          const o = <usize>x << 2;
+          const a = v128.load(s0 + o);
+          v128.store(sq + o, f32x4.mul(a, a));
+        }
       }
       for (; x < w; x++) {
         const o = <usize>x << 2;
-        store<f32>(rowBuf + o, load<f32>(rowBuf + o) + load<f32>(sq + o));
+        const v = load<f32>(s0 + o);
+        let acc = v * v;
+        for (let c = 1; c < C; c++) {
+          const u = load<f32>(s0 + <usize>c * stride + o);
+          acc += u * u;
+        }
+        store<f32>(sq + o, acc);
       }
+    }
+    // Vertical: Σ_j ring rows, summed in order from the first, in one pass.
+    let x = 0;
+    if (size == 5) {
+      const q0 = load<usize>(rows);
+      const q1 = load<usize>(rows, 4);
+      const q2 = load<usize>(rows, 8);
+      const q3 = load<usize>(rows, 12);
+      const q4 = load<usize>(rows, 16);
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(rowBuf + o, f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(q0 + o), v128.load(q1 + o)), v128.load(q2 + o)), v128.load(q3 + o)), v128.load(q4 + o)));
+      }
+    } else {
+      for (; x + 4 <= w; x += 4) {
+        const o = <usize>x << 2;
+        let acc = v128.load(load<usize>(rows) + o);
+        for (let j = 1; j < size; j++) acc = f32x4.add(acc, v128.load(load<usize>(rows + (<usize>j << 2)) + o));
+        v128.store(rowBuf + o, acc);
+      }
+    }
+    for (; x < w; x++) {
+      const o = <usize>x << 2;
+      let acc = load<f32>(load<usize>(rows) + o);
+      for (let j = 1; j < size; j++) acc += load<f32>(load<usize>(rows + (<usize>j << 2)) + o);
+      store<f32>(rowBuf + o, acc);
     }
     for (let j = 1; j <= r; j++) {
       store<f32>(rowBuf - (<usize>j << 2), load<f32>(rowBuf + (<usize>refl(-j, w) << 2)));
       store<f32>(rowBuf + (<usize>(w - 1 + j) << 2), load<f32>(rowBuf + (<usize>refl(w - 1 + j, w) << 2)));
     }
-    // Horizontal box over the padded row.
+    // Horizontal box over the padded row, summed in order from the first tap.
     const d = e;
-    let x = 0;
-    for (; x + 4 <= w; x += 4) {
-      let s = f32x4.splat(0);
-      for (let j = -r; j <= r; j++) s = f32x4.add(s, v128.load(rowBuf + (<usize>(x + j) << 2)));
-      v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+    x = 0;
+    if (size == 5) {
+      for (; x + 4 <= w; x += 4) {
+        const q = rowBuf + (<usize>x << 2);
+        const s = f32x4.add(f32x4.add(f32x4.add(f32x4.add(v128.load(q - 8), v128.load(q - 4)), v128.load(q)), v128.load(q + 4)), v128.load(q + 8));
+        v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+      }
+    } else {
+      for (; x + 4 <= w; x += 4) {
+        let s = v128.load(rowBuf + (<usize>(x - r) << 2));
+        for (let j = -r + 1; j <= r; j++) s = f32x4.add(s, v128.load(rowBuf + (<usize>(x + j) << 2)));
+        v128.store(d + (<usize>x << 2), f32x4.mul(s, vinv));
+      }
     }
     for (; x < w; x++) {
-      let s: f32 = 0;
-      for (let j = -r; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
+      let s = load<f32>(rowBuf + (<usize>(x - r) << 2));
+      for (let j = -r + 1; j <= r; j++) s += load<f32>(rowBuf + (<usize>(x + j) << 2));
       store<f32>(d + (<usize>x << 2), s * inv);
     }
     const row = <usize>(y * w);
@@ -574,4 +615,138 @@ export function countSaturated(codes: usize, wide: i32, start: i32, end: i32, C:
     count += sat;
   }
   return count;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Focus stacking: frames come in as their 8/16-bit codes and the fused band leaves as encoder
+// samples, so no per-band float copy of a frame exists outside this memory.
+
+// code / max in f32 lanes: the correctly rounded f32 quotient, which is what the reference's f64
+// quotient rounded to f32 gives too (double rounding through ≥ 2·24 + 2 bits is exact for division).
+@inline
+function codesDiv(z: v128, div: v128): v128 {
+  return f32x4.div(f32x4.convert_i32x4_u(z), div);
+}
+
+/**
+ * Rows [y0, y1) of interleaved codes (W·C a row from `codes`; u8, or u16 when `wide`) → C planar f32
+ * planes (plane stride n floats from dst, row y at y·W): code / 255 (65535) rounded to f32, bit for
+ * bit frame-store.ts codesToPlane (tested on every code). 8-bit RGB reads 16 bytes for 12: the caller leaves 16
+ * bytes of slack after the codes.
+ */
+export function focusCodesToPlanes(codes: usize, wide: i32, W: i32, C: i32, y0: i32, y1: i32, dst: usize, n: i32): void {
+  const ps = <usize>n << 2;
+  const max: f64 = wide ? 65535.0 : 255.0;
+  const div = f32x4.splat(<f32>max);
+  for (let y = y0; y < y1; y++) {
+    const rowStart = <usize>y * <usize>W * <usize>C;
+    const d0 = dst + ((<usize>y * <usize>W) << 2);
+    if (!wide && C == 3) {
+      const d1 = d0 + ps;
+      const d2 = d1 + ps;
+      let x = 0;
+      for (; x + 4 <= W; x += 4) {
+        const v = v128.load(codes + rowStart + <usize>(x * 3));
+        const xo = <usize>x << 2;
+        v128.store(d0 + xo, codesDiv(i8x16.swizzle(v, i8x16(0, -1, -1, -1, 3, -1, -1, -1, 6, -1, -1, -1, 9, -1, -1, -1)), div));
+        v128.store(d1 + xo, codesDiv(i8x16.swizzle(v, i8x16(1, -1, -1, -1, 4, -1, -1, -1, 7, -1, -1, -1, 10, -1, -1, -1)), div));
+        v128.store(d2 + xo, codesDiv(i8x16.swizzle(v, i8x16(2, -1, -1, -1, 5, -1, -1, -1, 8, -1, -1, -1, 11, -1, -1, -1)), div));
+      }
+      for (; x < W; x++) {
+        const s = codes + rowStart + <usize>(x * 3);
+        const xo = <usize>x << 2;
+        store<f32>(d0 + xo, <f32>(<f64>load<u8>(s) / max));
+        store<f32>(d1 + xo, <f32>(<f64>load<u8>(s, 1) / max));
+        store<f32>(d2 + xo, <f32>(<f64>load<u8>(s, 2) / max));
+      }
+      continue;
+    }
+    if (!wide && C == 1) {
+      let x = 0;
+      for (; x + 4 <= W; x += 4) {
+        const z = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(codes + rowStart + <usize>x)));
+        v128.store(d0 + (<usize>x << 2), codesDiv(z, div));
+      }
+      for (; x < W; x++) store<f32>(d0 + (<usize>x << 2), <f32>(<f64>load<u8>(codes + rowStart + <usize>x) / max));
+      continue;
+    }
+    for (let c = 0; c < C; c++) {
+      const d = d0 + <usize>c * ps;
+      for (let x = 0; x < W; x++) {
+        const i = rowStart + <usize>(x * C + c);
+        const code = wide ? <f64>load<u16>(codes + (i << 1)) : <f64>load<u8>(codes + i);
+        store<f32>(d + (<usize>x << 2), <f32>(code / max));
+      }
+    }
+  }
+}
+
+@inline
+function quantize4(v: v128, max: v128, half: v128, top: v128): v128 {
+  // floor(v·max + ½) (Math.round for these values), then clamped: ≤ 0 → 0, ≥ 1 → max, NaN → 0.
+  const lo = f64x2.floor(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(v), max), half));
+  const hi = f64x2.floor(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)), max), half));
+  const q = i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(lo), i32x4.trunc_sat_f64x2_s_zero(hi), 0, 1, 4, 5);
+  return i32x4.min_s(i32x4.max_s(q, i32x4.splat(0)), top);
+}
+
+@inline
+function quantize1(v: f32, max: f64): i32 {
+  const f = Math.floor(<f64>v * max + 0.5);
+  // !(f > 0) also takes NaN to 0, as the vector path's saturating conversion does.
+  return !(f > 0) ? 0 : f >= max ? <i32>max : <i32>f;
+}
+
+/**
+ * Rows [y0, y1) of the C planar f32 planes at src (stride n floats, rows of W) → interleaved encoder
+ * samples, row y at out + (y − origin)·W·C·bytes: v clamped to [0, 1] and rounded half up to
+ * 8 bits (`mode` 1), 16 bits big-endian (2, PNM) or 16 bits little-endian (3) — as image/pnm.ts
+ * floatToPnm and stack.ts's TIFF path round.
+ */
+export function focusPlanesToSamples(src: usize, n: i32, W: i32, C: i32, origin: i32, y0: i32, y1: i32, mode: i32, out: usize): void {
+  const ps = <usize>n << 2;
+  const maxI: i32 = mode == 1 ? 255 : 65535;
+  const max = <f64>maxI;
+  const vmax = f64x2.splat(max);
+  const half = f64x2.splat(0.5);
+  const top = i32x4.splat(maxI);
+  const bytes: usize = mode == 1 ? 1 : 2;
+  for (let y = y0; y < y1; y++) {
+    const s0 = src + ((<usize>y * <usize>W) << 2);
+    const o = out + <usize>(y - origin) * <usize>W * <usize>C * bytes;
+    let x = 0;
+    if (mode == 1 && C == 3) {
+      const s1 = s0 + ps;
+      const s2 = s1 + ps;
+      for (; x + 4 <= W; x += 4) {
+        const xo = <usize>x << 2;
+        const r = quantize4(v128.load(s0 + xo), vmax, half, top);
+        const g = quantize4(v128.load(s1 + xo), vmax, half, top);
+        const b = quantize4(v128.load(s2 + xo), vmax, half, top);
+        const bytes16 = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(r, g), i16x8.narrow_i32x4_u(b, b));
+        // r0 r1 r2 r3 g0 g1 g2 g3 b0 b1 b2 b3 → r0 g0 b0 r1 g1 b1 …
+        const px = i8x16.swizzle(bytes16, i8x16(0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, -1, -1, -1, -1));
+        const d = o + <usize>(x * 3);
+        v128.store64_lane(d, px, 0);
+        v128.store32_lane(d, px, 2, 8);
+      }
+    } else if (mode == 1 && C == 1) {
+      for (; x + 4 <= W; x += 4) {
+        const q = quantize4(v128.load(s0 + (<usize>x << 2)), vmax, half, top);
+        const q16 = i16x8.narrow_i32x4_u(q, q);
+        v128.store32_lane(o + <usize>x, i8x16.narrow_i16x8_u(q16, q16), 0);
+      }
+    }
+    for (; x < W; x++) {
+      for (let c = 0; c < C; c++) {
+        const q = quantize1(load<f32>(s0 + <usize>c * ps + (<usize>x << 2)), max);
+        const i = <usize>(x * C + c);
+        if (mode == 1) store<u8>(o + i, <u8>q);
+        else if (mode == 2) {
+          store<u8>(o + (i << 1), <u8>(q >> 8));
+          store<u8>(o + (i << 1) + 1, <u8>(q & 255));
+        } else store<u16>(o + (i << 1), <u16>q);
+      }
+    }
+  }
 }
