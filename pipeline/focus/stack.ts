@@ -250,7 +250,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels });
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true });
   }
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
@@ -297,7 +297,16 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     } else {
       // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
       const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
-      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), wasm, native);
+      const kernels = wasm;
+      const frame = async (k: number): Promise<Plane | null> => {
+        if (!kernels || !isIdentity(transforms[k]!)) return read(k);
+        const is16 = infos[k]!.is16;
+        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
+        await kernels.loadCodes(is16);
+        return null;
+      };
+      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame } : null;
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -522,39 +531,33 @@ async function depthMapBand(
   bits: FloatBits,
   energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
-  dm: WasmDepthMap | null = null,
+  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null> } | null = null,
   native = 255,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
   const seed = o.energyKernels === 'shinestacker';
   const blendFloor = seed ? 1e-8 : 1e-12;
-  // On the kernels the blend (and for the average map everything) stays in their memory.
-  const wasmBlend = dm && levels > 0 ? dm : null;
-  let began = false;
-  const begin = (p: Plane) => {
-    if (began || !wasmBlend) return;
-    wasmBlend.begin(p.w, p.h, p.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
-    began = true;
-  };
+  // On the kernels the blend (and for the average map everything) stays in their memory; frames that
+  // need no resampling go into it as their codes (`dm.frame` gives null), others as float planes.
+  const wasmBlend = dm && levels > 0 ? dm.kernels : null;
+  if (wasmBlend) wasmBlend.begin(dm!.band.w, dm!.band.h, dm!.band.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
   if (wasmBlend && o.map === 'average') {
     if (seed) {
       for (let k = 0; k < n; k++) {
-        const p = await read(k);
-        begin(p);
+        const p = await dm!.frame(k);
         await wasmBlend.sumPower(await wasmBlend.energyAt(p, o, native), o.weightPower, k);
-        releaseGarbage();
+        if (p) releaseGarbage();
         tick(k, 'energy');
       }
     }
     for (let k = 0; k < n; k++) {
-      const p = await read(k);
-      begin(p);
+      const p = await dm!.frame(k);
       const e = await wasmBlend.energyAt(p, o, native);
       if (seed) await wasmBlend.seedWeights(e, o.weightPower);
       else await wasmBlend.oursWeights(e, o.weightPower, k);
       if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
       await wasmBlend.blendFrame(null);
-      releaseGarbage();
+      if (p) releaseGarbage();
       tick(k, 'blend');
     }
     return { image: await wasmBlend.blendResult(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
@@ -617,7 +620,6 @@ async function depthMapBand(
         for (let i = 0; i < m.length; i++) m[i] = e[i] === bestE![i] ? 1 / count![i]! : 0;
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
       if (wasmBlend) {
-        begin(p);
         wasmBlend.setWeight(m as Float32Array);
         if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
         await wasmBlend.blendFrame(p);
