@@ -218,7 +218,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   const warped = transforms.some((t) => !isIdentity(t));
   const bandRows =
     o.bandRows ??
-    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped));
+    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped, files.length));
   const result: Uint8Array | Uint16Array | null = streamed ? null : outBytes === 2 ? new Uint16Array(W * H * C) : new Uint8Array(W * H * C);
   const nb = Math.ceil(H / bandRows);
   const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
@@ -230,7 +230,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // Each frame decoded once: kept in memory when the bracket's codes fit beside the largest band's
   // working set, else spilled to a file beside the output (frame-store.ts).
   const budget = o.memoryLimitMB * 2 ** 20 - fixedBytes(W, H, C, streamed ? 0 : outBytes);
-  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit), warped);
+  const bandSet = bandBytes(W, C, bits, o, Math.min(H, bandRows + 2 * halo + unit), warped, files.length);
   const frameBytes = Math.max(...infos.map(frameCodeBytes));
   const store: FrameStore = await openFrameStore({
     infos,
@@ -250,7 +250,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true });
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0 });
   }
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
@@ -423,13 +423,13 @@ async function fuseBandCodes(
 }
 
 /** Band height that keeps the per-band working set within the memory limit. */
-export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number, warped = true): number {
-  const perPx = bandBytes(W, C, bits, o, 1, warped) / W;
-  const fixed = fixedBytes(W, H, C, outBytes) + (pyramidWasm(o, bits) ? workerBytes(o) : 0);
+export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number, warped = true, frames = 0): number {
+  const perPx = bandBytes(W, C, bits, o, 1, warped, frames) / W;
+  const fixed = fixedBytes(W, H, C, outBytes) + (pyramidWasm(o, bits) || depthMapWasm(o, bits) ? workerBytes(o) : 0);
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
   const rowsTotal = Math.floor(budget / (perPx * W));
   if (rowsTotal >= H) return H;
-  if (pyramidWasm(o, bits)) {
+  if (pyramidWasm(o, bits) || depthMapWasm(o, bits)) {
     // The band's extent is its core + two halos + up to a grid step (its top on the pyramid grid); cores
     // of equal height (the fewest bands the budget allows, evenly split) repeat the least halo work.
     const most = Math.floor((rowsTotal - 2 * halo - unit) / unit) * unit;
@@ -446,6 +446,16 @@ function pyramidWasm(o: StackOptions, bits: FloatBits): boolean {
   return o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js' && o.kernelSize <= 17 && kernelModule('pyramid') !== null;
 }
 
+/** Whether the depth map runs on the SIMD WebAssembly kernels (32-bit floats, where they load). */
+function depthMapWasm(o: StackOptions, bits: FloatBits): boolean {
+  return o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' && kernelModule('focus') !== null;
+}
+
+/** The seed's average map keeps each frame's energy from pass 1 for pass 2 (up to 32 frames: beyond, the bands would get too thin). */
+function keepsEnergies(o: StackOptions, frames: number): boolean {
+  return o.algorithm === 'depthmap' && o.map === 'average' && o.energyKernels === 'shinestacker' && o.pyramidLevels > 0 && frames <= 32;
+}
+
 /** Each kernel worker thread's own isolate and instance (measured ≈ 10–15 MB). */
 function workerBytes(o: StackOptions): number {
   return 12 * 2 ** 20 * Math.max(0, (o.threads ?? availableParallelism()) - 1);
@@ -457,8 +467,18 @@ function fixedBytes(W: number, H: number, C: number, outBytes: number): number {
 }
 
 /** Working set of a band of `rows` rows (with halo), heap fragmentation included. */
-function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number, warped = true): number {
+function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number, warped = true, frames = 0): number {
   const fb = bits / 8;
+  const frag = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
+  if (depthMapWasm(o, bits)) {
+    // Depth map on the WASM kernels (one mapping): the frame (f32 + codes), four f32 planes, the
+    // separable filters' f64 plane, three f64 map planes, 2C + 2 pyramids (×4/3), the kept energies.
+    // In the heap: the blended band and the rows for the encoder, the depth; moved frames' tiles; the
+    // max map's best energy, index, count and index sum.
+    const wasm = C * 6 + 16 + 8 + 24 + (o.pyramidLevels > 0 ? (2 * C + 2) * 4 * (4 / 3) : 0) + (keepsEnergies(o, frames) ? 4 * frames : 0);
+    const js = C * 4 * 2 + 4 + (warped ? C * 4 * 2.5 : 0) + (o.map === 'max' ? 24 : 0);
+    return (wasm + js * frag) * W * rows;
+  }
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
     // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots,
@@ -542,17 +562,22 @@ async function depthMapBand(
   const wasmBlend = dm && levels > 0 ? dm.kernels : null;
   if (wasmBlend) wasmBlend.begin(dm!.band.w, dm!.band.h, dm!.band.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
   if (wasmBlend && o.map === 'average') {
+    // The first pass's energies, kept when there is room, spare the second pass computing them again.
+    const keep = seed && wasmBlend.cacheFrames >= n;
     if (seed) {
       for (let k = 0; k < n; k++) {
         const p = await dm!.frame(k);
-        await wasmBlend.sumPower(await wasmBlend.energyAt(p, o, native), o.weightPower, k);
+        const e = await wasmBlend.energyAt(p, o, native);
+        if (keep) wasmBlend.keepEnergy(e, k);
+        await wasmBlend.sumPower(e, o.weightPower, k);
         if (p) releaseGarbage();
         tick(k, 'energy');
       }
     }
     for (let k = 0; k < n; k++) {
       const p = await dm!.frame(k);
-      const e = await wasmBlend.energyAt(p, o, native);
+      if (p && keep) wasmBlend.load(p);
+      const e = keep ? wasmBlend.keptEnergy(k) : await wasmBlend.energyAt(p, o, native);
       if (seed) await wasmBlend.seedWeights(e, o.weightPower);
       else await wasmBlend.oursWeights(e, o.weightPower, k);
       if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));

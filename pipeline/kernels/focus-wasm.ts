@@ -34,6 +34,8 @@ interface Layout {
   /** Per-thread row buffers of `rbBytes`; per-thread rings of the fused Sobel energies. */
   rb: number;
   rbBytes: number;
+  /** Energies kept from the first pass (`cacheFrames` planes of the largest band). */
+  cache: number;
   ring: number;
   ringBytes: number;
   planes: number[];
@@ -127,6 +129,14 @@ export interface WasmDepthMap extends WasmEnergy {
   begin(w: number, h: number, c: number, blend: BlendSpec | null): void;
   /** frameEnergy on the kernels, kept in their memory (the frame stays loaded for `blendFrame(null)`); null: the frame `loadCodes` loaded. */
   energyAt(p: Plane | null, o: EnergyOptions, native: number): Promise<number>;
+  /** Frames whose energy `keepEnergy` can hold for the band (0: none). */
+  readonly cacheFrames: number;
+  /** Keep the energy at `e` as frame k's (the second pass reads it back instead of recomputing it: the same values). */
+  keepEnergy(e: number, k: number): void;
+  /** Where frame k's kept energy is. */
+  keptEnergy(k: number): number;
+  /** Load frame p into the kernels (for `blendFrame(null)` without an energy). */
+  load(p: Plane): void;
   /** Where the band's decoded codes go (w·h·c samples of 1 or 2 bytes; kernels made with `codes`). */
   codesView(is16: boolean): Uint8Array;
   /** The codes written to `codesView` → the band's frame (codes / 255 or / 65535, as frame-store.ts codesToPlane). */
@@ -170,7 +180,7 @@ function pyramidLevels(w: number, h: number, levels: number): Array<{ w: number;
 }
 
 /** The depth map's kernels for bands of up to `rows` rows of `width` pixels, `c` channels, blending through up to `levels` levels. */
-export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number; codes?: boolean }): WasmDepthMap | null {
+export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number; codes?: boolean; cacheFrames?: number }): WasmDepthMap | null {
   const arena = kernelArena('focus');
   if (!arena) return null;
   const n = spec.width * spec.rows;
@@ -203,6 +213,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     pyr,
     rb: arena.take(rbBytes * threadsWanted),
     rbBytes,
+    cache: arena.take(n * 4 * (spec.cacheFrames ?? 0)),
     ring: arena.take(ringBytes * threadsWanted),
     ringBytes,
   };
@@ -336,6 +347,16 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         new Float32Array(buf, L.num, (C * pyr) / 4).fill(0);
         new Float32Array(buf, L.wden, pyr / 4).fill(0);
       }
+    },
+    cacheFrames: spec.cacheFrames ?? 0,
+    keepEnergy(e, k) {
+      if (!(k < (spec.cacheFrames ?? 0))) throw new Error(`focus kernels: no room to keep frame ${k}'s energy`);
+      new Uint8Array(buf, L.cache + k * bw * bh * 4, bw * bh * 4).set(new Uint8Array(buf, e, bw * bh * 4));
+    },
+    keptEnergy: (k) => L.cache + k * bw * bh * 4,
+    load(p) {
+      if (p.w !== bw || p.h !== bh || p.c !== bc) throw new Error('focus kernels: frame differs from the band');
+      loadFrame(p);
     },
     codesView(is16) {
       if (!L.codes) throw new Error('focus kernels: made without room for codes');
