@@ -305,7 +305,14 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
         await kernels.loadCodes(is16);
         return null;
       };
-      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame } : null;
+      const planar = async (k: number): Promise<Plane | 'planar'> => {
+        if (!kernels || !isIdentity(transforms[k]!)) return read(k);
+        const is16 = infos[k]!.is16;
+        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
+        await kernels.loadCodesPlanar(is16);
+        return 'planar';
+      };
+      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame, planar } : null;
       const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
@@ -477,7 +484,8 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
     // max map's best energy, index, count and index sum.
     const wasm = C * 6 + 16 + 8 + 24 + (o.pyramidLevels > 0 ? (2 * C + 2) * 4 * (4 / 3) : 0) + (keepsEnergies(o, frames) ? 4 * frames : 0);
     const js = C * 4 * 2 + 4 + (warped ? C * 4 * 2.5 : 0) + (o.map === 'max' ? 24 : 0);
-    return (wasm + js * frag) * W * rows;
+    // × 1.2: a 24 MP stack peaked about that much above this sum (the encoder's buffers, the runtime's growth).
+    return 1.2 * (wasm + js * frag) * W * rows;
   }
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
@@ -551,7 +559,7 @@ async function depthMapBand(
   bits: FloatBits,
   energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
-  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null> } | null = null,
+  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null>; planar: (k: number) => Promise<Plane | 'planar'> } | null = null,
   native = 255,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
@@ -575,13 +583,14 @@ async function depthMapBand(
       }
     }
     for (let k = 0; k < n; k++) {
-      const p = await dm!.frame(k);
-      if (p && keep) wasmBlend.load(p);
-      const e = keep ? wasmBlend.keptEnergy(k) : await wasmBlend.energyAt(p, o, native);
+      // With the energies kept, a frame read as codes goes straight into the blend's planes.
+      const p = keep ? await dm!.planar(k) : await dm!.frame(k);
+      if (p && p !== 'planar') wasmBlend.load(p);
+      const e = keep ? wasmBlend.keptEnergy(k) : await wasmBlend.energyAt(p as Plane | null, o, native);
       if (seed) await wasmBlend.seedWeights(e, o.weightPower);
       else await wasmBlend.oursWeights(e, o.weightPower, k);
       if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
-      await wasmBlend.blendFrame(null);
+      await wasmBlend.blendFrame(p === 'planar' ? 'planar' : null);
       if (p) releaseGarbage();
       tick(k, 'blend');
     }

@@ -54,6 +54,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
   switch (j.op) {
     case 'sobel': ex.sobelEnergyRows(L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1); break;
     case 'codes': ex.codesToFloat(L.codes, j.is16, L.src, start * j.c, end * j.c); break;
+    case 'codesP': ex.codesToPlanes(L.codes, j.is16, j.c, L.frame, L.pyr, start, end); break;
     case 'sumPower': ex.sumPower(j.e, j.power, j.k, L.total, L.dnum, start, end); break;
     case 'seedW': ex.seedWeights(j.e, j.power, L.total, j.to, L.den, start, end); break;
     case 'oursW': ex.oursWeights(j.e, j.power, j.k, j.to, L.dnum, L.den, start, end); break;
@@ -151,12 +152,16 @@ export interface WasmDepthMap extends WasmEnergy {
   setWeight(m: Float32Array): void;
   /** A copy of the current weight (tests). */
   weight(): Float32Array;
+  /** A copy of the loaded frame, interleaved (tests). */
+  frame(): Float32Array;
   /** shinestacker's pyramid_smooth_size: the weight through sepFilter(k, k) in place. */
   smoothWeight(k: ArrayLike<number>): Promise<void>;
   /** The depth Σk·w / Σw (0 where Σw ≤ 0): over ΣE^p (`total`, shinestacker average) or Σw (`den`). */
   depth(over: 'total' | 'den'): Promise<Float32Array>;
-  /** Add frame p (null: the frame `energyAt` loaded) with the current weight to the blend. */
-  blendFrame(p: Plane | null): Promise<void>;
+  /** The codes written to `codesView` → the blend's planes (for `blendFrame('planar')`: no interleaved frame). */
+  loadCodesPlanar(is16: boolean): Promise<void>;
+  /** Add frame p (null: the frame `energyAt`/`load`/`loadCodes` loaded; 'planar': `loadCodesPlanar`'s) with the current weight to the blend. */
+  blendFrame(p: Plane | null | 'planar'): Promise<void>;
   /** The blended band, interleaved. */
   blendResult(): Promise<Plane>;
 }
@@ -362,6 +367,10 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       if (!L.codes) throw new Error('focus kernels: made without room for codes');
       return new Uint8Array(buf, L.codes, bw * bh * bc * (is16 ? 2 : 1));
     },
+    async loadCodesPlanar(is16) {
+      if (!blend) throw new Error('focus kernels: no blend in this band');
+      await runRows(bh, bw, { op: 'codesP', is16: is16 ? 1 : 0, c: bc });
+    },
     async loadCodes(is16) {
       await runRows(bh, bw, { op: 'codes', is16: is16 ? 1 : 0, c: bc });
     },
@@ -378,6 +387,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       new Float32Array(buf, L.weight, bw * bh).set(m);
     },
     weight: () => new Float32Array(buf, L.weight, bw * bh).slice(),
+    frame: () => new Float32Array(buf, L.src, bw * bh * bc).slice(),
     async smoothWeight(k) {
       await sepOn(bw, bh, L.weight, L.weight, k, k);
     },
@@ -387,13 +397,13 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     },
     async blendFrame(p) {
       if (!blend) throw new Error('focus kernels: no blend in this band');
-      if (p) {
+      if (p && p !== 'planar') {
         if (p.w !== bw || p.h !== bh || p.c !== bc) throw new Error('focus kernels: frame differs from the band');
         loadFrame(p);
       }
       const [k0, k1, k2] = blend.kernel as [number, number, number];
       const K = { k0, k1, k2, c: bc };
-      await runRows(bh, bw, { op: 'deint', c: bc, to: L.frame });
+      if (p !== 'planar') await runRows(bh, bw, { op: 'deint', c: bc, to: L.frame });
       for (let l = 0; l <= blend.levels; l++) {
         const a = geom[l]!;
         const b = geom[l + 1];

@@ -14,6 +14,7 @@ import { createWasmDepthMap, createWasmEnergy } from '../../pipeline/kernels/foc
 import sharp from 'sharp';
 import { DEFAULT_STACK, OURS_DEPTHMAP, WeightedPyramidBlend, frameEnergy, stackFiles, type StackOptions } from '../../pipeline/focus/stack.js';
 import { genKernel } from '../../pipeline/focus/pyramid.js';
+import { codesToPlane } from '../../pipeline/focus/frame-store.js';
 import { ENERGY_MEASURES } from '../../pipeline/focus/measures.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -149,6 +150,37 @@ test('the weighted pyramid blend on the kernels is within 1e-5 of WeightedPyrami
           await K.close();
         }
       }
+    }
+  }
+});
+
+test('codes go into the kernels as frame-store.ts codesToPlane\'s floats (every 8- and 16-bit code), interleaved or straight into the blend\'s planes', async (t) => {
+  for (const is16 of [false, true]) {
+    const w = 256, h = is16 ? 256 : 3, c = 3;
+    const K = createWasmDepthMap({ width: w, rows: h, c, threads: 2, levels: 2, codes: true });
+    if (!K) return t.fail('focus.wasm did not load');
+    try {
+      const blend = { levels: 2, kernel: genKernel(0.375), floor: 1e-8, keepBelow: true };
+      K.begin(w, h, c, blend);
+      const view = K.codesView(is16);
+      const codes = is16 ? new Uint16Array(w * h * c) : new Uint8Array(w * h * c);
+      for (let i = 0; i < codes.length; i++) codes[i] = is16 ? ((i / 3) | 0) % 65536 : (i * 7 + (i % 3) * 50) % 256;
+      view.set(new Uint8Array(codes.buffer));
+      await K.loadCodes(is16);
+      const want = codesToPlane(new Uint8Array(codes.buffer), { path: 'x', width: w, height: h, channels: c, is16 }, { x: 0, y: 0, w, h }, 32).data;
+      t.deepEqual(Array.from(K.frame()), Array.from(want), `${is16 ? 16 : 8}-bit codes`);
+      // The same frame blended from the interleaved samples and from the planes the codes went into directly.
+      K.setWeight(new Float32Array(w * h).fill(0.5));
+      await K.blendFrame(null);
+      const viaFrame = (await K.blendResult()).data;
+      K.begin(w, h, c, blend);
+      K.codesView(is16).set(new Uint8Array(codes.buffer));
+      await K.loadCodesPlanar(is16);
+      K.setWeight(new Float32Array(w * h).fill(0.5));
+      await K.blendFrame('planar');
+      t.deepEqual(Array.from((await K.blendResult()).data), Array.from(viaFrame), `${is16 ? 16 : 8}-bit codes into the planes`);
+    } finally {
+      await K.close();
     }
   }
 });

@@ -90,6 +90,31 @@ export function codesToFloat(codes: usize, is16: i32, dst: usize, start: i32, en
   for (; i < end; i++) store<f32>(dst + (<usize>i << 2), <f32>(<f64>load<u8>(codes + <usize>i) / 255));
 }
 
+/** codesToFloat's values straight into c planes (dst + ch·stride) for pixels [start, end). */
+export function codesToPlanes(codes: usize, is16: i32, c: i32, dst: usize, stride: usize, start: i32, end: i32): void {
+  if (c == 1) {
+    codesToFloat(codes, is16, dst, start, end);
+    return;
+  }
+  const k = f64x2.splat(is16 ? 65535 : 255);
+  for (let i = start; i < end; i++) {
+    const o = dst + (<usize>i << 2);
+    if (is16) {
+      const p = codes + (<usize>(i * c) << 1);
+      for (let ch = 0; ch < c; ch++) store<f32>(o + <usize>ch * stride, <f32>(<f64>load<u16>(p + (<usize>ch << 1)) / 65535));
+    } else if (c == 3) {
+      const p = codes + <usize>(i * 3);
+      const v = f64x2.div(f64x2.replace_lane(f64x2.splat(<f64>load<u8>(p)), 1, <f64>load<u8>(p, 1)), k);
+      store<f32>(o, <f32>f64x2.extract_lane(v, 0));
+      store<f32>(o + stride, <f32>f64x2.extract_lane(v, 1));
+      store<f32>(o + 2 * stride, <f32>(<f64>load<u8>(p, 2) / 255));
+    } else {
+      const p = codes + <usize>(i * c);
+      for (let ch = 0; ch < c; ch++) store<f32>(o + <usize>ch * stride, <f32>(<f64>load<u8>(p + <usize>ch) / 255));
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Energy measures (measures.ts energyBand over a whole plane with reflect borders).
 
@@ -591,7 +616,19 @@ export function sumPower(e: usize, power: f64, k: f64, total: usize, dnum: usize
 
 /** shinestacker average, pass 2: w = f32(v / total), 0 where total = 0; den += w. */
 export function seedWeights(e: usize, power: f64, total: usize, w: usize, den: usize, start: i32, end: i32): void {
-  for (let i = start; i < end; i++) {
+  let i = start;
+  if (power == 1) {
+    const z = f64x2.splat(0);
+    for (; i + 2 <= end; i += 2) {
+      const t = v128.load(total + (<usize>i << 3));
+      // v / t where t ≠ 0, else 0 (the lanes with t = 0 are masked out after the division).
+      const g = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v128.andnot(f64x2.div(f2(e + (<usize>i << 2)), t), f64x2.eq(t, z))));
+      st2(w + (<usize>i << 2), g);
+      const d = den + (<usize>i << 3);
+      v128.store(d, f64x2.add(v128.load(d), g));
+    }
+  }
+  for (; i < end; i++) {
     const x = f(e, i);
     const v = power == 1 ? x : Math.pow(x, power);
     const t = load<f64>(total + (<usize>i << 3));
