@@ -52,7 +52,7 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
   const w = j.w, y0 = start / w, y1 = end / w;
   const rb = L.rb + band * L.rbBytes;
   switch (j.op) {
-    case 'sobel': ex.sobelEnergyRows(L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1); break;
+    case 'sobel': ex.sobelEnergyRows(j.codes ? L.codes : L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1, j.codes); break;
     case 'codes': ex.codesToFloat(L.codes, j.is16, L.src, start * j.c, end * j.c); break;
     case 'codesP': ex.codesToPlanes(L.codes, j.is16, j.c, L.frame, L.pyr, start, end); break;
     case 'sumPower': ex.sumPower(j.e, j.power, j.k, L.total, L.dnum, start, end); break;
@@ -125,7 +125,9 @@ export interface BlendSpec {
  * the kernels' memory, at the address `energyAt` returns), the map step, the weight into the blend
  * (`setWeight` for a mask made in JS) and `blendFrame`; then `depth` and `blendResult`.
  */
-export interface WasmDepthMap extends WasmEnergy {
+export interface WasmDepthMap extends Omit<WasmEnergy, 'energy'> {
+  /** As WasmEnergy's; null: the frame `loadCodes` loaded. */
+  energy(p: Plane | null, o: EnergyOptions, native: number): Promise<Float32Array>;
   /** Start a band of w×h pixels, c channels: zero the map's sums and the blend's accumulators. */
   begin(w: number, h: number, c: number, blend: BlendSpec | null): void;
   /** frameEnergy on the kernels, kept in their memory (the frame stays loaded for `blendFrame(null)`); null: the frame `loadCodes` loaded. */
@@ -153,7 +155,7 @@ export interface WasmDepthMap extends WasmEnergy {
   /** A copy of the current weight (tests). */
   weight(): Float32Array;
   /** A copy of the loaded frame, interleaved (tests). */
-  frame(): Float32Array;
+  frame(): Promise<Float32Array>;
   /** shinestacker's pyramid_smooth_size: the weight through sepFilter(k, k) in place. */
   smoothWeight(k: ArrayLike<number>): Promise<void>;
   /** The depth Σk·w / Σw (0 where Σw ≤ 0): over ΣE^p (`total`, shinestacker average) or Σw (`den`). */
@@ -233,6 +235,20 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
   };
   // The current band.
   let bw = 0, bh = 0, bc = 0;
+  // Codes loaded but not yet turned into the float frame: 1 (8-bit) or 2 (16-bit); 0 none.
+  let pendingCodes = 0;
+  const floats = async () => {
+    if (!pendingCodes) return;
+    const is16 = pendingCodes === 2 ? 1 : 0;
+    pendingCodes = 0;
+    await runRows(bh, bw, { op: 'codes', is16, c: bc });
+  };
+  const loadFrame = (p: Plane) => {
+    if (!(p.data instanceof Float32Array)) throw new Error('focus kernels: f32 frames only');
+    if (p.w * p.h > n) throw new Error(`focus kernels: band of ${p.w}×${p.h} exceeds ${spec.width}×${spec.rows}`);
+    pendingCodes = 0;
+    new Float32Array(buf, L.src, p.data.length).set(p.data);
+  };
   let blend: BlendSpec | null = null;
   let geom: Array<{ w: number; h: number; off: number }> = [];
   // Steps under 32 k samples stay on the calling thread (a worker round trip costs more).
@@ -244,20 +260,17 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     await runRows(h, w, { op: 'sepH', from, nx: kx.length });
     await runRows(h, w, { op: 'sepV', to, ny: ky.length });
   };
-  const loadFrame = (p: Plane) => {
-    if (!(p.data instanceof Float32Array)) throw new Error('focus kernels: f32 frames only');
-    if (p.w * p.h > n) throw new Error(`focus kernels: band of ${p.w}×${p.h} exceeds ${spec.width}×${spec.rows}`);
-    new Float32Array(buf, L.src, p.data.length).set(p.data);
-  };
   const self: WasmDepthMap = {
     threads: pool.threads,
     async energy(p, o, native) {
       const e = await self.energyAt(p, o, native);
-      return new Float32Array(buf, e, p.w * p.h).slice();
+      return new Float32Array(buf, e, p ? p.w * p.h : bw * bh).slice();
     },
     async energyAt(p, o, native) {
       const { w, h, c } = p ?? { w: bw, h: bh, c: bc };
       if (p) loadFrame(p);
+      // The Sobel energies read the codes themselves when their range is the gray's (not an 8-bit frame of a 16-bit bracket).
+      const fromCodes = pendingCodes && (pendingCodes === 2) === (native === 65535) ? pendingCodes : 0;
       const run = (job: Record<string, unknown>, what = h, unit = w) => pool.run(rowBands(what, unit, pool.threads), { w, h, ...job });
       const sep = async (from: number, to: number, kx: ArrayLike<number>, ky: ArrayLike<number>) => {
         taps(L.kx, kx);
@@ -275,10 +288,12 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         const m = o.energy;
         if (m === 'tenengrad' || m === 'sobel' || m === 'modified-laplacian') {
           // gray → both Sobel filters → combination in one fused step (same arithmetic).
+          if (!fromCodes) await floats();
           taps(L.kx, [...cvDerivKernel(3, 1), ...cvDerivKernel(3, 0)]);
-          await run({ op: 'sobel', c, scale: native, to: P3, k: m === 'tenengrad' ? 0 : 1 });
+          await run({ op: 'sobel', c, scale: native, to: P3, k: m === 'tenengrad' ? 0 : 1, codes: fromCodes });
           e = P3;
         } else if (m === 'laplacian') {
+          await floats();
           await run({ op: 'gray', c, scale: native, to: P0 });
           let src = P0;
           if (o.dmBlurSize > 1) {
@@ -292,6 +307,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
           await run({ op: 'combine', k: 2, a: P2, b: P3, to: P0 });
           e = P0;
         } else if (m === 'variance') {
+          await floats();
           await run({ op: 'gray', c, scale: native, to: P0 });
           const box = Float64Array.from({ length: 5 }, () => 1 / 5);
           await run({ op: 'combine', k: 3, a: P0, b: P0, to: P1 });
@@ -301,6 +317,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
           e = P0;
         } else throw new Error(`--energy ${m}: not one of shinestacker's energies (tenengrad, laplacian, modified-laplacian, sobel, variance); use --depthmap-preset ours for it`);
       } else {
+        await floats();
         await run({ op: 'lum', c, to: P0 });
         const laplacian = o.energy === 'laplacian' || o.energy === 'modified-laplacian';
         if (laplacian && o.dmBlurSize > 1) await blur(P0, P1, P0, gaussianKernel(0.3 * ((o.dmBlurSize - 1) * 0.5 - 1) + 0.8));
@@ -372,7 +389,8 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       await runRows(bh, bw, { op: 'codesP', is16: is16 ? 1 : 0, c: bc });
     },
     async loadCodes(is16) {
-      await runRows(bh, bw, { op: 'codes', is16: is16 ? 1 : 0, c: bc });
+      // Turned into floats when a step needs them (shinestacker's Sobel energies read the codes).
+      pendingCodes = is16 ? 2 : 1;
     },
     async sumPower(e, power, k) {
       await runRows(bh, bw, { op: 'sumPower', e, power, k });
@@ -387,7 +405,10 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       new Float32Array(buf, L.weight, bw * bh).set(m);
     },
     weight: () => new Float32Array(buf, L.weight, bw * bh).slice(),
-    frame: () => new Float32Array(buf, L.src, bw * bh * bc).slice(),
+    async frame() {
+      await floats();
+      return new Float32Array(buf, L.src, bw * bh * bc).slice();
+    },
     async smoothWeight(k) {
       await sepOn(bw, bh, L.weight, L.weight, k, k);
     },
@@ -403,7 +424,10 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       }
       const [k0, k1, k2] = blend.kernel as [number, number, number];
       const K = { k0, k1, k2, c: bc };
-      if (p !== 'planar') await runRows(bh, bw, { op: 'deint', c: bc, to: L.frame });
+      if (p !== 'planar') {
+        await floats();
+        await runRows(bh, bw, { op: 'deint', c: bc, to: L.frame });
+      }
       for (let l = 0; l <= blend.levels; l++) {
         const a = geom[l]!;
         const b = geom[l + 1];

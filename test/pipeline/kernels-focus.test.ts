@@ -168,7 +168,17 @@ test('codes go into the kernels as frame-store.ts codesToPlane\'s floats (every 
       view.set(new Uint8Array(codes.buffer));
       await K.loadCodes(is16);
       const want = codesToPlane(new Uint8Array(codes.buffer), { path: 'x', width: w, height: h, channels: c, is16 }, { x: 0, y: 0, w, h }, 32).data;
-      t.deepEqual(Array.from(K.frame()), Array.from(want), `${is16 ? 16 : 8}-bit codes`);
+      // shinestacker's Sobel energies read the codes directly: the same energy as frameEnergy's from the floats.
+      for (const energy of ['tenengrad', 'sobel'] as const) {
+        const o: StackOptions = { ...DEFAULT_STACK, algorithm: 'depthmap', energy, smoothing: 'none' };
+        const native = is16 ? 65535 : 255;
+        K.codesView(is16).set(new Uint8Array(codes.buffer));
+        await K.loadCodes(is16);
+        t.deepEqual(Array.from(await K.energy(null, o, native)), Array.from(frameEnergy({ w, h, c, data: want }, o, native)), `${energy} from ${is16 ? 16 : 8}-bit codes`);
+      }
+      K.codesView(is16).set(new Uint8Array(codes.buffer));
+      await K.loadCodes(is16);
+      t.deepEqual(Array.from(await K.frame()), Array.from(want), `${is16 ? 16 : 8}-bit codes`);
       // The same frame blended from the interleaved samples and from the planes the codes went into directly.
       K.setWeight(new Float32Array(w * h).fill(0.5));
       await K.blendFrame(null);

@@ -344,6 +344,28 @@ function grayRow(src: usize, c: i32, scale: f64, w: i32, y: i32, g: usize): void
   }
 }
 
+/**
+ * grayRow from the decoded codes (codes ≠ 0 in sobelEnergyRows: src is the codes, 8- or 16-bit):
+ * round(f32(code / max) · max) is the code itself (the f32 error is under 0.005 of a level), so the
+ * gray is the same without the floats.
+ */
+function grayRowCodes(codes: usize, is16: bool, c: i32, w: i32, y: i32, g: usize): void {
+  const base = y * w;
+  for (let x = 0; x < w; x++) {
+    const i = (base + x) * c;
+    let v: f64;
+    if (is16) {
+      const p = codes + (<usize>i << 1);
+      v = c == 1 ? <f64>load<u16>(p) : Math.floor((<f64>load<u16>(p) * 4899 + <f64>load<u16>(p, 2) * 9617 + <f64>load<u16>(p, 4) * 1868 + 8192) / 16384);
+    } else {
+      const p = codes + <usize>i;
+      // Integer arithmetic: every term is exact in f64 too (sums below 2^24), and floor(s / 2^14) = s >> 14.
+      v = c == 1 ? <f64>load<u8>(p) : <f64>((<i32>load<u8>(p) * 4899 + <i32>load<u8>(p, 1) * 9617 + <i32>load<u8>(p, 2) * 1868 + 8192) >> 14);
+    }
+    store<f64>(g + (<usize>x << 3), v);
+  }
+}
+
 /** 3-tap horizontal pass of the f64 row g into o: ((0 + k0·g[x−1]) + k1·g[x]) + k2·g[x+1], reflect-101. */
 function hpass3(g: usize, o: usize, w: i32, k0: f64, k1: f64, k2: f64): void {
   const a = f64x2.splat(k0), b = f64x2.splat(k1), c = f64x2.splat(k2), z = f64x2.splat(0);
@@ -368,7 +390,7 @@ function hpass3(g: usize, o: usize, w: i32, k0: f64, k1: f64, k2: f64): void {
  * of the interleaved frame src (c channels, values 0..1, `scale` 255 or 65535) into out. k: the
  * derivative [−1, 0, 1] then the smoothing [1, 2, 1] kernel, 6 f64. ring: this thread's sobelRingBytes(w).
  */
-export function sobelEnergyRows(src: usize, c: i32, scale: f64, w: i32, h: i32, out: usize, op: i32, k: usize, ring: usize, y0: i32, y1: i32): void {
+export function sobelEnergyRows(src: usize, c: i32, scale: f64, w: i32, h: i32, out: usize, op: i32, k: usize, ring: usize, y0: i32, y1: i32, codes: i32): void {
   const d0 = load<f64>(k), d1 = load<f64>(k, 8), d2 = load<f64>(k, 16);
   const s0 = load<f64>(k, 24), s1 = load<f64>(k, 32), s2 = load<f64>(k, 40);
   const g = ring + 16;
@@ -382,7 +404,8 @@ export function sobelEnergyRows(src: usize, c: i32, scale: f64, w: i32, h: i32, 
       const r = t == 0 ? r0 : t == 1 ? y : r2;
       const slot = r % 3;
       if (load<i32>(ring + (<usize>slot << 2)) == r) continue;
-      grayRow(src, c, scale, w, r, g);
+      if (codes) grayRowCodes(src, codes == 2, c, w, r, g);
+      else grayRow(src, c, scale, w, r, g);
       hpass3(g, rows + <usize>(2 * slot) * rowBytes, w, d0, d1, d2);
       hpass3(g, rows + <usize>(2 * slot + 1) * rowBytes, w, s0, s1, s2);
       store<i32>(ring + (<usize>slot << 2), r);
