@@ -484,8 +484,8 @@ function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows:
     // max map's best energy, index, count and index sum.
     const wasm = C * 6 + 16 + 8 + 24 + (o.pyramidLevels > 0 ? (2 * C + 2) * 4 * (4 / 3) : 0) + (keepsEnergies(o, frames) ? 4 * frames : 0);
     const js = C * 4 * 2 + 4 + (warped ? C * 4 * 2.5 : 0) + (o.map === 'max' ? 24 : 0);
-    // × 1.2: a 24 MP stack peaked about that much above this sum (the encoder's buffers, the runtime's growth).
-    return 1.2 * (wasm + js * frag) * W * rows;
+    // × 1.1: 24 MP stacks peaked about that much above this sum (the encoder's buffers, the runtime's growth).
+    return 1.1 * (wasm + js * frag) * W * rows;
   }
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the

@@ -526,6 +526,22 @@ export function minMaxInto(p: usize, start: i32, end: i32, slot: usize): void {
   store<f32>(slot, hi, 4);
 }
 
+/** The bilateral tap weight of two lanes: spatial × the colour table at |v − c|·scaleIndex (rounded to f32), interpolated. */
+@inline
+function bilateralWeight(v: v128, c: v128, ok: v128, si: v128, sp: v128, lut: usize): v128 {
+  // (NaN lanes read the table at 0; the caller drops them.)
+  const d = v128.and(f64x2.mul(f64x2.abs(f64x2.sub(v, c)), si), ok);
+  const a0 = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(d));
+  const fl = f64x2.floor(a0);
+  const a = f64x2.sub(a0, fl);
+  const ix = i32x4.shl(i32x4.trunc_sat_f64x2_s_zero(fl), 2);
+  const p0 = lut + <usize>i32x4.extract_lane(ix, 0);
+  const p1 = lut + <usize>i32x4.extract_lane(ix, 1);
+  const l0 = f64x2.promote_low_f32x4(v128.load32_lane(p1, v128.load32_zero(p0), 1));
+  const l1 = f64x2.promote_low_f32x4(v128.load32_lane(p1 + 4, v128.load32_zero(p0 + 4), 1));
+  return f64x2.mul(sp, f64x2.add(l0, f64x2.mul(a, f64x2.sub(l1, l0))));
+}
+
 /**
  * cv2.bilateralFilter as bilateral.ts computes it, rows [y0, y1): `count` taps (dx, dy i32 pairs at
  * offs, f32 spatial weights), colour weights from the f32 table `lut` interpolated at |Δ|·scaleIndex.
@@ -540,8 +556,33 @@ export function bilateralRows(src: usize, dst: usize, w: i32, h: i32, offs: usiz
     const inner = y - r >= 0 && y + r < h;
     let x = 0;
     if (inner) {
-      // Two pixels at a time in f64x2 lanes, the same arithmetic per lane; the table is read per lane.
-      for (x = r; x + 1 + r < w; x += 2) {
+      // Four pixels at a time (two independent pairs of f64x2 lanes), then pairs; the same arithmetic per lane.
+      const si = f64x2.splat(scaleIndex);
+      for (x = r; x + 3 + r < w; x += 4) {
+        const at = src + (<usize>(y * w + x) << 2);
+        const cA = f2(at);
+        const cB = f2(at + 8);
+        let nA = cA, nB = cB;
+        let dA = f64x2.splat(1), dB = f64x2.splat(1);
+        for (let j = 0; j < count; j++) {
+          const off = <usize>load<i32>(scratch + (<usize>j << 2));
+          const sp = f64x2.splat(f(spatial, j));
+          const vA = f2(at + off);
+          const vB = f2(at + 8 + off);
+          const okA = f64x2.eq(vA, vA);
+          const okB = f64x2.eq(vB, vB);
+          const wA = bilateralWeight(vA, cA, okA, si, sp, lut);
+          const wB = bilateralWeight(vB, cB, okB, si, sp, lut);
+          nA = v128.bitselect(f64x2.add(nA, f64x2.mul(vA, wA)), nA, okA);
+          dA = v128.bitselect(f64x2.add(dA, wA), dA, okA);
+          nB = v128.bitselect(f64x2.add(nB, f64x2.mul(vB, wB)), nB, okB);
+          dB = v128.bitselect(f64x2.add(dB, wB), dB, okB);
+        }
+        const o = dst + (<usize>(y * w + x) << 2);
+        st2(o, f64x2.div(nA, dA));
+        st2(o + 8, f64x2.div(nB, dB));
+      }
+      for (; x + 1 + r < w; x += 2) {
         const at = src + (<usize>(y * w + x) << 2);
         const c = f2(at);
         let num = c;
