@@ -1,8 +1,14 @@
 // Calibration from one bracket vs several on the synthetic all-sky set (3 brackets × 6 exposures of a
-// known radiance map): merged ln-radiance RMSE per channel, and the curve's error against the true g.
-// Run: npx tsx bench/hdr-multibracket.ts '[["default",{}],["lambda150",{"smoothness":150}]]'
-// Env: SHIFT=1 gives each bracket its own ladder (×1, ×1.6, ×2.5); WEIGHTING=noise merges with
-// inverse-variance weights; DUMP=1 prints g − g_true at a few codes; TRUEG=1 merges with the true curve.
+// known radiance map): merged ln-radiance RMSE per channel (against the known radiance, the first
+// bracket merged), and the curve's error against the true g.
+// Run: npx tsx bench/hdr-multibracket.ts '[["default",{}],["debevec",{"ripple":0}]]'
+// Env: SEEDS=3,5 sample seeds (each variant runs once per seed); SHIFT=1 gives each bracket its own
+// ladder (×1, ×1.6, ×2.5); WEIGHTING=noise merges with inverse-variance weights; DUMP=1 prints
+// g − g_true at a few codes; TRUEG=1 merges with the true curve; EVAL=all scores each curve on the merge
+// of every bracket (not only the first, which a single-bracket curve was fitted to); HELDOUT=K adds K
+// brackets of fresh noise used only for scoring with EVAL=heldout.
+// Per seed it prints the three single-bracket results, all three together, the best single per
+// channel, and all − best (≤ 0 on every channel is "three at least as good as the best single").
 import { mkdir } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,10 +21,11 @@ import { makeScene, renderFrame, cameraCurve } from '../pipeline/hdr/synth.js';
 const TIMES = [1 / 1024, 1 / 256, 1 / 64, 1 / 16, 1 / 4, 1];
 const dir = mkdtempSync(join(tmpdir(), 'hdrmb-'));
 const scene = makeScene(192, 128);
-for (let b = 0; b < 3; b++) {
+const NB = process.env.HELDOUT ? 3 + Number(process.env.HELDOUT) : 3;
+for (let b = 0; b < NB; b++) {
   await mkdir(join(dir, 'in'), { recursive: true });
   // SHIFT=1: each bracket's ladder starts a different fraction of a stop up (auto-exposure over a night).
-  const shift = process.env.SHIFT ? [1, 1.6, 2.5][b]! : 1;
+  const shift = process.env.SHIFT ? [1, 1.6, 2.5, 1.3, 2][b % 5]! : 1;
   for (let j = 0; j < TIMES.length; j++) {
     const t = Math.round(TIMES[j]! * shift * 1e6) / 1e6;
     const codes = renderFrame(scene, t, { seed: (b + 1) * 100 + j });
@@ -55,9 +62,14 @@ function trueG(): Float64Array {
 const gt = trueG();
 let k = 0;
 async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' | 'noise' = 'hat'): Promise<{ rmse: number[]; gerr: number[] }> {
-  const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, seed: 3, ...opts });
-  const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
-  const rmse = lnRmse((await readFits(res.outputs.fits!)).image.data);
+  const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
+  const evalOn = process.env.EVAL === 'all' ? brackets.map((_, i) => i) : process.env.EVAL === 'heldout' ? brackets.map((_, i) => i).filter((i) => i >= 3) : [0];
+  const rmse = [0, 0, 0];
+  for (const e of evalOn) {
+    const res = await mergeBracket(brackets[e]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
+    const r = lnRmse((await readFits(res.outputs.fits!)).image.data);
+    for (let c = 0; c < 3; c++) rmse[c] += r[c]! / evalOn.length;
+  }
   const gerr: number[] = [];
   for (let c = 0; c < 3; c++) {
     let s2 = 0, n = 0;
@@ -67,14 +79,27 @@ async function run(sel: number[], opts: CalibrateOptions = {}, weighting: 'hat' 
   return { rmse, gerr };
 }
 const fmt = (v: number[]) => v.map((x) => x.toFixed(4)).join(' ');
+const sgn = (v: number[]) => v.map((x) => (x >= 0 ? '+' : '') + x.toFixed(4)).join(' ');
 const variants: [string, CalibrateOptions][] = JSON.parse(process.argv[2] ?? '[["default", {}]]');
 const weighting = (process.env.WEIGHTING ?? 'hat') as 'hat' | 'noise';
+const seeds = (process.env.SEEDS ?? '3,5').split(',').map(Number);
+console.log(`ladders: ${process.env.SHIFT ? 'different (×1, ×1.6, ×2.5)' : 'identical'}; merge weights: ${weighting}; seeds ${seeds.join(', ')}`);
 for (const [name, opts] of variants) {
-  const singles = [await run([0], opts, weighting), await run([1], opts, weighting), await run([2], opts, weighting)];
-  const all = await run([0, 1, 2], opts, weighting);
-  const min = [0, 1, 2].map((c) => Math.min(...singles.map((s) => s.rmse[c]!)));
-  console.log(`${name}: singles ${singles.map((s) => fmt(s.rmse)).join(' | ')}  all ${fmt(all.rmse)}  min ${fmt(min)}  ok ${all.rmse.every((v, c) => v <= min[c]!)}`);
-  console.log(`   g err (codes 20..239): singles ${singles.map((s) => fmt(s.gerr)).join(' | ')}  all ${fmt(all.gerr)}`);
+  let met = 0;
+  const worst = [-Infinity, -Infinity, -Infinity];
+  for (const seed of seeds) {
+    const o = { seed, ...opts };
+    const singles = [await run([0], o, weighting), await run([1], o, weighting), await run([2], o, weighting)];
+    const all = await run([0, 1, 2], o, weighting);
+    const min = [0, 1, 2].map((c) => Math.min(...singles.map((s) => s.rmse[c]!)));
+    const mean = [0, 1, 2].map((c) => singles.reduce((a, s) => a + s.rmse[c]!, 0) / 3);
+    const gap = all.rmse.map((v, c) => v - min[c]!);
+    gap.forEach((g, c) => (worst[c] = Math.max(worst[c]!, g)));
+    if (gap.every((g) => g <= 0)) met++;
+    console.log(`${name} seed ${seed}: singles ${singles.map((s) => fmt(s.rmse)).join(' | ')}  all ${fmt(all.rmse)}  best single ${fmt(min)}  mean single ${fmt(mean)}  all − best ${sgn(gap)}`);
+    if (process.env.GERR) console.log(`   g err (codes 20..239): singles ${singles.map((s) => fmt(s.gerr)).join(' | ')}  all ${fmt(all.gerr)}`);
+  }
+  console.log(`${name}: three ≤ best single on every channel for ${met} of ${seeds.length} seeds; worst all − best ${sgn(worst)}`);
 }
 if (process.env.DUMP) {
   for (const sel of [[0], [1], [2], [0, 1, 2]]) {

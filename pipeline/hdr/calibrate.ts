@@ -8,8 +8,10 @@ import { mulberry32 } from './random.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { DEFAULT_WEIGHTS, validateWeights, type WeightOptions } from './weights.js';
 
-/** λ is stated per this many samples (the default of one bracket); see calibrateResponse. */
+/** λ and μ are stated per this many samples (the default of one bracket); see calibrateResponse. */
 export const SAMPLES_PER_LAMBDA = 1000;
+/** Default μ of the third-difference (ripple) rows; 0 gives Debevec's / asi_core's objective. */
+export const DEFAULT_RIPPLE = 2000;
 
 export type SamplingTechnique = 'random' | 'histogram';
 
@@ -18,6 +20,8 @@ export interface CalibrateOptions {
   samples?: number;
   technique?: SamplingTechnique;
   smoothness?: number;
+  /** μ of the third-difference rows that hold down the exposure-ratio ripple (default 2000; 0 = off). */
+  ripple?: number;
   weights?: WeightOptions;
   seed?: number;
   camera?: string;
@@ -132,12 +136,14 @@ export async function calibrateResponse(brackets: Bracket[], options: CalibrateO
   const samples = options.samples ?? 1000;
   const technique = options.technique ?? 'random';
   const smoothness = options.smoothness ?? 50;
+  const ripple = options.ripple ?? DEFAULT_RIPPLE;
   const weights = options.weights ?? DEFAULT_WEIGHTS;
   const seed = options.seed ?? 0;
   validateWeights(weights);
   if (!(samples >= 10)) throw new Error(`--samples: need at least 10, got ${samples}`);
   if (technique !== 'random' && technique !== 'histogram') throw new Error(`--technique: expected random or histogram, got "${String(technique)}"`);
   if (!(smoothness >= 0)) throw new Error(`--smoothness: must be ≥ 0, got ${smoothness}`);
+  if (!(ripple >= 0)) throw new Error(`--ripple: must be ≥ 0, got ${ripple}`);
   const skipped: { id: string; error: string }[] = [];
   for (const b of brackets) if (b.error) { skipped.push({ id: b.id, error: b.error }); options.onBracket?.(b.id, b.error); }
   const groups = chooseGroups(brackets.filter((b) => !b.error), options.maxGroups ?? 10);
@@ -196,15 +202,18 @@ export async function calibrateResponse(brackets: Bracket[], options: CalibrateO
   }
   const g = new Float32Array(LEVELS * channels);
   const repairs: number[] = [];
-  // λ is per 1000 samples used: the data term grows with every sample (more --samples, more brackets)
-  // while the smoothness rows do not. With one exposure ladder the data cannot see a ripple of g that
-  // is periodic in ln X with the ladder's ratio (Grossberg & Nayar's exposure-ratio ambiguity: it is
-  // absorbed by the samples' lnE), so only λ holds that ripple down; a fixed λ let 3000 samples fit the
-  // ripple the low codes' noise excites that 1000 samples smoothed over (RMSE 0.066 against 0.062).
-  // Scaling λ² with the samples keeps the balance: more data then only averages the noise down.
+  // λ and μ are per 1000 samples used: the data term grows with every sample (more --samples, more
+  // brackets) while the smoothness rows do not, so both scale with √(samples / 1000) and keep their
+  // balance with the data; more data then only averages the noise down.
+  // μ (third differences) is there for the ripple one exposure ladder cannot see: a ripple of g
+  // periodic in ln X with the ladder's ratio is absorbed exactly by the samples' lnE unknowns
+  // (Grossberg & Nayar's exposure-ratio ambiguity), so only the smoothness rows hold it, and λ = 50
+  // alone let it reach ±0.06 in ln X at the mid codes — the same in one bracket or ten of that ladder
+  // (ln-radiance RMSE 0.062 against 0.057 without it). λ high enough to flatten it (≥ 150) bends the
+  // gamma curve from ~600 on; third differences hold the ripple from μ ≈ 1000 to 5000 at no cost.
   for (let c = 0; c < channels; c++) {
-    const lambda = smoothness * Math.sqrt(Math.max(1, acc[c]!.samples) / SAMPLES_PER_LAMBDA);
-    const gc = acc[c]!.solve(lambda);
+    const scale = Math.sqrt(Math.max(1, acc[c]!.samples) / SAMPLES_PER_LAMBDA);
+    const gc = acc[c]!.solve(smoothness * scale, ripple * scale);
     repairs.push(isStrictlyIncreasing(gc) ? 0 : enforceMonotonic(gc));
     for (let z = 0; z < LEVELS; z++) g[z * channels + c] = gc[z]!;
   }
@@ -218,6 +227,7 @@ export async function calibrateResponse(brackets: Bracket[], options: CalibrateO
       samples,
       technique,
       smoothness,
+      ripple,
       weight: weights.kind,
       lowClip: weights.lowClip,
       highClip: weights.highClip,

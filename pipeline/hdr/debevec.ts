@@ -66,26 +66,36 @@ export class DebevecAccumulator {
     }
   }
 
-  /** Add smoothness and the gauge constraint, solve for g (ln exposure per code). */
-  solve(smoothness: number): Float64Array {
+  /**
+   * Add the smoothness rows, the gauge constraint, and solve for g (ln exposure per code).
+   * `smoothness` (λ) weighs Debevec's second differences λ·w(z)·(g(z−1) − 2g(z) + g(z+1)).
+   * `ripple` (μ) weighs third differences μ·w(z+1)·(−g(z−1) + 3g(z) − 3g(z+1) + g(z+2)), z = 1..253:
+   * they hold down the ripple of g that one exposure ladder leaves unseen (see calibrate.ts) while
+   * costing a gamma-like curve almost nothing: against such a ripple, a gamma curve's third
+   * differences are ~5× smaller than its second, so μ can be strong where λ would bend the curve.
+   * μ = 0 is Debevec's (and asi_core's) objective exactly.
+   */
+  solve(smoothness: number, ripple = 0): Float64Array {
     const S = Float64Array.from(this.S);
     const r = Float64Array.from(this.r);
+    let trData = 0;
+    for (let z = 0; z < LEVELS; z++) trData += S[z * LEVELS + z]!;
     const ws = smoothnessWeights();
-    for (let z = 1; z < LEVELS - 1; z++) {
-      const l = smoothness * ws[z]!;
-      const l2 = l * l;
-      const cols = [z - 1, z, z + 1];
-      const coef = [1, -2, 1];
-      for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) S[cols[a]! * LEVELS + cols[b]!] += l2 * coef[a]! * coef[b]!;
-    }
-    S[ANCHOR_CODE * LEVELS + ANCHOR_CODE] += 1;
-    // A whisper of ridge keeps Cholesky safe when a code range has no data and λ = 0.
+    addDifferenceRows(S, [1, -2, 1], smoothness, ws);
+    if (ripple > 0) addDifferenceRows(S, [-1, 3, -3, 1], ripple, ws);
     let tr = 0;
     for (let z = 0; z < LEVELS; z++) tr += S[z * LEVELS + z]!;
-    const ridge = (1e-15 * tr) / LEVELS;
+    // Gauge g(128) = 0. Every other row is blind to a common shift of g, so the gauge row's weight does
+    // not change the answer; weighing it like an average code keeps the system well conditioned.
+    S[ANCHOR_CODE * LEVELS + ANCHOR_CODE] += Math.max(1, tr / LEVELS);
+    // A whisper of ridge keeps Cholesky safe when a code range has no data and λ = 0. It is scaled by
+    // the data alone: scaled by the ripple rows (~10¹¹ per code) it pulled on the direction the data
+    // barely sees and cost 2e-5 in g against the dense solution.
+    const ridge = (1e-15 * Math.max(1, trData)) / LEVELS;
     for (let z = 0; z < LEVELS; z++) S[z * LEVELS + z] += ridge;
-    // Normal equations square the condition number (λ·w up to ~6000 vs data weights ~128); one step
-    // of iterative refinement brings the answer back to the dense least-squares solution.
+    // Normal equations square the condition number (λ·w up to ~6000 and μ·w up to ~10⁵ vs data
+    // weights ~128); one step of iterative refinement brings the answer back to the dense
+    // least-squares solution (within 1e-8 in g, test/pipeline/hdr-debevec.test.ts).
     const L = Float64Array.from(S);
     choleskyFactor(L, LEVELS);
     const x = choleskySubstitute(L, r, LEVELS);
@@ -103,6 +113,19 @@ export class DebevecAccumulator {
     const a = x[ANCHOR_CODE]!;
     for (let i = 0; i < LEVELS; i++) x[i] -= a;
     return x;
+  }
+}
+
+/**
+ * Normal-equation terms of the rows scale·ws(centre)·Σ coef[k]·g(z0 + k) for every window z0 that
+ * fits in 0..255 (centre = z0 + ⌈(len − 1)/2⌉: code z for Debevec's second differences at z−1..z+1).
+ */
+function addDifferenceRows(S: Float64Array, coef: number[], scale: number, ws: Float64Array): void {
+  const m = coef.length;
+  for (let z0 = 0; z0 + m <= LEVELS; z0++) {
+    const l = scale * ws[z0 + Math.ceil((m - 1) / 2)]!;
+    const l2 = l * l;
+    for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) S[(z0 + a) * LEVELS + z0 + b] += l2 * coef[a]! * coef[b]!;
   }
 }
 

@@ -12,6 +12,8 @@ export interface ResponseMetadata {
   samples: number;
   technique: string;
   smoothness: number;
+  /** μ of the third-difference rows (absent in files written before it existed: 0). */
+  ripple?: number;
   weight: string;
   lowClip: number;
   highClip: number;

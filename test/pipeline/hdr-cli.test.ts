@@ -79,13 +79,15 @@ test.serial('skyrig hdr calibrate → range → merge → stats on a nested fold
   t.deepEqual([curve.format, curve.width, curve.height], ['jpeg', 960, 720]);
   // No --seed: a fresh seed each run, recorded in the metadata so the run can be repeated.
   await mkdir(join(dir, 'r2'));
-  const cal2 = await skyrig(['hdr', 'calibrate', input, '--out', join(dir, 'r2', 'response.json'), '--expo-unit', 'ms', '--round', '1min', '--samples', '200']);
+  // --ripple 0: Debevec's (asi_core's) objective without the third-difference rows.
+  const cal2 = await skyrig(['hdr', 'calibrate', input, '--out', join(dir, 'r2', 'response.json'), '--expo-unit', 'ms', '--round', '1min', '--samples', '200', '--ripple', '0']);
   t.is(cal2.code, 0, cal2.stderr);
-  const meta2 = (JSON.parse(await readFile(join(dir, 'r2', 'response.json'), 'utf8')) as { metadata: { seed: number } }).metadata;
+  const meta2 = (JSON.parse(await readFile(join(dir, 'r2', 'response.json'), 'utf8')) as { metadata: { seed: number; ripple: number } }).metadata;
   t.true(Number.isInteger(meta2.seed) && meta2.seed >= 0);
+  t.is(meta2.ripple, 0);
   t.true((await stat(join(dir, 'r2', 'response_curve.jpg'))).size > 1000);
-  const npz = await run(py, ['-c', `import numpy as np, json; d=np.load('${resp}'); print(d['response'].shape, d['response'].dtype, json.loads(str(d['metadata']))['technique'])`]);
-  t.is(npz.stdout.trim(), '(256, 3) float32 histogram');
+  const npz = await run(py, ['-c', `import numpy as np, json; d=np.load('${resp}'); print(d['response'].shape, d['response'].dtype, json.loads(str(d['metadata']))['technique'], json.loads(str(d['metadata']))['ripple'])`]);
+  t.is(npz.stdout.trim(), '(256, 3) float32 histogram 2000');
 
   const range = await skyrig(['hdr', 'range', input, '--response', resp, '--expo-unit', 'ms', '--round', '1min', '--json']);
   t.is(range.code, 0, range.stderr);
@@ -149,6 +151,9 @@ test.serial('skyrig hdr: one-line errors for a missing response, a bad option an
   t.regex(a.stderr, /missing\.npz: cannot read response file/);
   const b = await skyrig(['hdr', 'merge', join(dir, 'in'), '--out', join(dir, 'o'), '--round', 'often']);
   t.regex(b.stderr, /^skyrig: --round: /);
+  const b2 = await skyrig(['hdr', 'calibrate', join(dir, 'in'), '--out', join(dir, 'r.npz'), '--ripple', '-1']);
+  t.is(b2.code, 1);
+  t.regex(b2.stderr, /^skyrig: --ripple: /);
   await writeFile(join(dir, 'file'), 'x');
   const c = await skyrig(['hdr', 'merge', join(dir, 'in'), '--out', join(dir, 'file', 'sub'), '--expo-unit', 'ms', '--round', '1min']);
   t.is(c.code, 1);

@@ -106,58 +106,84 @@ test('noise weights are 1/g′(z)² inside the clips: a gamma-2.2 curve weighs c
   t.true(Math.abs(Math.max(...w) - 127.5) < 1e-9);
 });
 
-test('calibration from three brackets is no worse than from one; noise-weighted merge reaches ln RMSE ≤ 0.040', async (t) => {
-  const dir = await tempDir(t);
-  const scene = makeScene(192, 128);
-  for (let b = 0; b < 3; b++) await writeBracket(join(dir, 'in'), `2025060112${b}000`, scene, TIMES, 'png', b + 1);
-  const brackets = await findBrackets(join(dir, 'in'), { roundS: 30 });
-  t.is(brackets.length, 3);
-  const rmseOf = async (sel: number[], weighting: 'hat' | 'noise', smoothness: number, samples = 1000) => {
-    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples, seed: 3, smoothness });
-    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${sel.join('')}_${weighting}_${smoothness}_${samples}_hdr`), { response: cal.response, formats: ['fits'], weighting });
-    return lnRmse((await readFits(res.outputs.fits!)).image.data, scene.radiance, 3, false);
-  };
-  const singles = [await rmseOf([0], 'hat', 50), await rmseOf([1], 'hat', 50), await rmseOf([2], 'hat', 50)];
-  const all = await rmseOf([0, 1, 2], 'hat', 50);
-  const more = await rmseOf([0], 'hat', 50, 3000);
-  for (let c = 0; c < 3; c++) {
-    const mean = (singles[0]![c]! + singles[1]![c]! + singles[2]![c]!) / 3;
-    t.log(`channel ${c}: single brackets ${singles.map((s) => s[c]!.toFixed(4)).join(' ')}, all three ${all[c]!.toFixed(4)}; bracket 0 with 3000 samples ${more[c]!.toFixed(4)}`);
-    // The same exposure ladder in every bracket: extra brackets only average the noise (the ladder's
-    // ratio ambiguity is invisible to them), so three land on the single brackets' mean.
-    t.true(all[c]! <= mean + 0.001, `channel ${c}: three brackets ${all[c]} vs single mean ${mean}`);
-    // More samples of one bracket must not fit the noise either (with λ fixed they gave 0.066 / 0.064 / 0.069).
-    t.true(more[c]! <= singles[0]![c]! + 0.001, `channel ${c}: 3000 samples ${more[c]} vs 1000 ${singles[0]![c]}`);
-  }
-  const noise = await rmseOf([0, 1, 2], 'noise', 150);
-  t.log(`noise weights, λ 150, three brackets: ${noise.map((v) => v.toFixed(4)).join(' ')}`);
-  for (let c = 0; c < 3; c++) t.true(noise[c]! <= 0.04, `channel ${c}: ${noise[c]}`);
-});
-
-test('brackets with different exposure ladders (auto exposure over a night): three calibrate better than the best single one', async (t) => {
-  const dir = await tempDir(t);
-  const scene = makeScene(192, 128);
-  // Each bracket's ladder starts a fraction of a stop higher, as an all-sky camera's auto exposure
-  // moves it through the night; this breaks the exposure-ratio ambiguity one ladder leaves open.
-  const shifts = [1, 1.6, 2.5];
+/** Three brackets of one scene (own noise each) in `dir`/in; ladders scaled per bracket by `shifts`. */
+async function threeBrackets(dir: string, scene: SynthScene, shifts = [1, 1, 1]) {
   for (let b = 0; b < 3; b++) {
     const times = TIMES.map((x) => Math.round(x * shifts[b]! * 1e6) / 1e6);
     await writeBracket(join(dir, 'in'), `2025060112${b}000`, scene, times, 'png', b + 1);
   }
   const brackets = await findBrackets(join(dir, 'in'), { roundS: 30 });
-  t.is(brackets.length, 3);
-  t.true(Math.abs(brackets[2]!.frames[0]!.exposureS - Math.round((2.5 / 1024) * 1e6) / 1e6) < 1e-9);
-  const rmseOf = async (sel: number[]) => {
-    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, seed: 3 });
-    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${sel.join('')}_hdr`), { response: cal.response, formats: ['fits'] });
+  if (brackets.length !== 3) throw new Error(`expected 3 brackets, found ${brackets.length}`);
+  let k = 0;
+  /** ln-radiance RMSE per channel of the first bracket merged with a response calibrated from `sel`. */
+  return async (sel: number[], opts: { seed: number; smoothness?: number; ripple?: number; samples?: number }, weighting: 'hat' | 'noise' = 'hat') => {
+    const cal = await calibrateResponse(sel.map((i) => brackets[i]!), { samples: 1000, ...opts });
+    const res = await mergeBracket(brackets[0]!.frames, join(dir, 'out', `${k++}_hdr`), { response: cal.response, formats: ['fits'], weighting });
     return lnRmse((await readFits(res.outputs.fits!)).image.data, scene.radiance, 3, false);
   };
-  const singles = [await rmseOf([0]), await rmseOf([1]), await rmseOf([2])];
-  const all = await rmseOf([0, 1, 2]);
+}
+const f4 = (v: number[]) => v.map((x) => x.toFixed(4)).join(' / ');
+
+test('one exposure ladder: the ripple rows make one bracket and three better than Debevec\'s objective, three on the singles\' mean; noise weights ≤ 0.040', async (t) => {
+  const dir = await tempDir(t);
+  const scene = makeScene(192, 128);
+  const rmseOf = await threeBrackets(dir, scene);
+  for (const seed of [3, 5]) {
+    const singles = [await rmseOf([0], { seed }), await rmseOf([1], { seed }), await rmseOf([2], { seed })];
+    const all = await rmseOf([0, 1, 2], { seed });
+    const debevecSingles = [await rmseOf([0], { seed, ripple: 0 }), await rmseOf([1], { seed, ripple: 0 }), await rmseOf([2], { seed, ripple: 0 })];
+    const debevecAll = await rmseOf([0, 1, 2], { seed, ripple: 0 });
+    t.log(`seed ${seed}: singles ${singles.map(f4).join(' | ')}, all three ${f4(all)}; μ 0 (Debevec): singles ${debevecSingles.map(f4).join(' | ')}, all three ${f4(debevecAll)}`);
+    for (let c = 0; c < 3; c++) {
+      const best = Math.min(...singles.map((s) => s[c]!));
+      const mean = (singles[0]![c]! + singles[1]![c]! + singles[2]![c]!) / 3;
+      const debevecBest = Math.min(...debevecSingles.map((s) => s[c]!));
+      // One bracket is no worse (better) with the ripple rows than with Debevec's objective.
+      for (let b = 0; b < 3; b++) t.true(singles[b]![c]! <= debevecSingles[b]![c]!, `seed ${seed} channel ${c} bracket ${b}: ${singles[b]![c]} vs μ 0 ${debevecSingles[b]![c]}`);
+      // Three brackets: better than every single bracket calibrated with Debevec's objective, and
+      // than three with it (the ripple λ 50 left: 0.062 / 0.062 / 0.066 at seed 3).
+      t.true(all[c]! <= debevecBest, `seed ${seed} channel ${c}: three ${all[c]} vs best μ-0 single ${debevecBest}`);
+      t.true(all[c]! <= debevecAll[c]! - 0.002, `seed ${seed} channel ${c}: three ${all[c]} vs three with μ 0 ${debevecAll[c]}`);
+      // Against singles calibrated the same way, one ladder gives three brackets no information one
+      // lacks: they land on the singles' mean, and the luckiest single is better by ≤ 0.0003 (measured
+      // on seeds 3, 5, 9, 11; docs/hdr.md). "≤ the best single" is therefore not asserted strictly.
+      t.true(all[c]! <= mean + 0.0003, `seed ${seed} channel ${c}: three ${all[c]} vs single mean ${mean}`);
+      t.true(all[c]! <= best + 0.0004, `seed ${seed} channel ${c}: three ${all[c]} vs best single ${best}`);
+    }
+  }
+  // More samples of one bracket do not fit the noise (λ and μ scale with √samples).
+  const s1000 = await rmseOf([0], { seed: 3 });
+  const s3000 = await rmseOf([0], { seed: 3, samples: 3000 });
+  t.log(`bracket 0, 1000 samples ${f4(s1000)}, 3000 samples ${f4(s3000)}`);
+  for (let c = 0; c < 3; c++) t.true(s3000[c]! <= s1000[c]! + 0.0002, `channel ${c}: 3000 samples ${s3000[c]} vs 1000 ${s1000[c]}`);
+  const noise = await rmseOf([0, 1, 2], { seed: 3, smoothness: 150 }, 'noise');
+  const noiseDefault = await rmseOf([0, 1, 2], { seed: 3 }, 'noise');
+  t.log(`noise weights, three brackets: λ 150 ${f4(noise)}, default ${f4(noiseDefault)}`);
+  for (let c = 0; c < 3; c++) {
+    t.true(noise[c]! <= 0.04, `channel ${c}: ${noise[c]}`);
+    t.true(noiseDefault[c]! <= 0.032, `channel ${c}: default calibration, noise weights ${noiseDefault[c]}`);
+  }
+});
+
+test('brackets with different exposure ladders (auto exposure over a night): with Debevec\'s objective three calibrate better than the best single one', async (t) => {
+  const dir = await tempDir(t);
+  const scene = makeScene(192, 128);
+  // Each bracket's ladder starts a fraction of a stop higher, as an all-sky camera's auto exposure
+  // moves it through the night; this breaks the exposure-ratio ambiguity one ladder leaves open.
+  const rmseOf = await threeBrackets(dir, scene, [1, 1.6, 2.5]);
+  const opts = { seed: 3, ripple: 0 };
+  const singles = [await rmseOf([0], opts), await rmseOf([1], opts), await rmseOf([2], opts)];
+  const all = await rmseOf([0, 1, 2], opts);
+  const allDefault = await rmseOf([0, 1, 2], { seed: 3 });
+  const ownLadder = await rmseOf([0], { seed: 3 });
+  t.log(`μ 0: singles ${singles.map(f4).join(' | ')}, all three ${f4(all)}; default: all three ${f4(allDefault)}, the merged bracket alone ${f4(ownLadder)}`);
   for (let c = 0; c < 3; c++) {
     const best = Math.min(...singles.map((s) => s[c]!));
-    t.log(`channel ${c}: single brackets ${singles.map((s) => s[c]!.toFixed(4)).join(' ')}, all three ${all[c]!.toFixed(4)}`);
     t.true(all[c]! <= best, `channel ${c}: three brackets ${all[c]} vs best single ${best}`);
+    // The ripple rows reach the same level from any ladder mix (0.0572 / 0.0597 / 0.0643); the merged
+    // bracket's own ladder alone is ≤ 0.0008 better (its ladder's merge bias is in its curve).
+    t.true(allDefault[c]! <= all[c]! + 0.0002, `channel ${c}: default three ${allDefault[c]} vs μ 0 three ${all[c]}`);
+    t.true(allDefault[c]! <= ownLadder[c]! + 0.001, `channel ${c}: default three ${allDefault[c]} vs the merged bracket alone ${ownLadder[c]}`);
   }
 });
 

@@ -80,7 +80,8 @@ export function registerHdrCommands(program: Command): void {
       .option('--max-groups <n>', 'brackets used (spread over the set)', '10')
       .option('--samples <n>', 'sample pixels per bracket', '1000')
       .option('--technique <t>', 'sample choice: random | histogram', 'random')
-      .option('--smoothness <lambda>', 'smoothness weight λ', '50')
+      .option('--smoothness <lambda>', 'smoothness weight λ (second differences, per 1000 samples)', '50')
+      .option('--ripple <mu>', 'third-difference weight μ against the exposure-ladder ripple (per 1000 samples; 0 = asi_core\'s objective)', '2000')
       .option('--weight <kind>', 'pixel weight: triangle | sine', 'triangle')
       .option('--low-clip <code>', 'codes at or below get weight 0', '5')
       .option('--high-clip <code>', 'codes at or above get weight 0', '250')
@@ -103,6 +104,7 @@ export function registerHdrCommands(program: Command): void {
       samples: num(o.samples!, '--samples', { int: true, min: 10 }),
       technique: o.technique as 'random',
       smoothness: num(o.smoothness!, '--smoothness', { min: 0 }),
+      ripple: num(o.ripple!, '--ripple', { min: 0 }),
       weights,
       seed: o.seed === undefined ? randomInt(2 ** 31) : num(o.seed, '--seed', { int: true, min: 0 }),
       ...(o.camera ? { camera: o.camera } : {}),
