@@ -591,7 +591,8 @@ async function depthMapBand(
       else await wasmBlend.oursWeights(e, o.weightPower, k);
       if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
       await wasmBlend.blendFrame(p === 'planar' ? 'planar' : null);
-      if (p) releaseGarbage();
+      // Only a float frame (a moved one) leaves garbage worth a full collection.
+      if (p && p !== 'planar') releaseGarbage();
       tick(k, 'blend');
     }
     return { image: await wasmBlend.blendResult(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };

@@ -158,13 +158,13 @@ export interface WasmDepthMap extends Omit<WasmEnergy, 'energy'> {
   frame(): Promise<Float32Array>;
   /** shinestacker's pyramid_smooth_size: the weight through sepFilter(k, k) in place. */
   smoothWeight(k: ArrayLike<number>): Promise<void>;
-  /** The depth Σk·w / Σw (0 where Σw ≤ 0): over ΣE^p (`total`, shinestacker average) or Σw (`den`). */
+  /** The depth Σk·w / Σw (0 where Σw ≤ 0): over ΣE^p (`total`, shinestacker average) or Σw (`den`) — a view of the kernels' memory, valid until the next frame's energy. */
   depth(over: 'total' | 'den'): Promise<Float32Array>;
   /** The codes written to `codesView` → the blend's planes (for `blendFrame('planar')`: no interleaved frame). */
   loadCodesPlanar(is16: boolean): Promise<void>;
   /** Add frame p (null: the frame `energyAt`/`load`/`loadCodes` loaded; 'planar': `loadCodesPlanar`'s) with the current weight to the blend. */
   blendFrame(p: Plane | null | 'planar'): Promise<void>;
-  /** The blended band, interleaved. */
+  /** The blended band, interleaved — a view of the kernels' memory, valid until the next frame is loaded. */
   blendResult(): Promise<Plane>;
 }
 
@@ -414,7 +414,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     },
     async depth(over) {
       await runRows(bh, bw, { op: 'depth', den: over === 'total' ? L.total : L.den, to: P0 });
-      return new Float32Array(buf, P0, bw * bh).slice();
+      return new Float32Array(buf, P0, bw * bh);
     },
     async blendFrame(p) {
       if (!blend) throw new Error('focus kernels: no blend in this band');
@@ -450,7 +450,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         await runRows(a.h, a.w, { op: 'collapse', c: bc, up: L.num + b.off, sw: b.w, sh: b.h, g: L.num + a.off, k0, k1, k2 });
       }
       await runRows(bh, bw, { op: 'inter', from: L.num, c: bc });
-      return { w: bw, h: bh, c: bc, data: new Float32Array(buf, L.src, bw * bh * bc).slice() };
+      return { w: bw, h: bh, c: bc, data: new Float32Array(buf, L.src, bw * bh * bc) };
     },
     close: () => pool.close(),
   };
