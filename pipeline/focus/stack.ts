@@ -13,7 +13,7 @@ import { kernelModule } from '../kernels/wasm.js';
 import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } from './align.js';
 import { alignedSource, frameInfo, isIdentity, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
-import { createWasmEnergy, type WasmEnergy } from '../kernels/focus-wasm.js';
+import { createWasmDepthMap, type WasmDepthMap } from '../kernels/focus-wasm.js';
 import { bilateralPlane } from './bilateral.js';
 import { cvGaussianKernel, grayNative, sepFilter, shineEnergy } from './shine-energy.js';
 import { gaussianBlurPlane } from './gaussian.js';
@@ -219,7 +219,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   // Frames that alignment moves are resampled in the heap: their bands are planned smaller.
   const rowsFor = (warped: boolean) =>
     o.bandRows ??
-    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped));
+    (o.tiling === 'memory' ? H : o.tiling === 'tiled' ? Math.min(H, Math.max(unit, Math.round(o.tileSize / unit) * unit)) : chooseBandRows(W, H, C, bits, o, streamed ? 0 : outBytes, halo, unit, warped, files.length));
   const twoPass = o.algorithm === 'depthmap' && (o.map === 'max' ? o.pyramidLevels > 0 || o.temperature >= 1e-4 : o.energyKernels === 'shinestacker');
   const passes = twoPass ? 2 : 1;
   const threads = o.threads ?? availableParallelism();
@@ -238,7 +238,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       infos,
       out,
       readsPerFrame: nb * passes,
-      memoryBytes: budget - bandBytes(W, C, bits, o, Math.min(H, rows + 2 * halo + unit), warped),
+      memoryBytes: budget - bandBytes(W, C, bits, o, Math.min(H, rows + 2 * halo + unit), warped, files.length),
       parallel: Math.max(1, Math.min(threads, Math.floor(budget / (2 * frameBytes)))),
       ...(o.frameStore ? { kind: o.frameStore } : {}),
       onDecoded: (k) => tick(`decode frame ${k + 1}`),
@@ -267,12 +267,12 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   releaseGarbage();
   let sink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
-  let wasm: WasmEnergy | null = null;
+  let wasm: WasmDepthMap | null = null;
   let pyramidKernels: FocusPyramidKernels | null = null;
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmEnergy({ maxPx: W * rows, rows, c: C, threads });
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0 });
   }
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
@@ -327,7 +327,23 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     } else {
       // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
       const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
-      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`));
+      const kernels = wasm;
+      const frame = async (k: number): Promise<Plane | null> => {
+        if (!kernels || !isIdentity(transforms[k]!)) return read(k);
+        const is16 = infos[k]!.is16;
+        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
+        await kernels.loadCodes(is16);
+        return null;
+      };
+      const planar = async (k: number): Promise<Plane | 'planar'> => {
+        if (!kernels || !isIdentity(transforms[k]!)) return read(k);
+        const is16 = infos[k]!.is16;
+        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
+        await kernels.loadCodesPlanar(is16);
+        return 'planar';
+      };
+      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame, planar } : null;
+      const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
     }
@@ -464,13 +480,13 @@ async function fuseBandCodes(
 }
 
 /** Band height that keeps the per-band working set within the memory limit. */
-export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number, warped = true): number {
-  const perPx = bandBytes(W, C, bits, o, 1, warped) / W;
-  const fixed = fixedBytes(W, H, C, outBytes) + (pyramidWasm(o, bits) ? workerBytes(o) : 0);
+export function chooseBandRows(W: number, H: number, C: number, bits: FloatBits, o: StackOptions, outBytes: number, halo: number, unit: number, warped = true, frames = 0): number {
+  const perPx = bandBytes(W, C, bits, o, 1, warped, frames) / W;
+  const fixed = fixedBytes(W, H, C, outBytes) + (pyramidWasm(o, bits) || depthMapWasm(o, bits) ? workerBytes(o) : 0);
   const budget = o.memoryLimitMB * 2 ** 20 - fixed;
   const rowsTotal = Math.floor(budget / (perPx * W));
   if (rowsTotal >= H) return H;
-  if (pyramidWasm(o, bits)) {
+  if (pyramidWasm(o, bits) || depthMapWasm(o, bits)) {
     // The band's extent is its core + two halos + up to a grid step (its top on the pyramid grid); cores
     // of equal height (the fewest bands the budget allows, evenly split) repeat the least halo work.
     const most = Math.floor((rowsTotal - 2 * halo - unit) / unit) * unit;
@@ -487,6 +503,16 @@ function pyramidWasm(o: StackOptions, bits: FloatBits): boolean {
   return o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js' && o.kernelSize <= 17 && kernelModule('pyramid') !== null;
 }
 
+/** Whether the depth map runs on the SIMD WebAssembly kernels (32-bit floats, where they load). */
+function depthMapWasm(o: StackOptions, bits: FloatBits): boolean {
+  return o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js' && kernelModule('focus') !== null;
+}
+
+/** The seed's average map keeps each frame's energy from pass 1 for pass 2 (up to 32 frames: beyond, the bands would get too thin). */
+function keepsEnergies(o: StackOptions, frames: number): boolean {
+  return o.algorithm === 'depthmap' && o.map === 'average' && o.energyKernels === 'shinestacker' && o.pyramidLevels > 0 && frames <= 32;
+}
+
 /** Each kernel worker thread's own isolate and instance (measured ≈ 10–15 MB). */
 function workerBytes(o: StackOptions): number {
   return 12 * 2 ** 20 * Math.max(0, (o.threads ?? availableParallelism()) - 1);
@@ -498,8 +524,19 @@ function fixedBytes(W: number, H: number, C: number, outBytes: number): number {
 }
 
 /** Working set of a band of `rows` rows (with halo), heap fragmentation included. */
-function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number, warped = true): number {
+function bandBytes(W: number, C: number, bits: FloatBits, o: StackOptions, rows: number, warped = true, frames = 0): number {
   const fb = bits / 8;
+  const frag = process.env.MALLOC_MMAP_THRESHOLD_ ? 1 : 1.5;
+  if (depthMapWasm(o, bits)) {
+    // Depth map on the WASM kernels (one mapping): the frame (f32 + codes), four f32 planes, the
+    // separable filters' f64 plane, three f64 map planes, 2C + 2 pyramids (×4/3), the kept energies.
+    // In the heap: the blended band and the rows for the encoder, the depth; moved frames' tiles; the
+    // max map's best energy, index, count and index sum.
+    const wasm = C * 6 + 16 + 8 + 24 + (o.pyramidLevels > 0 ? (2 * C + 2) * 4 * (4 / 3) : 0) + (keepsEnergies(o, frames) ? 4 * frames : 0);
+    const js = C * 4 * 2 + 4 + (warped ? C * 4 * 2.5 : 0) + (o.map === 'max' ? 24 : 0);
+    // × 1.1: 24 MP stacks peaked about that much above this sum (the encoder's buffers, the runtime's growth).
+    return 1.1 * (wasm + js * frag) * W * rows;
+  }
   if (pyramidWasm(o, bits)) {
     // Pyramid on the WASM kernels: all in their memory (one mapping, no heap fragmentation) — the
     // candidate and fused pyramids (C planes ×4/3 each), the best energies (×4/3), two code slots (of
@@ -574,10 +611,44 @@ async function depthMapBand(
   bits: FloatBits,
   energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
+  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null>; planar: (k: number) => Promise<Plane | 'planar'> } | null = null,
+  native = 255,
 ): Promise<{ image: Plane; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
   const seed = o.energyKernels === 'shinestacker';
   const blendFloor = seed ? 1e-8 : 1e-12;
+  // On the kernels the blend (and for the average map everything) stays in their memory; frames that
+  // need no resampling go into it as their codes (`dm.frame` gives null), others as float planes.
+  const wasmBlend = dm && levels > 0 ? dm.kernels : null;
+  if (wasmBlend) wasmBlend.begin(dm!.band.w, dm!.band.h, dm!.band.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
+  if (wasmBlend && o.map === 'average') {
+    // The first pass's energies, kept when there is room, spare the second pass computing them again.
+    const keep = seed && wasmBlend.cacheFrames >= n;
+    if (seed) {
+      for (let k = 0; k < n; k++) {
+        const p = await dm!.frame(k);
+        const e = await wasmBlend.energyAt(p, o, native);
+        if (keep) wasmBlend.keepEnergy(e, k);
+        await wasmBlend.sumPower(e, o.weightPower, k);
+        if (p) releaseGarbage();
+        tick(k, 'energy');
+      }
+    }
+    for (let k = 0; k < n; k++) {
+      // With the energies kept, a frame read as codes goes straight into the blend's planes.
+      const p = keep ? await dm!.planar(k) : await dm!.frame(k);
+      if (p && p !== 'planar') wasmBlend.load(p);
+      const e = keep ? wasmBlend.keptEnergy(k) : await wasmBlend.energyAt(p as Plane | null, o, native);
+      if (seed) await wasmBlend.seedWeights(e, o.weightPower);
+      else await wasmBlend.oursWeights(e, o.weightPower, k);
+      if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+      await wasmBlend.blendFrame(p === 'planar' ? 'planar' : null);
+      // Only a float frame (a moved one) leaves garbage worth a full collection.
+      if (p && p !== 'planar') releaseGarbage();
+      tick(k, 'blend');
+    }
+    return { image: await wasmBlend.blendResult(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
+  }
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
     let idx: Uint16Array | null = null;
@@ -619,8 +690,8 @@ async function depthMapBand(
     // shinestacker: a temperature below 1e-4 is the hard max.
     const soft = o.temperature >= 1e-4;
     if (levels === 0 && !soft) return { image: { w, h, c, data: pix! }, depth };
-    const blender = levels > 0 ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
-    const num = blender ? null : alloc(bits, w * h * c);
+    const blender = levels > 0 && !wasmBlend ? new WeightedPyramidBlend(levels, kernel, bits, blendFloor, seed) : null;
+    const num = blender || wasmBlend ? null : alloc(bits, w * h * c);
     const den = blender ? null : new Float64Array(w * h);
     for (let k = 0; k < n; k++) {
       const p = await read(k);
@@ -635,6 +706,14 @@ async function depthMapBand(
         const e = await energy(p);
         for (let i = 0; i < m.length; i++) m[i] = e[i] === bestE![i] ? 1 / count![i]! : 0;
       } else for (let i = 0; i < m.length; i++) m[i] = idx![i] === k ? 1 : 0;
+      if (wasmBlend) {
+        wasmBlend.setWeight(m as Float32Array);
+        if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+        await wasmBlend.blendFrame(p);
+        releaseGarbage();
+        tick(k, 'blend');
+        continue;
+      }
       smoothWeights(m, w, h, o);
       if (blender) blender.add(p, m);
       else
@@ -645,6 +724,7 @@ async function depthMapBand(
       releaseGarbage();
       tick(k, 'blend');
     }
+    if (wasmBlend) return { image: await wasmBlend.blendResult(), depth };
     if (blender) return { image: blender.result(), depth };
     for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
     return { image: { w, h, c, data: num! }, depth };
@@ -712,12 +792,16 @@ async function depthMapBand(
 /** shinestacker's pyramid_smooth_size: GaussianBlur(weight, (k, k), 0) with k made odd, in place (OpenCV's kernel). */
 function smoothWeights(m: FArray, w: number, h: number, o: StackOptions): void {
   if (o.pyramidSmoothSize <= 1) return;
-  const k = cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+  const k = smoothKernel(o);
   m.set(sepFilter(m instanceof Float32Array ? m : Float32Array.from(m), w, h, k, k));
 }
 
+function smoothKernel(o: StackOptions): Float64Array {
+  return cvGaussianKernel(o.pyramidSmoothSize % 2 === 0 ? o.pyramidSmoothSize + 1 : o.pyramidSmoothSize);
+}
+
 /** Σ_k G(w_k)·L(I_k) / Σ_k G(w_k) per level, accumulated frame by frame. */
-class WeightedPyramidBlend {
+export class WeightedPyramidBlend {
   private num: Plane[] | null = null;
   private den: FArray[] = [];
   /** A level's summed weight at or below `floor` zeroes the pixel's coefficients, or with `keepBelow`
