@@ -2,8 +2,8 @@
 // references. Tolerances (all values are in 0..1):
 // - reduce / expand: within 1e-6 of pipeline/focus/pyramid.ts reduce/expandInto and
 //   pipeline/hdr/pyramid.ts pyrDown/pyrUp (f32 sums against the references' f64 sums rounded to f32);
-// - Mertens weights: within 1e-5 relative of fusionWeights (grey and contrast bit-exact, exp and the
-//   rest in f32 lanes);
+// - Mertens weights: within 1e-5 relative of fusionWeights (grey and contrast bit-exact — tested alone
+//   on short, narrow and wide planes —, exp and the rest in f32 lanes);
 // - Mertens fusion end to end: within 2e-6 of the plain-TS fusion, and bit-identical at 1, 2 and 3
 //   threads (tiles of any width stitch exactly: same arithmetic in SIMD lanes and tails);
 // - Mertens JPEG samples (mertensBytes): byte for byte floatToPnm's, and the JPEG written from them
@@ -134,6 +134,43 @@ test('Mertens weights equal fusionWeights within 1e-5 relative (unit and other p
     for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(1e-12, Math.abs(want[i]!)));
     t.log(`c=${c}: worst relative ${worst}`);
     t.true(worst <= 1e-5, `c=${c} powers ${JSON.stringify(mw)}: worst relative ${worst}`);
+  }
+});
+
+test('Mertens weights: grey and contrast bit-exact as the reference on short, narrow and wide planes (grey ring rows, lane tails)', (t) => {
+  // Contrast alone (powers 1, 0, 0): the weight is f32(f32(contrast) + 1e-12), contrast from the
+  // reference's f32 grey in f64 — so any grey or contrast difference shows. Then unit powers within 1e-5.
+  const reflect = (i: number, n: number) => {
+    if (n === 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * n - 2 - i;
+    return i;
+  };
+  for (const [w, h, c] of [[1, 1, 3], [5, 1, 3], [7, 2, 3], [9, 3, 3], [13, 5, 3], [6, 7, 1], [37, 9, 3], [203, 6, 4]] as Array<[number, number, number]>) {
+    const n = w * h;
+    const r = mulberry32(w * 31 + h);
+    const planar = Float32Array.from({ length: n * c }, (_, i) => (i % 7 === 0 ? 0.5 : Math.round(r() * 255) / 255));
+    const { ex, at, view } = instance([n * c, Math.max(n, 6 * w), n]);
+    view(0).set(planar);
+    ex.mertensWeights(at[0]!, w, h, c, at[1]!, at[2]!, 0, 1, 0, 0);
+    const grey = Float64Array.from({ length: n }, (_, i) => (c >= 3 ? Math.fround(0.299 * planar[i]! + 0.587 * planar[n + i]! + 0.114 * planar[2 * n + i]!) : planar[i]!));
+    const got = view(2);
+    let diffs = 0;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const g = (yy: number, xx: number) => grey[reflect(yy, h) * w + reflect(xx, w)]!;
+        const contrast = Math.abs(g(y - 1, x) + g(y + 1, x) + g(y, x - 1) + g(y, x + 1) - 4 * g(y, x));
+        if (got[y * w + x] !== Math.fround(Math.fround(contrast) + 1e-12)) diffs++;
+      }
+    }
+    t.is(diffs, 0, `${w}×${h}×${c}: ${diffs} contrast weights differ`);
+    const inter = new Float32Array(n * c);
+    for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) inter[i * c + k] = planar[k * n + i]!;
+    const mw = { contrast: 1, saturation: 1, exposedness: 1 };
+    const want = fusionWeights({ w, h, c, data: inter }, mw);
+    ex.mertensWeights(at[0]!, w, h, c, at[1]!, at[2]!, 1, 1, 1, 1);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.max(1e-12, Math.abs(want[i]!)));
+    t.true(worst <= 1e-5, `${w}×${h}×${c}: worst relative ${worst}`);
   }
 });
 

@@ -52,8 +52,8 @@ function planeAt(base: usize, w: i32, h: i32, C: i32, l: i32, c: i32): usize {
 export function mertensScratchBytes(tw: i32, th: i32, C: i32, levels: i32): i32 {
   const n0 = tw * th;
   const pyr = pyramidSize(tw, th, levels);
-  // row buffer, gray, weight pyramid, frame pyramid (C), result pyramid (C)
-  return ((tw + 80) << 2) + ((n0 + pyr + 2 * C * pyr) << 2) + 64;
+  // row buffer, grey ring (3 f64 rows; at least the tile for short tiles), weight pyramid, frame pyramid (C), result pyramid (C)
+  return ((tw + 80) << 2) + ((max(n0, 6 * tw) + pyr + 2 * C * pyr) << 2) + 64;
 }
 
 // code · (1/255) in f64 rounded to f32 (the table's value) equals the f32 division code / 255 for
@@ -181,88 +181,109 @@ function combine(contrast: v128, sat: v128, wellExp: v128, unit: i32, pc: f64, p
 }
 
 @inline
-function grayAt(gray: usize, w: i32, y: i32, x: i32): f64 {
-  return <f64>load<f32>(gray + (<usize>(y * w + x) << 2));
-}
-
-@inline
 function highHalf(v: v128): v128 {
   return f32x4.shuffle(v, v, 2, 3, 0, 1);
 }
 
-/** Contrast |Σ4 neighbours − 4·centre| of the grey plane at pixel (x, y), in f64 as the reference. */
+/** Grey row r of the 3-row f64 ring at `ring` (row r in slot r % 3, w values a slot). */
 @inline
-function contrastAt(gray: usize, w: i32, h: i32, x: i32, y: i32): f64 {
-  const yu = refl(y - 1, h);
-  const yd = refl(y + 1, h);
-  const xl = refl(x - 1, w);
-  const xr = refl(x + 1, w);
-  return Math.abs(grayAt(gray, w, yu, x) + grayAt(gray, w, yd, x) + grayAt(gray, w, y, xl) + grayAt(gray, w, y, xr) - 4 * grayAt(gray, w, y, x));
+function ringRow(ring: usize, w: i32, r: i32): usize {
+  return ring + (<usize>((r % 3) * w) << 3);
 }
 
 /**
- * Fusion weights of the planar tile at p (C planes of w×h) into out (w×h); `gray` is scratch (w×h).
- * Grey and contrast in f64 exactly as the reference (contrast is a difference of near-equal
- * values); saturation and well-exposedness in f32 lanes.
+ * Grey of row y of the planar tile at p (C planes of n values, rows of w) into its ring slot: the
+ * reference's f64 grey rounded to f32 (as it stores it), kept promoted to f64 so the contrast loop
+ * reads f64 lanes straight (no promotes or half shuffles there; the values are the same).
  */
-function weights(p: usize, w: i32, h: i32, C: i32, gray: usize, out: usize, unit: i32, pc: f64, ps: f64, pe: f64): void {
-  const n = <usize>(w * h);
-  // Grey, f64 then rounded to f32 (as stored by the reference).
+function greyRow(p: usize, n: usize, w: i32, C: i32, y: i32, ring: usize): void {
+  const src = p + (<usize>(y * w) << 2);
+  const dst = ringRow(ring, w, y);
+  let x = 0;
   if (C >= 3) {
     const k0 = f64x2.splat(0.299);
     const k1 = f64x2.splat(0.587);
     const k2 = f64x2.splat(0.114);
-    let i: usize = 0;
-    for (; i + 4 <= n; i += 4) {
-      const o = i << 2;
-      const a = v128.load(p + o);
-      const b = v128.load(p + (n << 2) + o);
-      const c = v128.load(p + (n << 3) + o);
+    for (; x + 4 <= w; x += 4) {
+      const o = <usize>x << 2;
+      const a = v128.load(src + o);
+      const b = v128.load(src + (n << 2) + o);
+      const c = v128.load(src + (n << 3) + o);
       const lo = f64x2.add(f64x2.add(f64x2.mul(k0, f64x2.promote_low_f32x4(a)), f64x2.mul(k1, f64x2.promote_low_f32x4(b))), f64x2.mul(k2, f64x2.promote_low_f32x4(c)));
-      const ah = highHalf(a);
-      const bh = highHalf(b);
-      const ch = highHalf(c);
-      const hi = f64x2.add(f64x2.add(f64x2.mul(k0, f64x2.promote_low_f32x4(ah)), f64x2.mul(k1, f64x2.promote_low_f32x4(bh))), f64x2.mul(k2, f64x2.promote_low_f32x4(ch)));
-      v128.store(gray + o, f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      const hi = f64x2.add(f64x2.add(f64x2.mul(k0, f64x2.promote_low_f32x4(highHalf(a))), f64x2.mul(k1, f64x2.promote_low_f32x4(highHalf(b)))), f64x2.mul(k2, f64x2.promote_low_f32x4(highHalf(c))));
+      v128.store(dst + (o << 1), f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(lo)));
+      v128.store(dst + (o << 1) + 16, f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(hi)));
     }
-    for (; i < n; i++) {
-      const o = i << 2;
-      store<f32>(gray + o, <f32>(0.299 * <f64>load<f32>(p + o) + 0.587 * <f64>load<f32>(p + (n << 2) + o) + 0.114 * <f64>load<f32>(p + (n << 3) + o)));
+    // The row's last pixels through the same lane code (splat), so they equal the lanes bit for bit.
+    for (; x < w; x++) {
+      const o = <usize>x << 2;
+      const a = f64x2.promote_low_f32x4(v128.load32_splat(src + o));
+      const b = f64x2.promote_low_f32x4(v128.load32_splat(src + (n << 2) + o));
+      const c = f64x2.promote_low_f32x4(v128.load32_splat(src + (n << 3) + o));
+      const g = f64x2.add(f64x2.add(f64x2.mul(k0, a), f64x2.mul(k1, b)), f64x2.mul(k2, c));
+      store<f64>(dst + (o << 1), f64x2.extract_lane(f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(g)), 0));
     }
-  } else memory.copy(gray, p, n << 2);
+    return;
+  }
+  for (; x < w; x++) store<f64>(dst + (<usize>x << 3), <f64>load<f32>(src + (<usize>x << 2)));
+}
+
+/** Contrast |Σ4 neighbours − 4·centre| of the grey ring at pixel (x, y), in f64 as the reference. */
+@inline
+function contrastAt(ring: usize, w: i32, h: i32, x: i32, y: i32): f64 {
+  const up = ringRow(ring, w, refl(y - 1, h));
+  const dn = ringRow(ring, w, refl(y + 1, h));
+  const mid = ringRow(ring, w, y);
+  const xl = <usize>refl(x - 1, w) << 3;
+  const xr = <usize>refl(x + 1, w) << 3;
+  const xo = <usize>x << 3;
+  return Math.abs(load<f64>(up + xo) + load<f64>(dn + xo) + load<f64>(mid + xl) + load<f64>(mid + xr) - 4 * load<f64>(mid + xo));
+}
+
+/**
+ * Fusion weights of the planar tile at p (C planes of w×h) into out (w×h), each × norm's value at
+ * the same pixel when norm ≠ 0 (rows normStride floats apart: the window's 1/Σ); `gray` is scratch of
+ * max(w·h, 6·w) floats (a ring of 3 grey rows in f64, computed one row ahead of the weights, so the
+ * grey stays in cache and no whole grey plane is stored). Grey and contrast in f64 exactly as the
+ * reference (contrast is a difference of near-equal values); saturation and well-exposedness in f32
+ * lanes.
+ */
+function weights(p: usize, w: i32, h: i32, C: i32, gray: usize, out: usize, unit: i32, pc: f64, ps: f64, pe: f64, norm: usize = 0, normStride: i32 = 0): void {
+  const n = <usize>(w * h);
   const four = f64x2.splat(4);
+  greyRow(p, n, w, C, 0, gray);
+  if (h > 1) greyRow(p, n, w, C, 1, gray);
   for (let y = 0; y < h; y++) {
+    // Row y + 1 takes the slot of row y − 2, no longer needed (rows 0 and 1 are there already).
+    if (y >= 1 && y + 1 < h) greyRow(p, n, w, C, y + 1, gray);
     const ro = <usize>(y * w);
-    const up = gray + ((<usize>(refl(y - 1, h) * w)) << 2);
-    const dn = gray + ((<usize>(refl(y + 1, h) * w)) << 2);
-    const mid = gray + (ro << 2);
+    const up = ringRow(gray, w, refl(y - 1, h));
+    const dn = ringRow(gray, w, refl(y + 1, h));
+    const mid = ringRow(gray, w, y);
+    const nr = norm ? norm + (<usize>(y * normStride) << 2) : 0;
     // Edge pixels (first and last, and what is left of a row) one at a time, through the same lane code.
-    oneWeight(p, n, C, ro, 0, gray, w, h, y, out, unit, pc, ps, pe);
+    oneWeight(p, n, C, ro, 0, gray, w, h, y, out, unit, pc, ps, pe, nr);
     let x = 1;
     for (; x + 5 <= w; x += 4) {
       // x ≥ 1 and x + 4 ≤ w − 1: neighbours x−1 and x+4 exist without reflection.
-      const o = <usize>x << 2;
-      const c4 = v128.load(mid + o);
-      const u4 = v128.load(up + o);
-      const d4 = v128.load(dn + o);
-      const l4 = v128.load(mid + o - 4);
-      const r4 = v128.load(mid + o + 4);
-      const lo = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(f64x2.promote_low_f32x4(u4), f64x2.promote_low_f32x4(d4)), f64x2.promote_low_f32x4(l4)), f64x2.promote_low_f32x4(r4)), f64x2.mul(four, f64x2.promote_low_f32x4(c4))));
-      const hi = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(f64x2.promote_low_f32x4(highHalf(u4)), f64x2.promote_low_f32x4(highHalf(d4))), f64x2.promote_low_f32x4(highHalf(l4))), f64x2.promote_low_f32x4(highHalf(r4))), f64x2.mul(four, f64x2.promote_low_f32x4(highHalf(c4)))));
+      const o = <usize>x << 3;
+      const lo = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(v128.load(up + o), v128.load(dn + o)), v128.load(mid + o - 8)), v128.load(mid + o + 8)), f64x2.mul(four, v128.load(mid + o))));
+      const hi = f64x2.abs(f64x2.sub(f64x2.add(f64x2.add(f64x2.add(v128.load(up + o + 16), v128.load(dn + o + 16)), v128.load(mid + o + 8)), v128.load(mid + o + 24)), f64x2.mul(four, v128.load(mid + o + 16))));
       const contrast = f32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-      v128.store(out + ((ro + <usize>x) << 2), measure4(p, n, C, (ro + <usize>x) << 2, contrast, unit, pc, ps, pe));
+      const m = measure4(p, n, C, (ro + <usize>x) << 2, contrast, unit, pc, ps, pe);
+      v128.store(out + ((ro + <usize>x) << 2), nr ? f32x4.mul(m, v128.load(nr + (<usize>x << 2))) : m);
     }
-    for (; x < w; x++) oneWeight(p, n, C, ro, x, gray, w, h, y, out, unit, pc, ps, pe);
+    for (; x < w; x++) oneWeight(p, n, C, ro, x, gray, w, h, y, out, unit, pc, ps, pe, nr);
   }
 }
 
 // One pixel through the 4-lane code (lane 0 of a splat), so edge and interior pixels agree bit for bit.
 @inline
-function oneWeight(p: usize, n: usize, C: i32, ro: usize, x: i32, gray: usize, w: i32, h: i32, y: i32, out: usize, unit: i32, pc: f64, ps: f64, pe: f64): void {
+function oneWeight(p: usize, n: usize, C: i32, ro: usize, x: i32, gray: usize, w: i32, h: i32, y: i32, out: usize, unit: i32, pc: f64, ps: f64, pe: f64, nr: usize): void {
   const i = ro + <usize>x;
   const contrast = f32x4.splat(<f32>contrastAt(gray, w, h, x, y));
   const v = measure4Scalar(p, n, C, i, contrast, unit, pc, ps, pe);
-  store<f32>(out + (i << 2), v);
+  store<f32>(out + (i << 2), nr ? v * load<f32>(nr + (<usize>x << 2)) : v);
 }
 
 @inline
@@ -292,7 +313,7 @@ export function mertensWeightSum(
   const base = (scratch + 15) & ~15;
   const cap = <usize>(W * (chunk + 2));
   const gray = base;
-  const gw = gray + (cap << 2);
+  const gw = gray + (max(cap, <usize>(6 * W)) << 2);
   const gp = gw + (cap << 2);
   for (let a = y0; a < y1; a += chunk) {
     const b = min(y1, a + chunk);
@@ -338,28 +359,15 @@ export function mertensTile(
   const pyr = pyramidSize(tw, th, levels);
   const rb = (scratch + 15) & ~15;
   const gray = rb + (<usize>(tw + 80) << 2);
-  const gw = gray + (<usize>n0 << 2);
+  const gw = gray + (<usize>max(n0, 6 * tw) << 2);
   const gp = gw + (<usize>pyr << 2);
   const rp = gp + (<usize>(pyr * C) << 2);
   // Pass 2: each frame's normalised weight pyramid × its Laplacian pyramid into the result pyramid.
   zero(rp, pyr * C);
   for (let k = 0; k < n; k++) {
     loadTile(load<u32>(windows + (<usize>k << 2)), wide, W, C, lut, tx0, ty0, tw, th, gp);
-    weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe);
-    // Normalised: × 1/Σ_k w_k (mertensWeightSum over the window, W floats per row).
-    for (let y = 0; y < th; y++) {
-      const g = gw + (<usize>(y * tw) << 2);
-      const sr = sum + (<usize>((ty0 + y) * W + tx0) << 2);
-      let x = 0;
-      for (; x + 4 <= tw; x += 4) {
-        const o = <usize>x << 2;
-        v128.store(g + o, f32x4.mul(v128.load(g + o), v128.load(sr + o)));
-      }
-      for (; x < tw; x++) {
-        const o = <usize>x << 2;
-        store<f32>(g + o, load<f32>(g + o) * load<f32>(sr + o));
-      }
-    }
+    // Normalised as they are made: × 1/Σ_k w_k (mertensWeightSum over the window, W floats per row).
+    weights(gp, tw, th, C, gray, gw, unit, pc, ps, pe, sum + (<usize>(ty0 * W + tx0) << 2), W);
     for (let l = 0; l < levels; l++) {
       const lw = levelW(tw, l);
       const lh = levelW(th, l);
