@@ -344,6 +344,89 @@ export function mertensWeightSum(
   }
 }
 
+// Row buffer margin of lib/planes.ts (8 f32 in front, for r[-2], r[-1]).
+const LAP_RB_MARGIN: usize = 32;
+
+@inline
+function lapPadRow(r: usize, n: i32): void {
+  store<f32>(r - 4, load<f32>(r + (<usize>refl(-1, n) << 2)));
+  store<f32>(r - 8, load<f32>(r + (<usize>refl(-2, n) << 2)));
+  store<f32>(r + (<usize>n << 2), load<f32>(r + (<usize>refl(n, n) << 2)));
+  store<f32>(r + (<usize>(n + 1) << 2), load<f32>(r + (<usize>refl(n + 1, n) << 2)));
+}
+
+/**
+ * acc += wt · (g − expand(src)) over rows [0, h) of a w×h level: expandAddRows(src, …, g, …, −1)
+ * followed by mulAdd(acc, wt, g), in one pass and with the same operations in the same order (the
+ * result is bit-identical), so the Laplacian level is never stored and read back. g is left as is.
+ */
+function laplacianMulAdd(src: usize, sw: i32, sh: i32, g: usize, w: i32, h: i32, k0: f32, k1: f32, k2: f32, rb: usize, acc: usize, wt: usize): void {
+  const c0 = k0 * 2;
+  const c1 = k1 * 2;
+  const c2 = k2 * 2;
+  const v0 = f32x4.splat(c0);
+  const v1 = f32x4.splat(c1);
+  const v2 = f32x4.splat(c2);
+  const sign: f32 = -1;
+  const vs = f32x4.splat(sign);
+  const r = rb + LAP_RB_MARGIN;
+  for (let y = 0; y < h; y++) {
+    const m = y >> 1;
+    let x = 0;
+    if (y & 1) {
+      const s0 = src + ((<usize>refl(m, sh) * <usize>sw) << 2);
+      const s1 = src + ((<usize>refl(m + 1, sh) * <usize>sw) << 2);
+      for (; x + 4 <= sw; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(r + o, f32x4.mul(v1, f32x4.add(v128.load(s0 + o), v128.load(s1 + o))));
+      }
+      for (; x < sw; x++) {
+        const o = <usize>x << 2;
+        store<f32>(r + o, c1 * (load<f32>(s0 + o) + load<f32>(s1 + o)));
+      }
+    } else {
+      const sl = src + ((<usize>refl(m - 1, sh) * <usize>sw) << 2);
+      const sm = src + ((<usize>refl(m, sh) * <usize>sw) << 2);
+      const sr = src + ((<usize>refl(m + 1, sh) * <usize>sw) << 2);
+      for (; x + 4 <= sw; x += 4) {
+        const o = <usize>x << 2;
+        v128.store(r + o, f32x4.add(f32x4.mul(v2, v128.load(sm + o)), f32x4.mul(v0, f32x4.add(v128.load(sl + o), v128.load(sr + o)))));
+      }
+      for (; x < sw; x++) {
+        const o = <usize>x << 2;
+        store<f32>(r + o, c2 * load<f32>(sm + o) + c0 * (load<f32>(sl + o) + load<f32>(sr + o)));
+      }
+    }
+    lapPadRow(r, sw);
+    const ro = (<usize>y * <usize>w) << 2;
+    const d = g + ro;
+    const a = acc + ro;
+    const ww = wt + ro;
+    let mm = 0;
+    for (; 2 * (mm + 4) <= w; mm += 4) {
+      const p = r + (<usize>mm << 2);
+      const Rm = v128.load(p);
+      const Rl = v128.load(p - 4);
+      const Rr = v128.load(p + 4);
+      const ev = f32x4.add(f32x4.mul(v2, Rm), f32x4.mul(v0, f32x4.add(Rl, Rr)));
+      const od = f32x4.mul(v1, f32x4.add(Rm, Rr));
+      const o = <usize>(2 * mm) << 2;
+      const lap0 = f32x4.add(v128.load(d + o), f32x4.mul(vs, f32x4.shuffle(ev, od, 0, 4, 1, 5)));
+      const lap1 = f32x4.add(v128.load(d + o + 16), f32x4.mul(vs, f32x4.shuffle(ev, od, 2, 6, 3, 7)));
+      v128.store(a + o, f32x4.add(v128.load(a + o), f32x4.mul(v128.load(ww + o), lap0)));
+      v128.store(a + o + 16, f32x4.add(v128.load(a + o + 16), f32x4.mul(v128.load(ww + o + 16), lap1)));
+    }
+    for (let xx = 2 * mm; xx < w; xx++) {
+      const hh = xx >> 1;
+      const p = r + (<usize>hh << 2);
+      const v = xx & 1 ? c1 * (load<f32>(p) + load<f32>(p + 4)) : c2 * load<f32>(p) + c0 * (load<f32>(p - 4) + load<f32>(p + 4));
+      const o = <usize>xx << 2;
+      const lap = load<f32>(d + o) + sign * v;
+      store<f32>(a + o, load<f32>(a + o) + load<f32>(ww + o) * lap);
+    }
+  }
+}
+
 /**
  * Fuse one tile (after mertensWeightSum over its rows): window k's codes at load<u32>(windows + 4k) (rows of W·C codes, u8 or u16 when
  * `wide`), tile [tx0, tx0+tw) × [ty0, ty0+th) in window rows; its core [cx0, cx0+cw) × [cy0, cy0+ch)
@@ -380,8 +463,8 @@ export function mertensTile(
         const g = planeAt(gp, tw, th, C, l, c);
         const next = planeAt(gp, tw, th, C, l + 1, c);
         reduceRows(g, lw, lh, next, 0, (lh + 1) >> 1, k0, k1, k2, rb);
-        expandAddRows(next, (lw + 1) >> 1, (lh + 1) >> 1, g, lw, 0, lh, k0, k1, k2, -1, rb);
-        mulAdd(planeAt(rp, tw, th, C, l, c), planeAt(gw, tw, th, 1, l, 0), g, 0, lw * lh);
+        // The Laplacian level (g − expand(next)) × the weight level, added to the result: one pass.
+        laplacianMulAdd(next, (lw + 1) >> 1, (lh + 1) >> 1, g, lw, lh, k0, k1, k2, rb, planeAt(rp, tw, th, C, l, c), planeAt(gw, tw, th, 1, l, 0));
       }
       const lw = levelW(tw, levels);
       const lh = levelW(th, levels);
