@@ -454,6 +454,25 @@ interface Painter {
   close(): Promise<void>;
 }
 
+/** A painter's finish/abort/close over its two picture sinks and the overlay's image source. */
+function sinkEnds(
+  heat: { finish(): Promise<unknown>; abort(): Promise<void> } | null | undefined,
+  overlay: { finish(): Promise<unknown>; abort(): Promise<void> } | null | undefined,
+  image: RowSource | null | undefined,
+): Pick<Painter, 'finish' | 'abort' | 'close'> {
+  return {
+    async finish() {
+      await heat?.finish();
+      await overlay?.finish();
+    },
+    async abort() {
+      await heat?.abort();
+      await overlay?.abort();
+    },
+    close: async () => image?.close(),
+  };
+}
+
 async function openOverlaySource(input: string, direct: boolean, w: number, h: number): Promise<RowSource> {
   let src: RowSource;
   try {
@@ -514,15 +533,7 @@ async function paintFloats(input: string, files: FocusMapResult['files'], w: num
       if (heat) await heat.writeRows(jetRows(d), rows);
       if (overlay && image) await overlay.writeRows(overlayHeatRows(await readRowsExactly(image, rows), image.channels, d), rows);
     },
-    async finish() {
-      await heat?.finish();
-      await overlay?.finish();
-    },
-    async abort() {
-      await heat?.abort();
-      await overlay?.abort();
-    },
-    close: async () => image?.close(),
+    ...sinkEnds(heat, overlay, image),
   };
 }
 
@@ -561,14 +572,6 @@ async function paintBytes(input: string, files: FocusMapResult['files'], w: numb
         await overlay.writeRows(px, rows);
       }
     },
-    async finish() {
-      await heat?.finish();
-      await overlay?.finish();
-    },
-    async abort() {
-      await heat?.abort();
-      await overlay?.abort();
-    },
-    close: async () => image?.close(),
+    ...sinkEnds(heat, overlay, image),
   };
 }

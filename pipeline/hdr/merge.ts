@@ -124,7 +124,12 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       if (wasm) {
         const k = wasm;
         const readCodes = async (n: number) => {
-          for (const [j, src] of sources.entries()) if (hasReadInto(src)) k.codes(j).set(await src.readRowsCodes(n));
+          for (const [j, src] of sources.entries()) {
+            if (!hasReadInto(src)) continue;
+            // Into the kernels' shared memory straight from the pipe when the source can (no scratch copy).
+            if (src.readRowsCodesInto) await src.readRowsCodesInto(n, k.codes(j));
+            else k.codes(j).set(await src.readRowsCodes(n));
+          }
         };
         if (y === 0) await readCodes(rows);
         const next = Math.min(stripRows, height - y - rows);

@@ -42,7 +42,8 @@ interface DecoderStream {
   readonly y: number;
   readonly closed: boolean;
   readonly scratch: Uint8Array;
-  pull(rows: number): Promise<number>;
+  /** The next `rows` rows' bytes into `into` when given (no scratch copy), else into scratch. */
+  pull(rows: number, into?: Uint8Array): Promise<number>;
   close(): Promise<void>;
   failure(what: string): ImageFormatError;
 }
@@ -120,7 +121,7 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
   let y = 0;
   let scratch = new Uint8Array(0);
 
-  const pull = async (rows: number): Promise<number> => {
+  const pull = async (rows: number, into?: Uint8Array): Promise<number> => {
     if (closed) throw failure('row source is closed');
     if (y + rows > header.height) throw failure(`asked for rows ${y}..${y + rows} of ${header.height}`);
     const need = rows * rowBytes;
@@ -148,8 +149,13 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
       }
       if (got < need) throw failure(`${spec.command}: truncated output (row ${y + Math.floor(got / rowBytes)} of ${header.height})`);
     }
-    if (scratch.length < need) scratch = new Uint8Array(need);
-    reader.take(need, scratch);
+    if (into) {
+      if (into.length < need) throw failure(`${need} bytes of rows do not fit a ${into.length}-byte buffer`);
+      reader.take(need, into);
+    } else {
+      if (scratch.length < need) scratch = new Uint8Array(need);
+      reader.take(need, scratch);
+    }
     y += rows;
     return need;
   };
@@ -223,6 +229,19 @@ export async function openPullDecoderSource(path: string, spec: DecoderSpec): Pr
     for (let i = 0; i < n; i++) codes16[i] = (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
     return codes16.subarray(0, n);
   };
+  // Straight into the caller's buffer (e.g. a kernel's shared memory): 8-bit codes are taken from the
+  // pipe's chunks with no scratch copy, 16-bit ones byte-swapped from scratch into it.
+  const readRowsCodesInto = async (rows: number, dst: Uint8Array | Uint16Array): Promise<number> => {
+    if (!codeLevels) throw d.failure('raw codes need 8- or 16-bit samples without alpha');
+    if ((codeLevels === 256) !== (dst instanceof Uint8Array)) throw d.failure(`raw ${codeLevels === 256 ? 8 : 16}-bit codes asked for into a ${dst instanceof Uint8Array ? 8 : 16}-bit buffer`);
+    if (dst instanceof Uint8Array) return d.pull(rows, dst);
+    const need = await d.pull(rows);
+    const bytes = d.scratch;
+    const n = need >> 1;
+    if (dst.length < n) throw d.failure(`${n} codes of rows do not fit a ${dst.length}-sample buffer`);
+    for (let i = 0; i < n; i++) dst[i] = (bytes[2 * i]! << 8) | bytes[2 * i + 1]!;
+    return n;
+  };
 
   return {
     path,
@@ -234,6 +253,7 @@ export async function openPullDecoderSource(path: string, spec: DecoderSpec): Pr
     readRowsInto,
     codeLevels,
     readRowsCodes,
+    readRowsCodesInto,
     async readRows(maxRows: number): Promise<RowBatch | null> {
       if (d.y >= h.height) return null;
       const rows = Math.max(1, Math.min(Math.floor(maxRows), h.height - d.y));

@@ -87,6 +87,11 @@ export interface DirectRowSource extends RowSource {
   readonly codeLevels: 256 | 65536 | null;
   /** The next `rows` rows as raw codes (no float conversion), valid until the next read. */
   readRowsCodes(rows: number): Promise<Uint8Array | Uint16Array>;
+  /**
+   * The next `rows` rows' raw codes written into `dst` (Uint8Array for 256 levels, Uint16Array for
+   * 65536) with no intermediate copy where the source allows; returns the samples written. Optional.
+   */
+  readRowsCodesInto?(rows: number, dst: Uint8Array | Uint16Array): Promise<number>;
 }
 
 export const FITS_EXTENSIONS = new Set(['.fits', '.fit', '.fts']);
