@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { writeFits } from '../pipeline/image/fits.js';
-import { createImage } from '../pipeline/image/types.js';
+import { fixedPatternDarks } from './stack-darks.js';
 import { buildCalibration, listImages } from '../pipeline/calib/master.js';
 import { LiveStacker, parseMethod, type AlignMode } from '../pipeline/stack/index.js';
-import { gaussianRng, makeCatalog, mulberry32, renderStarField } from '../pipeline/stack/synth.js';
+import { makeCatalog, renderStarField } from '../pipeline/stack/synth.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -39,16 +39,7 @@ async function generate(): Promise<void> {
   await mkdir(lights, { recursive: true });
   await mkdir(darks, { recursive: true });
   const catalog = makeCatalog(1, Math.round((W * H) / 4000), W, H, 60);
-  // Fixed-pattern dark: offset, amp glow gradient, hot pixels.
-  const r = mulberry32(9);
-  const hot = Array.from({ length: Math.round((W * H) / 20000) }, () => Math.floor(r() * W * H));
-  const dark = (seed: number) => {
-    const d = createImage(W, H, 1, 16);
-    const g = gaussianRng(seed);
-    for (let y = 0, i = 0; y < H; y++) for (let x = 0; x < W; x++, i++) d.data[i] = 0.01 + 0.004 * (x / W) + 0.0015 * g();
-    for (const h of hot) d.data[h] = 0.3;
-    return d;
-  };
+  const dark = fixedPatternDarks(W, H);
   for (let i = 0; i < 3; i++) await writeFits(join(darks, `dark${i}.fits`), dark(100 + i), { bitpix: 16 });
   const base = dark(999);
   for (let i = 0; i < N; i++) {

@@ -17,8 +17,8 @@ import { link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFits } from '../pipeline/image/fits.js';
-import { createImage } from '../pipeline/image/types.js';
-import { gaussianRng, makeCatalog, mulberry32, renderStarField } from '../pipeline/stack/synth.js';
+import { fixedPatternDarks } from './stack-darks.js';
+import { makeCatalog, renderStarField } from '../pipeline/stack/synth.js';
 import { formatStages, stageSummary } from './stack-profile.js';
 
 const { values: a } = parseArgs({
@@ -47,16 +47,7 @@ async function generate(): Promise<void> {
   const have = (await readdir(allLights)).length, haveD = (await readdir(darks)).length;
   if (have >= maxN && haveD >= D) return;
   const catalog = makeCatalog(1, Math.round((W * H) / 4000), W, H, 60);
-  // Fixed-pattern dark: offset, amp-glow gradient, hot pixels (the same in every dark and light).
-  const r = mulberry32(9);
-  const hot = Array.from({ length: Math.round((W * H) / 20000) }, () => Math.floor(r() * W * H));
-  const dark = (seed: number) => {
-    const d = createImage(W, H, 1, 16);
-    const g = gaussianRng(seed);
-    for (let y = 0, i = 0; y < H; y++) for (let x = 0; x < W; x++, i++) d.data[i] = 0.01 + 0.004 * (x / W) + 0.0015 * g();
-    for (const h of hot) d.data[h] = 0.3;
-    return d;
-  };
+  const dark = fixedPatternDarks(W, H);
   for (let i = haveD; i < D; i++) await writeFits(join(darks, `dark${i}.fits`), dark(100 + i), { bitpix: 16 });
   const base = dark(999);
   for (let i = have; i < maxN; i++) {
