@@ -96,14 +96,8 @@ interface RawExports {
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
 }
 
-for (const channels of [3, 1]) test(`wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives, tiny, huge, ∞, the 1e-32 edge), ${channels} channel(s)`, (t) => {
-  // Math.fround(1e-32) and its neighbours: the f64 test v > 1e-32 decides between them.
-  const f = Math.fround(1e-32);
-  const edge = [f, f * (1 + 2 ** -23), f * (1 - 2 ** -24)];
-  const specials = [NaN, 0, -0, -1, 1e-40, 1e-33, 1e-31, 1, 0.5, 255.9, 1e30, 3.4e38, Infinity, -Infinity, 7.25, 1e-20, ...edge, 2 ** 127, 2 ** 126 * 1.999];
-  const rnd = mulberry32(5);
-  const width = 257;
-  const linear = Float32Array.from({ length: width * channels }, (_, i) => (i < specials.length * 3 ? specials[Math.floor(i / 3 + (i % 3)) % specials.length]! : Math.exp(-20 + 40 * rnd())));
+/** One row of `width` pixels through the kernel's rgbeRows (RLE on): its RGBE bytes and RLE scanline. */
+function wasmRgbeRow(linear: Float32Array, width: number, channels: number): { rgbe: Uint8Array; rle: Uint8Array } {
   const arena = kernelArena('debevec')!;
   const lin = arena.take(linear.length * 4);
   const rgbe = arena.take(width * 4);
@@ -115,13 +109,25 @@ for (const channels of [3, 1]) test(`wasm RGBE encoder equals encodeRgbe on spec
   const buf = made.memory.buffer;
   new Float32Array(buf, lin, linear.length).set(linear);
   made.exports.rgbeRows(lin, 0, width * channels, width * channels, channels, rgbe, 1, out, slot, lens, planes);
+  return { rgbe: new Uint8Array(buf, rgbe, width * 4), rle: new Uint8Array(buf, out, new Int32Array(buf, lens, 1)[0]!) };
+}
+
+for (const channels of [3, 1]) test(`wasm RGBE encoder equals encodeRgbe on special values (NaN, ±0, negatives, tiny, huge, ∞, the 1e-32 edge), ${channels} channel(s)`, (t) => {
+  // Math.fround(1e-32) and its neighbours: the f64 test v > 1e-32 decides between them.
+  const f = Math.fround(1e-32);
+  const edge = [f, f * (1 + 2 ** -23), f * (1 - 2 ** -24)];
+  const specials = [NaN, 0, -0, -1, 1e-40, 1e-33, 1e-31, 1, 0.5, 255.9, 1e30, 3.4e38, Infinity, -Infinity, 7.25, 1e-20, ...edge, 2 ** 127, 2 ** 126 * 1.999];
+  const rnd = mulberry32(5);
+  const width = 257;
+  const linear = Float32Array.from({ length: width * channels }, (_, i) => (i < specials.length * 3 ? specials[Math.floor(i / 3 + (i % 3)) % specials.length]! : Math.exp(-20 + 40 * rnd())));
+  const got = wasmRgbeRow(linear, width, channels);
   const want = new Uint8Array(width * 4);
   encodeRgbe(linear, 0, channels, width, want);
-  t.deepEqual(Array.from(new Uint8Array(buf, rgbe, width * 4)), Array.from(want));
-  const rle = new Uint8Array(slot);
+  t.deepEqual(Array.from(got.rgbe), Array.from(want));
+  const rle = new Uint8Array(width * 4 + 4 + 4 * Math.ceil(width / 128));
   const n = rleScanline(want, width, rle);
-  t.is(new Int32Array(buf, lens, 1)[0], n);
-  t.deepEqual(Array.from(new Uint8Array(buf, out, n)), Array.from(rle.subarray(0, n)));
+  t.is(got.rle.length, n);
+  t.deepEqual(Array.from(got.rle), Array.from(rle.subarray(0, n)));
 });
 
 test('wasm RLE equals rleScanline on runs longer than 127, literals longer than 128, short equal stretches and runs at the row end', (t) => {
@@ -139,20 +145,10 @@ test('wasm RLE equals rleScanline on runs longer than 127, literals longer than 
   while (values.length < width - 5) values.push(0.25 + rnd() * 0.7);
   push(0.75, width - values.length); // a run reaching the last pixel
   const linear = Float32Array.from({ length: width * 3 }, (_, i) => values[Math.floor(i / 3)]!);
-  const arena = kernelArena('debevec')!;
-  const lin = arena.take(linear.length * 4);
-  const rgbe = arena.take(width * 4);
-  const slot = width * 4 + 4 + 4 * Math.ceil(width / 128);
-  const out = arena.take(slot);
-  const lens = arena.take(4);
-  const planes = arena.take(width * 4);
-  const made = arena.instantiate<RawExports>()!;
-  const buf = made.memory.buffer;
-  new Float32Array(buf, lin, linear.length).set(linear);
-  made.exports.rgbeRows(lin, 0, width * 3, width * 3, 3, rgbe, 1, out, slot, lens, planes);
+  const got = wasmRgbeRow(linear, width, 3);
   const want = referenceScanlines(linear, 1, width, 3);
-  t.is(new Int32Array(buf, lens, 1)[0], want.length);
-  t.true(Buffer.from(new Uint8Array(buf, out, want.length)).equals(want));
+  t.is(got.rle.length, want.length);
+  t.true(Buffer.from(got.rle).equals(want));
 });
 
 test('wasm exp (table + polynomial) is within one f32 ulp of Math.exp, in and out of the table; spool codes exact', (t) => {
