@@ -166,8 +166,8 @@ export function mertensKernelGeometry(
       // + two strips of the JPEG's bytes outside the shared memory: one draining into the encoder, one queued behind it.
       const windows = rows * width * (o.frames * o.channels * o.codeBytes + 4) + sr * width * o.channels * (mertensStripBytes(o.floats ?? true) + 2);
       const perThread = (budget - windows) / t;
-      // Widest tile whose scratch fits (≈ 41 bytes per tile pixel for RGB).
-      let tw = Math.min(width, Math.floor(perThread / ((1 + (4 / 3) * (1 + 2 * o.channels)) * 4 * rows)));
+      // Widest tile whose scratch fits (≈ 35 bytes per tile pixel for RGB), from above (≥ 1 + 2·C floats a pixel).
+      let tw = Math.min(width, Math.floor(perThread / ((1 + 2 * o.channels) * 4 * rows)));
       while (tw > 0 && mertensScratchEstimate(tw, rows, o.channels, levels) > perThread) tw -= 8;
       const core = Math.floor((tw - (tw >= width ? 0 : 2 * halo)) / unit) * unit;
       if (core >= unit || (sr === unit && best.cost === Infinity)) {

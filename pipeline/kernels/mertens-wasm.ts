@@ -123,7 +123,7 @@ export function mertensStripBytes(floats: boolean): number {
 export function mertensScratchEstimate(tw: number, th: number, c: number, levels: number): number {
   let pyr = 0;
   for (let l = 0, w = tw, h = th; l <= levels; l++, w = (w + 1) >> 1, h = (h + 1) >> 1) pyr += w * h;
-  return (tw + 80) * 4 + (Math.max(tw * th, 6 * tw) + pyr + 2 * c * pyr) * 4 + 64;
+  return (tw + 80) * 4 + (6 * tw + pyr + c * tw * th + (pyr - tw * th) + c * pyr) * 4 + 64;
 }
 
 export function createWasmMertens(spec: WasmMertensSpec): WasmMertens | null {

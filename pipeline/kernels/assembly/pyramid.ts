@@ -78,8 +78,15 @@ function planeAt(base: usize, w: i32, h: i32, C: i32, l: i32, c: i32): usize {
 export function mertensScratchBytes(tw: i32, th: i32, C: i32, levels: i32): i32 {
   const n0 = tw * th;
   const pyr = pyramidSize(tw, th, levels);
-  // row buffer, grey ring (3 f64 rows; at least the tile for short tiles), weight pyramid, frame pyramid (C), result pyramid (C)
-  return ((tw + 80) << 2) + ((max(n0, 6 * tw) + pyr + 2 * C * pyr) << 2) + 64;
+  // row buffer, grey ring (3 f64 rows), weight pyramid, the frame's level 0 (C planes) + one channel's
+  // coarser levels (the channels are reduced one after the other), result pyramid (C)
+  return ((tw + 80) << 2) + ((6 * tw + pyr + C * n0 + (pyr - n0) + C * pyr) << 2) + 64;
+}
+
+/** Level l of channel c of the tile's frame pyramid: level 0 per channel at gp, coarser levels (one channel at a time) at gc. */
+@inline
+function frameLevel(gp: usize, gc: usize, tw: i32, th: i32, l: i32, c: i32): usize {
+  return l == 0 ? gp + (<usize>(c * tw * th) << 2) : gc + (<usize>(levelOffset(tw, th, l) - tw * th) << 2);
 }
 
 // code · (1/255) in f64 rounded to f32 (the table's value) equals the f32 division code / 255 for
@@ -468,9 +475,10 @@ export function mertensTile(
   const pyr = pyramidSize(tw, th, levels);
   const rb = (scratch + 15) & ~15;
   const gray = rb + (<usize>(tw + 80) << 2);
-  const gw = gray + (<usize>max(n0, 6 * tw) << 2);
+  const gw = gray + (<usize>(6 * tw) << 2);
   const gp = gw + (<usize>pyr << 2);
-  const rp = gp + (<usize>(pyr * C) << 2);
+  const gc = gp + (<usize>(C * n0) << 2);
+  const rp = gc + (<usize>(pyr - n0) << 2);
   // Pass 2: each frame's normalised weight pyramid × its Laplacian pyramid into the result pyramid.
   zero(rp, pyr * C);
   for (let k = 0; k < n; k++) {
@@ -486,15 +494,15 @@ export function mertensTile(
       for (let l = 0; l < levels; l++) {
         const lw = levelW(tw, l);
         const lh = levelW(th, l);
-        const g = planeAt(gp, tw, th, C, l, c);
-        const next = planeAt(gp, tw, th, C, l + 1, c);
+        const g = frameLevel(gp, gc, tw, th, l, c);
+        const next = frameLevel(gp, gc, tw, th, l + 1, c);
         reduceRows(g, lw, lh, next, 0, (lh + 1) >> 1, k0, k1, k2, rb);
         // The Laplacian level (g − expand(next)) × the weight level, added to the result: one pass.
         laplacianMulAdd(next, (lw + 1) >> 1, (lh + 1) >> 1, g, lw, lh, k0, k1, k2, rb, planeAt(rp, tw, th, C, l, c), planeAt(gw, tw, th, 1, l, 0));
       }
       const lw = levelW(tw, levels);
       const lh = levelW(th, levels);
-      mulAdd(planeAt(rp, tw, th, C, levels, c), planeAt(gw, tw, th, 1, levels, 0), planeAt(gp, tw, th, C, levels, c), 0, lw * lh);
+      mulAdd(planeAt(rp, tw, th, C, levels, c), planeAt(gw, tw, th, 1, levels, 0), frameLevel(gp, gc, tw, th, levels, c), 0, lw * lh);
     }
   }
   // Collapse the result, then write the core interleaved.
