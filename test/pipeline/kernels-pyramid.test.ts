@@ -3,8 +3,10 @@
 // - reduce / expand: within 1e-6 of pipeline/focus/pyramid.ts reduce/expandInto and
 //   pipeline/hdr/pyramid.ts pyrDown/pyrUp (f32 sums against the references' f64 sums rounded to f32);
 // - Mertens weights: within 1e-5 relative of fusionWeights (grey and contrast bit-exact — tested alone
-//   on short, narrow and wide planes —, exp and the rest in f32 lanes);
-// - Mertens fusion end to end: within 2e-6 of the plain-TS fusion, and bit-identical at 1, 2 and 3
+//   on short, narrow and wide planes —, the rest in f32 lanes; the well-exposedness exp by a degree-5
+//   fit within 8e-7 relative of Math.exp on its inputs [−9.375, 0], tested alone);
+// - Mertens fusion end to end: within 2e-6 of the plain-TS fusion (so every 8-bit sample within ±1 of
+//   the reference's and ≤ 0.1 % of them differ — asserted too), and bit-identical at 1, 2 and 3
 //   threads (tiles of any width stitch exactly: same arithmetic in SIMD lanes and tails);
 // - Mertens JPEG samples (mertensBytes): byte for byte floatToPnm's, and the JPEG written from them
 //   equals the one written through the sink's float path;
@@ -42,6 +44,7 @@ interface Exports {
   expandAddRows(src: number, sw: number, sh: number, out: number, w: number, y0: number, y1: number, k0: number, k1: number, k2: number, sign: number, rb: number): void;
   mertensWeights(p: number, w: number, h: number, c: number, gray: number, out: number, unit: number, pc: number, ps: number, pe: number): void;
   mertensBytes(src: number, n: number, dst: number): void;
+  mertensExpWell(src: number, n: number, dst: number): void;
   focusCodesToPlanes(codes: number, wide: number, W: number, C: number, y0: number, y1: number, dst: number, n: number): void;
   focusPlanesToSamples(src: number, n: number, W: number, C: number, origin: number, y0: number, y1: number, mode: number, out: number): void;
 }
@@ -64,6 +67,21 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/** The 8-bit samples (floatToPnm's, as the JPEG gets them) of two fusions: how many differ, and by how much at most. */
+function sampleDiff(a: Float32Array, b: Float32Array): { differ: number; max: number } {
+  const x = new Uint8Array(a.length);
+  const y = new Uint8Array(b.length);
+  floatToPnm(a, a.length, 1, x);
+  floatToPnm(b, b.length, 1, y);
+  let differ = 0;
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== y[i]) differ++;
+    max = Math.max(max, Math.abs(x[i]! - y[i]!));
+  }
+  return { differ, max };
 }
 
 test('the pyramid module loads (SIMD and shared memory available here)', (t) => {
@@ -137,6 +155,36 @@ test('Mertens weights equal fusionWeights within 1e-5 relative (unit and other p
   }
 });
 
+test('Mertens well-exposedness exp within 8e-7 relative of Math.exp on its inputs [−9.375, 0] (every 8-bit exponent exactly), 5e-6 down to the clamp at −87', (t) => {
+  // The weights' exponents are −Σ_c (v_c − ½)²/(2·0.2²) with v in [0, 1]: [−9.375, 0] for any code
+  // depth; for 8-bit codes every Σ_c (2z_c − 255)²/(4·255²·0.08) is swept, then a dense sweep of the
+  // rest of [−87, 0] (never reached by codes: y = x·log₂e's rounding grows with |x|).
+  const xs: number[] = [];
+  for (let d = 0; d <= 3 * 255 * 255; d += 1) xs.push(Math.fround(Math.fround(d) * Math.fround(-1 / (4 * 255 * 255 * 0.08))));
+  for (let x = -9.375; x < 0; x += 0.00037) xs.push(Math.fround(x));
+  xs.push(0, -0, -1e-30, -9.375);
+  const inRange = xs.length;
+  for (let x = -87; x < -9.375; x += 0.0137) xs.push(Math.fround(x));
+  xs.push(-87);
+  const n = xs.length;
+  const { ex, at, view } = instance([n, n]);
+  view(0).set(xs);
+  for (const len of [n, n - 1, n - 3]) {
+    ex.mertensExpWell(at[0]!, len, at[1]!);
+    const got = view(1);
+    let worst = 0;
+    let worstOut = 0;
+    for (let i = 0; i < len; i++) {
+      const rel = Math.abs(got[i]! / Math.exp(xs[i]!) - 1);
+      if (i < inRange) worst = Math.max(worst, rel);
+      else worstOut = Math.max(worstOut, rel);
+    }
+    t.true(worst <= 8e-7, `length ${len}: worst relative ${worst} in [−9.375, 0]`);
+    t.true(worstOut <= 5e-6, `length ${len}: worst relative ${worstOut} in [−87, −9.375)`);
+    if (len === n) t.log(`worst relative ${worst} in [−9.375, 0], ${worstOut} below`);
+  }
+});
+
 test('Mertens weights: grey and contrast bit-exact as the reference on short, narrow and wide planes (grey ring rows, lane tails)', (t) => {
   // Contrast alone (powers 1, 0, 0): the weight is f32(f32(contrast) + 1e-12), contrast from the
   // reference's f32 grey in f64 — so any grey or contrast difference shows. Then unit powers within 1e-5.
@@ -195,6 +243,9 @@ test('Mertens fusion with the WASM kernels equals the plain-TS fusion within 2e-
     const got = (await readFits(r.outputs.fits!)).image.data;
     t.log(`${threads} threads: max |Δ| ${maxAbs(got, want)}`);
     t.true(maxAbs(got, want) <= 2e-6, `${threads} threads: max |Δ| ${maxAbs(got, want)}`);
+    const bytes = sampleDiff(got, want);
+    t.log(`${threads} threads: 8-bit samples: ${bytes.differ} of ${got.length} differ, max ${bytes.max}`);
+    t.true(bytes.max <= 1 && bytes.differ <= got.length * 1e-3, `${threads} threads: 8-bit samples ${JSON.stringify(bytes)}`);
     if (first) t.is(maxAbs(got, first), 0, `${threads} threads differ from 1`);
     else first = Float32Array.from(got);
   }
@@ -293,6 +344,8 @@ test('Mertens fusion in many strips and tiles (small kernel budgets): Σ weights
     t.is(r.saturatedFraction, ref.saturatedFraction);
     t.log(`${budgetMB} MB, ${JSON.stringify(geo)}: max |Δ| ${maxAbs(got, want)}, saturated ${ref.saturatedFraction}`);
     t.true(maxAbs(got, want) <= 2e-6, `${budgetMB} MB: max |Δ| ${maxAbs(got, want)}`);
+    const bytes = sampleDiff(got, want);
+    t.true(bytes.max <= 1 && bytes.differ <= got.length * 1e-3, `${budgetMB} MB: 8-bit samples ${JSON.stringify(bytes)}`);
   }
 });
 
