@@ -189,13 +189,15 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const shortLevel = fused ? 0 : take(samples * 2);
   const longLevel = fused ? 0 : take(samples * 2);
   const out = take(samples * 4);
-  const linear = spec.linear ? take(samples * 4) : 0;
+  // The one-pass kernel's statistics read the luminance from the linear values: computed even when
+  // no linear output is wanted.
+  const linear = spec.linear || (fused && spec.rowLen) ? take(samples * 4) : 0;
   const spool = spec.spool ? take(samples * 2) : 0;
   const rowLen = spec.rowLen ?? 0;
   const rows = rowLen ? Math.ceil(samples / rowLen) : 0;
   const width = rowLen / lut.channels;
   const stats = rowLen ? take(rows * ROW_STATS) : 0;
-  const wantRgbe = Boolean(spec.rgbe && linear && rowLen);
+  const wantRgbe = Boolean(spec.rgbe && spec.linear && rowLen);
   const rle = wantRgbe && width >= 8 && width <= 0x7fff;
   // Worst case RLE grows a scanline by 4 + one count byte per ≤ 128-byte literal per component.
   const slot = rle ? width * 4 + 4 + 4 * Math.ceil(width / 128) : 0;
@@ -273,7 +275,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     overlap: sets === 2,
     codes: (j) => codeViews[fill]![j]!,
     lnE: new Float32Array(buf, out, samples),
-    linear: linear ? new Float32Array(buf, linear, samples) : null,
+    linear: spec.linear ? new Float32Array(buf, linear, samples) : null,
     spool: spool ? new Uint16Array(buf, spool, samples) : null,
     stats: stats ? new DataView(buf, stats, rows * ROW_STATS) : null,
     scanlines(n) {

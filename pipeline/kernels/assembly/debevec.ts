@@ -98,13 +98,9 @@ export function accumulateCodes16(codes: usize, start: i32, end: i32, channels: 
 // and longest frames' codes directly). Frame j's codes at load<u32>(codeTab + 4j), its pairs at
 // load<u32>(pairTab + 4j). The same f32 adds in the same order (frame 0 first, from +0) and the same
 // division as accumulate + finish: bit for bit their lnE and saturated count.
-// With `linear`/`spool` (0: none) the lnE vector also goes, still in registers, through the f32 exp
-// and the spool quantisation (as linearAndSpool), so lnE is not read back for them.
 @inline
-function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize, linear: usize, spool: usize, lo: f64, scale: f64): i32 {
+function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
   const zero = f32x4.splat(0);
-  const vlo = f64x2.splat(lo);
-  const vscale = f64x2.splat(scale);
   const short = <usize>load<u32>(codeTab);
   const long = <usize>load<u32>(codeTab + (<usize>(n - 1) << 2));
   let i = start;
@@ -142,14 +138,8 @@ function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i3
         if (!(f32x4.extract_lane(d, 2) > 0)) store<f32>(o, fallbackCodes<T>(i + 2 - start, i + 2, channels, g, short, long, lnTShort, lnTLong, half), 8);
         if (!(f32x4.extract_lane(d, 3) > 0)) store<f32>(o, fallbackCodes<T>(i + 3 - start, i + 3, channels, g, short, long, lnTShort, lnTLong, half), 12);
       }
-      if (linear | spool) {
-        const v = v128.load(o);
-        if (linear) v128.store(linear + (<usize>i << 2), expF32x4(v));
-        if (spool) storeSpool4(spool + (<usize>i << 1), v, vlo, vscale);
-      }
     }
   }
-  const tail = i;
   // Tail (and other channel counts), one sample at a time.
   for (; i < end; i++) {
     const c = (i - start) % channels;
@@ -163,7 +153,6 @@ function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i3
     }
     store<f32>(out + (<usize>i << 2), d > 0 ? a / d : fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
   }
-  if (tail < end && (linear | spool)) linearAndSpool(tail, end, out, linear, spool, lo, scale, 0);
   return countSaturated<T>(short, start, end, channels, satLevel);
 }
 
@@ -206,11 +195,11 @@ function fallbackCodes<T>(rel: i32, i: i32, channels: i32, g: usize, short: usiz
 }
 
 export function mergeCodes8(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
-  return mergeAll<u8>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out, 0, 0, 0, 0);
+  return mergeAll<u8>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out);
 }
 
 export function mergeCodes16(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
-  return mergeAll<u16>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out, 0, 0, 0, 0);
+  return mergeAll<u16>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out);
 }
 
 // The whole first pass of a band, row by row, for n ≥ 2 frames: merge (lnE, exp → linear, spool
@@ -276,9 +265,14 @@ function firstPass<T>(cfg: usize, set: i32, start: i32, end: i32, row0: i32): i3
   let saturated = 0;
   for (let a = start; a < end; a += step) {
     const b = min(a + step, end);
-    saturated += mergeAll<T>(codeTab, pairTab, n, a, b, channels, g, lnTShort, lnTLong, half, satLevel, lnE, 0, 0, 0, 0);
+    // exp and spool in their own loop over the row (in cache): fused into the merge's loop they
+    // measured slower (the merge's registers spill).
+    saturated += mergeAll<T>(codeTab, pairTab, n, a, b, channels, g, lnTShort, lnTLong, half, satLevel, lnE);
     if (linear | spool) linearAndSpool(a, b, lnE, linear, spool, lo, scale, 0);
-    if (stats) rowStats(lnE, a, b, rowLen, channels, row0, 0, stats, expTab);
+    if (stats) {
+      if (linear) rowStatsLinear(lnE, linear, a, b, rowLen, channels, row0, 0, stats);
+      else rowStats(lnE, a, b, rowLen, channels, row0, 0, stats, expTab);
+    }
     if (rgbe && linear) rgbeRows(linear, a, b, rowLen, channels, rgbe, ci(cfg, CFG_RLE) != 0, <usize>ci(cfg, CFG_RLE_OUT), ci(cfg, CFG_SLOT), <usize>ci(cfg, CFG_LENS), <usize>ci(cfg, CFG_PLANES));
   }
   return saturated;
@@ -408,25 +402,7 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
     const rec = out + <usize>(row * ROW_STATS);
     const b = a + rowLen;
     // min/max: `v < min ? v : min` (pmin) as the reference's `if (v < min)`, so NaN is skipped.
-    let vmin = f32x4.splat(Infinity);
-    let vmax = f32x4.splat(-Infinity);
-    let i = a;
-    for (; i + 4 <= b; i += 4) {
-      const v = v128.load(lnE + (<usize>i << 2));
-      vmin = f32x4.pmin(vmin, v);
-      vmax = f32x4.pmax(vmax, v);
-    }
-    let mn = f32x4.extract_lane(vmin, 0);
-    let mx = f32x4.extract_lane(vmax, 0);
-    mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
-    mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
-    for (; i < b; i++) {
-      const v = load<f32>(lnE + (<usize>i << 2));
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
-    }
-    store<f32>(rec, mn, 16);
-    store<f32>(rec, mx, 20);
+    lnMinMax(lnE, a, b, rec);
     if (((row0 + row) & 1) != sampleParity) {
       store<i32>(rec, 0, 24);
       continue;
@@ -460,6 +436,61 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
     store<f64>(rec, maxL, 8);
     store<i32>(rec, 1, 24);
   }
+}
+
+// rowStats with the luminance from the linear values the first pass has just computed (f32, within one
+// ulp of exp(lnE)) instead of an f64 exp of lnE: L in f64 from them, the same sums and maxima
+// otherwise. Not bit-exact with the reference: Σ ln(δ + L) and max L within 3e-7 relative of it
+// (each L within 2^-23 relative; lnE beyond the f32 exp's range, |lnE| > 87, never met with a real
+// response, would give L = 0 or ∞ where the f64 one is merely tiny or huge).
+function rowStatsLinear(lnE: usize, linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, row0: i32, sampleParity: i32, out: usize): void {
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const rec = out + <usize>(row * ROW_STATS);
+    const b = a + rowLen;
+    lnMinMax(lnE, a, b, rec);
+    if (((row0 + row) & 1) != sampleParity) {
+      store<i32>(rec, 0, 24);
+      continue;
+    }
+    let sum: f64 = 0;
+    let maxL: f64 = 0;
+    const step = channels * 2;
+    for (let p = a; p < b; p += step) {
+      const q = linear + (<usize>p << 2);
+      const L = channels < 3 ? <f64>load<f32>(q) : 0.2126 * <f64>load<f32>(q) + 0.7152 * <f64>load<f32>(q, 4) + 0.0722 * <f64>load<f32>(q, 8);
+      sum += Math.log(1e-6 + L);
+      if (L > maxL) maxL = L;
+    }
+    store<f64>(rec, sum);
+    store<f64>(rec, maxL, 8);
+    store<i32>(rec, 1, 24);
+  }
+}
+
+// min and max lnE of samples [a, b) into the row record (f32 at +16, +20); NaN skipped as the
+// reference's `if (v < min)` does.
+@inline
+function lnMinMax(lnE: usize, a: i32, b: i32, rec: usize): void {
+  let vmin = f32x4.splat(Infinity);
+  let vmax = f32x4.splat(-Infinity);
+  let i = a;
+  for (; i + 4 <= b; i += 4) {
+    const v = v128.load(lnE + (<usize>i << 2));
+    vmin = f32x4.pmin(vmin, v);
+    vmax = f32x4.pmax(vmax, v);
+  }
+  let mn = f32x4.extract_lane(vmin, 0);
+  let mx = f32x4.extract_lane(vmax, 0);
+  mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
+  mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
+  for (; i < b; i++) {
+    const v = load<f32>(lnE + (<usize>i << 2));
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  store<f32>(rec, mn, 16);
+  store<f32>(rec, mx, 20);
 }
 
 // The .hdr scanlines of the rows of [start, end) from the linear floats: RGBE into `rgbe` (4 bytes a
