@@ -104,6 +104,38 @@ function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i3
   const short = <usize>load<u32>(codeTab);
   const long = <usize>load<u32>(codeTab + (<usize>(n - 1) << 2));
   let i = start;
+  if (channels == 3) {
+    // Four pixels (12 samples, 3 vectors) a step: lane channels 0 1 2 0 | 1 2 0 1 | 2 0 1 2, so each
+    // lane's table entry is at code·24 + a constant (no per-lane channel arithmetic).
+    for (; i + 12 <= end; i += 12) {
+      let a0 = zero;
+      let d0 = zero;
+      let a1 = zero;
+      let d1 = zero;
+      let a2 = zero;
+      let d2 = zero;
+      for (let j = 0; j < n; j++) {
+        const codes = <usize>load<u32>(codeTab + (<usize>j << 2)) + (<usize>i << alignof<T>());
+        const pairs = <usize>load<u32>(pairTab + (<usize>j << 2));
+        const s = sizeof<T>();
+        let lo = v128.load64_lane(pairs + <usize>load<T>(codes, s) * 24 + 8, v128.load64_zero(pairs + <usize>load<T>(codes) * 24), 1);
+        let hi = v128.load64_lane(pairs + <usize>load<T>(codes, 3 * s) * 24, v128.load64_zero(pairs + <usize>load<T>(codes, 2 * s) * 24 + 16), 1);
+        a0 = f32x4.add(a0, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d0 = f32x4.add(d0, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+        lo = v128.load64_lane(pairs + <usize>load<T>(codes, 5 * s) * 24 + 16, v128.load64_zero(pairs + <usize>load<T>(codes, 4 * s) * 24 + 8), 1);
+        hi = v128.load64_lane(pairs + <usize>load<T>(codes, 7 * s) * 24 + 8, v128.load64_zero(pairs + <usize>load<T>(codes, 6 * s) * 24), 1);
+        a1 = f32x4.add(a1, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d1 = f32x4.add(d1, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+        lo = v128.load64_lane(pairs + <usize>load<T>(codes, 9 * s) * 24, v128.load64_zero(pairs + <usize>load<T>(codes, 8 * s) * 24 + 16), 1);
+        hi = v128.load64_lane(pairs + <usize>load<T>(codes, 11 * s) * 24 + 16, v128.load64_zero(pairs + <usize>load<T>(codes, 10 * s) * 24 + 8), 1);
+        a2 = f32x4.add(a2, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d2 = f32x4.add(d2, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+      }
+      finish4<T>(a0, d0, out, i, start, channels, g, short, long, lnTShort, lnTLong, half);
+      finish4<T>(a1, d1, out, i + 4, start, channels, g, short, long, lnTShort, lnTLong, half);
+      finish4<T>(a2, d2, out, i + 8, start, channels, g, short, long, lnTShort, lnTLong, half);
+    }
+  }
   if (channels == 3 || channels == 1) {
     for (; i + 4 <= end; i += 4) {
       // Lane channels: (i − start) mod 3 for RGB (bands start at pixel boundaries).
@@ -183,6 +215,20 @@ function countSaturated<T>(short: usize, start: i32, end: i32, channels: i32, sa
     saturated += sat;
   }
   return saturated;
+}
+
+// lnE = a / d on four lanes at sample i, the fallback where d ≤ 0.
+@inline
+function finish4<T>(a: v128, d: v128, out: usize, i: i32, start: i32, channels: i32, g: usize, short: usize, long: usize, lnTShort: f64, lnTLong: f64, half: f64): void {
+  const o = out + (<usize>i << 2);
+  v128.store(o, f32x4.div(a, d));
+  // Rare: a lane with no usable exposure.
+  if (v128.any_true(f32x4.le(d, f32x4.splat(0)))) {
+    if (!(f32x4.extract_lane(d, 0) > 0)) store<f32>(o, fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
+    if (!(f32x4.extract_lane(d, 1) > 0)) store<f32>(o, fallbackCodes<T>(i + 1 - start, i + 1, channels, g, short, long, lnTShort, lnTLong, half), 4);
+    if (!(f32x4.extract_lane(d, 2) > 0)) store<f32>(o, fallbackCodes<T>(i + 2 - start, i + 2, channels, g, short, long, lnTShort, lnTLong, half), 8);
+    if (!(f32x4.extract_lane(d, 3) > 0)) store<f32>(o, fallbackCodes<T>(i + 3 - start, i + 3, channels, g, short, long, lnTShort, lnTLong, half), 12);
+  }
 }
 
 @inline
