@@ -605,10 +605,13 @@ function rgbeLanes(src: usize, channels: i32, width: i32, out: usize, planes: us
     const e = i32x4.sub(E, i32x4.splat(126));
     // 2^(8 − e) as f32 bits; lanes masked below may hold anything.
     const scale = i32x4.shl(i32x4.sub(i32x4.splat(135), e), 23);
-    const top = i32x4.splat(255);
-    const R = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(r, scale)), top);
-    const G = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(g, scale)), top);
-    const B = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(b, scale)), top);
+    // In the lanes kept, c·2^(8 − e) ∈ [0, 256) (exact: a power-of-two scale): floor, then + 2^23
+    // leaves the integer in the low byte (bits 8–22 zero, the exponent bits above); the shifts below
+    // push those exponent bits out, and R is masked.
+    const two23 = f32x4.splat(8388608);
+    const R = v128.and(f32x4.add(f32x4.floor(f32x4.mul(r, scale)), two23), i32x4.splat(255));
+    const G = f32x4.add(f32x4.floor(f32x4.mul(g, scale)), two23);
+    const B = f32x4.add(f32x4.floor(f32x4.mul(b, scale)), two23);
     let q = v128.or(v128.or(R, i32x4.shl(G, 8)), v128.or(i32x4.shl(B, 16), i32x4.shl(i32x4.add(e, i32x4.splat(128)), 24)));
     q = v128.or(q, i32x4.gt_s(e, i32x4.splat(127)));
     q = v128.andnot(q, zero);
