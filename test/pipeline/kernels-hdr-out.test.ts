@@ -91,6 +91,31 @@ for (const [label, channels, width] of [
     }
     t.deepEqual(results[1], results[0], 'the same statistics on 2 threads as on 1');
     t.deepEqual(results[2], results[0], 'the same statistics on 3 threads as on 1');
+    // Without linear outputs (a JPEG-only merge) the one-pass kernel still takes L from its own f32
+    // exp: the same statistics; frame by frame (separatePasses, as with one frame) the exact f64 path.
+    for (const [mode, spec] of [['no linear output', { linear: false }], ['frame by frame', { linear: true, separatePasses: true }]] as const) {
+      const k = createWasmDebevec({ lut, tables: lnT.map((l) => frameTable(lut, l)), lnT, samples: count, threads: 2, rowLen, ...spec })!;
+      try {
+        codes.forEach((f, j) => k.codes(j).set(f));
+        await k.run(count, rowLen, 7);
+        const got = emptyStats();
+        foldRowStats(got, k.stats!, rows, width);
+        if (mode === 'no linear output') {
+          t.is(k.linear, null);
+          t.deepEqual(got, results[0], mode);
+        } else {
+          const ref = emptyStats();
+          accumulateStats(ref, k.lnE.subarray(0, count), count, channels, width, false);
+          t.is(got.minLnE, ref.minLnE);
+          t.is(got.maxLnE, ref.maxLnE);
+          t.is(got.pixels, ref.pixels);
+          t.true(Math.abs(got.sumLogLum - ref.sumLogLum) <= 1e-12 * Math.abs(ref.sumLogLum), `${mode}: Σ ln L ${got.sumLogLum} vs ${ref.sumLogLum}`);
+          t.true(Math.abs(got.maxLum - ref.maxLum) <= 1e-14 * ref.maxLum, `${mode}: max L ${got.maxLum} vs ${ref.maxLum}`);
+        }
+      } finally {
+        await k.close();
+      }
+    }
   });
 }
 
