@@ -1,8 +1,9 @@
 // AssemblyScript (compiled by `asc`, see package.json "build:wasm") — the Debevec merge's hot loops
 // with 128-bit SIMD. The reference is pipeline/hdr/merge-kernel.ts (accumulateDebevecCodes,
-// finishDebevec); the results are bit-exact equal to it (test/pipeline/kernels-debevec.test.ts):
-// f32 adds and f32 divides are correctly rounded in both, and the fallback subtracts ln t in f64
-// and rounds once, as JavaScript does.
+// finishDebevec); lnE is bit-exact equal to it (test/pipeline/kernels-debevec.test.ts): f32 adds and
+// f32 divides are correctly rounded in both, and the fallback subtracts ln t in f64 and rounds once,
+// as JavaScript does. The spool codes are exact too; exp(lnE) is an f32x4 exp within one f32 ulp of
+// Math.exp (lib/vexpf.ts), and the one-pass statistics take their luminance from it (within 1e-6).
 //
 // Memory is imported and shared: the caller lays out tables, codes and sums in it, and several
 // workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
