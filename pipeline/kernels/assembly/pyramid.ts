@@ -282,7 +282,7 @@ function contrastAt(ring: usize, w: i32, h: i32, x: i32, y: i32): f64 {
 /**
  * Fusion weights of the planar tile at p (C planes of w×h) into out (w×h), each × norm's value at
  * the same pixel when norm ≠ 0 (rows normStride floats apart: the window's 1/Σ); `gray` is scratch of
- * max(w·h, 6·w) floats (a ring of 3 grey rows in f64, computed one row ahead of the weights, so the
+ * ≥ 6·w floats (a ring of 3 grey rows in f64, computed one row ahead of the weights, so the
  * grey stays in cache and no whole grey plane is stored). Grey and contrast in f64 exactly as the
  * reference (contrast is a difference of near-equal values); saturation and well-exposedness in f32
  * lanes.
