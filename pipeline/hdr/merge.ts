@@ -7,7 +7,8 @@
 // stream straight out. The tone-mapped JPEG needs the log-average luminance first: lnE is spooled
 // as 16-bit codes over the response's exact lnE bounds to a temp file beside the output, then
 // tone-mapped strip by strip in a second, decode-free pass.
-import { openSync, closeSync, writeSync, readSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readSync, read as readCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import { unlink, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BracketFrame } from './discover.js';
@@ -247,19 +248,35 @@ async function toneMapFromSpool(
     // takes encoded rows; bigger strips than the first pass (this one holds no decoders).
     if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
       const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
-      kernel = createWasmToneMap({ samples: stripRows * rowLen, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, strips: TONE_MAP_RING, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
       if (kernel) {
-        const codeBytes = new Uint8Array(kernel.codes.buffer, kernel.codes.byteOffset, kernel.codes.byteLength);
-        for (let y = 0; y < height; y += stripRows) {
-          checkAbort(options.signal, path);
-          const rows = Math.min(stripRows, height - y);
-          const count = rows * rowLen;
-          readFully(spool, codeBytes, count * 2, y * rowLen * 2, path);
-          await kernel.run(count, rowLen);
-          // The sink keeps the bytes while cjpeg reads them: a copy (not zeroed first), since the next strip overwrites these.
-          const bytes = Buffer.allocUnsafe(count);
-          bytes.set(kernel.bytes.subarray(0, count));
-          await sink.writeEncoded(bytes, rows);
+        const { strips } = kernel;
+        const n = Math.ceil(height / stripRows);
+        const rowsOf = (s: number) => Math.min(stripRows, height - s * stripRows);
+        // Strip s lives in ring slot s % TONE_MAP_RING: its codes are read (in the thread pool) while
+        // strip s − 1 is tone-mapped, and its bytes go to the sink without a copy. Once a
+        // writeEncoded call resolves the sink holds at most its bytes and the previous call's
+        // (RowSink's contract), so slot s is free again when strip s + 3 is tone-mapped into it.
+        const read = (s: number) => {
+          const c = strips[s % TONE_MAP_RING]!.codes;
+          const r = readFullyAsync(spool, new Uint8Array(c.buffer, c.byteOffset, rowsOf(s) * rowLen * 2), s * stripRows * rowLen * 2, path);
+          r.catch(() => {}); // awaited below, or settled in finally
+          return r;
+        };
+        let next: Promise<void> | null = read(0);
+        try {
+          for (let s = 0; s < n; s++) {
+            checkAbort(options.signal, path);
+            await next;
+            next = s + 1 < n ? read(s + 1) : null;
+            const rows = rowsOf(s);
+            const count = rows * rowLen;
+            await kernel.run(s % TONE_MAP_RING, count, rowLen);
+            await sink.writeEncoded(strips[s % TONE_MAP_RING]!.bytes.subarray(0, count), rows);
+          }
+        } finally {
+          // The spool descriptor is closed by the caller: no read may still be using it.
+          await next?.catch(() => {});
         }
         await sink.finish();
         return;
@@ -291,8 +308,21 @@ async function toneMapFromSpool(
   }
 }
 
-/** Rows a strip of the WebAssembly tone-map pass. */
+/** Rows a strip of the WebAssembly tone-map pass (measured on 24 MP: see docs/performance.md). */
 const TONE_MAP_ROWS = 64;
+/** Strip buffers of the tone-map pass: the one tone-mapped and the sink's last two (the next strip's codes are read into a free one). */
+const TONE_MAP_RING = 3;
+const readAsync = promisify(readCallback);
+
+/** readFully through the thread pool (fs.read), so the caller's thread computes meanwhile. */
+async function readFullyAsync(fd: number, into: Uint8Array, position: number, path: string): Promise<void> {
+  let got = 0;
+  while (got < into.length) {
+    const { bytesRead } = await readAsync(fd, into, got, into.length - got, position + got);
+    if (bytesRead === 0) throw new Error(`${path}: spool read short`);
+    got += bytesRead;
+  }
+}
 
 function readFully(fd: number, into: Uint8Array, length: number, position: number, path: string): void {
   let got = 0;

@@ -1,13 +1,16 @@
 // The SIMD WebAssembly Debevec kernels (pipeline/kernels/) against the plain-TS reference
 // (pipeline/hdr/merge-kernel.ts): bit-exact lnE, spool codes and saturated counts on every thread
-// count, exp(lnE) within one f32 ulp, identical merge outputs end to end on these frames, and the
-// merge job's thread counts.
+// count, exp(lnE) within one f32 ulp, identical .hdr/.fits merge outputs end to end on these frames
+// (the tone-mapped .jpg samples within the tone-map kernel's ±1 code tolerance), and the merge job's
+// thread counts.
 import test from 'ava';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from '../../pipeline/hdr/merge-kernel.js';
 import { findBrackets, mergeBracket, type CameraResponse } from '../../pipeline/hdr/index.js';
+import { defaultIo, type HdrIo } from '../../pipeline/hdr/io.js';
+import { floatToPnm } from '../../pipeline/image/pnm.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
 import { createWasmDebevec } from '../../pipeline/kernels/debevec-wasm.js';
@@ -109,7 +112,31 @@ for (const [label, channels, bitDepth] of [
   });
 }
 
-test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS reference and the wasm kernels on 1, 2 and 4 threads, with and without decode overlap', async (t) => {
+/** defaultIo, keeping a copy of the 8-bit samples each .jpg sink is given (writeRows floats through floatToPnm, or writeEncoded bytes). */
+function recordingIo(samples: Map<string, Uint8Array[]>): HdrIo {
+  return {
+    openRowSource: (path) => defaultIo.openRowSource(path),
+    openRowSink: async (path, options) => {
+      const sink = await defaultIo.openRowSink(path, options);
+      if (!path.endsWith('.jpg')) return sink;
+      const kept: Uint8Array[] = [];
+      samples.set(path, kept);
+      return {
+        ...sink,
+        writeRows: (data, rows) => {
+          const n = rows * options.width * options.channels;
+          const b = new Uint8Array(n);
+          floatToPnm(data, n, 1, b);
+          kept.push(b);
+          return sink.writeRows(data, rows);
+        },
+        ...(sink.writeEncoded ? { writeEncoded: (bytes: Uint8Array, rows: number) => (kept.push(bytes.slice()), sink.writeEncoded!(bytes, rows)) } : {}),
+      };
+    },
+  };
+}
+
+test('merge outputs: .hdr and .fits identical with the TS reference and the wasm kernels on 1, 2 and 4 threads, with and without decode overlap; the .jpg samples within the tone-map tolerance (±1 code, ≤ 0.5 % differing) and the .jpg files identical between wasm runs', async (t) => {
   const dir = await tempDir(t);
   const scene = makeScene(96, 61, { lnMin: -1, lnMax: 7 });
   const times = [1 / 256, 1 / 64, 1 / 16];
@@ -122,23 +149,41 @@ test('merge outputs (.hdr, .fits, tone-mapped .jpg) are identical with the TS re
   }
   const [b] = await findBrackets(join(dir, 'in'));
   const resp = response(3);
+  const samples = new Map<string, Uint8Array[]>();
+  const io = recordingIo(samples);
   const run = async (name: string, extra: object) => {
-    const r = await mergeBracket(b!.frames, join(dir, name), { response: resp, formats: ['hdr', 'fits', 'jpg'], stripRows: 8, ...extra });
-    return { r, files: await Promise.all(['.hdr', '.fits', '.jpg'].map((e) => readFile(join(dir, name + e)))) };
+    const r = await mergeBracket(b!.frames, join(dir, name), { response: resp, formats: ['hdr', 'fits', 'jpg'], stripRows: 8, io, ...extra });
+    return { r, files: await Promise.all(['.hdr', '.fits', '.jpg'].map((e) => readFile(join(dir, name + e)))), jpg: Buffer.concat(samples.get(join(dir, name + '.jpg'))!) };
   };
   const ref = await run('js', { kernels: 'js' });
   t.is(ref.r.kernels, 'js');
+  t.is(ref.jpg.length, 96 * 61 * 3);
+  let wasmJpg: Buffer | null = null;
+  const check = (w: Awaited<ReturnType<typeof run>>, what: string) => {
+    for (let k = 0; k < 2; k++) t.true(w.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits'][k]} identical ${what}`);
+    t.is(w.jpg.length, ref.jpg.length);
+    let max = 0;
+    let differ = 0;
+    for (let i = 0; i < ref.jpg.length; i++) {
+      const d = Math.abs(w.jpg[i]! - ref.jpg[i]!);
+      if (d > max) max = d;
+      if (d > 0) differ++;
+    }
+    t.true(max <= 1, `.jpg samples ${what}: one ${max} codes off`);
+    t.true(differ <= ref.jpg.length * 0.005, `.jpg samples ${what}: ${differ} of ${ref.jpg.length} differ`);
+    wasmJpg ??= w.files[2]!;
+    t.true(w.files[2]!.equals(wasmJpg), `.jpg identical to the first wasm run's ${what}`);
+  };
   for (const threads of [1, 2, 4]) {
     const w = await run(`wasm${threads}`, { threads });
     t.is(w.r.kernels, 'wasm');
     t.is(w.r.threads, threads);
     t.is(w.r.saturatedFraction, ref.r.saturatedFraction);
     t.deepEqual(w.r.lnE, ref.r.lnE);
-    for (let k = 0; k < 3; k++) t.true(w.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits', '.jpg'][k]} identical at ${threads} threads`);
+    check(w, `at ${threads} threads`);
   }
   // The caller computing a band and reading between strips (no decode overlap): the same files.
-  const still = await run('wasm2-no-overlap', { threads: 2, overlap: false });
-  for (let k = 0; k < 3; k++) t.true(still.files[k]!.equals(ref.files[k]!), `${['.hdr', '.fits', '.jpg'][k]} identical without overlap`);
+  check(await run('wasm2-no-overlap', { threads: 2, overlap: false }), 'without overlap');
 });
 
 test('a kernel pool whose workers are gone fails the strip with a line naming it instead of waiting', async (t) => {
