@@ -40,28 +40,31 @@ function referenceByte(g: Float32Array, x: number): number {
   return d <= 0 ? 0 : d >= 1 ? 255 : Math.round(d * 255);
 }
 
-/** Fewest and most cells of a byte table (64 KiB … 1 MiB). */
+/** Fewest and most cells of a byte table (64 KiB … 2 MiB). */
 const MIN_CELLS = 1 << 16;
-const MAX_CELLS = 1 << 20;
+const MAX_CELLS = 1 << 21;
+/** The most the reference's display value may move across one cell, in codes. */
+const SPAN = 0.1;
 
 /**
- * The display byte over u = √v in `cells` equal cells (plus cell `cells` for v ≥ 1: 255), each the
- * reference's byte at the cell's middle (cell 0 is 0, as v ≤ 0 and NaN are). The cells are fine
- * enough that the reference's display value moves less than 0.9 of a code across one, so any v in
- * a cell is within ±1 of the reference (and equal to it unless a rounding boundary lies between v
- * and the middle: ≈ 0.1 % of the samples of a real scene at γ 2.2). 65536 cells serve γ 0.1 … 5;
- * steeper gammas take up to 2^20; null beyond (the caller then runs the plain-TS reference).
+ * The display byte over u = √v in `cells` equal cells, cell j centred on u = j / cells (the kernel
+ * rounds √v·cells to the nearest integer; cell `cells` is v ≥ 1: 255), each holding the reference's
+ * byte at its centre (cell 0 is 0, as v ≤ 0 and NaN are). The cells are fine enough that the
+ * reference's display value moves at most SPAN of a code across one, so any v in a cell is within
+ * ±1 of the reference, and equal to it unless a rounding boundary lies between v and the centre
+ * (≈ 0.1 % of the samples of a real scene at γ 2.2). 65536 cells serve γ 0.1 … 3; steeper gammas take
+ * up to 2^21 (γ 10); null beyond (the caller then runs the plain-TS reference).
  */
 export function gammaBytes(g: Float32Array): { bytes: Uint8Array; cells: number } | null {
   const top = g.length - 2;
   let steepest = 0;
   for (let k = 0; k < top; k++) steepest = Math.max(steepest, (g[k + 1]! - g[k]!) * 255);
   let cells = MIN_CELLS;
-  while (cells <= MAX_CELLS && (steepest * top) / cells >= 0.9) cells *= 2;
+  while (cells <= MAX_CELLS && (steepest * top) / cells > SPAN) cells *= 2;
   if (cells > MAX_CELLS) return null;
   const bytes = new Uint8Array(cells + 1);
   const scale = top / cells;
-  for (let j = 1; j < cells; j++) bytes[j] = referenceByte(g, (j + 0.5) * scale);
+  for (let j = 1; j < cells; j++) bytes[j] = referenceByte(g, j * scale);
   bytes[cells] = 255;
   return { bytes, cells };
 }

@@ -2,10 +2,11 @@
 // 16-bit lnE codes straight to the JPEG encoder's 8-bit samples, four pixels a step on f32x4 lanes.
 // The reference is pipeline/hdr/tonemap.ts's toneMapCodes followed by pipeline/image/pnm.ts's
 // floatToPnm (f64 arithmetic, an interpolated gamma curve); this is within a stated tolerance of
-// it: every sample within ±1 code, a small fraction (≈ 0.1 % at γ 2.2, see tonemap-wasm.ts) off by
-// one. The luminance, Reinhard's ratio (one f32 division a pixel) and √v are f32; the gamma and the
-// rounding are one byte table indexed by ⌊√v·cells⌋, each cell holding the reference's byte at its
-// middle (tonemap-wasm.ts gammaBytes, fine enough that no cell spans more than one code).
+// it: every sample within ±1 code, ≤ 0.5 % of them off by one (≈ 0.1 % on a real scene at γ 2.2).
+// The luminance, Reinhard's ratio (one f32 division a pixel) and √v are f32; the gamma and the
+// rounding are one byte table indexed by √v·cells rounded to the nearest integer, each cell holding
+// the reference's byte at its centre (tonemap-wasm.ts gammaBytes: cells fine enough that the
+// reference moves at most 0.1 code across one).
 //
 // Memory is imported and shared (see debevec.ts); every band reads and writes its own sample range.
 
@@ -23,47 +24,10 @@ export function toneMapF32(codes: usize, start: i32, end: i32, channels: i32, ex
   const pixels = (end - start) / channels;
   const first = start / channels;
   if (channels == 3) {
-    for (let i = 0; i < pixels; i += 4) {
-      const n = min(4, pixels - i);
-      const p0 = codes + (<usize>(first + i) * 6);
-      const p1 = n > 1 ? p0 + 6 : p0;
-      const p2 = n > 2 ? p0 + 12 : p1;
-      const p3 = n > 3 ? p0 + 18 : p2;
-      const r = lut4(expLut, p0, p1, p2, p3, 0);
-      const g = lut4(expLut, p0, p1, p2, p3, 2);
-      const b = lut4(expLut, p0, p1, p2, p3, 4);
-      const L = f32x4.add(f32x4.add(f32x4.mul(f32x4.splat(0.2126), r), f32x4.mul(f32x4.splat(0.7152), g)), f32x4.mul(f32x4.splat(0.0722), b));
-      const ratio = reinhard(L, va, viw2, one, zero);
-      const kr = cell(f32x4.mul(r, ratio), zero, one, vcells);
-      const kg = cell(f32x4.mul(g, ratio), zero, one, vcells);
-      const kb = cell(f32x4.mul(b, ratio), zero, one, vcells);
-      const o = out + <usize>((first + i) * 3);
-      store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 0)));
-      store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 0)), 1);
-      store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 0)), 2);
-      if (n == 4) {
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 1)), 3);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 1)), 4);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 1)), 5);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 2)), 6);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 2)), 7);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 2)), 8);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 3)), 9);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 3)), 10);
-        store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 3)), 11);
-      } else {
-        if (n > 1) {
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 1)), 3);
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 1)), 4);
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 1)), 5);
-        }
-        if (n > 2) {
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 2)), 6);
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 2)), 7);
-          store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 2)), 8);
-        }
-      }
-    }
+    // Whole groups of four, then the last one to three pixels.
+    const whole = pixels & ~3;
+    for (let i = 0; i < whole; i += 4) rgb4(codes + <usize>(first + i) * 6, out + <usize>(first + i) * 3, 4, expLut, bytes, va, viw2, one, zero, vcells);
+    if (whole < pixels) rgb4(codes + <usize>(first + whole) * 6, out + <usize>(first + whole) * 3, pixels - whole, expLut, bytes, va, viw2, one, zero, vcells);
     return;
   }
   // Mono (and any other count: every channel is its own value, the luminance is the first).
@@ -87,6 +51,40 @@ export function toneMapF32(codes: usize, start: i32, end: i32, channels: i32, ex
   }
 }
 
+// n (1 … 4) RGB pixels at p (codes) → their bytes at o.
+@inline
+function rgb4(p0: usize, o: usize, n: i32, expLut: usize, bytes: usize, va: v128, viw2: v128, one: v128, zero: v128, vcells: v128): void {
+  const p1 = n > 1 ? p0 + 6 : p0;
+  const p2 = n > 2 ? p0 + 12 : p1;
+  const p3 = n > 3 ? p0 + 18 : p2;
+  const r = lut4(expLut, p0, p1, p2, p3, 0);
+  const g = lut4(expLut, p0, p1, p2, p3, 2);
+  const b = lut4(expLut, p0, p1, p2, p3, 4);
+  const L = f32x4.add(f32x4.add(f32x4.mul(f32x4.splat(0.2126), r), f32x4.mul(f32x4.splat(0.7152), g)), f32x4.mul(f32x4.splat(0.0722), b));
+  const ratio = reinhard(L, va, viw2, one, zero);
+  const kr = cell(f32x4.mul(r, ratio), zero, one, vcells);
+  const kg = cell(f32x4.mul(g, ratio), zero, one, vcells);
+  const kb = cell(f32x4.mul(b, ratio), zero, one, vcells);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 0)));
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 0)), 1);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 0)), 2);
+  if (n > 1) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 1)), 3);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 1)), 4);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 1)), 5);
+  }
+  if (n > 2) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 2)), 6);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 2)), 7);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 2)), 8);
+  }
+  if (n > 3) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 3)), 9);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 3)), 10);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 3)), 11);
+  }
+}
+
 // Reinhard's colour ratio: L > 0 ? a·(1 + a·L/w²) / (1 + a·L) : 0 (0 also where L is NaN).
 @inline
 function reinhard(L: v128, va: v128, viw2: v128, one: v128, zero: v128): v128 {
@@ -94,10 +92,14 @@ function reinhard(L: v128, va: v128, viw2: v128, one: v128, zero: v128): v128 {
   return v128.and(f32x4.div(f32x4.mul(va, f32x4.add(one, f32x4.mul(Ls, viw2))), f32x4.add(one, Ls)), f32x4.gt(L, zero));
 }
 
-// The byte-table cell of four display values v: ⌊√clamp(v, 0, 1)·cells⌋ (NaN → cell 0, byte 0).
+// The byte-table cell of four display values v: √clamp(v, 0, 1)·cells rounded to the nearest
+// integer (NaN → 0: pmax keeps its first operand unless the second is larger). The rounding is the
+// add of 2^23 (the f32 then holds the integer in its low mantissa bits), cheaper than a truncating
+// conversion; pmin/pmax are single instructions where min/max are not.
 @inline
 function cell(v: v128, zero: v128, one: v128, vcells: v128): v128 {
-  return i32x4.trunc_sat_f32x4_s(f32x4.mul(f32x4.sqrt(f32x4.min(f32x4.max(v, zero), one)), vcells));
+  const x = f32x4.mul(f32x4.sqrt(f32x4.pmin(f32x4.pmax(zero, v), one)), vcells);
+  return v128.and(f32x4.add(x, f32x4.splat(8388608)), i32x4.splat(0x7fffff));
 }
 
 // expLut[code] of channel offset `off` (bytes) of the pixels at p0..p3, as f32 lanes.
