@@ -16,7 +16,7 @@ import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink } from './
 import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
 import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, foldRowStats, gammaLut, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
+import { accumulateStats, emptyStats, foldRowStats, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import { createWasmDebevec, type WasmDebevec } from '../kernels/debevec-wasm.js';
 import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
@@ -241,14 +241,12 @@ async function toneMapFromSpool(
     const step = (bounds[1] - bounds[0]) / 65535;
     const op = options.tonemap ?? 'reinhard';
     const gamma = options.gamma ?? 2.2;
-    // exp of every spool code, once: the second pass then needs no exp at all.
-    const expLut = new Float32Array(65536);
-    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     // Reinhard straight to the encoder's 8-bit samples in WebAssembly on every core, when the sink
-    // takes encoded rows; bigger strips than the first pass (this one holds no decoders).
+    // takes encoded rows; bigger strips than the first pass (this one holds no decoders). The kernel
+    // makes its own exp and gamma tables.
     if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
       const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
-      kernel = createWasmToneMap({ samples: stripRows * rowLen, strips: TONE_MAP_RING, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, strips: TONE_MAP_RING, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
       if (kernel) {
         const { strips } = kernel;
         const n = Math.ceil(height / stripRows);
@@ -282,6 +280,9 @@ async function toneMapFromSpool(
         return;
       }
     }
+    // exp of every spool code, once: the second pass then needs no exp at all.
+    const expLut = new Float32Array(65536);
+    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     const stripRows = a.stripRows;
     const bytes = new Uint8Array(stripRows * rowLen * 2);
     const codes = new Uint16Array(bytes.buffer);

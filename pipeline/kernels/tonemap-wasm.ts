@@ -13,6 +13,10 @@
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Exports {
+  fillExpLut(expLut: number, lo: number, step: number): void;
+  fillGammaLut(g: number, top: number, gamma: number): void;
+  gammaCellCount(g: number, top: number, minCells: number, maxCells: number, span: number): number;
+  fillGammaBytes(g: number, top: number, cells: number, bytes: number): void;
   toneMapF32(codes: number, start: number, end: number, channels: number, expLut: number, bytes: number, cells: number, a: number, iw2: number, out: number): void;
   heapBase(): number;
 }
@@ -47,7 +51,8 @@ const MAX_CELLS = 1 << 21;
 const SPAN = 0.1;
 
 /**
- * The display byte over u = √v in `cells` equal cells, cell j centred on u = j / cells (the kernel
+ * The kernel's gamma table in plain TS (the kernel makes the same one with fillGammaBytes):
+ * the display byte over u = √v in `cells` equal cells, cell j centred on u = j / cells (the kernel
  * rounds √v·cells to the nearest integer; cell `cells` is v ≥ 1: 255), each holding the reference's
  * byte at its centre (cell 0 is 0, as v ≤ 0 and NaN are). The cells are fine enough that the
  * reference's display value moves at most SPAN of a code across one, so any v in a cell is within
@@ -83,6 +88,8 @@ export interface WasmToneMap {
   /** Tone-map the first `count` samples of strip `index` (`rowLen` a row): its codes → its bytes. */
   run(index: number, count: number, rowLen: number): Promise<void>;
   close(): Promise<void>;
+  /** The byte table the kernel made (gammaBytes' cells + 1 entries; for the tests). */
+  table(): Uint8Array;
 }
 
 export interface WasmToneMapSpec {
@@ -91,10 +98,11 @@ export interface WasmToneMapSpec {
   /** Strip buffer pairs (default 1). */
   strips?: number;
   channels: number;
-  /** exp(lnE) of every spool code (65536 f32). */
-  expLut: Float32Array;
-  /** tonemap.ts gammaLut(γ): v^(1/γ) over u = √v, 4096 steps + guard. */
-  gammaLut: Float32Array;
+  /** Spool code q stands for lnE = lo + q·step (the kernel tabulates exp of all 65536). */
+  lo: number;
+  step: number;
+  /** Display gamma (the table is gammaBytes(gammaLut(gamma)), made in the kernel). */
+  gamma: number;
   /** reinhardConstants(stats). */
   a: number;
   w2: number;
@@ -102,21 +110,28 @@ export interface WasmToneMapSpec {
   threads: number;
 }
 
+/** gammaLut's steps (tonemap.ts). */
+const GAMMA_TOP = 4096;
+
 export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
-  const table = gammaBytes(spec.gammaLut);
-  if (!table) return null;
   const arena = kernelArena('tonemap');
   if (!arena) return null;
   const { samples } = spec;
-  const expLut = arena.take(spec.expLut.length * 4);
-  const bytes = arena.take(table.bytes.length);
+  const expLut = arena.take(65536 * 4);
+  const g = arena.take((GAMMA_TOP + 2) * 4);
+  // Room for the finest table; the pages a coarser one leaves untouched are never made resident.
+  const bytes = arena.take(MAX_CELLS + 1);
   const at = Array.from({ length: Math.max(1, spec.strips ?? 1) }, () => ({ codes: arena.take(samples * 2), out: arena.take(samples) }));
   const made = arena.instantiate<Exports>();
   if (!made) return null;
+  const ex = made.exports;
+  ex.fillGammaLut(g, GAMMA_TOP, spec.gamma);
+  const cells = ex.gammaCellCount(g, GAMMA_TOP, MIN_CELLS, MAX_CELLS, SPAN);
+  if (cells === 0) return null;
+  ex.fillGammaBytes(g, GAMMA_TOP, cells, bytes);
+  ex.fillExpLut(expLut, spec.lo, spec.step);
   const buf = made.memory.buffer;
-  new Float32Array(buf, expLut, spec.expLut.length).set(spec.expLut);
-  new Uint8Array(buf, bytes, table.bytes.length).set(table.bytes);
-  const layout: Layout = { channels: spec.channels, expLut, bytes, cells: table.cells, a: spec.a, iw2: 1 / spec.w2 };
+  const layout: Layout = { channels: spec.channels, expLut, bytes, cells, a: spec.a, iw2: 1 / spec.w2 };
   const pool = createBandPool({
     name: 'tonemap',
     module: kernelModule('tonemap')!,
@@ -133,5 +148,6 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
       await pool.run(rowBands(count / rowLen, rowLen, pool.threads), at[index]!);
     },
     close: () => pool.close(),
+    table: () => new Uint8Array(buf, bytes, cells + 1),
   };
 }

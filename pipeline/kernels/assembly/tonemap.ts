@@ -111,4 +111,52 @@ function lut4(expLut: usize, p0: usize, p1: usize, p2: usize, p3: usize, off: us
   return v128.load32_lane(expLut + (<usize>load<u16>(p3 + off) << 2), v, 3);
 }
 
+// The tables, made here rather than in JavaScript: the pass runs them once, and cold JS loops over
+// 65536 Math.exp and table cells cost tens of ms before they are optimised.
+
+// expLut[q] = f32(exp(lo + q·step)) for the 65536 spool codes (tonemap.ts toneMapCodes' table).
+export function fillExpLut(expLut: usize, lo: f64, step: f64): void {
+  for (let q = 0; q < 65536; q++) store<f32>(expLut + (<usize>q << 2), <f32>Math.exp(lo + <f64>q * step));
+}
+
+// g[i] = f32(min(1, i/top)^(2/γ)) for i in 0 … top + 1 (tonemap.ts gammaLut, top = 4096).
+export function fillGammaLut(g: usize, top: i32, gamma: f64): void {
+  const e = 2 / gamma;
+  for (let i = 0; i <= top + 1; i++) store<f32>(g + (<usize>i << 2), <f32>Math.pow(min(1, <f64>i / <f64>top), e));
+}
+
+// The fewest cells (a power of two from minCells) over which the reference's display value moves at
+// most `span` codes a cell, or 0 above maxCells (tonemap-wasm.ts gammaBytes).
+export function gammaCellCount(g: usize, top: i32, minCells: i32, maxCells: i32, span: f64): i32 {
+  let steepest: f64 = 0;
+  for (let k = 0; k < top; k++) steepest = max(steepest, (<f64>load<f32>(g + (<usize>(k + 1) << 2)) - <f64>load<f32>(g + (<usize>k << 2))) * 255);
+  let cells = minCells;
+  while (cells <= maxCells && (steepest * <f64>top) / <f64>cells > span) cells <<= 1;
+  return cells <= maxCells ? cells : 0;
+}
+
+// bytes[j] = the reference's byte at x = j·top/cells (cell j's centre): floatToPnm(f32(g[k] + (x − k)(g[k+1] − g[k]))),
+// k = ⌊x⌋, Math.round's ties toward +∞; bytes[0] = 0, bytes[cells] = 255 (tonemap-wasm.ts gammaBytes).
+export function fillGammaBytes(g: usize, top: i32, cells: i32, bytes: usize): void {
+  const scale = <f64>top / <f64>cells;
+  store<u8>(bytes, 0);
+  for (let j = 1; j < cells; j++) {
+    const x = <f64>j * scale;
+    const k = <i32>x;
+    const g0 = <f64>load<f32>(g + (<usize>k << 2));
+    const g1 = <f64>load<f32>(g + (<usize>(k + 1) << 2));
+    const d = <f64><f32>(g0 + (x - <f64>k) * (g1 - g0));
+    let b: i32;
+    if (d <= 0) b = 0;
+    else if (d >= 1) b = 255;
+    else {
+      const y = d * 255;
+      const f = Math.floor(y);
+      b = <i32>f + (y - f >= 0.5 ? 1 : 0);
+    }
+    store<u8>(bytes + <usize>j, <u8>b);
+  }
+  store<u8>(bytes + <usize>cells, 255);
+}
+
 export { heapBase } from './lib/heap';
