@@ -251,30 +251,38 @@ async function toneMapFromSpool(
         const { strips } = kernel;
         const n = Math.ceil(height / stripRows);
         const rowsOf = (s: number) => Math.min(stripRows, height - s * stripRows);
-        // Strip s lives in ring slot s % TONE_MAP_RING: its codes are read (in the thread pool) while
-        // strip s − 1 is tone-mapped, and its bytes go to the sink without a copy. Once a
-        // writeEncoded call resolves the sink holds at most its bytes and the previous call's
-        // (RowSink's contract), so slot s is free again when strip s + 3 is tone-mapped into it.
+        const slot = (s: number) => strips[s % TONE_MAP_RING]!;
+        // Strip s lives in ring slot s % TONE_MAP_RING. Its codes are read in the thread pool,
+        // TONE_MAP_AHEAD strips ahead; it is tone-mapped while the previous strip's writeEncoded is
+        // still pending (cjpeg draining the one before), and its bytes go to the sink without a copy.
+        // Once a writeEncoded call resolves the sink holds at most its bytes and the previous call's
+        // (RowSink's contract), so while strip s is tone-mapped it holds at most s − 1 … s − 3: four
+        // slots. (All bands in workers, keeping this thread free to feed the pipe, measured slower:
+        // a worker wake-up a strip costs more than the pipe stalls.)
         const read = (s: number) => {
-          const c = strips[s % TONE_MAP_RING]!.codes;
+          const c = slot(s).codes;
           const r = readFullyAsync(spool, new Uint8Array(c.buffer, c.byteOffset, rowsOf(s) * rowLen * 2), s * stripRows * rowLen * 2, path);
           r.catch(() => {}); // awaited below, or settled in finally
           return r;
         };
-        let next: Promise<void> | null = read(0);
+        const reads: Array<Promise<void>> = [];
+        for (let s = 0; s < Math.min(n, TONE_MAP_AHEAD); s++) reads.push(read(s));
+        let writing: Promise<void> = Promise.resolve();
         try {
           for (let s = 0; s < n; s++) {
             checkAbort(options.signal, path);
-            await next;
-            next = s + 1 < n ? read(s + 1) : null;
+            await reads[s];
+            if (s + TONE_MAP_AHEAD < n) reads.push(read(s + TONE_MAP_AHEAD));
             const rows = rowsOf(s);
             const count = rows * rowLen;
-            await kernel.run(s % TONE_MAP_RING, count, rowLen);
-            await sink.writeEncoded(strips[s % TONE_MAP_RING]!.bytes.subarray(0, count), rows);
+            await Promise.all([kernel.run(s % TONE_MAP_RING, count, rowLen), writing]);
+            writing = sink.writeEncoded(slot(s).bytes.subarray(0, count), rows);
+            writing.catch(() => {}); // awaited with the next strip or below
           }
+          await writing;
         } finally {
           // The spool descriptor is closed by the caller: no read may still be using it.
-          await next?.catch(() => {});
+          await Promise.allSettled(reads);
         }
         await sink.finish();
         return;
@@ -311,8 +319,10 @@ async function toneMapFromSpool(
 
 /** Rows a strip of the WebAssembly tone-map pass (measured on 24 MP: see docs/performance.md). */
 const TONE_MAP_ROWS = 64;
-/** Strip buffers of the tone-map pass: the one tone-mapped and the sink's last two (the next strip's codes are read into a free one). */
-const TONE_MAP_RING = 3;
+/** Strip buffers of the tone-map pass: the one tone-mapped and the sink's last three (see toneMapFromSpool). */
+const TONE_MAP_RING = 4;
+/** Spool reads in flight ahead of the strip being tone-mapped (< TONE_MAP_RING): two hide a thread-pool wake-up that comes late on a busy machine. */
+const TONE_MAP_AHEAD = 2;
 const readAsync = promisify(readCallback);
 
 /** readFully through the thread pool (fs.read), so the caller's thread computes meanwhile. */
