@@ -106,13 +106,8 @@ export interface WasmToneMapSpec {
   /** reinhardConstants(stats). */
   a: number;
   w2: number;
-  /** Total kernel threads. */
+  /** Total threads including the caller's. */
   threads: number;
-  /**
-   * false: every band in a worker (`threads` of them) and `run` returns at once, so the calling
-   * thread stays free (to feed the encoder's pipe); default true: the caller takes the first band.
-   */
-  callerBand?: boolean;
 }
 
 /** gammaLut's steps (tonemap.ts). */
@@ -145,7 +140,6 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
     bandSource: BAND_SOURCE,
     layout,
     threads: spec.threads,
-    callerBand: spec.callerBand ?? true,
   });
   return {
     threads: pool.threads,
