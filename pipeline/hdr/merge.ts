@@ -246,21 +246,22 @@ async function toneMapFromSpool(
     // makes its own exp and gamma tables.
     if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
       const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
-      kernel = createWasmToneMap({ samples: stripRows * rowLen, strips: TONE_MAP_RING, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, codeSlots: TONE_MAP_AHEAD + 1, byteSlots: TONE_MAP_BYTE_SLOTS, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
       if (kernel) {
-        const { strips } = kernel;
+        const k = kernel;
         const n = Math.ceil(height / stripRows);
         const rowsOf = (s: number) => Math.min(stripRows, height - s * stripRows);
-        const slot = (s: number) => strips[s % TONE_MAP_RING]!;
-        // Strip s lives in ring slot s % TONE_MAP_RING. Its codes are read in the thread pool,
-        // TONE_MAP_AHEAD strips ahead; it is tone-mapped while the previous strip's writeEncoded is
-        // still pending (cjpeg draining the one before), and its bytes go to the sink without a copy.
-        // Once a writeEncoded call resolves the sink holds at most its bytes and the previous call's
-        // (RowSink's contract), so while strip s is tone-mapped it holds at most s − 1 … s − 3: four
-        // slots. (All bands in workers, keeping this thread free to feed the pipe, measured slower:
+        const codesOf = (s: number) => k.codes[s % (TONE_MAP_AHEAD + 1)]!;
+        const bytesOf = (s: number) => k.bytes[s % TONE_MAP_BYTE_SLOTS]!;
+        // Strip s's codes are read in the thread pool, TONE_MAP_AHEAD strips ahead, into codes slot
+        // s % (TONE_MAP_AHEAD + 1) (the slot of a strip already tone-mapped). It is tone-mapped into
+        // bytes slot s % 4 while the previous strip's writeEncoded is still pending (cjpeg draining
+        // the one before), and those bytes go to the sink without a copy. Once a writeEncoded call
+        // resolves the sink holds at most its bytes and the previous call's (RowSink's contract), so
+        // while strip s is tone-mapped it holds at most s − 1 … s − 3: four bytes slots. (All bands in workers, keeping this thread free to feed the pipe, measured slower:
         // a worker wake-up a strip costs more than the pipe stalls.)
         const read = (s: number) => {
-          const c = slot(s).codes;
+          const c = codesOf(s);
           const r = readFullyAsync(spool, new Uint8Array(c.buffer, c.byteOffset, rowsOf(s) * rowLen * 2), s * stripRows * rowLen * 2, path);
           r.catch(() => {}); // awaited below, or settled in finally
           return r;
@@ -275,8 +276,8 @@ async function toneMapFromSpool(
             if (s + TONE_MAP_AHEAD < n) reads.push(read(s + TONE_MAP_AHEAD));
             const rows = rowsOf(s);
             const count = rows * rowLen;
-            await Promise.all([kernel.run(s % TONE_MAP_RING, count, rowLen), writing]);
-            writing = sink.writeEncoded(slot(s).bytes.subarray(0, count), rows);
+            await Promise.all([k.run(s % (TONE_MAP_AHEAD + 1), s % TONE_MAP_BYTE_SLOTS, count, rowLen), writing]);
+            writing = sink.writeEncoded(bytesOf(s).subarray(0, count), rows);
             writing.catch(() => {}); // awaited with the next strip or below
           }
           await writing;
@@ -318,10 +319,10 @@ async function toneMapFromSpool(
 }
 
 /** Rows a strip of the WebAssembly tone-map pass (measured on 24 MP: see docs/performance.md). */
-const TONE_MAP_ROWS = 64;
-/** Strip buffers of the tone-map pass: the one tone-mapped and the sink's last three (see toneMapFromSpool). */
-const TONE_MAP_RING = 4;
-/** Spool reads in flight ahead of the strip being tone-mapped (< TONE_MAP_RING): two hide a thread-pool wake-up that comes late on a busy machine. */
+const TONE_MAP_ROWS = 32;
+/** Bytes strips of the tone-map pass: the one tone-mapped and the sink's last three (see toneMapFromSpool). */
+const TONE_MAP_BYTE_SLOTS = 4;
+/** Spool reads in flight ahead of the strip being tone-mapped: two hide a thread-pool wake-up that comes late on a busy machine. */
 const TONE_MAP_AHEAD = 2;
 const readAsync = promisify(readCallback);
 

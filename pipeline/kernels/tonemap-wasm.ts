@@ -1,8 +1,8 @@
 // The Debevec merge's second pass (Reinhard from the spooled 16-bit lnE codes → the JPEG encoder's
 // 8-bit samples) in WebAssembly (assembly/tonemap.ts → tonemap.wasm) on `threads` cores. The caller
-// puts a strip of codes into one of `strips`, `run()` splits it into row bands (the calling thread
-// takes one, workers the rest) and the bytes are read from the same strip's `bytes` — several strips
-// so the next one can be read, and earlier ones encoded, while one is tone-mapped.
+// puts a strip of codes into one of `codes`, `run()` splits it into row bands (the calling thread
+// takes one, workers the rest) and the bytes are read from one of `bytes` — several of each so the
+// next strips can be read, and earlier ones encoded, while one is tone-mapped.
 //
 // Tolerance against toneMapCodes + floatToPnm (pipeline/hdr/tonemap.ts, pipeline/image/pnm.ts):
 // every sample within ±1 code; ≈ 0.1 % of the samples of a real scene at γ 2.2 differ, ≤ 0.5 % over
@@ -74,19 +74,14 @@ export function gammaBytes(g: Float32Array): { bytes: Uint8Array; cells: number 
   return { bytes, cells };
 }
 
-export interface WasmToneMapStrip {
-  /** Where a strip's spool codes go (strip samples long). */
-  readonly codes: Uint16Array;
-  /** Its 8-bit display samples after run() (strip samples long). */
-  readonly bytes: Uint8Array;
-}
-
 export interface WasmToneMap {
   readonly threads: number;
-  /** `spec.strips` buffer pairs in the kernel's shared memory: one can be filled or read while another is tone-mapped. */
-  readonly strips: readonly WasmToneMapStrip[];
-  /** Tone-map the first `count` samples of strip `index` (`rowLen` a row): its codes → its bytes. */
-  run(index: number, count: number, rowLen: number): Promise<void>;
+  /** `spec.codeSlots` strips of spool codes in the kernel's shared memory (strip samples long each). */
+  readonly codes: readonly Uint16Array[];
+  /** `spec.byteSlots` strips of 8-bit display samples (strip samples long each). */
+  readonly bytes: readonly Uint8Array[];
+  /** Tone-map the first `count` samples (`rowLen` a row) of codes slot `from` into bytes slot `to`. */
+  run(from: number, to: number, count: number, rowLen: number): Promise<void>;
   close(): Promise<void>;
   /** The byte table the kernel made (gammaBytes' cells + 1 entries; for the tests). */
   table(): Uint8Array;
@@ -95,8 +90,9 @@ export interface WasmToneMap {
 export interface WasmToneMapSpec {
   /** Samples per strip. */
   samples: number;
-  /** Strip buffer pairs (default 1). */
-  strips?: number;
+  /** Strips of codes and of bytes (default 1 each). */
+  codeSlots?: number;
+  byteSlots?: number;
   channels: number;
   /** Spool code q stands for lnE = lo + q·step (the kernel tabulates exp of all 65536). */
   lo: number;
@@ -121,7 +117,8 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
   const g = arena.take((GAMMA_TOP + 2) * 4);
   // Room for the finest table; the pages a coarser one leaves untouched are never made resident.
   const bytes = arena.take(MAX_CELLS + 1);
-  const at = Array.from({ length: Math.max(1, spec.strips ?? 1) }, () => ({ codes: arena.take(samples * 2), out: arena.take(samples) }));
+  const codes = Array.from({ length: Math.max(1, spec.codeSlots ?? 1) }, () => arena.take(samples * 2));
+  const out = Array.from({ length: Math.max(1, spec.byteSlots ?? 1) }, () => arena.take(samples));
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const ex = made.exports;
@@ -143,9 +140,10 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
   });
   return {
     threads: pool.threads,
-    strips: at.map((a) => ({ codes: new Uint16Array(buf, a.codes, samples), bytes: new Uint8Array(buf, a.out, samples) })),
-    run: async (index, count, rowLen) => {
-      await pool.run(rowBands(count / rowLen, rowLen, pool.threads), at[index]!);
+    codes: codes.map((at) => new Uint16Array(buf, at, samples)),
+    bytes: out.map((at) => new Uint8Array(buf, at, samples)),
+    run: async (from, to, count, rowLen) => {
+      await pool.run(rowBands(count / rowLen, rowLen, pool.threads), { codes: codes[from]!, out: out[to]! });
     },
     close: () => pool.close(),
     table: () => new Uint8Array(buf, bytes, cells + 1),

@@ -233,13 +233,13 @@ for (const [label, channels, width] of [
     t.true(want.includes(0) && want.includes(255), 'both clip ends covered');
     let first: Buffer | null = null;
     for (const threads of [1, 2, 3]) {
-      const k = createWasmToneMap({ samples: count, strips: 2, channels, lo, step, gamma: 2.2, ...reinhardConstants(st), threads });
+      const k = createWasmToneMap({ samples: count, codeSlots: 2, byteSlots: 2, channels, lo, step, gamma: 2.2, ...reinhardConstants(st), threads });
       t.truthy(k, String(kernelUnavailable('tonemap')));
       try {
         for (const slot of [0, 1]) {
-          k!.strips[slot]!.codes.set(codes);
-          await k!.run(slot, count, rowLen);
-          const got = k!.strips[slot]!.bytes.subarray(0, count);
+          k!.codes[slot]!.set(codes);
+          await k!.run(slot, 1 - slot, count, rowLen);
+          const got = k!.bytes[1 - slot]!.subarray(0, count);
           const { max, differ } = byteDiff(got, want);
           t.true(max <= 1, `${threads} threads, slot ${slot}: a sample ${max} codes off`);
           t.true(differ <= count * 0.005, `${threads} threads, slot ${slot}: ${differ} of ${count} samples differ`);
@@ -283,9 +283,9 @@ test('wasm Reinhard bytes within ±1 code of the reference for every spool code,
         const k = createWasmToneMap({ samples: n, channels, lo, step, gamma, ...reinhardConstants(st), threads: 2 });
         try {
           if (channels === 3 && st.maxLum > 1) t.true(Buffer.from(k!.table()).equals(Buffer.from(gammaBytes(gammaLut(gamma))!.bytes)), `γ ${gamma}: the kernel's table is gammaBytes'`);
-          k!.strips[0]!.codes.set(codes.subarray(0, n));
-          await k!.run(0, n, channels * 64);
-          const { max, differ } = byteDiff(k!.strips[0]!.bytes.subarray(0, n), want);
+          k!.codes[0]!.set(codes.subarray(0, n));
+          await k!.run(0, 0, n, channels * 64);
+          const { max, differ } = byteDiff(k!.bytes[0]!.subarray(0, n), want);
           const what = `γ ${gamma}, ${channels} channels, mean L ${st.sumLogLum}`;
           t.true(max <= 1, `${what}: a sample ${max} codes off`);
           t.true(differ <= n * 0.005, `${what}: ${differ} of ${n} samples differ`);
@@ -376,7 +376,7 @@ test('writeEncoded callers may reuse a ring of three buffers (the sink holds onl
 test('the tone-map pass over many strips (ring slots reused, next strip read ahead) gives the reference JPEG samples within ±1 code; a gamma no byte table holds falls back to the reference', async (t) => {
   requireCommand('cjpeg', 'libjpeg-turbo-progs');
   const dir = await tempDir(t);
-  // 400 rows: 7 strips of the tone-map pass, the three-slot ring comes round twice.
+  // 400 rows: 13 strips of the tone-map pass, the slots (three of codes, four of bytes) come round.
   const scene = makeScene(24, 400, { lnMin: -1, lnMax: 7 });
   const times = [1 / 256, 1 / 64, 1 / 16];
   await mkdir(join(dir, 'in'), { recursive: true });
@@ -414,7 +414,7 @@ test('the tone-map pass over many strips (ring slots reused, next strip read ahe
   };
   const ref = await run('js', { kernels: 'js' });
   const w = await run('wasm', { threads: 2 });
-  t.is(w.parts, 7, 'strips of 64 rows');
+  t.is(w.parts, 13, 'strips of 32 rows');
   t.is(w.bytes.length, ref.bytes.length);
   const { max, differ } = byteDiff(w.bytes, ref.bytes);
   t.true(max <= 1, `a sample ${max} codes off`);
