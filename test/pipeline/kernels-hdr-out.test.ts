@@ -373,10 +373,10 @@ test('writeEncoded callers may reuse a ring of three buffers (the sink holds onl
   t.true((await readFile(join(dir, 'c.hdr'))).equals(await readFile(join(dir, 'd.hdr'))), '.hdr');
 });
 
-test('the tone-map pass over many strips (ring slots reused, next strip read ahead) gives the reference JPEG samples within ±1 code; a gamma no byte table holds falls back to the reference', async (t) => {
+test('the tone-map pass over many strips (the four bytes slots reused while cjpeg drains) gives the reference JPEG samples within ±1 code; a gamma no byte table holds falls back to the reference', async (t) => {
   requireCommand('cjpeg', 'libjpeg-turbo-progs');
   const dir = await tempDir(t);
-  // 400 rows: 13 strips of the tone-map pass, the slots (three of codes, four of bytes) come round.
+  // 400 rows: 13 strips of the tone-map pass, the four bytes slots come round three times.
   const scene = makeScene(24, 400, { lnMin: -1, lnMax: 7 });
   const times = [1 / 256, 1 / 64, 1 / 16];
   await mkdir(join(dir, 'in'), { recursive: true });
