@@ -110,6 +110,8 @@ export interface WasmToneMapSpec {
 const GAMMA_TOP = 4096;
 
 export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
+  // The kernel has RGB and mono paths (the JPEG sink takes nothing else).
+  if (spec.channels !== 1 && spec.channels !== 3) return null;
   const arena = kernelArena('tonemap');
   if (!arena) return null;
   const { samples } = spec;

@@ -10,7 +10,7 @@
 //
 // Memory is imported and shared (see debevec.ts); every band reads and writes its own sample range.
 
-// Samples [start, end) (pixel-aligned) of `codes` (u16) → bytes at `out`. expLut: 65536 f32 =
+// Samples [start, end) (pixel-aligned) of `codes` (u16; 1 or 3 channels) → bytes at `out`. expLut: 65536 f32 =
 // exp(lnE) of each code; bytes: cells + 1 u8, the display byte over u = √v (cell `cells` is v ≥ 1);
 // a = key / log-average luminance; iw2 = 1 / (a·L_white)². The table lookups are scalar
 // (WebAssembly has no gather); a last group of fewer than four pixels repeats the last pixel's loads
@@ -30,25 +30,24 @@ export function toneMapF32(codes: usize, start: i32, end: i32, channels: i32, ex
     if (whole < pixels) rgb4(codes + <usize>(first + whole) * 6, out + <usize>(first + whole) * 3, pixels - whole, expLut, bytes, va, viw2, one, zero, vcells);
     return;
   }
-  // Mono (and any other count: every channel is its own value, the luminance is the first).
-  const step = <usize>channels << 1;
-  for (let i = 0; i < pixels; i += 4) {
-    const n = min(4, pixels - i);
-    const p0 = codes + <usize>(first + i) * step;
-    const p1 = n > 1 ? p0 + step : p0;
-    const p2 = n > 2 ? p0 + 2 * step : p1;
-    const p3 = n > 3 ? p0 + 3 * step : p2;
-    const L = lut4(expLut, p0, p1, p2, p3, 0);
-    const ratio = reinhard(L, va, viw2, one, zero);
-    const o = out + <usize>((first + i) * channels);
-    for (let c = 0; c < channels; c++) {
-      const k = cell(f32x4.mul(c == 0 ? L : lut4(expLut, p0, p1, p2, p3, <usize>c << 1), ratio), zero, one, vcells);
-      store<u8>(o + c, load<u8>(bytes + <usize>i32x4.extract_lane(k, 0)));
-      if (n > 1) store<u8>(o + channels + c, load<u8>(bytes + <usize>i32x4.extract_lane(k, 1)));
-      if (n > 2) store<u8>(o + 2 * channels + c, load<u8>(bytes + <usize>i32x4.extract_lane(k, 2)));
-      if (n > 3) store<u8>(o + 3 * channels + c, load<u8>(bytes + <usize>i32x4.extract_lane(k, 3)));
-    }
-  }
+  // Mono (the caller passes 1 or 3 channels).
+  const whole = pixels & ~3;
+  for (let i = 0; i < whole; i += 4) mono4(codes + <usize>(first + i) * 2, out + <usize>(first + i), 4, expLut, bytes, va, viw2, one, zero, vcells);
+  if (whole < pixels) mono4(codes + <usize>(first + whole) * 2, out + <usize>(first + whole), pixels - whole, expLut, bytes, va, viw2, one, zero, vcells);
+}
+
+// n (1 … 4) mono pixels at p (codes) → their bytes at o (the value is its own luminance).
+@inline
+function mono4(p0: usize, o: usize, n: i32, expLut: usize, bytes: usize, va: v128, viw2: v128, one: v128, zero: v128, vcells: v128): void {
+  const p1 = n > 1 ? p0 + 2 : p0;
+  const p2 = n > 2 ? p0 + 4 : p1;
+  const p3 = n > 3 ? p0 + 6 : p2;
+  const L = lut4(expLut, p0, p1, p2, p3, 0);
+  const k = cell(f32x4.mul(L, reinhard(L, va, viw2, one, zero)), zero, one, vcells);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 0)));
+  if (n > 1) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 1)), 1);
+  if (n > 2) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 2)), 2);
+  if (n > 3) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 3)), 3);
 }
 
 // n (1 … 4) RGB pixels at p (codes) → their bytes at o.
