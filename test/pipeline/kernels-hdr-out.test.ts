@@ -292,6 +292,7 @@ test('wasm Reinhard bytes within ±1 code of the reference for every spool code,
   t.is(gammaBytes(gammaLut(10))!.cells, 1 << 21, 'γ 10: the finest table');
   t.is(gammaBytes(gammaLut(1000)), null, 'a gamma no table holds within ±1 code');
   t.is(createWasmToneMap({ samples: 16, channels: 1, lo: 0, step: 1e-4, gamma: 1000, a: 1, w2: 1, threads: 1 }), null, 'then no kernel: the caller runs the reference');
+  t.is(createWasmToneMap({ samples: 16, channels: 2, lo: 0, step: 1e-4, gamma: 2.2, a: 1, w2: 1, threads: 1 }), null, 'neither RGB nor mono: the reference');
   const lo = -12;
   const step = 24 / 65535;
   const expLut = Float32Array.from({ length: 65536 }, (_, q) => Math.exp(lo + q * step));
