@@ -1,12 +1,12 @@
 // The Debevec merge's second pass (Reinhard from the spooled 16-bit lnE codes → the JPEG encoder's
 // 8-bit samples) in WebAssembly (assembly/tonemap.ts → tonemap.wasm) on `threads` cores. The caller
 // puts a strip of codes into one of `codes`, `run()` splits it into row bands (the calling thread
-// takes one, workers the rest) and the bytes are read from one of `bytes` — several of each so the
-// next strips can be read, and earlier ones encoded, while one is tone-mapped.
+// takes one, workers the rest) and the bytes are read from one of `bytes` — several byte slots so
+// the encoder can still hold earlier strips while the next is tone-mapped.
 //
 // Tolerance against toneMapCodes + floatToPnm (pipeline/hdr/tonemap.ts, pipeline/image/pnm.ts):
-// every sample within ±1 code; ≈ 0.1 % of the samples of a real scene at γ 2.2 differ, ≤ 0.5 % over
-// every spool code at γ 1–4 (test/pipeline/kernels-hdr-out.test.ts asserts it).
+// every sample within ±1 code, ≤ 0.5 % of them off by one (0.065 % of a real 24 MP scene at γ 2.2;
+// test/pipeline/kernels-hdr-out.test.ts asserts it over every spool code at γ 0.1–10).
 //
 // Returns null where WebAssembly SIMD or shared memory is unavailable, or for a gamma the byte table
 // cannot hold within ±1 code (none within the CLI's 0.1–10); the caller then runs the plain-TS reference.
@@ -57,7 +57,7 @@ const SPAN = 0.1;
  * byte at its centre (cell 0 is 0, as v ≤ 0 and NaN are). The cells are fine enough that the
  * reference's display value moves at most SPAN of a code across one, so any v in a cell is within
  * ±1 of the reference, and equal to it unless a rounding boundary lies between v and the centre
- * (≈ 0.1 % of the samples of a real scene at γ 2.2). 65536 cells serve γ 0.1 … 3; steeper gammas take
+ * (0.065 % of the samples of a real 24 MP scene at γ 2.2). 65536 cells serve γ 0.1 … 3; steeper gammas take
  * up to 2^21 (γ 10); null beyond (the caller then runs the plain-TS reference).
  */
 export function gammaBytes(g: Float32Array): { bytes: Uint8Array; cells: number } | null {
