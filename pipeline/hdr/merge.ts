@@ -15,7 +15,7 @@ import { closeAll, defaultIo, readExactRows, type HdrIo, type RowSink } from './
 import { accumulateDebevec, accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from './merge-kernel.js';
 import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
-import { accumulateStats, emptyStats, foldRowStats, gammaLut, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
+import { accumulateStats, emptyStats, foldRowStats, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import { createWasmDebevec, type WasmDebevec } from '../kernels/debevec-wasm.js';
 import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
@@ -240,31 +240,40 @@ async function toneMapFromSpool(
     const step = (bounds[1] - bounds[0]) / 65535;
     const op = options.tonemap ?? 'reinhard';
     const gamma = options.gamma ?? 2.2;
-    // exp of every spool code, once: the second pass then needs no exp at all.
-    const expLut = new Float32Array(65536);
-    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     // Reinhard straight to the encoder's 8-bit samples in WebAssembly on every core, when the sink
-    // takes encoded rows; bigger strips than the first pass (this one holds no decoders).
+    // takes encoded rows; bigger strips than the first pass (this one holds no decoders). The kernel
+    // makes its own exp and gamma tables.
     if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
       const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
-      kernel = createWasmToneMap({ samples: stripRows * rowLen, channels, expLut, gammaLut: gammaLut(gamma), ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, byteSlots: TONE_MAP_BYTE_SLOTS, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
       if (kernel) {
-        const codeBytes = new Uint8Array(kernel.codes.buffer, kernel.codes.byteOffset, kernel.codes.byteLength);
-        for (let y = 0; y < height; y += stripRows) {
+        const k = kernel;
+        const n = Math.ceil(height / stripRows);
+        const codeBytes = new Uint8Array(k.codes[0]!.buffer, k.codes[0]!.byteOffset, k.codes[0]!.byteLength);
+        // Strip s is read (synchronously: the spool was just written and sits in the page cache; a
+        // thread-pool read ahead measured ≈ 50 ms more CPU a 24 MP pass for no wall time), then
+        // tone-mapped into bytes slot s % 4 while the previous strip's writeEncoded is still pending
+        // (cjpeg draining the one before); those bytes go to the sink without a copy. Once a
+        // writeEncoded call resolves the sink holds at most its bytes and the previous call's
+        // (RowSink's contract), so while strip s is tone-mapped it holds at most s − 1 … s − 3.
+        let writing: Promise<void> = Promise.resolve();
+        for (let s = 0; s < n; s++) {
           checkAbort(options.signal, path);
-          const rows = Math.min(stripRows, height - y);
+          const rows = Math.min(stripRows, height - s * stripRows);
           const count = rows * rowLen;
-          readFully(spool, codeBytes, count * 2, y * rowLen * 2, path);
-          await kernel.run(count, rowLen);
-          // The sink keeps the bytes while cjpeg reads them: a copy (not zeroed first), since the next strip overwrites these.
-          const bytes = Buffer.allocUnsafe(count);
-          bytes.set(kernel.bytes.subarray(0, count));
-          await sink.writeEncoded(bytes, rows);
+          readFully(spool, codeBytes, count * 2, s * stripRows * rowLen * 2, path);
+          await Promise.all([k.run(0, s % TONE_MAP_BYTE_SLOTS, count, rowLen), writing]);
+          writing = sink.writeEncoded(k.bytes[s % TONE_MAP_BYTE_SLOTS]!.subarray(0, count), rows);
+          writing.catch(() => {}); // awaited with the next strip or below
         }
+        await writing;
         await sink.finish();
         return;
       }
     }
+    // exp of every spool code, once: the second pass then needs no exp at all.
+    const expLut = new Float32Array(65536);
+    if (op === 'reinhard') for (let q = 0; q < 65536; q++) expLut[q] = Math.exp(bounds[0] + q * step);
     const stripRows = a.stripRows;
     const bytes = new Uint8Array(stripRows * rowLen * 2);
     const codes = new Uint16Array(bytes.buffer);
@@ -291,8 +300,10 @@ async function toneMapFromSpool(
   }
 }
 
-/** Rows a strip of the WebAssembly tone-map pass. */
-const TONE_MAP_ROWS = 64;
+/** Rows a strip of the WebAssembly tone-map pass (measured on 24 MP: see docs/performance.md). */
+const TONE_MAP_ROWS = 32;
+/** Bytes strips of the tone-map pass: the one tone-mapped and the sink's last three (see toneMapFromSpool). */
+const TONE_MAP_BYTE_SLOTS = 4;
 
 function readFully(fd: number, into: Uint8Array, length: number, position: number, path: string): void {
   let got = 0;

@@ -51,7 +51,9 @@ export interface RowSink {
    * Optional: `rows` full rows already in the stored encoding (the .hdr sink: RGBE scanlines as its
    * encoder writes them; encoder sinks: PNM samples at their depth), e.g. from a WebAssembly kernel.
    * The sink takes ownership of `bytes` and may still be writing them when this resolves (finish()
-   * waits): the caller can compute the next strip meanwhile.
+   * waits): the caller can compute the next strip meanwhile. Once a call resolves, the sink holds
+   * at most its bytes and the previous call's: a caller may reuse the buffers of earlier calls
+   * (a ring of three).
    */
   writeEncoded?(bytes: Uint8Array, rows: number): Promise<void>;
   /** Check every row arrived, flush, and rename the temp file into place. */

@@ -1,108 +1,104 @@
 // The Debevec merge's second pass (Reinhard from the spooled 16-bit lnE codes → the JPEG encoder's
 // 8-bit samples) in WebAssembly (assembly/tonemap.ts → tonemap.wasm) on `threads` cores. The caller
-// copies a strip of codes into `codes`, `run()` splits it into row bands (the calling thread takes
-// one, workers the rest) and the bytes are read from `bytes`. They equal toneMapCodes + floatToPnm
-// (pipeline/hdr/tonemap.ts, pipeline/image/pnm.ts) byte for byte.
+// puts a strip of codes into one of `codes`, `run()` splits it into row bands (the calling thread
+// takes one, workers the rest) and the bytes are read from one of `bytes` — several byte slots so
+// the encoder can still hold earlier strips while the next is tone-mapped.
 //
-// Returns null where WebAssembly SIMD or shared memory is unavailable; the caller then runs the
-// plain-TS reference.
+// Tolerance against toneMapCodes + floatToPnm (pipeline/hdr/tonemap.ts, pipeline/image/pnm.ts):
+// every sample within ±1 code, ≤ 0.5 % of them off by one (0.065 % of a real 24 MP scene at γ 2.2;
+// test/pipeline/kernels-hdr-out.test.ts asserts it over every spool code at γ 0.1–10).
+//
+// Returns null where WebAssembly SIMD or shared memory is unavailable, or for a gamma the byte table
+// cannot hold within ±1 code (none within the CLI's 0.1–10); the caller then runs the plain-TS reference.
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
 interface Exports {
-  toneMapCells(codes: number, start: number, end: number, channels: number, expLut: number, cellByte: number, rise: number, top: number, a: number, w2: number, out: number): void;
-  toneMapBytes(codes: number, start: number, end: number, channels: number, expLut: number, gamma: number, top: number, a: number, w2: number, out: number): void;
+  fillExpLut(expLut: number, lo: number, step: number): void;
+  fillGammaLut(g: number, top: number, gamma: number): void;
+  gammaCellCount(g: number, top: number, minCells: number, maxCells: number, span: number): number;
+  fillGammaBytes(g: number, top: number, cells: number, bytes: number): void;
+  toneMapF32(codes: number, start: number, end: number, channels: number, expLut: number, bytes: number, cells: number, a: number, iw2: number, out: number): void;
   heapBase(): number;
 }
 
 interface Layout {
-  codes: number;
-  out: number;
   channels: number;
   expLut: number;
-  gamma: number;
-  top: number;
+  /** gammaBytes' table and its cell count. */
+  bytes: number;
+  cells: number;
   a: number;
-  w2: number;
-  /** gammaCells' tables (0: the gamma rises more than one code in a cell, interpolate instead). */
-  cellByte: number;
-  rise: number;
+  iw2: number;
 }
 
-const BAND_SOURCE = `function runBand(ex, L, start, end) {
-  if (L.cellByte) ex.toneMapCells(L.codes, start, end, L.channels, L.expLut, L.cellByte, L.rise, L.top, L.a, L.w2, L.out);
-  else ex.toneMapBytes(L.codes, start, end, L.channels, L.expLut, L.gamma, L.top, L.a, L.w2, L.out);
+// job: the strip's { codes, out } addresses.
+const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
+  ex.toneMapF32(job.codes, start, end, L.channels, L.expLut, L.bytes, L.cells, L.a, L.iw2, job.out);
   return 0;
 }`;
 
-const f64 = new Float64Array(1);
-const i64 = new BigInt64Array(f64.buffer);
-/** The largest double below x (x > 0). */
-function below(x: number): number {
-  f64[0] = x;
-  i64[0] = i64[0]! - 1n;
-  return f64[0];
-}
-
-/** The reference's byte for x = √v·top in gamma cell k: floatToPnm(f32(g[k] + (x − k)(g[k+1] − g[k]))). */
-function cellByteAt(g: Float32Array, k: number, x: number): number {
+/** The reference's byte at x = √v·top of the gamma table g: floatToPnm(f32(g[k] + (x − k)(g[k+1] − g[k]))), k = ⌊x⌋. */
+function referenceByte(g: Float32Array, x: number): number {
+  const k = Math.floor(x);
   const d = Math.fround(g[k]! + (x - k) * (g[k + 1]! - g[k]!));
   return d <= 0 ? 0 : d >= 1 ? 255 : Math.round(d * 255);
 }
 
+/** Fewest and most cells of a byte table (64 KiB … 2 MiB). */
+const MIN_CELLS = 1 << 16;
+const MAX_CELLS = 1 << 21;
+/** The most the reference's display value may move across one cell, in codes. */
+const SPAN = 0.1;
+
 /**
- * For each cell k of the gamma table (x = √v·top in [k, k + 1)), the byte at its start and the first
- * f64 x at which the byte is one higher (+∞ when it stays): the reference's byte is non-decreasing in
- * x inside a cell (one interpolation, then f32 and rounding), so these two give it exactly. null when
- * some cell rises by more than one code (very steep gammas): then the kernel interpolates as the reference does.
+ * The kernel's gamma table in plain TS (the kernel makes the same one with fillGammaBytes):
+ * the display byte over u = √v in `cells` equal cells, cell j centred on u = j / cells (the kernel
+ * rounds √v·cells to the nearest integer; cell `cells` is v ≥ 1: 255), each holding the reference's
+ * byte at its centre (cell 0 is 0, as v ≤ 0 and NaN are). The cells are fine enough that the
+ * reference's display value moves at most SPAN of a code across one, so any v in a cell is within
+ * ±1 of the reference, and equal to it unless a rounding boundary lies between v and the centre
+ * (0.065 % of the samples of a real 24 MP scene at γ 2.2). 65536 cells serve γ 0.1 … 3; steeper gammas take
+ * up to 2^21 (γ 10); null beyond (the caller then runs the plain-TS reference).
  */
-export function gammaCells(g: Float32Array): { cellByte: Uint8Array; rise: Float64Array } | null {
+export function gammaBytes(g: Float32Array): { bytes: Uint8Array; cells: number } | null {
   const top = g.length - 2;
-  const cellByte = new Uint8Array(top + 1);
-  const rise = new Float64Array(top + 1).fill(Infinity);
-  for (let k = 0; k < top; k++) {
-    const b0 = cellByteAt(g, k, k);
-    cellByte[k] = b0;
-    // Bisect over the doubles of [k, k + 1): lo keeps b0, hi is the cell's end or a higher byte.
-    let lo = k;
-    let hi = k + 1;
-    for (;;) {
-      const mid = lo + (hi - lo) / 2;
-      if (mid <= lo || mid >= hi) break;
-      if (cellByteAt(g, k, mid) > b0) hi = mid;
-      else lo = mid;
-    }
-    if (cellByteAt(g, k, lo) !== b0) return null;
-    if (hi < k + 1) {
-      if (cellByteAt(g, k, hi) !== b0 + 1) return null;
-      // The cell's last double must still be b0 + 1 (one rise at most).
-      if (cellByteAt(g, k, below(k + 1)) !== b0 + 1) return null;
-      rise[k] = hi;
-    }
-  }
-  // v ≥ 1 lands at x = top exactly.
-  cellByte[top] = 255;
-  return { cellByte, rise };
+  let steepest = 0;
+  for (let k = 0; k < top; k++) steepest = Math.max(steepest, (g[k + 1]! - g[k]!) * 255);
+  let cells = MIN_CELLS;
+  while (cells <= MAX_CELLS && (steepest * top) / cells > SPAN) cells *= 2;
+  if (cells > MAX_CELLS) return null;
+  const bytes = new Uint8Array(cells + 1);
+  const scale = top / cells;
+  for (let j = 1; j < cells; j++) bytes[j] = referenceByte(g, j * scale);
+  bytes[cells] = 255;
+  return { bytes, cells };
 }
 
 export interface WasmToneMap {
   readonly threads: number;
-  /** Where the strip's spool codes go (strip samples long). */
-  readonly codes: Uint16Array;
-  /** 8-bit display samples of the last run (strip samples long). */
-  readonly bytes: Uint8Array;
-  /** Tone-map the first `count` samples (`rowLen` a row). */
-  run(count: number, rowLen: number): Promise<void>;
+  /** `spec.codeSlots` strips of spool codes in the kernel's shared memory (strip samples long each). */
+  readonly codes: readonly Uint16Array[];
+  /** `spec.byteSlots` strips of 8-bit display samples (strip samples long each). */
+  readonly bytes: readonly Uint8Array[];
+  /** Tone-map the first `count` samples (`rowLen` a row) of codes slot `from` into bytes slot `to`. */
+  run(from: number, to: number, count: number, rowLen: number): Promise<void>;
   close(): Promise<void>;
+  /** The byte table the kernel made (gammaBytes' cells + 1 entries; for the tests). */
+  table(): Uint8Array;
 }
 
 export interface WasmToneMapSpec {
   /** Samples per strip. */
   samples: number;
+  /** Strips of codes and of bytes (default 1 each). */
+  codeSlots?: number;
+  byteSlots?: number;
   channels: number;
-  /** exp(lnE) of every spool code (65536 f32). */
-  expLut: Float32Array;
-  /** tonemap.ts gammaLut(γ): v^(1/γ) over u = √v, 4096 steps + guard. */
-  gammaLut: Float32Array;
+  /** Spool code q stands for lnE = lo + q·step (the kernel tabulates exp of all 65536). */
+  lo: number;
+  step: number;
+  /** Display gamma (the table is gammaBytes(gammaLut(gamma)), made in the kernel). */
+  gamma: number;
   /** reinhardConstants(stats). */
   a: number;
   w2: number;
@@ -110,27 +106,31 @@ export interface WasmToneMapSpec {
   threads: number;
 }
 
+/** gammaLut's steps (tonemap.ts). */
+const GAMMA_TOP = 4096;
+
 export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
+  // The kernel has RGB and mono paths (the JPEG sink takes nothing else).
+  if (spec.channels !== 1 && spec.channels !== 3) return null;
   const arena = kernelArena('tonemap');
   if (!arena) return null;
   const { samples } = spec;
-  const expLut = arena.take(spec.expLut.length * 4);
-  const gamma = arena.take(spec.gammaLut.length * 4);
-  const codes = arena.take(samples * 2);
-  const out = arena.take(samples);
-  const cells = gammaCells(spec.gammaLut);
-  const cellByte = cells ? arena.take(cells.cellByte.length) : 0;
-  const rise = cells ? arena.take(cells.rise.length * 8) : 0;
+  const expLut = arena.take(65536 * 4);
+  const g = arena.take((GAMMA_TOP + 2) * 4);
+  // Room for the finest table; the pages a coarser one leaves untouched are never made resident.
+  const bytes = arena.take(MAX_CELLS + 1);
+  const codes = Array.from({ length: Math.max(1, spec.codeSlots ?? 1) }, () => arena.take(samples * 2));
+  const out = Array.from({ length: Math.max(1, spec.byteSlots ?? 1) }, () => arena.take(samples));
   const made = arena.instantiate<Exports>();
   if (!made) return null;
+  const ex = made.exports;
+  ex.fillGammaLut(g, GAMMA_TOP, spec.gamma);
+  const cells = ex.gammaCellCount(g, GAMMA_TOP, MIN_CELLS, MAX_CELLS, SPAN);
+  if (cells === 0) return null;
+  ex.fillGammaBytes(g, GAMMA_TOP, cells, bytes);
+  ex.fillExpLut(expLut, spec.lo, spec.step);
   const buf = made.memory.buffer;
-  new Float32Array(buf, expLut, spec.expLut.length).set(spec.expLut);
-  new Float32Array(buf, gamma, spec.gammaLut.length).set(spec.gammaLut);
-  if (cells) {
-    new Uint8Array(buf, cellByte, cells.cellByte.length).set(cells.cellByte);
-    new Float64Array(buf, rise, cells.rise.length).set(cells.rise);
-  }
-  const layout: Layout = { codes, out, channels: spec.channels, expLut, gamma, top: spec.gammaLut.length - 2, a: spec.a, w2: spec.w2, cellByte, rise };
+  const layout: Layout = { channels: spec.channels, expLut, bytes, cells, a: spec.a, iw2: 1 / spec.w2 };
   const pool = createBandPool({
     name: 'tonemap',
     module: kernelModule('tonemap')!,
@@ -142,11 +142,12 @@ export function createWasmToneMap(spec: WasmToneMapSpec): WasmToneMap | null {
   });
   return {
     threads: pool.threads,
-    codes: new Uint16Array(buf, codes, samples),
-    bytes: new Uint8Array(buf, out, samples),
-    run: async (count, rowLen) => {
-      await pool.run(rowBands(count / rowLen, rowLen, pool.threads));
+    codes: codes.map((at) => new Uint16Array(buf, at, samples)),
+    bytes: out.map((at) => new Uint8Array(buf, at, samples)),
+    run: async (from, to, count, rowLen) => {
+      await pool.run(rowBands(count / rowLen, rowLen, pool.threads), { codes: codes[from]!, out: out[to]! });
     },
     close: () => pool.close(),
+    table: () => new Uint8Array(buf, bytes, cells + 1),
   };
 }

@@ -1,137 +1,161 @@
 // AssemblyScript — the Debevec merge's second pass: Reinhard's global operator from the spooled
-// 16-bit lnE codes straight to the JPEG encoder's 8-bit samples. The reference is
-// pipeline/hdr/tonemap.ts's toneMapCodes followed by pipeline/image/pnm.ts's floatToPnm (1 byte a
-// sample), and this equals it byte for byte: the same f64 arithmetic in the same order (WebAssembly
-// has no fused multiply-add), the display value rounded to f32 as the Float32Array between the two
-// steps does, and Math.round's ties toward +∞.
+// 16-bit lnE codes straight to the JPEG encoder's 8-bit samples, four pixels a step on f32x4 lanes.
+// The reference is pipeline/hdr/tonemap.ts's toneMapCodes followed by pipeline/image/pnm.ts's
+// floatToPnm (f64 arithmetic, an interpolated gamma curve); this is within a stated tolerance of
+// it: every sample within ±1 code, ≤ 0.5 % of them off by one (0.065 % of a real 24 MP scene at γ 2.2).
+// The luminance, Reinhard's ratio (one f32 division a pixel) and √v are f32; the gamma and the
+// rounding are one byte table indexed by √v·cells rounded to the nearest integer, each cell holding
+// the reference's byte at its centre (tonemap-wasm.ts gammaBytes: cells fine enough that the
+// reference moves at most 0.1 code across one).
 //
 // Memory is imported and shared (see debevec.ts); every band reads and writes its own sample range.
 
-// Samples [start, end) (pixel-aligned) of `codes` (u16) → bytes at `out`. expLut: 65536 f32 =
-// exp(lnE) of each code; gamma: (top + 2) f32 of v^(1/γ) over u = √v; a = key / log-average
-// luminance; w2 = (a·L_white)². Two pixels at a time on f64x2 lanes — each lane's arithmetic is the
-// reference's, the table lookups are scalar (WebAssembly has no gather) — the last odd pixel on
-// its own through the same code.
-export function toneMapBytes(codes: usize, start: i32, end: i32, channels: i32, expLut: usize, gamma: usize, top: i32, a: f64, w2: f64, out: usize): void {
-  const va = f64x2.splat(a);
-  const vw2 = f64x2.splat(w2);
-  const one = f64x2.splat(1);
-  const zero = f64x2.splat(0);
-  const vtop = f64x2.splat(<f64>top);
-  for (let p = start; p < end; p += 2 * channels) {
-    const two = p + channels < end;
-    const c0 = codes + (<usize>p << 1);
-    const c1 = two ? c0 + (<usize>channels << 1) : c0;
-    let L: v128;
-    if (channels >= 3) {
-      const r = lut2(expLut, c0, c1, 0);
-      const g = lut2(expLut, c0, c1, 2);
-      const b = lut2(expLut, c0, c1, 4);
-      L = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(0.2126), r), f64x2.mul(f64x2.splat(0.7152), g)), f64x2.mul(f64x2.splat(0.0722), b));
-    } else L = lut2(expLut, c0, c1, 0);
-    const Ls = f64x2.mul(va, L);
-    // ratio = L > 0 ? (a·(1 + Ls/w2)) / (1 + Ls) : 0
-    const ratio = v128.and(f64x2.div(f64x2.mul(va, f64x2.add(one, f64x2.div(Ls, vw2))), f64x2.add(one, Ls)), f64x2.gt(L, zero));
-    for (let c = 0; c < channels; c++) {
-      const v = f64x2.mul(lut2(expLut, c0, c1, c << 1), ratio);
-      // The interpolated gamma curve where 0 < v < 1 (the address clamped so other lanes stay in the table).
-      const x = f64x2.mul(f64x2.sqrt(f64x2.min(f64x2.max(v, zero), one)), vtop);
-      const k = i32x4.trunc_sat_f64x2_s_zero(x);
-      const k0 = i32x4.extract_lane(k, 0);
-      const k1 = i32x4.extract_lane(k, 1);
-      const g0 = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(gamma + (<usize>k0 << 2))), 1, <f64>load<f32>(gamma + (<usize>k1 << 2)));
-      const g1 = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(gamma + (<usize>k0 << 2), 4)), 1, <f64>load<f32>(gamma + (<usize>k1 << 2), 4));
-      const kf = f64x2.convert_low_i32x4_s(k);
-      let d = f64x2.add(g0, f64x2.mul(f64x2.sub(x, kf), f64x2.sub(g1, g0)));
-      // The Float32Array between toneMapCodes and floatToPnm.
-      d = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(d));
-      d = v128.bitselect(one, d, f64x2.ge(v, one));
-      d = v128.bitselect(zero, d, f64x2.le(v, zero));
-      // floatToPnm: Math.round(d·255) (d is 0 or 1 exactly at the ends, which round to 0 and 255).
-      const y = f64x2.mul(d, f64x2.splat(255));
-      let q = f64x2.floor(y);
-      q = f64x2.add(q, v128.and(f64x2.ge(f64x2.sub(y, q), f64x2.splat(0.5)), one));
-      const qi = i32x4.trunc_sat_f64x2_s_zero(q);
-      store<u8>(out + <usize>(p + c), <u8>i32x4.extract_lane(qi, 0));
-      if (two) store<u8>(out + <usize>(p + channels + c), <u8>i32x4.extract_lane(qi, 1));
-    }
-  }
-}
-
-// The same bytes through a cell table instead of the gamma interpolation: for x = √v·top in cell
-// k = ⌊x⌋ the reference's byte — round(255·f32(g[k] + (x − k)(g[k+1] − g[k]))) — is non-decreasing in
-// x and (for the gammas the caller accepts, see tonemap-wasm.ts gammaCells) rises at most once
-// inside a cell, so byte = cellByte[k] + (x ≥ rise[k]), with rise[k] the first f64 x of the cell
-// whose byte is one higher (+∞ when none). Cell `top` holds v ≥ 1 (255); v ≤ 0 and NaN land in
-// cell 0 at x = 0 or NaN, both byte 0. The luminance and ratio are the reference's f64 arithmetic as
-// above, each channel's exp looked up once.
-export function toneMapCells(codes: usize, start: i32, end: i32, channels: i32, expLut: usize, cellByte: usize, rise: usize, top: i32, a: f64, w2: f64, out: usize): void {
-  const va = f64x2.splat(a);
-  const vw2 = f64x2.splat(w2);
-  const one = f64x2.splat(1);
-  const zero = f64x2.splat(0);
-  const vtop = f64x2.splat(<f64>top);
+// Samples [start, end) (pixel-aligned) of `codes` (u16; 1 or 3 channels) → bytes at `out`. expLut: 65536 f32 =
+// exp(lnE) of each code; bytes: cells + 1 u8, the display byte over u = √v (cell `cells` is v ≥ 1);
+// a = key / log-average luminance; iw2 = 1 / (a·L_white)². The table lookups are scalar
+// (WebAssembly has no gather); a last group of fewer than four pixels repeats the last pixel's loads
+// and stores only its own.
+export function toneMapF32(codes: usize, start: i32, end: i32, channels: i32, expLut: usize, bytes: usize, cells: i32, a: f32, iw2: f32, out: usize): void {
+  const va = f32x4.splat(a);
+  const viw2 = f32x4.splat(iw2);
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const vcells = f32x4.splat(<f32>cells);
+  const pixels = (end - start) / channels;
+  const first = start / channels;
   if (channels == 3) {
-    for (let p = start; p < end; p += 6) {
-      const two = p + 3 < end;
-      const c0 = codes + (<usize>p << 1);
-      const c1 = two ? c0 + 6 : c0;
-      const r = lut2(expLut, c0, c1, 0);
-      const g = lut2(expLut, c0, c1, 2);
-      const b = lut2(expLut, c0, c1, 4);
-      const L = f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(0.2126), r), f64x2.mul(f64x2.splat(0.7152), g)), f64x2.mul(f64x2.splat(0.0722), b));
-      const Ls = f64x2.mul(va, L);
-      const ratio = v128.and(f64x2.div(f64x2.mul(va, f64x2.add(one, f64x2.div(Ls, vw2))), f64x2.add(one, Ls)), f64x2.gt(L, zero));
-      const o = out + <usize>p;
-      const qr = cellBytes(f64x2.mul(r, ratio), zero, one, vtop, cellByte, rise);
-      const qg = cellBytes(f64x2.mul(g, ratio), zero, one, vtop, cellByte, rise);
-      const qb = cellBytes(f64x2.mul(b, ratio), zero, one, vtop, cellByte, rise);
-      store<u8>(o, <u8>i32x4.extract_lane(qr, 0));
-      store<u8>(o, <u8>i32x4.extract_lane(qg, 0), 1);
-      store<u8>(o, <u8>i32x4.extract_lane(qb, 0), 2);
-      if (two) {
-        store<u8>(o, <u8>i32x4.extract_lane(qr, 1), 3);
-        store<u8>(o, <u8>i32x4.extract_lane(qg, 1), 4);
-        store<u8>(o, <u8>i32x4.extract_lane(qb, 1), 5);
-      }
-    }
+    // Whole groups of four, then the last one to three pixels.
+    const whole = pixels & ~3;
+    for (let i = 0; i < whole; i += 4) rgb4(codes + <usize>(first + i) * 6, out + <usize>(first + i) * 3, 4, expLut, bytes, va, viw2, one, zero, vcells);
+    if (whole < pixels) rgb4(codes + <usize>(first + whole) * 6, out + <usize>(first + whole) * 3, pixels - whole, expLut, bytes, va, viw2, one, zero, vcells);
     return;
   }
-  for (let p = start; p < end; p += 2 * channels) {
-    const two = p + channels < end;
-    const c0 = codes + (<usize>p << 1);
-    const c1 = two ? c0 + (<usize>channels << 1) : c0;
-    const L = channels >= 3 ? f64x2.add(f64x2.add(f64x2.mul(f64x2.splat(0.2126), lut2(expLut, c0, c1, 0)), f64x2.mul(f64x2.splat(0.7152), lut2(expLut, c0, c1, 2))), f64x2.mul(f64x2.splat(0.0722), lut2(expLut, c0, c1, 4))) : lut2(expLut, c0, c1, 0);
-    const Ls = f64x2.mul(va, L);
-    const ratio = v128.and(f64x2.div(f64x2.mul(va, f64x2.add(one, f64x2.div(Ls, vw2))), f64x2.add(one, Ls)), f64x2.gt(L, zero));
-    for (let c = 0; c < channels; c++) {
-      const q = cellBytes(f64x2.mul(lut2(expLut, c0, c1, c << 1), ratio), zero, one, vtop, cellByte, rise);
-      store<u8>(out + <usize>(p + c), <u8>i32x4.extract_lane(q, 0));
-      if (two) store<u8>(out + <usize>(p + channels + c), <u8>i32x4.extract_lane(q, 1));
-    }
+  // Mono (the caller passes 1 or 3 channels).
+  const whole = pixels & ~3;
+  for (let i = 0; i < whole; i += 4) mono4(codes + <usize>(first + i) * 2, out + <usize>(first + i), 4, expLut, bytes, va, viw2, one, zero, vcells);
+  if (whole < pixels) mono4(codes + <usize>(first + whole) * 2, out + <usize>(first + whole), pixels - whole, expLut, bytes, va, viw2, one, zero, vcells);
+}
+
+// n (1 … 4) mono pixels at p (codes) → their bytes at o (the value is its own luminance).
+@inline
+function mono4(p0: usize, o: usize, n: i32, expLut: usize, bytes: usize, va: v128, viw2: v128, one: v128, zero: v128, vcells: v128): void {
+  const p1 = n > 1 ? p0 + 2 : p0;
+  const p2 = n > 2 ? p0 + 4 : p1;
+  const p3 = n > 3 ? p0 + 6 : p2;
+  const L = lut4(expLut, p0, p1, p2, p3, 0);
+  const k = cell(f32x4.mul(L, reinhard(L, va, viw2, one, zero)), zero, one, vcells);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 0)));
+  if (n > 1) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 1)), 1);
+  if (n > 2) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 2)), 2);
+  if (n > 3) store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(k, 3)), 3);
+}
+
+// n (1 … 4) RGB pixels at p (codes) → their bytes at o.
+@inline
+function rgb4(p0: usize, o: usize, n: i32, expLut: usize, bytes: usize, va: v128, viw2: v128, one: v128, zero: v128, vcells: v128): void {
+  const p1 = n > 1 ? p0 + 6 : p0;
+  const p2 = n > 2 ? p0 + 12 : p1;
+  const p3 = n > 3 ? p0 + 18 : p2;
+  const r = lut4(expLut, p0, p1, p2, p3, 0);
+  const g = lut4(expLut, p0, p1, p2, p3, 2);
+  const b = lut4(expLut, p0, p1, p2, p3, 4);
+  const L = f32x4.add(f32x4.add(f32x4.mul(f32x4.splat(0.2126), r), f32x4.mul(f32x4.splat(0.7152), g)), f32x4.mul(f32x4.splat(0.0722), b));
+  const ratio = reinhard(L, va, viw2, one, zero);
+  const kr = cell(f32x4.mul(r, ratio), zero, one, vcells);
+  const kg = cell(f32x4.mul(g, ratio), zero, one, vcells);
+  const kb = cell(f32x4.mul(b, ratio), zero, one, vcells);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 0)));
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 0)), 1);
+  store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 0)), 2);
+  if (n > 1) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 1)), 3);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 1)), 4);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 1)), 5);
+  }
+  if (n > 2) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 2)), 6);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 2)), 7);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 2)), 8);
+  }
+  if (n > 3) {
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kr, 3)), 9);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kg, 3)), 10);
+    store<u8>(o, load<u8>(bytes + <usize>i32x4.extract_lane(kb, 3)), 11);
   }
 }
 
-// Two lanes of v → the reference's byte through the cell table (lanes 0 and 1 of the i32x4 result).
+// Reinhard's colour ratio: L > 0 ? a·(1 + a·L/w²) / (1 + a·L) : 0 (0 also where L is NaN).
 @inline
-function cellBytes(v: v128, zero: v128, one: v128, vtop: v128, cellByte: usize, rise: usize): v128 {
-  const x = f64x2.mul(f64x2.sqrt(f64x2.min(f64x2.max(v, zero), one)), vtop);
-  const k = i32x4.trunc_sat_f64x2_s_zero(x);
-  const k0 = <usize>i32x4.extract_lane(k, 0);
-  const k1 = <usize>i32x4.extract_lane(k, 1);
-  const t = v128.load64_lane(rise + (k1 << 3), v128.load64_zero(rise + (k0 << 3)), 1);
-  const b = i32x4.replace_lane(i32x4.splat(<i32>load<u8>(cellByte + k0)), 1, <i32>load<u8>(cellByte + k1));
-  // x ≥ rise: all-ones f64 lanes (−1 as i64); narrowed to lanes 0, 1 of i32 (−1), subtracted: + 1.
-  const up = i8x16.shuffle(f64x2.ge(x, t), zero, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 16, 17, 18, 19);
-  return i32x4.sub(b, up);
+function reinhard(L: v128, va: v128, viw2: v128, one: v128, zero: v128): v128 {
+  const Ls = f32x4.mul(va, L);
+  return v128.and(f32x4.div(f32x4.mul(va, f32x4.add(one, f32x4.mul(Ls, viw2))), f32x4.add(one, Ls)), f32x4.gt(L, zero));
 }
 
-// expLut[code] of channel offset `off` (bytes) of the pixels at c0 and c1, as f64 lanes.
+// The byte-table cell of four display values v: √clamp(v, 0, 1)·cells rounded to the nearest
+// integer (NaN → 0: pmax keeps its first operand unless the second is larger). The rounding is the
+// add of 2^23 (the f32 then holds the integer in its low mantissa bits), cheaper than a truncating
+// conversion; pmin/pmax are single instructions where min/max are not.
 @inline
-function lut2(expLut: usize, c0: usize, c1: usize, off: usize): v128 {
-  const e0 = <f64>load<f32>(expLut + (<usize>load<u16>(c0 + off) << 2));
-  const e1 = <f64>load<f32>(expLut + (<usize>load<u16>(c1 + off) << 2));
-  return f64x2.replace_lane(f64x2.splat(e0), 1, e1);
+function cell(v: v128, zero: v128, one: v128, vcells: v128): v128 {
+  const x = f32x4.mul(f32x4.sqrt(f32x4.pmin(f32x4.pmax(zero, v), one)), vcells);
+  return v128.and(f32x4.add(x, f32x4.splat(8388608)), i32x4.splat(0x7fffff));
+}
+
+// expLut[code] of channel offset `off` (bytes) of the pixels at p0..p3, as f32 lanes.
+@inline
+function lut4(expLut: usize, p0: usize, p1: usize, p2: usize, p3: usize, off: usize): v128 {
+  let v = v128.load32_zero(expLut + (<usize>load<u16>(p0 + off) << 2));
+  v = v128.load32_lane(expLut + (<usize>load<u16>(p1 + off) << 2), v, 1);
+  v = v128.load32_lane(expLut + (<usize>load<u16>(p2 + off) << 2), v, 2);
+  return v128.load32_lane(expLut + (<usize>load<u16>(p3 + off) << 2), v, 3);
+}
+
+// The tables, made here rather than in JavaScript: the pass runs them once, and cold JS loops over
+// 65536 Math.exp and table cells cost tens of ms before they are optimised.
+
+// expLut[q] = f32(exp(lo + q·step)) for the 65536 spool codes (tonemap.ts toneMapCodes' table).
+export function fillExpLut(expLut: usize, lo: f64, step: f64): void {
+  for (let q = 0; q < 65536; q++) store<f32>(expLut + (<usize>q << 2), <f32>Math.exp(lo + <f64>q * step));
+}
+
+// g[i] = f32(min(1, i/top)^(2/γ)) for i in 0 … top + 1 (tonemap.ts gammaLut, top = 4096).
+export function fillGammaLut(g: usize, top: i32, gamma: f64): void {
+  const e = 2 / gamma;
+  for (let i = 0; i <= top + 1; i++) store<f32>(g + (<usize>i << 2), <f32>Math.pow(min(1, <f64>i / <f64>top), e));
+}
+
+// The fewest cells (a power of two from minCells) over which the reference's display value moves at
+// most `span` codes a cell, or 0 above maxCells (tonemap-wasm.ts gammaBytes).
+export function gammaCellCount(g: usize, top: i32, minCells: i32, maxCells: i32, span: f64): i32 {
+  let steepest: f64 = 0;
+  for (let k = 0; k < top; k++) steepest = max(steepest, (<f64>load<f32>(g + (<usize>(k + 1) << 2)) - <f64>load<f32>(g + (<usize>k << 2))) * 255);
+  let cells = minCells;
+  while (cells <= maxCells && (steepest * <f64>top) / <f64>cells > span) cells <<= 1;
+  return cells <= maxCells ? cells : 0;
+}
+
+// bytes[j] = the reference's byte at x = j·top/cells (cell j's centre): floatToPnm(f32(g[k] + (x − k)(g[k+1] − g[k]))),
+// k = ⌊x⌋, Math.round's ties toward +∞; bytes[0] = 0, bytes[cells] = 255 (tonemap-wasm.ts gammaBytes).
+export function fillGammaBytes(g: usize, top: i32, cells: i32, bytes: usize): void {
+  const scale = <f64>top / <f64>cells;
+  store<u8>(bytes, 0);
+  for (let j = 1; j < cells; j++) {
+    const x = <f64>j * scale;
+    const k = <i32>x;
+    const g0 = <f64>load<f32>(g + (<usize>k << 2));
+    const g1 = <f64>load<f32>(g + (<usize>(k + 1) << 2));
+    const d = <f64><f32>(g0 + (x - <f64>k) * (g1 - g0));
+    let b: i32;
+    if (d <= 0) b = 0;
+    else if (d >= 1) b = 255;
+    else {
+      const y = d * 255;
+      const f = Math.floor(y);
+      b = <i32>f + (y - f >= 0.5 ? 1 : 0);
+    }
+    store<u8>(bytes + <usize>j, <u8>b);
+  }
+  store<u8>(bytes + <usize>cells, 255);
 }
 
 export { heapBase } from './lib/heap';
