@@ -81,6 +81,11 @@ export interface StackOptions {
   threads?: number;
   /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
   frameStore?: FrameStoreKind;
+  /**
+   * Depth map on the kernels (tests): its band leaves as floats through the sink's writeRows and each
+   * frame's codes are read in turn — the path the kernels' samples and the read-ahead equal byte for byte.
+   */
+  plainIO?: boolean;
   /** Depth-map and pyramid (`--float 32`) kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
   kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
@@ -284,7 +289,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const rows = Math.min(H, bandRows + 2 * halo + unit);
     // 8-bit codes: two slots in the room of one 16-bit slot, so the next frame's codes are read while
     // the kernels work on this one's (16-bit brackets keep one slot: a second would shrink the bands).
-    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0, codeSlots: is16 ? 1 : 2, codeBytes: is16 ? 2 : 1 });
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0, codeSlots: is16 || o.plainIO ? 1 : 2, codeBytes: is16 ? 2 : 1 });
     const kernels = wasm;
     if (kernels && kernels.codeSlots === 2) {
       // The plan of code reads: a band's unmoved frames in order, twice for shinestacker's average map
@@ -366,12 +371,12 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
         return 'planar';
       };
       // The band leaves the kernels as the encoder's samples when nothing in JS works on it after.
-      const encoded = Boolean(kernels) && levels > 0 && o.denoise === 0 && o.sharpen === 0 && (!sink || Boolean(sink.writeEncoded));
+      const encoded = Boolean(kernels) && !o.plainIO && levels > 0 && o.denoise === 0 && o.sharpen === 0 && (!sink || Boolean(sink.writeEncoded));
       const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame, planar, encoded } : null;
       const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
-      if (depthSink?.writeEncoded && kernels) {
+      if (depthSink?.writeEncoded && kernels && !o.plainIO) {
         // The depth's samples from the kernels, encoded while the next band is computed.
         const ds = await kernels.depthSamples(depthBand, y0 - e0, y1 - y0, infos.length > 1 ? 1 / (infos.length - 1) : 0);
         const own = Buffer.allocUnsafe(ds.length);
