@@ -293,9 +293,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     const kernels = wasm;
     if (kernels && kernels.codeSlots === 2) {
       // The plan of code reads: a band's unmoved frames in order, twice for shinestacker's average map
-      // (pass 1's energies, pass 2's blend), then the next band's. Moved frames are resampled in JS.
+      // and the hard max map (pass 1's energies, pass 2's blend), then the next band's. Moved frames are resampled in JS.
       const ids = infos.map((_, k) => k).filter((k) => isIdentity(transforms[k]!));
-      const plan = o.map === 'average' && o.energyKernels === 'shinestacker' ? [...ids, ...ids] : ids;
+      const twice = (o.map === 'average' && o.energyKernels === 'shinestacker') || (o.map === 'max' && o.temperature < 1e-4 && levels > 0);
+      const plan = twice ? [...ids, ...ids] : ids;
       const at = (b: number, i: number): CodesRead => ({ b, i, k: plan[i]!, y: bandRect(b).rect.y, h: bandRect(b).rect.h });
       ahead = codesAhead(
         (r, slot) => store.codesInto(r.k, r.y, r.h, kernels.codesView(infos[r.k]!.is16, slot, r.h)),
@@ -376,8 +377,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
-      if (depthSink?.writeEncoded && kernels && !o.plainIO) {
-        // The depth's samples from the kernels, encoded while the next band is computed.
+      if (depthSink?.writeEncoded && kernels && levels > 0 && !o.plainIO) {
+        // The depth's samples from the kernels (the band they began; levels 0 computes there only the energies), encoded while the next band is computed.
         const ds = await kernels.depthSamples(depthBand, y0 - e0, y1 - y0, infos.length > 1 ? 1 / (infos.length - 1) : 0);
         const own = Buffer.allocUnsafe(ds.length);
         own.set(ds);
@@ -704,6 +705,32 @@ async function depthMapBand(
       tick(k, 'blend');
     }
     return { image: await blended(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
+  }
+  if (wasmBlend && o.map === 'max' && o.temperature < 1e-4) {
+    // The hard max on the kernels: pass 1 keeps the best energy, its frame, the tie count and the
+    // index sum in their memory; pass 2 weights each frame from them (the loops below, bit for bit).
+    let ties = false;
+    for (let k = 0; k < n; k++) {
+      const p = await dm!.frame(k);
+      if (await wasmBlend.maxUpdate(await wasmBlend.energyAt(p, o, native), k)) ties = true;
+      if (p) releaseGarbage();
+      tick(k, 'energy');
+    }
+    for (let k = 0; k < n; k++) {
+      // Recomputed energies are bit-identical to pass 1's, so equality finds the tied frames; without
+      // ties the frame goes from its codes straight into the blend's planes.
+      const p = ties ? await dm!.frame(k) : await dm!.planar(k);
+      if (ties) await wasmBlend.maxWeights(await wasmBlend.energyAt(p as Plane | null, o, native), k);
+      else {
+        if (p && p !== 'planar') wasmBlend.load(p);
+        await wasmBlend.maxWeights(null, k);
+      }
+      if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+      await wasmBlend.blendFrame(p === 'planar' ? 'planar' : null);
+      if (p && p !== 'planar') releaseGarbage();
+      tick(k, 'blend');
+    }
+    return { image: await blended(), depth: await wasmBlend.maxDepth() };
   }
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;

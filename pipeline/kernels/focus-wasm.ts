@@ -77,6 +77,9 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
     case 'collapse':
       for (let ch = 0; ch < j.c; ch++) ex.expandAddRows(j.up + ch * L.pyr, j.sw, j.sh, j.g + ch * L.pyr, w, y0, y1, j.k0, j.k1, j.k2, 1, rb);
       break;
+    case 'maxUp': ex.maxUpdate(j.e, j.k, j.best, j.idx, j.count, L.total, start, end, L.slots + 8 * y0); break;
+    case 'maxW': ex.maxWeights(j.ties, j.e, j.k, j.best, j.idx, j.count, j.to, start, end); break;
+    case 'maxD': ex.maxDepth(L.total, j.count, j.to, start, end); break;
     case 'samples': ex.bandSamples(j.from, L.pyr, w, j.c, j.origin, y0, y1, j.mode, j.trunc, L.src); break;
     case 'depthS': ex.depthSamples(j.from, j.scale, w, j.origin, y0, y1, j.to); break;
     case 'lum': ex.luminance(L.src, j.c, j.to, start, end); break;
@@ -175,6 +178,16 @@ export interface WasmDepthMap extends Omit<WasmEnergy, 'energy'> {
   blendFrame(p: Plane | null | 'planar'): Promise<void>;
   /** The blended band, interleaved — a view of the kernels' memory, valid until the next frame is loaded. */
   blendResult(): Promise<Plane>;
+  /**
+   * The hard max map's pass 1 (stack.ts depthMapBand 'max'): frame k's energy at `e` against the best
+   * so far, the frame reaching it, the count of tied frames and their index sum (k = 0 starts them).
+   * True when some pixel ties.
+   */
+  maxUpdate(e: number, k: number): Promise<boolean>;
+  /** Pass 2: frame k's weight into the blend — 1 where it is the best frame (`e` null), or with ties 1/count where its energy at `e` equals the best. */
+  maxWeights(e: number | null, k: number): Promise<void>;
+  /** The max map's depth Σk/count — a view of the kernels' memory, valid until the next frame's energy. */
+  maxDepth(): Promise<Float32Array>;
   /** Normalise and collapse the blend (once a band) without interleaving it: for `samples`. */
   finishBlend(): Promise<void>;
   /**
@@ -300,6 +313,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     await runRows(h, w, { op: 'sepH', from, nx: kx.length });
     await runRows(h, w, { op: 'sepV', to, ny: ky.length });
   };
+  const maxPlanes = () => ({ best: L.dnum, idx: L.dnum + n * 4, count: L.dnum + n * 6 });
   const self: WasmDepthMap = {
     threads: pool.threads,
     async energy(p, o, native) {
@@ -485,6 +499,19 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         // The level becomes the Laplacian band (the top level stays the low-pass) and is accumulated.
         await runRows(a.h, a.w, { op: 'expandAcc', g: L.frame + a.off, up: b ? L.frame + b.off : 0, sw: b?.w ?? 0, sh: b?.h ?? 0, num: L.num + a.off, wt: L.weight + a.off, wden: L.wden + a.off, ...K });
       }
+    },
+    async maxUpdate(e, k) {
+      // The map's f64 planes hold it: the index sum in `total`, the best energy, index and count in `dnum`.
+      const bands = rowBands(bh, bw, bh * bw < 32768 ? 1 : pool.threads);
+      await pool.run(bands, { w: bw, h: bh, op: 'maxUp', e, k, ...maxPlanes() });
+      return bands.some(([s]) => new Int32Array(buf, L.slots + 8 * (s / bw), 1)[0] !== 0);
+    },
+    async maxWeights(e, k) {
+      await runRows(bh, bw, { op: 'maxW', ties: e === null ? 0 : 1, e: e ?? 0, k, to: L.weight, ...maxPlanes() });
+    },
+    async maxDepth() {
+      await runRows(bh, bw, { op: 'maxD', to: P0, ...maxPlanes() });
+      return new Float32Array(buf, P0, bw * bh);
     },
     async finishBlend() {
       if (!blend) throw new Error('focus kernels: no blend in this band');

@@ -883,3 +883,63 @@ export function depthSamples(src: usize, scale: f64, w: i32, origin: i32, y0: i3
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The hard max map (stack.ts depthMapBand, map 'max' with temperature < 1e-4) — equal to its JS
+// loops bit for bit: the same f32 comparisons, f64 index sums, f32(1/count) and f32(Σk/count).
+
+/**
+ * Pass 1, pixels [start, end): frame k's energy at e against the best so far (f32 at best), the frame
+ * reaching it (u16 at idx), how many frames tie there (u16 at count) and the sum of their indices
+ * (f64 at sumIdx); k = 0 starts them. Stores 1 at `flag` (i32) when some pixel ties (e == best, k > 0).
+ */
+export function maxUpdate(e: usize, k: i32, best: usize, idx: usize, count: usize, sumIdx: usize, start: i32, end: i32, flag: usize): void {
+  let tie: i32 = 0;
+  if (k == 0) {
+    for (let i = start; i < end; i++) {
+      store<f32>(best + (<usize>i << 2), load<f32>(e + (<usize>i << 2)));
+      store<u16>(idx + (<usize>i << 1), 0);
+      store<u16>(count + (<usize>i << 1), 1);
+      store<f64>(sumIdx + (<usize>i << 3), 0);
+    }
+  } else {
+    const kk = <f64>k;
+    for (let i = start; i < end; i++) {
+      const v = load<f32>(e + (<usize>i << 2));
+      const b = load<f32>(best + (<usize>i << 2));
+      if (v > b) {
+        store<f32>(best + (<usize>i << 2), v);
+        store<u16>(idx + (<usize>i << 1), <u16>k);
+        store<u16>(count + (<usize>i << 1), 1);
+        store<f64>(sumIdx + (<usize>i << 3), kk);
+      } else if (v == b) {
+        tie = 1;
+        const c = count + (<usize>i << 1);
+        store<u16>(c, load<u16>(c) + 1);
+        const s = sumIdx + (<usize>i << 3);
+        store<f64>(s, load<f64>(s) + kk);
+      }
+    }
+  }
+  store<i32>(flag, tie);
+}
+
+/**
+ * Pass 2, pixels [start, end): frame k's blend weight into w (f32). `ties` 0: 1 where frame k is the
+ * one reaching the best, else 0; 1: f32(1/count) where its energy at e equals the best, else 0.
+ */
+export function maxWeights(ties: i32, e: usize, k: i32, best: usize, idx: usize, count: usize, w: usize, start: i32, end: i32): void {
+  if (!ties) {
+    for (let i = start; i < end; i++) store<f32>(w + (<usize>i << 2), <i32>load<u16>(idx + (<usize>i << 1)) == k ? 1 : 0);
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const hit = load<f32>(e + (<usize>i << 2)) == load<f32>(best + (<usize>i << 2));
+    store<f32>(w + (<usize>i << 2), hit ? <f32>(1.0 / <f64>load<u16>(count + (<usize>i << 1))) : 0);
+  }
+}
+
+/** The max map's depth, pixels [start, end): f32(Σk / count). */
+export function maxDepth(sumIdx: usize, count: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) store<f32>(out + (<usize>i << 2), <f32>(load<f64>(sumIdx + (<usize>i << 3)) / <f64>load<u16>(count + (<usize>i << 1))));
+}
