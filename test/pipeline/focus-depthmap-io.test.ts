@@ -44,6 +44,23 @@ test('8-bit bracket: the encoded path and the read-ahead give the float path\'s 
   t.deepEqual((await readdir(dir)).filter((f) => f.includes('.tmp')), []);
 });
 
+test('a moved frame (resampled in JS) between frames read ahead as codes: the same bytes as reads in turn', async (t) => {
+  const dir = await tempDir(t);
+  const { files } = await writeSynthBracket(dir, 4, 128, 96);
+  // Frame 2 shifted by (3, 2) px: alignment moves it, the others stay codes.
+  const shifted = join(dir, 'f2-shifted.png');
+  const wider = await sharp(files[2]!).extend({ top: 2, left: 3, extendWith: 'mirror' }).png().toBuffer();
+  await sharp(wider).extract({ left: 0, top: 0, width: 128, height: 96 }).toFile(shifted);
+  const moved = [files[0]!, files[1]!, shifted, files[3]!];
+  const outs: Buffer[] = [];
+  for (const plainIO of [true, false]) {
+    const r = await stackFiles(moved, join(dir, `moved-${plainIO}.png`), { ...DEFAULT_STACK, algorithm: 'depthmap', align: true, bandRows: 32, threads: 2, frameStore: 'file', plainIO });
+    t.true(r.transforms.some((m) => m[2] !== 0 || m[5] !== 0), 'alignment moved a frame');
+    outs.push(await readFile(r.outputs[0]!));
+  }
+  t.true(outs[0]!.equals(outs[1]!));
+});
+
 test('16-bit bracket: PNG 16 and TIFF 16 from the kernels equal the float path (one code slot)', async (t) => {
   const dir = await tempDir(t);
   const b = synthBracket(128, 96, 4);
