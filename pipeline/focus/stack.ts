@@ -291,7 +291,8 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     // the kernels work on this one's (16-bit brackets keep one slot: a second would shrink the bands).
     wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0, codeSlots: is16 || o.plainIO ? 1 : 2, codeBytes: is16 ? 2 : 1 });
     const kernels = wasm;
-    if (kernels && kernels.codeSlots === 2) {
+    // A 'direct' store decodes the whole frame per read: reading ahead would hold two decoded frames.
+    if (kernels && kernels.codeSlots === 2 && store.kind !== 'direct') {
       // The plan of code reads: a band's unmoved frames in order, twice for shinestacker's average map
       // and the hard max map (pass 1's energies, pass 2's blend), then the next band's. Moved frames are resampled in JS.
       const ids = infos.map((_, k) => k).filter((k) => isIdentity(transforms[k]!));
