@@ -1,7 +1,6 @@
 // Assembles a running agent from a config: run log, MQTT link + command router, drivers, job runners,
 // sd_notify. `skyrig run` and `skyrig demo` both start exactly this.
 import { dirname } from 'node:path';
-import sharp from 'sharp';
 import { setImageLimits } from '../pipeline/image/limits.js';
 import { setFallbackWarning } from '../pipeline/image/sharp-fallback.js';
 import { createDriverContext } from '../drivers/context.js';
@@ -53,8 +52,6 @@ export interface Runtime {
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
-  // libvips' operation cache keeps decoded frames alive between jobs; months of uptime want flat memory.
-  sharp.cache(false);
   const { config } = o;
   // image bombs refused from the header; missing codec programs: one warning in the agent's log
   const img = config.images;

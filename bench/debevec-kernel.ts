@@ -4,6 +4,7 @@
 // outputs, quantising lnE into the 16-bit spool). CPU seconds of the process (all threads) and wall.
 //
 //   npx tsx bench/debevec-kernel.ts [--threads 1,2,4]
+//   npx tsx bench/debevec-kernel.ts --stages   # the one-pass kernel stage by stage (docs/performance.md, fifth slice)
 import { accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebevec, frameTable } from '../pipeline/hdr/merge-kernel.js';
 import { createWasmDebevec } from '../pipeline/kernels/debevec-wasm.js';
 
@@ -34,6 +35,39 @@ async function measure(label: string, body: () => Promise<void> | void): Promise
   await body();
   const c = process.cpuUsage(c0);
   process.stdout.write(`${label.padEnd(44)} CPU ${((c.user + c.system) / 1e6).toFixed(2)} s  wall ${((performance.now() - t0) / 1000).toFixed(2)} s\n`);
+}
+
+// --stages: firstPass8 on one thread (no workers) with more and more of the first pass switched on —
+// merge; + statistics (with their f32 exp); + linear output; + spool codes; + .hdr RGBE/RLE — over
+// 100 strips of photo-like codes (a ramp plus noise), the least CPU of 7 rounds, stages interleaved.
+if (process.argv.includes('--stages')) {
+  const photo = Array.from({ length: n }, (_, j) =>
+    Uint8Array.from({ length: samples }, (_, i) => Math.max(0, Math.min(255, ((i % rowLen) / rowLen) * 200 + j * 40 - 60 + ((i * 2654435761) >>> 28)))),
+  );
+  const stages = [
+    ['merge', {}],
+    ['+ statistics', { rowLen }],
+    ['+ linear', { rowLen, linear: true }],
+    ['+ spool', { rowLen, linear: true, spool: { lo: -10, scale: 65535 / 20 } }],
+    ['+ .hdr RGBE/RLE', { rowLen, linear: true, spool: { lo: -10, scale: 65535 / 20 }, rgbe: true }],
+  ] as const;
+  const kernels = stages.map(([, extra]) => createWasmDebevec({ lut, tables, lnT, samples, threads: 1, overlap: false, ...extra })!);
+  for (const k of kernels) {
+    for (let j = 0; j < n; j++) k.codes(j).set(photo[j]!);
+    await k.run(samples, rowLen);
+  }
+  const best = stages.map(() => Infinity);
+  for (let round = 0; round < 7; round++) {
+    for (const [s, k] of kernels.entries()) {
+      const c0 = process.cpuUsage();
+      for (let strip = 0; strip < 100; strip++) await k.run(samples, rowLen, strip * stripRows);
+      const c = process.cpuUsage(c0);
+      best[s] = Math.min(best[s]!, (c.user + c.system) / 1e6);
+    }
+  }
+  for (const [s, [label]] of stages.entries()) process.stdout.write(`${label.padEnd(20)} CPU ${best[s]!.toFixed(3)} s per 100 strips\n`);
+  for (const k of kernels) await k.close();
+  process.exit(0);
 }
 
 const lnE = new Float32Array(samples);

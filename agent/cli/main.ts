@@ -12,7 +12,7 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 async function main(): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(process.argv.slice(2));
   program.exitOverride();
   try {
     await program.parseAsync(process.argv);

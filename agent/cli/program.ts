@@ -3,11 +3,21 @@ import { Command } from 'commander';
 import { commandModules } from './commands/index.js';
 import { VERSION } from '../version.js';
 
-export function buildProgram(): Command {
+/**
+ * The program for `args` (the words after `skyrig`): when the first word names a command, only the
+ * module that registers it is loaded; for help, `--version`, no command or an unknown one (commander's
+ * "did you mean"), every module. Omit `args` for the whole tree.
+ */
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const program = new Command('skyrig')
     .description('Edge agent for Raspberry Pi camera rigs: brackets, HDR, live stacking, focus; SQLite run log; MQTT and Home Assistant')
     .version(VERSION)
     .showHelpAfterError(false);
-  for (const register of commandModules) register(program);
+  // The program has no options of its own that take a value, so the first bare word is the command.
+  const first = args?.find((a) => !a.startsWith('-'));
+  const only = first === undefined ? undefined : commandModules.find((m) => m.names.includes(first));
+  const modules = only ? [only] : commandModules;
+  const registers = await Promise.all(modules.map((m) => m.load()));
+  for (const register of registers) register(program);
   return program;
 }

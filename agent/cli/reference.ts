@@ -23,5 +23,5 @@ function walk(cmd: Command, prefix: string, out: string[]): void {
   }
 }
 const out: string[] = [];
-walk(buildProgram(), '', out);
+walk(await buildProgram(), '', out);
 process.stdout.write(out.join('\n') + '\n');

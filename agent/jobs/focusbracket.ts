@@ -10,7 +10,7 @@
 //         threads (pyramid and depth-map kernels, decoding; default: the cores)
 //         (defaults: shinestacker's DepthMapStack, as `skyrig focus stack`)
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { DEFAULT_STACK, OURS_DEPTHMAP, stackFiles, type StackOptions } from '../../pipeline/focus/stack.js';
 import { ENERGY_MEASURES, type EnergyMeasure } from '../../pipeline/focus/measures.js';
 import { numberListParam, numberParam, optionalNumberParam, ParamError } from './params.js';
@@ -138,6 +138,7 @@ export const focusbracketJob: JobRunner = async (ctx: JobContext): Promise<JobRe
   };
   ctx.runlog.addProduct(ctx.runId, { kind: 'focus-stack', path: r.outputs[0]!, metrics: { frames: frames.length, algorithm: stackOpts.algorithm } });
   if (stackOpts.depthMapPath) ctx.runlog.addProduct(ctx.runId, { kind: 'focus-depthmap', path: stackOpts.depthMapPath });
+  const sharp = await loadSharp();
   const preview = await sharp(r.outputs[0]!).resize({ width: 1024, height: 1024, fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
   ctx.publish.image(preview);
   ctx.publish.result({ ...metrics, product: r.outputs[0]! });

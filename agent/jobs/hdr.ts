@@ -6,7 +6,7 @@
 //         response: path to a .json/.npz response (Debevec; without it Mertens fusion)
 //         formats: ['hdr','jpg',...], tonemap: 'reinhard'|'log', gamma: 2.2, gain, quality
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { loadResponse } from '../../pipeline/hdr/response.js';
 import { mergeBracket, parseFormats, type OutputFormat } from '../../pipeline/hdr/merge.js';
 import { meterFrame, nextExposure } from '../../pipeline/hdr/meter.js';
@@ -126,6 +126,7 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
     ctx.runlog.addProduct(ctx.runId, { kind: PRODUCT_KIND[fmt], path, metrics });
   }
   // Shrink-on-load keeps the preview cheap even for a 24 MP JPEG.
+  const sharp = await loadSharp();
   const preview = await sharp(result.outputs.jpg!, { limitInputPixels: false })
     .resize({ width: 1024, height: 1024, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality: 80 })

@@ -1,6 +1,6 @@
 // Retained preview images live in the broker's memory and are pushed to every subscriber on
 // connect, so they get a hard size cap: shrink (quality, then dimensions) until under it.
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 
 export interface FitResult {
   jpeg: Buffer;
@@ -17,6 +17,7 @@ const MAX_ATTEMPTS = 6;
  * MIN_SIDE-pixel version would not fit. Throws when the input cannot be decoded.
  */
 export async function fitJpegToCap(jpeg: Buffer, maxBytes: number): Promise<FitResult | null> {
+  const sharp = await loadSharp();
   const meta = await sharp(jpeg).metadata();
   const width0 = meta.width ?? 0;
   const height0 = meta.height ?? 0;
@@ -32,6 +33,7 @@ export async function fitJpegToCap(jpeg: Buffer, maxBytes: number): Promise<FitR
     const width = Math.max(1, Math.round(width0 * scale));
     const height = Math.max(1, Math.round(height0 * scale));
     if (Math.max(width, height) < MIN_SIDE) return null;
+    const sharp = await loadSharp();
     let pipeline = sharp(jpeg);
     if (scale < 1) pipeline = pipeline.resize(width, height, { fit: 'fill' });
     const out = await pipeline.jpeg({ quality }).toBuffer();

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import type { Logger } from '../../lib/log.js';
 import type { LoggedFrameRow, Metrics, RunLog } from '../runlog/types.js';
@@ -252,5 +252,6 @@ function round(v: number, digits: number): number {
 
 /** A small JPEG of a product image for MQTT (the publisher caps the bytes further). */
 async function jpegPreview(path: string, size: number): Promise<Buffer> {
+  const sharp = await loadSharp();
   return sharp(path, { limitInputPixels: false }).resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 80 }).toBuffer();
 }

@@ -2,7 +2,7 @@
 // `dcraw -i -v` (identify only, no decoding).
 import { execFile } from 'node:child_process';
 import { extname } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import type { FrameFormat } from '../types.js';
 
 export interface FrameProbe {
@@ -19,6 +19,7 @@ const RAW_EXT = new Set(['.cr2', '.cr3', '.nef', '.nrw', '.arw', '.srw', '.orf',
 export async function probeFrame(path: string): Promise<FrameProbe> {
   const ext = extname(path).toLowerCase();
   if (RAW_EXT.has(ext)) return probeRaw(path);
+  const sharp = await loadSharp();
   const meta = await sharp(path).metadata();
   const format: FrameFormat = meta.format === 'png' ? 'png' : meta.format === 'tiff' ? 'tiff' : 'jpeg';
   return {

@@ -1,8 +1,9 @@
 // The few EXIF fields bracket grouping and product metadata need (exposure time, aperture, ISO, date,
-// camera), parsed from the TIFF-structured EXIF block ourselves: sharp hands JPEG/PNG/WebP EXIF over as
-// raw bytes, and TIFF-based files (TIFF, DNG, CR2, NEF, ARW) are read directly by positioned reads.
-import { open, readFile, writeFile } from 'node:fs/promises';
-import sharp from 'sharp';
+// camera), parsed from the TIFF-structured EXIF block ourselves. JPEG's APP1 segment and TIFF-based
+// files (TIFF, DNG, CR2, NEF, ARW) are read directly by positioned reads; sharp hands PNG/WebP EXIF
+// over as raw bytes.
+import { open, readFile, writeFile, type FileHandle } from 'node:fs/promises';
+import { loadSharp } from '../../lib/sharp.js';
 import { readFitsHeader } from './fits.js';
 import { isFitsPath } from './formats.js';
 
@@ -114,7 +115,7 @@ export async function parseExifBlock(block: Buffer): Promise<ExifInfo> {
   return parseTiffExif(async (o, n) => tiff.subarray(o, o + n));
 }
 
-/** EXIF of an image file: TIFF-based files (TIFF, DNG, CR2, NEF, ARW…) directly, others through sharp. */
+/** EXIF of an image file: TIFF-based files (TIFF, DNG, CR2, NEF, ARW…) and JPEG directly, others through sharp. */
 export async function readExif(path: string): Promise<ExifInfo> {
   const fh = await open(path, 'r');
   try {
@@ -128,10 +129,15 @@ export async function readExif(path: string): Promise<ExifInfo> {
         return b.subarray(0, bytesRead);
       });
     }
+    if (head[0] === 0xff && head[1] === 0xd8) {
+      const block = await jpegExifSegment(fh);
+      return block ? await parseExifBlock(block) : {};
+    }
   } finally {
     await fh.close();
   }
   try {
+    const sharp = await loadSharp();
     const meta = await sharp(path).metadata();
     return meta.exif ? await parseExifBlock(meta.exif) : {};
   } catch {
@@ -142,11 +148,50 @@ export async function readExif(path: string): Promise<ExifInfo> {
 /** The raw EXIF block of a JPEG/PNG/WebP/TIFF ("Exif\0\0" + TIFF), to copy into a product; null if none. */
 export async function readExifBlock(path: string): Promise<Buffer | null> {
   try {
+    const fh = await open(path, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      await fh.read(head, 0, 2, 0);
+      if (head[0] === 0xff && head[1] === 0xd8) return await jpegExifSegment(fh);
+    } finally {
+      await fh.close();
+    }
+    const sharp = await loadSharp();
     const exif = (await sharp(path).metadata()).exif;
     if (!exif || exif.length === 0) return null;
     return exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif : Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif]);
   } catch {
     return null;
+  }
+}
+
+/**
+ * A JPEG's APP1 "Exif\0\0" segment payload (as sharp's metadata().exif gives it), read from the
+ * markers before the first scan; null when there is none. The header walk reads a few bytes per
+ * segment, so the camera's EXIF costs no image decoding and no libvips start.
+ */
+async function jpegExifSegment(fh: FileHandle): Promise<Buffer | null> {
+  const mark = Buffer.alloc(4);
+  let pos = 2;
+  for (;;) {
+    const { bytesRead } = await fh.read(mark, 0, 4, pos);
+    if (bytesRead < 4 || mark[0] !== 0xff) return null;
+    const marker = mark[1]!;
+    // Fill bytes before a marker.
+    if (marker === 0xff) {
+      pos += 1;
+      continue;
+    }
+    // Start of scan, end of image, or a marker with no length: no EXIF ahead of the image data.
+    if (marker === 0xda || marker === 0xd9 || (marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) return null;
+    const len = mark.readUInt16BE(2);
+    if (len < 2) return null;
+    if (marker === 0xe1 && len >= 8) {
+      const payload = Buffer.alloc(len - 2);
+      const got = (await fh.read(payload, 0, len - 2, pos + 4)).bytesRead;
+      if (got === len - 2 && payload.subarray(0, 6).toString('latin1') === 'Exif\0\0') return payload;
+    }
+    pos += 2 + len;
   }
 }
 

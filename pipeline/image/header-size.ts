@@ -3,7 +3,7 @@
 // (a FIFO would block open() forever, a device would stream without end).
 import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { readFitsHeader } from '../../lib/fits-header.js';
 import { commandOnPath } from './commands.js';
 import { assertRegularFile, sniffImageKind, type ImageKind } from './formats.js';
@@ -115,6 +115,7 @@ async function headerSize(path: string, kind: ImageKind): Promise<{ width: numbe
     }
     default: {
       // WebP, GIF, AVIF…: libvips reads only the header for metadata()
+      const sharp = await loadSharp();
       const m = await sharp(path, { limitInputPixels: false }).metadata().catch((err: Error) => {
         throw new ImageFormatError(path, `cannot decode: ${err.message.split('\n')[0]}`);
       });

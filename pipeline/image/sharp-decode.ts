@@ -3,7 +3,7 @@
 // (compressed float TIFF, WebP…), holding the whole frame (see docs/image-io.md).
 import { extname } from 'node:path';
 import { stat } from 'node:fs/promises';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { assertNotLogLuv, readTiffLayoutOf } from './tiff-rows.js';
 import { ImageFormatError, type ImageF32, type ImageMeta } from './types.js';
 import { toGray } from './strip.js';
@@ -19,6 +19,7 @@ export async function readWithSharp(path: string, options: { grayscale?: boolean
   if (['.tif', '.tiff'].includes(extname(path).toLowerCase())) assertNotLogLuv(await readTiffLayoutOf(path), path);
   try {
     // failOn 'truncated' makes sharp reject a cut-off JPEG instead of returning grey rows.
+    const sharp = await loadSharp();
     const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
     const info = await s.metadata();
     const is16 = info.depth === 'ushort' || info.depth === 'short';

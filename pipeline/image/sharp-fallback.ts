@@ -4,7 +4,8 @@
 // not floats), so only frames within images.fallback_megasamples are taken; a bigger one fails its
 // job with one line naming the program and its apt package. One warning per process says so.
 import { rename, unlink } from 'node:fs/promises';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
+import type { OutputInfo } from 'sharp';
 import { tempPathFor } from '../../lib/atomic.js';
 import { missingToolMessage } from './children.js';
 import { commandOnPath } from './commands.js';
@@ -86,8 +87,9 @@ export async function openSharpFallbackSource(
   checkBudget(path, tool, claimed.width, claimed.height, Math.min(claimed.channels ?? 3, 3));
   warnOnce();
   let codes: Uint8Array | Uint16Array;
-  let info: sharp.OutputInfo;
+  let info: OutputInfo;
   try {
+    const sharp = await loadSharp();
     const s = sharp(path, { failOn: 'truncated', limitInputPixels: false });
     const m = await s.metadata();
     const is16 = m.depth === 'ushort' || m.depth === 'short';
@@ -202,6 +204,7 @@ export function openSharpFallbackSink(path: string, tool: CodecTool, width: numb
       counter.complete();
       const tmp = tempPathFor(path);
       try {
+        const sharp = await loadSharp();
         let s = sharp(frame, { raw: { width, height, channels: channels as 1 | 3 }, limitInputPixels: false });
         if (wide) s = s.toColourspace(channels === 1 ? 'grey16' : 'rgb16');
         s = o.format === 'jpeg' ? s.jpeg({ quality: o.quality ?? 90, mozjpeg: false }) : s.png({ compressionLevel: 3 });

@@ -1,6 +1,7 @@
 // Whole-image writers through sharp (JPEG, PNG 8/16-bit, TIFF) and FITS; all atomic.
 import { extname } from 'node:path';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
+import type { Sharp } from 'sharp';
 import { withAtomicPath } from '../../lib/atomic.js';
 import { writeFits } from './fits.js';
 import { openRowSink } from './row-sink.js';
@@ -54,9 +55,10 @@ export async function writeImage(path: string, img: ImageF32, options: WriteImag
     return;
   }
   const depth = options.depth ?? 8;
+  const sharp = await loadSharp();
   const raw = { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 };
   await withAtomicPath(path, async (tmp) => {
-    let s: sharp.Sharp;
+    let s: Sharp;
     if (depth === 16 && (ext === '.png' || ext === '.tif' || ext === '.tiff')) {
       const u16 = toUint16(img);
       s = sharp(u16, { raw, limitInputPixels: false }); // a Uint16Array input tells sharp the depth
@@ -75,6 +77,7 @@ export async function writeImage(path: string, img: ImageF32, options: WriteImag
 /** Encode a JPEG preview in memory (for MQTT), scaled down to fit `maxSize` pixels on the long side. */
 export async function encodePreviewJpeg(img: ImageF32, maxSize = 1024, quality = 80): Promise<Buffer> {
   const raw = { width: img.width, height: img.height, channels: img.channels as 1 | 3 };
+  const sharp = await loadSharp();
   return sharp(toUint8(img), { raw, limitInputPixels: false })
     .resize({ width: maxSize, height: maxSize, fit: 'inside', withoutEnlargement: true })
     .jpeg({ quality })

@@ -6,7 +6,9 @@
 // No copying between threads: every band reads and writes its own range of the same buffer.
 //
 // Returns null where WebAssembly SIMD or shared memory is unavailable; the caller then runs the
-// plain-TS reference (pipeline/hdr/merge-kernel.ts), which the WASM result equals bit for bit.
+// plain-TS reference (pipeline/hdr/merge-kernel.ts). lnE, spool codes and saturated counts equal it
+// bit for bit; the linear values (f32 exp) are within one f32 ulp of Math.exp, the statistics within
+// 1e-6 (docs/hdr.md states the tolerance).
 import type { MergeLut } from '../hdr/merge-kernel.js';
 import { createBandPool, kernelArena, kernelModule, rowBands } from './wasm.js';
 
@@ -15,6 +17,8 @@ interface Exports {
   accumulateCodes16: Kernel;
   mergeCodes8: Merge;
   mergeCodes16: Merge;
+  firstPass8: FirstPass;
+  firstPass16: FirstPass;
   finish(start: number, end: number, channels: number, g: number, num: number, den: number, sl: number, ll: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number): number;
   linearAndSpool(start: number, end: number, lnE: number, linear: number, spool: number, lo: number, scale: number, expTab: number): void;
   rowStats(lnE: number, start: number, end: number, rowLen: number, channels: number, row0: number, sampleParity: number, out: number, expTab: number): void;
@@ -22,6 +26,7 @@ interface Exports {
   heapBase(): number;
 }
 type Merge = (codeTab: number, pairTab: number, n: number, start: number, end: number, channels: number, g: number, lnTShort: number, lnTLong: number, half: number, satLevel: number, out: number) => number;
+type FirstPass = (cfg: number, set: number, start: number, end: number, row0: number) => number;
 type Kernel = (codes: number, start: number, end: number, channels: number, pairs: number, num: number, den: number, keep: number, first: number) => void;
 
 /** Byte addresses of everything in the shared memory, plus the strip constants: all a band needs. */
@@ -70,7 +75,15 @@ interface Layout {
   planes: number;
   /** exp table for the vector exp (assembly/lib/vexp.ts expTabF64x2). */
   expTab: number;
+  /** With two frames or more: the f64 slots firstPass8/16 read (CFG_* in assembly/debevec.ts). */
+  cfg: number;
 }
+
+/** The f64 slots of assembly/debevec.ts firstPass's configuration block, in order. */
+const CFG_FIELDS = [
+  'codeTab0', 'codeTab1', 'pairTab', 'frames', 'channels', 'g', 'lnTShort', 'lnTLong', 'half', 'satLevel', 'out', 'linear', 'spool',
+  'spoolLo', 'spoolScale', 'rowLen', 'stats', 'rgbe', 'rle', 'rleOut', 'slot', 'lens', 'planes', 'expTab',
+] as const;
 
 /** exp(−88 + k/256), k = 0 … 176·256: the table assembly/lib/vexp.ts's expTabF64x2 reads. */
 let expTable: Float64Array | null = null;
@@ -83,20 +96,17 @@ function expTab(): Float64Array {
 export const ROW_STATS = 32;
 
 // One band: every frame folded in, then lnE. Runs in the calling thread and, as text, in each worker.
+// With two frames or more the whole band is one call (firstPass: merge, exp, spool, statistics and
+// scanlines row by row, each row's values still in cache).
 const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
-  let saturated;
-  if (L.codeTabs.length) {
-    const merge = L.wide ? ex.mergeCodes16 : ex.mergeCodes8;
-    saturated = merge(L.codeTabs[job.set], L.pairTab, L.frames, start, end, L.channels, L.g, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
-  } else {
-    const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
-    const codes = L.codes[job.set];
-    for (let j = 0; j < L.frames; j++) {
-      const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
-      acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
-    }
-    saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
+  if (L.cfg) return (L.wide ? ex.firstPass16 : ex.firstPass8)(L.cfg, job.set, start, end, job.row0);
+  const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
+  const codes = L.codes[job.set];
+  for (let j = 0; j < L.frames; j++) {
+    const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
+    acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
   }
+  const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
   if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
   if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
   if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens, L.planes);
@@ -181,13 +191,15 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const shortLevel = fused ? 0 : take(samples * 2);
   const longLevel = fused ? 0 : take(samples * 2);
   const out = take(samples * 4);
-  const linear = spec.linear ? take(samples * 4) : 0;
+  // The one-pass kernel's statistics read the luminance from the linear values: computed even when
+  // no linear output is wanted.
+  const linear = spec.linear || (fused && spec.rowLen) ? take(samples * 4) : 0;
   const spool = spec.spool ? take(samples * 2) : 0;
   const rowLen = spec.rowLen ?? 0;
   const rows = rowLen ? Math.ceil(samples / rowLen) : 0;
   const width = rowLen / lut.channels;
   const stats = rowLen ? take(rows * ROW_STATS) : 0;
-  const wantRgbe = Boolean(spec.rgbe && linear && rowLen);
+  const wantRgbe = Boolean(spec.rgbe && spec.linear && rowLen);
   const rle = wantRgbe && width >= 8 && width <= 0x7fff;
   // Worst case RLE grows a scanline by 4 + one count byte per ≤ 128-byte literal per component.
   const slot = rle ? width * 4 + 4 + 4 * Math.ceil(width / 128) : 0;
@@ -196,6 +208,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const lens = rle ? take(rows * 4) : 0;
   const planes = rle ? take(rows * width * 4) : 0;
   const expTabAt = take(expTab().length * 8);
+  const cfg = fused ? take(CFG_FIELDS.length * 8) : 0;
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
@@ -243,7 +256,12 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     lens,
     planes,
     expTab: expTabAt,
+    cfg,
   };
+  if (cfg) {
+    const slots: Record<(typeof CFG_FIELDS)[number], number> = { ...layout, codeTab0: codeTabs[0]!, codeTab1: codeTabs[1] ?? codeTabs[0]! };
+    new Float64Array(buf, cfg, CFG_FIELDS.length).set(CFG_FIELDS.map((f) => slots[f]));
+  }
   const pool = createBandPool({
     name: 'debevec',
     module: kernelModule('debevec')!,
@@ -259,7 +277,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     overlap: sets === 2,
     codes: (j) => codeViews[fill]![j]!,
     lnE: new Float32Array(buf, out, samples),
-    linear: linear ? new Float32Array(buf, linear, samples) : null,
+    linear: spec.linear ? new Float32Array(buf, linear, samples) : null,
     spool: spool ? new Uint16Array(buf, spool, samples) : null,
     stats: stats ? new DataView(buf, stats, rows * ROW_STATS) : null,
     scanlines(n) {

@@ -1,7 +1,7 @@
 // One pass over a night frame's rows: decode by strips (row sources), calibrate each row, hand the
 // strip to every product that needs it. Plus the display rendering shared by previews and the
 // timelapse (scaled down while streaming, stretched, labelled).
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { openDecoderSource } from '../image/decoder-source.js';
 import { DJPEG, sniffImageKind } from '../image/row-source.js';
 import { openRowSource } from '../image/rows.js';
@@ -88,6 +88,7 @@ export async function renderDisplayFrame(frame: NightFrameInput, width: number, 
 /** A row source at the smallest JPEG DCT scale still at least outW × outH (other formats: full size). */
 async function openShrunk(path: string, outW: number, outH: number): Promise<RowSource> {
   if ((await sniffImageKind(path)) !== 'jpeg') return openRowSource(path);
+  const sharp = await loadSharp();
   const m = await sharp(path).metadata().catch(() => null);
   let k = 1;
   if (m?.width && m.height) while (k < 8 && Math.floor(m.width / (k * 2)) >= outW && Math.floor(m.height / (k * 2)) >= outH) k *= 2;

@@ -14,7 +14,7 @@
 //   line per failure (e.g. ffmpeg missing, naming the apt package) and the others are still made.
 import { join } from 'node:path';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import { writeFileAtomic } from '../../lib/atomic.js';
 import { openRowSource, type RowSource } from '../image/rows.js';
 import { renderDisplayFrame, SkyMeter, streamRows } from './frame-pass.js';
@@ -246,6 +246,7 @@ export class NightProducts {
       const v = img.data[i]!;
       bytes[i] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
     }
+    const sharp = await loadSharp();
     return sharp(bytes, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
   }
 

@@ -9,7 +9,7 @@ import type { StackMethod } from './methods.js';
 import { plotFrameMetricsBytes } from './metrics-plot.js';
 import { writeFitsFloat } from './output.js';
 import { autoStretchBytes } from './stretch.js';
-import sharp from 'sharp';
+import { loadSharp } from '../../lib/sharp.js';
 import type { AlignMode, FrameResult } from './types.js';
 
 export interface ProductNames {
@@ -84,6 +84,7 @@ export async function encodePreview(n: ProductNames, method: StackMethod, p: Str
   const path = outputPath(n, method, n.previewFormat);
   const raw = { width: p.width, height: p.height, channels: p.channels as 1 | 3 };
   await withAtomicPath(path, async (tmp) => {
+    const sharp = await loadSharp();
     const s = sharp(p.data, { raw, limitInputPixels: false });
     await (n.previewFormat === 'png' ? s.png({ compressionLevel: 6 }) : s.jpeg({ quality: 90, mozjpeg: false })).toFile(tmp);
   });
@@ -117,6 +118,7 @@ export async function writeMetrics(n: ProductNames, records: readonly FrameResul
 export async function writeMetricsPlot(n: ProductNames, records: readonly FrameResult[]): Promise<number> {
   const path = metricsPaths(n).png;
   const p = plotFrameMetricsBytes(records);
+  const sharp = await loadSharp();
   await withAtomicPath(path, (tmp) => sharp(p.data, { raw: { width: p.width, height: p.height, channels: p.channels }, limitInputPixels: false }).png({ compressionLevel: 6 }).toFile(tmp));
   return sizeOf(path);
 }

@@ -1,7 +1,7 @@
 // Debayer, camera RAW (a synthetic DNG through dcraw_emu), EXIF exposure time, FITS BAYERPAT.
 import test from 'ava';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { debayerImage, StripDebayer, shiftPattern, bayerPatternFromCards, type BayerPattern } from '../../pipeline/image/debayer.js';
 import { readExif, readExifBlock, readExposureTime, parseTiffExif } from '../../pipeline/image/exif.js';
@@ -166,4 +166,33 @@ test('corrupt RAW is a one-line error naming the file', async (t) => {
   const err = await t.throwsAsync(readImage(p));
   t.regex(err!.message, /bad\.cr2: dcraw_emu/);
   t.false(err!.message.includes('\n'));
+});
+
+test("JPEG EXIF is read from the APP1 segment itself: the same block as sharp's metadata, none when absent or cut", async (t) => {
+  // Real camera frames (focus-pcb) carry EXIF after other segments; expected.jpg has none.
+  for (const name of ['pcb_001.jpg', 'pcb_002.jpg', 'expected.jpg']) {
+    const p = join('..', 'shared', 'data', 'focus-pcb', name);
+    const viaSharp = (await sharp(p).metadata()).exif ?? null;
+    const direct = await readExifBlock(p);
+    t.deepEqual(direct === null ? null : [...direct], viaSharp === null ? null : [...viaSharp], name);
+  }
+  const dir = await tempDir(t);
+  // A JFIF APP0 and a non-EXIF APP1 (XMP-like) ahead of the EXIF one.
+  const src = join(dir, 'src.jpg');
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: 'grey' } })
+    .withExif({ IFD0: { Make: 'ZWO' }, IFD2: { ExposureTime: '1/8' } })
+    .jpeg()
+    .toFile(src);
+  const bytes = await readFile(src);
+  const xmp = Buffer.concat([Buffer.from([0xff, 0xe1, 0x00, 0x0a]), Buffer.from('http:\0\0\0', 'latin1')]);
+  const app0 = Buffer.from([0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00]);
+  const mixed = join(dir, 'mixed.jpg');
+  await writeFile(mixed, Buffer.concat([bytes.subarray(0, 2), app0, xmp, bytes.subarray(2)]));
+  t.is(await readExposureTime(mixed), 0.125);
+  t.is((await readExif(mixed)).make, 'ZWO');
+  // Cut inside the EXIF segment: no EXIF, no throw.
+  const cut = join(dir, 'cut.jpg');
+  await writeFile(cut, bytes.subarray(0, 30));
+  t.deepEqual(await readExif(cut), {});
+  t.is(await readExifBlock(cut), null);
 });

@@ -1,8 +1,9 @@
 // The Debevec run's output kernels in WebAssembly against their plain-TS references: the .hdr
 // scanlines (assembly/lib/rgbe.ts vs radiance.ts encodeRgbe + rleScanline, byte for byte, special
 // values included), the per-row tone-map statistics (vs tonemap.ts accumulateStats: min/max/pixel
-// count exact, Σ ln L within 1e-12 relative, the same at every thread count), the vector exp (within
-// one f32 ulp of Math.exp, in and out of its table), the Reinhard pass to 8-bit samples (vs
+// count exact; the log-average and the white point — the luminance from the first pass's f32 linear
+// values — within 1e-6 relative; the same at every thread count), the f32x4 exp (within one f32 ulp
+// of Math.fround(Math.exp), in and out of its fast range), the Reinhard pass to 8-bit samples (vs
 // toneMapCodes + floatToPnm, byte for byte — through the gamma cell table and, for steep gammas,
 // the interpolation; every spool code at several keys and white points), and the sinks' writeEncoded (the same files as writeRows).
 import test from 'ava';
@@ -79,8 +80,10 @@ for (const [label, channels, width] of [
         t.is(got.maxLnE, ref.maxLnE);
         t.is(got.pixels, ref.pixels);
         t.true(ref.pixels > 0);
-        t.true(Math.abs(got.sumLogLum - ref.sumLogLum) <= 1e-12 * Math.abs(ref.sumLogLum), `Σ ln L ${got.sumLogLum} vs ${ref.sumLogLum}`);
-        t.true(Math.abs(got.maxLum - ref.maxLum) <= 1e-14 * ref.maxLum, `max L ${got.maxLum} vs ${ref.maxLum}`);
+        // The stated tolerance: log-average (exp of the mean ln L) and white (max L) within 1e-6.
+        const logAvg = (st: RadianceStats) => Math.exp(st.sumLogLum / st.pixels);
+        t.true(Math.abs(logAvg(got) / logAvg(ref) - 1) <= 1e-6, `log-average ${logAvg(got)} vs ${logAvg(ref)}`);
+        t.true(Math.abs(got.maxLum / ref.maxLum - 1) <= 1e-6, `max L ${got.maxLum} vs ${ref.maxLum}`);
         results.push(got);
       } finally {
         await k!.close();
@@ -88,6 +91,31 @@ for (const [label, channels, width] of [
     }
     t.deepEqual(results[1], results[0], 'the same statistics on 2 threads as on 1');
     t.deepEqual(results[2], results[0], 'the same statistics on 3 threads as on 1');
+    // Without linear outputs (a JPEG-only merge) the one-pass kernel still takes L from its own f32
+    // exp: the same statistics; frame by frame (separatePasses, as with one frame) the exact f64 path.
+    for (const [mode, spec] of [['no linear output', { linear: false }], ['frame by frame', { linear: true, separatePasses: true }]] as const) {
+      const k = createWasmDebevec({ lut, tables: lnT.map((l) => frameTable(lut, l)), lnT, samples: count, threads: 2, rowLen, ...spec })!;
+      try {
+        codes.forEach((f, j) => k.codes(j).set(f));
+        await k.run(count, rowLen, 7);
+        const got = emptyStats();
+        foldRowStats(got, k.stats!, rows, width);
+        if (mode === 'no linear output') {
+          t.is(k.linear, null);
+          t.deepEqual(got, results[0], mode);
+        } else {
+          const ref = emptyStats();
+          accumulateStats(ref, k.lnE.subarray(0, count), count, channels, width, false);
+          t.is(got.minLnE, ref.minLnE);
+          t.is(got.maxLnE, ref.maxLnE);
+          t.is(got.pixels, ref.pixels);
+          t.true(Math.abs(got.sumLogLum - ref.sumLogLum) <= 1e-12 * Math.abs(ref.sumLogLum), `${mode}: Σ ln L ${got.sumLogLum} vs ${ref.sumLogLum}`);
+          t.true(Math.abs(got.maxLum - ref.maxLum) <= 1e-14 * ref.maxLum, `${mode}: max L ${got.maxLum} vs ${ref.maxLum}`);
+        }
+      } finally {
+        await k.close();
+      }
+    }
   });
 }
 
@@ -151,10 +179,14 @@ test('wasm RLE equals rleScanline on runs longer than 127, literals longer than 
   t.true(Buffer.from(got.rle).equals(want));
 });
 
-test('wasm exp (table + polynomial) is within one f32 ulp of Math.exp, in and out of the table; spool codes exact', (t) => {
-  const xs = [-200, -103.5, -88.1, -88, -87.99, -20, -1e-7, -0, 0, 1e-9, 0.5, 1, 10, 30.123, 87.99, 88, 88.5, 89, 200, NaN];
+test('wasm exp (f32x4 polynomial) is within one f32 ulp of Math.exp, in and out of its fast range; spool codes exact', (t) => {
+  // The fast range is [−87, 88]; beyond it (and NaN) the f64 exp, rounded once. Edges on both sides.
+  const xs = [-200, -103.5, -103.9, -100, -88.1, -88, -87.99, -87.0001, -87, -86.9999, -20, -1e-7, -1e-30, -0, 0, 1e-30, 1e-9, 0.5, 1, 10, 30.123, 87.99, 87.9999, 88, 88.0001, 88.5, 88.72, 88.73, 89, 200, NaN, Infinity, -Infinity];
+  // Every f32 around 0 and around the ends of the fast range, then random over it and over the merge's usual range.
+  for (const c of [0, -87, 88, Math.LN2, -Math.LN2]) for (let k = -300; k <= 300; k++) xs.push(Math.fround(c) + k * 2 ** -20);
   const rnd = mulberry32(9);
-  while (xs.length < 20_003) xs.push(-30 + 60 * rnd());
+  while (xs.length < 150_000) xs.push(-87 + 175 * rnd());
+  while (xs.length < 300_000) xs.push(-3 + 15 * rnd());
   const lnE = Float32Array.from(xs);
   const arena = kernelArena('debevec')!;
   const tab = Float64Array.from({ length: 176 * 256 + 1 }, (_, k) => Math.exp(-88 + k / 256));
@@ -185,7 +217,8 @@ test('wasm exp (table + polynomial) is within one f32 ulp of Math.exp, in and ou
     if (d === 0) exact++;
   }
   t.is(off, 0, 'samples more than one ulp from Math.exp');
-  t.true(exact > 0.999 * (lnE.length - 1), `equal to Math.exp rounded on ${exact} of ${lnE.length - 1}`);
+  // Not bit-exact: most samples (≈ 90 %) are equal to Math.exp rounded, the rest one ulp off.
+  t.true(exact > 0.8 * (lnE.length - 1), `equal to Math.exp rounded on ${exact} of ${lnE.length - 1}`);
   const spool = new Uint16Array(buf, spoolAt, lnE.length);
   // As merge.ts stores them (a Uint16Array: NaN becomes 0).
   const ref = Uint16Array.from(lnE, (v) => Math.max(0, Math.min(65535, Math.round((v - lo) * scale))));

@@ -3,7 +3,6 @@
 // camera's files. The same NightProducts the `allsky` job uses, with a progress bar.
 import { basename } from 'node:path';
 import { Option, type Command } from 'commander';
-import sharp from 'sharp';
 import { silentLogger } from '../../../lib/log.js';
 import { listImages } from '../../../pipeline/calib/master.js';
 import { frameInputFromFile } from '../../../pipeline/night/frame-meta.js';
@@ -91,7 +90,6 @@ export function describeSummary(s: NightSummary): string {
 /** The whole build (tests call this); throws one line when a product failed. */
 export async function runNightBuild(dir: string, o: NightBuildOptions, stderr: NodeJS.WriteStream = process.stderr): Promise<NightSummary> {
   const config = nightConfigFrom(o);
-  sharp.cache(false);
   const files = await listImages(dir);
   if (!files.length) throw new Error(`${dir}: no image files`);
   if (!o.resume) await NightProducts.reset(o.out);

@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command, Option } from 'commander';
-import sharp from 'sharp';
 import type { RegisterCommands } from '../types.js';
 import { createProgress } from '../progress.js';
 import { buildCalibration, listImages, type CombineMethod } from '../../../pipeline/calib/master.js';
@@ -82,8 +81,6 @@ export function parseReference(s: string): LiveStackOptions['reference'] {
 }
 
 async function stackerFrom(o: StackCliOptions, onResult?: (r: FrameResult) => void): Promise<LiveStacker> {
-  // Every frame is a new image: libvips' operation cache only grows the footprint of a long run.
-  sharp.cache(false);
   const methods = parseMethod(o.method);
   const opts: LiveStackOptions = {
     outDir: o.out,

@@ -1,8 +1,9 @@
 // AssemblyScript (compiled by `asc`, see package.json "build:wasm") — the Debevec merge's hot loops
 // with 128-bit SIMD. The reference is pipeline/hdr/merge-kernel.ts (accumulateDebevecCodes,
-// finishDebevec); the results are bit-exact equal to it (test/pipeline/kernels-debevec.test.ts):
-// f32 adds and f32 divides are correctly rounded in both, and the fallback subtracts ln t in f64
-// and rounds once, as JavaScript does.
+// finishDebevec); lnE is bit-exact equal to it (test/pipeline/kernels-debevec.test.ts): f32 adds and
+// f32 divides are correctly rounded in both, and the fallback subtracts ln t in f64 and rounds once,
+// as JavaScript does. The spool codes are exact too; exp(lnE) is an f32x4 exp within one f32 ulp of
+// Math.exp (lib/vexpf.ts), and the one-pass statistics take their luminance from it (within 1e-6).
 //
 // Memory is imported and shared: the caller lays out tables, codes and sums in it, and several
 // workers run these functions on disjoint sample ranges of the same strip. Nothing here allocates.
@@ -10,6 +11,7 @@
 
 import { encodeRgbeRow, rgbePlanes, rlePlanes } from './lib/rgbe';
 import { expTabF64x2 } from './lib/vexp';
+import { expF32x4 } from './lib/vexpf';
 
 // Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `pairs` holds the
 // frame's table entries as (w·(g − ln t), w) f32 pairs, so one 64-bit load fetches both of a sample.
@@ -103,6 +105,38 @@ function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i3
   const short = <usize>load<u32>(codeTab);
   const long = <usize>load<u32>(codeTab + (<usize>(n - 1) << 2));
   let i = start;
+  if (channels == 3) {
+    // Four pixels (12 samples, 3 vectors) a step: lane channels 0 1 2 0 | 1 2 0 1 | 2 0 1 2, so each
+    // lane's table entry is at code·24 + a constant (no per-lane channel arithmetic).
+    for (; i + 12 <= end; i += 12) {
+      let a0 = zero;
+      let d0 = zero;
+      let a1 = zero;
+      let d1 = zero;
+      let a2 = zero;
+      let d2 = zero;
+      for (let j = 0; j < n; j++) {
+        const codes = <usize>load<u32>(codeTab + (<usize>j << 2)) + (<usize>i << alignof<T>());
+        const pairs = <usize>load<u32>(pairTab + (<usize>j << 2));
+        const s = sizeof<T>();
+        let lo = v128.load64_lane(pairs + <usize>load<T>(codes, s) * 24 + 8, v128.load64_zero(pairs + <usize>load<T>(codes) * 24), 1);
+        let hi = v128.load64_lane(pairs + <usize>load<T>(codes, 3 * s) * 24, v128.load64_zero(pairs + <usize>load<T>(codes, 2 * s) * 24 + 16), 1);
+        a0 = f32x4.add(a0, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d0 = f32x4.add(d0, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+        lo = v128.load64_lane(pairs + <usize>load<T>(codes, 5 * s) * 24 + 16, v128.load64_zero(pairs + <usize>load<T>(codes, 4 * s) * 24 + 8), 1);
+        hi = v128.load64_lane(pairs + <usize>load<T>(codes, 7 * s) * 24 + 8, v128.load64_zero(pairs + <usize>load<T>(codes, 6 * s) * 24), 1);
+        a1 = f32x4.add(a1, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d1 = f32x4.add(d1, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+        lo = v128.load64_lane(pairs + <usize>load<T>(codes, 9 * s) * 24, v128.load64_zero(pairs + <usize>load<T>(codes, 8 * s) * 24 + 16), 1);
+        hi = v128.load64_lane(pairs + <usize>load<T>(codes, 11 * s) * 24 + 16, v128.load64_zero(pairs + <usize>load<T>(codes, 10 * s) * 24 + 8), 1);
+        a2 = f32x4.add(a2, i8x16.shuffle(lo, hi, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27));
+        d2 = f32x4.add(d2, i8x16.shuffle(lo, hi, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31));
+      }
+      finish4<T>(a0, d0, out, i, start, channels, g, short, long, lnTShort, lnTLong, half);
+      finish4<T>(a1, d1, out, i + 4, start, channels, g, short, long, lnTShort, lnTLong, half);
+      finish4<T>(a2, d2, out, i + 8, start, channels, g, short, long, lnTShort, lnTLong, half);
+    }
+  }
   if (channels == 3 || channels == 1) {
     for (; i + 4 <= end; i += 4) {
       // Lane channels: (i − start) mod 3 for RGB (bands start at pixel boundaries).
@@ -152,13 +186,50 @@ function mergeAll<T>(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i3
     }
     store<f32>(out + (<usize>i << 2), d > 0 ? a / d : fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
   }
+  return countSaturated<T>(short, start, end, channels, satLevel);
+}
+
+// Pixels of [start, end) with any channel ≥ satLevel in `short`. 8-bit RGB and mono: 16 pixels a
+// step through byte-compare bitmasks (a pixel's three bits OR-ed onto its first, then counted).
+@inline
+function countSaturated<T>(short: usize, start: i32, end: i32, channels: i32, satLevel: i32): i32 {
   let saturated = 0;
-  for (let p = start; p < end; p += channels) {
+  let p = start;
+  if (sizeof<T>() == 1 && satLevel >= 1 && satLevel <= 255 && (channels == 3 || channels == 1)) {
+    const s = i8x16.splat(<i8>satLevel);
+    if (channels == 3) {
+      for (; p + 48 <= end; p += 48) {
+        const at = short + <usize>p;
+        const m0 = <u64>i8x16.bitmask(i8x16.ge_u(v128.load(at), s));
+        const m1 = <u64>i8x16.bitmask(i8x16.ge_u(v128.load(at, 16), s));
+        const m2 = <u64>i8x16.bitmask(i8x16.ge_u(v128.load(at, 32), s));
+        const m = m0 | (m1 << 16) | (m2 << 32);
+        saturated += <i32>popcnt((m | (m >> 1) | (m >> 2)) & 0x249249249249);
+      }
+    } else {
+      for (; p + 16 <= end; p += 16) saturated += <i32>popcnt(i8x16.bitmask(i8x16.ge_u(v128.load(short + <usize>p), s)));
+    }
+  }
+  for (; p < end; p += channels) {
     let sat = 0;
     for (let c = 0; c < channels; c++) if (<i32>load<T>(short + (<usize>(p + c) << alignof<T>())) >= satLevel) sat = 1;
     saturated += sat;
   }
   return saturated;
+}
+
+// lnE = a / d on four lanes at sample i, the fallback where d ≤ 0.
+@inline
+function finish4<T>(a: v128, d: v128, out: usize, i: i32, start: i32, channels: i32, g: usize, short: usize, long: usize, lnTShort: f64, lnTLong: f64, half: f64): void {
+  const o = out + (<usize>i << 2);
+  v128.store(o, f32x4.div(a, d));
+  // Rare: a lane with no usable exposure.
+  if (v128.any_true(f32x4.le(d, f32x4.splat(0)))) {
+    if (!(f32x4.extract_lane(d, 0) > 0)) store<f32>(o, fallbackCodes<T>(i - start, i, channels, g, short, long, lnTShort, lnTLong, half));
+    if (!(f32x4.extract_lane(d, 1) > 0)) store<f32>(o, fallbackCodes<T>(i + 1 - start, i + 1, channels, g, short, long, lnTShort, lnTLong, half), 4);
+    if (!(f32x4.extract_lane(d, 2) > 0)) store<f32>(o, fallbackCodes<T>(i + 2 - start, i + 2, channels, g, short, long, lnTShort, lnTLong, half), 8);
+    if (!(f32x4.extract_lane(d, 3) > 0)) store<f32>(o, fallbackCodes<T>(i + 3 - start, i + 3, channels, g, short, long, lnTShort, lnTLong, half), 12);
+  }
 }
 
 @inline
@@ -176,6 +247,90 @@ export function mergeCodes8(codeTab: usize, pairTab: usize, n: i32, start: i32, 
 
 export function mergeCodes16(codeTab: usize, pairTab: usize, n: i32, start: i32, end: i32, channels: i32, g: usize, lnTShort: f64, lnTLong: f64, half: f64, satLevel: i32, out: usize): i32 {
   return mergeAll<u16>(codeTab, pairTab, n, start, end, channels, g, lnTShort, lnTLong, half, satLevel, out);
+}
+
+// The whole first pass of a band, row by row, for n ≥ 2 frames: merge (lnE, exp → linear, spool
+// codes in one pass over the codes), then the row's tone-map statistics and .hdr scanlines while
+// its lnE and linear values are still in cache. `cfg` holds f64 slots (CFG_* below, written once by
+// debevec-wasm.ts); `set` picks the code set (double buffering); `row0` is the strip's first image
+// row's parity (the statistics sample rows of parity 0). Returns the saturated pixels.
+const CFG_CODE_TAB0 = 0;
+const CFG_CODE_TAB1 = 1;
+const CFG_PAIR_TAB = 2;
+const CFG_FRAMES = 3;
+const CFG_CHANNELS = 4;
+const CFG_G = 5;
+const CFG_LNT_SHORT = 6;
+const CFG_LNT_LONG = 7;
+const CFG_HALF = 8;
+const CFG_SAT_LEVEL = 9;
+const CFG_LNE = 10;
+const CFG_LINEAR = 11;
+const CFG_SPOOL = 12;
+const CFG_SPOOL_LO = 13;
+const CFG_SPOOL_SCALE = 14;
+const CFG_ROW_LEN = 15;
+const CFG_STATS = 16;
+const CFG_RGBE = 17;
+const CFG_RLE = 18;
+const CFG_RLE_OUT = 19;
+const CFG_SLOT = 20;
+const CFG_LENS = 21;
+const CFG_PLANES = 22;
+const CFG_EXP_TAB = 23;
+export const CFG_SLOTS: i32 = 24;
+
+@inline function cf(cfg: usize, k: i32): f64 {
+  return load<f64>(cfg + (<usize>k << 3));
+}
+@inline function ci(cfg: usize, k: i32): i32 {
+  return <i32>load<f64>(cfg + (<usize>k << 3));
+}
+
+@inline
+function firstPass<T>(cfg: usize, set: i32, start: i32, end: i32, row0: i32): i32 {
+  const codeTab = <usize>ci(cfg, set ? CFG_CODE_TAB1 : CFG_CODE_TAB0);
+  const pairTab = <usize>ci(cfg, CFG_PAIR_TAB);
+  const n = ci(cfg, CFG_FRAMES);
+  const channels = ci(cfg, CFG_CHANNELS);
+  const g = <usize>ci(cfg, CFG_G);
+  const lnTShort = cf(cfg, CFG_LNT_SHORT);
+  const lnTLong = cf(cfg, CFG_LNT_LONG);
+  const half = cf(cfg, CFG_HALF);
+  const satLevel = ci(cfg, CFG_SAT_LEVEL);
+  const lnE = <usize>ci(cfg, CFG_LNE);
+  const linear = <usize>ci(cfg, CFG_LINEAR);
+  const spool = <usize>ci(cfg, CFG_SPOOL);
+  const lo = cf(cfg, CFG_SPOOL_LO);
+  const scale = cf(cfg, CFG_SPOOL_SCALE);
+  const rowLen = ci(cfg, CFG_ROW_LEN);
+  const stats = <usize>ci(cfg, CFG_STATS);
+  const rgbe = <usize>ci(cfg, CFG_RGBE);
+  const expTab = <usize>ci(cfg, CFG_EXP_TAB);
+  // Without rows (no statistics, no scanlines) the band is one block.
+  const step = rowLen > 0 ? rowLen : end - start;
+  let saturated = 0;
+  for (let a = start; a < end; a += step) {
+    const b = min(a + step, end);
+    // exp and spool in their own loop over the row (in cache): fused into the merge's loop they
+    // measured slower (the merge's registers spill).
+    saturated += mergeAll<T>(codeTab, pairTab, n, a, b, channels, g, lnTShort, lnTLong, half, satLevel, lnE);
+    if (linear | spool) linearAndSpool(a, b, lnE, linear, spool, lo, scale, 0);
+    if (stats) {
+      if (linear) rowStatsLinear(lnE, linear, a, b, rowLen, channels, row0, 0, stats);
+      else rowStats(lnE, a, b, rowLen, channels, row0, 0, stats, expTab);
+    }
+    if (rgbe && linear) rgbeRows(linear, a, b, rowLen, channels, rgbe, ci(cfg, CFG_RLE) != 0, <usize>ci(cfg, CFG_RLE_OUT), ci(cfg, CFG_SLOT), <usize>ci(cfg, CFG_LENS), <usize>ci(cfg, CFG_PLANES));
+  }
+  return saturated;
+}
+
+export function firstPass8(cfg: usize, set: i32, start: i32, end: i32, row0: i32): i32 {
+  return firstPass<u8>(cfg, set, start, end, row0);
+}
+
+export function firstPass16(cfg: usize, set: i32, start: i32, end: i32, row0: i32): i32 {
+  return firstPass<u16>(cfg, set, start, end, row0);
 }
 
 // lnE = num/den over samples [start, end); where den is 0 (every code clipped) the shortest
@@ -223,44 +378,51 @@ function fallback(rel: i32, i: i32, channels: i32, g: usize, shortLevel: usize, 
 // After finish, per sample of [start, end): the linear radiance exp(lnE) for the .hdr/.tif/.fits
 // outputs (`linear`, 0: none) and lnE quantised to the tone-map spool's 16-bit codes (`spool`, 0:
 // none) as merge.ts does: clamp(round((lnE − lo)·scale), 0, 65535) with JavaScript's Math.round
-// (ties toward +∞), in f64 as there. exp is lib/vexp.ts's (table + polynomial), in f64 then rounded to f32: within one
-// f32 ulp of V8's Math.exp rounded the same way (equal on all but a fraction of a percent of samples).
+// (ties toward +∞), in f64 as there (exact). exp is lib/vexpf.ts's, four lanes in f32: within one f32
+// ulp of Math.fround(Math.exp(lnE)) (not bit-exact: ≈ 10 % of samples differ by that ulp).
+// `expTab` is no longer read (kept for the callers' signature).
 export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, spool: usize, lo: f64, scale: f64, expTab: usize): void {
   const vlo = f64x2.splat(lo);
   const vscale = f64x2.splat(scale);
   let i = start;
   for (; i + 4 <= end; i += 4) {
-    const v4 = v128.load(lnE + (<usize>i << 2));
-    const a = f64x2.promote_low_f32x4(v4);
-    const b = f64x2.promote_low_f32x4(i8x16.shuffle(v4, v4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
-    if (linear) {
-      const o = linear + (<usize>i << 2);
-      v128.store64_lane(o, f32x4.demote_f64x2_zero(expTabF64x2(a, expTab)), 0);
-      v128.store64_lane(o, f32x4.demote_f64x2_zero(expTabF64x2(b, expTab)), 0, 8);
-    }
-    if (spool) {
-      const qa = i16x8.narrow_i32x4_u(i32x4.trunc_sat_f64x2_s_zero(spoolCode(a, vlo, vscale)), i32x4.splat(0));
-      const qb = i16x8.narrow_i32x4_u(i32x4.trunc_sat_f64x2_s_zero(spoolCode(b, vlo, vscale)), i32x4.splat(0));
-      const o = spool + (<usize>i << 1);
-      v128.store32_lane(o, qa, 0);
-      v128.store32_lane(o, qb, 0, 4);
-    }
+    const v = v128.load(lnE + (<usize>i << 2));
+    if (linear) v128.store(linear + (<usize>i << 2), expF32x4(v));
+    if (spool) storeSpool4(spool + (<usize>i << 1), v, vlo, vscale);
   }
   for (; i < end; i++) {
-    const v = f64x2.splat(<f64>load<f32>(lnE + (<usize>i << 2)));
-    if (linear) store<f32>(linear + (<usize>i << 2), f32x4.extract_lane(f32x4.demote_f64x2_zero(expTabF64x2(v, expTab)), 0));
-    if (spool) store<u16>(spool + (<usize>i << 1), <u16>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(spoolCode(v, vlo, vscale)), 0));
+    const v = f32x4.splat(load<f32>(lnE + (<usize>i << 2)));
+    if (linear) store<f32>(linear + (<usize>i << 2), f32x4.extract_lane(expF32x4(v), 0));
+    if (spool) store<u16>(spool + (<usize>i << 1), <u16>i32x4.extract_lane(i32x4.trunc_sat_f64x2_s_zero(spoolCode(f64x2.promote_low_f32x4(v), vlo, vscale)), 0));
   }
 }
 
-// clamp(round((v − lo)·scale), 0, 65535) on two lanes, rounding as Math.round: floor, +1 when the
-// remainder is ≥ ½ (exact, unlike floor(x + ½)).
+// Four lnE lanes to four spool codes at `at` (8 bytes).
+@inline
+function storeSpool4(at: usize, v4: v128, vlo: v128, vscale: v128): void {
+  const a = f64x2.promote_low_f32x4(v4);
+  const b = f64x2.promote_low_f32x4(i8x16.shuffle(v4, v4, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  // round without the clamp: the saturating conversions clamp (NaN → 0, < 0 → 0, > 65535 → 65535).
+  const qa = i32x4.trunc_sat_f64x2_s_zero(roundHalfUp(a, vlo, vscale));
+  const qb = i32x4.trunc_sat_f64x2_s_zero(roundHalfUp(b, vlo, vscale));
+  // qa = (a0 a1 0 0), qb = (b0 b1 0 0): (a0 a1 b0 b1) as i32, then narrowed with unsigned saturation.
+  const q = i8x16.shuffle(qa, qb, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+  v128.store64_lane(at, i16x8.narrow_i32x4_u(q, q), 0);
+}
+
+// round((v − lo)·scale) on two lanes, rounding as Math.round: floor, +1 when the remainder is ≥ ½
+// (exact, unlike floor(x + ½)).
+@inline
+function roundHalfUp(v: v128, lo: v128, scale: v128): v128 {
+  const x = f64x2.mul(f64x2.sub(v, lo), scale);
+  const r = f64x2.floor(x);
+  return f64x2.add(r, v128.and(f64x2.ge(f64x2.sub(x, r), f64x2.splat(0.5)), f64x2.splat(1)));
+}
+
+// The same, clamped to 0..65535 (for the scalar tail).
 @inline
 function spoolCode(v: v128, lo: v128, scale: v128): v128 {
-  const x = f64x2.mul(f64x2.sub(v, lo), scale);
-  let r = f64x2.floor(x);
-  r = f64x2.add(r, v128.and(f64x2.ge(f64x2.sub(x, r), f64x2.splat(0.5)), f64x2.splat(1)));
-  return f64x2.max(f64x2.splat(0), f64x2.min(f64x2.splat(65535), r));
+  return f64x2.max(f64x2.splat(0), f64x2.min(f64x2.splat(65535), roundHalfUp(v, lo, scale)));
 }
 
 // Per-row statistics for the tone map over the rows of [start, end) (`rowLen` samples a row; `row0`
@@ -287,25 +449,7 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
     const rec = out + <usize>(row * ROW_STATS);
     const b = a + rowLen;
     // min/max: `v < min ? v : min` (pmin) as the reference's `if (v < min)`, so NaN is skipped.
-    let vmin = f32x4.splat(Infinity);
-    let vmax = f32x4.splat(-Infinity);
-    let i = a;
-    for (; i + 4 <= b; i += 4) {
-      const v = v128.load(lnE + (<usize>i << 2));
-      vmin = f32x4.pmin(vmin, v);
-      vmax = f32x4.pmax(vmax, v);
-    }
-    let mn = f32x4.extract_lane(vmin, 0);
-    let mx = f32x4.extract_lane(vmax, 0);
-    mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
-    mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
-    for (; i < b; i++) {
-      const v = load<f32>(lnE + (<usize>i << 2));
-      if (v < mn) mn = v;
-      if (v > mx) mx = v;
-    }
-    store<f32>(rec, mn, 16);
-    store<f32>(rec, mx, 20);
+    lnMinMax(lnE, a, b, rec);
     if (((row0 + row) & 1) != sampleParity) {
       store<i32>(rec, 0, 24);
       continue;
@@ -339,6 +483,61 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
     store<f64>(rec, maxL, 8);
     store<i32>(rec, 1, 24);
   }
+}
+
+// rowStats with the luminance from the linear values the first pass has just computed (f32, within one
+// ulp of exp(lnE)) instead of an f64 exp of lnE: L in f64 from them, the same sums and maxima
+// otherwise. Not bit-exact with the reference: Σ ln(δ + L) and max L within 3e-7 relative of it
+// (each L within 2^-23 relative; lnE beyond the f32 exp's range, |lnE| > 87, never met with a real
+// response, would give L = 0 or ∞ where the f64 one is merely tiny or huge).
+function rowStatsLinear(lnE: usize, linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, row0: i32, sampleParity: i32, out: usize): void {
+  for (let a = start; a < end; a += rowLen) {
+    const row = a / rowLen;
+    const rec = out + <usize>(row * ROW_STATS);
+    const b = a + rowLen;
+    lnMinMax(lnE, a, b, rec);
+    if (((row0 + row) & 1) != sampleParity) {
+      store<i32>(rec, 0, 24);
+      continue;
+    }
+    let sum: f64 = 0;
+    let maxL: f64 = 0;
+    const step = channels * 2;
+    for (let p = a; p < b; p += step) {
+      const q = linear + (<usize>p << 2);
+      const L = channels < 3 ? <f64>load<f32>(q) : 0.2126 * <f64>load<f32>(q) + 0.7152 * <f64>load<f32>(q, 4) + 0.0722 * <f64>load<f32>(q, 8);
+      sum += Math.log(1e-6 + L);
+      if (L > maxL) maxL = L;
+    }
+    store<f64>(rec, sum);
+    store<f64>(rec, maxL, 8);
+    store<i32>(rec, 1, 24);
+  }
+}
+
+// min and max lnE of samples [a, b) into the row record (f32 at +16, +20); NaN skipped as the
+// reference's `if (v < min)` does.
+@inline
+function lnMinMax(lnE: usize, a: i32, b: i32, rec: usize): void {
+  let vmin = f32x4.splat(Infinity);
+  let vmax = f32x4.splat(-Infinity);
+  let i = a;
+  for (; i + 4 <= b; i += 4) {
+    const v = v128.load(lnE + (<usize>i << 2));
+    vmin = f32x4.pmin(vmin, v);
+    vmax = f32x4.pmax(vmax, v);
+  }
+  let mn = f32x4.extract_lane(vmin, 0);
+  let mx = f32x4.extract_lane(vmax, 0);
+  mn = pminf(pminf(pminf(mn, f32x4.extract_lane(vmin, 1)), f32x4.extract_lane(vmin, 2)), f32x4.extract_lane(vmin, 3));
+  mx = pmaxf(pmaxf(pmaxf(mx, f32x4.extract_lane(vmax, 1)), f32x4.extract_lane(vmax, 2)), f32x4.extract_lane(vmax, 3));
+  for (; i < b; i++) {
+    const v = load<f32>(lnE + (<usize>i << 2));
+    if (v < mn) mn = v;
+    if (v > mx) mx = v;
+  }
+  store<f32>(rec, mn, 16);
+  store<f32>(rec, mx, 20);
 }
 
 // The .hdr scanlines of the rows of [start, end) from the linear floats: RGBE into `rgbe` (4 bytes a
@@ -407,10 +606,13 @@ function rgbeLanes(src: usize, channels: i32, width: i32, out: usize, planes: us
     const e = i32x4.sub(E, i32x4.splat(126));
     // 2^(8 − e) as f32 bits; lanes masked below may hold anything.
     const scale = i32x4.shl(i32x4.sub(i32x4.splat(135), e), 23);
-    const top = i32x4.splat(255);
-    const R = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(r, scale)), top);
-    const G = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(g, scale)), top);
-    const B = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.mul(b, scale)), top);
+    // In the lanes kept, c·2^(8 − e) ∈ [0, 256) (exact: a power-of-two scale): floor, then + 2^23
+    // leaves the integer in the low byte (bits 8–22 zero, the exponent bits above); the shifts below
+    // push those exponent bits out, and R is masked.
+    const two23 = f32x4.splat(8388608);
+    const R = v128.and(f32x4.add(f32x4.floor(f32x4.mul(r, scale)), two23), i32x4.splat(255));
+    const G = f32x4.add(f32x4.floor(f32x4.mul(g, scale)), two23);
+    const B = f32x4.add(f32x4.floor(f32x4.mul(b, scale)), two23);
     let q = v128.or(v128.or(R, i32x4.shl(G, 8)), v128.or(i32x4.shl(B, 16), i32x4.shl(i32x4.add(e, i32x4.splat(128)), 24)));
     q = v128.or(q, i32x4.gt_s(e, i32x4.splat(127)));
     q = v128.andnot(q, zero);
