@@ -14,6 +14,7 @@ import { chainToReference, estimateAffine, scaleAffine, IDENTITY, type Affine } 
 import { alignedSource, frameInfo, isIdentity, readAlignedTile, smallGray, type FrameInfo, type Rect } from './frames.js';
 import { frameCodeBytes, openFrameStore, type FrameStore, type FrameStoreKind } from './frame-store.js';
 import { createWasmDepthMap, type WasmDepthMap } from '../kernels/focus-wasm.js';
+import { codesAhead, type CodesAhead, type CodesRead } from './codes-ahead.js';
 import { bilateralPlane } from './bilateral.js';
 import { cvGaussianKernel, grayNative, sepFilter, shineEnergy } from './shine-energy.js';
 import { gaussianBlurPlane } from './gaussian.js';
@@ -80,6 +81,11 @@ export interface StackOptions {
   threads?: number;
   /** Where decoded frames wait between bands (tests); normally chosen from the memory limit. */
   frameStore?: FrameStoreKind;
+  /**
+   * Depth map on the kernels (tests): its band leaves as floats through the sink's writeRows and each
+   * frame's codes are read in turn — the path the kernels' samples and the read-ahead equal byte for byte.
+   */
+  plainIO?: boolean;
   /** Depth-map and pyramid (`--float 32`) kernels: the SIMD WebAssembly ones (default, where they load) or the plain-TS references. */
   kernels?: 'wasm' | 'js';
   onProgress?: (label: string, done: number, total: number) => void;
@@ -269,10 +275,35 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   let depthSink: Awaited<ReturnType<typeof openRowSink>> | null = null;
   let wasm: WasmDepthMap | null = null;
   let pyramidKernels: FocusPyramidKernels | null = null;
+  let ahead: CodesAhead | null = null;
+  // Band b's extent: its core rows, and with halo, its top aligned to the pyramid grid so levels line up across bands.
+  const bandRect = (b: number) => {
+    const y0 = b * bandRows;
+    const y1 = Math.min(H, y0 + bandRows);
+    const e0 = Math.max(0, Math.floor((y0 - halo) / unit) * unit);
+    const e1 = Math.min(H, y1 + halo);
+    return { y0, y1, rect: { x: 0, y: e0, w: W, h: e1 - e0 } as Rect };
+  };
   try {
   if (o.algorithm === 'depthmap' && bits === 32 && o.kernels !== 'js') {
     const rows = Math.min(H, bandRows + 2 * halo + unit);
-    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0 });
+    // 8-bit codes: two slots in the room of one 16-bit slot, so the next frame's codes are read while
+    // the kernels work on this one's (16-bit brackets keep one slot: a second would shrink the bands).
+    wasm = createWasmDepthMap({ width: W, rows, c: C, threads, levels, codes: true, cacheFrames: keepsEnergies(o, files.length) ? files.length : 0, codeSlots: is16 || o.plainIO ? 1 : 2, codeBytes: is16 ? 2 : 1 });
+    const kernels = wasm;
+    // A 'direct' store decodes the whole frame per read: reading ahead would hold two decoded frames.
+    if (kernels && kernels.codeSlots === 2 && store.kind !== 'direct') {
+      // The plan of code reads: a band's unmoved frames in order, twice for shinestacker's average map
+      // and the hard max map (pass 1's energies, pass 2's blend), then the next band's. Moved frames are resampled in JS.
+      const ids = infos.map((_, k) => k).filter((k) => isIdentity(transforms[k]!));
+      const twice = (o.map === 'average' && o.energyKernels === 'shinestacker') || (o.map === 'max' && o.temperature < 1e-4 && levels > 0);
+      const plan = twice ? [...ids, ...ids] : ids;
+      const at = (b: number, i: number): CodesRead => ({ b, i, k: plan[i]!, y: bandRect(b).rect.y, h: bandRect(b).rect.h });
+      ahead = codesAhead(
+        (r, slot) => store.codesInto(r.k, r.y, r.h, kernels.codesView(infos[r.k]!.is16, slot, r.h)),
+        (r) => (r.i + 1 < plan.length ? at(r.b, r.i + 1) : r.b + 1 < nb && plan.length ? at(r.b + 1, 0) : null),
+      );
+    }
   }
   if (o.algorithm === 'pyramid' && bits === 32 && o.kernels !== 'js') {
     // Sized for the tallest band (halo included, its top on the pyramid grid as below).
@@ -292,14 +323,10 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
   for (let b = 0; b < nb; b++) {
-    const y0 = b * bandRows;
-    const y1 = Math.min(H, y0 + bandRows);
-    // Band extent with halo, its top aligned to the pyramid grid so levels line up across bands.
-    const e0 = Math.max(0, Math.floor((y0 - halo) / unit) * unit);
-    const e1 = Math.min(H, y1 + halo);
-    const rect: Rect = { x: 0, y: e0, w: W, h: e1 - e0 };
+    const { y0, y1, rect } = bandRect(b);
+    const e0 = rect.y;
     const read = (k: number) => readAlignedTile(infos[k]!, transforms[k]!, rect, bits, (r) => store.region(k, r, bits));
-    let fusedPlane: Plane;
+    let fusedPlane: Plane | null;
     let depthBand: Float32Array | null = null;
     if (o.algorithm === 'pyramid' && pyramidKernels) {
       const fuser = await fuseBandCodes(pyramidKernels, infos, transforms, store, rect, read, (k) => tick(`band ${b + 1}/${nb} frame ${k + 1}`));
@@ -328,24 +355,48 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       // The frame's energy on the SIMD kernels (a copy: the max map keeps the first one), or the reference.
       const energy = wasm ? (p: Plane) => wasm!.energy(p, o, native) : async (p: Plane) => frameEnergy(p, o, native);
       const kernels = wasm;
+      // The band's code reads so far (their place in the read-ahead plan).
+      let got = 0;
+      const codes = async (k: number): Promise<number> => {
+        if (ahead) return ahead.get({ b, i: got++, k, y: rect.y, h: rect.h });
+        await store.codesInto(k, rect.y, rect.h, kernels!.codesView(infos[k]!.is16));
+        return 0;
+      };
       const frame = async (k: number): Promise<Plane | null> => {
         if (!kernels || !isIdentity(transforms[k]!)) return read(k);
-        const is16 = infos[k]!.is16;
-        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
-        await kernels.loadCodes(is16);
+        await kernels.loadCodes(infos[k]!.is16, await codes(k));
         return null;
       };
       const planar = async (k: number): Promise<Plane | 'planar'> => {
         if (!kernels || !isIdentity(transforms[k]!)) return read(k);
-        const is16 = infos[k]!.is16;
-        await store.codesInto(k, rect.y, rect.h, kernels.codesView(is16));
-        await kernels.loadCodesPlanar(is16);
+        await kernels.loadCodesPlanar(infos[k]!.is16, await codes(k));
         return 'planar';
       };
-      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame, planar } : null;
+      // The band leaves the kernels as the encoder's samples when nothing in JS works on it after.
+      const encoded = Boolean(kernels) && !o.plainIO && levels > 0 && o.denoise === 0 && o.sharpen === 0 && (!sink || Boolean(sink.writeEncoded));
+      const dm = kernels ? { kernels, band: { w: W, h: rect.h, c: C }, frame, planar, encoded } : null;
       const r = await depthMapBand(infos.length, read, o, levels, kernel, bits, energy, (k, pass) => tick(`band ${b + 1}/${nb} ${pass} frame ${k + 1}`), dm, native);
       fusedPlane = r.image;
       depthBand = r.depth;
+      if (depthSink?.writeEncoded && kernels && levels > 0 && !o.plainIO) {
+        // The depth's samples from the kernels (the band they began; levels 0 computes there only the energies), encoded while the next band is computed.
+        const ds = await kernels.depthSamples(depthBand, y0 - e0, y1 - y0, infos.length > 1 ? 1 / (infos.length - 1) : 0);
+        const own = Buffer.allocUnsafe(ds.length);
+        own.set(ds);
+        await depthSink.writeEncoded(own, y1 - y0);
+        depthBand = null;
+      }
+      if (!fusedPlane) {
+        // The core rows as the encoder's samples (truncated as shinestacker's astype for its preset),
+        // the bytes the float path below makes; the encoder works on them while the next band runs.
+        const samples = await kernels!.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8', seedDm);
+        if (sink) {
+          const own = Buffer.allocUnsafe(samples.length);
+          own.set(samples);
+          await sink.writeEncoded!(own, y1 - y0);
+        } else result!.set(outBytes === 2 ? new Uint16Array(samples.buffer, samples.byteOffset, samples.length >> 1) : samples, y0 * W * C);
+        continue;
+      }
     }
     if (o.denoise > 0) denoise(fusedPlane, o.denoise);
     if (o.sharpen > 0) sharpen(fusedPlane, o.sharpen, o.sharpenRadius, o.sharpenThreshold);
@@ -386,6 +437,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
     await depthSink?.abort();
     throw err;
   } finally {
+    await ahead?.close();
     await wasm?.close();
     await pyramidKernels?.close();
     await store.close();
@@ -611,9 +663,9 @@ async function depthMapBand(
   bits: FloatBits,
   energy: (p: Plane) => Promise<Float32Array>,
   tick: (k: number, pass: string) => void,
-  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null>; planar: (k: number) => Promise<Plane | 'planar'> } | null = null,
+  dm: { kernels: WasmDepthMap; band: { w: number; h: number; c: number }; frame: (k: number) => Promise<Plane | null>; planar: (k: number) => Promise<Plane | 'planar'>; encoded?: boolean } | null = null,
   native = 255,
-): Promise<{ image: Plane; depth: Float32Array }> {
+): Promise<{ image: Plane | null; depth: Float32Array }> {
   let w = 0, h = 0, c = 0;
   const seed = o.energyKernels === 'shinestacker';
   const blendFloor = seed ? 1e-8 : 1e-12;
@@ -621,6 +673,12 @@ async function depthMapBand(
   // need no resampling go into it as their codes (`dm.frame` gives null), others as float planes.
   const wasmBlend = dm && levels > 0 ? dm.kernels : null;
   if (wasmBlend) wasmBlend.begin(dm!.band.w, dm!.band.h, dm!.band.c, { levels, kernel, floor: blendFloor, keepBelow: seed });
+  // The blended band: interleaved in the kernels' memory, or (`encoded`) left there for their samples: null.
+  const blended = async (): Promise<Plane | null> => {
+    if (!dm?.encoded) return wasmBlend!.blendResult();
+    await wasmBlend!.finishBlend();
+    return null;
+  };
   if (wasmBlend && o.map === 'average') {
     // The first pass's energies, kept when there is room, spare the second pass computing them again.
     const keep = seed && wasmBlend.cacheFrames >= n;
@@ -647,7 +705,33 @@ async function depthMapBand(
       if (p && p !== 'planar') releaseGarbage();
       tick(k, 'blend');
     }
-    return { image: await wasmBlend.blendResult(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
+    return { image: await blended(), depth: await wasmBlend.depth(seed ? 'total' : 'den') };
+  }
+  if (wasmBlend && o.map === 'max' && o.temperature < 1e-4) {
+    // The hard max on the kernels: pass 1 keeps the best energy, its frame, the tie count and the
+    // index sum in their memory; pass 2 weights each frame from them (the loops below, bit for bit).
+    let ties = false;
+    for (let k = 0; k < n; k++) {
+      const p = await dm!.frame(k);
+      if (await wasmBlend.maxUpdate(await wasmBlend.energyAt(p, o, native), k)) ties = true;
+      if (p) releaseGarbage();
+      tick(k, 'energy');
+    }
+    for (let k = 0; k < n; k++) {
+      // Recomputed energies are bit-identical to pass 1's, so equality finds the tied frames; without
+      // ties the frame goes from its codes straight into the blend's planes.
+      const p = ties ? await dm!.frame(k) : await dm!.planar(k);
+      if (ties) await wasmBlend.maxWeights(await wasmBlend.energyAt(p as Plane | null, o, native), k);
+      else {
+        if (p && p !== 'planar') wasmBlend.load(p);
+        await wasmBlend.maxWeights(null, k);
+      }
+      if (o.pyramidSmoothSize > 1) await wasmBlend.smoothWeight(smoothKernel(o));
+      await wasmBlend.blendFrame(p === 'planar' ? 'planar' : null);
+      if (p && p !== 'planar') releaseGarbage();
+      tick(k, 'blend');
+    }
+    return { image: await blended(), depth: await wasmBlend.maxDepth() };
   }
   if (o.map === 'max') {
     let bestE: Float32Array | null = null;
@@ -724,7 +808,7 @@ async function depthMapBand(
       releaseGarbage();
       tick(k, 'blend');
     }
-    if (wasmBlend) return { image: await wasmBlend.blendResult(), depth };
+    if (wasmBlend) return { image: await blended(), depth };
     if (blender) return { image: blender.result(), depth };
     for (let i = 0; i < w * h; i++) for (let ch = 0; ch < c; ch++) num![i * c + ch]! /= den![i]! || 1;
     return { image: { w, h, c, data: num! }, depth };

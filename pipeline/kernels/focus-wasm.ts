@@ -19,8 +19,9 @@ const WINDOW_BYTES = 256 * 1024;
 
 interface Layout {
   src: number;
-  /** The band's decoded codes (8 or 16 bits a sample), turned into `src` by 'codes'. */
+  /** The band's decoded codes (8 or 16 bits a sample), turned into `src` by 'codes': `codeSlots` slots of `codeSlot` bytes. */
   codes: number;
+  codeSlot: number;
   /** f64 planes of the map: ΣE^p (or Σw), Σk·E^p, Σw. */
   total: number;
   dnum: number;
@@ -52,9 +53,9 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
   const w = j.w, y0 = start / w, y1 = end / w;
   const rb = L.rb + band * L.rbBytes;
   switch (j.op) {
-    case 'sobel': ex.sobelEnergyRows(j.codes ? L.codes : L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1, j.codes); break;
-    case 'codes': ex.codesToFloat(L.codes, j.is16, L.src, start * j.c, end * j.c); break;
-    case 'codesP': ex.codesToPlanes(L.codes, j.is16, j.c, L.frame, L.pyr, start, end); break;
+    case 'sobel': ex.sobelEnergyRows(j.codes ? j.at : L.src, j.c, j.scale, w, j.h, j.to, j.k, L.kx, L.ring + band * L.ringBytes, y0, y1, j.codes); break;
+    case 'codes': ex.codesToFloat(j.at, j.is16, L.src, start * j.c, end * j.c); break;
+    case 'codesP': ex.codesToPlanes(j.at, j.is16, j.c, L.frame, L.pyr, start, end); break;
     case 'sumPower': ex.sumPower(j.e, j.power, j.k, L.total, L.dnum, start, end); break;
     case 'seedW': ex.seedWeights(j.e, j.power, L.total, j.to, L.den, start, end); break;
     case 'oursW': ex.oursWeights(j.e, j.power, j.k, j.to, L.dnum, L.den, start, end); break;
@@ -76,6 +77,11 @@ const BAND_SOURCE = `function runBand(ex, L, start, end, j, band) {
     case 'collapse':
       for (let ch = 0; ch < j.c; ch++) ex.expandAddRows(j.up + ch * L.pyr, j.sw, j.sh, j.g + ch * L.pyr, w, y0, y1, j.k0, j.k1, j.k2, 1, rb);
       break;
+    case 'maxUp': ex.maxUpdate(j.e, j.k, j.best, j.idx, j.count, L.total, start, end, L.slots + 8 * y0); break;
+    case 'maxW': ex.maxWeights(j.ties, j.e, j.k, j.best, j.idx, j.count, j.to, start, end); break;
+    case 'maxD': ex.maxDepth(L.total, j.count, j.to, start, end); break;
+    case 'samples': ex.bandSamples(j.from, L.pyr, w, j.c, j.origin, y0, y1, j.mode, j.trunc, L.src); break;
+    case 'depthS': ex.depthSamples(j.from, j.scale, w, j.origin, y0, y1, j.to); break;
     case 'lum': ex.luminance(L.src, j.c, j.to, start, end); break;
     case 'gray': ex.grayNative(L.src, j.c, j.scale, j.to, start, end); break;
     case 'blurH': ex.blurH(j.from, j.to, w, L.taps, j.n, y0, y1); break;
@@ -140,10 +146,16 @@ export interface WasmDepthMap extends Omit<WasmEnergy, 'energy'> {
   keptEnergy(k: number): number;
   /** Load frame p into the kernels (for `blendFrame(null)` without an energy). */
   load(p: Plane): void;
-  /** Where the band's decoded codes go (w·h·c samples of 1 or 2 bytes; kernels made with `codes`). */
-  codesView(is16: boolean): Uint8Array;
-  /** The codes written to `codesView` → the band's frame (codes / 255 or / 65535, as frame-store.ts codesToPlane). */
-  loadCodes(is16: boolean): Promise<void>;
+  /**
+   * Where the band's decoded codes go (w·h·c samples of 1 or 2 bytes; kernels made with `codes`), in
+   * code slot `slot` (0 or 1 with `codeSlots: 2`: the next frame's codes are read into one while the
+   * kernels work on the other's). `rows`: of a band not yet begun (default: the current band's).
+   */
+  codesView(is16: boolean, slot?: number, rows?: number): Uint8Array;
+  /** Code slots (1, or 2 for reading ahead). */
+  readonly codeSlots: number;
+  /** The codes written to `codesView(is16, slot)` → the band's frame (codes / 255 or / 65535, as frame-store.ts codesToPlane). */
+  loadCodes(is16: boolean, slot?: number): Promise<void>;
   /** shinestacker average, pass 1: ΣE^p and Σk·E^p of the energy at `e`. */
   sumPower(e: number, power: number, k: number): Promise<void>;
   /** shinestacker average, pass 2: the weight E^p/ΣE^p (0 where the sum is 0) into the blend. */
@@ -160,13 +172,41 @@ export interface WasmDepthMap extends Omit<WasmEnergy, 'energy'> {
   smoothWeight(k: ArrayLike<number>): Promise<void>;
   /** The depth Σk·w / Σw (0 where Σw ≤ 0): over ΣE^p (`total`, shinestacker average) or Σw (`den`) — a view of the kernels' memory, valid until the next frame's energy. */
   depth(over: 'total' | 'den'): Promise<Float32Array>;
-  /** The codes written to `codesView` → the blend's planes (for `blendFrame('planar')`: no interleaved frame). */
-  loadCodesPlanar(is16: boolean): Promise<void>;
+  /** The codes written to `codesView(is16, slot)` → the blend's planes (for `blendFrame('planar')`: no interleaved frame). */
+  loadCodesPlanar(is16: boolean, slot?: number): Promise<void>;
   /** Add frame p (null: the frame `energyAt`/`load`/`loadCodes` loaded; 'planar': `loadCodesPlanar`'s) with the current weight to the blend. */
   blendFrame(p: Plane | null | 'planar'): Promise<void>;
   /** The blended band, interleaved — a view of the kernels' memory, valid until the next frame is loaded. */
   blendResult(): Promise<Plane>;
+  /**
+   * The hard max map's pass 1 (stack.ts depthMapBand 'max'): frame k's energy at `e` against the best
+   * so far, the frame reaching it, the count of tied frames and their index sum (k = 0 starts them).
+   * True when some pixel ties.
+   */
+  maxUpdate(e: number, k: number): Promise<boolean>;
+  /** Pass 2: frame k's weight into the blend — 1 where it is the best frame (`e` null), or with ties 1/count where its energy at `e` equals the best. */
+  maxWeights(e: number | null, k: number): Promise<void>;
+  /** The max map's depth Σk/count — a view of the kernels' memory, valid until the next frame's energy. */
+  maxDepth(): Promise<Float32Array>;
+  /** Normalise and collapse the blend (once a band) without interleaving it: for `samples`. */
+  finishBlend(): Promise<void>;
+  /**
+   * Rows [from, from + rows) of the finished blend as the encoder's interleaved samples: clamped to
+   * 0..1, truncated (`trunc`, shinestacker) or rounded, 8-bit, 16-bit big-endian (PNM) or 16-bit in
+   * this host's order — the bytes stack.ts's float path makes. A view of the kernels' memory, valid
+   * until the next frame is loaded.
+   */
+  samples(from: number, rows: number, mode: SampleMode, trunc: boolean): Promise<Uint8Array>;
+  /**
+   * Rows [from, from + rows) of the band's depth (`depth`: the view `depth()` gave, or an array of the
+   * band's size) as 8-bit samples of f32(d·scale) rounded as floatToPnm does. A view of the kernels'
+   * memory, valid until the next frame's energy.
+   */
+  depthSamples(depth: Float32Array, from: number, rows: number, scale: number): Promise<Uint8Array>;
 }
+
+/** Encoder samples: 8-bit, 16-bit big-endian (PNM), 16-bit in this host's order (a Uint16Array). */
+export type SampleMode = 'u8' | 'u16be' | 'u16';
 
 /** Kernels for bands of up to `maxPx` pixels (`rows` rows) of `c` channels; null where WebAssembly SIMD or shared memory is unavailable. */
 export function createWasmEnergy(spec: { maxPx: number; rows: number; c: number; threads: number }): WasmEnergy | null {
@@ -187,7 +227,7 @@ function pyramidLevels(w: number, h: number, levels: number): Array<{ w: number;
 }
 
 /** The depth map's kernels for bands of up to `rows` rows of `width` pixels, `c` channels, blending through up to `levels` levels. */
-export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number; codes?: boolean; cacheFrames?: number }): WasmDepthMap | null {
+export function createWasmDepthMap(spec: { width: number; rows: number; c: number; threads: number; levels: number; codes?: boolean; cacheFrames?: number; codeSlots?: 1 | 2; codeBytes?: 1 | 2 }): WasmDepthMap | null {
   const arena = kernelArena('focus');
   if (!arena) return null;
   const n = spec.width * spec.rows;
@@ -198,9 +238,13 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
   const rbBytes = Math.ceil(((spec.width + 64) * 4 + 64) / 16) * 16;
   // assembly/focus.ts sobelRingBytes(w).
   const ringBytes = Math.ceil((56 * spec.width + 80) / 16) * 16;
+  // One slot holds 16-bit codes; two slots (reading ahead) of 8-bit codes take the same room.
+  const codeSlots = spec.codes ? (spec.codeSlots ?? 1) : 0;
+  const codeSlot = n * spec.c * (codeSlots === 2 ? (spec.codeBytes ?? 2) : 2);
   const L: Layout = {
     src: arena.take(n * spec.c * 4),
-    codes: spec.codes ? arena.take(n * spec.c * 2) : 0,
+    codes: codeSlots ? arena.take(Math.max(n * spec.c * 2, codeSlots * codeSlot)) : 0,
+    codeSlot,
     planes: [arena.take(n * 4), arena.take(n * 4), arena.take(n * 4), arena.take(n * 4)],
     tmp: arena.take(n * 8),
     kx: arena.take(MAX_TAPS * 8),
@@ -235,14 +279,23 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
   };
   // The current band.
   let bw = 0, bh = 0, bc = 0;
-  // Codes loaded but not yet turned into the float frame: 1 (8-bit) or 2 (16-bit); 0 none.
+  // Codes loaded but not yet turned into the float frame: 1 (8-bit) or 2 (16-bit); 0 none. In slot `pendingSlot`.
   let pendingCodes = 0;
+  let pendingSlot = 0;
+  const slotAt = (slot: number, is16: boolean, px = bw * bh) => {
+    if (!L.codes) throw new Error('focus kernels: made without room for codes');
+    if (!(slot === 0 || slot < codeSlots)) throw new Error(`focus kernels: no code slot ${slot}`);
+    if (px * C * (is16 ? 2 : 1) > L.codeSlot) throw new Error(`focus kernels: ${px} pixels of ${is16 ? 16 : 8}-bit codes exceed a code slot`);
+    return L.codes + slot * L.codeSlot;
+  };
   const floats = async () => {
     if (!pendingCodes) return;
     const is16 = pendingCodes === 2 ? 1 : 0;
     pendingCodes = 0;
-    await runRows(bh, bw, { op: 'codes', is16, c: bc });
+    await runRows(bh, bw, { op: 'codes', is16, c: bc, at: L.codes + pendingSlot * L.codeSlot });
   };
+  // The blend normalised and collapsed this band (norm works in place: once).
+  let finished = false;
   const loadFrame = (p: Plane) => {
     if (!(p.data instanceof Float32Array)) throw new Error('focus kernels: f32 frames only');
     if (p.w * p.h > n) throw new Error(`focus kernels: band of ${p.w}×${p.h} exceeds ${spec.width}×${spec.rows}`);
@@ -260,6 +313,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
     await runRows(h, w, { op: 'sepH', from, nx: kx.length });
     await runRows(h, w, { op: 'sepV', to, ny: ky.length });
   };
+  const maxPlanes = () => ({ best: L.dnum, idx: L.dnum + n * 4, count: L.dnum + n * 6 });
   const self: WasmDepthMap = {
     threads: pool.threads,
     async energy(p, o, native) {
@@ -290,7 +344,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
           // gray → both Sobel filters → combination in one fused step (same arithmetic).
           if (!fromCodes) await floats();
           taps(L.kx, [...cvDerivKernel(3, 1), ...cvDerivKernel(3, 0)]);
-          await run({ op: 'sobel', c, scale: native, to: P3, k: m === 'tenengrad' ? 0 : 1, codes: fromCodes });
+          await run({ op: 'sobel', c, scale: native, to: P3, k: m === 'tenengrad' ? 0 : 1, codes: fromCodes, at: L.codes + pendingSlot * L.codeSlot });
           e = P3;
         } else if (m === 'laplacian') {
           await floats();
@@ -360,6 +414,7 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       bw = w;
       bh = h;
       bc = c;
+      finished = false;
       blend = spec2 && spec2.levels > 0 ? spec2 : null;
       geom = blend ? pyramidLevels(w, h, blend.levels) : [];
       new Float64Array(buf, L.total, w * h).fill(0);
@@ -380,17 +435,21 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
       if (p.w !== bw || p.h !== bh || p.c !== bc) throw new Error('focus kernels: frame differs from the band');
       loadFrame(p);
     },
-    codesView(is16) {
-      if (!L.codes) throw new Error('focus kernels: made without room for codes');
-      return new Uint8Array(buf, L.codes, bw * bh * bc * (is16 ? 2 : 1));
+    codeSlots,
+    codesView(is16, slot = 0, rows) {
+      // A band not yet begun is as wide as the kernels.
+      const px = rows === undefined ? bw * bh : spec.width * rows;
+      return new Uint8Array(buf, slotAt(slot, is16, px), px * C * (is16 ? 2 : 1));
     },
-    async loadCodesPlanar(is16) {
+    async loadCodesPlanar(is16, slot = 0) {
       if (!blend) throw new Error('focus kernels: no blend in this band');
-      await runRows(bh, bw, { op: 'codesP', is16: is16 ? 1 : 0, c: bc });
+      await runRows(bh, bw, { op: 'codesP', is16: is16 ? 1 : 0, c: bc, at: slotAt(slot, is16) });
     },
-    async loadCodes(is16) {
+    async loadCodes(is16, slot = 0) {
       // Turned into floats when a step needs them (shinestacker's Sobel energies read the codes).
+      slotAt(slot, is16);
       pendingCodes = is16 ? 2 : 1;
+      pendingSlot = slot;
     },
     async sumPower(e, power, k) {
       await runRows(bh, bw, { op: 'sumPower', e, power, k });
@@ -441,16 +500,49 @@ export function createWasmDepthMap(spec: { width: number; rows: number; c: numbe
         await runRows(a.h, a.w, { op: 'expandAcc', g: L.frame + a.off, up: b ? L.frame + b.off : 0, sw: b?.w ?? 0, sh: b?.h ?? 0, num: L.num + a.off, wt: L.weight + a.off, wden: L.wden + a.off, ...K });
       }
     },
-    async blendResult() {
+    async maxUpdate(e, k) {
+      // The map's f64 planes hold it: the index sum in `total`, the best energy, index and count in `dnum`.
+      const bands = rowBands(bh, bw, bh * bw < 32768 ? 1 : pool.threads);
+      await pool.run(bands, { w: bw, h: bh, op: 'maxUp', e, k, ...maxPlanes() });
+      return bands.some(([s]) => new Int32Array(buf, L.slots + 8 * (s / bw), 1)[0] !== 0);
+    },
+    async maxWeights(e, k) {
+      await runRows(bh, bw, { op: 'maxW', ties: e === null ? 0 : 1, e: e ?? 0, k, to: L.weight, ...maxPlanes() });
+    },
+    async maxDepth() {
+      await runRows(bh, bw, { op: 'maxD', to: P0, ...maxPlanes() });
+      return new Float32Array(buf, P0, bw * bh);
+    },
+    async finishBlend() {
       if (!blend) throw new Error('focus kernels: no blend in this band');
+      if (finished) return;
+      finished = true;
       const [k0, k1, k2] = blend.kernel as [number, number, number];
       for (const a of geom) await runRows(a.h, a.w, { op: 'norm', num: L.num + a.off, c: bc, wden: L.wden + a.off, floor: blend.floor, keep: blend.keepBelow ? 1 : 0 });
       for (let l = blend.levels - 1; l >= 0; l--) {
         const a = geom[l]!, b = geom[l + 1]!;
         await runRows(a.h, a.w, { op: 'collapse', c: bc, up: L.num + b.off, sw: b.w, sh: b.h, g: L.num + a.off, k0, k1, k2 });
       }
+    },
+    async blendResult() {
+      await self.finishBlend();
       await runRows(bh, bw, { op: 'inter', from: L.num, c: bc });
       return { w: bw, h: bh, c: bc, data: new Float32Array(buf, L.src, bw * bh * bc) };
+    },
+    async samples(from, rows, mode, trunc) {
+      if (!finished) throw new Error('focus kernels: samples before finishBlend');
+      if (!(from >= 0 && rows >= 1 && from + rows <= bh)) throw new Error(`focus kernels: rows ${from}..${from + rows} outside the band's ${bh}`);
+      // The samples go where the interleaved frame was (free once the band is blended).
+      await runRows(rows, bw, { op: 'samples', from: L.num + from * bw * 4, c: bc, origin: 0, mode: mode === 'u8' ? 1 : mode === 'u16be' ? 2 : 3, trunc: trunc ? 1 : 0 });
+      return new Uint8Array(buf, L.src, rows * bw * bc * (mode === 'u8' ? 1 : 2));
+    },
+    async depthSamples(depth, from, rows, scale) {
+      if (depth.length !== bw * bh) throw new Error(`focus kernels: depth of ${depth.length} values for a ${bw}×${bh} band`);
+      if (!(from >= 0 && rows >= 1 && from + rows <= bh)) throw new Error(`focus kernels: rows ${from}..${from + rows} outside the band's ${bh}`);
+      // The depth in P0 (where depth() leaves it; a JS one is copied there), its samples in P1.
+      if (depth.buffer !== buf || depth.byteOffset !== P0) new Float32Array(buf, P0, bw * bh).set(depth);
+      await runRows(rows, bw, { op: 'depthS', from: P0 + from * bw * 4, scale, origin: 0, to: P1 });
+      return new Uint8Array(buf, P1, rows * bw);
     },
     close: () => pool.close(),
   };

@@ -6,7 +6,8 @@
 // reference keeps f64 intermediates, so it is within 1e-5 of WeightedPyramidBlend (values 0..1) and
 // bit-identical at every thread count. Whole depth-map stacks: the depth map byte for byte, the image
 // within one 8-bit code on ≤ 0.1 % of samples (the truncation of a value within 1e-6 of a code
-// boundary), and byte-identical at 1, 2 and 3 threads.
+// boundary), and byte-identical at 1, 2 and 3 threads. The hard max map's loops (best energy, ties,
+// weights, depth) equal stack.ts's bit for bit.
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -192,6 +193,61 @@ test('codes go into the kernels as frame-store.ts codesToPlane\'s floats (every 
     } finally {
       await K.close();
     }
+  }
+});
+
+test('the hard max map on the kernels (best, ties, weights, depth) equals stack.ts\'s loops bit for bit', async (t) => {
+  const rnd = mulberry32(11);
+  const w = 37, h = 23, n = w * h, frames = 5;
+  const K = createWasmDepthMap({ width: w, rows: h, c: 1, threads: 2, levels: 2 });
+  if (!K) return t.fail('focus.wasm did not load');
+  const o: StackOptions = { ...DEFAULT_STACK, algorithm: 'depthmap', energyKernels: 'ours', energy: 'brenner', smoothing: 'none' };
+  try {
+    // Coarse energies tie often; fine ones (and a NaN) hardly.
+    for (const levels of [8, 1e6]) {
+      const E = Array.from({ length: frames }, () => Float32Array.from({ length: n }, (_, i) => (i === 7 ? NaN : Math.fround(Math.floor(rnd() * levels) * 0.37))));
+      K.begin(w, h, 1, { levels: 2, kernel: genKernel(0.4), floor: 1e-12, keepBelow: false });
+      // stack.ts depthMapBand 'max', pass 1.
+      let bestE: Float32Array | null = null;
+      const idx = new Uint16Array(n), count = new Uint16Array(n).fill(1), sumIdx = new Float64Array(n);
+      let ties = false, got = false;
+      const energies: Float32Array[] = [];
+      for (let k = 0; k < frames; k++) {
+        const at = await K.energyAt({ w, h, c: 1, data: E[k]! }, o, 255);
+        const e = frameEnergy({ w, h, c: 1, data: E[k]! }, o, 255);
+        energies.push(e);
+        if (await K.maxUpdate(at, k)) got = true;
+        if (!bestE) bestE = e.slice();
+        else
+          for (let i = 0; i < n; i++) {
+            if (e[i]! > bestE[i]!) {
+              bestE[i] = e[i]!;
+              idx[i] = k;
+              count[i] = 1;
+              sumIdx[i] = k;
+            } else if (e[i] === bestE[i]) {
+              ties = true;
+              ++count[i];
+              sumIdx[i] += k;
+            }
+          }
+      }
+      t.is(got, ties, `ties seen, ${levels} levels`);
+      if (levels === 8) t.true(ties);
+      // Both weightings (stack.ts picks the tie one when some pixel ties).
+      for (let k = 0; k < frames; k++) {
+        const at = await K.energyAt({ w, h, c: 1, data: E[k]! }, o, 255);
+        await K.maxWeights(at, k);
+        t.deepEqual(Array.from(K.weight()), Array.from(Float32Array.from(energies[k]!, (e, i) => (e === bestE![i] ? 1 / count[i]! : 0))), `tie weights, frame ${k}, ${levels} levels`);
+        await K.maxWeights(null, k);
+        t.deepEqual(Array.from(K.weight()), Array.from(Float32Array.from(idx, (j) => (j === k ? 1 : 0))), `index weights, frame ${k}, ${levels} levels`);
+      }
+      const depth = new Float32Array(n);
+      for (let i = 0; i < n; i++) depth[i] = sumIdx[i]! / count[i]!;
+      t.deepEqual(Array.from(await K.maxDepth()), Array.from(depth), `max depth, ${levels} levels`);
+    }
+  } finally {
+    await K.close();
   }
 });
 

@@ -788,3 +788,158 @@ export function normalize(num: usize, stride: usize, c: i32, den: usize, floor: 
 }
 
 export { heapBase } from './lib/heap';
+
+// ---------------------------------------------------------------------------------------------
+// Output samples straight from the kernels (stack.ts's encoded path: the encoder gets them while
+// the next band is computed). References: stack.ts's float path — the band clamped (and truncated
+// for shinestacker) then image/pnm.ts floatToPnm, or the TIFF path's rounding — bit for bit.
+
+/** floor(v·max + add) in f64 for four f32 lanes, clamped to [0, top]; NaN → 0 (saturating conversion). */
+@inline
+function quantizeLanes(v: v128, max: v128, add: v128, top: v128): v128 {
+  const lo = f64x2.floor(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(v), max), add));
+  const hi = f64x2.floor(f64x2.add(f64x2.mul(f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)), max), add));
+  const q = i32x4.shuffle(i32x4.trunc_sat_f64x2_s_zero(lo), i32x4.trunc_sat_f64x2_s_zero(hi), 0, 1, 4, 5);
+  return i32x4.min_s(i32x4.max_s(q, i32x4.splat(0)), top);
+}
+
+@inline
+function quantizeOne(v: f32, max: f64, add: f64): i32 {
+  const x = <f64>v;
+  // v ≤ 0 → 0 and v ≥ 1 → max as the reference tests them; NaN fails both and its floor → 0.
+  if (x <= 0) return 0;
+  if (x >= 1) return <i32>max;
+  const f = Math.floor(x * max + add);
+  return !(f > 0) ? 0 : <i32>f;
+}
+
+/**
+ * Rows [y0, y1) of the c planar f32 planes at src (`stride` bytes apart, rows of w pixels) →
+ * interleaved samples, row y at out + (y − origin)·w·c·bytes: v ≤ 0 → 0, v ≥ 1 → max, else
+ * floor(v·max) (`trunc`: shinestacker's astype(uint8)) or floor(v·max + ½) (Math.round, as
+ * floatToPnm), the product in f64; NaN → 0. `mode` 1: 8 bits; 2: 16 bits big-endian (PNM);
+ * 3: 16 bits in this host's order (a Uint16Array, the TIFF path).
+ */
+export function bandSamples(src: usize, stride: usize, w: i32, c: i32, origin: i32, y0: i32, y1: i32, mode: i32, trunc: i32, out: usize): void {
+  const maxI: i32 = mode == 1 ? 255 : 65535;
+  const max = <f64>maxI;
+  const add: f64 = trunc ? 0 : 0.5;
+  const vmax = f64x2.splat(max);
+  const vadd = f64x2.splat(add);
+  const top = i32x4.splat(maxI);
+  const bytes: usize = mode == 1 ? 1 : 2;
+  for (let y = y0; y < y1; y++) {
+    const s0 = src + ((<usize>y * <usize>w) << 2);
+    const o = out + <usize>(y - origin) * <usize>w * <usize>c * bytes;
+    let x = 0;
+    if (mode == 1 && c == 3) {
+      const s1 = s0 + stride;
+      const s2 = s1 + stride;
+      for (; x + 4 <= w; x += 4) {
+        const xo = <usize>x << 2;
+        const r = quantizeLanes(v128.load(s0 + xo), vmax, vadd, top);
+        const g = quantizeLanes(v128.load(s1 + xo), vmax, vadd, top);
+        const b = quantizeLanes(v128.load(s2 + xo), vmax, vadd, top);
+        const b16 = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_u(r, g), i16x8.narrow_i32x4_u(b, b));
+        // r0 r1 r2 r3 g0 g1 g2 g3 b0 b1 b2 b3 → r0 g0 b0 r1 g1 b1 …
+        const px = i8x16.swizzle(b16, i8x16(0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, -1, -1, -1, -1));
+        const d = o + <usize>(x * 3);
+        v128.store64_lane(d, px, 0);
+        v128.store32_lane(d, px, 2, 8);
+      }
+    } else if (mode == 1 && c == 1) {
+      for (; x + 4 <= w; x += 4) {
+        const q = quantizeLanes(v128.load(s0 + (<usize>x << 2)), vmax, vadd, top);
+        const q16 = i16x8.narrow_i32x4_u(q, q);
+        v128.store32_lane(o + <usize>x, i8x16.narrow_i16x8_u(q16, q16), 0);
+      }
+    }
+    for (; x < w; x++) {
+      for (let ch = 0; ch < c; ch++) {
+        const q = quantizeOne(load<f32>(s0 + <usize>ch * stride + (<usize>x << 2)), max, add);
+        const i = <usize>(x * c + ch);
+        if (mode == 1) store<u8>(o + i, <u8>q);
+        else if (mode == 2) {
+          store<u8>(o + (i << 1), <u8>(q >> 8));
+          store<u8>(o + (i << 1) + 1, <u8>(q & 255));
+        } else store<u16>(o + (i << 1), <u16>q);
+      }
+    }
+  }
+}
+
+/**
+ * Rows [y0, y1) of the depth plane at src (f32, rows of w) → 8-bit samples at out + (y − origin)·w:
+ * the reference scales each value to 0..1 into a Float32Array (f32(d·scale)), then floatToPnm
+ * rounds it: v ≤ 0 → 0, v ≥ 1 → 255, else floor(v·255 + ½).
+ */
+export function depthSamples(src: usize, scale: f64, w: i32, origin: i32, y0: i32, y1: i32, out: usize): void {
+  for (let y = y0; y < y1; y++) {
+    const s = src + ((<usize>y * <usize>w) << 2);
+    const o = out + <usize>(y - origin) * <usize>w;
+    for (let x = 0; x < w; x++) {
+      const v = <f32>(<f64>load<f32>(s + (<usize>x << 2)) * scale);
+      store<u8>(o + <usize>x, <u8>quantizeOne(v, 255, 0.5));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The hard max map (stack.ts depthMapBand, map 'max' with temperature < 1e-4) — equal to its JS
+// loops bit for bit: the same f32 comparisons, f64 index sums, f32(1/count) and f32(Σk/count).
+
+/**
+ * Pass 1, pixels [start, end): frame k's energy at e against the best so far (f32 at best), the frame
+ * reaching it (u16 at idx), how many frames tie there (u16 at count) and the sum of their indices
+ * (f64 at sumIdx); k = 0 starts them. Stores 1 at `flag` (i32) when some pixel ties (e == best, k > 0).
+ */
+export function maxUpdate(e: usize, k: i32, best: usize, idx: usize, count: usize, sumIdx: usize, start: i32, end: i32, flag: usize): void {
+  let tie: i32 = 0;
+  if (k == 0) {
+    for (let i = start; i < end; i++) {
+      store<f32>(best + (<usize>i << 2), load<f32>(e + (<usize>i << 2)));
+      store<u16>(idx + (<usize>i << 1), 0);
+      store<u16>(count + (<usize>i << 1), 1);
+      store<f64>(sumIdx + (<usize>i << 3), 0);
+    }
+  } else {
+    const kk = <f64>k;
+    for (let i = start; i < end; i++) {
+      const v = load<f32>(e + (<usize>i << 2));
+      const b = load<f32>(best + (<usize>i << 2));
+      if (v > b) {
+        store<f32>(best + (<usize>i << 2), v);
+        store<u16>(idx + (<usize>i << 1), <u16>k);
+        store<u16>(count + (<usize>i << 1), 1);
+        store<f64>(sumIdx + (<usize>i << 3), kk);
+      } else if (v == b) {
+        tie = 1;
+        const c = count + (<usize>i << 1);
+        store<u16>(c, load<u16>(c) + 1);
+        const s = sumIdx + (<usize>i << 3);
+        store<f64>(s, load<f64>(s) + kk);
+      }
+    }
+  }
+  store<i32>(flag, tie);
+}
+
+/**
+ * Pass 2, pixels [start, end): frame k's blend weight into w (f32). `ties` 0: 1 where frame k is the
+ * one reaching the best, else 0; 1: f32(1/count) where its energy at e equals the best, else 0.
+ */
+export function maxWeights(ties: i32, e: usize, k: i32, best: usize, idx: usize, count: usize, w: usize, start: i32, end: i32): void {
+  if (!ties) {
+    for (let i = start; i < end; i++) store<f32>(w + (<usize>i << 2), <i32>load<u16>(idx + (<usize>i << 1)) == k ? 1 : 0);
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const hit = load<f32>(e + (<usize>i << 2)) == load<f32>(best + (<usize>i << 2));
+    store<f32>(w + (<usize>i << 2), hit ? <f32>(1.0 / <f64>load<u16>(count + (<usize>i << 1))) : 0);
+  }
+}
+
+/** The max map's depth, pixels [start, end): f32(Σk / count). */
+export function maxDepth(sumIdx: usize, count: usize, out: usize, start: i32, end: i32): void {
+  for (let i = start; i < end; i++) store<f32>(out + (<usize>i << 2), <f32>(load<f64>(sumIdx + (<usize>i << 3)) / <f64>load<u16>(count + (<usize>i << 1))));
+}
