@@ -11,7 +11,7 @@ import { accumulateDebevecCodes, buildMergeLut, createDebevecStrip, finishDebeve
 import { findBrackets, mergeBracket, type CameraResponse } from '../../pipeline/hdr/index.js';
 import { makeScene, renderFrame } from '../../pipeline/hdr/synth.js';
 import { mulberry32 } from '../../pipeline/hdr/random.js';
-import { createWasmDebevec } from '../../pipeline/kernels/debevec-wasm.js';
+import { callerFirstBands, createWasmDebevec } from '../../pipeline/kernels/debevec-wasm.js';
 import { kernelModule, kernelUnavailable } from '../../pipeline/kernels/wasm.js';
 import { readFits } from '../../pipeline/image/fits.js';
 import { readRadiance } from '../../pipeline/image/radiance.js';
@@ -215,4 +215,28 @@ test('a kernel pool whose workers are gone fails the strip with a line naming it
   await k.close();
   const e = await t.throwsAsync(k.run(4 * 30, 30));
   t.regex(e!.message, /debevec kernel/);
+});
+
+test('with decode overlap the caller takes a smaller first band and the workers the rest, every row once', (t) => {
+  const rowLen = 18;
+  for (const threads of [2, 3, 4])
+    for (const rows of [1, 2, 3, 5, 16, 17, 64]) {
+      const bands = callerFirstBands(rows, rowLen, threads);
+      t.true(bands.length <= threads, `${rows} rows, ${threads} threads: at most one band a thread`);
+      // Contiguous from 0 to the last sample, whole rows.
+      let at = 0;
+      for (const [a, b] of bands) {
+        t.is(a, at);
+        t.true(b >= a && b % rowLen === 0);
+        at = b;
+      }
+      t.is(at, rows * rowLen);
+      if (rows >= 4 * threads) {
+        const own = bands[0]![1] / rowLen;
+        const worker = (bands[1]![1] - bands[1]![0]) / rowLen;
+        t.true(own >= 1 && own < worker, `${rows} rows, ${threads} threads: caller ${own} rows < a worker's ${worker}`);
+      }
+    }
+  // 16-row strips on two threads: 5 rows on the caller, 11 on the worker.
+  t.deepEqual(callerFirstBands(16, 1, 2), [[0, 5], [5, 16]]);
 });
