@@ -5,8 +5,8 @@ import { VERSION } from '../version.js';
 
 /**
  * The program for `args` (the words after `skyrig`): when the first word names a command, only the
- * module that registers it is loaded; for help, `--version`, no command or an unknown one (commander's
- * "did you mean"), every module. Omit `args` for the whole tree.
+ * module that registers it is loaded; for `--version` alone none; for help, no command or an unknown
+ * one (commander's "did you mean"), every module. Omit `args` for the whole tree.
  */
 export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const program = new Command('skyrig')
@@ -16,7 +16,9 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   // The program has no options of its own that take a value, so the first bare word is the command.
   const first = args?.find((a) => !a.startsWith('-'));
   const only = first === undefined ? undefined : commandModules.find((m) => m.names.includes(first));
-  const modules = only ? [only] : commandModules;
+  // `skyrig --version` alone prints one line and needs no command at all (help still needs them all).
+  const versionOnly = first === undefined && args !== undefined && args.some((a) => a === '--version' || a === '-V') && !args.some((a) => a === '--help' || a === '-h');
+  const modules = versionOnly ? [] : only ? [only] : commandModules;
   const registers = await Promise.all(modules.map((m) => m.load()));
   for (const register of registers) register(program);
   return program;

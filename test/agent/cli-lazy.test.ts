@@ -21,9 +21,11 @@ test('every top-level command is listed under the module that registers it, and 
   }
 });
 
-test('help, --version, no command and an unknown command see the whole tree', async (t) => {
+test('help, no command and an unknown command see the whole tree; --version alone none', async (t) => {
   const total = (await buildProgram()).commands.length;
-  for (const args of [[], ['--help'], ['--version'], ['help', 'hdr'], ['hdrr']]) t.is((await buildProgram(args)).commands.length, total, args.join(' '));
+  for (const args of [[], ['--help'], ['--version', '--help'], ['help', 'hdr'], ['hdrr']]) t.is((await buildProgram(args)).commands.length, total, args.join(' '));
+  t.is((await buildProgram(['--version'])).commands.length, 0);
+  t.is((await buildProgram(['-V'])).commands.length, 0);
   // Options before the command do not hide it.
   t.deepEqual((await buildProgram(['--no-color', 'hdr', 'merge'])).commands.map((c) => c.name()), ['hdr']);
 });
@@ -33,6 +35,9 @@ test('through the CLI: a subcommand help, and the suggestion for a misspelt comm
   const help = run(['hdr', 'merge', '--help']);
   t.is(help.status, 0, help.stderr);
   t.regex(help.stdout, /Usage: skyrig hdr merge/);
+  const version = run(['--version']);
+  t.is(version.status, 0, version.stderr);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+\n$/);
   const typo = run(['hdrr']);
   t.is(typo.status, 1);
   t.regex(typo.stderr, /unknown command 'hdrr'[\s\S]*Did you mean hdr\?/);
