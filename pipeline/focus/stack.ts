@@ -322,6 +322,18 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
   }
   sink = streamed ? await openRowSink(out, { width: W, height: H, channels: C, format: ext === '.png' ? (outBytes === 2 ? 'png16' : 'png8') : 'jpeg', quality: o.quality }) : null;
   depthSink = o.depthMapPath ? await openRowSink(o.depthMapPath, { width: W, height: H, channels: 1, format: 'png8' }) : null;
+  type Sink = NonNullable<typeof sink>;
+  // The kernels' samples are overwritten by the next band while the encoder still reads: it gets a copy.
+  const sendCopy = (to: Sink, bytes: Uint8Array, rows: number) => {
+    const own = Buffer.allocUnsafe(bytes.length);
+    own.set(bytes);
+    return to.writeEncoded!(own, rows);
+  };
+  // A band's core rows as the output's samples: to the encoder, or into the whole result.
+  const emitSamples = async (samples: Uint8Array, y0: number, y1: number) => {
+    if (sink) await sendCopy(sink, samples, y1 - y0);
+    else result!.set(outBytes === 2 ? new Uint16Array(samples.buffer, samples.byteOffset, samples.length >> 1) : samples, y0 * W * C);
+  };
   for (let b = 0; b < nb; b++) {
     const { y0, y1, rect } = bandRect(b);
     const e0 = rect.y;
@@ -334,12 +346,7 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       if (encoded) {
         // The core rows as the encoder's samples, straight from the kernels; the encoder works on them
         // while the next band is fused (writeEncoded returns once the previous band has drained).
-        const samples = await fuser.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8');
-        if (sink) {
-          const own = Buffer.allocUnsafe(samples.length);
-          own.set(samples);
-          await sink.writeEncoded!(own, y1 - y0);
-        } else result!.set(outBytes === 2 ? new Uint16Array(samples.buffer, samples.byteOffset, samples.length >> 1) : samples, y0 * W * C);
+        await emitSamples(await fuser.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8'), y0, y1);
         continue;
       }
       fusedPlane = await fuser.result();
@@ -380,21 +387,13 @@ async function stackOne(files: string[], out: string, o: StackOptions, label: st
       depthBand = r.depth;
       if (depthSink?.writeEncoded && kernels && levels > 0 && !o.plainIO) {
         // The depth's samples from the kernels (the band they began; levels 0 computes there only the energies), encoded while the next band is computed.
-        const ds = await kernels.depthSamples(depthBand, y0 - e0, y1 - y0, infos.length > 1 ? 1 / (infos.length - 1) : 0);
-        const own = Buffer.allocUnsafe(ds.length);
-        own.set(ds);
-        await depthSink.writeEncoded(own, y1 - y0);
+        await sendCopy(depthSink, await kernels.depthSamples(depthBand, y0 - e0, y1 - y0, infos.length > 1 ? 1 / (infos.length - 1) : 0), y1 - y0);
         depthBand = null;
       }
       if (!fusedPlane) {
         // The core rows as the encoder's samples (truncated as shinestacker's astype for its preset),
         // the bytes the float path below makes; the encoder works on them while the next band runs.
-        const samples = await kernels!.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8', seedDm);
-        if (sink) {
-          const own = Buffer.allocUnsafe(samples.length);
-          own.set(samples);
-          await sink.writeEncoded!(own, y1 - y0);
-        } else result!.set(outBytes === 2 ? new Uint16Array(samples.buffer, samples.byteOffset, samples.length >> 1) : samples, y0 * W * C);
+        await emitSamples(await kernels!.samples(y0 - e0, y1 - y0, outBytes === 2 ? (sink ? 'u16be' : 'u16') : 'u8', seedDm), y0, y1);
         continue;
       }
     }
