@@ -5,13 +5,14 @@ import { hasReadInto, openLeanRowSource } from './lean-source.js';
 export type { RowSink, RowSinkOptions, RowSource };
 
 export interface HdrIo {
-  openRowSource(path: string): Promise<RowSource>;
+  /** `threaded`: the caller asks for rows ahead of its computing (the pipe thread may read them meanwhile). */
+  openRowSource(path: string, opts?: { threaded?: boolean }): Promise<RowSource>;
   openRowSink(path: string, options: RowSinkOptions): Promise<RowSink>;
 }
 
 export const defaultIo: HdrIo = {
   // JPEG/PNG/TIFF through the lean decoder source (no per-source queue: memory flat in N).
-  openRowSource: (path) => openLeanRowSource(path, (p) => openRowSource(p)),
+  openRowSource: (path, opts) => openLeanRowSource(path, (p) => openRowSource(p), opts?.threaded ?? false),
   openRowSink: (path, options) => openRowSink(path, options),
 };
 

@@ -10,12 +10,16 @@ import type { RowSource } from '../image/rows.js';
 
 export type LeanRowSource = DirectRowSource;
 
-/** JPEG, PNG and TIFF through the pull-only decoder source (sharp fallback without the program); anything else (FITS, RAW, …) through openRowSource. */
-export async function openLeanRowSource(path: string, fallback: (path: string) => Promise<RowSource>): Promise<RowSource> {
+/**
+ * JPEG, PNG and TIFF through the pull-only decoder source (sharp fallback without the program); anything
+ * else (FITS, RAW, …) through openRowSource. `threaded`: the decoders' pipes are read by the pipe thread,
+ * for callers that ask for the next rows before computing on the last (the Debevec merge).
+ */
+export async function openLeanRowSource(path: string, fallback: (path: string) => Promise<RowSource>, threaded = false): Promise<RowSource> {
   // regular file, header size within the limits, before any decoder starts
   const header = await checkImageFile(path);
   const spec = header.kind === 'jpeg' ? DJPEG(path) : header.kind === 'png' ? PNGTOPAM(path) : header.kind === 'tiff' ? TIFFTOPNM(path) : null;
-  if (spec) return openCodecSource(path, spec, header, { pull: true });
+  if (spec) return openCodecSource(path, spec, header, { pull: threaded ? 'thread' : true });
   return fallback(path);
 }
 

@@ -78,11 +78,13 @@ export function weightsFromResponse(r: CameraResponse | undefined): WeightOption
   return { kind, lowClip, highClip };
 }
 
-/** Open every frame and check they agree in size and channels; names the odd one out. */
-export async function openBracket(frames: BracketFrame[], io: HdrIo): Promise<RowSource[]> {
-  const sources: RowSource[] = [];
+/** Open every frame (their decoders start together) and check they agree in size and channels; names the odd one out. */
+export async function openBracket(frames: BracketFrame[], io: HdrIo, opts: { threaded?: boolean } = {}): Promise<RowSource[]> {
+  const opened = await Promise.allSettled(frames.map((f) => io.openRowSource(f.path, opts)));
+  const sources = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    for (const f of frames) sources.push(await io.openRowSource(f.path));
+    const failed = opened.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const a = sources[0]!;
     for (const s of sources.slice(1)) {
       if (s.width !== a.width || s.height !== a.height) throw new Error(`${s.path}: size ${s.width}×${s.height} differs from ${a.path} (${a.width}×${a.height})`);

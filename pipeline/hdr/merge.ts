@@ -17,7 +17,7 @@ import { hasReadInto } from './lean-source.js';
 import { lnERange, type CameraResponse } from './response.js';
 import { accumulateStats, emptyStats, foldRowStats, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
-import { createWasmDebevec, type WasmDebevec } from '../kernels/debevec-wasm.js';
+import { createWasmDebevec, type DebevecResults, type WasmDebevec } from '../kernels/debevec-wasm.js';
 import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
 import { availableParallelism } from 'node:os';
 import type { RowSinkFormat } from '../image/rows.js';
@@ -61,7 +61,8 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
   const exposures = frames.map((f) => f.exposureS);
   const bounds = lnERange(response, exposures);
   const range = options.range ?? bounds;
-  const sources = await openBracket(frames, io);
+  // The WebAssembly path asks for the next strip's codes before computing this one: the pipe thread reads them meanwhile.
+  const sources = await openBracket(frames, io, { threaded: (options.kernels ?? 'wasm') === 'wasm' });
   const { width, height, channels } = sources[0]!;
   const bitDepth = Math.max(...sources.map((s) => s.bitDepth));
   const sinks = new Map<OutputFormat, RowSink>();
@@ -85,7 +86,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
     const stripRows = Math.max(1, Math.min(height, options.stripRows ?? 16));
     const rowLen = width * channels;
     const buf = new Float32Array(stripRows * rowLen);
-    let lnE: Float32Array<ArrayBufferLike> = new Float32Array(stripRows * rowLen);
+    const lnE = new Float32Array(stripRows * rowLen);
     const tmp = new Float32Array(stripRows * rowLen);
     const logOut = formats.includes('png16') ? new Float32Array(stripRows * rowLen) : tmp;
     const codes = new Uint16Array(stripRows * rowLen);
@@ -114,36 +115,93 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
         overlap: options.overlap ?? true,
         ...(needJpeg ? { spool: { lo: bounds[0], scale: spoolScale } } : {}),
       });
-      if (wasm) lnE = wasm.lnE;
     }
     let saturated = 0;
-    for (let y = 0; y < height; y += stripRows) {
-      checkAbort(options.signal, id);
-      const rows = Math.min(stripRows, height - y);
+    // One strip's results out: statistics folded, every sink and the spool written. `res`: the
+    // WebAssembly kernels' results of the strip (else the plain-TS lnE above).
+    const emit = async (y: number, rows: number, res: DebevecResults | null) => {
       const count = rows * rowLen;
-      if (wasm) {
-        const k = wasm;
-        const readCodes = async (n: number) => {
-          for (const [j, src] of sources.entries()) {
-            if (!hasReadInto(src)) continue;
+      const lnEs = res ? res.lnE : lnE;
+      if (res?.stats) foldRowStats(stats, res.stats, rows, width);
+      else accumulateStats(stats, lnEs, count, channels, width, (y & 1) === 0);
+      let linearReady = false;
+      for (const [f, sink] of sinks) {
+        const encoded = f === 'hdr' && sink.writeEncoded ? res?.scanlines(rows) : null;
+        if (encoded) {
+          await sink.writeEncoded!(encoded, rows);
+          continue;
+        }
+        if (f === 'png16') {
+          normaliseLog(lnEs, count, range, logOut);
+          await sink.writeRows(logOut.subarray(0, count), rows);
+          continue;
+        }
+        if (res?.linear) {
+          await sink.writeRows(res.linear.subarray(0, count), rows);
+          continue;
+        }
+        if (!linearReady) for (let i = 0; i < count; i++) tmp[i] = Math.exp(lnEs[i]!);
+        linearReady = true;
+        await sink.writeRows(tmp.subarray(0, count), rows);
+      }
+      if (spool !== null && res?.spool) writeFully(spool, new Uint8Array(res.spool.buffer, res.spool.byteOffset, count * 2));
+      else if (spool !== null) {
+        for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnEs[i]! - bounds[0]) * spoolScale)));
+        writeFully(spool, new Uint8Array(codes.buffer, 0, count * 2));
+      }
+    };
+    const strips: Array<{ y: number; rows: number }> = [];
+    for (let y = 0; y < height; y += stripRows) strips.push({ y, rows: Math.min(stripRows, height - y) });
+    if (wasm) {
+      const k = wasm;
+      // Every frame's request is made at once (the pipe thread serves them in turn), into code set `set`.
+      const readCodes = (n: number, set: number) =>
+        Promise.all(
+          sources.map(async (src, j) => {
+            if (!hasReadInto(src)) return;
             // Into the kernels' shared memory straight from the pipe when the source can (no scratch copy).
-            if (src.readRowsCodesInto) await src.readRowsCodesInto(n, k.codes(j));
-            else k.codes(j).set(await src.readRowsCodes(n));
-          }
-        };
-        if (y === 0) await readCodes(rows);
-        const next = Math.min(stripRows, height - y - rows);
-        const running = k.run(count, rowLen, y);
-        if (k.overlap && next > 0) {
-          // Decode strip k + 1 into the other code buffers while the workers compute strip k.
-          running.catch(() => {}); // awaited below; a read failure must not leave it unhandled
-          await readCodes(next);
-          saturated += await running;
-        } else {
-          saturated += await running;
-          if (next > 0) await readCodes(next);
+            if (src.readRowsCodesInto) await src.readRowsCodesInto(n, k.codesOf(set, j));
+            else k.codesOf(set, j).set(await src.readRowsCodes(n));
+          }),
+        );
+      if (k.overlap) {
+        // Three strips in flight: strip i + 1 is read (pipe thread, decoders) while strip i is computed
+        // (workers, and this thread's band) while strip i − 1's results are written here. Strip i's codes
+        // and results are code set i mod 2: a set is refilled only once its run is over and its results
+        // are out.
+        let reading: Promise<unknown> = readCodes(strips[0]!.rows, k.nextSet);
+        let prev: { y: number; rows: number; set: number; done: Promise<number> } | null = null;
+        for (let i = 0; i < strips.length; i++) {
+          checkAbort(options.signal, id);
+          const { y, rows } = strips[i]!;
+          if (prev) saturated += await prev.done;
+          await reading;
+          const set = k.nextSet;
+          const after = strips[i + 1];
+          reading = after ? readCodes(after.rows, 1 - set) : Promise.resolve();
+          reading.catch(() => {}); // awaited next round; a failure meanwhile must not go unhandled
+          const done = k.run(rows * rowLen, rowLen, y);
+          done.catch(() => {});
+          if (prev) await emit(prev.y, prev.rows, k.results(prev.set));
+          prev = { y, rows, set, done };
+        }
+        if (prev) {
+          saturated += await prev.done;
+          await emit(prev.y, prev.rows, k.results(prev.set));
         }
       } else {
+        for (const { y, rows } of strips) {
+          checkAbort(options.signal, id);
+          await readCodes(rows, k.nextSet);
+          const set = k.nextSet;
+          saturated += await k.run(rows * rowLen, rowLen, y);
+          await emit(y, rows, k.results(set));
+        }
+      }
+    } else {
+      for (const { y, rows } of strips) {
+        checkAbort(options.signal, id);
+        const count = rows * rowLen;
         for (let j = 0; j < sources.length; j++) {
           const src = sources[j]!;
           if (rawCodes && hasReadInto(src)) accumulateDebevecCodes(strip, await src.readRowsCodes(rows), count, lut, lnT[j]!, j, sources.length, tables[j]!);
@@ -153,33 +211,7 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
           }
         }
         saturated += finishDebevec(strip, count, lut, lnE);
-      }
-      if (wasm?.stats) foldRowStats(stats, wasm.stats, rows, width);
-      else accumulateStats(stats, lnE, count, channels, width, (y & 1) === 0);
-      let linearReady = false;
-      for (const [f, sink] of sinks) {
-        const encoded = f === 'hdr' && sink.writeEncoded ? wasm?.scanlines(rows) : null;
-        if (encoded) {
-          await sink.writeEncoded!(encoded, rows);
-          continue;
-        }
-        if (f === 'png16') {
-          normaliseLog(lnE, count, range, logOut);
-          await sink.writeRows(logOut.subarray(0, count), rows);
-          continue;
-        }
-        if (wasm?.linear) {
-          await sink.writeRows(wasm.linear.subarray(0, count), rows);
-          continue;
-        }
-        if (!linearReady) for (let i = 0; i < count; i++) tmp[i] = Math.exp(lnE[i]!);
-        linearReady = true;
-        await sink.writeRows(tmp.subarray(0, count), rows);
-      }
-      if (spool !== null && wasm?.spool) writeFully(spool, new Uint8Array(wasm.spool.buffer, wasm.spool.byteOffset, count * 2));
-      else if (spool !== null) {
-        for (let i = 0; i < count; i++) codes[i] = Math.max(0, Math.min(65535, Math.round((lnE[i]! - bounds[0]) * spoolScale)));
-        writeFully(spool, new Uint8Array(codes.buffer, 0, count * 2));
+        await emit(y, rows, null);
       }
     }
     await closeAll(sources);

@@ -5,8 +5,10 @@
 // that keep many decoders open at once (the HDR merge). Decoders that only warn about damage
 // (djpeg exits 2 after "Premature end of JPEG file" and pads with grey) are turned into errors:
 // stderr is checked on every read and the exit status before the last rows are handed out.
+import { closeSync } from 'node:fs';
 import { missingToolMessage, spawnTool, type ToolExit } from './children.js';
 import { PullByteReader, StreamByteReader } from './byte-queue.js';
+import { closeFifoPair, openFifoPair, ThreadPipeReader } from './pipe-thread.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
 import { batchArray } from './strip.js';
@@ -48,28 +50,46 @@ interface DecoderStream {
   failure(what: string): ImageFormatError;
 }
 
-async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffered' | 'pull'): Promise<DecoderStream> {
-  const { child, exited, spawnError: spawnFailure } = spawnTool(spec.command, spec.args, ['ignore', 'pipe', 'pipe']);
+async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffered' | 'pull' | 'thread'): Promise<DecoderStream> {
+  // 'thread': stdout is a FIFO drained by the pipe thread (pipe-thread.ts); without FIFOs, 'pull'.
+  const fifo = readAhead === 'thread' ? openFifoPair() : null;
+  let tool: ReturnType<typeof spawnTool>;
+  try {
+    tool = spawnTool(spec.command, spec.args, ['ignore', fifo ? fifo.writeFd : 'pipe', 'pipe']);
+  } catch (err) {
+    if (fifo) closeFifoPair(fifo);
+    throw err;
+  }
+  const { child, exited, spawnError: spawnFailure } = tool;
+  if (fifo) {
+    // The child has its own copy: ours must go, or the reader never sees the end of the pipe.
+    closeSync(fifo.writeFd);
+    fifo.writeFd = -1;
+  }
   let stderr = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (d: string) => {
     if (stderr.length < 8192) stderr += d;
   });
-  const reader = readAhead === 'pull' ? new PullByteReader(child.stdout!) : new StreamByteReader(child.stdout!);
+  const reader = fifo ? new ThreadPipeReader(fifo) : readAhead === 'buffered' ? new StreamByteReader(child.stdout!) : new PullByteReader(child.stdout!);
   /**
    * Before the last rows are handed out the decoder must have exited: let the stream run to EOF
    * (a paused pull stream is read one byte past the rows, which reaches the end).
    */
   const toEnd = async (need: number, got: number): Promise<void> => {
     if (reader instanceof StreamByteReader) reader.unthrottle();
-    else if (got === need) await reader.fill(need + 1);
+    else if (reader instanceof ThreadPipeReader) {
+      if (got === need) await reader.fill(1);
+    } else if (got === need) await reader.fill(need + 1);
   };
   let closed = false;
 
   const kill = async () => {
     if (child.exitCode === null && child.signalCode === null && !spawnFailure()) child.kill('SIGKILL');
-    child.stdout!.destroy();
+    child.stdout?.destroy();
     await exited;
+    // The writer is gone, so a pending thread read has ended: the FIFO can be closed and reused.
+    if (reader instanceof ThreadPipeReader) await reader.close();
   };
 
   const failure = (what: string) => new ImageFormatError(path, what);
@@ -119,17 +139,25 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
 
   const rowBytes = header.width * header.depth * pnmBytesPerSample(header);
   let y = 0;
-  let scratch = new Uint8Array(0);
+  let scratch: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  const sharedScratch = (n: number) => {
+    if (scratch.length < n) scratch = new Uint8Array(new SharedArrayBuffer(n));
+    return scratch;
+  };
 
   const pull = async (rows: number, into?: Uint8Array): Promise<number> => {
     if (closed) throw failure('row source is closed');
     if (y + rows > header.height) throw failure(`asked for rows ${y}..${y + rows} of ${header.height}`);
     const need = rows * rowBytes;
     let got: number;
+    // The thread reader lands the rows in `into` (or scratch) at once; the others queue them until take.
+    const direct = reader instanceof ThreadPipeReader;
+    const dst = into ?? (direct ? sharedScratch(need) : null);
+    if (dst && dst.length < need) throw failure(`${need} bytes of rows do not fit a ${dst.length}-byte buffer`);
     try {
       const early = decoderFailure(null);
       if (early) throw early;
-      got = await reader.fill(need);
+      got = direct ? await reader.readInto(need, dst!) : await reader.fill(need);
     } catch (err) {
       await kill();
       throw err instanceof ImageFormatError ? err : failure(`${spec.command}: ${(err as Error).message}`);
@@ -149,12 +177,12 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
       }
       if (got < need) throw failure(`${spec.command}: truncated output (row ${y + Math.floor(got / rowBytes)} of ${header.height})`);
     }
-    if (into) {
-      if (into.length < need) throw failure(`${need} bytes of rows do not fit a ${into.length}-byte buffer`);
-      reader.take(need, into);
-    } else {
-      if (scratch.length < need) scratch = new Uint8Array(need);
-      reader.take(need, scratch);
+    if (!direct) {
+      if (into) reader.take(need, into);
+      else {
+        if (scratch.length < need) scratch = new Uint8Array(need);
+        reader.take(need, scratch);
+      }
     }
     y += rows;
     return need;
@@ -207,9 +235,13 @@ export async function openDecoderSource(path: string, spec: DecoderSpec, opts: {
   };
 }
 
-/** The decoder source with no read-ahead (see PullByteReader) and direct/raw-code reads. */
-export async function openPullDecoderSource(path: string, spec: DecoderSpec): Promise<DirectRowSource> {
-  const d = await startDecoder(path, spec, 'pull');
+/**
+ * The decoder source with no read-ahead (see PullByteReader) and direct/raw-code reads. `thread`: the
+ * decoder's output is read by the pipe thread (pipe-thread.ts), so a read asked for before a long
+ * computation proceeds during it, straight into the caller's buffer when that is shared memory.
+ */
+export async function openPullDecoderSource(path: string, spec: DecoderSpec, reader: 'pull' | 'thread' = 'pull'): Promise<DirectRowSource> {
+  const d = await startDecoder(path, spec, reader);
   const { header: h, channels } = d;
 
   const readRowsInto = async (rows: number, dst: Float32Array, offset = 0): Promise<void> => {

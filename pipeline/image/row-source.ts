@@ -76,11 +76,12 @@ export function rawMosaicDecoder(path: string): DecoderSpec {
 
 /**
  * A decoder program's row source, or — when the program is not installed — the whole-frame sharp
- * fallback within its memory budget (sharp-fallback.ts). `pull`: no read-ahead, direct/raw-code reads.
+ * fallback within its memory budget (sharp-fallback.ts). `pull`: no read-ahead, direct/raw-code reads;
+ * `pull: 'thread'`: the same with the decoder's output read by the pipe thread (pipe-thread.ts).
  */
-export async function openCodecSource(path: string, spec: DecoderSpec, header: ImageHeaderSize, opts: { grayscale?: boolean; pull?: boolean } = {}): Promise<RowSource> {
+export async function openCodecSource(path: string, spec: DecoderSpec, header: ImageHeaderSize, opts: { grayscale?: boolean; pull?: boolean | 'thread' } = {}): Promise<RowSource> {
   if (toolMissing(spec)) return openSharpFallbackSource(path, spec, header, opts);
-  return opts.pull ? openPullDecoderSource(path, spec) : openDecoderSource(path, spec, opts);
+  return opts.pull ? openPullDecoderSource(path, spec, opts.pull === 'thread' ? 'thread' : 'pull') : openDecoderSource(path, spec, opts);
 }
 
 /** Open a frame by rows. The file is checked first (regular file, header size within limits.ts). */

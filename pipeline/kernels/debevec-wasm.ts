@@ -50,33 +50,40 @@ interface Layout {
   den: number;
   shortLevel: number;
   longLevel: number;
-  out: number;
   lnTShort: number;
   lnTLong: number;
   half: number;
   satLevel: number;
-  /** exp(lnE) out (0: not wanted). */
-  linear: number;
-  /** 16-bit spool codes out (0: not wanted), round((lnE − spoolLo)·spoolScale) clamped. */
-  spool: number;
+  /** Where each code set's run writes its results (two sets with `overlap`: a strip's results are read while the next is computed). */
+  outs: Outputs[];
   spoolLo: number;
   spoolScale: number;
   /** Samples a row (bands start at row boundaries). */
   rowLen: number;
-  /** Per-row statistics records out (0: not wanted), ROW_STATS bytes each. */
-  stats: number;
-  /** RGBE quadruples of the strip (0: no .hdr scanlines wanted); with `rle`, RLE rows in `slot`-byte slots at `rleOut`, lengths in `lens`. */
-  rgbe: number;
   rle: number;
-  rleOut: number;
   slot: number;
-  lens: number;
   /** Byte planes of each row's quadruples for the RLE (strip-sized as `rgbe`). */
   planes: number;
   /** exp table for the vector exp (assembly/lib/vexp.ts expTabF64x2). */
   expTab: number;
-  /** With two frames or more: the f64 slots firstPass8/16 read (CFG_* in assembly/debevec.ts). */
-  cfg: number;
+  /** With two frames or more, per code set: the f64 slots firstPass8/16 read (CFG_* in assembly/debevec.ts). */
+  cfgs: number[];
+}
+
+/** One code set's results: byte addresses in the shared memory (0: not wanted). */
+interface Outputs {
+  /** lnE. */
+  out: number;
+  /** exp(lnE). */
+  linear: number;
+  /** 16-bit spool codes, round((lnE − spoolLo)·spoolScale) clamped. */
+  spool: number;
+  /** Per-row statistics records, ROW_STATS bytes each. */
+  stats: number;
+  /** RGBE quadruples of the strip (0: no .hdr scanlines wanted); with `rle`, RLE rows in `slot`-byte slots at `rleOut`, lengths in `lens`. */
+  rgbe: number;
+  rleOut: number;
+  lens: number;
 }
 
 /** The f64 slots of assembly/debevec.ts firstPass's configuration block, in order. */
@@ -99,17 +106,18 @@ export const ROW_STATS = 32;
 // With two frames or more the whole band is one call (firstPass: merge, exp, spool, statistics and
 // scanlines row by row, each row's values still in cache).
 const BAND_SOURCE = `function runBand(ex, L, start, end, job) {
-  if (L.cfg) return (L.wide ? ex.firstPass16 : ex.firstPass8)(L.cfg, job.set, start, end, job.row0);
+  if (L.cfgs.length) return (L.wide ? ex.firstPass16 : ex.firstPass8)(L.cfgs[job.set], job.set, start, end, job.row0);
+  const O = L.outs[job.set];
   const acc = L.wide ? ex.accumulateCodes16 : ex.accumulateCodes8;
   const codes = L.codes[job.set];
   for (let j = 0; j < L.frames; j++) {
     const keep = j === 0 ? L.shortLevel : j === L.frames - 1 ? L.longLevel : 0;
     acc(codes[j], start, end, L.channels, L.pairs[j], L.num, L.den, keep, j === 0 ? 1 : 0);
   }
-  const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, L.out);
-  if (L.linear || L.spool) ex.linearAndSpool(start, end, L.out, L.linear, L.spool, L.spoolLo, L.spoolScale, L.expTab);
-  if (L.stats) ex.rowStats(L.out, start, end, L.rowLen, L.channels, job.row0, 0, L.stats, L.expTab);
-  if (L.rgbe) ex.rgbeRows(L.linear, start, end, L.rowLen, L.channels, L.rgbe, L.rle, L.rleOut, L.slot, L.lens, L.planes);
+  const saturated = ex.finish(start, end, L.channels, L.g, L.num, L.den, L.shortLevel, L.longLevel, L.lnTShort, L.lnTLong, L.half, L.satLevel, O.out);
+  if (O.linear || O.spool) ex.linearAndSpool(start, end, O.out, O.linear, O.spool, L.spoolLo, L.spoolScale, L.expTab);
+  if (O.stats) ex.rowStats(O.out, start, end, L.rowLen, L.channels, job.row0, 0, O.stats, L.expTab);
+  if (O.rgbe) ex.rgbeRows(O.linear, start, end, L.rowLen, L.channels, O.rgbe, L.rle, O.rleOut, L.slot, O.lens, L.planes);
   return saturated;
 }`;
 
@@ -121,6 +129,8 @@ export interface WasmDebevec {
    * strip while the kernels work on this one.
    */
   codes(j: number): Uint8Array | Uint16Array;
+  /** Frame j's codes of code set `set` (0, or 0 and 1 with `overlap`). */
+  codesOf(set: number, j: number): Uint8Array | Uint16Array;
   /** true when the code sets are double-buffered (see codes). */
   readonly overlap: boolean;
   /**
@@ -128,6 +138,10 @@ export interface WasmDebevec {
    * pixels. `row0`: the strip's first image row (the statistics sample the even image rows).
    */
   run(count: number, rowLen: number, row0?: number): Promise<number>;
+  /** The code set the next run() reads (codes(j)) and whose results it writes (results(set)). */
+  readonly nextSet: number;
+  /** The results of the last run on code set `set`: valid until the next run on that set starts. */
+  results(set: number): DebevecResults;
   /** lnE of the last run (strip samples long). */
   readonly lnE: Float32Array;
   /** exp(lnE) of the last run, when asked for with `linear` (else null). */
@@ -142,6 +156,15 @@ export interface WasmDebevec {
    */
   scanlines(rows: number): Uint8Array | null;
   close(): Promise<void>;
+}
+
+/** One run's results (see WasmDebevec's lnE, linear, spool, stats and scanlines). */
+export interface DebevecResults {
+  readonly lnE: Float32Array;
+  readonly linear: Float32Array | null;
+  readonly spool: Uint16Array | null;
+  readonly stats: DataView | null;
+  scanlines(rows: number): Uint8Array | null;
 }
 
 export interface WasmDebevecSpec {
@@ -191,25 +214,29 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   const den = fused ? 0 : take(samples * 4);
   const shortLevel = fused ? 0 : take(samples * 2);
   const longLevel = fused ? 0 : take(samples * 2);
-  const out = take(samples * 4);
-  // The one-pass kernel's statistics read the luminance from the linear values: computed even when
-  // no linear output is wanted.
-  const linear = spec.linear || (fused && spec.rowLen) ? take(samples * 4) : 0;
-  const spool = spec.spool ? take(samples * 2) : 0;
   const rowLen = spec.rowLen ?? 0;
   const rows = rowLen ? Math.ceil(samples / rowLen) : 0;
   const width = rowLen / lut.channels;
-  const stats = rowLen ? take(rows * ROW_STATS) : 0;
   const wantRgbe = Boolean(spec.rgbe && spec.linear && rowLen);
   const rle = wantRgbe && width >= 8 && width <= 0x7fff;
   // Worst case RLE grows a scanline by 4 + one count byte per ≤ 128-byte literal per component.
   const slot = rle ? width * 4 + 4 + 4 * Math.ceil(width / 128) : 0;
-  const rgbe = wantRgbe ? take(rows * width * 4) : 0;
-  const rleOut = rle ? take(rows * slot) : 0;
-  const lens = rle ? take(rows * 4) : 0;
+  // Results per code set: with overlap the caller reads strip k's while strip k + 1 is computed.
+  const outs: Outputs[] = codes.map(() => ({
+    out: take(samples * 4),
+    // The one-pass kernel's statistics read the luminance from the linear values: computed even when
+    // no linear output is wanted.
+    linear: spec.linear || (fused && spec.rowLen) ? take(samples * 4) : 0,
+    spool: spec.spool ? take(samples * 2) : 0,
+    stats: rowLen ? take(rows * ROW_STATS) : 0,
+    rgbe: wantRgbe ? take(rows * width * 4) : 0,
+    rleOut: rle ? take(rows * slot) : 0,
+    lens: rle ? take(rows * 4) : 0,
+  }));
+  // Scratch of one run (runs never overlap).
   const planes = rle ? take(rows * width * 4) : 0;
   const expTabAt = take(expTab().length * 8);
-  const cfg = fused ? take(CFG_FIELDS.length * 8) : 0;
+  const cfgs = fused ? codes.map(() => take(CFG_FIELDS.length * 8)) : [];
   const made = arena.instantiate<Exports>();
   if (!made) return null;
   const buf = made.memory.buffer;
@@ -226,6 +253,7 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
   if (pairTab) new Uint32Array(buf, pairTab, n).set(pairs);
   const codeViews = codes.map((set) => set.map((at) => (wide ? new Uint16Array(buf, at, samples) : new Uint8Array(buf, at, samples))));
   let fill = 0;
+  let last = 0;
   const layout: Layout = {
     frames: n,
     channels: lut.channels,
@@ -239,30 +267,42 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     den,
     shortLevel,
     longLevel,
-    out,
     lnTShort: lnT[0]!,
     lnTLong: lnT[n - 1]!,
     half: (lut.levels - 1) / 2,
     satLevel: lut.satLevel,
-    linear,
-    spool,
+    outs,
     spoolLo: spec.spool?.lo ?? 0,
     spoolScale: spec.spool?.scale ?? 0,
     rowLen,
-    stats,
-    rgbe,
     rle: rle ? 1 : 0,
-    rleOut,
     slot,
-    lens,
     planes,
     expTab: expTabAt,
-    cfg,
+    cfgs,
   };
-  if (cfg) {
-    const slots: Record<(typeof CFG_FIELDS)[number], number> = { ...layout, codeTab0: codeTabs[0]!, codeTab1: codeTabs[1] ?? codeTabs[0]! };
+  cfgs.forEach((cfg, set) => {
+    // Each set's block names its own codes (both code-table slots) and results.
+    const slots: Record<(typeof CFG_FIELDS)[number], number> = { ...layout, ...outs[set]!, codeTab0: codeTabs[set]!, codeTab1: codeTabs[set]! };
     new Float64Array(buf, cfg, CFG_FIELDS.length).set(CFG_FIELDS.map((f) => slots[f]));
-  }
+  });
+  const resultsOf = outs.map((o): DebevecResults => ({
+    lnE: new Float32Array(buf, o.out, samples),
+    linear: spec.linear ? new Float32Array(buf, o.linear, samples) : null,
+    spool: o.spool ? new Uint16Array(buf, o.spool, samples) : null,
+    stats: o.stats ? new DataView(buf, o.stats, rows * ROW_STATS) : null,
+    scanlines(n) {
+      if (!o.rgbe) return null;
+      if (!rle) return new Uint8Array(buf, o.rgbe, n * width * 4).slice();
+      const len = new Int32Array(buf, o.lens, n);
+      let total = 0;
+      for (let r = 0; r < n; r++) total += len[r]!;
+      // Every byte is written below: no need to zero it (one such buffer a strip).
+      const bytes = Buffer.allocUnsafe(total);
+      for (let r = 0, at = 0; r < n; at += len[r]!, r++) bytes.set(new Uint8Array(buf, o.rleOut + r * slot, len[r]!), at);
+      return bytes;
+    },
+  }));
   const pool = createBandPool({
     name: 'debevec',
     module: kernelModule('debevec')!,
@@ -278,24 +318,28 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
     threads: pool.threads,
     overlap: sets === 2,
     codes: (j) => codeViews[fill]![j]!,
-    lnE: new Float32Array(buf, out, samples),
-    linear: spec.linear ? new Float32Array(buf, linear, samples) : null,
-    spool: spool ? new Uint16Array(buf, spool, samples) : null,
-    stats: stats ? new DataView(buf, stats, rows * ROW_STATS) : null,
-    scanlines(n) {
-      if (!rgbe) return null;
-      if (!rle) return new Uint8Array(buf, rgbe, n * width * 4).slice();
-      const len = new Int32Array(buf, lens, n);
-      let total = 0;
-      for (let r = 0; r < n; r++) total += len[r]!;
-      // Every byte is written below: no need to zero it (one such buffer a strip).
-      const bytes = Buffer.allocUnsafe(total);
-      for (let r = 0, at = 0; r < n; at += len[r]!, r++) bytes.set(new Uint8Array(buf, rleOut + r * slot, len[r]!), at);
-      return bytes;
+    codesOf: (set, j) => codeViews[set]![j]!,
+    get nextSet() {
+      return fill;
     },
+    results: (set) => resultsOf[set]!,
+    get lnE() {
+      return resultsOf[last]!.lnE;
+    },
+    get linear() {
+      return resultsOf[last]!.linear;
+    },
+    get spool() {
+      return resultsOf[last]!.spool;
+    },
+    get stats() {
+      return resultsOf[last]!.stats;
+    },
+    scanlines: (n) => resultsOf[last]!.scanlines(n),
     run: (count, stripRowLen, row0 = 0) => {
       if (rowLen && stripRowLen !== rowLen) throw new Error(`debevec kernels: rows of ${stripRowLen} samples, made for ${rowLen}`);
       const set = fill;
+      last = set;
       fill = (fill + 1) % sets;
       const rows = count / stripRowLen;
       const bands = spec.overlap && pool.threads > 1 ? callerFirstBands(rows, stripRowLen, pool.threads) : rowBands(rows, stripRowLen, pool.threads);

@@ -1,10 +1,13 @@
 // The HDR merge's decoder source read straight into a caller's buffer (readRowsCodesInto): the same
-// codes as readRowsCodes, and the decoder's damage checks still turn a truncated frame into one line.
+// codes as readRowsCodes, and the decoder's damage checks still turn a truncated frame into one line;
+// the same through the pipe thread (threaded sources), with every decoder and FIFO end gone after.
 import test from 'ava';
+import { readdirSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { hasReadInto, openLeanRowSource } from '../../pipeline/hdr/lean-source.js';
+import { hasReadInto, openLeanRowSource, type LeanRowSource } from '../../pipeline/hdr/lean-source.js';
+import { liveDecoders } from '../../pipeline/image/children.js';
 import { openRowSource } from '../../pipeline/image/rows.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -74,4 +77,74 @@ test('readRowsCodesInto: a wrong-width buffer and a truncated JPEG fail with one
     t.notRegex(err!.message, /\n/);
     await cut.close();
   }
+});
+
+// The Debevec merge's sources: the decoder writes into a FIFO that the pipe thread drains straight
+// into shared memory (pipeline/image/pipe-thread.ts).
+// Serial, and counted after a first threaded read (the pipe thread's own descriptors stay).
+const openFds = () => readdirSync('/proc/self/fd').length;
+let warm: Promise<void> | null = null;
+async function warmPipeThread(path: string): Promise<void> {
+  warm ??= (async () => {
+    const src = await openLeanRowSource(path, openRowSource, true);
+    if (hasReadInto(src) && src.readRowsCodesInto) await src.readRowsCodesInto(1, new Uint8Array(new SharedArrayBuffer(W * 3)));
+    await src.close();
+  })();
+  await warm;
+}
+
+test.serial('threaded sources: the pipe thread hands out the same codes, into shared and plain buffers', async (t) => {
+  const dir = await tempDir(t);
+  for (const [name, depth] of [['a.jpg', 8], ['b.png', 16]] as const) {
+    const path = join(dir, name);
+    await frame(path, depth);
+    if (depth === 8) await warmPipeThread(path);
+    const fdsBefore = openFds();
+    const { plain } = await codesBoth(path, 16);
+    for (const shared of [true, false]) {
+      const src = await openLeanRowSource(path, openRowSource, true);
+      if (!hasReadInto(src) || !src.readRowsCodesInto) return t.fail('not a pull decoder source');
+      const n = 12 * W * 3;
+      const buffer = shared ? new SharedArrayBuffer(n * (depth === 8 ? 1 : 2)) : new ArrayBuffer(n * (depth === 8 ? 1 : 2));
+      const dst = depth === 8 ? new Uint8Array(buffer) : new Uint16Array(buffer);
+      const got: number[] = [];
+      // Uneven strips, the last one short.
+      for (let y = 0; y < H; y += 12) got.push(...dst.subarray(0, await src.readRowsCodesInto(Math.min(12, H - y), dst)));
+      t.deepEqual(got, plain, `${name}, ${shared ? 'shared' : 'plain'} buffer`);
+      await src.close();
+    }
+    t.is(liveDecoders.size, 0, `${name}: no decoder left`);
+    t.is(openFds(), fdsBefore, `${name}: every FIFO end closed`);
+  }
+});
+
+test.serial('threaded sources: a truncated JPEG fails with one line naming the file; closing mid-stream ends the decoder and frees the FIFO', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'c.jpg');
+  await frame(path, 8);
+  await warmPipeThread(path);
+  const fdsBefore = openFds();
+  // Several open at once (a bracket), one closed after a few rows, the others read through.
+  const sources = await Promise.all([0, 1, 2].map(() => openLeanRowSource(path, openRowSource, true)));
+  const dst = new Uint8Array(new SharedArrayBuffer(H * W * 3));
+  for (const src of sources) if (!hasReadInto(src) || !src.readRowsCodesInto) return t.fail('not a pull decoder source');
+  await (sources[0] as LeanRowSource).readRowsCodesInto!(8, dst);
+  await sources[0]!.close();
+  for (const src of sources.slice(1)) t.is(await (src as LeanRowSource).readRowsCodesInto!(H, dst), H * W * 3);
+  await Promise.all(sources.map((s) => s.close()));
+  t.is(liveDecoders.size, 0);
+  t.is(openFds(), fdsBefore);
+
+  await truncate(path, 400);
+  const cut = await openLeanRowSource(path, openRowSource, true);
+  if (!hasReadInto(cut) || !cut.readRowsCodesInto) return t.fail('not a pull decoder source');
+  const err = await t.throwsAsync(async () => {
+    for (let y = 0; y < H; y += 8) await cut.readRowsCodesInto!(8, dst);
+  });
+  t.regex(err!.message, /c\.jpg/);
+  t.regex(err!.message, /premature|truncat|corrupt/i);
+  t.notRegex(err!.message, /\n/);
+  await cut.close();
+  t.is(liveDecoders.size, 0);
+  t.is(openFds(), fdsBefore);
 });

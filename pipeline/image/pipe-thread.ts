@@ -1,0 +1,250 @@
+// Decoder output read by a thread of its own. A decoder's stdout through a node stream is read on the
+// main thread's event loop, so while that thread computes (a kernel band) nothing is read and the
+// decoders stall on their full 64 KiB pipes; the HDR merge then decodes and computes in turn instead
+// of at once. Here a decoder writes into a FIFO whose read end a worker drains with blocking reads,
+// straight into the caller's shared buffer (the kernels' WebAssembly memory): the main thread only
+// posts "read n bytes of fd into here" and is free until the reply.
+//
+// The FIFO is only a way to get a pipe with a blocking read end (node has no pipe()). FIFOs are made
+// by `mkfifo` (coreutils; without it the callers keep the stream reader) a few at a time in a private
+// temp dir, reused (a FIFO's pipe is new each time it is opened afresh) and removed at exit: no data
+// ever touches the disk. The write end goes to the decoder as its stdout and is closed here; every fd
+// is close-on-exec (libuv), so the decoder holds the only writer and its exit is the reader's end of
+// file.
+import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+export interface FifoPair {
+  /** Blocking read end (for the reader thread). */
+  readFd: number;
+  /** Write end, to hand to the decoder as stdout and close once it is spawned. */
+  writeFd: number;
+  /** The FIFO, back to the pool once both ends are closed. */
+  path: string;
+}
+
+let fifos: { dir: string; free: string[]; made: number } | null = null;
+let fifosBroken = false;
+
+function takeFifoPath(): string | null {
+  if (fifosBroken) return null;
+  try {
+    if (!fifos) {
+      const dir = mkdtempSync(join(tmpdir(), 'skyrig-pipes-'));
+      fifos = { dir, free: [], made: 0 };
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    }
+    if (fifos.free.length === 0) {
+      // Four at a time: one process (≈ 3 ms) serves a bracket of four.
+      const paths = Array.from({ length: 4 }, () => join(fifos!.dir, `p${++fifos!.made}`));
+      const made = spawnSync('mkfifo', ['-m', '600', ...paths], { stdio: 'ignore' });
+      if (made.error || made.status !== 0) throw made.error ?? new Error(`mkfifo exit ${made.status}`);
+      fifos.free.push(...paths.reverse());
+    }
+    return fifos.free.pop()!;
+  } catch {
+    fifosBroken = true;
+    return null;
+  }
+}
+
+/**
+ * A pipe with a blocking read end, or null where no FIFO can be made (no mkfifo, a read-only temp
+ * dir): the caller then reads the decoder through a stream as before.
+ */
+export function openFifoPair(): FifoPair | null {
+  const path = takeFifoPath();
+  if (!path) return null;
+  // Opening a FIFO blocks until the other end is open, except a non-blocking read open; with that one
+  // held, the write open and then the blocking read open return at once.
+  let probe = -1;
+  let writeFd = -1;
+  try {
+    probe = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    writeFd = openSync(path, constants.O_WRONLY);
+    const readFd = openSync(path, constants.O_RDONLY);
+    return { readFd, writeFd, path };
+  } catch {
+    if (writeFd >= 0) closeSync(writeFd);
+    fifos?.free.push(path);
+    return null;
+  } finally {
+    if (probe >= 0) closeSync(probe);
+  }
+}
+
+/** Close what is still open of the pair and give its FIFO back. */
+export function closeFifoPair(f: FifoPair): void {
+  for (const fd of [f.readFd, f.writeFd]) {
+    if (fd < 0) continue;
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+  }
+  if (f.readFd >= 0 || f.writeFd >= 0) fifos?.free.push(f.path);
+  f.readFd = -1;
+  f.writeFd = -1;
+}
+
+// The worker: one request at a time, in the order posted; each reads until `length` bytes or end of
+// file (0 from read) and answers with the count. A read error answers with its message.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { readSync } = require('node:fs');
+parentPort.on('message', ({ id, fd, buffer, offset, length }) => {
+  const view = new Uint8Array(buffer);
+  let got = 0;
+  try {
+    while (got < length) {
+      const n = readSync(fd, view, offset + got, length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    parentPort.postMessage({ id, got });
+  } catch (err) {
+    parentPort.postMessage({ id, got, error: (err && err.message) || String(err) });
+  }
+});`;
+
+export interface PipeThread {
+  /**
+   * Read `length` bytes of `fd` into `into` (a view on a SharedArrayBuffer) from `into[0]` on; resolves
+   * with the bytes read (fewer only at end of file). Requests are served in the order made.
+   */
+  read(fd: number, into: Uint8Array, length: number): Promise<number>;
+}
+
+interface Pending {
+  resolve: (got: number) => void;
+  reject: (err: Error) => void;
+}
+
+let shared: { worker: Worker; pending: Map<number, Pending>; dead: boolean } | null = null;
+let requestId = 0;
+
+/**
+ * The process's pipe-reading thread, started on first use and kept (unreferenced while idle, so it
+ * never holds the process open): a long-running agent starts it once. A worker that dies fails its
+ * pending reads and is replaced on the next call.
+ */
+export function pipeThread(): PipeThread {
+  if (!shared || shared.dead) {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+    const state = { worker, pending: new Map<number, Pending>(), dead: false };
+    const failAll = (err: Error) => {
+      state.dead = true;
+      for (const p of state.pending.values()) p.reject(err);
+      state.pending.clear();
+    };
+    worker.on('error', (err) => failAll(new Error(`pipe reader thread: ${err.message}`)));
+    worker.on('exit', (code) => failAll(new Error(`pipe reader thread exited (code ${code})`)));
+    worker.on('message', (m: { id: number; got: number; error?: string }) => {
+      const p = state.pending.get(m.id);
+      state.pending.delete(m.id);
+      if (state.pending.size === 0) worker.unref();
+      if (!p) return;
+      if (m.error !== undefined) p.reject(new Error(m.error));
+      else p.resolve(m.got);
+    });
+    worker.unref();
+    shared = state;
+  }
+  const state = shared;
+  return {
+    read(fd, into, length) {
+      if (!(into.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('pipe thread reads need a SharedArrayBuffer view'));
+      if (length > into.length) return Promise.reject(new Error(`${length} bytes do not fit a ${into.length}-byte buffer`));
+      if (state.dead) return Promise.reject(new Error('pipe reader thread is gone'));
+      const id = ++requestId;
+      return new Promise<number>((resolve, reject) => {
+        state.pending.set(id, { resolve, reject });
+        state.worker.ref();
+        state.worker.postMessage({ id, fd, buffer: into.buffer, offset: into.byteOffset, length });
+      });
+    },
+  };
+}
+
+/**
+ * Exact-count reads of one FIFO through the pipe thread, with the small peek/take/skip queue the PNM
+ * header parser needs. `readInto` lands the bytes straight in a shared buffer (no copy on this thread).
+ */
+export class ThreadPipeReader {
+  private lead = new Uint8Array(0);
+  private scratch = new Uint8Array(new SharedArrayBuffer(4096));
+  private ended = false;
+  private inFlight: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly fifo: FifoPair,
+    private readonly thread: PipeThread = pipeThread(),
+  ) {}
+
+  get buffered(): number {
+    return this.lead.length;
+  }
+
+  private readFd(into: Uint8Array, length: number): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('pipe is closed'));
+    const p = this.thread.read(this.fifo.readFd, into, length);
+    this.inFlight = p.catch(() => {});
+    return p;
+  }
+
+  /** Wait until at least n bytes are queued or the pipe ended; returns how many are available (≤ n). */
+  async fill(n: number): Promise<number> {
+    while (this.lead.length < n && !this.ended) {
+      const want = n - this.lead.length;
+      if (this.scratch.length < want) this.scratch = new Uint8Array(new SharedArrayBuffer(want));
+      const got = await this.readFd(this.scratch, want);
+      if (got < want) this.ended = true;
+      const next = new Uint8Array(this.lead.length + got);
+      next.set(this.lead);
+      next.set(this.scratch.subarray(0, got), this.lead.length);
+      this.lead = next;
+    }
+    return Math.min(n, this.lead.length);
+  }
+
+  peek(n: number): Uint8Array {
+    return this.lead.subarray(0, n);
+  }
+
+  take(n: number, dst: Uint8Array): void {
+    dst.set(this.lead.subarray(0, n));
+    this.lead = this.lead.subarray(n);
+  }
+
+  skip(n: number): void {
+    this.lead = this.lead.subarray(n);
+  }
+
+  /** n bytes into dst (queued bytes first, the rest read by the thread straight into it); returns the count (< n only at end of file). */
+  async readInto(n: number, dst: Uint8Array): Promise<number> {
+    if (!(dst.buffer instanceof SharedArrayBuffer)) {
+      const got = await this.fill(n);
+      this.take(got, dst);
+      return got;
+    }
+    const queued = Math.min(n, this.lead.length);
+    this.take(queued, dst);
+    if (queued === n || this.ended) return queued;
+    const got = await this.readFd(dst.subarray(queued), n - queued);
+    if (got < n - queued) this.ended = true;
+    return queued + got;
+  }
+
+  /** Close the read end once no read is pending (the caller ends the writer first: its exit ends the read). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.inFlight;
+    this.closed = true;
+    closeFifoPair(this.fifo);
+  }
+}
