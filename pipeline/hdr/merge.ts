@@ -20,6 +20,7 @@ import { tempPathFor } from '../../lib/atomic.js';
 import { createWasmDebevec, type DebevecResults, type WasmDebevec } from '../kernels/debevec-wasm.js';
 import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
 import { availableParallelism } from 'node:os';
+import { pipeThread } from '../image/pipe-thread.js';
 import type { RowSinkFormat } from '../image/rows.js';
 
 export {
@@ -215,15 +216,25 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       }
     }
     await closeAll(sources);
-    for (const sink of sinks.values()) await sink.finish();
+    // The first pass's files are committed (fsync, rename: seconds for a 96 MB .hdr on an SD card)
+    // while the JPEG pass runs. A sink whose finish fails has aborted itself.
+    const finishing = Promise.allSettled([...sinks.values()].map((sink) => sink.finish()));
     sinks.clear();
+    let toneMapFailure: unknown = null;
     if (spool !== null) {
       const path = outBase + FORMAT_EXT.jpg;
-      // The first pass's workers are done: end them before the second pass starts its own.
-      await wasm?.close();
-      await toneMapFromSpool(spool, path, { width, height, channels, stripRows, bounds, stats, options, io });
-      outputs.jpg = path;
+      try {
+        // The first pass's workers are done: end them before the second pass starts its own.
+        await wasm?.close();
+        await toneMapFromSpool(spool, path, { width, height, channels, stripRows, bounds, stats, options, io });
+        outputs.jpg = path;
+      } catch (err) {
+        toneMapFailure = err;
+      }
     }
+    const unfinished = (await finishing).find((r) => r.status === 'rejected');
+    if (unfinished) throw unfinished.reason;
+    if (toneMapFailure) throw toneMapFailure;
     return {
       outputs,
       width,
@@ -266,7 +277,8 @@ async function toneMapFromSpool(
 ): Promise<void> {
   const { width, height, channels, bounds, stats, options, io } = a;
   const rowLen = width * channels;
-  const sink = await io.openRowSink(path, { width, height, channels, format: 'jpeg', quality: options.quality ?? 90 });
+  // The pipe thread feeds the encoder (and reads the spool ahead) while this thread tone-maps.
+  const sink = await io.openRowSink(path, { width, height, channels, format: 'jpeg', quality: options.quality ?? 90, threaded: true });
   let kernel: WasmToneMap | null = null;
   try {
     const step = (bounds[1] - bounds[0]) / 65535;
@@ -277,26 +289,40 @@ async function toneMapFromSpool(
     // makes its own exp and gamma tables.
     if (op === 'reinhard' && sink.writeEncoded && (options.kernels ?? 'wasm') === 'wasm') {
       const stripRows = Math.min(height, Math.max(a.stripRows, TONE_MAP_ROWS));
-      kernel = createWasmToneMap({ samples: stripRows * rowLen, byteSlots: TONE_MAP_BYTE_SLOTS, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
+      kernel = createWasmToneMap({ samples: stripRows * rowLen, codeSlots: 2, byteSlots: TONE_MAP_BYTE_SLOTS, channels, lo: bounds[0], step, gamma, ...reinhardConstants(stats), threads: options.threads ?? availableParallelism() });
       if (kernel) {
         const k = kernel;
         const n = Math.ceil(height / stripRows);
-        const codeBytes = new Uint8Array(k.codes[0]!.buffer, k.codes[0]!.byteOffset, k.codes[0]!.byteLength);
-        // Strip s is read (synchronously: the spool was just written and sits in the page cache; a
-        // thread-pool read ahead measured ≈ 50 ms more CPU a 24 MP pass for no wall time), then
-        // tone-mapped into bytes slot s % 4 while the previous strip's writeEncoded is still pending
-        // (cjpeg draining the one before); those bytes go to the sink without a copy. Once a
-        // writeEncoded call resolves the sink holds at most its bytes and the previous call's
-        // (RowSink's contract), so while strip s is tone-mapped it holds at most s − 1 … s − 3.
+        const codeBytes = k.codes.map((c) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+        const thread = pipeThread();
+        // Strip s + 1 is read from the spool (by the pipe thread, into the other code slot; the spool
+        // was just written and sits in the page cache) while strip s is tone-mapped into bytes slot
+        // s % 4; the bytes go to the sink without a copy, whose previous writeEncoded (the encoder's
+        // pipe fed by the same thread) may still be pending. Once a writeEncoded call resolves the sink
+        // holds at most its bytes and the previous call's (RowSink's contract), so while strip s is
+        // tone-mapped it holds at most s − 1 … s − 3.
+        const readStrip = async (s: number) => {
+          const count = Math.min(stripRows, height - s * stripRows) * rowLen;
+          const got = await thread.read(spool, codeBytes[s % 2]!, count * 2, s * stripRows * rowLen * 2);
+          if (got < count * 2) throw new Error(`${path}: spool read short`);
+        };
+        let reading = readStrip(0);
         let writing: Promise<void> = Promise.resolve();
-        for (let s = 0; s < n; s++) {
-          checkAbort(options.signal, path);
-          const rows = Math.min(stripRows, height - s * stripRows);
-          const count = rows * rowLen;
-          readFully(spool, codeBytes, count * 2, s * stripRows * rowLen * 2, path);
-          await Promise.all([k.run(0, s % TONE_MAP_BYTE_SLOTS, count, rowLen), writing]);
-          writing = sink.writeEncoded(k.bytes[s % TONE_MAP_BYTE_SLOTS]!.subarray(0, count), rows);
-          writing.catch(() => {}); // awaited with the next strip or below
+        try {
+          for (let s = 0; s < n; s++) {
+            checkAbort(options.signal, path);
+            const rows = Math.min(stripRows, height - s * stripRows);
+            const count = rows * rowLen;
+            await reading;
+            reading = s + 1 < n ? readStrip(s + 1) : Promise.resolve();
+            reading.catch(() => {}); // awaited next round
+            await Promise.all([k.run(s % 2, s % TONE_MAP_BYTE_SLOTS, count, rowLen), writing]);
+            writing = sink.writeEncoded(k.bytes[s % TONE_MAP_BYTE_SLOTS]!.subarray(0, count), rows);
+            writing.catch(() => {}); // awaited with the next strip or below
+          }
+        } finally {
+          // No read of the spool may be left in flight when it is closed.
+          await reading.catch(() => {});
         }
         await writing;
         await sink.finish();

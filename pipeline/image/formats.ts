@@ -79,6 +79,11 @@ export interface RowSinkOptions {
    * readExifBlock gives it), e.g. the first frame's EXIF on a focus stack.
    */
   exif?: Uint8Array;
+  /**
+   * JPEG/PNG encoders: feed the encoder from the pipe thread (pipe-thread.ts), for a caller that hands
+   * over strips in shared memory (writeEncoded) and computes the next meanwhile.
+   */
+  threaded?: boolean;
 }
 
 /** A row source that also reads into the caller's buffer and as raw integer codes (decoder pull mode, sharp fallback). */

@@ -91,32 +91,37 @@ export function closeFifoPair(f: FifoPair): void {
   f.writeFd = -1;
 }
 
-// The worker: one request at a time, in the order posted; each reads until `length` bytes or end of
-// file (0 from read) and answers with the count. A read error answers with its message.
+// The worker: one request at a time, in the order posted. A read goes on until `length` bytes or end
+// of file (0 from read), a write until every byte is written; each answers with the count, or with
+// the error's message (EPIPE when an encoder died: node ignores SIGPIPE).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { readSync } = require('node:fs');
-parentPort.on('message', ({ id, fd, buffer, offset, length }) => {
+const { readSync, writeSync } = require('node:fs');
+parentPort.on('message', ({ id, op, fd, buffer, offset, length, position }) => {
   const view = new Uint8Array(buffer);
-  let got = 0;
+  let done = 0;
   try {
-    while (got < length) {
-      const n = readSync(fd, view, offset + got, length - got, null);
+    while (done < length) {
+      const at = position === null ? null : position + done;
+      const n = op === 'write' ? writeSync(fd, view, offset + done, length - done, at) : readSync(fd, view, offset + done, length - done, at);
       if (n === 0) break;
-      got += n;
+      done += n;
     }
-    parentPort.postMessage({ id, got });
+    parentPort.postMessage({ id, got: done });
   } catch (err) {
-    parentPort.postMessage({ id, got, error: (err && err.message) || String(err) });
+    parentPort.postMessage({ id, got: done, error: (err && err.message) || String(err) });
   }
 });`;
 
 export interface PipeThread {
   /**
-   * Read `length` bytes of `fd` into `into` (a view on a SharedArrayBuffer) from `into[0]` on; resolves
-   * with the bytes read (fewer only at end of file). Requests are served in the order made.
+   * Read `length` bytes of `fd` into `into` (a view on a SharedArrayBuffer) from `into[0]` on, at file
+   * offset `position` (default: the current one, as for a pipe); resolves with the bytes read (fewer
+   * only at end of file). Requests are served in the order made.
    */
-  read(fd: number, into: Uint8Array, length: number): Promise<number>;
+  read(fd: number, into: Uint8Array, length: number, position?: number | null): Promise<number>;
+  /** Write the first `length` bytes of `from` (a view on a SharedArrayBuffer) to `fd`; resolves once all are written. */
+  write(fd: number, from: Uint8Array, length: number): Promise<number>;
 }
 
 interface Pending {
@@ -155,18 +160,20 @@ export function pipeThread(): PipeThread {
     shared = state;
   }
   const state = shared;
+  const ask = (op: 'read' | 'write', fd: number, view: Uint8Array, length: number, position: number | null) => {
+    if (!(view.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error(`pipe thread ${op}s need a SharedArrayBuffer view`));
+    if (length > view.length) return Promise.reject(new Error(`${length} bytes do not fit a ${view.length}-byte buffer`));
+    if (state.dead) return Promise.reject(new Error('pipe reader thread is gone'));
+    const id = ++requestId;
+    return new Promise<number>((resolve, reject) => {
+      state.pending.set(id, { resolve, reject });
+      state.worker.ref();
+      state.worker.postMessage({ id, op, fd, buffer: view.buffer, offset: view.byteOffset, length, position });
+    });
+  };
   return {
-    read(fd, into, length) {
-      if (!(into.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('pipe thread reads need a SharedArrayBuffer view'));
-      if (length > into.length) return Promise.reject(new Error(`${length} bytes do not fit a ${into.length}-byte buffer`));
-      if (state.dead) return Promise.reject(new Error('pipe reader thread is gone'));
-      const id = ++requestId;
-      return new Promise<number>((resolve, reject) => {
-        state.pending.set(id, { resolve, reject });
-        state.worker.ref();
-        state.worker.postMessage({ id, fd, buffer: into.buffer, offset: into.byteOffset, length });
-      });
-    },
+    read: (fd, into, length, position = null) => ask('read', fd, into, length, position),
+    write: (fd, from, length) => ask('write', fd, from, length, null),
   };
 }
 

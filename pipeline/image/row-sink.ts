@@ -43,7 +43,7 @@ export async function openRowSink(path: string, o: RowSinkOptions): Promise<RowS
       const finalize = o.exif ? (tmp: string) => insertJpegExif(tmp, o.exif!) : undefined;
       const tool = { command: 'cjpeg', aptPackage: 'libjpeg-turbo-progs' };
       if (toolMissing(tool)) return openSharpFallbackSink(path, tool, width, height, channels, { format, quality: q, finalize });
-      return openEncoderSink(path, width, height, channels, { ...tool, args: ['-quality', String(q)], bytesPerSample: 1, finalize });
+      return openEncoderSink(path, width, height, channels, { ...tool, args: ['-quality', String(q)], bytesPerSample: 1, finalize }, { threaded: o.threaded ?? false });
     }
     case 'png8':
     case 'png16':
