@@ -39,9 +39,11 @@ export async function openEncoderSink(path: string, width: number, height: numbe
   }
   await out.close(); // the child holds its own copy of the descriptor
   if (fifo) {
-    // Likewise the FIFO's read end: with ours closed, the encoder's exit fails a pending write (EPIPE).
+    // Likewise the FIFO's read ends: with ours closed, the encoder's exit fails a pending write (EPIPE).
     closeSync(fifo.readFd);
+    closeSync(fifo.pollFd);
     fifo.readFd = -1;
+    fifo.pollFd = -1;
   }
   const { child, exited } = tool;
   let stderr = '';

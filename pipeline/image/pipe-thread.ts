@@ -11,7 +11,7 @@
 // ever touches the disk. The write end goes to the decoder as its stdout and is closed here; every fd
 // is close-on-exec (libuv), so the decoder holds the only writer and its exit is the reader's end of
 // file.
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,11 @@ export interface FifoPair {
   readFd: number;
   /** Write end, to hand to the decoder as stdout and close once it is spawned. */
   writeFd: number;
+  /**
+   * A non-blocking read end of the same pipe, for this thread to poll a few bytes (a PNM header)
+   * before the pipe thread has started; -1 once closed.
+   */
+  pollFd: number;
   /** The FIFO, back to the pool once both ends are closed. */
   path: string;
 }
@@ -60,25 +65,22 @@ export function openFifoPair(): FifoPair | null {
   if (!path) return null;
   // Opening a FIFO blocks until the other end is open, except a non-blocking read open; with that one
   // held, the write open and then the blocking read open return at once.
-  let probe = -1;
-  let writeFd = -1;
+  const pair: FifoPair = { readFd: -1, writeFd: -1, pollFd: -1, path };
   try {
-    probe = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    writeFd = openSync(path, constants.O_WRONLY);
-    const readFd = openSync(path, constants.O_RDONLY);
-    return { readFd, writeFd, path };
+    pair.pollFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    pair.writeFd = openSync(path, constants.O_WRONLY);
+    pair.readFd = openSync(path, constants.O_RDONLY);
+    return pair;
   } catch {
-    if (writeFd >= 0) closeSync(writeFd);
-    fifos?.free.push(path);
+    closeFifoPair(pair);
     return null;
-  } finally {
-    if (probe >= 0) closeSync(probe);
   }
 }
 
 /** Close what is still open of the pair and give its FIFO back. */
 export function closeFifoPair(f: FifoPair): void {
-  for (const fd of [f.readFd, f.writeFd]) {
+  const open = f.readFd >= 0 || f.writeFd >= 0 || f.pollFd >= 0;
+  for (const fd of [f.readFd, f.writeFd, f.pollFd]) {
     if (fd < 0) continue;
     try {
       closeSync(fd);
@@ -86,9 +88,21 @@ export function closeFifoPair(f: FifoPair): void {
       // already closed
     }
   }
-  if (f.readFd >= 0 || f.writeFd >= 0) fifos?.free.push(f.path);
+  if (open) fifos?.free.push(f.path);
   f.readFd = -1;
   f.writeFd = -1;
+  f.pollFd = -1;
+}
+
+/** Close the pair's non-blocking read end (the pipe stays open through readFd). */
+function closePollFd(f: FifoPair): void {
+  if (f.pollFd < 0) return;
+  try {
+    closeSync(f.pollFd);
+  } catch {
+    // already closed
+  }
+  f.pollFd = -1;
 }
 
 // The worker: one request at a time, in the order posted. A read goes on until `length` bytes or end
@@ -204,19 +218,40 @@ export class ThreadPipeReader {
     return p;
   }
 
-  /** Wait until at least n bytes are queued or the pipe ended; returns how many are available (≤ n). */
+  /**
+   * Wait until at least n bytes are queued or the pipe ended; returns how many are available (≤ n).
+   * Polled on this thread while the pair's non-blocking end is open (the header: the pipe thread may
+   * still be starting, ≈ 25 ms), else read by the pipe thread.
+   */
   async fill(n: number): Promise<number> {
+    while (this.lead.length < n && !this.ended && this.fifo.pollFd >= 0) {
+      const part = new Uint8Array(n - this.lead.length);
+      let got: number;
+      try {
+        got = readSync(this.fifo.pollFd, part, 0, part.length, null);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
+      if (got === 0) this.ended = true;
+      this.append(part.subarray(0, got));
+    }
     while (this.lead.length < n && !this.ended) {
       const want = n - this.lead.length;
       if (this.scratch.length < want) this.scratch = new Uint8Array(new SharedArrayBuffer(want));
       const got = await this.readFd(this.scratch, want);
       if (got < want) this.ended = true;
-      const next = new Uint8Array(this.lead.length + got);
-      next.set(this.lead);
-      next.set(this.scratch.subarray(0, got), this.lead.length);
-      this.lead = next;
+      this.append(this.scratch.subarray(0, got));
     }
     return Math.min(n, this.lead.length);
+  }
+
+  private append(bytes: Uint8Array): void {
+    const next = new Uint8Array(this.lead.length + bytes.length);
+    next.set(this.lead);
+    next.set(bytes, this.lead.length);
+    this.lead = next;
   }
 
   peek(n: number): Uint8Array {
@@ -234,6 +269,8 @@ export class ThreadPipeReader {
 
   /** n bytes into dst (queued bytes first, the rest read by the thread straight into it); returns the count (< n only at end of file). */
   async readInto(n: number, dst: Uint8Array): Promise<number> {
+    // Rows from here on: the pipe thread's alone.
+    closePollFd(this.fifo);
     if (!(dst.buffer instanceof SharedArrayBuffer)) {
       const got = await this.fill(n);
       this.take(got, dst);
