@@ -8,7 +8,7 @@
 import { closeSync } from 'node:fs';
 import { missingToolMessage, spawnTool, type ToolExit } from './children.js';
 import { PullByteReader, StreamByteReader } from './byte-queue.js';
-import { closeFifoPair, openFifoPair, ThreadPipeReader } from './pipe-thread.js';
+import { closeFifoPair, openFifoPair, ThreadPipeReader, withBigPipe } from './pipe-thread.js';
 import { parsePnmHeader, pnmBytesPerSample, pnmToFloat, type PnmHeader } from './pnm.js';
 import { ImageFormatError, type ImageMeta } from './types.js';
 import { batchArray } from './strip.js';
@@ -55,7 +55,10 @@ async function startDecoder(path: string, spec: DecoderSpec, readAhead: 'buffere
   const fifo = readAhead === 'thread' ? openFifoPair() : null;
   let tool: ReturnType<typeof spawnTool>;
   try {
-    tool = spawnTool(spec.command, spec.args, ['ignore', fifo ? fifo.writeFd : 'pipe', 'pipe']);
+    if (fifo) {
+      const run = withBigPipe(spec.command, spec.args, 'stdout');
+      tool = spawnTool(run.command, run.args, ['ignore', fifo.writeFd, 'pipe']);
+    } else tool = spawnTool(spec.command, spec.args, ['ignore', 'pipe', 'pipe']);
   } catch (err) {
     if (fifo) closeFifoPair(fifo);
     throw err;

@@ -4,7 +4,7 @@
 // thread computes the next strip (node's stream writes wait for its event loop).
 import { closeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { closeFifoPair, openFifoPair, pipeThread, type FifoPair } from './pipe-thread.js';
+import { closeFifoPair, openFifoPair, pipeThread, withBigPipe, type FifoPair } from './pipe-thread.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import type { Writable } from 'node:stream';
 import { missingToolMessage, spawnTool, type ToolChild } from './children.js';
@@ -30,7 +30,10 @@ export async function openEncoderSink(path: string, width: number, height: numbe
   const fifo = opts.threaded ? openFifoPair() : null;
   let tool: ToolChild;
   try {
-    tool = spawnTool(spec.command, spec.args, [fifo ? fifo.readFd : 'pipe', out.fd, 'pipe']);
+    if (fifo) {
+      const run = withBigPipe(spec.command, spec.args, 'stdin');
+      tool = spawnTool(run.command, run.args, [fifo.readFd, out.fd, 'pipe']);
+    } else tool = spawnTool(spec.command, spec.args, ['pipe', out.fd, 'pipe']);
   } catch (err) {
     await out.close();
     if (fifo) closeFifoPair(fifo);
