@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { loadSharp } from '../../lib/sharp.js';
 import { loadResponse } from '../../pipeline/hdr/response.js';
-import { mergeBracket, parseFormats, type OutputFormat } from '../../pipeline/hdr/merge.js';
+import { mergeBracket, parseFormats, prestartMergeThreads, type OutputFormat } from '../../pipeline/hdr/merge.js';
 import { meterFrame, nextExposure } from '../../pipeline/hdr/meter.js';
 import { formatStamp } from '../../pipeline/hdr/names.js';
 import type { BracketFrame } from '../../pipeline/hdr/discover.js';
@@ -75,6 +75,8 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
   // Threads for the merge's SIMD kernels; default the cores.
   const threads = optionalNumberParam('hdr', p, 'threads', 1, 64);
   if (threads !== undefined && !Number.isInteger(threads)) throw new ParamError('hdr', 'threads', `must be a whole number, got ${threads}`);
+  // The merge's threads start while the bracket is captured (kept for the next run once started).
+  if (algorithm === 'debevec') prestartMergeThreads(threads);
 
   const caps = await ctx.camera.capabilities();
   const { exposures, autoS } = await planBracket(ctx, caps.minExposureS, caps.maxExposureS, gain);

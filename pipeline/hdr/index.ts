@@ -4,7 +4,7 @@ import { lnERange, type CameraResponse } from './response.js';
 
 export { findBrackets, listImages, bracketProblem, type Bracket, type BracketFrame, type FindBracketsOptions } from './discover.js';
 export { calibrateResponse, chooseGroups, type CalibrateOptions, type CalibrateResult, type SamplingTechnique } from './calibrate.js';
-export { mergeBracket, parseFormats, weightsFromResponse, OUTPUT_FORMATS, FORMAT_EXT, type MergeOptions, type MergeResult, type OutputFormat, type MergeAlgorithm } from './merge.js';
+export { mergeBracket, prestartMergeThreads, parseFormats, weightsFromResponse, OUTPUT_FORMATS, FORMAT_EXT, type MergeOptions, type MergeResult, type OutputFormat, type MergeAlgorithm } from './merge.js';
 export { mergeAll, outputBase, type MergeAllOptions, type MergeSummary } from './batch.js';
 export { mergeMertens, fuseTiles, mertensGeometry, type MertensWeights } from './mertens.js';
 export { bracketStatsAll as bracketStats, statsFromMoments, denormalise, resolveRoi, type StatsOptions, type StatsReport, type CameraSamples, type ImageStats, type FpnFit, type FpnMaps, type Normalise, type Roi } from './stats.js';

@@ -13,6 +13,7 @@ import {
   globalRange,
   loadResponse,
   mergeAll,
+  prestartMergeThreads,
   parseExpoUnit,
   parseExposureList,
   parseFormats,
@@ -162,6 +163,9 @@ export function registerHdrCommands(program: Command): void {
     const algorithm = (o.algorithm as string | undefined) ?? (o.response ? 'debevec' : 'mertens');
     if (algorithm !== 'debevec' && algorithm !== 'mertens') throw new Error(`--algorithm: expected debevec or mertens, got "${algorithm}"`);
     if (algorithm === 'debevec' && !o.response) throw new Error('--algorithm debevec needs --response (or use --algorithm mertens)');
+    const threads = o.threads === undefined ? undefined : num(o.threads as string, '--threads', { int: true, min: 1, max: 64 });
+    // The merge's threads start while the response loads and the brackets are found.
+    if (algorithm === 'debevec') prestartMergeThreads(threads);
     const tonemap = o.tonemap as string;
     if (tonemap !== 'reinhard' && tonemap !== 'log') throw new Error(`--tonemap: expected reinhard or log, got "${tonemap}"`);
     const response = o.response ? await loadResponse(o.response as string) : undefined;
@@ -176,7 +180,6 @@ export function registerHdrCommands(program: Command): void {
     if (weighting !== 'hat' && weighting !== 'noise') throw new Error(`--merge-weights: expected hat or noise, got "${weighting}"`);
     const brackets = await discover(dir, o);
     const workers = num(o.workers as string, '--workers', { int: true, min: 1, max: Math.max(1, cpus().length * 2) });
-    const threads = o.threads === undefined ? undefined : num(o.threads as string, '--threads', { int: true, min: 1, max: 64 });
     const progress = createProgress('merge', brackets.length);
     const controller = new AbortController();
     const onSig = () => controller.abort();
