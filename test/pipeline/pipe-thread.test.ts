@@ -3,12 +3,15 @@
 // that is aborted or whose encoder dies leaves no process, temp file or FIFO end behind.
 import test from 'ava';
 import { readdirSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { liveDecoders } from '../../pipeline/image/children.js';
+import { commandOnPath } from '../../pipeline/image/commands.js';
+import { hasReadInto, openLeanRowSource } from '../../pipeline/hdr/lean-source.js';
 import { openEncoderSink } from '../../pipeline/image/encoder-sink.js';
 import { openFifoPair, closeFifoPair, pipeThread } from '../../pipeline/image/pipe-thread.js';
-import { openRowSink } from '../../pipeline/image/rows.js';
+import { openRowSink, openRowSource } from '../../pipeline/image/rows.js';
 import { tempDir } from '../helpers/tmp.js';
 import { requireCommand } from '../helpers/system.js';
 
@@ -119,4 +122,35 @@ test.serial('the pipe thread writes more than a pipe holds to a slow reader, and
   t.is(await thread.read(fd, part, 1000, n - 10), 10);
   closeSync(fd);
   await t.throwsAsync(thread.read(fd, new Uint8Array(8), 8), { message: /SharedArrayBuffer/ });
+});
+
+test.serial('without mkfifo the threaded sources and sinks fall back to streams; without perl the FIFOs keep their size', async (t) => {
+  requireCommand('djpeg', 'libjpeg-turbo-progs');
+  requireCommand('cjpeg', 'libjpeg-turbo-progs');
+  const dir = await tempDir(t);
+  const input = join(dir, 'in.jpg');
+  const px = pixels();
+  const sink = await openRowSink(input, { width: W, height: H, channels: 3 });
+  await sink.writeEncoded!(px, H);
+  await sink.finish();
+  // In this process (FIFOs and perl): the reference.
+  const src = await openLeanRowSource(input, openRowSource, true);
+  if (!hasReadInto(src) || !src.readRowsCodesInto) return t.fail('not a pull decoder source');
+  const codes = new Uint8Array(new SharedArrayBuffer(W * H * 3));
+  await src.readRowsCodesInto(H, codes);
+  await src.close();
+  const sum = codes.reduce((a, c) => a + c, 0);
+  for (const [name, tools] of [['no mkfifo, no perl', ['djpeg', 'cjpeg']], ['mkfifo, no perl', ['djpeg', 'cjpeg', 'mkfifo']]] as const) {
+    const bin = join(dir, name.replace(/\W+/g, '-'));
+    await mkdir(bin);
+    for (const tool of tools) await symlink(commandOnPath(tool)!, join(bin, tool));
+    const out = join(dir, `${bin.split('/').pop()}.jpg`);
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'pipe-fallback-child.ts'), input, out], { encoding: 'utf8', env: { ...process.env, PATH: bin } });
+    t.is(run.status, 0, `${name}: ${run.stderr}`);
+    const r = JSON.parse(run.stdout.trim()) as { fifo: boolean; got: number; sum: number; jpegBytes: number };
+    t.is(r.fifo, (tools as readonly string[]).includes('mkfifo'), name);
+    t.is(r.got, W * H * 3, name);
+    t.is(r.sum, sum, `${name}: the same codes`);
+    t.true(r.jpegBytes > 500, name);
+  }
 });
