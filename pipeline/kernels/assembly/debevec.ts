@@ -12,6 +12,7 @@
 import { encodeRgbeRow, rgbePlanes, rlePlanes } from './lib/rgbe';
 import { expTabF64x2 } from './lib/vexp';
 import { expF32x4 } from './lib/vexpf';
+import { logF32x4, logF32x4Ok } from './lib/vlogf';
 
 // Fold one frame's codes (u8 or u16) into num/den over samples [start, end). `pairs` holds the
 // frame's table entries as (w·(g − ln t), w) f32 pairs, so one 64-bit load fetches both of a sample.
@@ -469,10 +470,12 @@ export function rowStats(lnE: usize, start: i32, end: i32, rowLen: i32, channels
 }
 
 // rowStats with the luminance from the linear values the first pass has just computed (f32, within one
-// ulp of exp(lnE)) instead of an f64 exp of lnE: L in f64 from them, the same sums and maxima
-// otherwise. Not bit-exact with the reference: Σ ln(δ + L) and max L within 3e-7 relative of it
-// (each L within 2^-23 relative; lnE beyond the f32 exp's range, |lnE| > 87, never met with a real
-// response, would give L = 0 or ∞ where the f64 one is merely tiny or huge).
+// ulp of exp(lnE)) instead of an f64 exp of lnE. RGB and mono rows run four sampled pixels a step in
+// f32 lanes: L in f32, ln(1e-6 + L) by the f32x4 logf (lib/vlogf.ts, ≈ 1 ulp), summed in f64 lanes
+// (the scalar tail, and lanes out of logf's range, in f64 as before). Not bit-exact with the
+// reference: Σ ln(δ + L) and max L within 1e-6 relative of it (each L within ≈ 2^-22, each log within
+// ≈ 1e-6 absolute of a sum of millions; lnE beyond the f32 exp's range, |lnE| > 87, never met with a
+// real response, would give L = 0 or ∞ where the f64 one is merely tiny or huge).
 function rowStatsLinear(lnE: usize, linear: usize, start: i32, end: i32, rowLen: i32, channels: i32, row0: i32, sampleParity: i32, out: usize): void {
   for (let a = start; a < end; a += rowLen) {
     const row = a / rowLen;
@@ -486,7 +489,54 @@ function rowStatsLinear(lnE: usize, linear: usize, start: i32, end: i32, rowLen:
     let sum: f64 = 0;
     let maxL: f64 = 0;
     const step = channels * 2;
-    for (let p = a; p < b; p += step) {
+    let p = a;
+    let sumV = f64x2.splat(0);
+    let maxV = f32x4.splat(0);
+    const delta = f32x4.splat(1e-6);
+    if (channels == 3 || channels == 1) {
+      const span = channels == 3 ? 24 : 8;
+      for (; p + span <= b; p += span) {
+        const q = linear + (<usize>p << 2);
+        let L: v128;
+        if (channels == 3) {
+          // Pixels at q, q + 24 B, q + 48 B, q + 72 B (every other one): their R, G, B lanes.
+          const v0 = v128.load(q);
+          const v1 = v128.load(q, 24);
+          const v2 = v128.load(q, 48);
+          const v3 = v128.load(q, 72);
+          const ab = i8x16.shuffle(v0, v1, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+          const cd = i8x16.shuffle(v2, v3, 0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+          const R = i8x16.shuffle(ab, cd, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+          const G = i8x16.shuffle(ab, cd, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+          const ef = i8x16.shuffle(v0, v1, 8, 9, 10, 11, 24, 25, 26, 27, 8, 9, 10, 11, 24, 25, 26, 27);
+          const gh = i8x16.shuffle(v2, v3, 8, 9, 10, 11, 24, 25, 26, 27, 8, 9, 10, 11, 24, 25, 26, 27);
+          const B = i8x16.shuffle(ef, gh, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+          L = f32x4.add(f32x4.add(f32x4.mul(f32x4.splat(0.2126), R), f32x4.mul(f32x4.splat(0.7152), G)), f32x4.mul(f32x4.splat(0.0722), B));
+        } else {
+          L = i8x16.shuffle(v128.load(q), v128.load(q, 16), 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+        }
+        maxV = f32x4.pmax(maxV, L);
+        const x = f32x4.add(L, delta);
+        if (logF32x4Ok(x)) {
+          const lg = logF32x4(x);
+          sumV = f64x2.add(sumV, f64x2.add(f64x2.promote_low_f32x4(lg), f64x2.promote_low_f32x4(i8x16.shuffle(lg, lg, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7))));
+        } else {
+          // Rare (L = 0 gives 1e-6, still in range; this is NaN, ∞ or a negative): the f64 way per pixel.
+          for (let k = 0; k < 4; k++) {
+            const pk = linear + (<usize>(p + k * step) << 2);
+            const Lk = channels == 3 ? 0.2126 * <f64>load<f32>(pk) + 0.7152 * <f64>load<f32>(pk, 4) + 0.0722 * <f64>load<f32>(pk, 8) : <f64>load<f32>(pk);
+            sum += Math.log(1e-6 + Lk);
+          }
+        }
+      }
+      sum += f64x2.extract_lane(sumV, 0) + f64x2.extract_lane(sumV, 1);
+      for (let k = 0; k < 4; k++) {
+        const m = <f64>f32x4.extract_lane(maxV, 0);
+        if (m > maxL) maxL = m;
+        maxV = i8x16.shuffle(maxV, maxV, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3);
+      }
+    }
+    for (; p < b; p += step) {
       const q = linear + (<usize>p << 2);
       const L = channels < 3 ? <f64>load<f32>(q) : 0.2126 * <f64>load<f32>(q) + 0.7152 * <f64>load<f32>(q, 4) + 0.0722 * <f64>load<f32>(q, 8);
       sum += Math.log(1e-6 + L);
