@@ -401,11 +401,13 @@ export function linearAndSpool(start: i32, end: i32, lnE: usize, linear: usize, 
 // Four lnE lanes to four spool codes (the low 8 bytes): round((v − lo)·scale) clamped to 0..65535,
 // in f32. The spool is the tone-map pass's own intermediate, not an output: against the reference's
 // f64 Math.round (merge.ts) each code is within one, and differs only where the value is within
-// ≈ 0.01 of a half (≈ 1 % of codes; 4× fewer instructions than the f64 lanes it replaces). The
-// saturating conversions clamp: NaN → 0, < 0 → 0, > 65535 → 65535.
+// ≈ 0.01 of a half (≈ 0.2 % of codes). Clamped first by pmin/pmax (NaN → 0: pmax(0, NaN) is 0), then
+// rounded to nearest (ties to even) by adding 1.5·2^23, whose low mantissa bits are then the code:
+// no float → int conversion (several instructions on x86).
 @inline
 function spoolCodes4(v4: v128, flo: v128, fscale: v128): v128 {
-  const q = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(f32x4.sub(v4, flo), fscale)));
+  const x = f32x4.pmin(f32x4.pmax(f32x4.splat(0), f32x4.mul(f32x4.sub(v4, flo), fscale)), f32x4.splat(65535));
+  const q = i32x4.sub(f32x4.add(x, f32x4.splat(12582912.0)), i32x4.splat(0x4b400000));
   return i16x8.narrow_i32x4_u(q, q);
 }
 

@@ -179,8 +179,14 @@ export function copy(dst: usize, src: usize, n: i32): void {
 // polynomial, 2^n through the exponent bits); within 2 f32 ulps of the correctly rounded value.
 @inline
 export function expf4(x: v128): v128 {
-  x = f32x4.max(x, f32x4.splat(-87.0));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  // pmax (one maxps; max is several instructions for its NaN and ±0 rules) gives the same lanes:
+  // the bound is neither NaN nor zero.
+  x = f32x4.pmax(x, f32x4.splat(-87.0));
+  // n = x·log2 e rounded to the nearest integer (ties to even, as f32x4.nearest) by adding 1.5·2^23:
+  // the sum's low mantissa bits are n itself (|n| < 2^22), so 2^n needs no float → int conversion
+  // (trunc_sat is several instructions on x86). The same n, bit for bit.
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(1.44269504088896341)), f32x4.splat(12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(12582912.0));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -191,6 +197,6 @@ export function expf4(x: v128): v128 {
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const r2 = f32x4.mul(r, r);
   p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1.0));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = i32x4.shl(i32x4.add(t, i32x4.splat(127 - 0x4b400000)), 23);
   return f32x4.mul(p, e);
 }
