@@ -635,7 +635,8 @@ function rgbeLanes(src: usize, channels: i32, width: i32, out: usize, planes: us
     r = v128.and(r, f32x4.gt(r, z));
     g = v128.and(g, f32x4.gt(g, z));
     b = v128.and(b, f32x4.gt(b, z));
-    const v = f32x4.max(f32x4.max(r, g), b);
+    // r, g, b are +0 or positive here (NaN and negatives masked to +0): pmax, one instruction, is max.
+    const v = f32x4.pmax(f32x4.pmax(r, g), b);
     const E = v128.and(i32x4.shr_u(v, 23), i32x4.splat(255));
     const zero = v128.or(v128.or(nan, f32x4.lt(v, vtiny)), v128.or(i32x4.eq(E, i32x4.splat(0)), i32x4.eq(E, i32x4.splat(255))));
     const e = i32x4.sub(E, i32x4.splat(126));
