@@ -139,6 +139,12 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       else accumulateStats(stats, lnEs, count, channels, width, (y & 1) === 0);
       let linearReady = false;
       for (const [f, sink] of sinks) {
+        // The .hdr scanlines straight from the kernels' memory (writev), or copied out.
+        const parts = f === 'hdr' && sink.writeEncodedParts ? res?.scanlineParts(rows) : null;
+        if (parts) {
+          await sink.writeEncodedParts!(parts, rows);
+          continue;
+        }
         const encoded = f === 'hdr' && sink.writeEncoded ? res?.scanlines(rows) : null;
         if (encoded) {
           await sink.writeEncoded!(encoded, rows);

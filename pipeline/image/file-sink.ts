@@ -24,6 +24,21 @@ export class AtomicFile {
     }
   }
 
+  /** The parts one after another from `position`, in one writev (more only if the kernel writes short). */
+  async writev(parts: readonly Uint8Array[], position: number): Promise<void> {
+    if (!this.fh) throw new Error(`${this.path}: file already closed`);
+    let rest = parts.filter((p) => p.length > 0);
+    let at = position;
+    while (rest.length) {
+      const { bytesWritten } = await this.fh.writev(rest, at);
+      at += bytesWritten;
+      // Drop what was written; a part written in half continues from its middle.
+      let n = bytesWritten;
+      while (rest.length && n >= rest[0]!.length) n -= rest.shift()!.length;
+      if (n > 0) rest = [rest[0]!.subarray(n), ...rest.slice(1)];
+    }
+  }
+
   async commit(): Promise<void> {
     const fh = this.fh;
     if (!fh) throw new Error(`${this.path}: file already closed`);
@@ -52,10 +67,11 @@ export interface StripWriter {
   /** Encode and write `rows` rows starting at image row y0 (already validated and counted). */
   writeStrip(file: AtomicFile, data: Float32Array, rows: number, y0: number): Promise<void>;
   /**
-   * Optional, for RowSink.writeEncoded: where `bytes` (`rows` rows already in the file's encoding,
-   * starting at image row y0) go in the file; the writer advances its own position past them.
+   * Optional, for RowSink.writeEncoded/writeEncodedParts: where `length` bytes (`rows` rows already in
+   * the file's encoding, starting at image row y0) go in the file; the writer advances its own
+   * position past them.
    */
-  placeEncoded?(bytes: Uint8Array, rows: number, y0: number): number;
+  placeEncoded?(length: number, rows: number, y0: number): number;
   /** Last bytes before the rename (e.g. FITS block padding). */
   beforeCommit?(file: AtomicFile): Promise<void>;
 }
@@ -97,11 +113,25 @@ export async function openAtomicRowSink(counter: RowCounter, header: Uint8Array,
           async writeEncoded(bytes: Uint8Array, rows: number) {
             if (done) throw new Error(`${path}: sink already finished or aborted`);
             try {
-              const at = placeEncoded(bytes, rows, counter.addRows(rows));
+              const at = placeEncoded(bytes.length, rows, counter.addRows(rows));
               const w = file.write(bytes, at);
               w.catch(() => {}); // reported by the await below or by finish()
               inFlight.push(w);
               if (inFlight.length > WRITE_BEHIND) await inFlight.shift();
+            } catch (err) {
+              await abort();
+              throw err;
+            }
+          },
+          async writeEncodedParts(parts: readonly Uint8Array[], rows: number) {
+            if (done) throw new Error(`${path}: sink already finished or aborted`);
+            try {
+              let length = 0;
+              for (const part of parts) length += part.length;
+              const at = placeEncoded(length, rows, counter.addRows(rows));
+              // Written before it resolves (the parts are the caller's memory), after the writes behind.
+              await drain();
+              await file.writev(parts, at);
             } catch (err) {
               await abort();
               throw err;

@@ -56,6 +56,12 @@ export interface RowSink {
    * (a ring of three).
    */
   writeEncoded?(bytes: Uint8Array, rows: number): Promise<void>;
+  /**
+   * Optional: as writeEncoded, the strip's bytes in pieces (e.g. its scanlines where a kernel left
+   * them, in its shared memory: written with one writev, no copy). Resolves once they are written:
+   * the sink holds none of them after, so the caller may reuse their memory at once.
+   */
+  writeEncodedParts?(parts: readonly Uint8Array[], rows: number): Promise<void>;
   /** Check every row arrived, flush, and rename the temp file into place. */
   finish(): Promise<void>;
   /** Stop, kill any encoder, delete the temp file; the destination is untouched. */

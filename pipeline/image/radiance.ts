@@ -144,10 +144,10 @@ export async function openRadianceRowSink(path: string, width: number, height: n
       await file.write(buf.subarray(0, n), pos);
       pos += n;
     },
-    placeEncoded(bytes) {
+    placeEncoded(length) {
       // Scanlines as writeStrip encodes them (the Debevec kernel's rgbeRows): appended in order.
       const at = pos;
-      pos += bytes.length;
+      pos += length;
       return at;
     },
   });

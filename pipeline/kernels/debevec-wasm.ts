@@ -165,6 +165,8 @@ export interface DebevecResults {
   readonly spool: Uint16Array | null;
   readonly stats: DataView | null;
   scanlines(rows: number): Uint8Array | null;
+  /** The same bytes as scanlines(rows), as views of the kernel's memory (one a row, or one flat): no copy. */
+  scanlineParts(rows: number): Uint8Array[] | null;
 }
 
 export interface WasmDebevecSpec {
@@ -301,6 +303,12 @@ export function createWasmDebevec(spec: WasmDebevecSpec): WasmDebevec | null {
       const bytes = Buffer.allocUnsafe(total);
       for (let r = 0, at = 0; r < n; at += len[r]!, r++) bytes.set(new Uint8Array(buf, o.rleOut + r * slot, len[r]!), at);
       return bytes;
+    },
+    scanlineParts(n) {
+      if (!o.rgbe) return null;
+      if (!rle) return [new Uint8Array(buf, o.rgbe, n * width * 4)];
+      const len = new Int32Array(buf, o.lens, n);
+      return Array.from({ length: n }, (_, r) => new Uint8Array(buf, o.rleOut + r * slot, len[r]!));
     },
   }));
   const pool = createBandPool({

@@ -340,3 +340,23 @@ test('truncated TIFF (uncompressed and deflate) is an error naming the file', as
     t.false(err!.message.includes('\n'));
   }
 });
+
+test('.hdr sink: writeEncodedParts (one writev from pieces, empty ones too) writes the bytes writeEncoded does', async (t) => {
+  const dir = await tempDir(t);
+  const width = 40;
+  const height = 6;
+  // Two strips of three rows; any bytes (the sink places them, it does not decode them).
+  const strips = [0, 1].map((s) => Uint8Array.from({ length: 3 * 97 + s * 5 }, (_, i) => (i * 31 + s * 7) & 255));
+  const whole = await openRowSink(join(dir, 'whole.hdr'), { width, height, channels: 3 });
+  for (const bytes of strips) await whole.writeEncoded!(bytes, 3);
+  await whole.finish();
+  const parts = await openRowSink(join(dir, 'parts.hdr'), { width, height, channels: 3 });
+  for (const bytes of strips) await parts.writeEncodedParts!([bytes.subarray(0, 10), bytes.subarray(10, 10), bytes.subarray(10, 200), bytes.subarray(200)], 3);
+  await parts.finish();
+  t.deepEqual(await readFile(join(dir, 'parts.hdr')), await readFile(join(dir, 'whole.hdr')));
+  const over = await openRowSink(join(dir, 'over.hdr'), { width, height, channels: 3 });
+  await over.writeEncodedParts!([strips[0]!], 3);
+  await over.writeEncodedParts!([strips[1]!], 3);
+  await t.throwsAsync(over.writeEncodedParts!([strips[1]!], 1), { message: /over\.hdr/ });
+  t.deepEqual((await readdir(dir)).sort(), ['parts.hdr', 'whole.hdr']);
+});
