@@ -186,21 +186,22 @@ async function mergeDebevec(frames: BracketFrame[], outBase: string, response: C
       if (k.overlap) {
         // Three strips in flight: strip i + 1 is read (pipe thread, decoders) while strip i is computed
         // (workers, and this thread's band) while strip i − 1's results are written here. Strip i's codes
-        // and results are code set i mod 2: a set is refilled only once its run is over and its results
-        // are out.
+        // and results are code set i mod 2: a set's codes are refilled only once its run is over, its
+        // results rewritten only once they are out. Run i is asked for as soon as its codes are in, so
+        // a worker finishing run i − 1 starts it at once (queued), not when this thread wakes up.
         let reading: Promise<unknown> = readCodes(strips[0]!.rows, k.nextSet);
         let prev: { y: number; rows: number; set: number; done: Promise<number> } | null = null;
         for (let i = 0; i < strips.length; i++) {
           checkAbort(options.signal, id);
           const { y, rows } = strips[i]!;
-          if (prev) saturated += await prev.done;
           await reading;
           const set = k.nextSet;
+          const done = k.run(rows * rowLen, rowLen, y);
+          done.catch(() => {}); // awaited next round
+          if (prev) saturated += await prev.done;
           const after = strips[i + 1];
           reading = after ? readCodes(after.rows, 1 - set) : Promise.resolve();
           reading.catch(() => {}); // awaited next round; a failure meanwhile must not go unhandled
-          const done = k.run(rows * rowLen, rowLen, y);
-          done.catch(() => {});
           if (prev) await emit(prev.y, prev.rows, k.results(prev.set));
           prev = { y, rows, set, done };
         }

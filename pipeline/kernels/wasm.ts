@@ -123,7 +123,8 @@ export interface BandPool {
   /**
    * Run `runBand` over each [start, end) range — the first in the calling thread while workers take
    * the rest (all of them in workers without `callerBand`; at most `threads` ranges) — and return
-   * the sum of what the bands returned.
+   * the sum of what the bands returned. A run may be started before the previous one has resolved:
+   * each worker takes its bands in the order asked (the caller keeps the runs' memory apart).
    */
   run(ranges: Array<[number, number]>, job?: unknown): Promise<number>;
   close(): Promise<void>;
@@ -216,7 +217,8 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
   interface Slot {
     worker: Worker;
     failed: Error | null;
-    pending: { resolve: (n: number) => void; reject: (e: Error) => void } | null;
+    /** Bands asked of the worker and not yet answered, oldest first (answers come in order). */
+    pending: Array<{ resolve: (n: number) => void; reject: (e: Error) => void }>;
     /** Remove this pool's listeners (before the worker goes back to the idle set). */
     detach: () => void;
   }
@@ -224,17 +226,17 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
   const threads = Math.max(1, Math.floor(spec.threads));
   const callerBand = spec.callerBand ?? true;
   for (let k = callerBand ? 1 : 0; k < threads; k++) {
-    const slot: Slot = { worker: takeWorker(), failed: null, pending: null, detach: () => {} };
+    const slot: Slot = { worker: takeWorker(), failed: null, pending: [], detach: () => {} };
     // Referenced only while a band is out: an idle pool must not keep the process alive, a busy one must.
     const settle = () => {
-      const p = slot.pending;
-      slot.pending = null;
-      slot.worker.unref();
+      const p = slot.pending.shift();
+      if (slot.pending.length === 0) slot.worker.unref();
       return p;
     };
     const fail = (err: Error) => {
       slot.failed ??= err;
-      settle()?.reject(slot.failed);
+      for (const p of slot.pending.splice(0)) p.reject(slot.failed);
+      slot.worker.unref();
     };
     const onError = (err: Error) => fail(new Error(`${spec.name} kernel worker: ${err.message}`));
     const onExit = (code: number) => fail(new Error(`${spec.name} kernel worker exited (code ${code})`));
@@ -259,7 +261,8 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
   const ask = (slot: Slot, start: number, end: number, job: unknown) =>
     new Promise<number>((resolve, reject) => {
       if (slot.failed) return reject(slot.failed);
-      slot.pending = { resolve, reject };
+      // A run may be asked for before the previous one is answered: the worker takes it next.
+      slot.pending.push({ resolve, reject });
       slot.worker.ref();
       slot.worker.postMessage({ start, end, job, band: slots.indexOf(slot) + 1 });
     });
@@ -301,15 +304,14 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
       const busy: Worker[] = [];
       for (const slot of slots) {
         // A worker still in a band (a failed run) is ended; an idle one goes back, released.
-        if (slot.pending || slot.failed) busy.push(slot.worker);
+        if (slot.pending.length || slot.failed) busy.push(slot.worker);
         else {
           slot.worker.postMessage({ release: true });
           slot.detach();
           parkWorker(slot.worker);
         }
         slot.failed ??= closed;
-        slot.pending?.reject(closed);
-        slot.pending = null;
+        for (const p of slot.pending.splice(0)) p.reject(closed);
       }
       await Promise.all(busy.map((w) => w.terminate()));
     },
