@@ -18,7 +18,6 @@ import { lnERange, type CameraResponse } from './response.js';
 import { accumulateStats, emptyStats, foldRowStats, normaliseLog, reinhardConstants, toneMapCodes, toneMapStrip, type RadianceStats } from './tonemap.js';
 import { tempPathFor } from '../../lib/atomic.js';
 import { createWasmDebevec, type DebevecResults, type WasmDebevec } from '../kernels/debevec-wasm.js';
-import { prestartKernelWorkers } from '../kernels/wasm.js';
 import { createWasmToneMap, type WasmToneMap } from '../kernels/tonemap-wasm.js';
 import { availableParallelism } from 'node:os';
 import { pipeThread } from '../image/pipe-thread.js';
@@ -44,12 +43,13 @@ function checkAbort(signal: AbortSignal | undefined, id: string): void {
 }
 
 /**
- * Start the threads a Debevec merge on `threads` cores uses (its kernel workers, the pipe thread)
- * ahead of it, so that their start-up (≈ 30–60 ms of CPU each) runs beside whatever comes first —
- * discovery, the response, the capture. Idempotent; mergeBracket works without it.
+ * Start the pipe thread a Debevec merge reads its decoders through ahead of it, so that its start-up
+ * (≈ 30 ms of CPU: a V8 isolate) runs beside whatever comes first — discovery, the response, the
+ * capture. Idempotent; mergeBracket works without it. (`threads`: kept for callers; the kernel
+ * workers start with their pool.)
  */
-export function prestartMergeThreads(threads = availableParallelism()): void {
-  prestartKernelWorkers(Math.max(1, threads - 1));
+export function prestartMergeThreads(threads?: number): void {
+  void threads;
   pipeThread();
 }
 

@@ -7,7 +7,6 @@
 // Everything returns null (with the reason from `kernelUnavailable`) where WebAssembly SIMD or shared
 // memory is unavailable (or SKYRIG_NO_WASM=1); callers then run their plain-TS reference.
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 // The project compiles without the DOM lib, where the WebAssembly global is declared: the little used here.
@@ -130,24 +129,17 @@ export interface BandPool {
   close(): Promise<void>;
 }
 
-// Kernel workers are generic: a band pool hands each its band source, module, memory and layout on
-// init, and on close gives it back (released: nothing of the pool kept) to a process-wide idle set, so
-// the next pool — the tone-map pass after the merge, the next bracket, the next job of the agent —
-// starts no thread. A worker costs ≈ 30–60 ms of CPU to start (its own V8 isolate); on the 2-core VM
-// the Debevec run started two to four of them. prestartKernelWorkers() starts them ahead, beside
-// whatever the caller does first (module loading, discovery, opening the decoders).
-const GENERIC_WORKER_SOURCE = `
+/** A pool of `threads − 1` workers sharing `memory`, each with its own instance of `module`. */
+export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
+  const runBand = new Function(`${spec.bandSource}; return runBand;`)() as (ex: unknown, L: L, start: number, end: number, job: unknown, band: number) => number;
+  const workerSource = `
 const { parentPort } = require('node:worker_threads');
-let ex = null, L = null, runBand = null;
+${spec.bandSource}
+let ex, L;
 parentPort.on('message', (m) => {
   if (m.init) {
-    runBand = new Function(m.bandSource + '; return runBand;')();
     ex = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
     L = m.layout;
-    return;
-  }
-  if (m.release) {
-    ex = L = runBand = null;
     return;
   }
   try {
@@ -156,62 +148,6 @@ parentPort.on('message', (m) => {
     parentPort.postMessage({ error: String((err && err.message) || err) });
   }
 });`;
-
-/** Idle kernel workers, ready for a pool; unreferenced (they never hold the process open). */
-const idleWorkers = new Set<Worker>();
-const maxIdleWorkers = () => Math.max(1, availableParallelism());
-
-function spawnKernelWorker(): Worker {
-  // execArgv: [] — a kernel worker needs no loader hooks (tsx) or inspector of the parent.
-  const worker = new Worker(GENERIC_WORKER_SOURCE, { eval: true, execArgv: [] });
-  worker.unref();
-  return worker;
-}
-
-/** The listeners an idle worker carries (removed one by one: removeAllListeners would also remove
- *  node's own 'newListener' hooks that ref the worker's message port). */
-const idleListeners = new WeakMap<Worker, () => void>();
-
-function parkWorker(worker: Worker): void {
-  if (idleWorkers.size >= maxIdleWorkers()) {
-    void worker.terminate();
-    return;
-  }
-  // An idle worker that fails or exits is dropped (an 'error' with no listener would end the process).
-  const drop = () => {
-    idleWorkers.delete(worker);
-    worker.off('error', drop);
-    worker.off('exit', drop);
-  };
-  worker.on('error', drop);
-  worker.on('exit', drop);
-  idleListeners.set(worker, drop);
-  worker.unref();
-  idleWorkers.add(worker);
-}
-
-function takeWorker(): Worker {
-  for (const worker of idleWorkers) {
-    idleWorkers.delete(worker);
-    const drop = idleListeners.get(worker);
-    if (drop) {
-      worker.off('error', drop);
-      worker.off('exit', drop);
-    }
-    return worker;
-  }
-  return spawnKernelWorker();
-}
-
-/** Start kernel workers until `count` are idle (at most the cores): their start-up then overlaps the caller's. */
-export function prestartKernelWorkers(count: number): void {
-  const want = Math.min(Math.floor(count), maxIdleWorkers());
-  while (idleWorkers.size < want) parkWorker(spawnKernelWorker());
-}
-
-/** A pool of `threads − 1` workers sharing `memory`, each with its own instance of `module`. */
-export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
-  const runBand = new Function(`${spec.bandSource}; return runBand;`)() as (ex: unknown, L: L, start: number, end: number, job: unknown, band: number) => number;
   // Listeners go on before a worker can fail: an 'error' with none would take the process down, and
   // a worker that dies mid-band must fail the run, not leave it waiting.
   interface Slot {
@@ -219,14 +155,13 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
     failed: Error | null;
     /** Bands asked of the worker and not yet answered, oldest first (answers come in order). */
     pending: Array<{ resolve: (n: number) => void; reject: (e: Error) => void }>;
-    /** Remove this pool's listeners (before the worker goes back to the idle set). */
-    detach: () => void;
   }
   const slots: Slot[] = [];
   const threads = Math.max(1, Math.floor(spec.threads));
   const callerBand = spec.callerBand ?? true;
   for (let k = callerBand ? 1 : 0; k < threads; k++) {
-    const slot: Slot = { worker: takeWorker(), failed: null, pending: [], detach: () => {} };
+    // execArgv: [] — a kernel worker needs no loader hooks (tsx) or inspector of the parent.
+    const slot: Slot = { worker: new Worker(workerSource, { eval: true, execArgv: [] }), failed: null, pending: [] };
     // Referenced only while a band is out: an idle pool must not keep the process alive, a busy one must.
     const settle = () => {
       const p = slot.pending.shift();
@@ -238,23 +173,15 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
       for (const p of slot.pending.splice(0)) p.reject(slot.failed);
       slot.worker.unref();
     };
-    const onError = (err: Error) => fail(new Error(`${spec.name} kernel worker: ${err.message}`));
-    const onExit = (code: number) => fail(new Error(`${spec.name} kernel worker exited (code ${code})`));
-    const onMessage = (m: { result?: number; error?: string }) => {
+    slot.worker.on('error', (err) => fail(new Error(`${spec.name} kernel worker: ${err.message}`)));
+    slot.worker.on('exit', (code) => fail(new Error(`${spec.name} kernel worker exited (code ${code})`)));
+    slot.worker.on('message', (m: { result?: number; error?: string }) => {
       const p = settle();
       if (m.error !== undefined) p?.reject(new Error(`${spec.name} kernel worker: ${m.error}`));
       else p?.resolve(m.result!);
-    };
-    slot.worker.on('error', onError);
-    slot.worker.on('exit', onExit);
-    slot.worker.on('message', onMessage);
-    slot.detach = () => {
-      slot.worker.off('error', onError);
-      slot.worker.off('exit', onExit);
-      slot.worker.off('message', onMessage);
-    };
+    });
     slot.worker.unref();
-    slot.worker.postMessage({ init: true, bandSource: spec.bandSource, module: spec.module, memory: spec.memory, layout: spec.layout });
+    slot.worker.postMessage({ init: true, module: spec.module, memory: spec.memory, layout: spec.layout });
     slots.push(slot);
   }
   let closed: Error | null = null;
@@ -299,21 +226,9 @@ export function createBandPool<L>(spec: BandPoolSpec<L>): BandPool {
       return sum;
     },
     async close() {
-      if (closed) return;
       closed = new Error(`${spec.name} kernels closed`);
-      const busy: Worker[] = [];
-      for (const slot of slots) {
-        // A worker still in a band (a failed run) is ended; an idle one goes back, released.
-        if (slot.pending.length || slot.failed) busy.push(slot.worker);
-        else {
-          slot.worker.postMessage({ release: true });
-          slot.detach();
-          parkWorker(slot.worker);
-        }
-        slot.failed ??= closed;
-        for (const p of slot.pending.splice(0)) p.reject(closed);
-      }
-      await Promise.all(busy.map((w) => w.terminate()));
+      for (const slot of slots) slot.failed ??= closed;
+      await Promise.all(slots.map((slot) => slot.worker.terminate()));
     },
   };
 }
