@@ -16,8 +16,8 @@ if (!((mode === 'mertens' && dir && a) || (mode === 'debevec' && dir && a && b))
 const variant = process.env.SKYRIG_BENCH_THREADS ?? '';
 const threads = /^\d+s?$/.test(variant) ? { threads: parseInt(variant, 10), overlap: !variant.endsWith('s') } : {};
 const kernels = variant === 'js' ? { kernels: 'js' } : {};
-// As `skyrig hdr merge` does: the merge's threads start beside the discovery.
-if (mode === 'debevec' && variant !== 'js') hdr.prestartMergeThreads(threads.threads);
+// As `skyrig hdr merge` does: the merge's pipe thread starts beside the discovery.
+if (mode === 'debevec' && variant !== 'js') hdr.prestartMergeThreads();
 const [bracket] = await hdr.findBrackets(dir);
 const r =
   mode === 'mertens'

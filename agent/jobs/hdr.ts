@@ -75,8 +75,8 @@ export const hdrJob: JobRunner = async (ctx: JobContext): Promise<JobResult> => 
   // Threads for the merge's SIMD kernels; default the cores.
   const threads = optionalNumberParam('hdr', p, 'threads', 1, 64);
   if (threads !== undefined && !Number.isInteger(threads)) throw new ParamError('hdr', 'threads', `must be a whole number, got ${threads}`);
-  // The merge's threads start while the bracket is captured (kept for the next run once started).
-  if (algorithm === 'debevec') prestartMergeThreads(threads);
+  // The merge's pipe thread starts while the bracket is captured (and stays for the next run).
+  if (algorithm === 'debevec') prestartMergeThreads();
 
   const caps = await ctx.camera.capabilities();
   const { exposures, autoS } = await planBracket(ctx, caps.minExposureS, caps.maxExposureS, gain);

@@ -45,11 +45,10 @@ function checkAbort(signal: AbortSignal | undefined, id: string): void {
 /**
  * Start the pipe thread a Debevec merge reads its decoders through ahead of it, so that its start-up
  * (≈ 30 ms of CPU: a V8 isolate) runs beside whatever comes first — discovery, the response, the
- * capture. Idempotent; mergeBracket works without it. (`threads`: kept for callers; the kernel
- * workers start with their pool.)
+ * capture. Idempotent; mergeBracket works without it. (The kernel workers start with their pool:
+ * kept idle, a worker would hold its last pool's memory.)
  */
-export function prestartMergeThreads(threads?: number): void {
-  void threads;
+export function prestartMergeThreads(): void {
   pipeThread();
 }
 
@@ -66,7 +65,7 @@ export async function mergeBracket(frames: BracketFrame[], outBase: string, opti
 
 async function mergeDebevec(frames: BracketFrame[], outBase: string, response: CameraResponse, options: MergeOptions): Promise<MergeResult> {
   const t0 = performance.now();
-  if ((options.kernels ?? 'wasm') === 'wasm') prestartMergeThreads(options.threads);
+  if ((options.kernels ?? 'wasm') === 'wasm') prestartMergeThreads();
   const io = options.io ?? defaultIo;
   const id = options.id ?? outBase;
   const formats = options.formats ?? ['hdr', 'jpg'];

@@ -1,14 +1,14 @@
 // The HDR merge's decoder source read straight into a caller's buffer (readRowsCodesInto): the same
 // codes as readRowsCodes, and the decoder's damage checks still turn a truncated frame into one line;
 // the same through the pipe thread (threaded sources), with every decoder and FIFO end gone after.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { readdirSync } from 'node:fs';
 import { truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { hasReadInto, openLeanRowSource, type LeanRowSource } from '../../pipeline/hdr/lean-source.js';
 import { liveDecoders } from '../../pipeline/image/children.js';
-import { openRowSource } from '../../pipeline/image/rows.js';
+import { openRowSource, type RowSource } from '../../pipeline/image/rows.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const W = 48;
@@ -66,18 +66,20 @@ test('readRowsCodesInto: a wrong-width buffer and a truncated JPEG fail with one
   await truncate(path, 400);
   const cut = await openLeanRowSource(path, openRowSource).catch((err: Error) => err);
   if (cut instanceof Error) return t.fail(`the header should still decode: ${cut.message}`);
-  {
-    if (!hasReadInto(cut) || !cut.readRowsCodesInto) return t.fail('not a pull decoder source');
-    const dst = new Uint8Array(H * W * 3);
-    const err = await t.throwsAsync(async () => {
-      for (let y = 0; y < H; y += 8) await cut.readRowsCodesInto!(8, dst);
-    });
-    t.regex(err!.message, /c\.jpg/);
-    t.regex(err!.message, /premature|truncat|corrupt/i);
-    t.notRegex(err!.message, /\n/);
-    await cut.close();
-  }
+  await expectTruncated(t, cut, new Uint8Array(H * W * 3));
 });
+
+/** Reading a truncated c.jpg through to the end fails with one line naming it; the source is closed after. */
+async function expectTruncated(t: ExecutionContext, cut: RowSource, dst: Uint8Array): Promise<void> {
+  if (!hasReadInto(cut) || !cut.readRowsCodesInto) return void t.fail('not a pull decoder source');
+  const err = await t.throwsAsync(async () => {
+    for (let y = 0; y < H; y += 8) await cut.readRowsCodesInto!(8, dst);
+  });
+  t.regex(err!.message, /c\.jpg/);
+  t.regex(err!.message, /premature|truncat|corrupt/i);
+  t.notRegex(err!.message, /\n/);
+  await cut.close();
+}
 
 // The Debevec merge's sources: the decoder writes into a FIFO that the pipe thread drains straight
 // into shared memory (pipeline/image/pipe-thread.ts).
@@ -136,15 +138,7 @@ test.serial('threaded sources: a truncated JPEG fails with one line naming the f
   t.is(openFds(), fdsBefore);
 
   await truncate(path, 400);
-  const cut = await openLeanRowSource(path, openRowSource, true);
-  if (!hasReadInto(cut) || !cut.readRowsCodesInto) return t.fail('not a pull decoder source');
-  const err = await t.throwsAsync(async () => {
-    for (let y = 0; y < H; y += 8) await cut.readRowsCodesInto!(8, dst);
-  });
-  t.regex(err!.message, /c\.jpg/);
-  t.regex(err!.message, /premature|truncat|corrupt/i);
-  t.notRegex(err!.message, /\n/);
-  await cut.close();
+  await expectTruncated(t, await openLeanRowSource(path, openRowSource, true), dst);
   t.is(liveDecoders.size, 0);
   t.is(openFds(), fdsBefore);
 });

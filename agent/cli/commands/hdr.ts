@@ -164,8 +164,8 @@ export function registerHdrCommands(program: Command): void {
     if (algorithm !== 'debevec' && algorithm !== 'mertens') throw new Error(`--algorithm: expected debevec or mertens, got "${algorithm}"`);
     if (algorithm === 'debevec' && !o.response) throw new Error('--algorithm debevec needs --response (or use --algorithm mertens)');
     const threads = o.threads === undefined ? undefined : num(o.threads as string, '--threads', { int: true, min: 1, max: 64 });
-    // The merge's threads start while the response loads and the brackets are found.
-    if (algorithm === 'debevec') prestartMergeThreads(threads);
+    // The merge's pipe thread starts while the response loads and the brackets are found.
+    if (algorithm === 'debevec') prestartMergeThreads();
     const tonemap = o.tonemap as string;
     if (tonemap !== 'reinhard' && tonemap !== 'log') throw new Error(`--tonemap: expected reinhard or log, got "${tonemap}"`);
     const response = o.response ? await loadResponse(o.response as string) : undefined;
