@@ -46,3 +46,22 @@ test('stack watch through bin/skyrig.js: worker has the malloc setting, SIGTERM 
   // The worker's orderly stop (its summary line) came through the parent's stdout.
   t.regex(stdout, /^stopped: stacked 0 frame\(s\)/);
 });
+
+test('bin/skyrig.js keeps compiled modules in os.tmpdir()/node-compile-cache where node has the cache (22.1+), writes nothing there on node 20', async (t) => {
+  const dir = await tempDir(t);
+  const cacheEnv: NodeJS.ProcessEnv = { ...env, TMPDIR: dir };
+  delete cacheEnv.NODE_COMPILE_CACHE;
+  delete cacheEnv.SKYRIG_FROM_SOURCE; // the compiled CLI (npm ci builds it), as users run it
+  const child = spawn(process.execPath, [cli, 'hdr', 'merge', '--help'], { env: cacheEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  t.is(code, 0, stderr);
+  t.regex(stdout, /Usage: skyrig hdr merge/);
+  const cached = await readdir(join(dir, 'node-compile-cache'), { recursive: true }).catch(() => null);
+  const nodeModule = (await import('node:module')).default as unknown as { enableCompileCache?: unknown };
+  const nodeHasCache = typeof nodeModule.enableCompileCache === 'function';
+  if (nodeHasCache) t.true((cached?.length ?? 0) > 0, `no compile cache written under ${dir}`);
+  else t.is(cached, null, 'node 20 wrote a compile cache');
+});
